@@ -1,0 +1,74 @@
+"""The revenue schedule: the one canonical table every MRR number is computed from (metrics.md 2).
+
+Grain: one row per piece of recurring revenue.
+
+    customer_id  str                    the customer
+    start        datetime64[ns, UTC]    first instant the piece is active
+    end          datetime64[ns, UTC]    first instant it is no longer active (NaT = open-ended)
+    mrr          float                  monthly rate while active
+    source       str                    what produced it ("renewal", "proration", "annual term",
+                                        "monthly term", "contract", ...)
+    ref          str                    the series, term or contract it belongs to
+
+A customer's MRR at instant t is the sum of `mrr` over its pieces with start <= t < end.
+Payment logs are turned into pieces by kpi.billing; contract periods by `pieces_from_periods`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+SCHEDULE_COLUMNS: tuple[str, ...] = ("customer_id", "start", "end", "mrr", "source", "ref")
+
+
+def empty_schedule() -> pd.DataFrame:
+    """A schedule with no pieces and the right dtypes."""
+    return pd.DataFrame(
+        {
+            "customer_id": pd.Series(dtype="object"),
+            "start": pd.Series(dtype="datetime64[ns, UTC]"),
+            "end": pd.Series(dtype="datetime64[ns, UTC]"),
+            "mrr": pd.Series(dtype="float64"),
+            "source": pd.Series(dtype="object"),
+            "ref": pd.Series(dtype="object"),
+        }
+    )
+
+
+def check_schedule(schedule: pd.DataFrame) -> list[str]:
+    """The schedule's invariants; returns the broken ones as sentences (empty = all hold)."""
+    problems: list[str] = []
+    missing = [c for c in SCHEDULE_COLUMNS if c not in schedule.columns]
+    if missing:
+        return [f"revenue schedule lacks columns {missing}"]
+    if schedule["customer_id"].isna().any():
+        problems.append("revenue schedule has pieces without a customer")
+    if schedule["start"].isna().any():
+        problems.append("revenue schedule has pieces without a start")
+    backwards = schedule["end"].notna() & (schedule["end"] < schedule["start"])
+    if backwards.any():
+        problems.append(f"revenue schedule has {int(backwards.sum())} pieces that end before they start")
+    if not schedule["mrr"].notna().all() or (schedule["mrr"] < 0).any():
+        problems.append("revenue schedule has missing or negative rates")
+    return problems
+
+
+def pieces_from_periods(
+    periods: pd.DataFrame,
+    *,
+    source: str = "contract",
+) -> pd.DataFrame:
+    """Explicit periods (metrics.md 2a) -> schedule pieces.
+
+    `periods` has customer_id, start, end (exclusive, NaT = open), mrr and ref; rows with a
+    zero rate are dropped. Rates are already monthly (ARR sources divide by 12 before this).
+    """
+    out = periods.loc[periods["mrr"] > 0, ["customer_id", "start", "end", "mrr", "ref"]].assign(
+        customer_id=lambda d: d["customer_id"].astype(str),
+        start=lambda d: pd.to_datetime(d["start"], utc=True).astype("datetime64[ns, UTC]"),
+        end=lambda d: pd.to_datetime(d["end"], utc=True).astype("datetime64[ns, UTC]"),
+        mrr=lambda d: d["mrr"].astype("float64"),
+        source=source,
+        ref=lambda d: d["ref"].astype(str),
+    )
+    return out.loc[:, list(SCHEDULE_COLUMNS)].reset_index(drop=True)

@@ -1,0 +1,213 @@
+"""Each tab is declared once: name, builder, columns with their types. Sinks and the About tab read these.
+
+A builder takes the run's `Context` and returns a DataFrame whose columns are exactly the
+declared column names, in order. Column kinds decide the cell type and number format in
+every sink (see `sync/sinks/cells.py`):
+
+    text      a string (never a formula, whatever it starts with)
+    int       a whole number
+    number    a decimal number
+    money     an amount in the configured currency
+    percent   a fraction (0.05) shown as a percentage
+    month     a month, given as its first day; shown yyyy-mm
+    date      a calendar day; shown yyyy-mm-dd
+    datetime  an instant, shown in the configured timezone
+    bool      TRUE / FALSE
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from kpi.params import Params
+
+ColumnKind = Literal["text", "int", "number", "money", "percent", "month", "date", "datetime", "bool"]
+COLUMN_KINDS: tuple[str, ...] = ("text", "int", "number", "money", "percent", "month", "date", "datetime", "bool")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: ColumnKind = "text"
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in COLUMN_KINDS:
+            raise ValueError(f"column {self.name!r}: unknown kind {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A native chart drawn on the Dashboard from one tab's columns (x = first column named)."""
+
+    title: str
+    kind: Literal["line", "column", "stacked_column", "area"]
+    x: str
+    series: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Tab:
+    """One published tab.
+
+    `datasets`: the dataset kinds that produce it. `requires`: Context attributes that must not be
+    None (e.g. "hr"); when one is None the tab is skipped and the reason is reported.
+    `wide`: the builder may return extra columns after the declared ones (e.g. cohort ages
+    0, 1, 2, ...), all of kind `wide_kind`.
+    """
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    build: Callable[[Context], pd.DataFrame]
+    datasets: frozenset[str] = frozenset({"payments", "contracts"})
+    requires: tuple[str, ...] = ()
+    wide_kind: ColumnKind | None = None
+    charts: tuple[Chart, ...] = ()
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A built tab: its declaration, its columns (declared + wide extras) and its rows."""
+
+    tab: Tab
+    columns: tuple[Column, ...]
+    frame: pd.DataFrame
+    note: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.tab.name
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input file as read: for the About tab."""
+
+    role: str
+    path: str
+    rows: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What the About tab says about the run itself. Filled by sync/, never read from a clock here."""
+
+    version: str = "0"
+    started_at: pd.Timestamp | None = None
+    config_path: str = ""
+    settings: tuple[tuple[str, str], ...] = ()
+    inputs: tuple[InputFile, ...] = ()
+
+
+def empty_issues() -> pd.DataFrame:
+    """Data-quality issues: one row per problem (file, line, field, reason, severity, value)."""
+    return pd.DataFrame(
+        {
+            "file": pd.Series(dtype="object"),
+            "line": pd.Series(dtype="Int64"),
+            "field": pd.Series(dtype="object"),
+            "reason": pd.Series(dtype="object"),
+            "severity": pd.Series(dtype="object"),
+            "value": pd.Series(dtype="object"),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a builder may read. Derived frames are computed once, on first use.
+
+    schedule: the canonical revenue schedule (see kpi.schedule.SCHEDULE_COLUMNS).
+    customers: one row per customer_id, with its attributes.
+    """
+
+    dataset: str
+    as_of: pd.Timestamp
+    params: Params
+    schedule: pd.DataFrame
+    customers: pd.DataFrame
+    issues: pd.DataFrame = field(default_factory=empty_issues)
+    run: RunInfo = field(default_factory=RunInfo)
+    charges: pd.DataFrame | None = None
+    billing: pd.DataFrame | None = None
+    contracts: pd.DataFrame | None = None
+    one_shots: pd.DataFrame | None = None
+    projects: pd.DataFrame | None = None
+    hr: object | None = None
+    unavailable: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def timezone(self) -> str:
+        return self.params.timezone
+
+    @cached_property
+    def customer_months(self) -> pd.DataFrame:
+        from kpi.mrr import customer_months
+
+        return customer_months(self.schedule, self.as_of, self.params.timezone)
+
+    @cached_property
+    def mrr_by_month(self) -> pd.DataFrame:
+        from kpi.mrr import mrr_by_month
+
+        return mrr_by_month(self.customer_months)
+
+    def skip_reason(self, tab: Tab) -> str | None:
+        if self.dataset not in tab.datasets:
+            return f"not produced for {self.dataset} data"
+        reasons = dict(self.unavailable)
+        for attr in tab.requires:
+            if getattr(self, attr) is None:
+                return reasons.get(attr, f"no {attr} data")
+        return None
+
+
+def build_table(tab: Tab, ctx: Context) -> Table:
+    """Run a tab's builder and check its columns against the declaration."""
+    frame = tab.build(ctx)
+    declared = tab.column_names
+    got = [str(c) for c in frame.columns]
+    if got[: len(declared)] != declared:
+        raise ValueError(f"tab {tab.name!r}: builder returned columns {got}, declared {declared}")
+    extra = got[len(declared) :]
+    if extra and tab.wide_kind is None:
+        raise ValueError(f"tab {tab.name!r}: builder returned undeclared columns {extra}")
+    columns = tab.columns + tuple(Column(c, tab.wide_kind or "text") for c in extra)
+    frame = frame.set_axis(got, axis=1).reset_index(drop=True)
+    return Table(tab=tab, columns=columns, frame=frame)
+
+
+# The reading order of the workbook: each module's TABS, in this order. Add a module here to publish its tabs.
+TAB_MODULES: tuple[str, ...] = (
+    "kpi.mrr",
+    "kpi.quality",
+    "kpi.about",
+)
+
+
+def all_tabs() -> list[Tab]:
+    """Every declared tab, in the order a reader should see them.
+
+    Each kpi module declares its own `TABS`; this is the one place that orders them.
+    """
+    order: list[Tab] = []
+    for name in TAB_MODULES:
+        order.extend(importlib.import_module(name).TABS)
+    names = [t.name for t in order]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise ValueError(f"tabs declared twice: {sorted(dupes)}")
+    return order

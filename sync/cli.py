@@ -1,0 +1,140 @@
+"""The command line: a thin layer that turns SyncErrors into one line on stderr and an exit code.
+
+Exit codes: 0 success, 1 run error, 2 bad usage, 3 another run holds the lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+
+from sync import __version__
+from sync.errors import SyncError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"Error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="PATH", help="TOML config file (default: config/default.toml)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="kpi-sync",
+        description="Turn billing and customer data into growth and retention KPIs and publish them.",
+    )
+    parser.add_argument("--version", action="version", version=f"kpi-sync {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    now = sub.add_parser("now", help="run the job once and publish")
+    _add_common(now)
+    now.add_argument("--sink", metavar="URI", help="xlsx:PATH, csv:DIR or gsheet:SPREADSHEET_ID")
+    now.add_argument("--as-of", metavar="YYYY-MM-DD", help="compute as of the end of this day")
+    now.add_argument("--dry-run", action="store_true", help="compute and check everything, publish nothing")
+    now.add_argument("--force", action="store_true", help="publish even unchanged tabs and past the guard")
+    now.add_argument("--availability-month", metavar="YYYY-MM", help="month for the availability tabs")
+
+    worker = sub.add_parser("worker", help="run the job on the schedule in the config, until stopped")
+    _add_common(worker)
+    worker.add_argument("--sink", metavar="URI", help="xlsx:PATH, csv:DIR or gsheet:SPREADSHEET_ID")
+
+    sample = sub.add_parser("sample", help="write a deterministic generated dataset")
+    sample.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sample.add_argument("--kind", choices=["payments", "contracts"], default="payments")
+    sample.add_argument("--out", metavar="DIR", required=True, help="folder to write the NDJSON files into")
+    sample.add_argument("--customers", type=int, default=300, metavar="N")
+    sample.add_argument("--seed", type=int, default=7, metavar="S")
+    return parser
+
+
+def _summary(outcome) -> str:  # type: ignore[no-untyped-def]
+    verb = "Would publish" if outcome.dry_run else "Published"
+    lines = [
+        f"{verb} {len(outcome.tables)} tabs, {outcome.rows} rows to {outcome.destination} "
+        f"(as of {outcome.as_of:%Y-%m-%d %H:%M:%S} UTC) in {outcome.seconds:.1f}s"
+    ]
+    for table in outcome.tables:
+        lines.append(f"  {table.name:<24} {len(table.frame):>7} rows")
+    result = outcome.result
+    if result is not None and result.unchanged:
+        lines.append(f"  unchanged, not rewritten: {', '.join(result.unchanged)}")
+    for name, reason in outcome.skipped:
+        lines.append(f"  skipped {name}: {reason}")
+    if outcome.issues:
+        lines.append(f"  {outcome.issues} data-quality issues: see the Data quality tab")
+    lines.extend(f"  {note}" for note in outcome.notes)
+    return "\n".join(lines)
+
+
+def _cmd_now(args: argparse.Namespace) -> int:
+    from sync.run import run_once
+    from sync.settings import load_settings
+
+    settings = load_settings(args.config, _environ())
+    outcome = run_once(
+        settings,
+        sink_uri=args.sink,
+        as_of=args.as_of,
+        dry_run=args.dry_run,
+        force=args.force,
+        hr_month=args.availability_month,
+    )
+    print(_summary(outcome))
+    return 0
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from sync.settings import load_settings
+    from sync.worker import run_worker
+
+    settings = load_settings(args.config, _environ())
+    return run_worker(settings, sink_uri=args.sink)
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    if args.kind == "payments":
+        from sync.samples.payments import write_sample
+    else:
+        from sync.samples.contracts import write_sample  # type: ignore[no-redef]
+    written = write_sample(args.out, customers=args.customers, seed=args.seed)
+    for path, rows in written:
+        print(f"wrote {rows} rows to {path}")
+    return 0
+
+
+COMMANDS = {"now": _cmd_now, "worker": _cmd_worker, "sample": _cmd_sample}
+
+
+def _environ() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(argv) if argv is not None else None)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    if not args.command:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return COMMANDS[args.command](args)
+    except SyncError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"Error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("Error: interrupted", file=sys.stderr)
+        return 130

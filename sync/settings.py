@@ -1,0 +1,279 @@
+"""TOML + environment -> one frozen Settings object, read once at the edge and passed down.
+
+Every section is a frozen dataclass; its fields are the only keys the section accepts, so a
+typo is an error that names the key. Paths are resolved against the config file's folder.
+Secrets come only from the environment (see `Secrets`), never from the TOML file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from kpi.params import BillingRules, Params
+from sync.errors import ConfigError
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"
+DEFAULT_LOCAL_SINK = "xlsx:out/kpis.xlsx"
+
+
+def _path(default: str = "") -> Any:
+    """A field holding a file path, resolved against the config file's folder."""
+    return field(default=default, metadata={"path": True})
+
+
+@dataclass(frozen=True)
+class DatasetSection:
+    kind: Literal["payments", "contracts"] = "payments"
+
+
+@dataclass(frozen=True)
+class SourcesSection:
+    """Input files. Payment log: invoices + customers. Contracts: customers + contracts + projects."""
+
+    invoices: str = _path()
+    customers: str = _path()
+    contracts: str = _path()
+    projects: str = _path()
+    # canonical field name -> the name used in the files (defaults: the shared data's names)
+    fields: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class BillingSection:
+    renewal_tolerance_hours: float = 2.0
+    annual_min_amount: float = 1000.0
+    prorations: Literal["normalize", "ignore"] = "normalize"
+    billing_overrides: tuple[tuple[str, str], ...] = ()
+    timezone: str = ""  # kept for configs that put it here; the top-level `timezone` wins
+
+
+@dataclass(frozen=True)
+class QualitySection:
+    max_bad_share: float = 0.01  # more bad lines than this share of a file fails the run
+    max_timestamp_year: int = 2100  # later timestamps are "absurd"
+    min_timestamp_year: int = 2000
+
+
+@dataclass(frozen=True)
+class OutputSection:
+    sink: str = ""  # empty: gsheet when Google is configured, else xlsx:out/kpis.xlsx
+    currency: str = "EUR"
+
+
+@dataclass(frozen=True)
+class ScheduleSection:
+    every: str = ""  # e.g. "1h", "30m", "1d"
+    daily_at: str = ""  # e.g. "06:00"
+    timezone: str = ""
+
+
+SECTIONS: dict[str, type] = {
+    "dataset": DatasetSection,
+    "sources": SourcesSection,
+    "billing": BillingSection,
+    "quality": QualitySection,
+    "output": OutputSection,
+    "schedule": ScheduleSection,
+}
+TOP_LEVEL_KEYS = {"timezone": str, "as_of": str}
+
+
+class Secrets:
+    """Secrets from the environment. Its repr never shows a value."""
+
+    NAMES = (
+        "GOOGLE_SERVICE_ACCOUNT_FILE",
+        "GOOGLE_SERVICE_ACCOUNT_JSON",
+        "KPI_SYNC_SPREADSHEET_ID",
+        "LUCCA_BASE_URL",
+        "LUCCA_API_KEY",
+    )
+
+    def __init__(self, environ: Mapping[str, str]):
+        self._values = {n: environ[n] for n in self.NAMES if environ.get(n)}
+
+    def get(self, name: str) -> str | None:
+        return self._values.get(name)
+
+    def values(self) -> list[str]:
+        """Every secret value, for log redaction."""
+        return [v for v in self._values.values() if v]
+
+    def __repr__(self) -> str:
+        return f"Secrets(set={sorted(self._values)})"
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_path: Path
+    timezone: str
+    as_of: str
+    dataset: DatasetSection
+    sources: SourcesSection
+    billing: BillingSection
+    quality: QualitySection
+    output: OutputSection
+    schedule: ScheduleSection
+    secrets: Secrets
+    params: Params
+    sections: Mapping[str, Any] = field(default_factory=dict)  # every section by name, for About
+
+    def section(self, name: str) -> Any:
+        """Any section by its TOML name (sections added later are reached this way)."""
+        return self.sections[name]
+
+    @property
+    def google_configured(self) -> bool:
+        return bool(self.secrets.get("GOOGLE_SERVICE_ACCOUNT_FILE") or self.secrets.get("GOOGLE_SERVICE_ACCOUNT_JSON"))
+
+    def about_rows(self) -> tuple[tuple[str, str], ...]:
+        """Every active setting as (key, value) text, for the About tab. Secrets are not settings."""
+        rows: list[tuple[str, str]] = [("timezone", self.timezone), ("as_of", self.as_of or "(newest revenue timestamp)")]
+        for name, value in self.sections.items():
+            for f in dataclasses.fields(value):
+                shown = getattr(value, f.name)
+                if isinstance(shown, tuple):
+                    shown = ", ".join(f"{k}={v}" for k, v in shown) if shown and isinstance(shown[0], tuple) else ", ".join(map(str, shown))
+                rows.append((f"{name}.{f.name}", str(shown)))
+        return tuple(rows)
+
+
+def _describe(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    """Check a TOML value against a field annotation; convert tables/lists to tuples."""
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        allowed = typing.get_args(tp)
+        if value not in allowed:
+            raise ConfigError(f"{where} = {value!r}: expected one of {', '.join(map(repr, allowed))}")
+        return value
+    if origin in (types.UnionType, typing.Union):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        errors = []
+        for a in args:
+            try:
+                return _coerce(value, a, where)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0])
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if args and typing.get_origin(args[0]) is tuple:  # tuple[tuple[str, X], ...] <- a TOML table
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: expected a table of key = value")
+            inner = typing.get_args(args[0])
+            return tuple((str(k), _coerce(v, inner[1], f"{where}.{k}")) for k, v in value.items())
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list")
+        item = args[0] if args else Any
+        return tuple(_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value))
+    if tp is Any:
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where} = {value!r}: expected a number")
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where} = {value!r}: expected a whole number")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} = {value!r}: expected true or false")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} = {value!r}: expected a string")
+        return value
+    raise ConfigError(f"{where}: unsupported setting type {_describe(tp)}")
+
+
+def _section(cls: type, raw: Any, name: str, base: Path, source: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: [{name}] must be a table")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key {name}.{unknown[0]} (known keys in [{name}]: {', '.join(sorted(known))})"
+        )
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        coerced = _coerce(value, hints[key], f"{source}: {name}.{key}")
+        if known[key].metadata.get("path") and coerced:
+            coerced = str((base / coerced).resolve())
+        values[key] = coerced
+    return cls(**values)
+
+
+def _check_timezone(tz: str, where: str) -> str:
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where}: unknown timezone {tz!r} (use an IANA name such as Europe/Paris)") from None
+    return tz
+
+
+def build_params(sections: Mapping[str, Any], timezone: str) -> Params:
+    """The pure KPI parameters from the parsed sections (the only thing kpi/ sees)."""
+    billing: BillingSection = sections["billing"]
+    output: OutputSection = sections["output"]
+    return Params(
+        timezone=timezone,
+        currency=output.currency,
+        billing=BillingRules(
+            renewal_tolerance_hours=billing.renewal_tolerance_hours,
+            annual_min_amount=billing.annual_min_amount,
+            prorations=billing.prorations,
+            billing_overrides=billing.billing_overrides,
+        ),
+    )
+
+
+def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read a TOML config (default: config/default.toml) and the environment into Settings."""
+    config_path = Path(path) if path else DEFAULT_CONFIG
+    source = str(config_path)
+    try:
+        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {source} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {source}: {exc.strerror}") from None
+    base = config_path.resolve().parent
+
+    unknown = sorted(k for k in raw if k not in SECTIONS and k not in TOP_LEVEL_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key {unknown[0]} (known: {', '.join(sorted([*SECTIONS, *TOP_LEVEL_KEYS]))})"
+        )
+    sections = {name: _section(cls, raw.get(name, {}), name, base, source) for name, cls in SECTIONS.items()}
+    top = {k: _coerce(raw[k], t, f"{source}: {k}") for k, t in TOP_LEVEL_KEYS.items() if k in raw}
+    timezone = top.get("timezone") or sections["billing"].timezone or "UTC"
+    _check_timezone(timezone, f"{source}: timezone")
+    if sections["schedule"].timezone:
+        _check_timezone(sections["schedule"].timezone, f"{source}: schedule.timezone")
+
+    return Settings(
+        config_path=config_path.resolve(),
+        timezone=timezone,
+        as_of=top.get("as_of", ""),
+        secrets=Secrets(environ if environ is not None else {}),
+        params=build_params(sections, timezone),
+        sections=sections,
+        **{f.name: sections[f.name] for f in dataclasses.fields(Settings) if f.name in sections},
+    )

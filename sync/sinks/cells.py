@@ -1,0 +1,109 @@
+"""Tables -> typed cells, the one conversion step before any sink writes.
+
+Missing values become empty cells (None), numbers stay numbers, months and dates become
+`datetime.date`, instants become naive `datetime.datetime` in the configured timezone, and
+text stays text whatever it starts with ("=", "+", "-", "@" are never formulas here).
+Each sink maps a column kind to its own number format with `FORMATS`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from kpi.tables import Column, Table
+
+CellValue = None | str | int | float | bool | dt.date | dt.datetime
+
+
+@dataclass(frozen=True)
+class KindFormat:
+    """How one column kind is shown: an Excel/Sheets pattern and a Sheets numberFormat type."""
+
+    pattern: str | None
+    sheets_type: str | None  # NUMBER, PERCENT, CURRENCY, DATE, DATE_TIME, TEXT or None (automatic)
+    csv: str | None = None  # strftime pattern for CSV, for dates
+
+
+def formats(currency: str = "EUR") -> dict[str, KindFormat]:
+    """Number formats per column kind; money is shown with the currency code."""
+    money = f'#,##0.00 "{currency}"' if currency else "#,##0.00"
+    return {
+        "text": KindFormat("@", "TEXT"),
+        "int": KindFormat("#,##0", "NUMBER"),
+        "number": KindFormat("#,##0.00", "NUMBER"),
+        "money": KindFormat(money, "CURRENCY"),
+        "percent": KindFormat("0.0%", "PERCENT"),
+        "month": KindFormat("yyyy-mm", "DATE", "%Y-%m"),
+        "date": KindFormat("yyyy-mm-dd", "DATE", "%Y-%m-%d"),
+        "datetime": KindFormat("yyyy-mm-dd hh:mm:ss", "DATE_TIME", "%Y-%m-%d %H:%M:%S"),
+        "bool": KindFormat(None, None),
+    }
+
+
+def _is_missing(value: object) -> bool:
+    if value is None or value is pd.NaT or value is pd.NA:
+        return True
+    if isinstance(value, float | np.floating):
+        return math.isnan(value) or math.isinf(value)
+    return False
+
+
+def to_cell(value: object, column: Column, timezone: str = "UTC") -> CellValue:
+    """One value -> one typed cell value for the column's kind. Raises ValueError on a value the kind can't hold."""
+    if _is_missing(value):
+        return None
+    kind = column.kind
+    if kind == "text":
+        return str(value)
+    if kind == "bool":
+        return bool(value)
+    if kind == "int":
+        return int(round(float(value)))  # type: ignore[arg-type]
+    if kind in ("number", "money", "percent"):
+        return float(value)  # type: ignore[arg-type]
+    if kind in ("month", "date"):
+        ts = pd.Timestamp(value)  # type: ignore[arg-type]
+        if ts.tzinfo is not None:
+            ts = ts.tz_convert(timezone)
+        day = ts.date()
+        return day.replace(day=1) if kind == "month" else day
+    if kind == "datetime":
+        ts = pd.Timestamp(value)  # type: ignore[arg-type]
+        if ts.tzinfo is not None:
+            ts = ts.tz_convert(timezone).tz_localize(None)
+        return ts.to_pydatetime().replace(microsecond=0)
+    raise ValueError(f"unknown column kind {kind!r}")
+
+
+def table_rows(table: Table, timezone: str = "UTC") -> list[list[CellValue]]:
+    """The table's body as rows of typed cell values (header not included)."""
+    columns = table.columns
+    data = [table.frame.iloc[:, i].tolist() for i in range(len(columns))]
+    rows: list[list[CellValue]] = []
+    for values in zip(*data, strict=True) if data else ():
+        try:
+            rows.append([to_cell(v, c, timezone) for v, c in zip(values, columns, strict=True)])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"tab {table.name!r}: {exc}") from exc
+    return rows
+
+
+def header(table: Table) -> list[str]:
+    return [c.name for c in table.columns]
+
+
+# Sheets and Excel count days from 1899-12-30.
+_EPOCH = dt.datetime(1899, 12, 30)
+
+
+def serial(value: dt.date | dt.datetime) -> float:
+    """A date or naive datetime as a spreadsheet serial number."""
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    delta = value - _EPOCH
+    return delta.days + delta.seconds / 86400
