@@ -21,9 +21,35 @@ class BillingRules:
 
 
 @dataclass(frozen=True)
+class EconomicsParams:
+    """Unit economics (metrics.md 6): acquisition spend, gross margin, benchmarks for the Summary verdicts."""
+
+    acquisition_spend_per_month: float = 4000.0
+    # month "YYYY-MM" -> spend; a month listed here overrides the constant above
+    spend_by_month: tuple[tuple[str, float], ...] = ()
+    gross_margin: float = 1.0
+    churn_window_months: int = 3  # LTV divides by the logo churn rate averaged over this many trailing months
+    ltv_cac_benchmark: float = 3.0  # LTV:CAC at or above this is healthy
+    payback_benchmark_months: float = 12.0  # CAC payback at or below this is healthy
+
+
+@dataclass(frozen=True)
+class SegmentParams:
+    """Customer segments (metrics.md 7): which attribute columns hold seats and sessions, and the buckets."""
+
+    # lower bounds of the seat buckets: 1 / 2-5 / 6-10 / 11-20 / 21+
+    seat_buckets: tuple[int, ...] = (1, 2, 6, 11, 21)
+    sessions_per_seat_quantiles: int = 4
+    seats_column: str = "seats"
+    sessions_column: str = "sessions"
+
+
+@dataclass(frozen=True)
 class Params:
     """Every parameter a kpi/ builder may read."""
 
     timezone: str = "UTC"
     currency: str = "EUR"
     billing: BillingRules = field(default_factory=BillingRules)
+    economics: EconomicsParams = field(default_factory=EconomicsParams)
+    segments: SegmentParams = field(default_factory=SegmentParams)
