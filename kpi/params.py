@@ -45,6 +45,15 @@ class SegmentParams:
 
 
 @dataclass(frozen=True)
+class AvailabilityParams:
+    """How leaves count against availability (metrics.md 9)."""
+
+    count_pending: bool = False  # leaves still awaiting approval count as absences
+    # leave accounts whose name contains one of these (accent and case blind) are remote work, not absences
+    remote_work_accounts: tuple[str, ...] = ("Télétravail", "Remote work", "Home office", "Work from home")
+
+
+@dataclass(frozen=True)
 class Params:
     """Every parameter a kpi/ builder may read."""
 
@@ -53,3 +62,4 @@ class Params:
     billing: BillingRules = field(default_factory=BillingRules)
     economics: EconomicsParams = field(default_factory=EconomicsParams)
     segments: SegmentParams = field(default_factory=SegmentParams)
+    availability: AvailabilityParams = field(default_factory=AvailabilityParams)
