@@ -1,0 +1,50 @@
+"""The CSV folder sink: one UTF-8 CSV per tab, written to a temporary folder that replaces the old one."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from kpi.tables import Table
+from sync.sinks import PublishResult
+from sync.sinks.cells import CellValue, formats, header, table_rows
+from sync.sinks.local import atomic_path
+
+
+def csv_name(tab: str) -> str:
+    """The file name for a tab: lower case, runs of other characters turned into `_` ("MRR by quarter" -> mrr_by_quarter.csv)."""
+    stem = re.sub(r"[^a-z0-9]+", "_", tab.lower()).strip("_")
+    return f"{stem or 'tab'}.csv"
+
+
+class CsvSink:
+    def __init__(self, directory: str, *, timezone: str = "UTC"):
+        self.directory = Path(directory)
+        self.destination = f"csv:{directory}"
+        self.timezone = timezone
+
+    def publish(self, tables: Sequence[Table], *, force: bool = False) -> PublishResult:
+        """Write every tab into a fresh folder, then swap it in for the old one."""
+        fmt = formats()
+        with atomic_path(self.directory, directory=True) as tmp:
+            for table in tables:
+                patterns = [fmt[c.kind].csv for c in table.columns]
+                with (tmp / csv_name(table.name)).open("w", encoding="utf-8", newline="") as handle:
+                    writer = csv.writer(handle)
+                    writer.writerow(header(table))
+                    for row in table_rows(table, self.timezone):
+                        writer.writerow([_text(v, p) for v, p in zip(row, patterns, strict=True)])
+        return PublishResult(destination=self.destination, written=[t.name for t in tables])
+
+
+def _text(value: CellValue, pattern: str | None) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, dt.date) and pattern:
+        return value.strftime(pattern)
+    if isinstance(value, float):
+        return format(value, ".12g")  # 18.0 -> 18, 0.05 -> 0.05, no float noise
+    return value

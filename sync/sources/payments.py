@@ -1,0 +1,98 @@
+"""Payment-log files -> charges and customers frames (validated; every problem named)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from sync.errors import ConfigError, InputDataError
+from sync.sources.ndjson import Field, Issue, Limits, issues_frame, read_ndjson
+
+if TYPE_CHECKING:
+    from sync.run import Loaded
+    from sync.settings import Settings
+
+# canonical name -> (default name in the files, kind, required, nullable)
+INVOICE_FIELDS = {
+    "customer_id": ("customerId", "id", True, False),
+    "amount": ("amountPaid", "number", True, False),
+    "paid_at": ("timestampPaid", "timestamp", True, False),
+}
+CUSTOMER_FIELDS = {
+    "customer_id": ("customerId", "id", True, False),
+    "sessions": ("nrSessions", "number", False, True),
+    "seats": ("nrSeats", "number", False, True),
+}
+
+
+def _fields(spec: dict, renames: dict[str, str]) -> list[Field]:
+    return [Field(canonical, renames.get(canonical, source), kind, required, nullable)  # type: ignore[arg-type]
+            for canonical, (source, kind, required, nullable) in spec.items()]
+
+
+def field_renames(settings: Settings, allowed: set[str], dataset: str) -> dict[str, str]:
+    renames = dict(settings.sources.fields)
+    unknown = sorted(set(renames) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"{settings.config_path}: unknown key sources.fields.{unknown[0]} for {dataset} data "
+            f"(known: {', '.join(sorted(allowed))})"
+        )
+    return renames
+
+
+def limits_from(settings: Settings) -> Limits:
+    q = settings.quality
+    return Limits(max_bad_share=q.max_bad_share, min_year=q.min_timestamp_year, max_year=q.max_timestamp_year)
+
+
+def load_payments(settings: Settings) -> Loaded:
+    """Read invoices and customers.
+
+    Returns Loaded with charges [customer_id, paid_at, amount, line] (every valid charge, zero
+    and negative amounts included: kpi/ ignores them for MRR) and customers [customer_id, seats,
+    sessions, other attributes...], one row per customer.
+    """
+    from sync.run import Loaded
+
+    src = settings.sources
+    for key in ("invoices", "customers"):
+        if not getattr(src, key):
+            raise ConfigError(f"{settings.config_path}: sources.{key} is not set (a payment log needs invoices and customers)")
+    renames = field_renames(settings, set(INVOICE_FIELDS) | set(CUSTOMER_FIELDS), "payments")
+    limits = limits_from(settings)
+    invoices = read_ndjson(src.invoices, "invoices", _fields(INVOICE_FIELDS, renames), limits)
+    customers = read_ndjson(src.customers, "customers", _fields(CUSTOMER_FIELDS, renames), limits,
+                            unique="customer_id", extras=True)
+
+    charges = invoices.frame.loc[:, ["customer_id", "paid_at", "amount", "line"]]
+    issues: list[Issue] = [*invoices.issues, *customers.issues, *_charge_notes(charges, customers.frame, src.invoices, renames)]
+    if charges.empty:
+        raise InputDataError(f"{src.invoices}: no valid charges")
+    customer_frame = customers.frame.drop(columns="line")
+    revenue = charges.loc[charges["amount"] > 0, "paid_at"]
+    return Loaded(
+        customers=customer_frame,
+        issues=issues_frame(issues),
+        inputs=(invoices.info, customers.info),
+        revenue_times=revenue,
+        charges=charges,
+    )
+
+
+def _charge_notes(charges: pd.DataFrame, customers: pd.DataFrame, file: str, renames: dict[str, str]) -> list[Issue]:
+    """Charges that are kept but worth a line in Data quality: unknown customers, zero amounts, refunds."""
+    id_field = renames.get("customer_id", "customerId")
+    amount_field = renames.get("amount", "amountPaid")
+    notes: list[Issue] = []
+    unknown = charges.loc[~charges["customer_id"].isin(customers["customer_id"])]
+    notes += [Issue(file, int(line), id_field, "charge for a customer not in the customers file: kept, attributes unknown",
+                    "warning", str(cid)) for line, cid in zip(unknown["line"], unknown["customer_id"], strict=True)]
+    zero = charges.loc[charges["amount"] == 0]
+    notes += [Issue(file, int(line), amount_field, "zero amount: ignored for MRR", "info", "0")
+              for line in zero["line"]]
+    refunds = charges.loc[charges["amount"] < 0]
+    notes += [Issue(file, int(line), amount_field, "refund (negative amount): ignored for MRR", "info", f"{amount:.2f}")
+              for line, amount in zip(refunds["line"], refunds["amount"], strict=True)]
+    return notes

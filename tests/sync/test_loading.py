@@ -1,0 +1,189 @@
+"""Loading and validation of the payment log: every bad line named; fatal rules publish nothing."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from sync.cli import main
+
+BASE = 1_488_326_400  # 2017-03-01 00:00:00 UTC
+DAY = 86_400
+
+
+def good_invoices(n_customers: int = 40, months: int = 5) -> list[dict]:
+    """Monthly charges of 10 for n customers over a few months: 200 good lines by default."""
+    return [
+        {"customerId": c, "amountPaid": 10.0, "timestampPaid": BASE + c * 60 + m * 31 * DAY}
+        for c in range(1, n_customers + 1)
+        for m in range(months)
+    ]
+
+
+def good_customers(n_customers: int = 40) -> list[dict]:
+    return [{"customerId": c, "nrSessions": 10 * c, "nrSeats": c % 4 or None} for c in range(1, n_customers + 1)]
+
+
+def write_lines(path: Path, records: list) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def make_config(tmp_path: Path, invoices: list, customers: list | None = None, extra: str = "") -> Path:
+    write_lines(tmp_path / "invoices.json", invoices)
+    write_lines(tmp_path / "customers.json", customers if customers is not None else good_customers())
+    config = tmp_path / "kpi.toml"
+    config.write_text(
+        f'[sources]\ninvoices = "invoices.json"\ncustomers = "customers.json"\n{extra}', encoding="utf-8"
+    )
+    return config
+
+
+def run(config: Path, out: Path, *extra: str) -> int:
+    return main(["now", "--config", str(config), "--sink", f"csv:{out}", *extra])
+
+
+def quality_rows(out: Path) -> list[dict]:
+    with (out / "data_quality.csv").open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+# Each case: a bad line (as text or a record), the field it names, and words of the reason.
+BAD_LINES = {
+    "invalid JSON": ('{"customerId": 1, "amountPaid": 10.0,', "", "invalid JSON"),
+    "not an object": ("[1, 2, 3]", "", "expected a JSON object"),
+    "missing field": ({"customerId": 1, "amountPaid": 10.0}, "timestampPaid", "missing field"),
+    "wrong type": ({"customerId": 1, "amountPaid": "ten", "timestampPaid": BASE}, "amountPaid", "expected a number"),
+    "NaN": ('{"customerId": 1, "amountPaid": NaN, "timestampPaid": 1488326400}', "", "NaN is not valid JSON"),
+    "Infinity": ('{"customerId": 1, "amountPaid": Infinity, "timestampPaid": 1488326400}', "", "Infinity is not valid JSON"),
+    "negative timestamp": ({"customerId": 1, "amountPaid": 10.0, "timestampPaid": -5}, "timestampPaid", "negative timestamp"),
+    "absurd timestamp": ({"customerId": 1, "amountPaid": 10.0, "timestampPaid": 9_000_000_000}, "timestampPaid", "outside 2000-2100"),
+    "milliseconds": ({"customerId": 1, "amountPaid": 10.0, "timestampPaid": BASE * 1000}, "timestampPaid", "milliseconds"),
+    "bool id": ({"customerId": True, "amountPaid": 10.0, "timestampPaid": BASE}, "customerId", "expected an id"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_LINES))
+def test_one_bad_line_is_listed_with_file_line_and_reason(tmp_path: Path, case: str) -> None:
+    """A single bad charge line (under 1% of the file) is dropped, and Data quality names its file, line, field and reason."""
+    line, field, words = BAD_LINES[case]
+    invoices = good_invoices()
+    invoices.insert(7, line)  # line 8 of the file
+    config = make_config(tmp_path, invoices)
+    out = tmp_path / "out"
+    assert run(config, out) == 0
+    rows = [r for r in quality_rows(out) if r["Severity"] == "error"]
+    assert len(rows) == 1
+    assert rows[0]["File"].endswith("invoices.json")
+    assert rows[0]["Line"] == "8"
+    assert rows[0]["Field"] == field
+    assert words in rows[0]["Reason"]
+
+
+@pytest.mark.parametrize("case", sorted(BAD_LINES))
+def test_too_many_bad_lines_fail_and_publish_nothing(tmp_path: Path, capsys: pytest.CaptureFixture, case: str) -> None:
+    """Bad lines over 1% of the file fail the run with a one-line error naming the file, line and reason, and the old output stays."""
+    line, _field, words = BAD_LINES[case]
+    invoices = good_invoices(n_customers=10, months=5)  # 50 lines: 1 bad line is 2%
+    invoices.insert(3, line)
+    config = make_config(tmp_path, invoices, good_customers(10))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mrr.csv").write_text("previous good output\n", encoding="utf-8")
+    assert run(config, out) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("Error: ")
+    assert "invoices.json" in err[0] and "line 4" in err[0] and words in err[0]
+    assert sorted(p.name for p in out.iterdir()) == ["mrr.csv"]
+    assert (out / "mrr.csv").read_text(encoding="utf-8") == "previous good output\n"
+
+
+def test_duplicate_customer_rows_are_reported(tmp_path: Path) -> None:
+    """A repeated customer row is a warning when identical and a bad line when its values differ; the first row is kept."""
+    customers = good_customers(200)
+    customers.insert(5, dict(customers[2]))  # line 6 repeats line 3 exactly
+    customers.insert(9, {**customers[3], "nrSeats": 99})  # line 10 repeats line 4 with other values
+    config = make_config(tmp_path, good_invoices(), customers)
+    out = tmp_path / "out"
+    assert run(config, out) == 0
+    rows = {r["Line"]: r for r in quality_rows(out) if r["File"].endswith("customers.json")}
+    assert rows["6"]["Severity"] == "warning" and "duplicate of line 3" in rows["6"]["Reason"]
+    assert rows["10"]["Severity"] == "error" and "line 4 is kept" in rows["10"]["Reason"]
+    with (out / "customers.csv").open(encoding="utf-8") as handle:
+        seats = {r["Customer"]: r["seats"] for r in csv.DictReader(handle)}
+    assert seats["4"] == ""  # line 4 (no seats) is kept, not the conflicting 99
+
+
+def test_charges_for_unknown_customers_are_kept_and_reported(tmp_path: Path) -> None:
+    """A charge whose customer is not in the customers file still counts for MRR and is listed as a warning."""
+    invoices = good_invoices()
+    invoices.append({"customerId": 777, "amountPaid": 10.0, "timestampPaid": BASE + 100})
+    config = make_config(tmp_path, invoices)
+    out = tmp_path / "out"
+    assert run(config, out) == 0
+    rows = [r for r in quality_rows(out) if r["Value"] == "777"]
+    assert len(rows) == 1 and rows[0]["Severity"] == "warning" and rows[0]["Line"] == str(len(invoices))
+    assert "not in the customers file" in rows[0]["Reason"]
+    with (out / "customers.csv").open(encoding="utf-8") as handle:
+        assert "777" in {r["Customer"] for r in csv.DictReader(handle)}
+
+
+def test_zero_amounts_and_refunds_are_listed_as_info(tmp_path: Path) -> None:
+    """Zero-amount charges and refunds are kept out of MRR and listed in Data quality as info."""
+    invoices = good_invoices()
+    invoices.append({"customerId": 1, "amountPaid": 0, "timestampPaid": BASE + 5 * DAY})
+    invoices.append({"customerId": 2, "amountPaid": -4.5, "timestampPaid": BASE + 6 * DAY})
+    config = make_config(tmp_path, invoices)
+    out = tmp_path / "out"
+    assert run(config, out) == 0
+    info = [r for r in quality_rows(out) if r["Severity"] == "info"]
+    assert [r["Reason"].split(":")[0] for r in info] == ["zero amount", "refund (negative amount)"]
+    assert info[1]["Value"] == "-4.50"
+
+
+@pytest.mark.parametrize("which", ["invoices.json", "customers.json"])
+def test_missing_file_fails_and_publishes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture, which: str) -> None:
+    """A missing input file fails the run with one line naming it; nothing is written."""
+    config = make_config(tmp_path, good_invoices())
+    (tmp_path / which).unlink()
+    out = tmp_path / "out"
+    assert run(config, out) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and which in err and "not found" in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("content", ["", "\n\n  \n"])
+def test_empty_file_fails_and_publishes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture, content: str) -> None:
+    """An empty (or blank) invoices file fails the run with one line naming it; nothing is written."""
+    config = make_config(tmp_path, good_invoices())
+    (tmp_path / "invoices.json").write_text(content, encoding="utf-8")
+    out = tmp_path / "out"
+    assert run(config, out) == 1
+    err = capsys.readouterr().err
+    assert "invoices.json" in err and "empty" in err
+    assert not out.exists()
+
+
+def test_bad_share_is_configurable(tmp_path: Path) -> None:
+    """quality.max_bad_share = 0.05 lets a file with 2% bad lines through."""
+    invoices = good_invoices(n_customers=10, months=5)
+    invoices.insert(3, "not json")
+    config = make_config(tmp_path, invoices, good_customers(10), extra="[quality]\nmax_bad_share = 0.05\n")
+    assert run(config, tmp_path / "out") == 0
+
+
+def test_field_renames(tmp_path: Path) -> None:
+    """[sources.fields] maps our names to the file's names."""
+    invoices = [{"cid": r["customerId"], "paid": r["amountPaid"], "ts": r["timestampPaid"]} for r in good_invoices()]
+    customers = [{"cid": r["customerId"], "nrSessions": r["nrSessions"], "nrSeats": r["nrSeats"]} for r in good_customers()]
+    extra = '[sources.fields]\ncustomer_id = "cid"\namount = "paid"\npaid_at = "ts"\n'
+    config = make_config(tmp_path, invoices, customers, extra=extra)
+    out = tmp_path / "out"
+    assert run(config, out) == 0
+    with (out / "mrr.csv").open(encoding="utf-8") as handle:
+        assert [r["MRR"] for r in csv.DictReader(handle)][-1] == "400"
