@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kpi.params import BillingRules, Params
+from kpi.params import AvailabilityParams, BillingRules, Params
 from sync.errors import ConfigError
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"
@@ -75,6 +75,20 @@ class ScheduleSection:
     timezone: str = ""
 
 
+@dataclass(frozen=True)
+class AvailabilitySection:
+    """The availability tabs (Lucca HR API; URL and key come from LUCCA_BASE_URL and LUCCA_API_KEY)."""
+
+    month: str = ""  # YYYY-MM; empty: the month after the run date
+    country: str = "FR"  # public holidays (the `holidays` package) when Lucca schedules can't be read
+    subdivision: str = ""  # e.g. "57" for Moselle; empty: national holidays only
+    count_pending: bool = False  # leaves awaiting approval count as absences
+    remote_work_accounts: tuple[str, ...] = ("Télétravail", "Remote work", "Home office", "Work from home")
+    timeout_seconds: float = 30.0  # per HTTP request
+    max_retries: int = 4  # per request, on 408, 429, 5xx and connection errors
+    max_wait_seconds: float = 120.0  # longest wait between retries (a longer Retry-After fails the run)
+
+
 SECTIONS: dict[str, type] = {
     "dataset": DatasetSection,
     "sources": SourcesSection,
@@ -82,6 +96,7 @@ SECTIONS: dict[str, type] = {
     "quality": QualitySection,
     "output": OutputSection,
     "schedule": ScheduleSection,
+    "availability": AvailabilitySection,
 }
 TOP_LEVEL_KEYS = {"timezone": str, "as_of": str}
 
@@ -230,6 +245,7 @@ def build_params(sections: Mapping[str, Any], timezone: str) -> Params:
     """The pure KPI parameters from the parsed sections (the only thing kpi/ sees)."""
     billing: BillingSection = sections["billing"]
     output: OutputSection = sections["output"]
+    availability: AvailabilitySection = sections.get("availability", AvailabilitySection())
     return Params(
         timezone=timezone,
         currency=output.currency,
@@ -238,6 +254,10 @@ def build_params(sections: Mapping[str, Any], timezone: str) -> Params:
             annual_min_amount=billing.annual_min_amount,
             prorations=billing.prorations,
             billing_overrides=billing.billing_overrides,
+        ),
+        availability=AvailabilityParams(
+            count_pending=availability.count_pending,
+            remote_work_accounts=availability.remote_work_accounts,
         ),
     )
 
