@@ -54,6 +54,15 @@ class AvailabilityParams:
 
 
 @dataclass(frozen=True)
+class PortfolioParams:
+    """Contract portfolios (metrics.md 8): which partner types make a customer indirect."""
+
+    # customers whose partnerType is one of these are indirect (served through that partner); others are direct
+    indirect_partner_types: tuple[str, ...] = ("Integrateur",)
+    sector_churn_window_months: int = 12  # the Sectors tab counts churn over this many trailing months
+
+
+@dataclass(frozen=True)
 class Params:
     """Every parameter a kpi/ builder may read."""
 
@@ -63,3 +72,4 @@ class Params:
     economics: EconomicsParams = field(default_factory=EconomicsParams)
     segments: SegmentParams = field(default_factory=SegmentParams)
     availability: AvailabilityParams = field(default_factory=AvailabilityParams)
+    portfolio: PortfolioParams = field(default_factory=PortfolioParams)
