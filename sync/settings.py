@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kpi.params import AvailabilityParams, BillingRules, Params
+from kpi.params import AvailabilityParams, BillingRules, Params, PortfolioParams
 from sync.errors import ConfigError
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"
@@ -89,6 +89,14 @@ class AvailabilitySection:
     max_wait_seconds: float = 120.0  # longest wait between retries (a longer Retry-After fails the run)
 
 
+@dataclass(frozen=True)
+class PortfolioSection:
+    """Contract portfolios: partner types whose customers count as indirect; the Sectors churn window."""
+
+    indirect_partner_types: tuple[str, ...] = ("Integrateur",)
+    sector_churn_window_months: int = 12
+
+
 SECTIONS: dict[str, type] = {
     "dataset": DatasetSection,
     "sources": SourcesSection,
@@ -97,6 +105,7 @@ SECTIONS: dict[str, type] = {
     "output": OutputSection,
     "schedule": ScheduleSection,
     "availability": AvailabilitySection,
+    "portfolio": PortfolioSection,
 }
 TOP_LEVEL_KEYS = {"timezone": str, "as_of": str}
 
@@ -246,6 +255,7 @@ def build_params(sections: Mapping[str, Any], timezone: str) -> Params:
     billing: BillingSection = sections["billing"]
     output: OutputSection = sections["output"]
     availability: AvailabilitySection = sections.get("availability", AvailabilitySection())
+    portfolio: PortfolioSection = sections.get("portfolio", PortfolioSection())
     return Params(
         timezone=timezone,
         currency=output.currency,
@@ -258,6 +268,10 @@ def build_params(sections: Mapping[str, Any], timezone: str) -> Params:
         availability=AvailabilityParams(
             count_pending=availability.count_pending,
             remote_work_accounts=availability.remote_work_accounts,
+        ),
+        portfolio=PortfolioParams(
+            indirect_partner_types=portfolio.indirect_partner_types,
+            sector_churn_window_months=portfolio.sector_churn_window_months,
         ),
     )
 
