@@ -1,0 +1,100 @@
+"""The local sinks: typed cells and formats in .xlsx, one CSV per tab, atomic replacement, never a formula."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from kpi.tables import Column, Tab, Table
+from sync.errors import PublishError
+from sync.sinks.csv import CsvSink, csv_name
+from sync.sinks.xlsx import XlsxSink
+
+COLUMNS = (
+    Column("Month", "month"),
+    Column("MRR", "money"),
+    Column("Customers", "int"),
+    Column("Churn %", "percent"),
+    Column("Note", "text"),
+)
+
+
+def sample_table(name: str = "MRR by quarter") -> Table:
+    tab = Tab(name=name, description="test", columns=COLUMNS, build=lambda ctx: pd.DataFrame())
+    frame = pd.DataFrame(
+        {
+            "Month": pd.to_datetime(["2017-01-01", "2017-02-01"]),
+            "MRR": [1050.5, float("nan")],
+            "Customers": [3, 4],
+            "Churn %": [0.05, float("nan")],
+            "Note": ["=IMPORTXML(\"http://x\",\"//a\")", "+1"],
+        }
+    )
+    return Table(tab=tab, columns=COLUMNS, frame=frame)
+
+
+def test_csv_file_names() -> None:
+    """A tab's CSV name is its lower-cased name with runs of other characters turned into _."""
+    assert csv_name("MRR by quarter") == "mrr_by_quarter.csv"
+    assert csv_name("Cohorts (logos)") == "cohorts_logos.csv"
+    assert csv_name("LTV:CAC") == "ltv_cac.csv"
+
+
+def test_csv_sink_writes_typed_text(tmp_path: Path) -> None:
+    """Months as YYYY-MM, empty cells for missing values, fractions as numbers, formula-like text kept as text."""
+    out = tmp_path / "csv"
+    CsvSink(str(out)).publish([sample_table()])
+    text = (out / "mrr_by_quarter.csv").read_text(encoding="utf-8").splitlines()
+    assert text[0] == "Month,MRR,Customers,Churn %,Note"
+    assert text[1] == '2017-01,1050.5,3,0.05,"=IMPORTXML(""http://x"",""//a"")"'
+    assert text[2] == "2017-02,,4,,+1"
+
+
+def test_csv_sink_replaces_the_whole_folder(tmp_path: Path) -> None:
+    """A new run's folder replaces the old one: files of tabs no longer published are gone."""
+    out = tmp_path / "csv"
+    CsvSink(str(out)).publish([sample_table("Old tab")])
+    CsvSink(str(out)).publish([sample_table("New tab")])
+    assert sorted(p.name for p in out.iterdir()) == ["new_tab.csv"]
+
+
+def test_xlsx_sink_writes_typed_cells_and_formats(tmp_path: Path) -> None:
+    """Cells are numbers and dates with number formats; the header is bold and frozen; text is never a formula."""
+    path = tmp_path / "out" / "kpis.xlsx"
+    XlsxSink(str(path), currency="EUR").publish([sample_table()])
+    book = openpyxl.load_workbook(path)
+    sheet = book["MRR by quarter"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet["A1"].font.bold
+    assert sheet["A2"].value == dt.datetime(2017, 1, 1) and sheet["A2"].number_format == "yyyy-mm"
+    assert sheet["B2"].value == 1050.5 and "EUR" in sheet["B2"].number_format
+    assert sheet["B3"].value is None
+    assert sheet["C2"].value == 3
+    assert sheet["D2"].value == 0.05 and sheet["D2"].number_format == "0.0%"
+    assert sheet["E2"].data_type == "s" and sheet["E2"].value.startswith("=IMPORTXML")
+    assert sheet["E3"].value == "+1"
+    assert sheet.column_dimensions["E"].width > 10
+
+
+def test_xlsx_failure_leaves_the_old_workbook(tmp_path: Path) -> None:
+    """When writing fails, the previous workbook is untouched and no temporary file is left behind."""
+    path = tmp_path / "kpis.xlsx"
+    path.write_bytes(b"old workbook")
+    bad = sample_table()
+    broken = Table(tab=bad.tab, columns=bad.columns, frame=bad.frame.assign(Customers=["x", "y"]))
+    with pytest.raises(ValueError):
+        XlsxSink(str(path)).publish([broken])
+    assert path.read_bytes() == b"old workbook"
+    assert [p.name for p in tmp_path.iterdir()] == ["kpis.xlsx"]
+
+
+def test_unwritable_destination_is_a_publish_error(tmp_path: Path) -> None:
+    """A destination whose folder cannot be created is a PublishError, not a traceback."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(PublishError):
+        XlsxSink(str(blocker / "sub" / "kpis.xlsx")).publish([sample_table()])

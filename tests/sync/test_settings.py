@@ -1,0 +1,85 @@
+"""Configuration: strict TOML, paths relative to the config file, secrets only from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sync.errors import ConfigError
+from sync.settings import DEFAULT_CONFIG, load_settings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "conf" / "kpi.toml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_default_config_loads() -> None:
+    """The committed config/default.toml is valid and points at files that exist."""
+    settings = load_settings(DEFAULT_CONFIG, {})
+    assert settings.dataset.kind == "payments"
+    assert Path(settings.sources.invoices).is_file()
+    assert Path(settings.sources.customers).is_file()
+
+
+def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:
+    """A relative source path is taken from the config file's folder, not the current directory."""
+    settings = load_settings(write(tmp_path, '[sources]\ninvoices = "../data/inv.json"\n'), {})
+    assert settings.sources.invoices == str((tmp_path / "data" / "inv.json").resolve())
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("[billing]\nrenewal_tolerence_hours = 3\n", "billing.renewal_tolerence_hours"),
+        ("[bililng]\nprorations = 'ignore'\n", "bililng"),
+        ("timezon = 'UTC'\n", "timezon"),
+    ],
+)
+def test_unknown_key_is_an_error_naming_it(tmp_path: Path, text: str, named: str) -> None:
+    """A typo in a key fails with a message that names the key."""
+    with pytest.raises(ConfigError, match=named.replace(".", r"\.")):
+        load_settings(write(tmp_path, text), {})
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("[billing]\nprorations = 'spread'\n", "expected one of 'normalize', 'ignore'"),
+        ("[billing]\nannual_min_amount = 'lots'\n", "expected a number"),
+        ("timezone = 'Mars/Olympus'\n", "unknown timezone"),
+        ("[billing\n", "not valid TOML"),
+    ],
+)
+def test_bad_values_are_errors(tmp_path: Path, text: str, words: str) -> None:
+    """A value of the wrong type, an unknown choice, an unknown timezone or broken TOML is a clear error."""
+    with pytest.raises(ConfigError, match=words):
+        load_settings(write(tmp_path, text), {})
+
+
+def test_settings_are_typed_and_reach_the_kpi_parameters(tmp_path: Path) -> None:
+    """Billing settings and the timezone arrive in the pure Params object kpi/ reads."""
+    text = "timezone = 'Europe/Paris'\n[billing]\nrenewal_tolerance_hours = 3\nbilling_overrides = { 42 = 'annual' }\n"
+    params = load_settings(write(tmp_path, text), {}).params
+    assert params.timezone == "Europe/Paris"
+    assert params.billing.renewal_tolerance_hours == 3.0
+    assert params.billing.billing_overrides == (("42", "annual"),)
+
+
+def test_secrets_come_from_the_environment_and_never_show(tmp_path: Path) -> None:
+    """Secrets are read from the environment only, and the Settings repr does not show them."""
+    env = {"LUCCA_API_KEY": "s3cr3t-lucca", "GOOGLE_SERVICE_ACCOUNT_JSON": '{"private_key": "xyz"}'}
+    settings = load_settings(write(tmp_path, ""), env)
+    assert settings.secrets.get("LUCCA_API_KEY") == "s3cr3t-lucca"
+    assert settings.google_configured
+    assert "s3cr3t" not in repr(settings) and "xyz" not in repr(settings)
+    assert all("s3cr3t" not in v for _k, v in settings.about_rows())
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    """A config path that does not exist is a one-line error naming it."""
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "nope.toml", {})
