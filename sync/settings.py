@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kpi.params import AvailabilityParams, BillingRules, Params, PortfolioParams
+from kpi.params import (
+    AvailabilityParams,
+    BillingRules,
+    EconomicsParams,
+    Params,
+    PortfolioParams,
+    SegmentParams,
+)
 from sync.errors import ConfigError
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"
@@ -97,6 +104,29 @@ class PortfolioSection:
     sector_churn_window_months: int = 12
 
 
+@dataclass(frozen=True)
+class EconomicsSection:
+    """Unit economics: acquisition spend (a constant, a spend file and/or a table), gross margin, benchmarks."""
+
+    acquisition_spend_per_month: float = 4000.0  # every month not listed in spend_file / spend_by_month
+    spend_file: str = _path()  # CSV (month,spend) or NDJSON ({"month", "spend"}) of month -> spend
+    spend_by_month: tuple[tuple[str, float], ...] = ()  # {"2017-01" = 3500, ...}; wins over spend_file
+    gross_margin: float = 1.0  # a fraction in (0, 1]
+    churn_window_months: int = 3  # LTV uses logo churn averaged over this many trailing months
+    ltv_cac_benchmark: float = 3.0  # Summary verdict: LTV:CAC at or above this is healthy
+    payback_benchmark_months: float = 12.0  # Summary verdict: CAC payback at or below this is healthy
+
+
+@dataclass(frozen=True)
+class SegmentsSection:
+    """Customer segments: seat buckets (lower bounds), sessions-per-seat quantiles, attribute column names."""
+
+    seat_buckets: tuple[int, ...] = (1, 2, 6, 11, 21)  # 1 / 2-5 / 6-10 / 11-20 / 21+
+    sessions_per_seat_quantiles: int = 4
+    seats_column: str = "seats"
+    sessions_column: str = "sessions"
+
+
 SECTIONS: dict[str, type] = {
     "dataset": DatasetSection,
     "sources": SourcesSection,
@@ -106,6 +136,8 @@ SECTIONS: dict[str, type] = {
     "schedule": ScheduleSection,
     "availability": AvailabilitySection,
     "portfolio": PortfolioSection,
+    "economics": EconomicsSection,
+    "segments": SegmentsSection,
 }
 TOP_LEVEL_KEYS = {"timezone": str, "as_of": str}
 
@@ -256,6 +288,8 @@ def build_params(sections: Mapping[str, Any], timezone: str) -> Params:
     output: OutputSection = sections["output"]
     availability: AvailabilitySection = sections.get("availability", AvailabilitySection())
     portfolio: PortfolioSection = sections.get("portfolio", PortfolioSection())
+    economics = _economics_params(sections.get("economics", EconomicsSection()))
+    segments = _segment_params(sections.get("segments", SegmentsSection()))
     return Params(
         timezone=timezone,
         currency=output.currency,
@@ -273,6 +307,51 @@ def build_params(sections: Mapping[str, Any], timezone: str) -> Params:
             indirect_partner_types=portfolio.indirect_partner_types,
             sector_churn_window_months=portfolio.sector_churn_window_months,
         ),
+        economics=economics,
+        segments=segments,
+    )
+
+
+def _economics_params(section: EconomicsSection) -> EconomicsParams:
+    """[economics] -> EconomicsParams; reads the spend file (a small month -> spend table) when one is set."""
+    from sync.sources.spend import load_spend, parse_month
+
+    if section.acquisition_spend_per_month < 0:
+        raise ConfigError(f"economics.acquisition_spend_per_month = {section.acquisition_spend_per_month}: expected >= 0")
+    if not 0 < section.gross_margin <= 1:
+        raise ConfigError(f"economics.gross_margin = {section.gross_margin}: expected a fraction in (0, 1]")
+    if section.churn_window_months < 1:
+        raise ConfigError(f"economics.churn_window_months = {section.churn_window_months}: expected 1 or more")
+    spend = dict(load_spend(section.spend_file)) if section.spend_file else {}
+    for key, value in section.spend_by_month:
+        month = parse_month(key)
+        if month is None:
+            raise ConfigError(f"economics.spend_by_month.{key}: the key must be a month, YYYY-MM")
+        if value < 0:
+            raise ConfigError(f"economics.spend_by_month.{key} = {value}: expected >= 0")
+        spend[month] = value
+    return EconomicsParams(
+        acquisition_spend_per_month=section.acquisition_spend_per_month,
+        spend_by_month=tuple(sorted(spend.items())),
+        gross_margin=section.gross_margin,
+        churn_window_months=section.churn_window_months,
+        ltv_cac_benchmark=section.ltv_cac_benchmark,
+        payback_benchmark_months=section.payback_benchmark_months,
+    )
+
+
+def _segment_params(section: SegmentsSection) -> SegmentParams:
+    """[segments] -> SegmentParams (seat bucket bounds must be increasing whole numbers >= 0)."""
+    bounds = section.seat_buckets
+    if not bounds or any(b < 0 for b in bounds) or any(b >= c for b, c in zip(bounds, bounds[1:], strict=False)):
+        raise ConfigError(f"segments.seat_buckets = {list(bounds)}: expected increasing lower bounds >= 0, e.g. [1, 2, 6, 11, 21]")
+    if section.sessions_per_seat_quantiles < 1:
+        raise ConfigError(f"segments.sessions_per_seat_quantiles = {section.sessions_per_seat_quantiles}: expected 1 or more")
+    return SegmentParams(
+        seat_buckets=bounds,
+        sessions_per_seat_quantiles=section.sessions_per_seat_quantiles,
+        seats_column=section.seats_column,
+        sessions_column=section.sessions_column,
     )
 
 
