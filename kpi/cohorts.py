@@ -1,0 +1,182 @@
+"""Monthly signup cohorts (metrics.md 5): logo and revenue retention by months since start.
+
+A customer's cohort is the month of its first MRR > 0. For cohort C and age n (months since C):
+logo retention = customers of C with MRR > 0 at the snapshot of month C+n / size of C; revenue
+retention = their MRR at C+n / the cohort's MRR at C (can exceed 100%). Cells after the month of
+`as_of` are empty, and so is every cell of a month in which nobody started (size 0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from kpi.tables import Chart, Column, Context, Tab
+
+
+def as_of_month(as_of: pd.Timestamp, timezone: str) -> pd.Timestamp:
+    """The first day (tz-naive) of the month that contains `as_of`, in `timezone`."""
+    ts = pd.Timestamp(as_of)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert(timezone).tz_localize(None)
+    return ts.to_period("M").to_timestamp()
+
+
+def _month_index(months: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    """Months as a running month number (year * 12 + month - 1), for month arithmetic."""
+    idx = pd.DatetimeIndex(months)
+    return np.asarray(idx.year * 12 + idx.month - 1, dtype="int64")
+
+
+def first_months(customer_months: pd.DataFrame) -> pd.Series:
+    """customer_id -> its cohort: the month of its first MRR > 0 (customers never active are absent)."""
+    active = customer_months.loc[customer_months["mrr"] > 0]
+    return active.groupby("customer_id")["month"].min().rename("cohort")
+
+
+def cohort_matrices(customer_months: pd.DataFrame, as_of_month: pd.Timestamp) -> dict[str, pd.DataFrame | pd.Series]:
+    """The raw cohort counts behind both cohort tables.
+
+    Returns a dict with, indexed by cohort month (every month from the first cohort to `as_of_month`,
+    no gaps): `size` (customers), `start_mrr` (their MRR in the cohort month); and two frames with
+    ages 0..N as columns: `logos` (customers of C active at C+n) and `revenue` (their MRR at C+n).
+    Cells whose month is after `as_of_month` are NaN.
+    """
+    active = customer_months.loc[customer_months["mrr"] > 0, ["month", "customer_id", "mrr"]]
+    cohort = first_months(customer_months)
+    if cohort.empty:
+        empty = pd.DataFrame(index=pd.DatetimeIndex([], name="cohort"), dtype="float64")
+        return {"size": pd.Series(dtype="int64"), "start_mrr": pd.Series(dtype="float64"), "logos": empty, "revenue": empty}
+    cohorts = pd.date_range(cohort.min(), as_of_month, freq="MS", name="cohort")
+    ages = np.arange(len(cohorts))
+    rows = active.join(cohort, on="customer_id").assign(
+        age=lambda d: _month_index(d["month"]) - _month_index(d["cohort"])
+    )
+    rows = rows.loc[rows["month"] <= as_of_month]
+    logos = (
+        rows.groupby(["cohort", "age"])["customer_id"].nunique().unstack("age")
+        .reindex(index=cohorts, columns=ages).fillna(0).astype("float64")
+    )
+    revenue = (
+        rows.groupby(["cohort", "age"])["mrr"].sum().unstack("age")
+        .reindex(index=cohorts, columns=ages).fillna(0.0).astype("float64")
+    )
+    # A cell exists only up to as_of: cohort C has len(cohorts) - position(C) observed ages.
+    observed = ages[None, :] < (len(cohorts) - np.arange(len(cohorts)))[:, None]
+    logos = logos.where(observed)
+    revenue = revenue.where(observed)
+    size = cohort.value_counts().reindex(cohorts, fill_value=0).astype("int64").rename("size")
+    start_mrr = revenue[0].rename("start_mrr")
+    return {"size": size, "start_mrr": start_mrr, "logos": logos, "revenue": revenue}
+
+
+def _divide(numerator: pd.DataFrame, denominator: pd.Series) -> pd.DataFrame:
+    """Row-wise numerator / denominator, NaN where the denominator is 0 (an empty cell, never 0 or inf)."""
+    safe = denominator.where(denominator != 0).astype("float64")
+    return numerator.div(safe, axis=0)
+
+
+def cohort_tables(customer_months: pd.DataFrame, as_of_month: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(logos, revenue): one row per cohort month; columns Cohort, Cohort size, Starting MRR, then "0", "1", ...
+
+    logos cells = logo retention, revenue cells = revenue retention (fractions); NaN after as_of and
+    for cohorts of size 0.
+    """
+    m = cohort_matrices(customer_months, as_of_month)
+    head = pd.DataFrame(
+        {
+            "Cohort": pd.DatetimeIndex(m["size"].index),
+            "Cohort size": m["size"].to_numpy(),
+            "Starting MRR": m["start_mrr"].to_numpy(dtype="float64"),
+        }
+    )
+    out = []
+    for cells in (_divide(m["logos"], m["size"]), _divide(m["revenue"], m["start_mrr"])):
+        wide = cells.set_axis([str(a) for a in cells.columns], axis=1).reset_index(drop=True)
+        out.append(pd.concat([head, wide], axis=1))
+    return out[0], out[1]
+
+
+def retention_by_age(customer_months: pd.DataFrame, as_of_month: pd.Timestamp) -> pd.DataFrame:
+    """One row per age n: Age, Cohorts, Customers, Logo retention, Revenue retention.
+
+    Pooled over every non-empty cohort that has reached age n: customers still active / customers
+    who started; their MRR at age n / their MRR at start (so large cohorts weigh more).
+    """
+    m = cohort_matrices(customer_months, as_of_month)
+    size = m["size"]
+    logos, revenue = m["logos"], m["revenue"]
+    columns = ["Age", "Cohorts", "Customers", "Logo retention", "Revenue retention"]
+    if logos.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+    reached = logos.notna() & (size > 0).to_numpy()[:, None]
+    started = reached.mul(size, axis=0).sum()
+    start_mrr = reached.mul(m["start_mrr"], axis=0).sum()
+    frame = pd.DataFrame(
+        {
+            "Age": logos.columns.astype("int64"),
+            "Cohorts": reached.sum().to_numpy(dtype="int64"),
+            "Customers": started.to_numpy(dtype="int64"),
+            "Logo retention": (logos.where(reached).sum() / started.where(started > 0)).to_numpy(),
+            "Revenue retention": (revenue.where(reached).sum() / start_mrr.where(start_mrr > 0)).to_numpy(),
+        }
+    )
+    return frame.loc[frame["Cohorts"] > 0].reset_index(drop=True)
+
+
+def _build_logos(ctx: Context) -> pd.DataFrame:
+    return cohort_tables(ctx.customer_months, as_of_month(ctx.as_of, ctx.timezone))[0]
+
+
+def _build_revenue(ctx: Context) -> pd.DataFrame:
+    return cohort_tables(ctx.customer_months, as_of_month(ctx.as_of, ctx.timezone))[1]
+
+
+def _build_by_age(ctx: Context) -> pd.DataFrame:
+    return retention_by_age(ctx.customer_months, as_of_month(ctx.as_of, ctx.timezone))
+
+
+_HEAD = (
+    Column("Cohort", "month", "The month of the cohort's customers' first MRR"),
+    Column("Cohort size", "int", "Customers whose first MRR is in this month"),
+    Column("Starting MRR", "money", "The cohort's MRR at the end of its first month"),
+)
+
+TABS: list[Tab] = [
+    Tab(
+        name="Cohorts (logos)",
+        description=(
+            "Logo retention by monthly signup cohort: column n = the share of the cohort's customers "
+            "with MRR > 0 n months after their first month. Empty after as_of."
+        ),
+        columns=_HEAD,
+        build=_build_logos,
+        wide_kind="percent",
+    ),
+    Tab(
+        name="Cohorts (revenue)",
+        description=(
+            "Revenue retention by monthly signup cohort: column n = the cohort's MRR n months after "
+            "its first month / its starting MRR (above 100% when expansion outweighs churn). Empty after as_of."
+        ),
+        columns=_HEAD,
+        build=_build_revenue,
+        wide_kind="percent",
+    ),
+    Tab(
+        name="Retention by age",
+        description=(
+            "Cohorts pooled by age: of all customers (and starting MRR) in cohorts that have reached "
+            "age n, the share still active (and the MRR kept) n months after their first month."
+        ),
+        columns=(
+            Column("Age", "int", "Months since the cohort's first month"),
+            Column("Cohorts", "int", "Non-empty cohorts old enough to have this age by as_of"),
+            Column("Customers", "int", "Customers in those cohorts"),
+            Column("Logo retention", "percent", "Of those customers, the share with MRR > 0 at this age"),
+            Column("Revenue retention", "percent", "Their MRR at this age / their MRR in their first month"),
+        ),
+        build=_build_by_age,
+        charts=(Chart("Retention by months since start", "line", "Age", ("Logo retention", "Revenue retention")),),
+    ),
+]
