@@ -193,6 +193,7 @@ def build_table(tab: Tab, ctx: Context) -> Table:
 # The reading order of the workbook: each module's TABS, in this order. Add a module here to publish its tabs.
 TAB_MODULES: tuple[str, ...] = (
     "kpi.mrr",
+    "kpi.portfolio",
     "kpi.availability",
     "kpi.quality",
     "kpi.about",

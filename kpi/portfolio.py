@@ -1,0 +1,560 @@
+"""Contract portfolios (metrics.md 8): customers by channel, solutions, projects, churn by quarter, sectors.
+
+Every MRR figure here is read from the canonical revenue schedule, through `ctx.customer_months`
+(customer-level snapshots, the same numbers as the MRR tab) or, where a figure needs the solution,
+through the schedule pieces themselves at the same snapshot instants: the MRR of month M is the
+snapshot at the last second of M in the configured timezone, or at `as_of` for the month of `as_of`.
+
+Channel: a customer whose partner type is one of `portfolio.indirect_partner_types` (default
+"Integrateur", compared without case or surrounding spaces) is indirect; every other customer,
+including one sold by a partner of another type, is direct. A customer without a sector is counted
+under "Unknown".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from kpi.contracts import SUBSCRIPTION
+from kpi.tables import Chart, Column, Context, Tab
+
+UNKNOWN_SECTOR = "Unknown"
+UNKNOWN_PARTNER = "Unknown partner"
+
+
+# ---------------------------------------------------------------- shared helpers
+
+
+def as_of_month(ctx: Context) -> pd.Timestamp:
+    """The first day (tz-naive) of the month containing `as_of`, in the configured timezone."""
+    return ctx.as_of.tz_convert(ctx.timezone).tz_localize(None).to_period("M").to_timestamp()
+
+
+def as_of_day(ctx: Context) -> pd.Timestamp:
+    """The calendar day (tz-naive) containing `as_of`, in the configured timezone."""
+    return ctx.as_of.tz_convert(ctx.timezone).tz_localize(None).normalize()
+
+
+def mrr_months(ctx: Context) -> pd.DatetimeIndex:
+    """The months of the MRR tab (first month with revenue to the month of as_of, no gaps)."""
+    return pd.DatetimeIndex(pd.to_datetime(ctx.mrr_by_month["month"]).astype("datetime64[ns]"), name="month")
+
+
+def month_span(ctx: Context, *others: pd.Series) -> pd.DatetimeIndex:
+    """Every month from the earliest of the MRR months and `others` to the month of as_of."""
+    starts = [m.min() for m in (mrr_months(ctx), *others) if len(m)]
+    if not starts:
+        return pd.DatetimeIndex([], name="month", dtype="datetime64[ns]")
+    return pd.date_range(min(starts), as_of_month(ctx), freq="MS", name="month").astype("datetime64[ns]")
+
+
+def snapshot_instants(months: pd.DatetimeIndex, as_of: pd.Timestamp, timezone: str) -> pd.DatetimeIndex:
+    """UTC instant of each month's snapshot: its last second in `timezone`, or `as_of` for the month of as_of."""
+    next_starts = (months + pd.offsets.MonthBegin(1)).tz_localize(timezone, ambiguous=False, nonexistent="shift_forward")
+    ends = (next_starts - pd.Timedelta(seconds=1)).tz_convert("UTC").as_unit("ns")
+    cap = pd.Timestamp(as_of).tz_convert("UTC").as_unit("ns").value
+    return pd.DatetimeIndex(np.minimum(ends.asi8, cap).astype("datetime64[ns]"), name="snapshot").tz_localize("UTC")
+
+
+def customer_matrix(ctx: Context, months: pd.DatetimeIndex) -> pd.DataFrame:
+    """customer_id x month -> MRR at the snapshot (0 where none), from ctx.customer_months."""
+    cm = ctx.customer_months
+    if cm.empty or not len(months):
+        return pd.DataFrame(index=pd.Index([], name="customer_id", dtype="object"), columns=months, dtype="float64")
+    wide = cm.pivot_table(index="customer_id", columns="month", values="mrr", aggfunc="sum", fill_value=0.0)
+    wide.columns = pd.DatetimeIndex(wide.columns).astype("datetime64[ns]")
+    return wide.reindex(columns=months, fill_value=0.0).astype("float64")
+
+
+def solution_months(ctx: Context, months: pd.DatetimeIndex) -> pd.DataFrame:
+    """One row per month, customer and subscribed solution with MRR at the snapshot > 0: [month, customer_id, solution, mrr].
+
+    Built from the schedule pieces (ref = contract_id) active at each month's snapshot instant.
+    """
+    schedule = ctx.schedule
+    out_cols = ["month", "customer_id", "solution", "mrr"]
+    if schedule.empty or not len(months):
+        return pd.DataFrame({c: pd.Series(dtype="float64" if c == "mrr" else "object") for c in out_cols})
+    snaps = snapshot_instants(months, ctx.as_of, ctx.timezone).asi8
+    start = schedule["start"].astype("datetime64[ns, UTC]").array.asi8
+    end = schedule["end"].astype("datetime64[ns, UTC]")
+    end_ns = np.where(end.isna(), np.iinfo("int64").max, end.array.asi8)
+    first = np.searchsorted(snaps, start, side="left")  # first snapshot at or after the start
+    stop = np.searchsorted(snaps, end_ns, side="left")  # first snapshot at or after the (exclusive) end
+    counts = np.maximum(stop - first, 0)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    month_pos = np.repeat(first, counts) + offsets
+    solution = schedule["ref"].map(_contract_solutions(ctx)).fillna("Unknown")
+    rows = pd.DataFrame(
+        {
+            "month": months[month_pos],
+            "customer_id": np.repeat(schedule["customer_id"].to_numpy(), counts),
+            "solution": np.repeat(solution.to_numpy(), counts),
+            "mrr": np.repeat(schedule["mrr"].to_numpy(), counts),
+        }
+    )
+    grouped = rows.groupby(["month", "customer_id", "solution"], as_index=False, sort=True)["mrr"].sum()
+    return grouped.loc[grouped["mrr"] > 0, out_cols].reset_index(drop=True)
+
+
+def _contract_solutions(ctx: Context) -> pd.Series:
+    contracts = ctx.contracts
+    if contracts is None or contracts.empty:
+        return pd.Series(dtype="object")
+    return contracts.drop_duplicates("contract_id").set_index(contracts.drop_duplicates("contract_id")["contract_id"].astype(str))["solution"]
+
+
+def customer_attributes(ctx: Context) -> pd.DataFrame:
+    """customer_id -> sector, channel ("Direct"/"Indirect") and partner (indirect customers only)."""
+    customers = ctx.customers
+    ids = customers["customer_id"].astype(str) if "customer_id" in customers else pd.Series(dtype="object")
+
+    def column(name: str) -> pd.Series:
+        if name not in customers:
+            return pd.Series(None, index=customers.index, dtype="object")
+        values = customers[name].astype("object")
+        return values.where(values.notna() & (values.astype(str).str.strip() != ""), None)
+
+    indirect_types = {t.strip().casefold() for t in ctx.params.portfolio.indirect_partner_types}
+    ptype = column("partner_type")
+    indirect = ptype.map(lambda t: t is not None and str(t).strip().casefold() in indirect_types).astype(bool)
+    partner = column("partner_name").astype("object").where(indirect, None)
+    frame = pd.DataFrame(
+        {
+            "customer_id": ids.to_numpy(),
+            "sector": column("sector").fillna(UNKNOWN_SECTOR).astype(str).str.strip().to_numpy(),
+            "channel": np.where(indirect, "Indirect", "Direct"),
+            "partner": np.where(indirect, partner.fillna(UNKNOWN_PARTNER).astype(str).str.strip(), None),
+        }
+    )
+    return frame.drop_duplicates("customer_id").set_index("customer_id")
+
+
+def _attributes_for(ctx: Context, ids: pd.Index) -> pd.DataFrame:
+    """Attributes for these customer ids; a customer missing from the customers file is direct, sector unknown."""
+    attrs = customer_attributes(ctx).reindex(ids)
+    return attrs.assign(
+        sector=attrs["sector"].fillna(UNKNOWN_SECTOR),
+        channel=attrs["channel"].fillna("Direct"),
+    )
+
+
+def _ratio(numerator: pd.Series | float, denominator: pd.Series | float) -> pd.Series | float:
+    """numerator / denominator, NaN (an empty cell) where the denominator is 0."""
+    if isinstance(denominator, pd.Series):
+        return numerator / denominator.where(denominator != 0)
+    return numerator / denominator if denominator else float("nan")
+
+
+def _money(values: pd.Series) -> pd.Series:
+    return values.astype("float64").round(2)
+
+
+# ---------------------------------------------------------------- Portfolio
+
+
+def portfolio_by_month(ctx: Context) -> pd.DataFrame:
+    """One row per MRR month: customers with MRR > 0 at the snapshot, direct / indirect / total, then one column per partner."""
+    months = mrr_months(ctx)
+    active = customer_matrix(ctx, months) > 0
+    attrs = _attributes_for(ctx, active.index)
+    direct = active.loc[attrs["channel"] == "Direct"].sum(axis=0)
+    indirect = active.loc[attrs["channel"] == "Indirect"].sum(axis=0)
+    total = active.sum(axis=0)
+    frame = pd.DataFrame(
+        {
+            "Month": months,
+            "Direct": direct.reindex(months, fill_value=0).to_numpy(dtype="int64"),
+            "Indirect": indirect.reindex(months, fill_value=0).to_numpy(dtype="int64"),
+            "Total": total.reindex(months, fill_value=0).to_numpy(dtype="int64"),
+        }
+    )
+    frame["Indirect share"] = _ratio(frame["Indirect"].astype("float64"), frame["Total"].astype("float64"))
+    partners = attrs["partner"].dropna()
+    if len(partners):
+        per_partner = active.loc[partners.index].groupby(partners).sum()
+        for name in sorted(per_partner.index, key=str.casefold):
+            frame[f"Via {name}"] = per_partner.loc[name].reindex(months, fill_value=0).to_numpy(dtype="int64")
+    return frame
+
+
+# ---------------------------------------------------------------- Solutions
+
+
+def solutions_by_month(ctx: Context) -> pd.DataFrame:
+    """One row per MRR month: active customers, active customer-solution pairs, their average, distinct solutions in use."""
+    months = mrr_months(ctx)
+    sm = solution_months(ctx, months)
+    pairs = sm.groupby("month")["solution"].size().reindex(months, fill_value=0)
+    customers = sm.groupby("month")["customer_id"].nunique().reindex(months, fill_value=0)
+    distinct = sm.groupby("month")["solution"].nunique().reindex(months, fill_value=0)
+    return pd.DataFrame(
+        {
+            "Month": months,
+            "Active customers": customers.to_numpy(dtype="int64"),
+            "Active solutions": pairs.to_numpy(dtype="int64"),
+            "Solutions per customer": _ratio(pairs.astype("float64"), customers.astype("float64")).to_numpy(),
+            "Solutions in use": distinct.to_numpy(dtype="int64"),
+        }
+    )
+
+
+def solutions_by_product(ctx: Context) -> pd.DataFrame:
+    """One row per subscription solution sold up to as_of: customers and MRR at as_of, ARR, share of MRR, average MRR per customer."""
+    months = mrr_months(ctx)
+    sm = solution_months(ctx, months[-1:]) if len(months) else solution_months(ctx, months)
+    contracts = ctx.contracts if ctx.contracts is not None else pd.DataFrame(columns=["solution", "kind", "start_date"])
+    sold = contracts.loc[(contracts["kind"] == SUBSCRIPTION) & (contracts["start_date"] <= as_of_day(ctx)), "solution"]
+    names = pd.Index(sorted(set(sold.astype(str)) | set(sm["solution"])), name="solution")
+    per = sm.groupby("solution").agg(customers=("customer_id", "nunique"), mrr=("mrr", "sum")).reindex(names)
+    per = per.fillna({"customers": 0, "mrr": 0.0})
+    total = float(per["mrr"].sum())
+    frame = pd.DataFrame(
+        {
+            "Solution": names.astype(str),
+            "Customers": per["customers"].to_numpy(dtype="int64"),
+            "MRR": _money(per["mrr"]).to_numpy(),
+            "ARR": _money(per["mrr"] * 12).to_numpy(),
+            "Share of MRR": (per["mrr"] / total).to_numpy() if total else np.full(len(per), np.nan),
+            "Average MRR per customer": _money(_ratio(per["mrr"], per["customers"].astype("float64"))).to_numpy(),
+        }
+    )
+    return frame.sort_values(["MRR", "Solution"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- Projects
+
+
+def projects_by_month(ctx: Context) -> pd.DataFrame:
+    """One row per month and project type: projects deployed, solutions they deployed, average per project."""
+    projects = ctx.projects
+    assert projects is not None
+    deployed = projects.loc[projects["deployed_on"].notna() & (projects["deployed_on"] <= as_of_day(ctx))]
+    deployed = deployed.assign(
+        month=deployed["deployed_on"].dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]"),
+        n_solutions=deployed["solutions"].map(lambda items: len(set(items))).astype("int64"),
+        project_type=deployed["project_type"].astype(str).str.strip(),
+    )
+    months = month_span(ctx, deployed["month"])
+    types = sorted(deployed["project_type"].unique(), key=str.casefold)
+    grid = pd.MultiIndex.from_product([months, types], names=["month", "project_type"])
+    counts = (
+        deployed.groupby(["month", "project_type"])
+        .agg(projects=("project_id", "size"), solutions=("n_solutions", "sum"))
+        .reindex(grid, fill_value=0)
+    )
+    return pd.DataFrame(
+        {
+            "Month": grid.get_level_values("month"),
+            "Project type": grid.get_level_values("project_type").astype(str),
+            "Projects deployed": counts["projects"].to_numpy(dtype="int64"),
+            "Solutions deployed": counts["solutions"].to_numpy(dtype="int64"),
+            "Average solutions per project": _ratio(
+                counts["solutions"].astype("float64"), counts["projects"].astype("float64")
+            ).to_numpy(),
+        }
+    )
+
+
+# ---------------------------------------------------------------- Churn by quarter
+
+
+def churn_by_quarter(ctx: Context) -> pd.DataFrame:
+    """One row per quarter of the MRR months: churn and contraction summed over the quarter's months, rates against the previous quarter's end."""
+    mm = ctx.mrr_by_month.reset_index(drop=True)
+    months = pd.DatetimeIndex(pd.to_datetime(mm["month"]))
+    # MRR and customers at the end of the month before: the first month's is 0 (months start with revenue)
+    prev_mrr = mm["mrr"].shift(1, fill_value=0.0).astype("float64")
+    prev_customers = mm["customers"].shift(1, fill_value=0).astype("float64")
+    frame = mm.assign(
+        quarter=months.to_period("Q").astype(str).str.replace("Q", "-Q", regex=False),
+        prev_mrr=prev_mrr.to_numpy(),
+        prev_customers=prev_customers.to_numpy(),
+    )
+    q = frame.groupby("quarter", sort=True).agg(
+        start_mrr=("prev_mrr", "first"),
+        start_customers=("prev_customers", "first"),
+        churned=("churned_mrr", "sum"),
+        contraction=("contraction_mrr", "sum"),
+        expansion=("expansion_mrr", "sum"),
+        reactivation=("reactivation_mrr", "sum"),
+        churned_customers=("churned_customers", "sum"),
+        end_mrr=("mrr", "last"),
+        end_customers=("customers", "last"),
+    )
+    return pd.DataFrame(
+        {
+            "Quarter": q.index.astype(str),
+            "MRR at start": _money(q["start_mrr"]).to_numpy(),
+            "Customers at start": q["start_customers"].to_numpy(dtype="int64"),
+            "Churned MRR": _money(q["churned"]).to_numpy(),
+            "Churned ARR": _money(q["churned"] * 12).to_numpy(),
+            "Contraction MRR": _money(q["contraction"]).to_numpy(),
+            "Contraction ARR": _money(q["contraction"] * 12).to_numpy(),
+            "Churned customers": q["churned_customers"].to_numpy(dtype="int64"),
+            "Logo churn rate": _ratio(q["churned_customers"].astype("float64"), q["start_customers"]).to_numpy(),
+            "MRR churn rate": _ratio(q["churned"], q["start_mrr"]).to_numpy(),
+            "Gross MRR churn": _ratio(q["churned"] + q["contraction"], q["start_mrr"]).to_numpy(),
+            "Net MRR churn": _ratio(
+                q["churned"] + q["contraction"] - q["expansion"] - q["reactivation"], q["start_mrr"]
+            ).to_numpy(),
+            "MRR at end": _money(q["end_mrr"]).to_numpy(),
+            "Customers at end": q["end_customers"].to_numpy(dtype="int64"),
+        }
+    )
+
+
+# ---------------------------------------------------------------- Sectors
+
+
+def _format_money(amount: float, currency: str) -> str:
+    return f"{amount:,.2f} {currency}".strip()
+
+
+def sector_sentence(table: pd.DataFrame, window: int, currency: str) -> str:
+    """The largest sector (by MRR at as_of) and the fastest-churning one (by logo churn over the window), from the table's numbers."""
+    if table.empty or table["MRR"].sum() <= 0:
+        largest = "No customer has MRR at as_of."
+    else:
+        top = table.sort_values(["MRR", "Customers", "Sector"], ascending=[False, False, True], kind="stable").iloc[0]
+        largest = (
+            f"Largest sector: {top['Sector']}, {top['Share of MRR']:.1%} of MRR "
+            f"({_format_money(top['MRR'], currency)}, {int(top['Customers'])} customers)."
+        )
+    churning = table.loc[table["Churned customers"] > 0]
+    if churning.empty:
+        fastest = f"No sector lost a customer in the last {window} months."
+    else:
+        worst = churning.sort_values(
+            ["Logo churn rate", "Churned MRR", "Sector"], ascending=[False, False, True], kind="stable"
+        ).iloc[0]
+        fastest = (
+            f"Fastest churning: {worst['Sector']}, {int(worst['Churned customers'])} churned of "
+            f"{int(worst['Customers over the window'])} customers ({worst['Logo churn rate']:.1%}) "
+            f"in the last {window} months, {_format_money(worst['Churned MRR'], currency)} of MRR."
+        )
+    return f"{largest} {fastest}"
+
+
+def sectors(ctx: Context) -> pd.DataFrame:
+    """One row per business sector of the customers file: customers and MRR at as_of, churn over the trailing window, and the summary sentence on the first row."""
+    window = int(ctx.params.portfolio.sector_churn_window_months)
+    months = mrr_months(ctx)
+    matrix = customer_matrix(ctx, months)
+    attrs = _attributes_for(ctx, matrix.index)
+    all_sectors = set(customer_attributes(ctx)["sector"]) | set(attrs["sector"])
+    names = pd.Index(sorted(all_sectors, key=str.casefold), name="sector")
+
+    last = matrix.iloc[:, -1] if len(months) else pd.Series(0.0, index=matrix.index)
+    prev = matrix.shift(1, axis=1, fill_value=0.0)
+    churn_events = (prev > 0) & (matrix == 0)
+    end = as_of_month(ctx)
+    window_months = [m for m in months if m > end - pd.DateOffset(months=window)]
+    start_month = end - pd.DateOffset(months=window)
+    in_window = churn_events.loc[:, window_months]
+    churned_count = in_window.sum(axis=1)
+    churned_mrr = prev.loc[:, window_months].where(in_window, 0.0).sum(axis=1)
+    # exposed: MRR > 0 at the snapshot before the window, or at any snapshot inside it
+    exposed_cols = [m for m in months if m >= start_month]
+    exposed = (matrix.loc[:, exposed_cols] > 0).any(axis=1)
+
+    per = pd.DataFrame(
+        {
+            "sector": attrs["sector"],
+            "customers": (last > 0).astype("int64"),
+            "mrr": last.where(last > 0, 0.0),
+            "exposed": exposed.astype("int64"),
+            "churned": churned_count.astype("int64"),
+            "churned_mrr": churned_mrr,
+        }
+    ).groupby("sector").sum().reindex(names, fill_value=0)
+    total = float(per["mrr"].sum())
+    table = pd.DataFrame(
+        {
+            "Sector": names.astype(str),
+            "Customers": per["customers"].to_numpy(dtype="int64"),
+            "MRR": _money(per["mrr"]).to_numpy(),
+            "Share of MRR": (per["mrr"] / total).to_numpy() if total else np.full(len(per), np.nan),
+            "Average MRR per customer": _money(_ratio(per["mrr"], per["customers"].astype("float64"))).to_numpy(),
+            "Customers over the window": per["exposed"].to_numpy(dtype="int64"),
+            "Churned customers": per["churned"].to_numpy(dtype="int64"),
+            "Churned MRR": _money(per["churned_mrr"]).to_numpy(),
+            "Logo churn rate": _ratio(per["churned"].astype("float64"), per["exposed"].astype("float64")).to_numpy(),
+        }
+    ).sort_values(["MRR", "Customers", "Sector"], ascending=[False, False, True], kind="stable").reset_index(drop=True)
+    summary = pd.Series(None, index=table.index, dtype="object")
+    if len(table):
+        summary.iloc[0] = sector_sentence(table, window, ctx.params.currency)
+    return table.assign(Summary=summary)
+
+
+# ---------------------------------------------------------------- Non-recurring revenue
+
+
+def non_recurring_by_month(ctx: Context) -> pd.DataFrame:
+    """One row per month: one-shot (non-recurring) revenue dated up to as_of, its items and customers."""
+    shots = ctx.one_shots
+    assert shots is not None
+    shots = shots.loc[shots["date"] <= as_of_day(ctx)]
+    months = month_span(ctx, shots["month"])
+    per = shots.groupby("month").agg(
+        amount=("amount", "sum"), items=("contract_id", "size"), customers=("customer_id", "nunique")
+    ).reindex(months, fill_value=0)
+    return pd.DataFrame(
+        {
+            "Month": months,
+            "Non-recurring revenue": _money(per["amount"]).to_numpy(),
+            "One-shot items": per["items"].to_numpy(dtype="int64"),
+            "Customers": per["customers"].to_numpy(dtype="int64"),
+        }
+    )
+
+
+# ---------------------------------------------------------------- declarations
+
+_CONTRACTS = frozenset({"contracts"})
+_WINDOW_NOTE = "the trailing window (portfolio.sector_churn_window_months, default 12): the month of as_of and the months before it"
+
+TABS = [
+    Tab(
+        name="Portfolio",
+        description=(
+            "Customers in the portfolio (MRR > 0 at the month's snapshot; the last row is at as_of), direct and "
+            "indirect, and per partner. Indirect = the customer's partner type is one of "
+            "portfolio.indirect_partner_types (default Integrateur)."
+        ),
+        columns=(
+            Column("Month", "month", "The month; its snapshot is the last second of the month, or as_of."),
+            Column("Direct", "int", "Customers with MRR > 0 sold directly (or through a partner of another type)."),
+            Column("Indirect", "int", "Customers with MRR > 0 served through a partner of an indirect type."),
+            Column("Total", "int", "Direct + indirect: the Customers figure of the MRR tab."),
+            Column("Indirect share", "percent", "Indirect / total; empty when there is no customer."),
+        ),
+        build=portfolio_by_month,
+        datasets=_CONTRACTS,
+        requires=("contracts",),
+        wide_kind="int",
+        charts=(Chart("Customers by channel", "stacked_column", "Month", ("Direct", "Indirect")),),
+    ),
+    Tab(
+        name="Solutions",
+        description=(
+            "Subscription solutions in use, month by month (snapshot at the end of the month, or at as_of). "
+            "One customer subscribing to two solutions counts two active solutions."
+        ),
+        columns=(
+            Column("Month", "month", "The month."),
+            Column("Active customers", "int", "Customers with at least one active subscription (MRR > 0)."),
+            Column("Active solutions", "int", "Customer x solution pairs with an active subscription."),
+            Column("Solutions per customer", "number", "Active solutions / active customers; empty with no customer."),
+            Column("Solutions in use", "int", "Distinct solutions with at least one active customer."),
+        ),
+        build=solutions_by_month,
+        datasets=_CONTRACTS,
+        requires=("contracts",),
+        charts=(Chart("Solutions per customer", "line", "Month", ("Solutions per customer",)),),
+    ),
+    Tab(
+        name="Solutions by product",
+        description=(
+            "Per subscription solution sold up to as_of: customers and MRR at as_of (sorted by MRR). A solution "
+            "whose customers have all left shows zeros."
+        ),
+        columns=(
+            Column("Solution", "text", "The solution, as named in the contracts."),
+            Column("Customers", "int", "Customers with an active subscription to it at as_of."),
+            Column("MRR", "money", "Its MRR at as_of (sum of ARR / 12 of the active contracts)."),
+            Column("ARR", "money", "MRR x 12."),
+            Column("Share of MRR", "percent", "Its MRR / the MRR of all solutions at as_of."),
+            Column("Average MRR per customer", "money", "MRR / customers; empty with no customer."),
+        ),
+        build=solutions_by_product,
+        datasets=_CONTRACTS,
+        requires=("contracts",),
+    ),
+    Tab(
+        name="Projects",
+        description=(
+            "Deployment projects per month (of deployedOn, up to as_of) and project type (the types found in "
+            "the data). A project not deployed yet (no date) is not counted."
+        ),
+        columns=(
+            Column("Month", "month", "The month the projects were deployed."),
+            Column("Project type", "text", "The project's type, as in the data (e.g. Mid Market, Enterprise, Outsourced)."),
+            Column("Projects deployed", "int", "Projects of this type deployed in the month."),
+            Column("Solutions deployed", "int", "Distinct solutions per project, summed over those projects."),
+            Column("Average solutions per project", "number", "Solutions deployed / projects deployed; empty with no project."),
+        ),
+        build=projects_by_month,
+        datasets=_CONTRACTS,
+        requires=("projects",),
+    ),
+    Tab(
+        name="Churn by quarter",
+        description=(
+            "Churn and contraction per calendar quarter, summed over the quarter's monthly movements (MRR tab); "
+            "rates divide by the MRR or customers at the end of the previous quarter. The first quarter may "
+            "start mid-quarter and the last one ends at as_of."
+        ),
+        columns=(
+            Column("Quarter", "text", "The calendar quarter, YYYY-Qn."),
+            Column("MRR at start", "money", "MRR at the end of the previous quarter (0 before the first month)."),
+            Column("Customers at start", "int", "Customers at the end of the previous quarter."),
+            Column("Churned MRR", "money", "MRR of customers who went to 0 MRR, summed over the quarter's months."),
+            Column("Churned ARR", "money", "Churned MRR x 12."),
+            Column("Contraction MRR", "money", "MRR lost by customers who stayed but pay less (downgrades)."),
+            Column("Contraction ARR", "money", "Contraction MRR x 12."),
+            Column("Churned customers", "int", "Customers who went to 0 MRR, summed over the quarter's months."),
+            Column("Logo churn rate", "percent", "Churned customers / customers at start."),
+            Column("MRR churn rate", "percent", "Churned MRR / MRR at start."),
+            Column("Gross MRR churn", "percent", "(Churned + contraction) / MRR at start."),
+            Column("Net MRR churn", "percent", "(Churned + contraction - expansion - reactivation) / MRR at start."),
+            Column("MRR at end", "money", "MRR at the end of the quarter (at as_of for the current one)."),
+            Column("Customers at end", "int", "Customers at the end of the quarter."),
+        ),
+        build=churn_by_quarter,
+        datasets=_CONTRACTS,
+        requires=("contracts",),
+        charts=(Chart("Churn by quarter", "column", "Quarter", ("Churned MRR", "Contraction MRR")),),
+    ),
+    Tab(
+        name="Sectors",
+        description=(
+            "Per business sector (customers without one: Unknown): customers and MRR at as_of, and churn over "
+            f"{_WINDOW_NOTE}. The Summary cell of the first row names the largest and the fastest-churning sector."
+        ),
+        columns=(
+            Column("Sector", "text", "The customer's business sector."),
+            Column("Customers", "int", "Customers with MRR > 0 at as_of."),
+            Column("MRR", "money", "Their MRR at as_of."),
+            Column("Share of MRR", "percent", "The sector's MRR / all MRR at as_of."),
+            Column("Average MRR per customer", "money", "MRR / customers; empty with no customer."),
+            Column("Customers over the window", "int",
+                   "Customers with MRR > 0 at the snapshot before the window or at any snapshot in it."),
+            Column("Churned customers", "int", "Churn events (MRR went to 0) in the window's months."),
+            Column("Churned MRR", "money", "The MRR those customers had before churning."),
+            Column("Logo churn rate", "percent", "Churned customers / customers over the window (fastest churning = highest)."),
+            Column("Summary", "text", "On the first row: the largest sector by MRR and the fastest-churning sector."),
+        ),
+        build=sectors,
+        datasets=_CONTRACTS,
+        requires=("contracts",),
+    ),
+    Tab(
+        name="Non-recurring revenue",
+        description=(
+            "One-shot contract amounts (setup, training, services) by the month of their start date, up to as_of. "
+            "Never part of MRR."
+        ),
+        columns=(
+            Column("Month", "month", "The month of the one-shot's start date."),
+            Column("Non-recurring revenue", "money", "Sum of one-shot amounts."),
+            Column("One-shot items", "int", "One-shot contracts."),
+            Column("Customers", "int", "Distinct customers with a one-shot in the month."),
+        ),
+        build=non_recurring_by_month,
+        datasets=_CONTRACTS,
+        requires=("one_shots",),
+    ),
+]
