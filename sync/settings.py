@@ -93,7 +93,7 @@ class AvailabilitySection:
     remote_work_accounts: tuple[str, ...] = ("Télétravail", "Remote work", "Home office", "Work from home")
     timeout_seconds: float = 30.0  # per HTTP request
     max_retries: int = 4  # per request, on 408, 429, 5xx and connection errors
-    max_wait_seconds: float = 120.0  # longest wait between retries (a longer Retry-After fails the run)
+    retry_deadline_seconds: float = 300.0  # a request is given up when a retry would end later than this
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ What the client does, and why (../shared/docs/lucca-api.md):
 - `fields` on every call (without it v3 returns only id, name, url); `paging=offset,limit` with
   limit 1000, looping until a short page; owner ids in comma lists, in batches.
 - A timeout on every request; bounded retries on 408, 429, 5xx and connection errors, honouring
-  `Retry-After` (`RetryPolicy`, independent of Lucca so it can move to a shared module).
+  `Retry-After` (sync/retry.py), with a fresh budget for each request.
 - 401, 403, 404 become `SourceAPIError`s saying what to fix; a 403 on `/api/v3/userdates` is not an
   error: working days then come from the calendar (weekdays minus public holidays).
 - Tolerant reading: `isAm` or `isAM`, dates with or without `T00:00:00`, unknown keys ignored,
@@ -20,12 +20,10 @@ leave) + ceil(A / 10) for userdates (1 when the key may not read them).
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import logging
-import random
+import random as _random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -42,6 +40,7 @@ from kpi.availability import (
     month_days,
 )
 from sync.errors import ConfigError, SourceAPIError
+from sync.retry import Backoff, GaveUp, Retry, RetryPolicy, call_with_retry, parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -65,85 +64,26 @@ RIGHTS = {
 }
 
 
-# --- retries (generic: a send function in, a response out) ---------------------------------------
+# --- retries (sync/retry.py does the counting, waiting and giving up) ------------------------------
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded retries with exponential, jittered backoff; `Retry-After` wins when the server sends it.
+class RetryableStatus(Exception):
+    """A response worth retrying (408, 429, 5xx), raised so sync.retry can retry it."""
 
-    A `Retry-After` longer than `max_wait` is not waited for: the request fails at once.
-    """
-
-    max_retries: int = 4
-    base_delay: float = 1.0
-    max_wait: float = 120.0
-    statuses: frozenset[int] = RETRY_STATUSES
-
-    def backoff(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
-        """Seconds to wait before retry number `attempt` (0-based) when the server gave no Retry-After."""
-        return min(self.max_wait, self.base_delay * 2**attempt) * (0.5 + rand() / 2)
+    def __init__(self, response: requests.Response):
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
 
 
-def retry_after_seconds(value: str | None, now: float) -> float | None:
-    """A Retry-After header as seconds from `now` (epoch seconds): delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, when.timestamp() - now)
-
-
-class RetriesExhausted(Exception):
-    """Every attempt failed with a retryable status or a connection error; `last` says how."""
-
-    def __init__(self, attempts: int, last: str, wait: float | None = None):
-        super().__init__(last)
-        self.attempts = attempts
-        self.last = last
-        self.wait = wait  # set when the server asked to wait longer than allowed
-
-
-def send_with_retries(
-    send: Callable[[], requests.Response],
-    policy: RetryPolicy,
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.time,
-) -> requests.Response:
-    """Call `send` until it returns a response whose status is not retryable.
-
-    Returns that response (which may be any non-retryable error status: the caller decides).
-    Raises RetriesExhausted after `policy.max_retries` retries, or when a Retry-After is too long.
-    """
-    attempt = 0
-    while True:
-        try:
-            response = send()
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            last, wait = f"{type(exc).__name__}", None
-        else:
-            if response.status_code not in policy.statuses:
-                return response
-            last = f"HTTP {response.status_code}"
-            wait = retry_after_seconds(response.headers.get("Retry-After"), clock())
-            if wait is not None and wait > policy.max_wait:
-                raise RetriesExhausted(attempt + 1, last, wait)
-        if attempt >= policy.max_retries:
-            raise RetriesExhausted(attempt + 1, last)
-        sleep(wait if wait is not None else policy.backoff(attempt))
-        attempt += 1
+def classify(exc: Exception, now: float | None = None) -> Retry | None:
+    """Retry 408/429/5xx (honouring Retry-After) and connection errors or timeouts; nothing else."""
+    if isinstance(exc, RetryableStatus):
+        return Retry(parse_retry_after(exc.response.headers.get("Retry-After"), now))
+    if isinstance(exc, requests.ConnectionError | requests.Timeout):
+        return Retry()
+    return None
 
 
 # --- the client -------------------------------------------------------------------------------------
@@ -165,7 +105,8 @@ class LuccaClient:
         retry: RetryPolicy | None = None,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
+        random: Callable[[], float] | None = None,
     ):
         base = base_url.strip().rstrip("/")
         if not base.startswith(("https://", "http://")) or len(base.split("/", 3)) > 3:
@@ -179,6 +120,7 @@ class LuccaClient:
         self.session = session or requests.Session()
         self._sleep = sleep
         self._clock = clock
+        self._random = random or _random.random
         self.requests = 0
 
     def __repr__(self) -> str:
@@ -196,21 +138,31 @@ class LuccaClient:
             timeout=self.timeout,
         )
 
+    def _send_checked(self, path: str, params: dict[str, str]) -> requests.Response:
+        response = self._send(path, params)
+        if response.status_code in RETRY_STATUSES:
+            raise RetryableStatus(response)
+        return response
+
+    def _backoff(self) -> Backoff:
+        return Backoff(self.retry, sleep=self._sleep, clock=self._clock, random=self._random)
+
+    @staticmethod
+    def _describe(exc: BaseException) -> str:
+        return str(exc) if isinstance(exc, RetryableStatus) else type(exc).__name__
+
     def get(self, path: str, params: dict[str, str]) -> Any:
         """GET a v3 path; returns the decoded JSON body or raises SourceAPIError."""
         try:
-            response = send_with_retries(
-                lambda: self._send(path, params), self.retry, sleep=self._sleep, clock=self._clock
-            )
-        except RetriesExhausted as exc:
-            if exc.wait is not None:
-                raise SourceAPIError(
-                    f"Lucca API: GET {path} answered {exc.last} and asks to wait {exc.wait:.0f}s, more than "
-                    f"availability.max_wait_seconds ({self.retry.max_wait:.0f}s): try again later"
-                ) from None
+            response = call_with_retry(lambda: self._send_checked(path, params), classify, self._backoff())
+        except requests.RequestException as exc:  # not retryable: a malformed URL, too many redirects...
             raise SourceAPIError(
-                f"Lucca API: GET {path} still failing after {exc.attempts} attempts ({exc.last}): "
-                "the API is overloaded or down, try again later"
+                f"Lucca API: GET {path} failed ({type(exc).__name__}): check LUCCA_BASE_URL"
+            ) from None
+        except GaveUp as exc:
+            raise SourceAPIError(
+                f"Lucca API: GET {path} still failing after {exc.attempts} attempts "
+                f"({self._describe(exc.last)}; {exc.reason}): the API is overloaded or down, try again later"
             ) from None
         status = response.status_code
         if status == 200:
@@ -561,7 +513,7 @@ def load_hr_data(
     *,
     session: requests.Session | None = None,
     sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.time,
+    clock: Callable[[], float] = time.monotonic,
 ) -> HRData:
     """Employees active in the month, their leaves and (when readable) their schedules, from Lucca.
 
@@ -578,7 +530,7 @@ def load_hr_data(
         settings.secrets.get("LUCCA_BASE_URL") or "",
         settings.secrets.get("LUCCA_API_KEY") or "",
         timeout=section.timeout_seconds,
-        retry=RetryPolicy(max_retries=section.max_retries, max_wait=section.max_wait_seconds),
+        retry=RetryPolicy(max_retries=section.max_retries, deadline_seconds=section.retry_deadline_seconds),
         session=session,
         sleep=sleep,
         clock=clock,
