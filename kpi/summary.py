@@ -1,0 +1,300 @@
+"""The Summary tab: the few numbers a reader wants first, each with one sentence built from the numbers.
+
+Every sentence is an f-string over the computed tables (MRR, Unit economics, Retention by age, Core
+users, Segments); none is fixed text. Which month a sentence speaks of:
+- MRR and its movements: the month of as_of (to as_of when that month is not over: "so far").
+- Churn and unit economics: the last complete month, since a rate over part of a month (a full
+  month's spend over half a month's new customers) would mislead.
+Payment-only topics (core users, segments) are left out when the data has no attribute or charge.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from kpi.cohorts import as_of_month, retention_by_age
+from kpi.economics import unit_economics
+from kpi.params import Params
+from kpi.tables import Column, Context, Tab
+
+COLUMNS = ["Topic", "Value", "Sentence"]
+
+
+def _missing(x: object) -> bool:
+    return x is None or (isinstance(x, float | np.floating) and (math.isnan(x) or math.isinf(x)))
+
+
+def money(x: float, currency: str) -> str:
+    """12345.6 -> "12,346 EUR"; under 100 with cents: "18.50 EUR"."""
+    amount = f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
+    return f"{amount} {currency}".strip()
+
+
+def signed_money(x: float, currency: str) -> str:
+    return ("+" if x > 0 else "-" if x < 0 else "") + money(abs(x), currency)
+
+
+def pct(x: float) -> str:
+    return f"{x:.1%}"
+
+
+def number(x: float) -> str:
+    return f"{x:,.1f}" if abs(x - round(x)) > 1e-9 else f"{x:,.0f}"
+
+
+def plural(n: int, word: str) -> str:
+    """1 customer, 2 customers."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def month_label(month: pd.Timestamp) -> str:
+    return pd.Timestamp(month).strftime("%Y-%m")
+
+
+def month_is_complete(as_of: pd.Timestamp, timezone: str) -> bool:
+    """True when as_of is the last second of its month (in `timezone`): the month's snapshot is final."""
+    local = pd.Timestamp(as_of).tz_convert(timezone)
+    return (local + pd.Timedelta(seconds=1)).month != local.month
+
+
+def _row(topic: str, value: str, sentence: str) -> dict[str, str]:
+    return {"Topic": topic, "Value": value, "Sentence": sentence}
+
+
+def mrr_rows(mm: pd.DataFrame, as_of: pd.Timestamp, timezone: str, currency: str) -> list[dict[str, str]]:
+    """MRR now and its change from the previous month end; the latest month's movements."""
+    if mm.empty:
+        return [_row("MRR", "", "There is no revenue in the data up to as_of, so there is no MRR to report.")]
+    last = mm.iloc[-1]
+    day = pd.Timestamp(as_of).tz_convert(timezone).strftime("%Y-%m-%d")
+    complete = month_is_complete(as_of, timezone)
+    when = f"at the end of {month_label(last['month'])}" if complete else f"on {day} (as_of)"
+    mrr = float(last["mrr"])
+    head = f"MRR {when} was {money(mrr, currency)} from {plural(int(last['customers']), 'paying customer')}"
+    if len(mm) < 2:
+        sentence = f"{head}; it is the first month with revenue, so there is no change to compare."
+    else:
+        prev = mm.iloc[-2]
+        prev_mrr = float(prev["mrr"])
+        change = mrr - prev_mrr
+        growth = last.get("mrr_growth", np.nan)
+        direction = "up" if change > 0 else "down" if change < 0 else "unchanged"
+        rate = "" if _missing(growth) or change == 0 else f" {pct(abs(float(growth)))}"
+        sentence = (f"{head}, {direction}{rate} ({signed_money(change, currency)}) from "
+                    f"{money(prev_mrr, currency)} at the end of {month_label(prev['month'])}.")
+    rows = [_row("MRR", money(mrr, currency), sentence)]
+
+    so_far = "" if complete else " so far"
+    parts = [
+        f"new {money(float(last['new_mrr']), currency)} ({plural(int(last['new_customers']), 'new customer')})",
+        f"expansion {money(float(last['expansion_mrr']), currency)}",
+        f"reactivation {money(float(last['reactivation_mrr']), currency)} "
+        f"({plural(int(last['reactivated_customers']), 'customer')} back)",
+        f"contraction {money(float(last['contraction_mrr']), currency)}",
+        f"churned {money(float(last['churned_mrr']), currency)} ({plural(int(last['churned_customers']), 'customer')} lost)",
+    ]
+    net = float(last["net_new_mrr"])
+    rows.append(_row(
+        "MRR movements", signed_money(net, currency),
+        f"In {month_label(last['month'])}{so_far}, net new MRR was {signed_money(net, currency)}: "
+        + ", ".join(parts) + ".",
+    ))
+    return rows
+
+
+def _complete_row(frame: pd.DataFrame, month_column: str, month: pd.Timestamp | None) -> pd.Series | None:
+    if month is None:
+        return None
+    hit = frame.loc[frame[month_column] == month]
+    return None if hit.empty else hit.iloc[-1]
+
+
+def churn_row(mm: pd.DataFrame, month: pd.Timestamp | None) -> dict[str, str]:
+    """Logo churn and gross / net MRR churn of the last complete month."""
+    row = _complete_row(mm, "month", month)
+    if row is None:
+        return _row("Churn", "", "No month is complete yet, so no churn rate is reported.")
+    label = month_label(row["month"])
+    logo = row["logo_churn"]
+    if _missing(logo):
+        return _row("Churn", "", f"In {label} there were no paying customers at the start of the month, "
+                                 "so churn rates have no denominator.")
+    gross, net = row["gross_mrr_churn"], row["net_mrr_churn"]
+    customers_prev = int(row["customers"]) - int(row["new_customers"]) - int(row["reactivated_customers"]) \
+        + int(row["churned_customers"])
+    sentence = (f"In {label}, logo churn was {pct(float(logo))} ({int(row['churned_customers'])} of "
+                f"{customers_prev} customers at the start of the month left)")
+    if not _missing(gross):
+        sentence += f"; gross MRR churn was {pct(float(gross))} and net MRR churn {pct(float(net))}"
+        if float(net) < 0:
+            sentence += " (negative: expansion and reactivation outweighed the MRR lost)"
+    return _row("Churn", pct(float(logo)), sentence + ".")
+
+
+def economics_rows(ue: pd.DataFrame, month: pd.Timestamp | None, params: Params) -> list[dict[str, str]]:
+    """LTV:CAC and CAC payback of the last complete month, with a verdict against the benchmarks."""
+    e = params.economics
+    cur = params.currency
+    row = _complete_row(ue, "Month", month)
+    if row is None:
+        text = "No month is complete yet, so unit economics are not reported."
+        return [_row("LTV:CAC", "", text), _row("CAC payback", "", text)]
+    label = month_label(row["Month"])
+    spend, new = float(row["Acquisition spend"]), int(row["New customers"])
+    cac, ltv, ratio = row["CAC"], row["LTV"], row["LTV:CAC"]
+    payback, per_new = row["CAC payback (months)"], row["New MRR per new customer"]
+    basis = f"acquisition spend {money(spend, cur)}, {plural(new, 'new customer')}"
+    if _missing(ratio):
+        if new == 0:
+            why = "there were no new customers, so CAC has no denominator"
+        elif _missing(row["Logo churn (trailing)"]):
+            why = (f"trailing logo churn needs {e.churn_window_months} months of churn rates, "
+                   "so LTV is not available yet")
+        elif float(row["Logo churn (trailing)"]) == 0:
+            why = f"no customer churned in the trailing {e.churn_window_months} months, so LTV has no finite value"
+        else:
+            why = "CAC is 0 (no acquisition spend), so the ratio has no denominator"
+        ltv_row = _row("LTV:CAC", "", f"In {label}, LTV:CAC cannot be computed: {why} ({basis}).")
+    else:
+        verdict = ("at or above the benchmark of " if float(ratio) >= e.ltv_cac_benchmark else "below the benchmark of ")
+        health = "healthy" if float(ratio) >= e.ltv_cac_benchmark else "acquisition costs more than it should return"
+        ltv_row = _row(
+            "LTV:CAC", f"{float(ratio):.2f}",
+            f"In {label}, LTV:CAC was {float(ratio):.2f} (LTV {money(float(ltv), cur)} = ARPA "
+            f"{money(float(row['ARPA']), cur)} x gross margin {pct(e.gross_margin)} / trailing logo churn "
+            f"{pct(float(row['Logo churn (trailing)']))}; CAC {money(float(cac), cur)} from {basis}): "
+            f"{verdict}{number(e.ltv_cac_benchmark)}, {health}.",
+        )
+    if _missing(payback):
+        why = ("there were no new customers" if new == 0 else "new customers brought no new MRR")
+        pay_row = _row("CAC payback", "", f"In {label}, CAC payback cannot be computed: {why} ({basis}).")
+    else:
+        within = float(payback) <= e.payback_benchmark_months
+        pay_row = _row(
+            "CAC payback", f"{float(payback):.1f} months",
+            f"In {label}, CAC payback was {float(payback):.1f} months (CAC {money(float(cac), cur)} / new MRR per "
+            f"new customer {money(float(per_new), cur)} x gross margin {pct(e.gross_margin)}): "
+            + (f"within the {number(e.payback_benchmark_months)}-month benchmark." if within
+               else f"longer than the {number(e.payback_benchmark_months)}-month benchmark."),
+        )
+    return [ltv_row, pay_row]
+
+
+def retention_row(by_age: pd.DataFrame, ages: tuple[int, ...] = (3, 6, 12)) -> dict[str, str] | None:
+    """Pooled cohort retention at a few ages (those the data reaches)."""
+    hit = by_age.loc[by_age["Age"].isin(ages) & by_age["Logo retention"].notna()]
+    if hit.empty:
+        return None
+    logos = [f"{pct(float(r['Logo retention']))} after {plural(int(r['Age']), 'month')}" for _, r in hit.iterrows()]
+    revenue = [f"{pct(float(r['Revenue retention']))} after {plural(int(r['Age']), 'month')}"
+               for _, r in hit.iterrows() if not _missing(r["Revenue retention"])]
+    first = hit.iloc[0]
+    sentence = (f"Of the {plural(int(first['Customers']), 'customer')} in signup cohorts at least "
+                f"{plural(int(first['Age']), 'month')} old, {' and '.join(logos)} were still paying")
+    if revenue:
+        sentence += f"; the cohorts kept {' and '.join(revenue)} of their starting MRR"
+    return _row("Cohort retention", pct(float(first["Logo retention"])), sentence + " (pooled over cohorts).")
+
+
+def core_row(core: pd.DataFrame, currency: str) -> dict[str, str] | None:
+    """The core users' median profile beside everyone else's, in one sentence."""
+    groups = core.set_index("Group")
+    if "Core users" not in groups.index or int(groups.loc["Core users", "Customers"]) == 0:
+        return None
+    c, o = groups.loc["Core users"], groups.loc["Everyone else"]
+
+    def profile(r: pd.Series) -> str:
+        bits = []
+        for column, unit in (("Median seats", "seats"), ("Median sessions", "sessions"),
+                             ("Median sessions per seat", "sessions per seat"),
+                             ("Median tenure (months)", "months of tenure")):
+            if not _missing(r[column]):
+                bits.append(f"{number(float(r[column]))} {unit}")
+        if not _missing(r["Annual plan share"]):
+            bits.append(f"{pct(float(r['Annual plan share']))} on an annual plan")
+        return ", ".join(bits) if bits else "no known attributes"
+
+    share_mrr = "" if _missing(c["Share of MRR"]) else f"{pct(float(c['Share of MRR']))} of MRR and "
+    share_life = "" if _missing(c["Share of lifetime revenue"]) else f"{pct(float(c['Share of lifetime revenue']))}"
+    return _row(
+        "Core users", f"{int(c['Customers'])} customers",
+        f"The top quarter by lifetime revenue ({int(c['Customers'])} customers, "
+        f"{pct(float(c['Share of customers']))} of all, median lifetime revenue "
+        f"{money(float(c['Median lifetime revenue']), currency)}) hold {share_mrr}{share_life} of lifetime revenue; "
+        f"their median profile is {profile(c)}, against {profile(o)} for everyone else.",
+    )
+
+
+def segment_row(seg: pd.DataFrame) -> dict[str, str] | None:
+    """Which seat bucket carries the most MRR, and how many customers have no known seat count."""
+    seats = seg.loc[(seg["Dimension"] == "Seats")]
+    known = seats.loc[seats["Segment"] != "unknown"]
+    unknown = seats.loc[seats["Segment"] == "unknown"]
+    if known.empty or known["MRR"].sum() <= 0:
+        return None
+    top = known.loc[known["MRR"].idxmax()]
+    n_unknown = int(unknown["Customers"].sum())
+    tail = (f"; {plural(n_unknown, 'customer')} ({pct(float(unknown['Share of customers'].sum()))}) "
+            f"{'has' if n_unknown == 1 else 'have'} no known seat count (the unknown bucket)") if n_unknown else ""
+    label = f"{top['Segment']} seat" + ("" if top["Segment"] == "1" else "s")
+    return _row(
+        "Segments", label,
+        f"Customers with {label} carry the most MRR: {pct(float(top['Share of MRR']))} of MRR from "
+        f"{pct(float(top['Share of customers']))} of customers{tail}.",
+    )
+
+
+def summary(mrr_by_month: pd.DataFrame, ue: pd.DataFrame, by_age: pd.DataFrame, as_of: pd.Timestamp,
+            params: Params, core: pd.DataFrame | None = None, seg: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Rows (Topic, Value, Sentence), in reading order. `core` / `seg` None: those topics are left out."""
+    mm = mrr_by_month.reset_index(drop=True)
+    current = as_of_month(as_of, params.timezone)
+    complete = current if month_is_complete(as_of, params.timezone) else current - pd.DateOffset(months=1)
+    complete_month = complete if len(mm) and complete >= mm["month"].min() else None
+    rows = mrr_rows(mm, as_of, params.timezone, params.currency)
+    if not mm.empty:
+        rows.append(churn_row(mm, complete_month))
+        rows.extend(economics_rows(ue, complete_month, params))
+    optional = [retention_row(by_age)]
+    if core is not None:
+        optional.append(core_row(core, params.currency))
+    if seg is not None:
+        optional.append(segment_row(seg))
+    rows.extend(r for r in optional if r is not None)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _build(ctx: Context) -> pd.DataFrame:
+    month = as_of_month(ctx.as_of, ctx.timezone)
+    ue = unit_economics(ctx.mrr_by_month, ctx.customer_months, ctx.params.economics, month)
+    by_age = retention_by_age(ctx.customer_months, month)
+    core = seg = None
+    if ctx.dataset == "payments" and ctx.charges is not None:
+        from kpi.profile import core_users, profile_from_context, segments
+
+        profile = profile_from_context(ctx)
+        core = core_users(profile)
+        seg = segments(profile, ctx.params.segments)
+    return summary(ctx.mrr_by_month, ue, by_age, ctx.as_of, ctx.params, core, seg)
+
+
+TABS: list[Tab] = [
+    Tab(
+        name="Summary",
+        description=(
+            "The headline numbers in one sentence each: MRR and its change, the latest month's movements, "
+            "churn, LTV:CAC and CAC payback against their benchmarks (settings economics.ltv_cac_benchmark, "
+            "economics.payback_benchmark_months), cohort retention and the core users. Rates and unit "
+            "economics are for the last complete month."
+        ),
+        columns=(
+            Column("Topic", "text"),
+            Column("Value", "text", "The topic's headline figure, as written in the sentence"),
+            Column("Sentence", "text"),
+        ),
+        build=_build,
+    ),
+]

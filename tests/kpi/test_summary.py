@@ -1,0 +1,136 @@
+"""The Summary tab: one sentence per topic, built from the numbers of the other tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from kpi.cohorts import retention_by_age
+from kpi.economics import unit_economics
+from kpi.params import EconomicsParams, Params, SegmentParams
+from kpi.profile import core_users, segments
+from kpi.summary import COLUMNS, month_is_complete, summary
+from tests.kpi.test_cohorts import fixture_customer_months, shared_context_or_skip
+from tests.kpi.test_economics import fixture_mrr_by_month
+from tests.kpi.test_profile import fixture_profile
+
+APRIL = pd.Timestamp("2024-04-01")
+MID_APRIL = pd.Timestamp("2024-04-15 12:00", tz="UTC")
+END_APRIL = pd.Timestamp("2024-04-30 23:59:59", tz="UTC")
+
+
+def build(as_of: pd.Timestamp = MID_APRIL, economics: EconomicsParams | None = None, with_profile: bool = True,
+          mm: pd.DataFrame | None = None) -> dict[str, tuple[str, str]]:
+    params = Params(economics=economics or EconomicsParams(acquisition_spend_per_month=30, churn_window_months=2))
+    cm = fixture_customer_months()
+    mm = fixture_mrr_by_month() if mm is None else mm
+    ue = unit_economics(mm, cm, params.economics, APRIL)
+    profile = fixture_profile()
+    frame = summary(mm, ue, retention_by_age(cm, APRIL), as_of, params,
+                    core_users(profile) if with_profile else None,
+                    segments(profile, SegmentParams()) if with_profile else None)
+    assert list(frame.columns) == COLUMNS
+    return {r.Topic: (r.Value, r.Sentence) for r in frame.itertuples()}
+
+
+def test_summary_sentences_by_hand():
+    """Each sentence carries the fixture's own numbers: MRR 45 down from 95, March's churn and unit economics."""
+    rows = build()
+    assert list(rows) == ["MRR", "MRR movements", "Churn", "LTV:CAC", "CAC payback", "Cohort retention",
+                          "Core users", "Segments"]
+    assert rows["MRR"] == ("45.00 EUR", "MRR on 2024-04-15 (as_of) was 45.00 EUR from 3 paying customers, "
+                                        "down 52.6% (-50.00 EUR) from 95.00 EUR at the end of 2024-03.")
+    value, sentence = rows["MRR movements"]
+    assert value == "-50.00 EUR"
+    assert sentence.startswith("In 2024-04 so far, net new MRR was -50.00 EUR: new 0.00 EUR (0 new customers)")
+    assert "contraction 20.00 EUR, churned 30.00 EUR (1 customer lost)" in sentence
+    value, sentence = rows["Churn"]
+    assert value == "0.0%" and sentence.startswith("In 2024-03, logo churn was 0.0% (0 of 2 customers")
+    assert "net MRR churn -50.0%" in sentence
+    value, sentence = rows["LTV:CAC"]
+    assert value == "3.17"  # LTV 23.75 / ((0.5 + 0) / 2) = 95, CAC 30
+    assert "LTV 95.00 EUR" in sentence and "CAC 30.00 EUR" in sentence and "at or above the benchmark of 3" in sentence
+    value, sentence = rows["CAC payback"]
+    assert value == "6.0 months" and "within the 12-month benchmark" in sentence
+    value, sentence = rows["Cohort retention"]
+    assert value == "50.0%" and "50.0% after 3 months were still paying" in sentence
+    value, sentence = rows["Core users"]
+    assert value == "2 customers"
+    assert "hold 88.9% of MRR and 70.8% of lifetime revenue" in sentence
+    assert "2 seats, 10 sessions, 10 sessions per seat, 3.5 months of tenure, 50.0% on an annual plan" in sentence
+    assert rows["Segments"][1].endswith("1 customer (20.0%) has no known seat count (the unknown bucket).")
+
+
+def test_verdicts_follow_the_benchmarks():
+    """A higher spend turns both verdicts: LTV:CAC below 3 and payback longer than 12 months."""
+    rows = build(economics=EconomicsParams(acquisition_spend_per_month=300, churn_window_months=2))
+    assert rows["LTV:CAC"][0] == "0.32" and "below the benchmark of 3" in rows["LTV:CAC"][1]
+    assert rows["CAC payback"][0] == "60.0 months" and "longer than the 12-month benchmark" in rows["CAC payback"][1]
+    stricter = build(economics=EconomicsParams(acquisition_spend_per_month=30, churn_window_months=2,
+                                               ltv_cac_benchmark=4, payback_benchmark_months=5))
+    assert "below the benchmark of 4" in stricter["LTV:CAC"][1]
+    assert "longer than the 5-month benchmark" in stricter["CAC payback"][1]
+
+
+def test_empty_denominators_are_explained_not_zero():
+    """Without enough churn history LTV:CAC has no value and the sentence says why."""
+    rows = build(economics=EconomicsParams(acquisition_spend_per_month=30, churn_window_months=3))
+    value, sentence = rows["LTV:CAC"]
+    assert value == ""
+    assert "cannot be computed" in sentence and "3 months of churn rates" in sentence
+
+
+def test_complete_month_is_reported_when_as_of_is_its_last_second():
+    """as_of at the month's last second: MRR is 'at the end of' April and churn speaks of April."""
+    rows = build(as_of=END_APRIL)
+    assert rows["MRR"][1].startswith("MRR at the end of 2024-04 was 45.00 EUR")
+    assert "so far" not in rows["MRR movements"][1]
+    assert rows["Churn"] == ("25.0%", rows["Churn"][1])
+    assert rows["Churn"][1].startswith("In 2024-04, logo churn was 25.0% (1 of 4 customers")
+    assert rows["LTV:CAC"][1].startswith("In 2024-04, LTV:CAC cannot be computed: there were no new customers")
+    assert month_is_complete(END_APRIL, "UTC") and not month_is_complete(MID_APRIL, "UTC")
+
+
+def test_contracts_summary_leaves_out_the_profile():
+    """Without a profile (contract data) the profile topics are left out, the rest stays."""
+    rows = build(with_profile=False)
+    assert "Core users" not in rows and "Segments" not in rows and "LTV:CAC" in rows
+
+
+def test_first_month_only():
+    """A single month: no change to compare and no complete month for rates, each said in words."""
+    mm = fixture_mrr_by_month().iloc[:1]
+    rows = build(as_of=pd.Timestamp("2024-01-10", tz="UTC"), mm=mm, with_profile=False)
+    assert "first month with revenue" in rows["MRR"][1]
+    assert rows["Churn"] == ("", "No month is complete yet, so no churn rate is reported.")
+
+
+def test_no_revenue_at_all():
+    """No MRR table at all: one sentence saying there is nothing to report."""
+    rows = build(mm=fixture_mrr_by_month().iloc[:0], with_profile=False)
+    assert rows["MRR"][1].startswith("There is no revenue")
+
+
+def test_shared_log_summary_sentences():
+    """On the shared log every topic has a sentence, each with at least one number from the data."""
+    ctx = shared_context_or_skip()
+    from kpi.tables import all_tabs, build_table
+
+    tabs = all_tabs()
+    assert tabs[0].name == "Summary"
+    frame = build_table(tabs[0], ctx).frame
+    topics = frame["Topic"].tolist()
+    assert topics == ["MRR", "MRR movements", "Churn", "LTV:CAC", "CAC payback", "Cohort retention",
+                      "Core users", "Segments"]
+    assert frame["Sentence"].str.contains(r"\d").all()
+    assert "84 customers" in frame.set_index("Topic").loc["Segments", "Sentence"]
+    for sentence in frame["Sentence"]:
+        print(sentence)
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Europe/Paris"])
+def test_month_is_complete_in_the_timezone(tz):
+    """The last second of a month in the configured zone is complete; one second earlier is not."""
+    end = pd.Timestamp("2024-04-30 23:59:59").tz_localize(tz)
+    assert month_is_complete(end, tz)
+    assert not month_is_complete(end - pd.Timedelta(seconds=1), tz)
