@@ -192,7 +192,11 @@ def build_table(tab: Tab, ctx: Context) -> Table:
 
 # The reading order of the workbook: each module's TABS, in this order. Add a module here to publish its tabs.
 TAB_MODULES: tuple[str, ...] = (
+    "kpi.summary",
     "kpi.mrr",
+    "kpi.cohorts",
+    "kpi.economics",
+    "kpi.profile",
     "kpi.portfolio",
     "kpi.availability",
     "kpi.quality",
