@@ -313,7 +313,11 @@ def _format_money(amount: float, currency: str) -> str:
 
 
 def sector_sentence(table: pd.DataFrame, window: int, currency: str) -> str:
-    """The largest sector (by MRR at as_of) and the fastest-churning one (by logo churn over the window), from the table's numbers."""
+    """The largest sector (by MRR at as_of) and the fastest-churning one (by logo churn over the window), from the table's numbers.
+
+    Customers without a sector ("Unknown") are not a sector: they are never named here.
+    """
+    table = table.loc[table["Sector"] != UNKNOWN_SECTOR]
     if table.empty or table["MRR"].sum() <= 0:
         largest = "No customer has MRR at as_of."
     else:
@@ -535,7 +539,7 @@ TABS = [
             Column("Churned customers", "int", "Churn events (MRR went to 0) in the window's months."),
             Column("Churned MRR", "money", "The MRR those customers had before churning."),
             Column("Logo churn rate", "percent", "Churned customers / customers over the window (fastest churning = highest)."),
-            Column("Summary", "text", "On the first row: the largest sector by MRR and the fastest-churning sector."),
+            Column("Summary", "text", "On the first row: the largest sector by MRR and the fastest-churning sector (Unknown is never named)."),
         ),
         build=sectors,
         datasets=_CONTRACTS,
