@@ -148,6 +148,9 @@ class Context:
     projects: pd.DataFrame | None = None
     hr: object | None = None
     unavailable: tuple[tuple[str, str], ...] = ()
+    # Past runs for the Sync status tab (sync.guard.history_frame: started_at, seconds, destination, outcome,
+    # tabs_changed, rows, mrr, customers, error), oldest first; None when the caller keeps no history.
+    history: pd.DataFrame | None = None
 
     @property
     def timezone(self) -> str:
@@ -200,6 +203,7 @@ TAB_MODULES: tuple[str, ...] = (
     "kpi.portfolio",
     "kpi.availability",
     "kpi.quality",
+    "kpi.syncstatus",
     "kpi.about",
 )
 
