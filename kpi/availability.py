@@ -250,9 +250,9 @@ def availability_grid(hr: HRData, params: AvailabilityParams) -> pd.DataFrame:
     if body.empty:
         return body.set_axis(["Employee id", "Name", "Department", "Available days", *labels], axis=1)
     total = {
-        "employee_id": "",
+        "employee_id": None,
         "name": "Total",
-        "department": "",
+        "department": None,
         "available_days": body["available_days"].sum(),
     }
     total.update({label: body[label].sum(min_count=1) for label in labels})
@@ -274,17 +274,17 @@ def availability_table(hr: HRData, params: AvailabilityParams) -> pd.DataFrame:
     month = month_start(hr.month)
     numbers = ["working_days", "absence_days", "available_days"]
 
-    def total(rows: pd.DataFrame, name: str, department: str) -> dict[str, object]:
+    def total(rows: pd.DataFrame, name: str, department: str | None) -> dict[str, object]:
         sums = {c: float(rows[c].sum()) for c in numbers}
         ratio = sums["available_days"] / sums["working_days"] if sums["working_days"] > 0 else np.nan
         return {
-            "employee_id": "",
+            "employee_id": None,
             "name": name,
             "department": department,
-            "legal_entity": "",
+            "legal_entity": None,
             **sums,
             "availability": ratio,
-            "source": "",
+            "source": None,
         }
 
     blocks: list[pd.DataFrame] = []
@@ -292,7 +292,7 @@ def availability_table(hr: HRData, params: AvailabilityParams) -> pd.DataFrame:
         label = str(department) or "(no department)"
         blocks.extend([rows, pd.DataFrame([total(rows, f"Total {label}", str(department))])])
     if len(people):
-        blocks.append(pd.DataFrame([total(people, "Total, all departments", "")]))
+        blocks.append(pd.DataFrame([total(people, "Total, all departments", None)]))
     columns = ["employee_id", "name", "department", "legal_entity", *numbers, "availability", "source"]
     body = pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame(columns=columns)
     return (

@@ -5,6 +5,7 @@ July 2025: 31 days, 23 weekdays, Monday the 14th is a French public holiday, so 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import pandas as pd
@@ -24,6 +25,7 @@ from kpi.availability import (
 )
 from kpi.params import AvailabilityParams, Params
 from kpi.tables import TAB_MODULES, Context, build_table
+from sync.sinks.cells import table_rows
 
 JULY = pd.Timestamp("2025-07-01")
 
@@ -166,8 +168,9 @@ def test_availability_tab_has_department_totals() -> None:
         "Total, all departments",
     ]
     eng = tab.loc[tab["Name"] == "Total Engineering"].iloc[0]
-    assert (eng["Employee id"], eng["Working days"], eng["Absence days"], eng["Available days"]) == (
-        "",
+    assert pd.isna(eng["Employee id"]) and pd.isna(eng["Legal entity"])
+    assert (eng["Department"], eng["Working days"], eng["Absence days"], eng["Available days"]) == (
+        "Engineering",
         34,
         1,
         33,
@@ -242,6 +245,11 @@ def test_tabs_build_through_the_declarations() -> None:
         "Available days",
     ]
     assert {c.kind for c in grid.columns[5:]} == {"number"} and len(grid.columns) == 5 + 31
+    # typed cells: empty cells for total-row ids and days off, numbers for days
+    cells = table_rows(table)
+    assert cells[2][:3] == [dt.date(2025, 7, 1), None, "Total Engineering"]
+    alice = table_rows(grid)[0]
+    assert alice[1] == "1" and alice[5] == 1.0 and alice[5 + 4] is None  # Tu 01 worked, Sa 05 off
 
 
 def test_tabs_are_skipped_without_hr_data() -> None:
