@@ -121,7 +121,7 @@ TABS: list[Tab] = [
             "back its month's spend. Gross margin: setting economics.gross_margin. Empty cells: no denominator."
         ),
         columns=(
-            Column("Month", "month"),
+            Column("Month", "month", "The month (its first day)"),
             Column("Acquisition spend", "money", "Spend on acquiring customers in the month (configured)"),
             Column("New customers", "int", "Customers with their first MRR this month (as in the MRR tab)"),
             Column("CAC", "money", "Customer acquisition cost: spend / new customers"),

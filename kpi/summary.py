@@ -291,9 +291,9 @@ TABS: list[Tab] = [
             "economics are for the last complete month."
         ),
         columns=(
-            Column("Topic", "text"),
+            Column("Topic", "text", "What the row is about"),
             Column("Value", "text", "The topic's headline figure, as written in the sentence"),
-            Column("Sentence", "text"),
+            Column("Sentence", "text", "One sentence built from the numbers of the other tabs"),
         ),
         build=_build,
     ),
