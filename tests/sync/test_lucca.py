@@ -388,3 +388,38 @@ def test_the_fake_enforces_what_lucca_requires(fake: FakeLucca, rsps) -> None:
         params = {k: v for k, v in full.items() if k != missing}
         assert requests.get(url, params=params, headers=good).status_code == 400, missing
     assert requests.get(url, params={**full, "paging": "0,5000"}, headers=good).status_code == 400
+
+
+def _run(tmp_path: Path, environ: dict[str, str]):
+    pytest.importorskip("kpi.mrr", reason="the revenue tabs (kpi.mrr) are not written yet")
+    from sync.run import run_once
+    from tests.sync.test_loading import good_customers, good_invoices, make_config
+
+    config = make_config(tmp_path, good_invoices(), good_customers())
+    out = tmp_path / "out"
+    outcome = run_once(load_settings(config, environ), sink_uri=f"csv:{out}", clock=lambda: NOW)
+    return outcome, out
+
+
+def test_a_run_publishes_both_tabs(tmp_path: Path, fake: FakeLucca, rsps) -> None:
+    """With Lucca configured, a run publishes Availability and Availability grid for next month."""
+    import csv
+
+    fake.add_leave(101, "2025-07-07")
+    outcome, out = _run(tmp_path, {"LUCCA_BASE_URL": BASE_URL, "LUCCA_API_KEY": API_KEY})
+    names = [t.name for t in outcome.tables]
+    assert "Availability" in names and "Availability grid" in names
+    with (out / "availability.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows[0]["Name"] == "Alice Martin" and float(rows[0]["Absence days"]) == 1
+    with (out / "availability_grid.csv").open(encoding="utf-8") as handle:
+        header = next(csv.reader(handle))
+    assert "Mo 14 holiday" in header and "Sa 05" in header
+
+
+def test_a_run_without_lucca_skips_the_tabs(tmp_path: Path) -> None:
+    """Without LUCCA_BASE_URL and LUCCA_API_KEY the tabs are skipped and the reason is given."""
+    outcome, _ = _run(tmp_path, {})
+    skipped = dict(outcome.skipped)
+    assert "Lucca is not configured" in skipped["Availability"]
+    assert "Lucca is not configured" in skipped["Availability grid"]
