@@ -50,6 +50,11 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
+def join(items: list[str]) -> str:
+    """["a", "b", "c"] -> "a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def month_label(month: pd.Timestamp) -> str:
     return pd.Timestamp(month).strftime("%Y-%m")
 
@@ -188,15 +193,16 @@ def retention_row(by_age: pd.DataFrame, ages: tuple[int, ...] = (3, 6, 12)) -> d
     hit = by_age.loc[by_age["Age"].isin(ages) & by_age["Logo retention"].notna()]
     if hit.empty:
         return None
-    logos = [f"{pct(float(r['Logo retention']))} after {plural(int(r['Age']), 'month')}" for _, r in hit.iterrows()]
-    revenue = [f"{pct(float(r['Revenue retention']))} after {plural(int(r['Age']), 'month')}"
-               for _, r in hit.iterrows() if not _missing(r["Revenue retention"])]
-    first = hit.iloc[0]
-    sentence = (f"Of the {plural(int(first['Customers']), 'customer')} in signup cohorts at least "
-                f"{plural(int(first['Age']), 'month')} old, {' and '.join(logos)} were still paying")
-    if revenue:
-        sentence += f"; the cohorts kept {' and '.join(revenue)} of their starting MRR"
-    return _row("Cohort retention", pct(float(first["Logo retention"])), sentence + " (pooled over cohorts).")
+    logos = [pct(float(v)) for v in hit["Logo retention"]]
+    months = [str(int(a)) for a in hit["Age"]]
+    counts = [f"{int(n):,}" for n in hit["Customers"]]
+    unit = "month" if months == ["1"] else "months"
+    sentence = (f"Across signup cohorts (pooled), {join(logos)} of customers were still paying {join(months)} {unit} "
+                f"after their first month (of {join(counts)} customers in cohorts old enough)")
+    revenue = hit["Revenue retention"]
+    if revenue.notna().all():
+        sentence += f"; the cohorts kept {join([pct(float(v)) for v in revenue])} of their starting MRR at those ages"
+    return _row("Cohort retention", logos[0], sentence + ".")
 
 
 def core_row(core: pd.DataFrame, currency: str) -> dict[str, str] | None:
