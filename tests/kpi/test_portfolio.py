@@ -1,0 +1,214 @@
+"""Contract portfolio tabs (metrics.md 8) on the hand-computed fixture in tests/fixtures/contracts, cell by cell.
+
+The fixture (as_of 2024-06-30, UTC), monthly MRR per customer at each snapshot (ARR / 12):
+
+            Oct  Nov  Dec  Jan  Feb  Mar  Apr  May  Jun     channel / partner      sector
+    A      1000 1000 1000 1000 1200 1200 1200 1200 1200     direct                 Retail
+    B         -  600  600  600  500  500    -    -    -     indirect IntegraOne    Retail
+    C       300  300  300  300  300  300  300  700  700     indirect IntegraTwo    Health
+    D         -    -    -  200  200    -    -    -  250     direct (Revendeur)     Health
+    E         -    -    -    -    -    -    -    -  150     direct                 (none)
+    F         -    -    -    -    -    -  300  300  300     indirect IntegraOne    Health
+    total  1300 1900 1900 2100 2200 2000 1800 2200 2600
+
+Movements: Feb A +200 expansion, B -100 contraction (Absences ends Jan 31); Mar D churns (200);
+Apr B churns (500), F new; May C +400 expansion; Jun D reactivates (250), E new. Contracts starting
+after as_of (K12, K14) and project P7 (deployed in July) are not counted; K15, K16 and P10 are bad lines.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kpi import portfolio
+from kpi.params import PortfolioParams
+from kpi.tables import Context, RunInfo, build_table
+from sync.run import build_context, load_dataset, resolve_as_of
+from sync.settings import load_settings
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "contracts"
+NAN = float("nan")
+MONTHS = list(pd.date_range("2023-10-01", "2024-06-01", freq="MS"))
+
+
+@pytest.fixture(scope="module")
+def ctx() -> Context:
+    settings = load_settings(FIXTURE / "config.toml", {})
+    loaded = load_dataset(settings)
+    return build_context(settings, loaded, resolve_as_of(settings, loaded, None), RunInfo())
+
+
+def expect(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=columns)
+
+
+def assert_table(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    """Every cell equal (money to the cent, rates to 1e-9), same columns in the same order."""
+    assert list(got.columns) == list(expected.columns)
+    pd.testing.assert_frame_equal(
+        got.reset_index(drop=True), expected, check_dtype=False, check_exact=False, rtol=1e-9, atol=1e-9
+    )
+
+
+def test_portfolio_counts_direct_indirect_and_per_partner_each_month(ctx: Context) -> None:
+    """Portfolio: customers with MRR > 0 per month by channel, a Revendeur customer counted direct, one column per integrator."""
+    counts = [  # direct, indirect, total, IntegraOne, IntegraTwo
+        (1, 1, 2, 0, 1), (1, 2, 3, 1, 1), (1, 2, 3, 1, 1), (2, 2, 4, 1, 1), (2, 2, 4, 1, 1),
+        (1, 2, 3, 1, 1), (1, 2, 3, 1, 1), (1, 2, 3, 1, 1), (3, 2, 5, 1, 1),
+    ]
+    rows = [(m, d, i, t, i / t, p1, p2) for m, (d, i, t, p1, p2) in zip(MONTHS, counts, strict=True)]
+    expected = expect(rows, ["Month", "Direct", "Indirect", "Total", "Indirect share",
+                             "Via IntegraOne", "Via IntegraTwo"])
+    assert_table(portfolio.portfolio_by_month(ctx), expected)
+
+
+def test_portfolio_indirect_types_are_configurable(ctx: Context) -> None:
+    """With Revendeur also indirect, D moves from Direct to Indirect and gets its partner column."""
+    params = dataclasses.replace(
+        ctx.params, portfolio=PortfolioParams(indirect_partner_types=("integrateur ", "Revendeur"))
+    )
+    other = dataclasses.replace(ctx, params=params)
+    got = portfolio.portfolio_by_month(other)
+    assert list(got.columns[-3:]) == ["Via IntegraOne", "Via IntegraTwo", "Via ResellCo"]
+    assert got["Direct"].tolist() == [1, 1, 1, 1, 1, 1, 1, 1, 2]
+    assert got["Indirect"].tolist() == [1, 2, 2, 3, 3, 2, 2, 2, 3]
+    assert got["Via ResellCo"].tolist() == [0, 0, 0, 1, 1, 0, 0, 0, 1]
+
+
+def test_solutions_per_month(ctx: Context) -> None:
+    """Solutions: active customers, customer x solution pairs, their ratio and distinct solutions, per month."""
+    values = [  # customers, pairs, distinct
+        (2, 2, 2), (3, 4, 3), (3, 4, 3), (4, 5, 4), (4, 5, 3), (3, 4, 3), (3, 4, 3), (3, 5, 3), (5, 7, 4),
+    ]
+    rows = [(m, c, p, p / c, d) for m, (c, p, d) in zip(MONTHS, values, strict=True)]
+    expected = expect(rows, ["Month", "Active customers", "Active solutions", "Solutions per customer",
+                             "Solutions in use"])
+    assert_table(portfolio.solutions_by_month(ctx), expected)
+
+
+def test_solutions_by_product_at_as_of(ctx: Context) -> None:
+    """Solutions by product: customers and MRR per solution at as_of, sorted by MRR; one-shot-only names are absent."""
+    rows = [
+        ("Payroll", 3, 1700.0, 20400.0, 1700 / 2600, 566.67),
+        ("Expenses", 2, 450.0, 5400.0, 450 / 2600, 225.0),
+        ("Time & Attendance", 1, 300.0, 3600.0, 300 / 2600, 300.0),
+        ("Absences", 1, 150.0, 1800.0, 150 / 2600, 150.0),
+    ]
+    expected = expect(rows, ["Solution", "Customers", "MRR", "ARR", "Share of MRR", "Average MRR per customer"])
+    assert_table(portfolio.solutions_by_product(ctx), expected)
+
+
+def test_projects_per_month_and_type(ctx: Context) -> None:
+    """Projects: one row per month and type (types from the data), deployments and average solutions; P7 after as_of is out."""
+    deployed = {  # (month, type) -> (projects, solutions)
+        ("2023-11", "Mid Market"): (1, 1),
+        ("2023-12", "Enterprise"): (1, 1),
+        ("2024-01", "Mid Market"): (2, 3),
+        ("2024-02", "Outsourced"): (1, 1),
+        ("2024-03", "Mid Market"): (1, 1),
+        ("2024-05", "Mid Market"): (1, 2),
+        ("2024-06", "Enterprise"): (1, 1),
+    }
+    rows = []
+    for m in MONTHS:
+        for kind in ("Enterprise", "Mid Market", "Outsourced"):
+            n, s = deployed.get((m.strftime("%Y-%m"), kind), (0, 0))
+            rows.append((m, kind, n, s, s / n if n else NAN))
+    expected = expect(rows, ["Month", "Project type", "Projects deployed", "Solutions deployed",
+                             "Average solutions per project"])
+    assert_table(portfolio.projects_by_month(ctx), expected)
+
+
+def test_churn_by_quarter(ctx: Context) -> None:
+    """Churn by quarter: churn and contraction summed over the quarter's months, rates against the previous quarter's end."""
+    rows = [
+        ("2023-Q4", 0.0, 0, 0.0, 0.0, 0.0, 0.0, 0, NAN, NAN, NAN, NAN, 1900.0, 3),
+        ("2024-Q1", 1900.0, 3, 200.0, 2400.0, 100.0, 1200.0, 1, 1 / 3, 200 / 1900, 300 / 1900,
+         (200 + 100 - 200) / 1900, 2000.0, 3),
+        ("2024-Q2", 2000.0, 3, 500.0, 6000.0, 0.0, 0.0, 1, 1 / 3, 500 / 2000, 500 / 2000,
+         (500 - 400 - 250) / 2000, 2600.0, 5),
+    ]
+    expected = expect(rows, ["Quarter", "MRR at start", "Customers at start", "Churned MRR", "Churned ARR",
+                             "Contraction MRR", "Contraction ARR", "Churned customers", "Logo churn rate",
+                             "MRR churn rate", "Gross MRR churn", "Net MRR churn", "MRR at end", "Customers at end"])
+    assert_table(portfolio.churn_by_quarter(ctx), expected)
+
+
+SECTOR_SENTENCE = (
+    "Largest sector: Health, 48.1% of MRR (1,250.00 EUR, 3 customers). Fastest churning: Retail, 1 churned of "
+    "2 customers (50.0%) in the last 12 months, 500.00 EUR of MRR."
+)
+
+
+def test_sectors(ctx: Context) -> None:
+    """Sectors: customers and MRR at as_of, 12-month churn, and the sentence naming the largest and fastest-churning sector."""
+    rows = [
+        ("Health", 3, 1250.0, 1250 / 2600, 416.67, 3, 1, 200.0, 1 / 3, SECTOR_SENTENCE),
+        ("Retail", 1, 1200.0, 1200 / 2600, 1200.0, 2, 1, 500.0, 1 / 2, None),
+        ("Unknown", 1, 150.0, 150 / 2600, 150.0, 1, 0, 0.0, 0.0, None),
+    ]
+    expected = expect(rows, ["Sector", "Customers", "MRR", "Share of MRR", "Average MRR per customer",
+                             "Customers over the window", "Churned customers", "Churned MRR", "Logo churn rate",
+                             "Summary"])
+    got = portfolio.sectors(ctx)
+    assert got["Summary"].iloc[0] == SECTOR_SENTENCE
+    assert got["Summary"].iloc[1:].isna().all()
+    assert_table(got.drop(columns="Summary"), expected.drop(columns="Summary"))
+
+
+def test_sector_sentence_without_churn_and_without_unknown() -> None:
+    """The sentence says when no sector lost a customer, and never names the Unknown bucket."""
+    table = pd.DataFrame({
+        "Sector": ["Unknown", "Retail"], "Customers": [9, 1], "MRR": [900.0, 100.0], "Share of MRR": [0.9, 0.1],
+        "Customers over the window": [9, 1], "Churned customers": [3, 0], "Churned MRR": [50.0, 0.0],
+        "Logo churn rate": [1 / 3, 0.0],
+    })
+    assert portfolio.sector_sentence(table, 12, "EUR") == (
+        "Largest sector: Retail, 10.0% of MRR (100.00 EUR, 1 customers). "
+        "No sector lost a customer in the last 12 months."
+    )
+
+
+def test_non_recurring_revenue_per_month(ctx: Context) -> None:
+    """Non-recurring revenue: one-shots by the month of their date, zero months included, K14 after as_of out."""
+    amounts = {"2023-10": (1500.0, 1, 1), "2024-03": (800.0, 1, 1)}
+    rows = [(m, *amounts.get(m.strftime("%Y-%m"), (0.0, 0, 0))) for m in MONTHS]
+    expected = expect(rows, ["Month", "Non-recurring revenue", "One-shot items", "Customers"])
+    assert_table(portfolio.non_recurring_by_month(ctx), expected)
+
+
+def test_solution_mrr_adds_up_to_customer_mrr(ctx: Context) -> None:
+    """Per-solution MRR at each snapshot sums to the customer MRR of the MRR tab (same schedule, same instants)."""
+    months = portfolio.mrr_months(ctx)
+    by_solution = portfolio.solution_months(ctx, months).groupby("month")["mrr"].sum()
+    by_month = ctx.mrr_by_month.set_index("month")["mrr"]
+    assert by_solution.round(2).tolist() == by_month.round(2).tolist()
+    assert by_month.tolist() == [1300.0, 1900.0, 1900.0, 2100.0, 2200.0, 2000.0, 1800.0, 2200.0, 2600.0]
+
+
+def test_tab_declarations_match_builders(ctx: Context) -> None:
+    """Every contract tab builds with exactly its declared columns (plus partner columns on Portfolio)."""
+    for tab in portfolio.TABS:
+        assert tab.datasets == frozenset({"contracts"})
+        table = build_table(tab, ctx)
+        assert len(table.frame) > 0, tab.name
+
+
+def test_projects_tab_is_skipped_without_projects(ctx: Context) -> None:
+    """Without a projects file the Projects tab is skipped with a reason; the others still apply."""
+    other = dataclasses.replace(ctx, projects=None)
+    reasons = {t.name: other.skip_reason(t) for t in portfolio.TABS}
+    assert reasons["Projects"] == "no projects data"
+    assert {n for n, r in reasons.items() if r is None} == {t.name for t in portfolio.TABS} - {"Projects"}
+
+
+def test_snapshot_instants_take_month_ends_in_the_timezone() -> None:
+    """A month's snapshot is its last second in the configured timezone, and as_of for the month of as_of."""
+    months = pd.DatetimeIndex(["2024-02-01", "2024-03-01"])
+    as_of = pd.Timestamp("2024-03-10 12:00", tz="UTC")
+    got = portfolio.snapshot_instants(months, as_of, "Europe/Paris")
+    assert list(got) == [pd.Timestamp("2024-02-29 22:59:59", tz="UTC"), as_of]
