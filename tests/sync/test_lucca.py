@@ -81,7 +81,7 @@ def per_employee(hr, params: AvailabilityParams | None = None) -> dict[str, tupl
 def test_loads_next_month_with_schedules(tmp_path: Path, fake: FakeLucca, rsps) -> None:
     """By default the month after the run date is loaded; employees are filtered by contract dates."""
     fake.add_leave(101, "2025-07-07")  # a full day: AM + PM
-    fake.add_leave(101, "2025-07-11", "PM", account="RTT")  # a half day
+    fake.add_leave(101, "2025-07-11", "PM", account="RTT", am_key="isAM", with_time=True)  # a half day
     hr, sleeps = load(tmp_path)
     assert hr.month == pd.Timestamp("2025-07-01")
     assert hr.working_days_source == "userdates"
