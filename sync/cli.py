@@ -1,17 +1,24 @@
 """The command line: a thin layer that turns SyncErrors into one line on stderr and an exit code.
 
 Exit codes: 0 success, 1 run error, 2 bad usage, 3 another run holds the lock.
+
+Logs go to stderr through one redacting handler (sync/logs.py): human lines by default, JSON lines
+with --log-format json (or KPI_SYNC_LOG_FORMAT=json). `now` logs warnings and errors in human
+format (its summary goes to stdout) and every event in JSON; the worker logs every event.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
-import traceback
 from collections.abc import Sequence
 
 from sync import __version__
 from sync.errors import SyncError
+from sync.logs import LOG_FORMATS, Redactor, format_exception, get_logger, setup_logging
+
+log = get_logger("cli")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -24,6 +31,13 @@ class _Parser(argparse.ArgumentParser):
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="PATH", help="TOML config file (default: config/default.toml)")
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    _add_log_format(p, argparse.SUPPRESS)
+
+
+def _add_log_format(p: argparse.ArgumentParser, default: object) -> None:
+    # SUPPRESS on subcommands: `kpi-sync --log-format json now` and `kpi-sync now --log-format json` both work.
+    p.add_argument("--log-format", choices=LOG_FORMATS, default=default,
+                   help="human (default) or json: one JSON object per line (env: KPI_SYNC_LOG_FORMAT)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Turn billing and customer data into growth and retention KPIs and publish them.",
     )
     parser.add_argument("--version", action="version", version=f"kpi-sync {__version__}")
+    _add_log_format(parser, None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     now = sub.add_parser("now", help="run the job once and publish")
@@ -48,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sample = sub.add_parser("sample", help="write a deterministic generated dataset")
     sample.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    _add_log_format(sample, argparse.SUPPRESS)
     sample.add_argument("--kind", choices=["payments", "contracts"], default="payments")
     sample.add_argument("--out", metavar="DIR", required=True, help="folder to write the NDJSON files into")
     sample.add_argument("--customers", type=int, default=300, metavar="N")
@@ -87,7 +103,7 @@ def _cmd_now(args: argparse.Namespace) -> int:
         force=args.force,
         hr_month=args.availability_month,
     )
-    print(_summary(outcome))
+    print(_redactor(_summary(outcome)))
     return 0
 
 
@@ -128,13 +144,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help(sys.stderr)
         return 2
+    environ = _environ()
+    fmt = args.log_format or environ.get("KPI_SYNC_LOG_FORMAT", "").strip().lower() or "human"
+    if fmt not in LOG_FORMATS:
+        print(f"Error: KPI_SYNC_LOG_FORMAT={fmt!r}: expected one of {', '.join(LOG_FORMATS)}", file=sys.stderr)
+        return 2
+    global _redactor
+    _redactor = Redactor.from_environ(environ)
+    setup_logging(fmt, redactor=_redactor, debug=args.debug)
+    if fmt == "human" and args.command == "now" and not args.debug:
+        logging.getLogger("kpi_sync").setLevel(logging.WARNING)  # the summary on stdout says the rest
     try:
         return COMMANDS[args.command](args)
     except SyncError as exc:
-        if args.debug:
-            traceback.print_exc()
-        print(f"Error: {exc}", file=sys.stderr)
+        _report(fmt, exc, f"Error: {exc}", show_traceback=args.debug)
         return exc.exit_code
     except KeyboardInterrupt:
         print("Error: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: say so, with the traceback (secrets removed)
+        _report(fmt, exc, f"Error: internal error ({type(exc).__name__}: {exc}); please report it", show_traceback=True)
+        return 1
+
+
+_redactor: Redactor = Redactor()
+
+
+def _report(fmt: str, exc: BaseException, line: str, *, show_traceback: bool) -> None:
+    """The final error: one `Error: ...` line on stderr (a JSON line with --log-format json), secrets removed."""
+    if fmt == "json":
+        code = getattr(exc, "exit_code", 1)
+        log.error(line.removeprefix("Error: "), exc_info=exc if show_traceback else None,
+                  extra={"fields": {"error": type(exc).__name__, "exit_code": code}})
+        return
+    if show_traceback:
+        print(format_exception(exc, _redactor), file=sys.stderr, end="")
+    print(_redactor(line), file=sys.stderr)

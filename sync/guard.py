@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from sync.settings import Settings
 
 STATE_VERSION = 1
+MAX_DESTINATIONS = 20  # destinations kept in the state file, most recently used first
 HISTORY_COLUMNS = ("started_at", "seconds", "destination", "outcome", "tabs_changed", "rows", "mrr", "customers", "error")
 
 # Outcomes, as shown in the Sync status tab.
@@ -55,8 +56,10 @@ class GuardSettings:
 
 
 def guard_settings(settings: Settings) -> GuardSettings:
-    """The [guard] section with its paths made absolute (relative paths are relative to the current folder)."""
-    section = settings.section("guard")
+    """The [guard] section with its paths made absolute (relative to the config file's folder, defaults included)."""
+    from sync.settings import GuardSection
+
+    section = settings.sections.get("guard") or GuardSection()
     where = f"{settings.config_path}: guard"
     if not (isinstance(section.max_drop, float) and 0 < section.max_drop <= 1):
         raise ConfigError(f"{where}.max_drop = {section.max_drop!r}: expected a share between 0 (exclusive) and 1, e.g. 0.5")
@@ -64,8 +67,9 @@ def guard_settings(settings: Settings) -> GuardSettings:
         raise ConfigError(f"{where}.keep_runs = {section.keep_runs!r}: expected at least 1")
     if not section.state_file:
         raise ConfigError(f"{where}.state_file is empty: give a path, e.g. state/last_run.json")
-    state = Path(section.state_file).expanduser().absolute()
-    lock = Path(section.lock_file).expanduser().absolute() if section.lock_file else state.with_name("kpi-sync.lock")
+    base = Path(settings.config_path).parent
+    state = (base / Path(section.state_file).expanduser()).absolute()
+    lock = (base / Path(section.lock_file).expanduser()).absolute() if section.lock_file else state.with_name("kpi-sync.lock")
     return GuardSettings(max_drop=section.max_drop, state_file=state, lock_file=lock, keep_runs=section.keep_runs)
 
 
@@ -161,7 +165,7 @@ def guard_message(found: list[str], previous: Snapshot, max_drop: float) -> str:
     return (
         f"guard: refusing to publish, compared with the last published run ({previous.started_at}): "
         + "; ".join(found)
-        + f" — more than guard.max_drop = {max_drop:.0%}. Nothing was published. If the data is right, "
+        + f", more than guard.max_drop = {max_drop:.0%}: nothing was published. If the data is right, "
         "run `kpi-sync now --force`."
     )
 
@@ -236,6 +240,7 @@ class StateFile:
         entry["history"] = history[-keep_runs:]
         if good is not None:
             entry["last_good"] = asdict(good)
+        data["destinations"] = _most_recent(data["destinations"], keep=key)
         self._write(data)
 
     def _write(self, data: dict[str, Any]) -> None:
@@ -251,6 +256,21 @@ class StateFile:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(name)
+
+
+def _most_recent(destinations: dict[str, Any], *, keep: str) -> dict[str, Any]:
+    """At most MAX_DESTINATIONS entries: `keep` and the others most recently run (one-off sinks age out)."""
+    if len(destinations) <= MAX_DESTINATIONS:
+        return destinations
+
+    def last_run(item: tuple[str, Any]) -> str:
+        history = item[1].get("history") or [{}]
+        return str(history[-1].get("started_at") or "")
+
+    others = sorted((i for i in destinations.items() if i[0] != keep), key=last_run, reverse=True)
+    kept = dict(others[: MAX_DESTINATIONS - 1])
+    kept[keep] = destinations[keep]
+    return kept
 
 
 def history_frame(history: list[RunRecord]) -> pd.DataFrame:

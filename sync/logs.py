@@ -26,12 +26,12 @@ import logging
 import re
 import sys
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from sync.settings import Settings
+    from sync.settings import Secrets, Settings
 
 LOGGER = "kpi_sync"
 LogFormat = Literal["human", "json"]
@@ -69,7 +69,13 @@ class Redactor:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Redactor:
-        return cls(secret_values(settings))
+        return cls(secret_values(settings.secrets))
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Redactor:
+        from sync.settings import Secrets
+
+        return cls(secret_values(Secrets(environ)))
 
     def __call__(self, text: str) -> str:
         for value in self._values:
@@ -83,9 +89,8 @@ class Redactor:
         return f"Redactor({len(self._values)} values)"
 
 
-def secret_values(settings: Settings) -> list[str]:
+def secret_values(secrets: Secrets) -> list[str]:
     """Every value that must never be shown: credentials from the environment and the key material they hold."""
-    secrets = settings.secrets
     out: list[str] = []
     for name in type(secrets).NAMES:
         value = secrets.get(name)

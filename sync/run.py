@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,9 +12,27 @@ import pandas as pd
 from kpi.schedule import check_schedule
 from kpi.tables import Context, InputFile, RunInfo, Table, all_tabs, build_table, empty_issues
 from sync import __version__
-from sync.errors import ConfigError, InvariantError
+from sync.errors import ConfigError, GuardError, InvariantError, SyncError
+from sync.guard import (
+    FAILED,
+    FORCED,
+    PUBLISHED,
+    REFUSED,
+    RunRecord,
+    Snapshot,
+    StateFile,
+    drops,
+    guard_message,
+    guard_settings,
+    history_frame,
+    snapshot,
+)
+from sync.lock import Cancelled, StopGate, run_lock
+from sync.logs import Redactor, get_logger, one_line
 from sync.settings import DEFAULT_LOCAL_SINK, Settings
 from sync.sinks import PublishResult, open_sink
+
+log = get_logger("run")
 
 
 @dataclass(frozen=True)
@@ -79,7 +98,7 @@ def resolve_as_of(settings: Settings, loaded: Loaded, as_of: str | None) -> pd.T
 
 
 def build_context(settings: Settings, loaded: Loaded, as_of: pd.Timestamp, run: RunInfo, hr: object | None = None,
-                  unavailable: tuple[tuple[str, str], ...] = ()) -> Context:
+                  unavailable: tuple[tuple[str, str], ...] = (), history: pd.DataFrame | None = None) -> Context:
     """The canonical revenue schedule and everything builders read."""
     params = settings.params
     billing = None
@@ -115,6 +134,7 @@ def build_context(settings: Settings, loaded: Loaded, as_of: pd.Timestamp, run: 
         projects=loaded.projects,
         hr=hr,
         unavailable=unavailable,
+        history=history,
     )
 
 
@@ -175,38 +195,141 @@ def run_once(
     force: bool = False,
     clock: Callable[[], pd.Timestamp] = lambda: pd.Timestamp.now(tz="UTC"),
     hr_month: str | None = None,
+    gate: StopGate | None = None,
 ) -> RunOutcome:
-    """Load, compute, check and publish once. Raises a SyncError subclass on any failure; publishes nothing then."""
+    """Load, compute, check, guard and publish once. Raises a SyncError subclass on any failure; publishes nothing then.
+
+    Holds the run lock from loading to recording (LockedError, exit 3, when another run holds it);
+    a dry run takes no lock and records nothing. The guard compares the run with the last published
+    one before anything is published; `force` publishes past it. Every published, refused or failed
+    run is added to the history in the state file (the Sync status tab). `gate` lets the worker
+    stop the run before its publish, never during it.
+    """
     started = time.perf_counter()
     started_at = clock()
     uri = sink_uri or default_sink_uri(settings)
     sink = open_sink(uri, settings)  # a wrong sink fails before any work
+    guard = guard_settings(settings)
+    gate = gate or StopGate()
+    attempt = _Attempt(started=started, started_at=started_at, destination=sink.destination)
+    with contextlib.nullcontext() if dry_run else run_lock(guard.lock_file):
+        state = StateFile(guard.state_file)
+        past = state.read(sink.destination)
+        if state.problem:
+            log.warning(state.problem)
+        log.info("run started: publishing to %s%s", sink.destination, " (dry run)" if dry_run else "")
+        try:
+            return _run_locked(settings, sink, state, past, guard, gate, attempt,
+                               as_of=as_of, dry_run=dry_run, force=force, hr_month=hr_month)
+        except Cancelled:
+            raise
+        except Exception as exc:
+            if not dry_run:
+                _record_failure(settings, state, attempt, exc, guard.keep_runs)
+            raise
 
+
+@dataclass
+class _Attempt:
+    """What a run knows about itself so far, for its history line if it fails."""
+
+    started: float
+    started_at: pd.Timestamp
+    destination: str
+    snap: Snapshot | None = None
+
+
+def _run_locked(settings, sink, state, past, guard, gate, attempt, *, as_of, dry_run, force, hr_month) -> RunOutcome:  # type: ignore[no-untyped-def]
+    gate.checkpoint("loading")
     loaded = load_dataset(settings)
     when = resolve_as_of(settings, loaded, as_of)
-    hr, unavailable = load_hr(settings, started_at, hr_month)
+    gate.checkpoint("loading HR data")
+    hr, unavailable = load_hr(settings, attempt.started_at, hr_month)
     run = RunInfo(
         version=__version__,
-        started_at=started_at,
+        started_at=attempt.started_at,
         config_path=str(settings.config_path),
         settings=settings.about_rows(),
         inputs=loaded.inputs,
     )
-    ctx = build_context(settings, loaded, when, run, hr=hr, unavailable=unavailable)
+    ctx = build_context(settings, loaded, when, run, hr=hr, unavailable=unavailable, history=history_frame(past.history))
     check_invariants(ctx)
+    attempt.snap = snapshot(ctx, attempt.started_at)
+    dropped = drops(past.last_good, attempt.snap, guard.max_drop)
+    notes: list[str] = []
+    if dropped:
+        if not force:
+            raise GuardError(guard_message(dropped, past.last_good, guard.max_drop))
+        notes.append("guard overridden with --force: " + "; ".join(dropped))
+        log.warning(notes[-1])
+    gate.checkpoint("computing the tables")
     tables, skipped = compute_tables(ctx)
 
-    result = None if dry_run else sink.publish(tables, force=force)
-    return RunOutcome(
+    result = None
+    if not dry_run:
+        with gate.publishing():
+            result = sink.publish(tables, force=force)
+            record = RunRecord(
+                started_at=attempt.snap.started_at,
+                seconds=round(time.perf_counter() - attempt.started, 3),
+                destination=sink.destination,
+                outcome=FORCED if dropped else PUBLISHED,
+                tabs_changed=len(result.written),
+                rows=sum(len(t.frame) for t in tables),
+                mrr=attempt.snap.mrr,
+                customers=attempt.snap.customers,
+                error=_error_text(settings, notes[0]) if notes else "",
+            )
+            try:
+                state.record(sink.destination, record, good=attempt.snap, keep_runs=guard.keep_runs)
+            except OSError as exc:
+                log.warning("published, but the state file %s could not be written (%s): the guard keeps the "
+                            "previous reference", state.path, exc.strerror or exc)
+    outcome = RunOutcome(
         as_of=when,
         destination=sink.destination,
         tables=tables,
         skipped=skipped,
         result=result,
-        seconds=time.perf_counter() - started,
+        seconds=time.perf_counter() - attempt.started,
         issues=len(ctx.issues),
         dry_run=dry_run,
+        notes=notes,
     )
+    if result is not None:
+        log.info("published %d tabs (%d rewritten), %d rows to %s in %.1fs", len(tables), len(result.written),
+                 outcome.rows, sink.destination, outcome.seconds)
+    return outcome
+
+
+def _error_text(settings: Settings, text: str) -> str:
+    """An error as one line without secrets, short enough for a cell."""
+    line = one_line(Redactor.from_settings(settings)(text))
+    return line if len(line) <= 500 else line[:497] + "..."
+
+
+def _record_failure(settings: Settings, state: StateFile, attempt: _Attempt, exc: Exception, keep_runs: int) -> None:
+    """Add a failed or refused run to the history; the guard's reference stays the last published run."""
+    message = str(exc) if isinstance(exc, SyncError) else f"{type(exc).__name__}: {exc}"
+    snap = attempt.snap
+    record = RunRecord(
+        started_at=_iso_utc(attempt.started_at),
+        seconds=round(time.perf_counter() - attempt.started, 3),
+        destination=attempt.destination,
+        outcome=REFUSED if isinstance(exc, GuardError) else FAILED,
+        mrr=snap.mrr if snap else None,
+        customers=snap.customers if snap else None,
+        error=_error_text(settings, message),
+    )
+    try:
+        state.record(attempt.destination, record, good=None, keep_runs=keep_runs)
+    except OSError as err:
+        log.warning("the state file %s could not be written (%s)", state.path, err.strerror or err)
+
+
+def _iso_utc(ts: pd.Timestamp) -> str:
+    ts = pd.Timestamp(ts)
+    return (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def load_hr(settings: Settings, now: pd.Timestamp, month: str | None) -> tuple[object | None, tuple[tuple[str, str], ...]]:

@@ -77,9 +77,24 @@ class OutputSection:
 
 @dataclass(frozen=True)
 class ScheduleSection:
-    every: str = ""  # e.g. "1h", "30m", "1d"
-    daily_at: str = ""  # e.g. "06:00"
-    timezone: str = ""
+    """When `kpi-sync worker` runs the job (besides once at start): every N s/m/h/d, or daily at HH:MM."""
+
+    every: str = ""  # e.g. "1h", "30m", "1d"; neither set: every hour
+    daily_at: str = ""  # e.g. "06:00", in `timezone`
+    timezone: str = ""  # for daily_at; default: the top-level timezone
+
+
+@dataclass(frozen=True)
+class GuardSection:
+    """The guard against publishing bad data, and the run lock (see docs/operations.md).
+
+    Like every path here, relative paths are relative to the config file's folder (defaults too).
+    """
+
+    max_drop: float = 0.5  # refuse a run whose input rows, MRR or customers fell by more than this share
+    state_file: str = _path("state/last_run.json")  # last published numbers and the run history
+    lock_file: str = _path()  # default: kpi-sync.lock beside state_file
+    keep_runs: int = 100  # runs kept in the history (the Sync status tab)
 
 
 @dataclass(frozen=True)
@@ -134,6 +149,7 @@ SECTIONS: dict[str, type] = {
     "quality": QualitySection,
     "output": OutputSection,
     "schedule": ScheduleSection,
+    "guard": GuardSection,
     "availability": AvailabilitySection,
     "portfolio": PortfolioSection,
     "economics": EconomicsSection,
