@@ -1,0 +1,748 @@
+"""Plan a Google Sheets publish: tables -> typed cells -> the requests of one atomic batchUpdate.
+
+Pure: no network. `render_table` turns a Table into Sheets `RowData` (typed cells only: numberValue,
+stringValue, boolValue; dates as serial numbers with a DATE format; never formulaValue) and a
+fingerprint; `make_plan` compares the renders with the spreadsheet's metadata (as Google returns it
+for `METADATA_FIELDS`) and returns the batchUpdate bodies to send: usually one, several per-tab
+batches when one body would pass `max_request_bytes`.
+
+Ownership: a tab is ours when it carries developer metadata with key `META_KEY`; its value is JSON
+{"tab": name, "fingerprint": ..., "charts": {...}}. Tabs without it are never touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from kpi.tables import Chart, Table
+from sync.errors import LimitError, PublishError
+from sync.sinks.cells import formats, serial, table_rows
+
+FORMAT_VERSION = "1"  # bump when the rendering changes: every tab is rewritten once
+META_KEY = "kpi-sync"
+MAX_CELLS = 10_000_000
+MAX_COLUMNS = 18_278
+MAX_CELL_CHARS = 50_000
+MAX_TABS = 200
+MAX_REQUEST_BYTES = 2_000_000
+CELL_FIELDS = "userEnteredValue,userEnteredFormat,note"
+METADATA_FIELDS = (
+    "spreadsheetId,properties.title,"
+    "sheets(properties(sheetId,title,index,sheetType,gridProperties(rowCount,columnCount,frozenRowCount)),"
+    "developerMetadata(metadataId,metadataKey,metadataValue,location),charts(chartId))"
+)
+CHART_ROWS = 20  # dashboard rows per chart
+CHART_TYPES = {"line": "LINE", "column": "COLUMN", "stacked_column": "COLUMN", "area": "AREA"}
+DASHBOARD_TEXT = "Charts drawn from the tabs of this workbook; kpi-sync redraws them when the data changes."
+
+Json = dict[str, Any]
+
+
+# ---------------------------------------------------------------- the spreadsheet as read
+
+
+@dataclass(frozen=True)
+class Existing:
+    """One sheet of the spreadsheet as read. `owner` is the tab name our metadata gives, None if not ours."""
+
+    sheet_id: int
+    title: str
+    index: int
+    rows: int
+    cols: int
+    grid: bool
+    owner: str | None = None
+    fingerprint: str = ""
+    chart_map: tuple[tuple[str, int], ...] = ()  # dashboard: chart key -> chart id we made
+    chart_ids: tuple[int, ...] = ()  # charts on this sheet
+
+    @property
+    def cells(self) -> int:
+        return self.rows * self.cols if self.grid else 0
+
+
+@dataclass(frozen=True)
+class Workbook:
+    spreadsheet_id: str
+    title: str
+    sheets: tuple[Existing, ...]
+
+    @classmethod
+    def from_metadata(cls, meta: Json) -> Workbook:
+        """Parse a spreadsheets.get answer (fields mask METADATA_FIELDS)."""
+        sheets = []
+        for sheet in meta.get("sheets", []):
+            props = sheet.get("properties", {})
+            grid = props.get("gridProperties", {})
+            owner, fingerprint, chart_map = None, "", ()
+            for md in sheet.get("developerMetadata", []):
+                if md.get("metadataKey") != META_KEY:
+                    continue
+                try:
+                    value = json.loads(md.get("metadataValue", ""))
+                    name = value["tab"]
+                except (ValueError, KeyError, TypeError):
+                    continue  # not a value we wrote: the tab is not ours
+                if isinstance(name, str):
+                    owner = name
+                    fingerprint = str(value.get("fingerprint", ""))
+                    charts = value.get("charts") or {}
+                    chart_map = tuple(sorted((str(k), int(v)) for k, v in charts.items()))
+            sheets.append(
+                Existing(
+                    sheet_id=int(props.get("sheetId", 0)),
+                    title=str(props.get("title", "")),
+                    index=int(props.get("index", 0)),
+                    rows=int(grid.get("rowCount", 0)),
+                    cols=int(grid.get("columnCount", 0)),
+                    grid=props.get("sheetType", "GRID") == "GRID",
+                    owner=owner,
+                    fingerprint=fingerprint,
+                    chart_map=chart_map,
+                    chart_ids=tuple(int(c["chartId"]) for c in sheet.get("charts", []) if "chartId" in c),
+                )
+            )
+        return cls(
+            spreadsheet_id=str(meta.get("spreadsheetId", "")),
+            title=str(meta.get("properties", {}).get("title", "")),
+            sheets=tuple(sorted(sheets, key=lambda s: s.index)),
+        )
+
+    def owned(self) -> dict[str, Existing]:
+        """Our tabs by name. Should two sheets claim one name (a tab duplicated by hand), the one whose
+        title is the name wins, then the lowest id; the other is treated as not ours."""
+        found: dict[str, Existing] = {}
+        for s in self.sheets:
+            if s.owner is None:
+                continue
+            best = found.get(s.owner)
+            if best is None or (s.title == s.owner, -s.sheet_id) > (best.title == best.owner, -best.sheet_id):
+                found[s.owner] = s
+        return found
+
+    @property
+    def chart_ids(self) -> set[int]:
+        return {c for s in self.sheets for c in s.chart_ids}
+
+
+# ---------------------------------------------------------------- rendering
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A tab as cells: header + data rows as RowData, number formats per column run, a fingerprint."""
+
+    name: str
+    rows: list[Json]
+    n_rows: int  # grid rows (header included)
+    n_cols: int
+    formats: list[tuple[int, int, Json]]  # (first column, end column, numberFormat) for the data rows
+    fingerprint: str
+    columns: tuple[str, ...] = ()
+    charts: tuple[Chart, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def cells(self) -> int:
+        return self.n_rows * self.n_cols
+
+
+def _fingerprint(payload: Any) -> str:
+    text = json.dumps([FORMAT_VERSION, payload], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _text(value: str, tab: str, where: str) -> str:
+    if len(value) > MAX_CELL_CHARS:
+        raise LimitError(
+            f"tab {tab!r}: {where} holds {len(value):,} characters, over Google Sheets' limit of "
+            f"{MAX_CELL_CHARS:,} per cell"
+        )
+    return value
+
+
+def _cell(value: Any, tab: str, where: str) -> Json:
+    """One typed cell value as Sheets CellData. Text stays text, whatever it starts with."""
+    if value is None:
+        return {}
+    if isinstance(value, bool):
+        return {"userEnteredValue": {"boolValue": value}}
+    if isinstance(value, str):
+        return {"userEnteredValue": {"stringValue": _text(value, tab, where)}}
+    if isinstance(value, dt.date):  # dt.datetime included
+        return {"userEnteredValue": {"numberValue": serial(value)}}
+    if isinstance(value, int | float):
+        return {"userEnteredValue": {"numberValue": value}}
+    raise PublishError(f"tab {tab!r}: {where}: cannot write a {type(value).__name__} to Google Sheets")
+
+
+def _column_letter(index: int) -> str:
+    name = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        name = chr(65 + rem) + name
+    return name
+
+
+def render_table(
+    table: Table, *, timezone: str = "UTC", currency: str = "EUR", max_rows: int = 0
+) -> Rendered:
+    """A table as Sheets rows: a bold header (column descriptions as notes), then typed cells.
+
+    Raises LimitError (naming the tab) for more columns or longer text than a sheet holds.
+    With `max_rows` > 0 longer tables are cut, and the header's first cell says so in its note.
+    """
+    name = table.name
+    columns = table.columns
+    if len(columns) > MAX_COLUMNS:
+        raise LimitError(
+            f"tab {name!r}: {len(columns):,} columns, over Google Sheets' limit of {MAX_COLUMNS:,}"
+        )
+    body = table_rows(table, timezone)
+    notes: list[str] = []
+    first_note = [table.tab.description] if table.tab.description else []
+    if table.note:
+        first_note.append(table.note)
+    if max_rows and len(body) > max_rows:
+        cut = f"Truncated: the first {max_rows:,} of {len(body):,} rows ([publish] max_rows_per_tab)."
+        first_note.append(cut)
+        notes.append(f"tab {name!r}: {cut}")
+        body = body[:max_rows]
+    header: list[Json] = []
+    for i, col in enumerate(columns):
+        cell: Json = {
+            "userEnteredValue": {"stringValue": _text(col.name, name, "a column name")},
+            "userEnteredFormat": {"textFormat": {"bold": True}},
+        }
+        note = "\n\n".join([*(first_note if i == 0 else []), *([col.description] if col.description else [])])
+        if note:
+            cell["note"] = _text(note, name, "a header note")
+        header.append(cell)
+    rows: list[Json] = [{"values": header}]
+    for r, values in enumerate(body, start=2):
+        rows.append(
+            {"values": [_cell(v, name, f"cell {_column_letter(c)}{r}") for c, v in enumerate(values)]}
+        )
+    fmt = formats(currency)
+    runs: list[tuple[int, int, Json]] = []
+    for c, col in enumerate(columns):
+        kf = fmt[col.kind]
+        if kf.sheets_type in (None, "TEXT") or kf.pattern is None:
+            continue
+        number_format = {"type": kf.sheets_type, "pattern": kf.pattern}
+        if runs and runs[-1][1] == c and runs[-1][2] == number_format:
+            runs[-1] = (runs[-1][0], c + 1, number_format)
+        else:
+            runs.append((c, c + 1, number_format))
+    n_rows = max(2, len(rows))  # a frozen header needs a row under it
+    n_cols = max(1, len(columns))
+    return Rendered(
+        name=name,
+        rows=rows,
+        n_rows=n_rows,
+        n_cols=n_cols,
+        formats=runs if len(rows) > 1 else [],
+        fingerprint=_fingerprint({"rows": rows, "formats": runs, "size": [n_rows, n_cols]}),
+        columns=tuple(c.name for c in columns),
+        charts=table.tab.charts,
+        notes=tuple(notes),
+    )
+
+
+# ---------------------------------------------------------------- planning
+
+
+def stable_id(key: str, taken: set[int]) -> int:
+    """A positive int32 derived from `key` (so reruns and re-plans choose the same), avoiding `taken`."""
+    n = int(hashlib.sha256(key.encode("utf-8")).hexdigest()[:8], 16) % (2**31 - 2) + 1
+    while n in taken:
+        n = n % (2**31 - 2) + 1
+    return n
+
+
+@dataclass
+class Unit:
+    """The requests for one tab (or one chunk of a large tab), in phases applied in this order."""
+
+    name: str
+    shrink: list[Json] = field(default_factory=list)
+    add: list[Json] = field(default_factory=list)
+    grow: list[Json] = field(default_factory=list)
+    cells: list[Json] = field(default_factory=list)
+    meta: list[Json] = field(default_factory=list)
+    charts: list[Json] = field(default_factory=list)
+    shrinks_workbook: bool = False
+    final: bool = True  # False for the first chunks of a tab written in several batches
+
+    PHASES = ("shrink", "add", "grow", "cells", "meta", "charts")
+
+    def requests(self) -> list[Json]:
+        return [r for phase in self.PHASES for r in getattr(self, phase)]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One spreadsheets.batchUpdate body and the tabs it (re)writes."""
+
+    body: Json
+    tabs: tuple[str, ...]  # tabs this batch finishes (a chunked tab: the batch with its last chunk)
+    size: int  # bytes of the JSON body
+
+
+@dataclass(frozen=True)
+class TabPlan:
+    name: str
+    action: Literal["add", "update", "unchanged"]
+    sheet_id: int
+    title: str
+    rows: int
+    cols: int
+
+
+@dataclass
+class Plan:
+    workbook: Workbook
+    tabs: list[TabPlan]
+    batches: list[Batch]
+    cells_after: int
+    notes: list[str] = field(default_factory=list)
+
+    def names(self, action: str) -> list[str]:
+        return [t.name for t in self.tabs if t.action == action]
+
+    @property
+    def requests(self) -> int:
+        return sum(len(b.body["requests"]) for b in self.batches)
+
+    @property
+    def bytes(self) -> int:
+        return sum(b.size for b in self.batches)
+
+
+def _meta_value(name: str, fingerprint: str, charts: dict[str, int] | None = None) -> str:
+    value: Json = {"tab": name, "fingerprint": fingerprint}
+    if charts:
+        value["charts"] = charts
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _meta_requests(sheet_id: int, value: str, create: bool) -> Json:
+    if create:
+        return {
+            "createDeveloperMetadata": {
+                "developerMetadata": {
+                    "metadataKey": META_KEY,
+                    "metadataValue": value,
+                    "location": {"sheetId": sheet_id},
+                    "visibility": "DOCUMENT",
+                }
+            }
+        }
+    return {
+        "updateDeveloperMetadata": {
+            "dataFilters": [
+                {
+                    "developerMetadataLookup": {
+                        "metadataKey": META_KEY,
+                        "metadataLocation": {"sheetId": sheet_id},
+                        "locationMatchingStrategy": "EXACT_LOCATION",
+                    }
+                }
+            ],
+            "developerMetadata": {"metadataValue": value},
+            "fields": "metadataValue",
+        }
+    }
+
+
+def _grid(sheet_id: int, rows: int, cols: int, frozen: bool) -> Json:
+    grid: Json = {"rowCount": rows, "columnCount": cols}
+    fields = "gridProperties.rowCount,gridProperties.columnCount"
+    if frozen:
+        grid["frozenRowCount"] = 1
+        fields += ",gridProperties.frozenRowCount"
+    return {
+        "updateSheetProperties": {
+            "properties": {"sheetId": sheet_id, "gridProperties": grid},
+            "fields": fields,
+        }
+    }
+
+
+def _size(obj: Any) -> int:
+    return len(json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
+def _tab_units(
+    r: Rendered, sheet_id: int, existing: Existing | None, budget: int, index: int | None
+) -> list[Unit]:
+    """The requests that rewrite one tab, as one unit, or as chunks of rows when it passes `budget` bytes.
+
+    A chunked tab is marked in progress (empty fingerprint) by its first chunk and gets its fingerprint
+    with its last one, so a run stopped in between rewrites it next time.
+    """
+    first = Unit(r.name)
+    first.shrinks_workbook = existing is not None and r.cells < existing.cells
+    if existing is None:
+        props: Json = {
+            "sheetId": sheet_id,
+            "title": r.name,
+            "gridProperties": {"rowCount": r.n_rows, "columnCount": r.n_cols, "frozenRowCount": 1},
+        }
+        if index is not None:
+            props["index"] = index
+        first.add.append({"addSheet": {"properties": props}})
+    else:
+        if r.n_rows < existing.rows or r.n_cols < existing.cols:
+            first.shrink.append(
+                _grid(sheet_id, min(r.n_rows, existing.rows), min(r.n_cols, existing.cols), False)
+            )
+        first.grow.append(_grid(sheet_id, r.n_rows, r.n_cols, True))
+    full_range = {
+        "sheetId": sheet_id,
+        "startRowIndex": 0,
+        "endRowIndex": r.n_rows,
+        "startColumnIndex": 0,
+        "endColumnIndex": r.n_cols,
+    }
+    formats = [
+        {
+            "repeatCell": {
+                "range": {
+                    "sheetId": sheet_id,
+                    "startRowIndex": 1,
+                    "endRowIndex": len(r.rows),
+                    "startColumnIndex": c0,
+                    "endColumnIndex": c1,
+                },
+                "cell": {"userEnteredFormat": {"numberFormat": nf}},
+                "fields": "userEnteredFormat.numberFormat",
+            }
+        }
+        for c0, c1, nf in r.formats
+    ]
+    final_meta = _meta_requests(sheet_id, _meta_value(r.name, r.fingerprint), existing is None)
+    whole = {"updateCells": {"rows": r.rows, "fields": CELL_FIELDS, "range": full_range}}
+    first.cells = [whole, *formats]
+    first.meta = [final_meta]
+    if _size(first.requests()) <= budget:
+        return [first]
+
+    # Too large for one request body: split the rows.
+    row_sizes = [_size(row) + 1 for row in r.rows]
+    fixed = _size([first.shrink, first.add, first.grow, formats]) + 2048
+    chunk_budget = max(1, budget - fixed)
+    chunks: list[tuple[int, int]] = []
+    start, total = 0, 0
+    for i, size in enumerate(row_sizes):
+        if i > start and total + size > chunk_budget:
+            chunks.append((start, i))
+            start, total = i, 0
+        total += size
+    chunks.append((start, len(r.rows)))
+    units: list[Unit] = []
+    for k, (a, b) in enumerate(chunks):
+        unit = first if k == 0 else Unit(r.name)
+        if k == 0:
+            unit.cells = [{"updateCells": {"rows": r.rows[a:b], "fields": CELL_FIELDS, "range": full_range}}]
+            unit.meta = [_meta_requests(sheet_id, _meta_value(r.name, ""), existing is None)]
+        else:
+            start_at = {"sheetId": sheet_id, "rowIndex": a, "columnIndex": 0}
+            unit.cells = [{"updateCells": {"rows": r.rows[a:b], "fields": CELL_FIELDS, "start": start_at}}]
+        unit.final = k == len(chunks) - 1
+        if unit.final:
+            unit.cells.extend(formats)
+            unit.meta.append(_meta_requests(sheet_id, _meta_value(r.name, r.fingerprint), False))
+        units.append(unit)
+    return units
+
+
+def chart_spec(chart: Chart, r: Rendered, sheet_id: int) -> Json:
+    """A native chart of columns of one tab (header row = series names)."""
+    where = {name: i for i, name in enumerate(r.columns)}
+    missing = [c for c in (chart.x, *chart.series) if c not in where]
+    if missing:
+        raise PublishError(
+            f"tab {r.name!r}: chart {chart.title!r} names columns the tab lacks: {', '.join(missing)}"
+        )
+
+    def source(col: str) -> Json:
+        c = where[col]
+        return {
+            "sourceRange": {
+                "sources": [
+                    {
+                        "sheetId": sheet_id,
+                        "startRowIndex": 0,
+                        "endRowIndex": len(r.rows),
+                        "startColumnIndex": c,
+                        "endColumnIndex": c + 1,
+                    }
+                ]
+            }
+        }
+
+    basic: Json = {
+        "chartType": CHART_TYPES[chart.kind],
+        "legendPosition": "BOTTOM_LEGEND",
+        "headerCount": 1,
+        "axis": [{"position": "BOTTOM_AXIS", "title": chart.x}, {"position": "LEFT_AXIS"}],
+        "domains": [{"domain": source(chart.x)}],
+        "series": [{"series": source(s), "targetAxis": "LEFT_AXIS"} for s in chart.series],
+    }
+    if chart.kind == "stacked_column":
+        basic["stackedType"] = "STACKED"
+    return {"title": chart.title, "basicChart": basic}
+
+
+def _dashboard_unit(
+    name: str,
+    charts: list[tuple[str, Json]],
+    existing: Existing | None,
+    sheet_id: int,
+    taken_chart_ids: set[int],
+    force: bool,
+) -> tuple[Unit | None, int, int]:
+    """The dashboard's requests (None when it is up to date), its grid rows and columns."""
+    n_rows, n_cols = 1 + CHART_ROWS * len(charts), 10
+    old = dict(existing.chart_map) if existing else {}
+    present = taken_chart_ids
+    ids: dict[str, int] = {}
+    used = set(taken_chart_ids) - set(old.values())
+    for key, _ in charts:
+        chart_id = old.get(key) or stable_id(f"chart:{key}", used)
+        used.add(chart_id)
+        ids[key] = chart_id
+    rows = [
+        {
+            "values": [
+                {
+                    "userEnteredValue": {"stringValue": DASHBOARD_TEXT},
+                    "userEnteredFormat": {"textFormat": {"italic": True}},
+                }
+            ]
+        }
+    ]
+    fingerprint = _fingerprint(
+        {"rows": rows, "charts": [[k, ids[k], spec] for k, spec in charts], "size": [n_rows, n_cols]}
+    )
+    all_there = all(i in present for i in ids.values())
+    if (
+        existing
+        and not force
+        and all_there
+        and existing.fingerprint == fingerprint
+        and (existing.rows, existing.cols) == (n_rows, n_cols)
+    ):
+        return None, n_rows, n_cols
+    unit = Unit(name)
+    if existing is None:
+        unit.add.append(
+            {
+                "addSheet": {
+                    "properties": {
+                        "sheetId": sheet_id,
+                        "title": name,
+                        "index": 0,
+                        "gridProperties": {"rowCount": n_rows, "columnCount": n_cols},
+                    }
+                }
+            }
+        )
+    else:
+        if n_rows < existing.rows or n_cols < existing.cols:
+            unit.shrink.append(_grid(sheet_id, min(n_rows, existing.rows), min(n_cols, existing.cols), False))
+        unit.grow.append(_grid(sheet_id, n_rows, n_cols, False))
+    unit.cells.append(
+        {
+            "updateCells": {
+                "rows": rows,
+                "fields": CELL_FIELDS,
+                "range": {
+                    "sheetId": sheet_id,
+                    "startRowIndex": 0,
+                    "endRowIndex": n_rows,
+                    "startColumnIndex": 0,
+                    "endColumnIndex": n_cols,
+                },
+            }
+        }
+    )
+    for i, (key, spec) in enumerate(charts):
+        chart_id = ids[key]
+        if chart_id in present:
+            unit.charts.append({"updateChartSpec": {"chartId": chart_id, "spec": spec}})
+        else:
+            unit.charts.append(
+                {
+                    "addChart": {
+                        "chart": {
+                            "chartId": chart_id,
+                            "spec": spec,
+                            "position": {
+                                "overlayPosition": {
+                                    "anchorCell": {
+                                        "sheetId": sheet_id,
+                                        "rowIndex": 1 + CHART_ROWS * i,
+                                        "columnIndex": 0,
+                                    },
+                                    "widthPixels": 900,
+                                    "heightPixels": 380,
+                                }
+                            },
+                        }
+                    }
+                }
+            )
+    for key, chart_id in old.items():
+        if key not in ids and chart_id in present:
+            unit.charts.append({"deleteEmbeddedObject": {"objectId": chart_id}})
+    unit.meta.append(_meta_requests(sheet_id, _meta_value(name, fingerprint, ids), existing is None))
+    return unit, n_rows, n_cols
+
+
+def _pack(units: list[Unit], limit: int) -> list[Batch]:
+    """Units -> batch bodies: one when everything fits in `limit` bytes, else as few as fit, in order."""
+
+    def batch(group: list[Unit]) -> Batch:
+        requests = [r for phase in Unit.PHASES for u in group for r in getattr(u, phase)]
+        body = {"requests": requests}
+        tabs = tuple(dict.fromkeys(u.name for u in group if u.final))
+        return Batch(body=body, tabs=tabs, size=_size(body))
+
+    if not units:
+        return []
+    whole = batch(units)
+    if whole.size <= limit:
+        return [whole]
+    batches: list[Batch] = []
+    group: list[Unit] = []
+    size = 0
+    for unit in units:
+        unit_size = _size(unit.requests())
+        if group and size + unit_size > limit - 64:
+            batches.append(batch(group))
+            group, size = [], 0
+        group.append(unit)
+        size += unit_size
+    if group:
+        batches.append(batch(group))
+    return batches
+
+
+def make_plan(
+    workbook: Workbook,
+    renders: Sequence[Rendered],
+    *,
+    force: bool | Iterable[str] = False,
+    dashboard: str = "Dashboard",
+    max_request_bytes: int = MAX_REQUEST_BYTES,
+) -> Plan:
+    """What to send so the spreadsheet shows `renders`: tabs to add, update or leave, and the bodies.
+
+    `force`: True rewrites every tab; a set of names rewrites those. Raises LimitError (nothing sent)
+    when the workbook would pass Google's limits, PublishError when a tab we would add collides with
+    a tab we don't own.
+    """
+    forced = set(r.name for r in renders) | {dashboard} if force is True else set(force or ())
+    owned = workbook.owned()
+    names = [r.name for r in renders]
+    if dashboard and dashboard in names:
+        raise PublishError(
+            f"a tab is named {dashboard!r} like the dashboard: set [publish] dashboard_tab to another name"
+        )
+    titles = {s.title.casefold(): s for s in workbook.sheets}
+    taken_ids = {s.sheet_id for s in workbook.sheets}
+    budget = max(1024, max_request_bytes - 1024)
+
+    tabs: list[TabPlan] = []
+    units: list[Unit] = []
+    sheet_ids: dict[str, int] = {}
+    sizes: dict[str, int] = {}
+    adds = 0
+    for r in renders:
+        existing = owned.get(r.name)
+        if existing is None:
+            clash = titles.get(r.name.casefold())
+            if clash is not None:
+                raise PublishError(
+                    f"the spreadsheet has a tab {clash.title!r} that kpi-sync did not make; rename or delete it "
+                    f"so kpi-sync can add its own {r.name!r} tab"
+                )
+            sheet_id = stable_id(f"tab:{r.name}", taken_ids)
+            taken_ids.add(sheet_id)
+            action: Literal["add", "update", "unchanged"] = "add"
+            adds += 1
+        else:
+            sheet_id = existing.sheet_id
+            same = existing.fingerprint == r.fingerprint and (existing.rows, existing.cols) == (
+                r.n_rows,
+                r.n_cols,
+            )
+            action = "unchanged" if same and r.name not in forced else "update"
+        sheet_ids[r.name] = sheet_id
+        sizes[r.name] = r.cells
+        title = existing.title if existing else r.name
+        tabs.append(TabPlan(r.name, action, sheet_id, title, r.n_rows, r.n_cols))
+        if action != "unchanged":
+            units.extend(_tab_units(r, sheet_id, existing, budget, None))
+
+    charts: list[tuple[str, Json]] = []
+    for r in renders:
+        for chart in r.charts:
+            charts.append((f"{r.name}/{chart.title}", chart_spec(chart, r, sheet_ids[r.name])))
+    if dashboard and charts:
+        existing = owned.get(dashboard)
+        if existing is None:
+            clash = titles.get(dashboard.casefold())
+            if clash is not None:
+                raise PublishError(
+                    f"the spreadsheet has a tab {clash.title!r} that kpi-sync did not make; rename or delete it, "
+                    f"or set [publish] dashboard_tab to another name"
+                )
+            sheet_id = stable_id(f"tab:{dashboard}", taken_ids)
+            taken_ids.add(sheet_id)
+        else:
+            sheet_id = existing.sheet_id
+        unit, n_rows, n_cols = _dashboard_unit(
+            dashboard, charts, existing, sheet_id, workbook.chart_ids, dashboard in forced
+        )
+        action = "unchanged" if unit is None else ("add" if existing is None else "update")
+        adds += existing is None
+        sizes[dashboard] = n_rows * n_cols
+        tabs.insert(
+            0, TabPlan(dashboard, action, sheet_id, existing.title if existing else dashboard, n_rows, n_cols)
+        )
+        dashboard_units = [unit] if unit else []
+    else:
+        dashboard_units = []
+
+    # Limits, on the workbook as it would be after the change (tabs we don't own included).
+    ours = {sheet_ids.get(n) for n in sizes} | {t.sheet_id for t in tabs}
+    others = sum(s.cells for s in workbook.sheets if s.sheet_id not in ours)
+    cells_after = others + sum(sizes.values())
+    if len(workbook.sheets) + adds > MAX_TABS:
+        first_new = next(t.name for t in reversed(tabs) if t.action == "add")
+        raise LimitError(
+            f"adding tab {first_new!r} would make {len(workbook.sheets) + adds} tabs, over Google Sheets' limit of "
+            f"{MAX_TABS}: delete unused tabs from the spreadsheet"
+        )
+    if cells_after > MAX_CELLS:
+        biggest = max(renders, key=lambda r: r.cells) if renders else None
+        which = f"; largest tab {biggest.name!r} has {biggest.cells:,} cells" if biggest else ""
+        raise LimitError(
+            f"the spreadsheet would hold {cells_after:,} cells, over Google Sheets' limit of {MAX_CELLS:,}{which} "
+            f"(set [publish] max_rows_per_tab, or remove other tabs holding {others:,} cells)"
+        )
+
+    # Shrinking tabs go first when the body is split, so no intermediate state passes the cell limit.
+    order = sorted(range(len(units)), key=lambda i: (not units[i].shrinks_workbook, i))
+    batches = _pack([units[i] for i in order] + dashboard_units, max_request_bytes)
+    notes = [n for r in renders for n in r.notes]
+    return Plan(workbook=workbook, tabs=tabs, batches=batches, cells_after=cells_after, notes=notes)
