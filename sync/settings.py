@@ -120,6 +120,18 @@ class PortfolioSection:
 
 
 @dataclass(frozen=True)
+class PublishSection:
+    """Google Sheets publishing (credentials come from GOOGLE_SERVICE_ACCOUNT_FILE or _JSON, never from here)."""
+
+    spreadsheet_id: str = ""  # KPI_SYNC_SPREADSHEET_ID wins when set
+    max_rows_per_tab: int = 0  # 0: never truncate (a tab over a Sheets limit fails the run instead)
+    dashboard_tab: str = "Dashboard"  # the tab holding the native charts; "" for no dashboard
+    timeout_seconds: float = 60.0  # per HTTP request (connect and read)
+    max_retries: int = 5  # in total for one run, on 408, 429, 5xx and connection errors
+    retry_deadline_seconds: float = 300.0  # no retry starts that would end later than this after the first
+
+
+@dataclass(frozen=True)
 class EconomicsSection:
     """Unit economics: acquisition spend (a constant, a spend file and/or a table), gross margin, benchmarks."""
 
@@ -154,6 +166,7 @@ SECTIONS: dict[str, type] = {
     "portfolio": PortfolioSection,
     "economics": EconomicsSection,
     "segments": SegmentsSection,
+    "publish": PublishSection,
 }
 TOP_LEVEL_KEYS = {"timezone": str, "as_of": str}
 
