@@ -8,6 +8,8 @@ retention = their MRR at C+n / the cohort's MRR at C (can exceed 100%). Cells af
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -34,19 +36,27 @@ def first_months(customer_months: pd.DataFrame) -> pd.Series:
     return active.groupby("customer_id")["month"].min().rename("cohort")
 
 
-def cohort_matrices(customer_months: pd.DataFrame, as_of_month: pd.Timestamp) -> dict[str, pd.DataFrame | pd.Series]:
-    """The raw cohort counts behind both cohort tables.
+@dataclass(frozen=True)
+class CohortMatrices:
+    """Indexed by cohort month (every month from the first cohort to as_of's, no gaps).
 
-    Returns a dict with, indexed by cohort month (every month from the first cohort to `as_of_month`,
-    no gaps): `size` (customers), `start_mrr` (their MRR in the cohort month); and two frames with
-    ages 0..N as columns: `logos` (customers of C active at C+n) and `revenue` (their MRR at C+n).
-    Cells whose month is after `as_of_month` are NaN.
+    size: customers; start_mrr: their MRR in the cohort month; logos / revenue: ages 0..N as columns,
+    customers of C active at C+n / their MRR at C+n, NaN where C+n is after as_of.
     """
+
+    size: pd.Series
+    start_mrr: pd.Series
+    logos: pd.DataFrame
+    revenue: pd.DataFrame
+
+
+def cohort_matrices(customer_months: pd.DataFrame, as_of_month: pd.Timestamp) -> CohortMatrices:
+    """The raw cohort counts behind both cohort tables (see CohortMatrices)."""
     active = customer_months.loc[customer_months["mrr"] > 0, ["month", "customer_id", "mrr"]]
     cohort = first_months(customer_months)
     if cohort.empty:
         empty = pd.DataFrame(index=pd.DatetimeIndex([], name="cohort"), dtype="float64")
-        return {"size": pd.Series(dtype="int64"), "start_mrr": pd.Series(dtype="float64"), "logos": empty, "revenue": empty}
+        return CohortMatrices(pd.Series(dtype="int64"), pd.Series(dtype="float64"), empty, empty)
     cohorts = pd.date_range(cohort.min(), as_of_month, freq="MS", name="cohort")
     ages = np.arange(len(cohorts))
     rows = active.join(cohort, on="customer_id").assign(
@@ -67,7 +77,7 @@ def cohort_matrices(customer_months: pd.DataFrame, as_of_month: pd.Timestamp) ->
     revenue = revenue.where(observed)
     size = cohort.value_counts().reindex(cohorts, fill_value=0).astype("int64").rename("size")
     start_mrr = revenue[0].rename("start_mrr")
-    return {"size": size, "start_mrr": start_mrr, "logos": logos, "revenue": revenue}
+    return CohortMatrices(size, start_mrr, logos, revenue)
 
 
 def _divide(numerator: pd.DataFrame, denominator: pd.Series) -> pd.DataFrame:
@@ -85,13 +95,13 @@ def cohort_tables(customer_months: pd.DataFrame, as_of_month: pd.Timestamp) -> t
     m = cohort_matrices(customer_months, as_of_month)
     head = pd.DataFrame(
         {
-            "Cohort": pd.DatetimeIndex(m["size"].index),
-            "Cohort size": m["size"].to_numpy(),
-            "Starting MRR": m["start_mrr"].to_numpy(dtype="float64"),
+            "Cohort": pd.DatetimeIndex(m.size.index),
+            "Cohort size": m.size.to_numpy(),
+            "Starting MRR": m.start_mrr.to_numpy(dtype="float64"),
         }
     )
     out = []
-    for cells in (_divide(m["logos"], m["size"]), _divide(m["revenue"], m["start_mrr"])):
+    for cells in (_divide(m.logos, m.size), _divide(m.revenue, m.start_mrr)):
         wide = cells.set_axis([str(a) for a in cells.columns], axis=1).reset_index(drop=True)
         out.append(pd.concat([head, wide], axis=1))
     return out[0], out[1]
@@ -104,14 +114,13 @@ def retention_by_age(customer_months: pd.DataFrame, as_of_month: pd.Timestamp) -
     who started; their MRR at age n / their MRR at start (so large cohorts weigh more).
     """
     m = cohort_matrices(customer_months, as_of_month)
-    size = m["size"]
-    logos, revenue = m["logos"], m["revenue"]
+    size, logos, revenue = m.size, m.logos, m.revenue
     columns = ["Age", "Cohorts", "Customers", "Logo retention", "Revenue retention"]
     if logos.empty:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
     reached = logos.notna() & (size > 0).to_numpy()[:, None]
     started = reached.mul(size, axis=0).sum()
-    start_mrr = reached.mul(m["start_mrr"], axis=0).sum()
+    start_mrr = reached.mul(m.start_mrr, axis=0).sum()
     frame = pd.DataFrame(
         {
             "Age": logos.columns.astype("int64"),

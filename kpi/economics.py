@@ -58,8 +58,7 @@ def cohort_payback(customer_months: pd.DataFrame, spend: pd.Series, as_of_month:
     `spend` is indexed by month. NaN for a month with no cohort, or whose cohort has not paid back by as_of.
     """
     m = cohort_matrices(customer_months, as_of_month)
-    revenue: pd.DataFrame = m["revenue"]  # type: ignore[assignment]
-    size: pd.Series = m["size"]  # type: ignore[assignment]
+    revenue, size = m.revenue, m.size
     result = pd.Series(np.nan, index=spend.index, dtype="float64")
     if revenue.empty:
         return result
