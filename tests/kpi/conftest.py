@@ -1,0 +1,46 @@
+"""Fixtures shared by the billing and MRR tests: the shared payment log, inferred once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kpi.billing import infer_schedule
+from kpi.mrr import customer_months
+from kpi.params import BillingRules
+
+PAYMENTS_LOG = Path(__file__).parents[2].parent / "shared" / "data" / "payments-log"
+PAYMENTS_AS_OF = pd.Timestamp("2017-10-17 10:53:42", tz="UTC")
+
+
+def load_charges(folder: Path = PAYMENTS_LOG) -> pd.DataFrame:
+    """The shared invoices as charges [customer_id str, paid_at UTC, amount]."""
+    raw = pd.read_json(folder / "invoices_per_customer.json", lines=True)
+    return pd.DataFrame(
+        {
+            "customer_id": raw["customerId"].astype(str),
+            "paid_at": pd.to_datetime(raw["timestampPaid"], unit="s", utc=True).astype("datetime64[ns, UTC]"),
+            "amount": raw["amountPaid"].astype("float64"),
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def shared_charges() -> pd.DataFrame:
+    if not (PAYMENTS_LOG / "invoices_per_customer.json").exists():
+        pytest.skip(f"the shared payment log is not at {PAYMENTS_LOG}")
+    return load_charges()
+
+
+@pytest.fixture(scope="session")
+def shared_inferred(shared_charges: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(schedule, billing) of the shared log with the default rules."""
+    return infer_schedule(shared_charges, BillingRules())
+
+
+@pytest.fixture(scope="session")
+def shared_customer_months(shared_inferred: tuple[pd.DataFrame, pd.DataFrame]) -> pd.DataFrame:
+    """Month-end MRR snapshots (UTC) of the shared log up to its newest charge."""
+    return customer_months(shared_inferred[0], PAYMENTS_AS_OF, "UTC")
