@@ -268,6 +268,7 @@ class Fault:
     message: str = "Internal error encountered."
     apply: bool = False
     raises: Exception | None = None
+    body: str | None = None  # a raw body instead of Google's error JSON (e.g. an OAuth error)
 
 
 @dataclass
@@ -465,6 +466,8 @@ class FakeSheets:
         if fault.apply and apply is not None:
             apply()
         self.calls[-1].status = fault.status
+        if fault.body is not None:
+            return fault.status, {"Content-Type": "application/json", **fault.headers}, fault.body
         return _error(fault.status, fault.message, fault.headers)
 
     def _check_access(

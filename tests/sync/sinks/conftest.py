@@ -10,10 +10,10 @@ import pytest
 import responses
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fake_sheets import FakeSheets
 
 from sync.retry import RetryPolicy
 from sync.sinks.gsheet import GSheetSink
+from tests.fakes.sheets import FakeSheets
 
 
 @pytest.fixture(scope="session")

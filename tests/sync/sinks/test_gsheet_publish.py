@@ -6,13 +6,13 @@ import json
 
 import pandas as pd
 import pytest
-from fake_sheets import Fault, parse_mask
-from gsheet_tables import customers_table, empty_table, mrr_table, table, workbook
 
 from sync.errors import LimitError, PublishError
 from sync.sinks import PublishResult
 from sync.sinks.cells import serial
 from sync.sinks.gsheet_plan import META_KEY
+from tests.fakes.sheets import Fault, parse_mask
+from tests.sync.sinks.gsheet_tables import customers_table, empty_table, mrr_table, table, workbook
 
 
 def _requests(body):
