@@ -332,7 +332,8 @@ def customer_summary(customer_months: pd.DataFrame, customers: pd.DataFrame, lif
     current = active.loc[active["month"] == as_of_month].groupby("customer_id")["mrr"].sum()
     attrs = customers.assign(customer_id=customers["customer_id"].astype(str)).drop_duplicates("customer_id")
     lifetime = lifetime.set_axis(lifetime.index.astype(str))
-    ids = pd.Index(attrs["customer_id"]).union(spans.index).union(lifetime.index).union(pd.Index(cm["customer_id"]))
+    ids = pd.Index(attrs["customer_id"]).union(spans.index).union(lifetime.index).union(pd.Index(cm["customer_id"].unique()))
+    ids = ids.drop_duplicates()
     first = spans["min"].reindex(ids)
     current = current.reindex(ids, fill_value=0.0)
     status = np.select([current.to_numpy() > 0, first.notna().to_numpy()], ["active", "churned"], "never active")
@@ -488,7 +489,7 @@ TABS: list[Tab] = [
         build=_month_tab,
         charts=(
             Chart("MRR over time", "line", "Month", ("MRR",)),
-            Chart("MRR movements", "column", "Month",
+            Chart("MRR movements", "stacked_column", "Month",
                   ("New MRR", "Expansion MRR", "Reactivation MRR", "Contraction MRR", "Churned MRR")),
             Chart("Churn", "line", "Month", ("Logo churn %", "Gross MRR churn %")),
         ),

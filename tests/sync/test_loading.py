@@ -114,7 +114,7 @@ def test_duplicate_customer_rows_are_reported(tmp_path: Path) -> None:
     assert rows["6"]["Severity"] == "warning" and "duplicate of line 3" in rows["6"]["Reason"]
     assert rows["10"]["Severity"] == "error" and "line 4 is kept" in rows["10"]["Reason"]
     with (out / "customers.csv").open(encoding="utf-8") as handle:
-        seats = {r["Customer"]: r["seats"] for r in csv.DictReader(handle)}
+        seats = {r["Customer"]: r["Seats"] for r in csv.DictReader(handle)}
     assert seats["4"] == ""  # line 4 (no seats) is kept, not the conflicting 99
 
 

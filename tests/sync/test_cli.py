@@ -1,0 +1,104 @@
+"""The command line: exit codes, one-line errors, the run summary, dry runs, --as-of and the default sink."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from sync import __version__
+from sync.cli import main
+from sync.settings import load_settings
+from tests.sync.test_loading import good_customers, good_invoices, make_config
+
+
+def test_version(capsys: pytest.CaptureFixture) -> None:
+    """--version prints the package version and exits 0."""
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"kpi-sync {__version__}"
+
+
+def test_help_lists_the_commands(capsys: pytest.CaptureFixture) -> None:
+    """--help exits 0 and names every command."""
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in ("now", "worker", "sample"):
+        assert command in out
+
+
+@pytest.mark.parametrize("argv", [[], ["frobnicate"], ["now", "--as-of"], ["now", "--bogus"]])
+def test_bad_usage_exits_2(argv: list[str], capsys: pytest.CaptureFixture) -> None:
+    """No command, an unknown command or a bad option is a usage error: exit 2."""
+    assert main(argv) == 2
+
+
+def test_run_summary_and_xlsx_output(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """`now` prints the tabs, rows, destination and time, and writes a workbook with those tabs."""
+    config = make_config(tmp_path, good_invoices(), good_customers())
+    path = tmp_path / "out" / "kpis.xlsx"
+    assert main(["now", "--config", str(config), "--sink", f"xlsx:{path}"]) == 0
+    out = capsys.readouterr().out
+    assert f"to xlsx:{path}" in out and "MRR" in out and "rows" in out
+    book = openpyxl.load_workbook(path)
+    assert {"MRR", "MRR by quarter", "Customers", "Billing", "Data quality", "About"} <= set(book.sheetnames)
+
+
+def test_dry_run_publishes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """--dry-run computes and checks everything, says what it would publish, and writes nothing."""
+    config = make_config(tmp_path, good_invoices(), good_customers())
+    out = tmp_path / "out"
+    assert main(["now", "--config", str(config), "--sink", f"csv:{out}", "--dry-run"]) == 0
+    assert "Would publish" in capsys.readouterr().out
+    assert not out.exists()
+
+
+def test_as_of_cuts_the_months(tmp_path: Path) -> None:
+    """--as-of YYYY-MM-DD computes as of the end of that day: no later month appears."""
+    config = make_config(tmp_path, good_invoices(), good_customers())
+    out = tmp_path / "out"
+    assert main(["now", "--config", str(config), "--sink", f"csv:{out}", "--as-of", "2017-04-15"]) == 0
+    months = [line.split(",")[0] for line in (out / "mrr.csv").read_text(encoding="utf-8").splitlines()[1:]]
+    assert months == ["2017-03", "2017-04"]
+
+
+@pytest.mark.parametrize("value", ["2017-13-01", "yesterday", "2017-04-15T10:00:00"])
+def test_bad_as_of_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture, value: str) -> None:
+    """A malformed --as-of fails with one Error line, no traceback."""
+    config = make_config(tmp_path, good_invoices(), good_customers())
+    assert main(["now", "--config", str(config), "--sink", f"csv:{tmp_path / 'o'}", "--as-of", value]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: as_of") and "Traceback" not in err
+
+
+def test_bad_sink_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """An unknown sink kind fails before any work with one Error line."""
+    config = make_config(tmp_path, good_invoices(), good_customers())
+    assert main(["now", "--config", str(config), "--sink", "ftp:somewhere"]) == 1
+    assert "unknown kind 'ftp'" in capsys.readouterr().err
+
+
+def test_default_sink_is_local_without_google(tmp_path: Path) -> None:
+    """With no Google credentials the default sink is xlsx:out/kpis.xlsx; with them and an id it is the sheet."""
+    from sync.run import default_sink_uri
+
+    config = make_config(tmp_path, good_invoices(), good_customers())
+    assert default_sink_uri(load_settings(config, {})) == "xlsx:out/kpis.xlsx"
+    env = {"GOOGLE_SERVICE_ACCOUNT_FILE": "/k.json", "KPI_SYNC_SPREADSHEET_ID": "abc123"}
+    assert default_sink_uri(load_settings(config, env)) == "gsheet:abc123"
+
+
+def test_python_dash_m_sync_is_the_cli(tmp_path: Path) -> None:
+    """`python -m sync --version` runs the same entry point as the console script."""
+    done = subprocess.run([sys.executable, "-m", "sync", "--version"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == f"kpi-sync {__version__}"
+
+
+def test_debug_shows_the_traceback(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Errors are one line; --debug adds the traceback."""
+    config = make_config(tmp_path, good_invoices(), good_customers())
+    (tmp_path / "invoices.json").unlink()
+    assert main(["now", "--config", str(config), "--sink", f"csv:{tmp_path / 'o'}", "--debug"]) == 1
+    assert "Traceback" in capsys.readouterr().err

@@ -1,0 +1,70 @@
+"""The whole job on the real payment log and on the shipped sample, read back from what it published."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from sync.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared" / "data" / "payments-log"
+needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"the real payment log is not at {SHARED}")
+
+
+def read(out: Path, name: str) -> list[dict]:
+    with (out / name).open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def shared_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"the real payment log is not at {SHARED}")
+    out = tmp_path_factory.mktemp("shared") / "csv"
+    assert main(["now", "--config", str(ROOT / "config" / "shared-payments-log.toml"), "--sink", f"csv:{out}"]) == 0
+    return out
+
+
+@needs_shared
+def test_customers_tab_has_one_row_per_customer(shared_out: Path) -> None:
+    """The Customers tab lists each of the 550 customers once, with its attributes."""
+    rows = read(shared_out, "customers.csv")
+    assert len(rows) == 550 == len({r["Customer"] for r in rows})
+    assert sum(1 for r in rows if r["Seats"] == "") == 84
+
+
+@needs_shared
+def test_published_mrr_identity_holds_to_the_cent(shared_out: Path) -> None:
+    """In the published MRR tab, MRR = previous + new + expansion + reactivation - contraction - churn, to the cent, every month."""
+    rows = read(shared_out, "mrr.csv")
+    assert [r["Month"] for r in rows][0] == "2016-08" and rows[-1]["Month"] == "2017-10" and len(rows) == 15
+    previous = Decimal(0)
+    for r in rows:
+        d = {k: Decimal(r[k] or "0") for k in ("MRR", "New MRR", "Expansion MRR", "Reactivation MRR", "Contraction MRR", "Churned MRR")}
+        expected = previous + d["New MRR"] + d["Expansion MRR"] + d["Reactivation MRR"] - d["Contraction MRR"] - d["Churned MRR"]
+        assert abs(d["MRR"] - expected) < Decimal("0.005"), r["Month"]
+        previous = d["MRR"]
+
+
+@needs_shared
+def test_about_tab_names_each_input_with_rows_and_sha256(shared_out: Path) -> None:
+    """The About tab gives as_of, each input file's lines read and sha256, and the settings used."""
+    rows = read(shared_out, "about.csv")
+    items = {(r["Section"], r["Item"]): r["Value"] for r in rows}
+    assert items[("Run", "as_of (UTC)")] == "2017-10-17 10:53:42"
+    inputs = [r for r in rows if r["Section"] == "Input"]
+    assert len(inputs) == 2 and all("sha256 " in r["Value"] for r in inputs)
+    assert any("3177 lines read" in r["Value"] for r in inputs)
+    assert items[("Setting", "billing.renewal_tolerance_hours")] == "2.0"
+
+
+def test_default_config_runs_on_the_shipped_sample(tmp_path: Path) -> None:
+    """`kpi-sync now` with the default config publishes the core tabs from the shipped sample."""
+    out = tmp_path / "csv"
+    assert main(["now", "--sink", f"csv:{out}"]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"summary.csv", "mrr.csv", "mrr_by_quarter.csv", "customers.csv", "billing.csv", "data_quality.csv", "about.csv"} <= names
