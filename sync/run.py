@@ -139,10 +139,15 @@ def build_context(settings: Settings, loaded: Loaded, as_of: pd.Timestamp, run: 
 
 
 def compute_tables(ctx: Context) -> tuple[list[Table], list[tuple[str, str]]]:
-    """Build every declared tab that applies; the others are returned with the reason they were skipped."""
+    """Build every declared tab that applies; the others are returned with the reason they were skipped.
+
+    Tabs of the other kind of dataset (e.g. Portfolio for a payment log) are neither built nor reported.
+    """
     tables: list[Table] = []
     skipped: list[tuple[str, str]] = []
     for tab in all_tabs():
+        if ctx.dataset not in tab.datasets:
+            continue
         reason = ctx.skip_reason(tab)
         if reason:
             skipped.append((tab.name, reason))
