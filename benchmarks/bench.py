@@ -7,6 +7,7 @@ N (default 1000000) is the number of charges wanted; the generator is asked for 
 over three years (2015-01-01 .. 2017-12-31) to give about that many. Each job runs in its own
 process (`python -m sync now --config <tmp config> --sink csv:<tmp>/out`) under /usr/bin/time -v
 when present (else a small wrapper reading RUSAGE_CHILDREN), so the peak RSS is the job's own.
+Each job runs in its own temporary folder, so its run lock and guard state are fresh (a first run).
 The shared payment log (config/shared-payments-log.toml) is run too unless --no-shared.
 Prints a markdown table; --markdown also writes it, with the command and the machine, to PATH.
 """
@@ -78,11 +79,17 @@ def customers_for(charges: int, seed: int) -> int:
 
 
 def run_job(config: Path, out: Path) -> tuple[float, float | None, int, str]:
-    """Run the job once in a child process; returns (wall seconds, peak RSS MB, exit code, last stderr line)."""
-    job = [sys.executable, "-m", "sync", "now", "--config", str(config), "--sink", f"csv:{out}"]
+    """Run the job once in a child process; returns (wall seconds, peak RSS MB, exit code, last stderr line).
+
+    The child runs in `out`'s parent folder, so its run lock and state (relative to the current
+    folder) are its own: no other run's lock blocks it and no earlier run's numbers trip the guard.
+    """
+    job = [sys.executable, "-m", "sync", "now", "--config", str(config.resolve()), "--sink", f"csv:{out.resolve()}"]
     command = [TIME, "-v", *job] if os.access(TIME, os.X_OK) else [sys.executable, "-c", _WRAPPER, *job]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    out.parent.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=out.parent, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - began
     found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
     rss = int(found.group(1)) / 1024 if found else None
@@ -113,7 +120,7 @@ def bench_shared(workdir: Path) -> Result | None:
         print(f"shared payment log not found ({files[0]}): skipped", file=sys.stderr)
         return None
     lines = [sum(1 for line in f.open("rb") if line.strip()) for f in files]
-    wall, rss, code, error = run_job(SHARED_CONFIG, workdir / "shared-out")
+    wall, rss, code, error = run_job(SHARED_CONFIG, workdir / "shared" / "out")
     size = sum(f.stat().st_size for f in files) / 1e6
     return Result("shared/data/payments-log", lines[0], lines[1], size, None, wall, rss, code, error)
 
@@ -137,8 +144,11 @@ def machine() -> str:
     import pandas
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                           capture_output=True, text=True).stdout.strip()
+    commit = (commit or "?") + (" with uncommitted changes" if dirty else "")
     return (f"{platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-            f"pandas {pandas.__version__}, numpy {numpy.__version__}, commit {commit or '?'}")
+            f"pandas {pandas.__version__}, numpy {numpy.__version__}, commit {commit}")
 
 
 def main(argv: list[str] | None = None) -> int:
