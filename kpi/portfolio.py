@@ -70,7 +70,8 @@ def customer_matrix(ctx: Context, months: pd.DatetimeIndex) -> pd.DataFrame:
 def solution_months(ctx: Context, months: pd.DatetimeIndex) -> pd.DataFrame:
     """One row per month, customer and subscribed solution with MRR at the snapshot > 0: [month, customer_id, solution, mrr].
 
-    Built from the schedule pieces (ref = contract_id) active at each month's snapshot instant.
+    Built from the schedule pieces (ref = contract_id) active at each month's snapshot instant, for the
+    customers the MRR table counts at that month (their MRR rounds to at least a cent).
     """
     schedule = ctx.schedule
     out_cols = ["month", "customer_id", "solution", "mrr"]
@@ -95,6 +96,12 @@ def solution_months(ctx: Context, months: pd.DatetimeIndex) -> pd.DataFrame:
         }
     )
     grouped = rows.groupby(["month", "customer_id", "solution"], as_index=False, sort=True)["mrr"].sum()
+    # only customers the MRR table counts (their MRR rounds to at least a cent), so counts agree with it
+    active = ctx.customer_months.loc[ctx.customer_months["mrr"] > 0, ["month", "customer_id"]].assign(
+        month=lambda d: pd.to_datetime(d["month"]).astype("datetime64[ns]"),
+        customer_id=lambda d: d["customer_id"].astype(str),
+    )
+    grouped = grouped.assign(customer_id=grouped["customer_id"].astype(str)).merge(active, on=["month", "customer_id"])
     return grouped.loc[grouped["mrr"] > 0, out_cols].reset_index(drop=True)
 
 
