@@ -147,11 +147,9 @@ def _attributes_for(ctx: Context, ids: pd.Index) -> pd.DataFrame:
     )
 
 
-def _ratio(numerator: pd.Series | float, denominator: pd.Series | float) -> pd.Series | float:
+def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     """numerator / denominator, NaN (an empty cell) where the denominator is 0."""
-    if isinstance(denominator, pd.Series):
-        return numerator / denominator.where(denominator != 0)
-    return numerator / denominator if denominator else float("nan")
+    return numerator / denominator.where(denominator != 0)
 
 
 def _money(values: pd.Series) -> pd.Series:

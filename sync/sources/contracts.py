@@ -54,7 +54,7 @@ CONTRACTS_CANONICAL = set(CUSTOMER_FIELDS) | set(CONTRACT_FIELDS) | set(PROJECT_
 
 
 def _fields(spec: dict, renames: dict[str, str]) -> list[Field]:
-    return [Field(canonical, renames.get(canonical, source), kind, required, nullable)  # type: ignore[arg-type]
+    return [Field(canonical, renames.get(canonical, source), kind, required, nullable)
             for canonical, (source, kind, required, nullable) in spec.items()]
 
 

@@ -212,3 +212,19 @@ def test_snapshot_instants_take_month_ends_in_the_timezone() -> None:
     as_of = pd.Timestamp("2024-03-10 12:00", tz="UTC")
     got = portfolio.snapshot_instants(months, as_of, "Europe/Paris")
     assert list(got) == [pd.Timestamp("2024-02-29 22:59:59", tz="UTC"), as_of]
+
+
+def test_shipped_sample_publishes_every_contract_tab() -> None:
+    """A dry run on config/contracts.toml builds every contract tab (row counts pinned to the shipped sample)."""
+    from sync.run import run_once
+
+    root = Path(__file__).resolve().parents[2]
+    outcome = run_once(load_settings(root / "config" / "contracts.toml", {}), sink_uri="csv:unused", dry_run=True)
+    rows = {t.name: len(t.frame) for t in outcome.tables}
+    assert {name: rows[name] for name in (t.name for t in portfolio.TABS)} == {
+        "Portfolio": 48, "Solutions": 48, "Solutions by product": 12, "Projects": 144, "Churn by quarter": 16,
+        "Sectors": 9, "Non-recurring revenue": 48,
+    }
+    assert rows["Data quality"] == 0
+    skipped = dict(outcome.skipped)
+    assert not any(name in skipped for name in rows)
