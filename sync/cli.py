@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(worker)
     worker.add_argument("--sink", metavar="URI", help="xlsx:PATH, csv:DIR or gsheet:SPREADSHEET_ID")
 
+    check = sub.add_parser("check", help="check the Google Sheets setup and show what `now` would send")
+    _add_common(check)
+    check.add_argument("--sink", metavar="URI", help="gsheet:SPREADSHEET_ID (default: from the config/env)")
+    check.add_argument("--as-of", metavar="YYYY-MM-DD", help="compute as of the end of this day")
+    check.add_argument("--force", action="store_true", help="plan as `now --force` would (rewrite every tab)")
+
     sample = sub.add_parser("sample", help="write a deterministic generated dataset")
     sample.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     _add_log_format(sample, argparse.SUPPRESS)
@@ -115,6 +121,16 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     return run_worker(settings, sink_uri=args.sink)
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from sync.settings import load_settings
+    from sync.sinks.gsheet_check import run_check
+
+    settings = load_settings(args.config, _environ())
+    print(_redactor(f"Config:          {settings.config_path}"))
+    print(_redactor(run_check(settings, sink_uri=args.sink, as_of=args.as_of, force=args.force)))
+    return 0
+
+
 def _cmd_sample(args: argparse.Namespace) -> int:
     if args.kind == "payments":
         from sync.samples.payments import write_sample
@@ -126,7 +142,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"now": _cmd_now, "worker": _cmd_worker, "sample": _cmd_sample}
+COMMANDS = {"now": _cmd_now, "worker": _cmd_worker, "check": _cmd_check, "sample": _cmd_sample}
 
 
 def _environ() -> dict[str, str]:

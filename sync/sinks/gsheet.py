@@ -209,6 +209,7 @@ class GSheetSink:
         self.spreadsheet_id = spreadsheet_id
         self.destination = SHEET_URL.format(spreadsheet_id)
         self.service_account_email = str(key["client_email"])
+        self.key_source = key_source
         self.currency = currency
         self.timezone = timezone
         self.max_rows_per_tab = max_rows_per_tab
@@ -334,10 +335,10 @@ class GSheetSink:
             max_request_bytes=self.max_request_bytes,
         )
 
-    def plan(self, tables: Sequence[Table], force: bool = False) -> Plan:
-        """What `publish` would send, without writing: one metadata read."""
+    def plan(self, tables: Sequence[Table], force: bool = False, workbook: Workbook | None = None) -> Plan:
+        """What `publish` would send, without writing: one metadata read (none if `workbook` is given)."""
         renders = self.render(tables)
-        return self._plan(self.read(), renders, force)
+        return self._plan(workbook or self.read(), renders, force)
 
     # -- publishing
 

@@ -1,0 +1,131 @@
+"""`kpi-sync check`: is Google Sheets publishing set up right, and what would `now` send?
+
+Validates the config and the service account key, opens the spreadsheet (one metadata read),
+computes the tables like `now` does (HR data is not fetched) and prints the plan without writing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+
+from kpi.tables import RunInfo, Table
+from sync.errors import ConfigError
+from sync.settings import Settings
+from sync.sinks.gsheet import GSheetSink
+from sync.sinks.gsheet_plan import Plan, Workbook
+
+
+def _missing_google(settings: Settings) -> str:
+    missing = []
+    publish = settings.sections.get("publish")
+    if not (settings.secrets.get("KPI_SYNC_SPREADSHEET_ID") or getattr(publish, "spreadsheet_id", "")):
+        missing.append("KPI_SYNC_SPREADSHEET_ID (or [publish] spreadsheet_id)")
+    if not settings.google_configured:
+        missing.append("GOOGLE_SERVICE_ACCOUNT_FILE or GOOGLE_SERVICE_ACCOUNT_JSON")
+    return " and ".join(missing)
+
+
+def open_checked_sink(settings: Settings, sink_uri: str | None) -> GSheetSink:
+    """The Google Sheets sink `now` would use; a ConfigError saying what is missing otherwise."""
+    from sync.run import default_sink_uri
+    from sync.sinks import open_sink
+
+    uri = sink_uri or default_sink_uri(settings)
+    if not uri.startswith("gsheet:"):
+        missing = _missing_google(settings)
+        hint = f": set {missing}" if missing else ""
+        raise ConfigError(
+            f"check verifies Google Sheets publishing, but the destination is {uri}{hint} "
+            f"(see docs/google-sheets.md)"
+        )
+    sink = open_sink(uri, settings)
+    assert isinstance(sink, GSheetSink)
+    return sink
+
+
+def compute_for_check(
+    settings: Settings, as_of: str | None, destination: str, started_at: pd.Timestamp
+) -> tuple[list[Table], list[tuple[str, str]], str]:
+    """The tables `now` would publish (HR data not fetched; run history read, not written),
+    the skipped tabs with their reasons, and the as-of day."""
+    from sync import __version__
+    from sync.guard import StateFile, guard_settings, history_frame
+    from sync.run import build_context, compute_tables, load_dataset, resolve_as_of
+
+    loaded = load_dataset(settings)
+    when = resolve_as_of(settings, loaded, as_of)
+    run = RunInfo(
+        version=__version__,
+        started_at=started_at,
+        config_path=str(settings.config_path),
+        settings=settings.about_rows(),
+        inputs=loaded.inputs,
+    )
+    past = StateFile(guard_settings(settings).state_file).read(destination)
+    ctx = build_context(
+        settings,
+        loaded,
+        when,
+        run,
+        hr=None,
+        unavailable=(("hr", "HR data is not fetched by check"),),
+        history=history_frame(past.history),
+    )
+    tables, skipped = compute_tables(ctx)
+    return tables, skipped, f"{when:%Y-%m-%d}"
+
+
+def report(
+    sink: GSheetSink,
+    workbook: Workbook,
+    plan: Plan | None,
+    skipped: Sequence[tuple[str, str]] = (),
+    as_of: str = "",
+) -> str:
+    """The check's text: who we are, what the spreadsheet holds, what `now` would change."""
+    owned = {s.sheet_id for s in workbook.owned().values()}
+    tabs = ", ".join(f"{s.title}{' (kpi-sync)' if s.sheet_id in owned else ''}" for s in workbook.sheets)
+    lines = [
+        f"Service account: {sink.service_account_email} (key from {sink.key_source})",
+        f"Spreadsheet:     {workbook.title!r} {sink.destination}",
+        f"Tabs now:        {tabs or '(none)'}",
+    ]
+    if plan is None:
+        return "\n".join(lines)
+    lines.append(f"Plan for `kpi-sync now`{f' (as of {as_of})' if as_of else ''}:")
+    width = max((len(t.name) for t in plan.tabs), default=0)
+    for tab in plan.tabs:
+        size = f"{tab.rows - 1:,} rows x {tab.cols} columns" if tab.action != "unchanged" else "up to date"
+        title = f" (tab {tab.title!r})" if tab.title != tab.name else ""
+        lines.append(f"  {tab.action:<10} {tab.name:<{width}}  {size}{title}")
+    for name, reason in skipped:
+        lines.append(f"  {'skipped':<10} {name:<{width}}  {reason}")
+    lines.extend(f"  note: {note}" for note in plan.notes)
+    if plan.batches:
+        lines.append(
+            f"Would send {len(plan.batches)} batchUpdate request{'s' if len(plan.batches) > 1 else ''} "
+            f"({plan.requests} changes, {plan.bytes / 1024:,.0f} KiB); the workbook would hold "
+            f"{plan.cells_after:,} cells of 10,000,000."
+        )
+    else:
+        lines.append("Nothing to write: every tab is up to date.")
+    lines.append("Nothing was written.")
+    return "\n".join(lines)
+
+
+def run_check(
+    settings: Settings,
+    *,
+    sink_uri: str | None = None,
+    as_of: str | None = None,
+    force: bool = False,
+    clock: Callable[[], pd.Timestamp] = lambda: pd.Timestamp.now(tz="UTC"),
+) -> str:
+    """Validate, open, compute and plan; never write. Raises a SyncError saying what to fix."""
+    sink = open_checked_sink(settings, sink_uri)
+    workbook = sink.read()
+    tables, skipped, day = compute_for_check(settings, as_of, sink.destination, clock())
+    plan = sink.plan(tables, force=force, workbook=workbook)
+    return report(sink, workbook, plan, skipped, day)
