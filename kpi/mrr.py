@@ -9,10 +9,12 @@ Tables, by grain:
     mrr_by_month      one row per month: MRR, counts, movements, rates (MONTH_COLUMNS)
     mrr_by_quarter    one row per calendar quarter (QUARTER_COLUMNS)
 
-Cents. A customer's MRR at a snapshot is rounded to the cent (prorations give arbitrary floats);
-every movement and total is then summed in integer cents, so the identity
+Cents. customer_months keeps each customer's MRR as the exact sum of its active pieces, so
+"MRR > 0" (active, customers, churn) means the same in every table built on it. Movements and
+totals round each customer's MRR to the cent and sum integer cents, so the identity
 MRR = MRR_prev + new + expansion + reactivation - contraction - churn holds exactly, to the cent,
-in every published number. Totals are sums of the rounded customer figures.
+in every published number (totals are sums of the rounded customer figures). A movement's kind is
+decided on the exact values; since rounding never reverses an order, its amount has the right sign.
 """
 
 from __future__ import annotations
@@ -57,14 +59,15 @@ def month_snapshots(as_of: pd.Timestamp, first: pd.Timestamp, timezone: str) -> 
     if first > as_of:
         months = months[:0]
     next_start = (months + pd.offsets.MonthBegin(1)).tz_localize(timezone, ambiguous=False, nonexistent="shift_forward")
-    snapshot = (next_start - pd.Timedelta(seconds=1)).tz_convert("UTC")
-    snapshot = pd.DatetimeIndex(np.where(np.arange(len(months)) == len(months) - 1, as_of.tz_convert("UTC"), snapshot))
+    snapshot = pd.Series((next_start - pd.Timedelta(seconds=1)).tz_convert("UTC").as_unit("ns"))
+    if len(snapshot):
+        snapshot.iloc[-1] = as_of.tz_convert("UTC")
     return pd.DataFrame(
         {
             "month": months.astype("datetime64[ns]"),
-            "snapshot": pd.DatetimeIndex(snapshot).tz_convert("UTC").astype("datetime64[ns, UTC]"),
+            "snapshot": snapshot.astype("datetime64[ns, UTC]").to_numpy(),
         }
-    )
+    ).assign(snapshot=lambda d: d["snapshot"].astype("datetime64[ns, UTC]"))
 
 
 def _empty_customer_months() -> pd.DataFrame:
@@ -90,7 +93,7 @@ def customer_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str) 
 
     One row per customer and month, from the customer's first month with MRR > 0 to the month of
     `as_of`, zeros included (so a stop shows as churn and a restart as reactivation). Columns:
-    month (tz-naive first day), customer_id (str), mrr (float, rounded to the cent). A piece counts
+    month (tz-naive first day), customer_id (str), mrr (float, the exact sum of its pieces). A piece counts
     at a snapshot iff start <= snapshot < end; pieces starting after `as_of` are ignored.
     """
     as_of = pd.Timestamp(as_of)
@@ -113,9 +116,8 @@ def customer_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str) 
     cell = codes[rows].astype(np.int64) * n_months + month_ix
     cells, inverse = np.unique(cell, return_inverse=True)
     total = np.bincount(inverse, weights=pieces["mrr"].to_numpy(dtype="float64")[rows])
-    cents = np.rint(total * 100).astype(np.int64)
-    active = cents > 0
-    cells, cents = cells[active], cents[active]
+    active = total > 0
+    cells, total = cells[active], total[active]
     # dense from each customer's first month with MRR to the month of as_of
     cust = cells // n_months
     cust_ids, cust_first = np.unique(cust, return_index=True)
@@ -124,13 +126,13 @@ def customer_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str) 
     grid_cust = np.repeat(cust_ids, length)
     grid_month = np.repeat(start_month, length) + (np.arange(length.sum()) - np.repeat(np.cumsum(length) - length, length))
     grid = grid_cust * n_months + grid_month
-    values = np.zeros(len(grid), dtype=np.int64)
-    values[np.searchsorted(grid, cells)] = cents
+    values = np.zeros(len(grid), dtype="float64")
+    values[np.searchsorted(grid, cells)] = total
     return pd.DataFrame(
         {
             "month": snaps["month"].to_numpy()[grid_month],
             "customer_id": np.asarray(ids, dtype=object)[grid_cust],
-            "mrr": values / 100,
+            "mrr": values,
         }
     )
 
@@ -144,7 +146,8 @@ def _cents(values: pd.Series | np.ndarray) -> np.ndarray:
 
 def _dense(customer_months: pd.DataFrame) -> pd.DataFrame:
     """customer_months with every month from each customer's first row to the last month of the table (0 filled)."""
-    cm = customer_months.loc[:, ["month", "customer_id", "mrr"]].assign(customer_id=lambda d: d["customer_id"].astype(str))
+    cm = customer_months.loc[:, ["month", "customer_id", "mrr"]].assign(
+        customer_id=lambda d: d["customer_id"].astype(str), month=lambda d: d["month"].astype("datetime64[ns]"))
     cm = cm.groupby(["customer_id", "month"], as_index=False, sort=True)["mrr"].sum()
     if cm.empty:
         return _empty_customer_months()
@@ -165,26 +168,32 @@ def _dense(customer_months: pd.DataFrame) -> pd.DataFrame:
                          "mrr": values})
 
 
+def _classified(customer_months: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Dense customer months, their movement kinds (from the exact values), prev and current MRR in cents, and active."""
+    cm = _dense(customer_months)
+    b = cm["mrr"].to_numpy(dtype="float64")
+    ids = cm["customer_id"].to_numpy()
+    first = np.r_[True, ids[1:] != ids[:-1]] if len(cm) else np.zeros(0, dtype=bool)
+    a = np.where(first, 0.0, np.r_[0.0, b[:-1]])
+    had = pd.Series(a > 0).groupby(np.cumsum(first)).cummax().to_numpy(dtype=bool) if len(cm) else first
+    kind = np.select(
+        [(a == 0) & (b > 0) & ~had, (a == 0) & (b > 0), (a > 0) & (b == 0), (a > 0) & (a < b), (b > 0) & (b < a)],
+        ["new", "reactivation", "churn", "expansion", "contraction"],
+        default="flat",
+    ).astype(object)
+    return cm, kind, _cents(a), _cents(b), b > 0
+
+
 def movements(customer_months: pd.DataFrame) -> pd.DataFrame:
     """One row per customer and month (customer_months made dense) with its MRR movement (metrics.md 3).
 
     Columns: month, customer_id, mrr_prev (its MRR at the previous snapshot, 0 before its first
     month), mrr, movement (new / expansion / contraction / churn / reactivation / flat), delta
-    (mrr - mrr_prev). Churn is the month the MRR falls to 0 (a row with mrr 0); new is the first rise
-    from 0, reactivation any later one.
+    (mrr - mrr_prev); amounts rounded to the cent. Churn is the month the MRR falls to 0 (a row with
+    mrr 0); new is the first rise from 0, reactivation any later one.
     """
-    cm = _dense(customer_months)
-    b = _cents(cm["mrr"])
-    first = np.r_[True, cm["customer_id"].to_numpy()[1:] != cm["customer_id"].to_numpy()[:-1]] if len(cm) else \
-        np.zeros(0, dtype=bool)
-    a = np.where(first, 0, np.r_[0, b[:-1]])
-    had = pd.Series(a > 0).groupby(np.cumsum(first)).cummax().to_numpy() if len(cm) else np.zeros(0, dtype=bool)
-    movement = np.select(
-        [(a == 0) & (b > 0) & ~had, (a == 0) & (b > 0), (a > 0) & (b == 0), (a > 0) & (a < b), (b > 0) & (b < a)],
-        ["new", "reactivation", "churn", "expansion", "contraction"],
-        default="flat",
-    )
-    return cm.assign(mrr=b / 100, mrr_prev=a / 100, movement=movement.astype(object), delta=(b - a) / 100).loc[
+    cm, kind, a, b, _ = _classified(customer_months)
+    return cm.assign(mrr=b / 100, mrr_prev=a / 100, movement=kind, delta=(b - a) / 100).loc[
         :, ["month", "customer_id", "mrr_prev", "mrr", "movement", "delta"]
     ].reset_index(drop=True)
 
@@ -217,16 +226,14 @@ def mrr_by_month(customer_months: pd.DataFrame) -> pd.DataFrame:
     Money columns are exact to the cent (summed in integer cents); counts are ints; rates are
     fractions against the previous month (NaN when the denominator is 0).
     """
-    mv = movements(customer_months)
-    if mv.empty:
+    cm, kind, a, b, active = _classified(customer_months)
+    if cm.empty:
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "month" else "float64") for c in MONTH_COLUMNS})
-    a, b = _cents(mv["mrr_prev"]), _cents(mv["mrr"])
-    kind = mv["movement"].to_numpy()
     cents = pd.DataFrame(
         {
-            "month": mv["month"].to_numpy(),
+            "month": cm["month"].to_numpy(),
             "mrr": b,
-            "customers": (b > 0).astype(np.int64),
+            "customers": active.astype(np.int64),
             "new_mrr": np.where(kind == "new", b, 0),
             "expansion_mrr": np.where(kind == "expansion", b - a, 0),
             "contraction_mrr": np.where(kind == "contraction", a - b, 0),
