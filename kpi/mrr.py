@@ -320,7 +320,7 @@ def lifetime_revenue(ctx: Context) -> pd.Series:
         paid = ctx.charges.loc[(ctx.charges["amount"] > 0) & (ctx.charges["paid_at"] <= ctx.as_of)]
         return paid.groupby(paid["customer_id"].astype(str))["amount"].sum()
     cm = ctx.customer_months
-    return cm.groupby(cm["customer_id"].astype(str))["mrr"].sum()
+    return cm.groupby(cm["customer_id"].astype(str))["mrr"].sum().round(2)
 
 
 def customer_summary(customer_months: pd.DataFrame, customers: pd.DataFrame, lifetime: pd.Series,
@@ -328,7 +328,7 @@ def customer_summary(customer_months: pd.DataFrame, customers: pd.DataFrame, lif
     """One row per customer (in the attributes, with MRR, or with revenue).
 
     Columns: customer_id, first_month, last_month (first / last month with MRR > 0, NaT if never),
-    current_mrr (at the month of as_of), status (active / churned / never active), lifetime_revenue,
+    current_mrr (at the month of as_of, rounded to the cent like the MRR tab), status (active / churned / never active), lifetime_revenue,
     then every other column of `customers` as it is. Sorted by current MRR, then lifetime revenue,
     both descending.
     """
@@ -349,7 +349,7 @@ def customer_summary(customer_months: pd.DataFrame, customers: pd.DataFrame, lif
             "customer_id": ids.astype(str),
             "first_month": first.to_numpy(),
             "last_month": spans["max"].reindex(ids).to_numpy(),
-            "current_mrr": current.to_numpy(dtype="float64"),
+            "current_mrr": _cents(current.to_numpy(dtype="float64")) / 100,  # as summed in the MRR tab
             "status": status.astype(object),
             "lifetime_revenue": lifetime.reindex(ids, fill_value=0.0).to_numpy(dtype="float64"),
         }
