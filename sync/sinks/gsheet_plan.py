@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -73,13 +73,15 @@ class Workbook:
     sheets: tuple[Existing, ...]
 
     @classmethod
-    def from_metadata(cls, meta: Json) -> Workbook:
+    def from_metadata(cls, meta: Mapping[str, Any]) -> Workbook:
         """Parse a spreadsheets.get answer (fields mask METADATA_FIELDS)."""
         sheets = []
         for sheet in meta.get("sheets", []):
             props = sheet.get("properties", {})
             grid = props.get("gridProperties", {})
-            owner, fingerprint, chart_map = None, "", ()
+            owner: str | None = None
+            fingerprint = ""
+            chart_map: tuple[tuple[str, int], ...] = ()
             for md in sheet.get("developerMetadata", []):
                 if md.get("metadataKey") != META_KEY:
                     continue
@@ -376,7 +378,8 @@ def _grid(sheet_id: int, rows: int, cols: int, frozen: bool) -> Json:
 
 
 def _size(obj: Any) -> int:
-    return len(json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    """Bytes of `obj` as requests sends it (json.dumps defaults: spaces after separators, ASCII escapes)."""
+    return len(json.dumps(obj))
 
 
 def _tab_units(
@@ -514,7 +517,7 @@ def _dashboard_unit(
     old = dict(existing.chart_map) if existing else {}
     present = taken_chart_ids
     ids: dict[str, int] = {}
-    used = set(taken_chart_ids) - set(old.values())
+    used = set(taken_chart_ids) | set(old.values())  # a new chart never takes an id in use or once ours
     for key, _ in charts:
         chart_id = old.get(key) or stable_id(f"chart:{key}", used)
         used.add(chart_id)
