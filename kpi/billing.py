@@ -425,9 +425,8 @@ def infer_schedule(charges: pd.DataFrame, rules: BillingRules) -> tuple[pd.DataF
     weak = _weak_series(log, keys, series, slot_of, annual_min)
     dissolved = np.zeros(n, dtype=bool)
     if weak.any():
-        dissolved = (series >= 0) & weak[np.maximum(series, 0)]
-        dissolved &= slot_of == 1  # one per pair: its renewal
         undone = (series >= 0) & weak[np.maximum(series, 0)]
+        dissolved = undone & (slot_of == 1)  # one per pair, its renewal: counted in the host's reason
         series = np.where(undone, -1, series)
         slot_of = np.where(undone, -1, slot_of)
     series = _renumber(series)
@@ -539,13 +538,14 @@ def _billing(log: _Log, rules: BillingRules, spans: _Spans, ref: np.ndarray, mem
     tol_h = f"{rules.renewal_tolerance_hours:g}"
     minimum = f"{rules.annual_min_amount:g}"
     prorate = "spread to its next boundary" if rules.prorations == "normalize" else "ignored (prorations = ignore)"
+    until = _utc(series_end).strftime("%Y-%m-%d %H:%M")
     reasons = []
     for j in range(n_spans):  # one sentence per series or term, not per charge
         if is_series[j]:
             r = int(renewals[j])
             text = (f"{r} renewal{'s' if r != 1 else ''} 1 calendar month apart within ±{tol_h}h of the anchor's slot "
                     f"(largest offset {_duration(offset[j])}); covered until slot {r + 1}, "
-                    f"{_utc(series_end[j:j + 1])[0]:%Y-%m-%d %H:%M} UTC, unless renewed")
+                    f"{until[j]} UTC, unless renewed")
             if mode[j] == MONTHLY:
                 text += " (billing_overrides: monthly)"
         elif mode[j] == ANNUAL:
