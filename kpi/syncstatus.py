@@ -24,7 +24,7 @@ def sync_status(ctx: Context) -> pd.DataFrame:
     """One row per run, newest first: this run, then ctx.history (outcome, tabs changed, rows, MRR, error)."""
     history = ctx.history
     assert history is not None  # Tab.requires
-    past = history.sort_values("started_at", ascending=False, kind="stable", na_position="last")
+    past = history.iloc[::-1]  # the history is in run order; times have whole seconds and can tie
     mrr, customers = _latest(ctx)
     started = [ctx.run.started_at, *past["started_at"].tolist()]
     frame = pd.DataFrame(

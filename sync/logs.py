@@ -175,6 +175,9 @@ class RedactingFormatter(logging.Formatter):
             details = (details + "\n" + record.stack_info).strip()
         fields: dict[str, Any] = getattr(record, "fields", None) or {}
         redact = self.redactor
+        # Redact the raw texts first (JSON escaping would hide a value's literal form), then the whole line.
+        message, details = redact(message), redact(details)
+        fields = {k: redact(v) if isinstance(v, str) else v for k, v in fields.items()}
         if self.kind == "json":
             payload: dict[str, Any] = {
                 "time": self.formatTime(record),
@@ -234,7 +237,8 @@ def setup_logging(
 ) -> logging.Handler:
     """Send every log record (ours and the libraries') through one redacting handler on stderr.
 
-    Our loggers (`kpi_sync.*`) log at INFO (DEBUG with `debug`); other libraries at WARNING.
+    Our loggers (`kpi_sync.*`) log at INFO (DEBUG with `debug`); other libraries at WARNING (their DEBUG
+    output is noise here, and the place where request headers would show).
     Calling it again replaces the handler it installed before (e.g. once the secrets are known).
     """
     if fmt not in LOG_FORMATS:
@@ -247,7 +251,7 @@ def setup_logging(
     handler.setFormatter(RedactingFormatter(fmt, redactor))  # type: ignore[arg-type]
     root.addHandler(handler)
     _installed.append(handler)
-    root.setLevel(logging.DEBUG if debug else logging.WARNING)
+    root.setLevel(logging.WARNING)
     logging.getLogger(LOGGER).setLevel(logging.DEBUG if debug else logging.INFO)
     logging.captureWarnings(True)
     return handler
