@@ -80,17 +80,40 @@ def to_cell(value: object, column: Column, timezone: str = "UTC") -> CellValue:
     raise ValueError(f"unknown column kind {kind!r}")
 
 
+def column_values(values: pd.Series, column: Column, timezone: str = "UTC") -> list[CellValue]:
+    """One column -> its typed cell values, converted column-wise (the same values `to_cell` gives one by one)."""
+    kind = column.kind
+    if kind in ("number", "money", "percent", "int"):
+        numbers = pd.to_numeric(values, errors="raise").to_numpy(dtype="float64", na_value=np.nan)
+        finite = np.isfinite(numbers)
+        if kind == "int":
+            cast: list[CellValue] = np.rint(np.where(finite, numbers, 0)).astype("int64").tolist()
+        else:
+            cast = numbers.tolist()
+        return [v if ok else None for v, ok in zip(cast, finite.tolist(), strict=True)]
+    if kind in ("month", "date", "datetime"):
+        stamps = pd.to_datetime(values)
+        if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+            stamps = stamps.dt.tz_convert(timezone).dt.tz_localize(None)
+        missing = stamps.isna().tolist()
+        if kind == "datetime":
+            shown: list = stamps.dt.floor("s").dt.to_pydatetime().tolist()
+        else:
+            days = stamps.dt.to_period("M").dt.start_time if kind == "month" else stamps.dt.normalize()
+            shown = [d.date() if not m else None for d, m in zip(days.tolist(), missing, strict=True)]
+        return [None if m else v for v, m in zip(shown, missing, strict=True)]
+    return [to_cell(v, column, timezone) for v in values.tolist()]
+
+
 def table_rows(table: Table, timezone: str = "UTC") -> list[list[CellValue]]:
     """The table's body as rows of typed cell values (header not included)."""
-    columns = table.columns
-    data = [table.frame.iloc[:, i].tolist() for i in range(len(columns))]
-    rows: list[list[CellValue]] = []
-    for values in zip(*data, strict=True) if data else ():
+    columns = []
+    for i, column in enumerate(table.columns):
         try:
-            rows.append([to_cell(v, c, timezone) for v, c in zip(values, columns, strict=True)])
+            columns.append(column_values(table.frame.iloc[:, i], column, timezone))
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"tab {table.name!r}: {exc}") from exc
-    return rows
+            raise ValueError(f"tab {table.name!r}, column {column.name!r}: {exc}") from exc
+    return [list(row) for row in zip(*columns, strict=True)] if columns else []
 
 
 def header(table: Table) -> list[str]:
