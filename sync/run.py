@@ -113,7 +113,7 @@ def build_context(settings: Settings, loaded: Loaded, as_of: pd.Timestamp, run: 
         from kpi.contracts import schedule_from_contracts
 
         assert loaded.contracts is not None
-        schedule, one_shots = schedule_from_contracts(loaded.contracts)
+        schedule, one_shots = schedule_from_contracts(loaded.contracts, params.timezone)
         charges = None
     schedule = schedule.loc[schedule["start"] <= as_of].reset_index(drop=True)
     problems = check_schedule(schedule)

@@ -68,3 +68,22 @@ def test_default_config_runs_on_the_shipped_sample(tmp_path: Path) -> None:
     assert main(["now", "--sink", f"csv:{out}"]) == 0
     names = {p.name for p in out.iterdir()}
     assert {"summary.csv", "mrr.csv", "mrr_by_quarter.csv", "customers.csv", "billing.csv", "data_quality.csv", "about.csv"} <= names
+
+
+def test_contract_days_are_taken_in_the_configured_timezone(tmp_path: Path) -> None:
+    """A contract day is a day in the configured timezone: a February contract in New York is not in January's MRR (it would be, read in UTC)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "customers.json").write_text(
+        '{"customerId": "c1", "name": "Acme", "sector": "Retail", "partnerType": null, "partnerName": null}\n', encoding="utf-8")
+    (data / "contracts.json").write_text(
+        '{"contractId": "k1", "customerId": "c1", "solution": "Payroll", "kind": "subscription", "amount": 1200, '
+        '"startDate": "2024-02-01", "endDate": "2024-02-29"}\n', encoding="utf-8")
+    config = tmp_path / "c.toml"
+    config.write_text(
+        'timezone = "America/New_York"\nas_of = "2024-03-31"\n[dataset]\nkind = "contracts"\n'
+        '[sources]\ncustomers = "data/customers.json"\ncontracts = "data/contracts.json"\n', encoding="utf-8")
+    out = tmp_path / "csv"
+    assert main(["now", "--config", str(config), "--sink", f"csv:{out}"]) == 0
+    mrr = {r["Month"]: r["MRR"] for r in read(out, "mrr.csv")}
+    assert mrr == {"2024-02": "100", "2024-03": "0"}
