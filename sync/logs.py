@@ -212,7 +212,7 @@ def _human_value(value: Any) -> str:
     return json.dumps(text) if (not text or any(c.isspace() for c in text)) else text
 
 
-class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+class _Handler(logging.StreamHandler):  # type: ignore[type-arg, unused-ignore]
     """A stream handler that finds the stream at emit time (pytest's capsys swaps sys.stderr)."""
 
     def __init__(self, stream: IO[str] | None):

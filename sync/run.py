@@ -18,6 +18,8 @@ from sync.guard import (
     FORCED,
     PUBLISHED,
     REFUSED,
+    DestinationState,
+    GuardSettings,
     RunRecord,
     Snapshot,
     StateFile,
@@ -30,7 +32,7 @@ from sync.guard import (
 from sync.lock import Cancelled, StopGate, run_lock
 from sync.logs import Redactor, get_logger, one_line
 from sync.settings import DEFAULT_LOCAL_SINK, Settings
-from sync.sinks import PublishResult, open_sink
+from sync.sinks import PublishResult, Sink, open_sink
 
 log = get_logger("run")
 
@@ -244,7 +246,9 @@ class _Attempt:
     snap: Snapshot | None = None
 
 
-def _run_locked(settings, sink, state, past, guard, gate, attempt, *, as_of, dry_run, force, hr_month) -> RunOutcome:  # type: ignore[no-untyped-def]
+def _run_locked(settings: Settings, sink: Sink, state: StateFile, past: DestinationState, guard: GuardSettings,
+                gate: StopGate, attempt: _Attempt, *, as_of: str | None, dry_run: bool, force: bool,
+                hr_month: str | None) -> RunOutcome:
     gate.checkpoint("loading")
     loaded = load_dataset(settings)
     when = resolve_as_of(settings, loaded, as_of)
@@ -262,7 +266,7 @@ def _run_locked(settings, sink, state, past, guard, gate, attempt, *, as_of, dry
     attempt.snap = snapshot(ctx, attempt.started_at)
     dropped = drops(past.last_good, attempt.snap, guard.max_drop)
     notes: list[str] = []
-    if dropped:
+    if dropped and past.last_good is not None:
         if not force:
             raise GuardError(guard_message(dropped, past.last_good, guard.max_drop))
         notes.append("guard overridden with --force: " + "; ".join(dropped))

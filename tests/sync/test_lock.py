@@ -9,6 +9,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -73,7 +74,7 @@ def hook_env(tmp_path: Path, phase: str) -> tuple[dict[str, str], Path]:
     return env, hook_dir
 
 
-def wait_for(predicate, what: str, seconds: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+def wait_for(predicate: Callable[[], object], what: str, seconds: float = 60.0) -> None:
     """Poll until `predicate()` holds; a deadline only so that a broken build fails instead of hanging."""
     deadline = time.monotonic() + seconds
     while not predicate():

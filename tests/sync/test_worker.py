@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import types
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -19,7 +20,7 @@ import schedule
 from sync.cli import main
 from sync.errors import ConfigError, InputDataError, LockedError
 from sync.lock import Cancelled, StopGate
-from sync.settings import load_settings
+from sync.settings import Settings, load_settings
 from sync.worker import plan_jobs, run_worker
 from tests.sync.test_guard import history, make_ops_config
 from tests.sync.test_lock import hook_env, wait_for
@@ -45,7 +46,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
 
     class FakeDateTime(dt.datetime):
         @classmethod
-        def now(cls, tz=None):  # type: ignore[no-untyped-def, override]
+        def now(cls, tz=None):
             # schedule wants naive local time without tz, aware time in tz with it
             return fake.now.astimezone(tz) if tz is not None else fake.now.astimezone().replace(tzinfo=None)
 
@@ -56,7 +57,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     return fake
 
 
-def settings_with(tmp_path: Path, schedule_toml: str):  # type: ignore[no-untyped-def]
+def settings_with(tmp_path: Path, schedule_toml: str) -> Settings:
     return load_settings(make_ops_config(tmp_path, extra=f"[schedule]\n{schedule_toml}\n"), {})
 
 
@@ -164,7 +165,8 @@ def test_every_units(tmp_path: Path, clock: FakeClock) -> None:
 # --- stopping ----------------------------------------------------------------------------------------------------
 
 
-def _worker_in_thread(settings, job, stop: threading.Event, events: list[str]) -> threading.Thread:  # type: ignore[no-untyped-def]
+def _worker_in_thread(settings: Settings, job: Callable[[StopGate], None], stop: threading.Event,
+                      events: list[str]) -> threading.Thread:
     def target() -> None:
         code = run_worker(settings, job=job, stop=stop, install_signals=False, grace=30)
         events.append(f"worker returned {code}")
