@@ -70,5 +70,6 @@ TABS = [
             Column("Value", "text", "Its value or definition."),
         ),
         build=about,
+        volatile=True,
     )
 ]

@@ -469,7 +469,7 @@ def _customers_tab(ctx: Context) -> pd.DataFrame:
     table = customer_summary(ctx.customer_months, ctx.customers, lifetime_revenue(ctx), as_of_month)
     declared = [c.name for c in CUSTOMER_COLUMNS]
     extra = list(table.columns[len(declared):])
-    # attributes are published as text (their set varies by dataset); whole numbers lose their ".0"
+    # attributes vary by dataset: numbers stay numbers (whole ones as integers), the rest is text (wide_kind "auto")
     attrs = {}
     for name in extra:
         values = table[name]
@@ -511,10 +511,10 @@ TABS: list[Tab] = [
     Tab(
         name="Customers",
         description="One row per customer: first and last month with MRR, current MRR, status, lifetime revenue, "
-                    "then its attributes as given in the customers file (published as text).",
+                    "then its attributes as given in the customers file (numbers as numbers, the rest as text).",
         columns=CUSTOMER_COLUMNS,
         build=_customers_tab,
-        wide_kind="text",
+        wide_kind="auto",
     ),
     Tab(
         name="Billing",

@@ -66,5 +66,6 @@ TABS = [
         ),
         build=sync_status,
         requires=("history",),
+        volatile=True,
     )
 ]

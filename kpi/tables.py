@@ -59,8 +59,11 @@ class Tab:
 
     `datasets`: the dataset kinds that produce it. `requires`: Context attributes that must not be
     None (e.g. "hr"); when one is None the tab is skipped and the reason is reported.
-    `wide`: the builder may return extra columns after the declared ones (e.g. cohort ages
-    0, 1, 2, ...), all of kind `wide_kind`.
+    `wide_kind`: the builder may return extra columns after the declared ones (e.g. cohort ages
+    0, 1, 2, ...), all of this kind; "auto" takes each extra column's kind from its dtype
+    (customer attributes: numbers stay numbers, text stays text).
+    `volatile`: its content changes on every run (run time, run history); a sink that skips
+    unchanged tabs rewrites it only along with a real change.
     """
 
     name: str
@@ -69,8 +72,9 @@ class Tab:
     build: Callable[[Context], pd.DataFrame]
     datasets: frozenset[str] = frozenset({"payments", "contracts"})
     requires: tuple[str, ...] = ()
-    wide_kind: ColumnKind | None = None
+    wide_kind: ColumnKind | Literal["auto"] | None = None
     charts: tuple[Chart, ...] = ()
+    volatile: bool = False
 
     @property
     def column_names(self) -> list[str]:
@@ -178,6 +182,20 @@ class Context:
         return None
 
 
+def _kind_of(values: pd.Series) -> ColumnKind:
+    """The column kind a free-form column's dtype calls for."""
+    if pd.api.types.is_bool_dtype(values):
+        return "bool"
+    if pd.api.types.is_integer_dtype(values):
+        return "int"
+    if pd.api.types.is_float_dtype(values):
+        present = values.dropna()
+        return "int" if len(present) and (present % 1 == 0).all() else "number"
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "date"
+    return "text"
+
+
 def build_table(tab: Tab, ctx: Context) -> Table:
     """Run a tab's builder and check its columns against the declaration."""
     frame = tab.build(ctx)
@@ -188,7 +206,8 @@ def build_table(tab: Tab, ctx: Context) -> Table:
     extra = got[len(declared) :]
     if extra and tab.wide_kind is None:
         raise ValueError(f"tab {tab.name!r}: builder returned undeclared columns {extra}")
-    columns = tab.columns + tuple(Column(c, tab.wide_kind or "text") for c in extra)
+    kinds = [_kind_of(frame[c]) if tab.wide_kind == "auto" else (tab.wide_kind or "text") for c in extra]
+    columns = tab.columns + tuple(Column(c, k) for c, k in zip(extra, kinds, strict=True))
     frame = frame.set_axis(got, axis=1).reset_index(drop=True)
     return Table(tab=tab, columns=columns, frame=frame)
 

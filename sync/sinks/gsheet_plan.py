@@ -12,6 +12,7 @@ Ownership: a tab is ours when it carries developer metadata with key `META_KEY`;
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -148,6 +149,7 @@ class Rendered:
     columns: tuple[str, ...] = ()
     charts: tuple[Chart, ...] = ()
     notes: tuple[str, ...] = ()
+    volatile: bool = False  # changes every run (run time, history): rewritten only along with a real change
 
     @property
     def cells(self) -> int:
@@ -254,6 +256,7 @@ def render_table(
         columns=tuple(c.name for c in columns),
         charts=table.tab.charts,
         notes=tuple(notes),
+        volatile=table.tab.volatile,
     )
 
 
@@ -669,6 +672,7 @@ def make_plan(
     sheet_ids: dict[str, int] = {}
     sizes: dict[str, int] = {}
     adds = 0
+    deferred: list[tuple[int, Rendered, int, Existing]] = []  # volatile tabs to update only with a real change
     for r in renders:
         existing = owned.get(r.name)
         if existing is None:
@@ -693,8 +697,17 @@ def make_plan(
         sizes[r.name] = r.cells
         title = existing.title if existing else r.name
         tabs.append(TabPlan(r.name, action, sheet_id, title, r.n_rows, r.n_cols))
-        if action != "unchanged":
+        if action == "update" and r.volatile and r.name not in forced:
+            deferred.append((len(tabs) - 1, r, sheet_id, existing))
+        elif action != "unchanged":
             units.extend(_tab_units(r, sheet_id, existing, budget, None))
+    # A run whose only news is its own run time and history sends nothing (sheets.md: 0 writes when nothing changed).
+    if units:
+        for _i, r, sheet_id, existing in deferred:
+            units.extend(_tab_units(r, sheet_id, existing, budget, None))
+    else:
+        for i, *_rest in deferred:
+            tabs[i] = dataclasses.replace(tabs[i], action="unchanged")
 
     charts: list[tuple[str, Json]] = []
     for r in renders:

@@ -97,6 +97,27 @@ def test_one_changed_table_rewrites_only_its_tab(fake, make_sink):
     assert fake.values("Customers")[3][1] == "-5 changed"
 
 
+def _volatile(name: str, stamp: str):
+    """A tab like About or Sync status whose content changes with every run."""
+    import dataclasses
+
+    t = table(name, [("item", "text"), ("value", "text")], [["run started", stamp]])
+    return dataclasses.replace(t, tab=dataclasses.replace(t.tab, volatile=True))
+
+
+def test_a_run_whose_only_change_is_its_run_time_sends_no_write(fake, make_sink):
+    """When only volatile tabs (run time, run history) differ, nothing is written; a real change carries them along."""
+    make_sink().publish([*workbook(), _volatile("About", "10:00")])
+    calls = len(fake.calls)
+    result = make_sink().publish([*workbook(), _volatile("About", "11:00")])
+    assert [c.kind for c in fake.calls[calls:]] == ["token", "get"]
+    assert "About" in result.unchanged and result.written == []
+    assert fake.values("About")[1] == ["run started", "10:00"]
+    result = make_sink().publish([mrr_table(bump=1.0), customers_table(), empty_table(), _volatile("About", "12:00")])
+    assert sorted(result.written) == ["About", "Dashboard", "MRR"] or sorted(result.written) == ["About", "MRR"]
+    assert fake.values("About")[1] == ["run started", "12:00"]
+
+
 def test_sheet_ids_are_stable_across_runs(fake, make_sink):
     """Existing tabs are updated in place: sheet ids never change, whatever the data does."""
     make_sink().publish(workbook())
