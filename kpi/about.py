@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kpi.tables import Context, Column, Tab, all_tabs
-
-
+from kpi.tables import Column, Context, Tab, all_tabs
 
 
 def about(ctx: Context) -> pd.DataFrame:

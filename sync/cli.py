@@ -13,10 +13,14 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sync import __version__
 from sync.errors import SyncError
 from sync.logs import LOG_FORMATS, Redactor, format_exception, get_logger, setup_logging
+
+if TYPE_CHECKING:
+    from sync.run import RunOutcome
 
 log = get_logger("cli")
 
@@ -77,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _summary(outcome) -> str:  # type: ignore[no-untyped-def]
+def _summary(outcome: RunOutcome) -> str:
     verb = "Would publish" if outcome.dry_run else "Published"
     lines = [
         f"{verb} {len(outcome.tables)} tabs, {outcome.rows} rows to {outcome.destination} "
@@ -135,7 +139,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     if args.kind == "payments":
         from sync.samples.payments import write_sample
     else:
-        from sync.samples.contracts import write_sample  # type: ignore[no-redef]
+        from sync.samples.contracts import write_sample
     written = write_sample(args.out, customers=args.customers, seed=args.seed)
     for path, rows in written:
         print(f"wrote {rows} rows to {path}")

@@ -244,9 +244,9 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             raise ConfigError(f"{where} = {value!r}: expected one of {', '.join(map(repr, allowed))}")
         return value
     if origin in (types.UnionType, typing.Union):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        members = [a for a in typing.get_args(tp) if a is not type(None)]
         errors = []
-        for a in args:
+        for a in members:
             try:
                 return _coerce(value, a, where)
             except ConfigError as exc:

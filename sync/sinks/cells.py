@@ -67,13 +67,13 @@ def to_cell(value: object, column: Column, timezone: str = "UTC") -> CellValue:
     if kind in ("number", "money", "percent"):
         return float(value)  # type: ignore[arg-type]
     if kind in ("month", "date"):
-        ts = pd.Timestamp(value)  # type: ignore[arg-type]
+        ts = pd.Timestamp(value)
         if ts.tzinfo is not None:
             ts = ts.tz_convert(timezone)
         day = ts.date()
         return day.replace(day=1) if kind == "month" else day
     if kind == "datetime":
-        ts = pd.Timestamp(value)  # type: ignore[arg-type]
+        ts = pd.Timestamp(value)
         if ts.tzinfo is not None:
             ts = ts.tz_convert(timezone).tz_localize(None)
         return ts.to_pydatetime().replace(microsecond=0)

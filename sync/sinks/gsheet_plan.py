@@ -698,6 +698,7 @@ def make_plan(
         title = existing.title if existing else r.name
         tabs.append(TabPlan(r.name, action, sheet_id, title, r.n_rows, r.n_cols))
         if action == "update" and r.volatile and r.name not in forced:
+            assert existing is not None  # an update has an existing tab
             deferred.append((len(tabs) - 1, r, sheet_id, existing))
         elif action != "unchanged":
             units.extend(_tab_units(r, sheet_id, existing, budget, None))

@@ -71,7 +71,7 @@ def _shown_width(value: object, kind: str) -> int:
     if kind == "datetime":
         return 19
     if kind in ("money", "number"):
-        return len(f"{value:,.2f}") + (4 if kind == "money" else 0)  # type: ignore[str-format]
+        return len(f"{value:,.2f}") + (4 if kind == "money" else 0)
     if kind == "percent":
         return 7
     return len(str(value))

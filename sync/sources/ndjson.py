@@ -100,15 +100,13 @@ class _Checker:
         # Fast path for the common, valid values (a payment log has millions); anything else
         # goes through the full checks below, which also explain what is wrong.
         t = type(value)
-        if kind == "number":
-            if t is int or (t is float and value - value == 0):
-                return float(value), None
-        elif kind == "timestamp":
-            if (t is int or t is float) and self.low <= value < self.high:
-                return float(value), None
-        elif kind == "id":
-            if t is int or (t is str and value):
-                return str(value), None
+        number = t is int or (t is float and value - value == 0)  # finite int or float, never bool
+        if kind == "number" and number:
+            return float(value), None
+        if kind == "timestamp" and number and self.low <= value < self.high:
+            return float(value), None
+        if kind == "id" and (t is int or (t is str and value)):
+            return str(value), None
         if kind == "id":
             if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
                 return None, "expected an id (a whole number or a non-empty string)"

@@ -27,7 +27,7 @@ CUSTOMER_FIELDS = {
 
 
 def _fields(spec: dict, renames: dict[str, str]) -> list[Field]:
-    return [Field(canonical, renames.get(canonical, source), kind, required, nullable)  # type: ignore[arg-type]
+    return [Field(canonical, renames.get(canonical, source), kind, required, nullable)
             for canonical, (source, kind, required, nullable) in spec.items()]
 
 
