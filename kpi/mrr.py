@@ -309,6 +309,12 @@ def check_identity(mrr_by_month: pd.DataFrame) -> list[str]:
 # ----------------------------------------------------------------------------- customers
 
 
+def paid_revenue(charges: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
+    """customer_id -> sum of positive charge amounts paid at or before as_of (refunds are not netted)."""
+    paid = charges.loc[(charges["amount"] > 0) & (charges["paid_at"] <= as_of)]
+    return paid.groupby(paid["customer_id"].astype(str))["amount"].sum().rename("lifetime_revenue")
+
+
 def lifetime_revenue(ctx: Context) -> pd.Series:
     """customer_id -> lifetime revenue.
 
@@ -317,8 +323,7 @@ def lifetime_revenue(ctx: Context) -> pd.Series:
     recurring revenue per month it was active (one-shot items are not included).
     """
     if ctx.charges is not None:
-        paid = ctx.charges.loc[(ctx.charges["amount"] > 0) & (ctx.charges["paid_at"] <= ctx.as_of)]
-        return paid.groupby(paid["customer_id"].astype(str))["amount"].sum()
+        return paid_revenue(ctx.charges, ctx.as_of)
     cm = ctx.customer_months
     return cm.groupby(cm["customer_id"].astype(str))["mrr"].sum().round(2)
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from kpi.cohorts import as_of_month
+from kpi.mrr import paid_revenue as lifetime_revenue
 from kpi.params import SegmentParams
 from kpi.tables import Column, Context, Tab
 
@@ -30,10 +31,6 @@ PROFILE_COLUMNS = ["customer_id", "seats", "sessions", "sessions_per_seat", "mrr
                    "tenure_months", "lifetime_revenue", "interval"]
 
 
-def lifetime_revenue(charges: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
-    """customer_id -> sum of positive charge amounts paid at or before as_of (refunds are not netted)."""
-    paid = charges.loc[(charges["amount"] > 0) & (charges["paid_at"] <= as_of)]
-    return paid.groupby(paid["customer_id"].astype(str))["amount"].sum().rename("lifetime_revenue")
 
 
 def last_interval(billing: pd.DataFrame | None) -> pd.Series:

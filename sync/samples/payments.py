@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from kpi.billing import add_months as billing_add_months
 from sync.errors import ConfigError
 
 DEFAULT_START = "2016-01-01"
@@ -50,18 +51,13 @@ def _seconds(value: str | pd.Timestamp) -> int:
 
 
 def add_months(seconds: np.ndarray, months: np.ndarray) -> np.ndarray:
-    """Epoch seconds + whole calendar months, the day clamped to the month's last day, same time of day."""
-    seconds = np.asarray(seconds, dtype=np.int64)
-    days = seconds // DAY
-    time_of_day = seconds - days * DAY
-    day = days.astype("datetime64[D]")
-    month = day.astype("datetime64[M]")
-    day_of_month = (day - month.astype("datetime64[D]")).astype(np.int64)
-    target = month + np.asarray(months, dtype=np.int64)
-    first = target.astype("datetime64[D]")
-    length = ((target + 1).astype("datetime64[D]") - first).astype(np.int64)
-    landed = first + np.minimum(day_of_month, length - 1)
-    return landed.astype(np.int64) * DAY + time_of_day
+    """Epoch seconds + whole calendar months, the day clamped to the month's last day, same time of day.
+
+    The calendar rule is the billing inference's own (kpi.billing.add_months), so the sample's
+    renewals fall exactly on the slots the job looks for.
+    """
+    ns = np.asarray(seconds, dtype=np.int64) * 1_000_000_000
+    return billing_add_months(ns, np.asarray(months, dtype=np.int64)) // 1_000_000_000
 
 
 def _slots_until(anchor: np.ndarray, step: np.ndarray, end: int) -> np.ndarray:
