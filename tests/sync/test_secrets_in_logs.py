@@ -18,12 +18,11 @@ from typing import Any
 import openpyxl
 import pytest
 import responses
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sync.cli import main
 from sync.logs import REDACTED, Redactor, setup_logging
 from sync.settings import Secrets
+from tests.fakes.keys import service_account_key
 from tests.fakes.lucca import BASE_URL, FakeLucca
 from tests.sync.test_guard import make_ops_config, truncate
 from tests.sync.test_lock import hook_env, wait_for
@@ -34,19 +33,9 @@ LUCCA_KEY = "lk-live-7c1e0b9a4f2d48e6a35b90c1d7e2f846"
 @pytest.fixture(scope="module")
 def key_info() -> dict[str, Any]:
     """A service-account key as Google hands it out, with a real 2048-bit RSA key."""
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    return {
-        "type": "service_account",
-        "project_id": "kpi-prod",
-        "private_key_id": "9a8b7c6d5e4f30211203f4e5d6c7b8a9f0e1d2c3",
-        "private_key": pem,
-        "client_email": "kpi-sync@kpi-prod.iam.gserviceaccount.com",
-        "client_id": "109876543210987654321",
-        "token_uri": "https://oauth2.googleapis.com/token",
-    }
+    return service_account_key(
+        "kpi-prod", private_key_id="9a8b7c6d5e4f30211203f4e5d6c7b8a9f0e1d2c3", client_id="109876543210987654321"
+    )
 
 
 def forbidden(info: dict[str, Any]) -> list[str]:

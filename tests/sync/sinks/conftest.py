@@ -8,31 +8,17 @@ from typing import Any
 
 import pytest
 import responses
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sync.retry import RetryPolicy
 from sync.sinks.gsheet import GSheetSink
+from tests.fakes.keys import service_account_key
 from tests.fakes.sheets import FakeSheets
 
 
 @pytest.fixture(scope="session")
 def service_key() -> dict[str, Any]:
     """A service account key like the one Google lets you download, with a real RSA key made here."""
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    return {
-        "type": "service_account",
-        "project_id": "kpi-test",
-        "private_key_id": "0123456789abcdef",
-        "private_key": pem,
-        "client_email": "kpi-sync@kpi-test.iam.gserviceaccount.com",
-        "client_id": "1234567890",
-        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
-        "token_uri": "https://oauth2.googleapis.com/token",
-    }
+    return service_account_key("kpi-test", private_key_id="0123456789abcdef", client_id="1234567890")
 
 
 @pytest.fixture
