@@ -86,13 +86,14 @@ def _divide(numerator: pd.DataFrame, denominator: pd.Series) -> pd.DataFrame:
     return numerator.div(safe, axis=0)
 
 
-def cohort_tables(customer_months: pd.DataFrame, as_of_month: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+def cohort_tables(customer_months: pd.DataFrame, as_of_month: pd.Timestamp,
+                  matrices: CohortMatrices | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(logos, revenue): one row per cohort month; columns Cohort, Cohort size, Starting MRR, then "0", "1", ...
 
     logos cells = logo retention, revenue cells = revenue retention (fractions); NaN after as_of and
-    for cohorts of size 0.
+    for cohorts of size 0. `matrices`: cohort_matrices(customer_months, as_of_month) if already computed.
     """
-    m = cohort_matrices(customer_months, as_of_month)
+    m = matrices if matrices is not None else cohort_matrices(customer_months, as_of_month)
     head = pd.DataFrame(
         {
             "Cohort": pd.DatetimeIndex(m.size.index),
@@ -107,13 +108,14 @@ def cohort_tables(customer_months: pd.DataFrame, as_of_month: pd.Timestamp) -> t
     return out[0], out[1]
 
 
-def retention_by_age(customer_months: pd.DataFrame, as_of_month: pd.Timestamp) -> pd.DataFrame:
+def retention_by_age(customer_months: pd.DataFrame, as_of_month: pd.Timestamp,
+                     matrices: CohortMatrices | None = None) -> pd.DataFrame:
     """One row per age n: Age, Cohorts, Customers, Logo retention, Revenue retention.
 
     Pooled over every non-empty cohort that has reached age n: customers still active / customers
     who started; their MRR at age n / their MRR at start (so large cohorts weigh more).
     """
-    m = cohort_matrices(customer_months, as_of_month)
+    m = matrices if matrices is not None else cohort_matrices(customer_months, as_of_month)
     size, logos, revenue = m.size, m.logos, m.revenue
     columns = ["Age", "Cohorts", "Customers", "Logo retention", "Revenue retention"]
     if logos.empty:
@@ -134,15 +136,15 @@ def retention_by_age(customer_months: pd.DataFrame, as_of_month: pd.Timestamp) -
 
 
 def _build_logos(ctx: Context) -> pd.DataFrame:
-    return cohort_tables(ctx.customer_months, as_of_month(ctx.as_of, ctx.timezone))[0]
+    return cohort_tables(ctx.customer_months, as_of_month(ctx.as_of, ctx.timezone), ctx.cohorts)[0]
 
 
 def _build_revenue(ctx: Context) -> pd.DataFrame:
-    return cohort_tables(ctx.customer_months, as_of_month(ctx.as_of, ctx.timezone))[1]
+    return cohort_tables(ctx.customer_months, as_of_month(ctx.as_of, ctx.timezone), ctx.cohorts)[1]
 
 
 def _build_by_age(ctx: Context) -> pd.DataFrame:
-    return retention_by_age(ctx.customer_months, as_of_month(ctx.as_of, ctx.timezone))
+    return retention_by_age(ctx.customer_months, as_of_month(ctx.as_of, ctx.timezone), ctx.cohorts)
 
 
 _HEAD = (

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kpi.cohorts import as_of_month, cohort_matrices
+from kpi.cohorts import CohortMatrices, as_of_month, cohort_matrices
 from kpi.params import EconomicsParams
 from kpi.tables import Chart, Column, Context, Tab
 
@@ -52,12 +52,13 @@ def spend_by_month(months: pd.Series, params: EconomicsParams) -> pd.Series:
     return pd.Series(values, index=months.index, dtype="float64")
 
 
-def cohort_payback(customer_months: pd.DataFrame, spend: pd.Series, as_of_month: pd.Timestamp) -> pd.Series:
+def cohort_payback(customer_months: pd.DataFrame, spend: pd.Series, as_of_month: pd.Timestamp,
+                   matrices: CohortMatrices | None = None) -> pd.Series:
     """month -> first age (months since the cohort's start) at which the cohort's cumulative MRR reaches spend.
 
     `spend` is indexed by month. NaN for a month with no cohort, or whose cohort has not paid back by as_of.
     """
-    m = cohort_matrices(customer_months, as_of_month)
+    m = matrices if matrices is not None else cohort_matrices(customer_months, as_of_month)
     revenue, size = m.revenue, m.size
     result = pd.Series(np.nan, index=spend.index, dtype="float64")
     if revenue.empty:
@@ -70,7 +71,7 @@ def cohort_payback(customer_months: pd.DataFrame, spend: pd.Series, as_of_month:
 
 
 def unit_economics(mrr_by_month: pd.DataFrame, customer_months: pd.DataFrame, params: EconomicsParams,
-                   as_of_month: pd.Timestamp | None = None) -> pd.DataFrame:
+                   as_of_month: pd.Timestamp | None = None, matrices: CohortMatrices | None = None) -> pd.DataFrame:
     """One row per month of `mrr_by_month`, columns COLUMNS (see the module docstring)."""
     mm = mrr_by_month.reset_index(drop=True)
     if as_of_month is None:
@@ -86,7 +87,7 @@ def unit_economics(mrr_by_month: pd.DataFrame, customer_months: pd.DataFrame, pa
     arpa = mm["arpa"].astype("float64")
     ltv = _ratio(arpa * gm, churn)
     by_month = pd.Series(spend.to_numpy(), index=pd.DatetimeIndex(mm["month"]))
-    cohort = cohort_payback(customer_months, by_month, as_of_month).to_numpy()
+    cohort = cohort_payback(customer_months, by_month, as_of_month, matrices).to_numpy()
     return pd.DataFrame(
         {
             "Month": mm["month"],
@@ -107,7 +108,7 @@ def unit_economics(mrr_by_month: pd.DataFrame, customer_months: pd.DataFrame, pa
 
 def _build(ctx: Context) -> pd.DataFrame:
     return unit_economics(ctx.mrr_by_month, ctx.customer_months, ctx.params.economics,
-                          as_of_month(ctx.as_of, ctx.timezone))
+                          as_of_month(ctx.as_of, ctx.timezone), ctx.cohorts)
 
 
 TABS: list[Tab] = [

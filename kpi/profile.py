@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from kpi.cohorts import as_of_month
-from kpi.mrr import paid_revenue as lifetime_revenue
+from kpi.mrr import lifetime_revenue
 from kpi.params import SegmentParams
 from kpi.tables import Column, Context, Tab
 
@@ -250,21 +250,16 @@ def core_users(profile: pd.DataFrame) -> pd.DataFrame:
 def profile_from_context(ctx: Context) -> pd.DataFrame:
     """The per-customer profile of the run (lifetime revenue from the charges when there are any)."""
     month = as_of_month(ctx.as_of, ctx.timezone)
-    if ctx.charges is not None:
-        lifetime = lifetime_revenue(ctx.charges, ctx.as_of)
-    else:  # no charges (contracts): the sum of the month snapshots stands in for the revenue
-        cm = ctx.customer_months
-        lifetime = cm.loc[cm["mrr"] > 0].groupby(cm["customer_id"].astype(str))["mrr"].sum()
-    return customer_profile(ctx.customers, ctx.customer_months, lifetime, month, ctx.params.segments,
+    return customer_profile(ctx.customers, ctx.customer_months, lifetime_revenue(ctx), month, ctx.params.segments,
                             last_interval(ctx.billing))
 
 
 def _build_segments(ctx: Context) -> pd.DataFrame:
-    return segments(profile_from_context(ctx), ctx.params.segments)
+    return segments(ctx.profile, ctx.params.segments)
 
 
 def _build_core(ctx: Context) -> pd.DataFrame:
-    return core_users(profile_from_context(ctx))
+    return core_users(ctx.profile)
 
 
 TABS: list[Tab] = [

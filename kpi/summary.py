@@ -275,13 +275,13 @@ def summary(mrr_by_month: pd.DataFrame, ue: pd.DataFrame, by_age: pd.DataFrame, 
 
 def _build(ctx: Context) -> pd.DataFrame:
     month = as_of_month(ctx.as_of, ctx.timezone)
-    ue = unit_economics(ctx.mrr_by_month, ctx.customer_months, ctx.params.economics, month)
-    by_age = retention_by_age(ctx.customer_months, month)
+    ue = unit_economics(ctx.mrr_by_month, ctx.customer_months, ctx.params.economics, month, ctx.cohorts)
+    by_age = retention_by_age(ctx.customer_months, month, ctx.cohorts)
     core = seg = None
     if ctx.dataset == "payments" and ctx.charges is not None:
-        from kpi.profile import core_users, profile_from_context, segments
+        from kpi.profile import core_users, segments
 
-        profile = profile_from_context(ctx)
+        profile = ctx.profile
         core = core_users(profile)
         seg = segments(profile, ctx.params.segments)
     return summary(ctx.mrr_by_month, ue, by_age, ctx.as_of, ctx.params, core, seg)

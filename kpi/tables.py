@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Literal
 import pandas as pd
 
 if TYPE_CHECKING:
+    from kpi.cohorts import CohortMatrices
     from kpi.params import Params
 
 ColumnKind = Literal["text", "int", "number", "money", "percent", "month", "date", "datetime", "bool"]
@@ -171,6 +172,20 @@ class Context:
         from kpi.mrr import mrr_by_month
 
         return mrr_by_month(self.customer_months)
+
+    @cached_property
+    def cohorts(self) -> CohortMatrices:
+        """kpi.cohorts.CohortMatrices of the run, computed once for every tab that reads cohorts."""
+        from kpi.cohorts import as_of_month, cohort_matrices
+
+        return cohort_matrices(self.customer_months, as_of_month(self.as_of, self.timezone))
+
+    @cached_property
+    def profile(self) -> pd.DataFrame:
+        """The per-customer profile (kpi.profile.customer_profile), computed once for Segments, Core users and Summary."""
+        from kpi.profile import profile_from_context
+
+        return profile_from_context(self)
 
     def skip_reason(self, tab: Tab) -> str | None:
         if self.dataset not in tab.datasets:

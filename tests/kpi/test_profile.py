@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from kpi.mrr import paid_revenue as lifetime_revenue
 from kpi.params import SegmentParams
 from kpi.profile import (
     CORE_COLUMNS,
@@ -13,7 +14,6 @@ from kpi.profile import (
     core_users,
     customer_profile,
     last_interval,
-    lifetime_revenue,
     quantile_segments,
     seat_labels,
     segments,
