@@ -52,21 +52,19 @@ def google_env(fake, service_key, monkeypatch) -> dict[str, str]:
 
 
 def test_sample_run_uses_one_read_and_one_write(fake, config, google_env):
-    """On the sample data a first run sends token + 1 read + 1 write; a rerun rewrites only run-dependent tabs."""
+    """On the sample data a first run sends token + 1 read + 1 write; an hour later, with the same data, no write at all."""
     settings = load_settings(config, google_env)
-    fixed = lambda: pd.Timestamp("2024-01-01 08:00", tz="UTC")  # noqa: E731
-    outcome = run_once(settings, clock=fixed)
+    outcome = run_once(settings, clock=lambda: pd.Timestamp("2024-01-01 08:00", tz="UTC"))
     assert [c.kind for c in fake.calls] == ["token", "get", "batchUpdate"]
     assert outcome.result is not None and outcome.result.requests == 2
     assert {"MRR", "Customers", "Dashboard"} <= set(fake.titles())
     assert len(fake.sheet("Dashboard").charts) >= 1
     calls = len(fake.calls)
-    again = run_once(settings, clock=fixed)
-    assert [c.kind for c in fake.calls[calls:]] in (["token", "get"], ["token", "get", "batchUpdate"])
-    assert again.result is not None
-    # With the same clock only tabs that record the run itself may change (the run history).
-    assert set(again.result.written) <= {"Sync status", "About"}
-    assert "MRR" in again.result.unchanged
+    again = run_once(settings, clock=lambda: pd.Timestamp("2024-01-01 09:00", tz="UTC"))
+    assert [c.kind for c in fake.calls[calls:]] == ["token", "get"]
+    assert again.result is not None and again.result.written == [] and again.result.requests == 1
+    # Only the run's own record (About's run time, Sync status) differed: not worth a write.
+    assert {"MRR", "About", "Sync status"} <= set(again.result.unchanged)
 
 
 def test_now_defaults_to_google_sheets_when_configured(fake, config, google_env, capsys):
