@@ -1,6 +1,6 @@
 """Tables -> typed cells, the one conversion step before any sink writes.
 
-Missing values become empty cells (None), numbers stay numbers, months and dates become
+Missing values become empty cells (None), numbers stay numbers (money rounded to the cent), months and dates become
 `datetime.date`, instants become naive `datetime.datetime` in the configured timezone, and
 text stays text whatever it starts with ("=", "+", "-", "@" are never formulas here).
 Each sink maps a column kind to its own number format with `FORMATS`.
@@ -64,7 +64,9 @@ def to_cell(value: object, column: Column, timezone: str = "UTC") -> CellValue:
         return bool(value)
     if kind == "int":
         return int(round(float(value)))  # type: ignore[arg-type]
-    if kind in ("number", "money", "percent"):
+    if kind == "money":
+        return round(float(value), 2)  # type: ignore[arg-type]
+    if kind in ("number", "percent"):
         return float(value)  # type: ignore[arg-type]
     if kind in ("month", "date"):
         ts = pd.Timestamp(value)
@@ -88,6 +90,8 @@ def column_values(values: pd.Series, column: Column, timezone: str = "UTC") -> l
         finite = np.isfinite(numbers)
         if kind == "int":
             cast: list[CellValue] = np.rint(np.where(finite, numbers, 0)).astype("int64").tolist()
+        elif kind == "money":
+            cast = np.round(numbers, 2).tolist()  # amounts are shown and exported to the cent
         else:
             cast = numbers.tolist()
         return [v if ok else None for v, ok in zip(cast, finite.tolist(), strict=True)]

@@ -98,3 +98,13 @@ def test_unwritable_destination_is_a_publish_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(PublishError):
         XlsxSink(str(blocker / "sub" / "kpis.xlsx")).publish([sample_table()])
+
+
+def test_money_is_published_to_the_cent(tmp_path: Path) -> None:
+    """Money cells are rounded to the cent in every sink (ARPA 68.836 -> 68.84); other numbers keep their precision."""
+    cols = (Column("ARPA", "money"), Column("Quick ratio", "number"))
+    tab = Tab(name="T", description="", columns=cols, build=lambda ctx: pd.DataFrame())
+    table = Table(tab=tab, columns=cols, frame=pd.DataFrame({"ARPA": [68.836], "Quick ratio": [1.23456]}))
+    out = tmp_path / "csv"
+    CsvSink(str(out)).publish([table])
+    assert (out / "t.csv").read_text(encoding="utf-8").splitlines()[1] == "68.84,1.23456"
