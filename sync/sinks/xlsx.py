@@ -1,4 +1,4 @@
-"""The local .xlsx workbook sink (openpyxl): typed cells, number formats, frozen bold header, readable widths."""
+"""The local .xlsx workbook sink (openpyxl): typed cells, number formats, a frozen filterable header, readable widths."""
 
 from __future__ import annotations
 
@@ -7,15 +7,22 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import TYPE_STRING
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from kpi.tables import Table
 from sync.sinks import PublishResult
-from sync.sinks.cells import formats, header, table_rows
+from sync.sinks.cells import CellValue, KindFormat, formats, header, table_rows
 from sync.sinks.local import atomic_path
 
-_MAX_WIDTH = 60
+_MAX_WIDTH = 60  # a column wider than this wraps its text instead
+_LINE_HEIGHT = 15  # points per wrapped line
+_NUMERIC = {"int", "number", "money", "percent", "month", "date", "datetime"}
+_HEADER_FONT = Font(name="Calibri", bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+_WRAP = Alignment(wrap_text=True, vertical="top")
+_TOP = Alignment(vertical="top")
 
 
 class XlsxSink:
@@ -31,31 +38,7 @@ class XlsxSink:
         book.remove(book.active)
         fmt = formats(self.currency)
         for table in tables:
-            sheet = book.create_sheet(title=table.name[:31])
-            sheet.append(header(table))
-            for cell in sheet[1]:
-                cell.font = Font(bold=True)
-            sheet.freeze_panes = "A2"
-            rows = table_rows(table, self.timezone)
-            for row in rows:
-                sheet.append(row)
-            widths = [len(c.name) for c in table.columns]
-            for j, column in enumerate(table.columns, start=1):
-                pattern = fmt[column.kind].pattern
-                cells = next(sheet.iter_cols(min_col=j, max_col=j, min_row=2), ())
-                for cell in cells:
-                    if cell.value is None:
-                        continue
-                    if column.kind == "text":
-                        # Never a formula: openpyxl would store "=..." as one unless told it is a string.
-                        cell.data_type = TYPE_STRING
-                    elif pattern:
-                        cell.number_format = pattern
-                sample = [r[j - 1] for r in rows[:200]]
-                widths[j - 1] = max([widths[j - 1], *(_shown_width(v, column.kind) for v in sample)])
-                sheet.column_dimensions[get_column_letter(j)].width = min(_MAX_WIDTH, widths[j - 1] + 2)
-            if table.note:
-                sheet.cell(row=len(rows) + 3, column=1, value=table.note).data_type = TYPE_STRING
+            _write_sheet(book.create_sheet(title=table.name[:31]), table, table_rows(table, self.timezone), fmt)
         with atomic_path(self.path) as tmp:
             book.save(tmp)
         return PublishResult(destination=self.destination, written=[t.name for t in tables])
@@ -75,3 +58,47 @@ def _shown_width(value: object, kind: str) -> int:
     if kind == "percent":
         return 7
     return len(str(value))
+
+
+def _write_sheet(sheet: Worksheet, table: Table, rows: list[list[CellValue]], fmt: dict[str, KindFormat]) -> None:
+    """One tab: a styled, frozen, filterable header; typed cells with number formats; widths fitted to the
+    content, and long text wrapped in a capped column with rows tall enough to show it."""
+    columns = table.columns
+    sheet.append(header(table))
+    for cell, column in zip(sheet[1], columns, strict=True):
+        cell.font = _HEADER_FONT
+        cell.fill = _HEADER_FILL
+        cell.alignment = Alignment(horizontal="right" if column.kind in _NUMERIC else "left", vertical="top")
+    sheet.freeze_panes = "B2" if len(columns) > 1 else "A2"  # keep each row's label in view when scrolling right
+    for row in rows:
+        sheet.append(row)
+    if not rows:
+        sheet.cell(row=2, column=1, value="(none)").font = Font(italic=True, color="808080")
+    else:
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
+    lines = [1] * len(rows)
+    for j, column in enumerate(columns, start=1):
+        values = [r[j - 1] for r in rows]
+        width = max([len(column.name), *(_shown_width(v, column.kind) for v in values)]) + 2
+        wrap = column.kind == "text" and width > _MAX_WIDTH
+        pattern = fmt[column.kind].pattern
+        for i, cell in enumerate(next(sheet.iter_cols(min_col=j, max_col=j, min_row=2), ())):
+            if cell.value is None:
+                continue
+            if column.kind == "text":
+                # Never a formula: openpyxl would store "=..." as one unless told it is a string.
+                cell.data_type = TYPE_STRING
+                if wrap:
+                    cell.alignment = _WRAP
+                    lines[i] = max(lines[i], -(-len(str(cell.value)) // (_MAX_WIDTH - 4)))
+            elif pattern:
+                cell.number_format = pattern
+        sheet.column_dimensions[get_column_letter(j)].width = min(_MAX_WIDTH, width)
+    for i, n in enumerate(lines, start=2):
+        if n > 1:
+            sheet.row_dimensions[i].height = _LINE_HEIGHT * n
+            for cell in sheet[i]:  # the rest of a tall row reads from its top, beside the wrapped text
+                if not cell.alignment.wrap_text:
+                    cell.alignment = _TOP
+    if table.note:
+        sheet.cell(row=len(rows) + 3, column=1, value=table.note).data_type = TYPE_STRING

@@ -68,8 +68,9 @@ def test_xlsx_sink_writes_typed_cells_and_formats(tmp_path: Path) -> None:
     XlsxSink(str(path), currency="EUR").publish([sample_table()])
     book = openpyxl.load_workbook(path)
     sheet = book["MRR by quarter"]
-    assert sheet.freeze_panes == "A2"
+    assert sheet.freeze_panes == "B2"  # header row and the label column stay in view
     assert sheet["A1"].font.bold
+    assert sheet.auto_filter.ref == "A1:E3"
     assert sheet["A2"].value == dt.datetime(2017, 1, 1) and sheet["A2"].number_format == "yyyy-mm"
     assert sheet["B2"].value == 1050.5 and "EUR" in sheet["B2"].number_format
     assert sheet["B3"].value is None
@@ -108,3 +109,28 @@ def test_money_is_published_to_the_cent(tmp_path: Path) -> None:
     out = tmp_path / "csv"
     CsvSink(str(out)).publish([table])
     assert (out / "t.csv").read_text(encoding="utf-8").splitlines()[1] == "68.84,1.23456"
+
+
+def test_xlsx_wraps_long_text_and_fits_widths_to_every_row(tmp_path: Path) -> None:
+    """A long sentence wraps in a capped column with a taller row; a long value in the last row still widens its column."""
+    cols = (Column("Topic", "text"), Column("Sentence", "text"))
+    tab = Tab(name="Summary", description="", columns=cols, build=lambda ctx: pd.DataFrame())
+    topics = ["a"] * 300 + ["never active"]
+    sentences = ["short"] * 300 + ["word " * 60]
+    path = tmp_path / "k.xlsx"
+    XlsxSink(str(path)).publish([Table(tab=tab, columns=cols, frame=pd.DataFrame({"Topic": topics, "Sentence": sentences}))])
+    sheet = openpyxl.load_workbook(path)["Summary"]
+    assert sheet.column_dimensions["A"].width >= len("never active")
+    assert sheet.column_dimensions["B"].width == 60
+    assert sheet["B302"].alignment.wrap_text
+    assert sheet.row_dimensions[302].height >= 5 * 15
+    assert sheet.row_dimensions[2].height is None
+
+
+def test_xlsx_empty_tab_says_none(tmp_path: Path) -> None:
+    """A tab with no rows shows "(none)" under its header instead of looking broken."""
+    cols = (Column("Severity", "text"),)
+    tab = Tab(name="Data quality", description="", columns=cols, build=lambda ctx: pd.DataFrame())
+    path = tmp_path / "k.xlsx"
+    XlsxSink(str(path)).publish([Table(tab=tab, columns=cols, frame=pd.DataFrame({"Severity": []}))])
+    assert openpyxl.load_workbook(path)["Data quality"]["A2"].value == "(none)"
