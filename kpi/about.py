@@ -18,6 +18,8 @@ def about(ctx: Context) -> pd.DataFrame:
     rows.append(("Run", "timezone for month boundaries", ctx.timezone))
     rows.append(("Run", "dataset", ctx.dataset))
     rows.append(("Run", "config file", run.config_path))
+    if run.destination:
+        rows.append(("Run", "published to", run.destination))
     for f in run.inputs:
         rows.append(("Input", f"{f.role}: {f.path}", f"{f.rows} lines read; sha256 {f.sha256}"))
     rows.extend(_quality_rows(ctx))

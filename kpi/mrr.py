@@ -465,7 +465,8 @@ def _quarter_tab(ctx: Context) -> pd.DataFrame:
 
 
 def _attribute_name(name: str, taken: set[str]) -> str:
-    label = name[:1].upper() + name[1:]
+    words = name.replace("_", " ").strip()  # partner_type -> Partner type
+    label = words[:1].upper() + words[1:]
     return f"{label} (attribute)" if label in taken else label
 
 

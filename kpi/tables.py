@@ -113,6 +113,7 @@ class RunInfo:
     version: str = "0"
     started_at: pd.Timestamp | None = None
     config_path: str = ""
+    destination: str = ""
     settings: tuple[tuple[str, str], ...] = ()
     inputs: tuple[InputFile, ...] = ()
 

@@ -258,6 +258,7 @@ def _run_locked(settings: Settings, sink: Sink, state: StateFile, past: Destinat
         version=__version__,
         started_at=attempt.started_at,
         config_path=str(settings.config_path),
+        destination=sink.destination,
         settings=settings.about_rows(),
         inputs=loaded.inputs,
     )

@@ -60,6 +60,7 @@ def test_about_tab_names_each_input_with_rows_and_sha256(shared_out: Path) -> No
     assert len(inputs) == 2 and all("sha256 " in r["Value"] for r in inputs)
     assert any("3177 lines read" in r["Value"] for r in inputs)
     assert items[("Setting", "billing.renewal_tolerance_hours")] == "2.0"
+    assert items[("Run", "published to")] == f"csv:{shared_out}"
 
 
 def test_default_config_runs_on_the_shipped_sample(tmp_path: Path) -> None:
