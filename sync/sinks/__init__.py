@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from kpi.tables import Table
@@ -38,6 +39,9 @@ def open_sink(uri: str, settings: Settings) -> Sink:
     scheme, sep, target = uri.partition(":")
     if not sep or not target:
         raise ConfigError(f"sink {uri!r}: expected xlsx:PATH, csv:DIR or gsheet:SPREADSHEET_ID")
+    if scheme in ("xlsx", "csv"):
+        # One destination, one name: the guard's memory and the summary use the absolute path.
+        target = str(Path(target).expanduser().absolute())
     if scheme == "xlsx":
         from sync.sinks.xlsx import XlsxSink
 

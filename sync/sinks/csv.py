@@ -11,7 +11,7 @@ from pathlib import Path
 from kpi.tables import Table
 from sync.sinks import PublishResult
 from sync.sinks.cells import CellValue, formats, header, table_rows
-from sync.sinks.local import atomic_path
+from sync.sinks.local import atomic_path, check_folder_target
 
 
 def csv_name(tab: str) -> str:
@@ -24,6 +24,7 @@ class CsvSink:
     def __init__(self, directory: str, *, timezone: str = "UTC"):
         self.directory = Path(directory)
         self.destination = f"csv:{directory}"
+        check_folder_target(self.directory.expanduser().absolute())  # a wrong destination fails before any work
         self.timezone = timezone
 
     def publish(self, tables: Sequence[Table], *, force: bool = False) -> PublishResult:

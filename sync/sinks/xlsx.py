@@ -14,7 +14,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from kpi.tables import Table
 from sync.sinks import PublishResult
 from sync.sinks.cells import CellValue, KindFormat, formats, header, table_rows
-from sync.sinks.local import atomic_path
+from sync.sinks.local import atomic_path, check_file_target
 
 _MAX_WIDTH = 60  # a column wider than this wraps its text instead
 _LINE_HEIGHT = 15  # points per wrapped line
@@ -29,6 +29,7 @@ class XlsxSink:
     def __init__(self, path: str, *, currency: str = "EUR", timezone: str = "UTC"):
         self.path = Path(path)
         self.destination = f"xlsx:{path}"
+        check_file_target(self.path.expanduser().absolute())  # a wrong destination fails before any work
         self.currency = currency
         self.timezone = timezone
 

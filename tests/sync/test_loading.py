@@ -88,18 +88,18 @@ def test_too_many_bad_lines_fail_and_publish_nothing(tmp_path: Path, capsys: pyt
     """Bad lines over 1% of the file fail the run with a one-line error naming the file, line and reason, and the old output stays."""
     line, _field, words = BAD_LINES[case]
     invoices = good_invoices(n_customers=10, months=5)  # 50 lines: 1 bad line is 2%
+    out = tmp_path / "out"
+    assert run(make_config(tmp_path, invoices, good_customers(10)), out) == 0  # a good run first
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
     invoices.insert(3, line)
     config = make_config(tmp_path, invoices, good_customers(10))
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "mrr.csv").write_text("previous good output\n", encoding="utf-8")
     assert run(config, out) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert err[0].startswith("Error: ")
     assert "invoices.json" in err[0] and "line 4" in err[0] and words in err[0]
-    assert sorted(p.name for p in out.iterdir()) == ["mrr.csv"]
-    assert (out / "mrr.csv").read_text(encoding="utf-8") == "previous good output\n"
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 def test_duplicate_customer_rows_are_reported(tmp_path: Path) -> None:

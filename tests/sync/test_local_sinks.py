@@ -59,7 +59,7 @@ def test_csv_sink_replaces_the_whole_folder(tmp_path: Path) -> None:
     out = tmp_path / "csv"
     CsvSink(str(out)).publish([sample_table("Old tab")])
     CsvSink(str(out)).publish([sample_table("New tab")])
-    assert sorted(p.name for p in out.iterdir()) == ["new_tab.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [".kpi-sync", "new_tab.csv"]
 
 
 def test_xlsx_sink_writes_typed_cells_and_formats(tmp_path: Path) -> None:
@@ -134,3 +134,41 @@ def test_xlsx_empty_tab_says_none(tmp_path: Path) -> None:
     path = tmp_path / "k.xlsx"
     XlsxSink(str(path)).publish([Table(tab=tab, columns=cols, frame=pd.DataFrame({"Severity": []}))])
     assert openpyxl.load_workbook(path)["Data quality"]["A2"].value == "(none)"
+
+
+def test_csv_sink_never_replaces_a_folder_it_did_not_write(tmp_path: Path) -> None:
+    """A folder holding someone's files (no .kpi-sync marker) is refused before anything is written; they stay."""
+    victim = tmp_path / "Documents"
+    (victim / "sub").mkdir(parents=True)
+    (victim / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(PublishError, match="did not write"):
+        CsvSink(str(victim)).publish([sample_table()])
+    assert (victim / "notes.txt").read_text(encoding="utf-8") == "mine" and (victim / "sub").is_dir()
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_local_sinks_refuse_a_target_of_the_wrong_type(tmp_path: Path, kind: str) -> None:
+    """csv: on an existing file, or xlsx: on a folder, is refused with a one-line PublishError, before any work."""
+    target = tmp_path / "thing"
+    if kind == "csv":
+        target.write_text("a file", encoding="utf-8")
+        with pytest.raises(PublishError, match="not a folder"):
+            CsvSink(str(target))
+    else:
+        target.mkdir()
+        with pytest.raises(PublishError, match="not a regular file|is a folder"):
+            XlsxSink(str(target))
+
+
+def test_outputs_get_the_usual_permissions(tmp_path: Path) -> None:
+    """The workbook and the CSV folder are readable by others as the umask allows, not private like temp files."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        XlsxSink(str(tmp_path / "k.xlsx")).publish([sample_table()])
+        CsvSink(str(tmp_path / "csv")).publish([sample_table()])
+    finally:
+        os.umask(old)
+    assert (tmp_path / "k.xlsx").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "csv").stat().st_mode & 0o777 == 0o755
