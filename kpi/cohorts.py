@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from kpi.mrr import to_cents
 from kpi.tables import Chart, Column, Context, Tab
 
 
@@ -67,9 +68,11 @@ def cohort_matrices(customer_months: pd.DataFrame, as_of_month: pd.Timestamp) ->
         rows.groupby(["cohort", "age"])["customer_id"].nunique().unstack("age")
         .reindex(index=cohorts, columns=ages).fillna(0).astype("float64")
     )
+    # Summed like the MRR tab (each customer to the cent, in integer cents), so a cohort's starting
+    # MRR equals that month's New MRR exactly.
     revenue = (
-        rows.groupby(["cohort", "age"])["mrr"].sum().unstack("age")
-        .reindex(index=cohorts, columns=ages).fillna(0.0).astype("float64")
+        rows.assign(cents=to_cents(rows["mrr"])).groupby(["cohort", "age"])["cents"].sum().unstack("age")
+        .reindex(index=cohorts, columns=ages).fillna(0).astype("float64") / 100
     )
     # A cell exists only up to as_of: cohort C has len(cohorts) - position(C) observed ages.
     observed = ages[None, :] < (len(cohorts) - np.arange(len(cohorts)))[:, None]

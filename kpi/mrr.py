@@ -140,7 +140,8 @@ def customer_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str) 
 # ----------------------------------------------------------------------------- movements
 
 
-def _cents(values: pd.Series | np.ndarray) -> np.ndarray:
+def to_cents(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Money as integer cents (rounded half to even, like the published cells)."""
     return np.rint(np.asarray(values, dtype="float64") * 100).astype(np.int64)
 
 
@@ -181,7 +182,7 @@ def _classified(customer_months: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray
         ["new", "reactivation", "churn", "expansion", "contraction"],
         default="flat",
     ).astype(object)
-    return cm, kind, _cents(a), _cents(b), b > 0
+    return cm, kind, to_cents(a), to_cents(b), b > 0
 
 
 def movements(customer_months: pd.DataFrame) -> pd.DataFrame:
@@ -267,7 +268,7 @@ def mrr_by_quarter(mrr_by_month: pd.DataFrame) -> pd.DataFrame:
     if mm.empty:
         return pd.DataFrame({c: pd.Series(dtype="object" if c == "quarter" else "float64") for c in QUARTER_COLUMNS})
     period = pd.DatetimeIndex(mm["month"]).to_period("Q")
-    money = {c: _cents(mm[c]) for c in _MONEY if c in _FLOWS}
+    money = {c: to_cents(mm[c]) for c in _MONEY if c in _FLOWS}
     grouped = mm.assign(_q=period, **money).groupby("_q", sort=True)
     frame = grouped[list(_FLOWS)].sum()
     frame = frame.assign(
@@ -291,7 +292,7 @@ def check_identity(mrr_by_month: pd.DataFrame) -> list[str]:
     Returns one sentence per broken month (empty = the identity holds everywhere).
     """
     mm = mrr_by_month
-    c = {name: _cents(mm[name]) for name in ("mrr", "new_mrr", "expansion_mrr", "reactivation_mrr",
+    c = {name: to_cents(mm[name]) for name in ("mrr", "new_mrr", "expansion_mrr", "reactivation_mrr",
                                                 "contraction_mrr", "churned_mrr")}
     prev = np.r_[0, c["mrr"][:-1]]
     expected = prev + c["new_mrr"] + c["expansion_mrr"] + c["reactivation_mrr"] - c["contraction_mrr"] - c["churned_mrr"]
@@ -354,7 +355,7 @@ def customer_summary(customer_months: pd.DataFrame, customers: pd.DataFrame, lif
             "customer_id": ids.astype(str),
             "first_month": first.to_numpy(),
             "last_month": spans["max"].reindex(ids).to_numpy(),
-            "current_mrr": _cents(current.to_numpy(dtype="float64")) / 100,  # as summed in the MRR tab
+            "current_mrr": to_cents(current.to_numpy(dtype="float64")) / 100,  # as summed in the MRR tab
             "status": status.astype(object),
             "lifetime_revenue": lifetime.reindex(ids, fill_value=0.0).to_numpy(dtype="float64"),
         }

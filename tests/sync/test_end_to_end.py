@@ -88,3 +88,11 @@ def test_contract_days_are_taken_in_the_configured_timezone(tmp_path: Path) -> N
     assert main(["now", "--config", str(config), "--sink", f"csv:{out}"]) == 0
     mrr = {r["Month"]: r["MRR"] for r in read(out, "mrr.csv")}
     assert mrr == {"2024-02": "100", "2024-03": "0"}
+
+
+@needs_shared
+def test_cohort_starting_mrr_is_the_months_new_mrr(shared_out: Path) -> None:
+    """Every customer of cohort C is new in month C, so its Starting MRR equals C's New MRR to the cent."""
+    new = {r["Month"]: r["New MRR"] for r in read(shared_out, "mrr.csv")}
+    for row in read(shared_out, "cohorts_revenue.csv"):
+        assert Decimal(row["Starting MRR"] or "0") == Decimal(new[row["Cohort"]] or "0"), row["Cohort"]
