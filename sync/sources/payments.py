@@ -95,4 +95,16 @@ def _charge_notes(charges: pd.DataFrame, customers: pd.DataFrame, file: str, ren
     refunds = charges.loc[charges["amount"] < 0]
     notes += [Issue(file, int(line), amount_field, "refund (negative amount): ignored for MRR", "info", f"{amount:.2f}")
               for line, amount in zip(refunds["line"], refunds["amount"], strict=True)]
+    # metrics.md 2b: refunds are counted and summed in data quality; zero amounts counted.
+    if len(zero):
+        notes.append(Issue(file, None, amount_field, f"in all: {_count(len(zero), 'zero-amount charge')}, ignored for MRR",
+                           "info", str(len(zero))))
+    if len(refunds):
+        notes.append(Issue(file, None, amount_field,
+                           f"in all: {_count(len(refunds), 'refund')} totalling {refunds['amount'].sum():.2f}, ignored for MRR",
+                           "info", f"{refunds['amount'].sum():.2f}"))
     return notes
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -141,8 +141,9 @@ def test_zero_amounts_and_refunds_are_listed_as_info(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert run(config, out) == 0
     info = [r for r in quality_rows(out) if r["Severity"] == "info"]
-    assert [r["Reason"].split(":")[0] for r in info] == ["zero amount", "refund (negative amount)"]
+    assert [r["Reason"].split(":")[0] for r in info] == ["zero amount", "refund (negative amount)", "in all", "in all"]
     assert info[1]["Value"] == "-4.50"
+    assert info[3]["Line"] == "" and info[3]["Reason"].startswith("in all: 1 refund totalling -4.50")
 
 
 @pytest.mark.parametrize("which", ["invoices.json", "customers.json"])
