@@ -1,18 +1,28 @@
 """Payment log -> revenue schedule (metrics.md 2b): the service periods no billing export states.
 
-`infer_schedule(charges, rules)` returns `(schedule, billing)`:
+`infer_schedule(charges, rules, as_of=...)` returns `(schedule, billing)`:
 
 - schedule: kpi.schedule.SCHEDULE_COLUMNS, one row per piece of recurring revenue;
 - billing: one row per series or term (BILLING_COLUMNS), with the reason it was read that way, so an
   analyst can check it and correct it with `billing_overrides`.
 
+`as_of` is the instant the log was read at (None: its newest charge; later charges are ignored). A
+rule that waits for a future charge never concludes from the absence of a charge that is not yet due
+at as_of: a charge's first renewal is due by charge + 1 calendar month + renewal_tolerance, and until
+then the charge is *pending* (it may be the first month of a new plan whose renewal we cannot have
+seen yet).
+
 The decisions, in the order they are taken (every step is vectorized over all customers; the only
 Python loops are rounds bounded by the number of series per customer or months in the data):
 
-1. Charges <= 0 are dropped (data quality counts them).
+1. Charges <= 0, and charges after as_of, are dropped (data quality counts the former).
 2. Monthly series. A charge anchors a series when the charge closest to anchor + 1 calendar month
    (within +-renewal_tolerance) is free; slot k = anchor + k calendar months (day clamped, same time
    of day) is renewed by the free charge closest to it; the series ends at the first slot with none.
+   Month-end drift: slot k is also renewed by a charge within the tolerance of the slot the previous
+   renewal hit + 1 calendar month (day clamped), which differs from anchor + k months only for
+   anchors on the 29th-31st (billing systems that count from the previous charge: 10-31, 11-30,
+   12-30, ...); the closer of the two wins, the anchor's slot on a tie.
    Per customer, series are found oldest first, one per round; when several charges compete for the
    same first renewal, the one whose slot it hits most closely anchors (a seat added minutes before
    the real subscription must not become the anchor). A charge >= annual_min_amount is not the first
@@ -27,12 +37,17 @@ Python loops are rounds bounded by the number of series per customer or months i
    invent a spike and then churn).
 5. Other single charges, oldest first: inside a running series or term -> a proration of it;
    otherwise it opens a term: annual when a smaller single charge follows it within a year
-   (prorations on an annual term), else one month.
+   (prorations on an annual term) and its own first renewal was due by as_of, else one month.
+   A pending charge (first renewal not yet due at as_of) whose every host ended before as_of is not
+   a proration of a plan that stopped: it opens a provisional one-month term (a new plan), and the
+   small charges of its month prorate that term.
 6. A proration spreads its amount from its timestamp to the next boundary of the series or term it
-   falls in (the nearest one if several run), rate = amount / span in months of 365.25/12 days;
-   `prorations="ignore"` drops these pieces (they are still counted in the Billing tab).
+   falls in (the nearest one if several run; for a pending charge, only hosts still running at as_of),
+   rate = amount / span in months of 365.25/12 days; `prorations="ignore"` drops these pieces (they
+   are still counted in the Billing tab).
 7. `billing_overrides`: "monthly" disables annual terms and step 3 for that customer; "annual"
-   disables monthly series (every single charge opens an annual term or prorates one).
+   disables monthly series (every single charge opens an annual term or prorates one; no
+   provisional terms).
 
 A series piece runs from the charge to the next renewal when there is one (early or late within the
 tolerance: never a gap, never counted twice), else to the next slot.
@@ -177,10 +192,14 @@ class _Log:
     mode: np.ndarray  # AUTO / MONTHLY / ANNUAL, per charge
 
 
-def _prepare(charges: pd.DataFrame, rules: BillingRules) -> _Log:
-    positive = charges.loc[charges["amount"] > 0]
+def _prepare(charges: pd.DataFrame, rules: BillingRules, as_of: pd.Timestamp | None) -> _Log:
+    paid = pd.to_datetime(charges["paid_at"], utc=True).astype("datetime64[ns, UTC]")
+    keep = (charges["amount"] > 0).to_numpy()
+    if as_of is not None:
+        keep = keep & (paid <= as_of).to_numpy()
+    positive = charges.loc[keep]
+    paid = paid.loc[keep]
     ids = positive["customer_id"].astype(str).to_numpy()
-    paid = pd.to_datetime(positive["paid_at"], utc=True).astype("datetime64[ns, UTC]")
     t = paid.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").view(np.int64)
     codes, uniques = pd.factorize(ids, sort=True)
     order = np.lexsort((np.arange(len(t)), t, codes))
@@ -200,11 +219,17 @@ def _prepare(charges: pd.DataFrame, rules: BillingRules) -> _Log:
     )
 
 
-def _find_series(log: _Log, keys: _Keys, tol: int, annual_min: float) -> tuple[np.ndarray, np.ndarray]:
-    """Monthly series (step 2): per charge, its series number (-1: none) and slot index (0 = anchor)."""
+def _find_series(log: _Log, keys: _Keys, tol: int, annual_min: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Monthly series (step 2): per charge, its series number (-1: none), slot index (0 = anchor) and slot hit.
+
+    The slot hit (ns) is anchor + k months, or the month-end drift slot (the previous renewal's slot +
+    1 month, day clamped) when that one is closer to the charge; the anchor's own time for slot 0.
+    """
     n = len(log.t)
     series = np.full(n, -1, dtype=np.int64)
     slot_of = np.full(n, -1, dtype=np.int64)
+    slot_at = np.zeros(n, dtype=np.int64)
     free = log.mode != ANNUAL
     key = keys(log.cust, log.t)
     slot1 = keys(log.cust, add_months(log.t, 1))
@@ -234,17 +259,29 @@ def _find_series(log: _Log, keys: _Keys, tol: int, annual_min: float) -> tuple[n
         next_id += len(anchors)
         series[anchors], slot_of[anchors], free[anchors] = ids, 0, False
         series[firsts], slot_of[firsts], free[firsts] = ids, 1, False
+        prev = add_months(log.t[anchors], 1)  # per new series: the slot its latest renewal hit
+        slot_at[anchors], slot_at[firsts] = log.t[anchors], prev
         # later slots: a member just claimed is >= 28 days from any later slot, so `avail` needs no refresh
         avail = np.flatnonzero(free & np.isin(log.cust, log.cust[anchors]))
         live, k = np.arange(len(anchors)), 1
         while len(live):
             k += 1
-            pos, _ = _nearest(key[avail], keys(log.cust[anchors[live]], add_months(log.t[anchors[live]], k)), tol)
-            live, pos = live[pos >= 0], pos[pos >= 0]
+            cust = log.cust[anchors[live]]
+            slot = add_months(log.t[anchors[live]], k)
+            pos, dist = _nearest(key[avail], keys(cust, slot), tol)
+            drift = add_months(prev[live], 1)  # differs from `slot` only for anchors on the 29th-31st
+            other = np.flatnonzero(drift != slot)
+            if len(other):
+                pos_d, dist_d = _nearest(key[avail], keys(cust[other], drift[other]), tol)
+                closer = (pos_d >= 0) & ((pos[other] < 0) | (dist_d < dist[other]))
+                pos[other[closer]], slot[other[closer]] = pos_d[closer], drift[other[closer]]
+            renewed = pos >= 0
+            live, pos, slot = live[renewed], pos[renewed], slot[renewed]
             hit = avail[pos]
-            series[hit], slot_of[hit], free[hit] = ids[live], k, False
+            series[hit], slot_of[hit], free[hit], slot_at[hit] = ids[live], k, False, slot
+            prev[live] = slot
         cand = np.flatnonzero(free & np.isin(log.cust, log.cust[anchors]))
-    return series, slot_of
+    return series, slot_of, slot_at
 
 
 def _weak_series(log: _Log, keys: _Keys, series: np.ndarray, slot_of: np.ndarray, annual_min: float) -> np.ndarray:
@@ -297,12 +334,14 @@ class _Spans:
     annual: np.ndarray  # bool
 
 
-def _terms(log: _Log, keys: _Keys, single: np.ndarray, series_spans: _Spans, annual_min: float
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _terms(log: _Log, keys: _Keys, single: np.ndarray, series_spans: _Spans, annual_min: float,
+           pending: np.ndarray, as_of: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Steps 4-5: which single charges open terms, which are annual, and why (smallest follower).
 
-    Returns (opens, annual, follower, prorated): bool per charge, the smallest smaller charge that made a
-    small term annual (NaN otherwise), and the single charges that prorate something.
+    Returns (opens, annual, follower, prorated, orphan): bool per charge, the smallest smaller charge
+    that made a small term annual (NaN otherwise), the single charges that prorate something, and the
+    pending charges that no series or annual-sized term running at as_of covers (they may only prorate
+    a term still running at as_of; else they open a provisional term).
     """
     n = len(log.t)
     key = keys(log.cust, log.t)
@@ -310,44 +349,60 @@ def _terms(log: _Log, keys: _Keys, single: np.ndarray, series_spans: _Spans, ann
     opens = big.copy()
     annual = big.copy()
     follower = np.full(n, np.nan)
+    orphan = np.zeros(n, dtype=bool)
     # covered by a series or an annual-sized term -> a proration, whatever came before it
+    big_end = add_months(log.t[big], 12)
     starts = np.r_[keys(series_spans.cust, series_spans.start), key[big]]
-    ends = np.r_[keys(series_spans.cust, series_spans.end), keys(log.cust[big], add_months(log.t[big], 12))]
+    ends = np.r_[keys(series_spans.cust, series_spans.end), keys(log.cust[big], big_end)]
     rest = np.flatnonzero(single & ~big)
     covered = _covering(starts, ends, key[rest])
+    # ... unless it may be a new plan (pending) and every such host ended before as_of (step 5)
+    new_plan = pending[rest] & (log.mode[rest] != ANNUAL)
+    if new_plan.any():
+        running = np.r_[series_spans.end > as_of, big_end > as_of]
+        new_plan &= ~_covering(starts[running], ends[running], key[rest])
+        orphan[rest[new_plan]] = True
     prorated = np.zeros(n, dtype=bool)
-    prorated[rest[covered]] = True
-    u = rest[~covered]  # sorted by (customer, time)
+    prorated[rest[covered & ~new_plan]] = True
+    u = rest[~covered | new_plan]  # sorted by (customer, time)
     if len(u):
         year = keys(log.cust[u], add_months(log.t[u], 12))
         hi = np.searchsorted(key[u], year, side="left")
         smallest = _range_min(log.amount[u], np.arange(len(u)) + 1, hi)
-        by_followers = (smallest < log.amount[u]) & (log.mode[u] == AUTO)
+        # smaller charges after a pending one do not make it annual: its renewal may still come
+        by_followers = (smallest < log.amount[u]) & (log.mode[u] == AUTO) & ~pending[u]
         annual_u = by_followers | (log.mode[u] == ANNUAL)
         follower[u[by_followers]] = smallest[by_followers]
         term_end = add_months(log.t[u], np.where(annual_u, 12, 1))
+        fresh = pending[u] & (log.mode[u] != ANNUAL)
         todo = np.arange(len(u))
-        # oldest first: the earliest undecided charge of each customer opens a term; what falls inside it prorates it
+        # oldest first: the earliest undecided charge of each customer opens a term; what falls inside it prorates it,
+        # except a pending charge in a term that ended before as_of (it opens its own term in a later round)
         while len(todo):
             head = _group_starts(log.cust[u[todo]])
             group = np.cumsum(head) - 1
             end = term_end[todo[head]][group]
-            inside = (log.t[u[todo]] < end) & ~head
+            inside = (log.t[u[todo]] < end) & ~head & ~(fresh[todo] & (end <= as_of))
             opens[u[todo[head]]] = True
             annual[u[todo[head]]] = annual_u[todo[head]]
             prorated[u[todo[inside]]] = True
             todo = todo[~head & ~inside]
-    return opens, annual, follower, prorated
+    return opens, annual, follower, prorated, orphan
 
 
-def _hosts(log: _Log, keys: _Keys, prorations: np.ndarray, spans: _Spans, members: pd.DataFrame
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """For each proration: the span it falls in with the nearest next boundary, and that boundary (ns)."""
-    p = pd.DataFrame({"p": np.arange(len(prorations)), "cust": log.cust[prorations], "t": log.t[prorations]})
+def _hosts(log: _Log, keys: _Keys, prorations: np.ndarray, spans: _Spans, members: pd.DataFrame,
+           running_only: np.ndarray, as_of: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each proration: the span it falls in with the nearest next boundary, and that boundary (ns).
+
+    Where `running_only` is set (pending charges with no running series or annual host), only spans still
+    running at as_of qualify: the term that took the charge in.
+    """
+    p = pd.DataFrame({"p": np.arange(len(prorations)), "cust": log.cust[prorations], "t": log.t[prorations],
+                      "running_only": running_only})
     s = pd.DataFrame({"cust": spans.cust, "span": np.arange(len(spans.cust)), "start": spans.start,
                       "end": spans.end, "series": spans.series})
     m = p.merge(s, on="cust")
-    m = m.loc[(m["start"] <= m["t"]) & (m["t"] < m["end"])]
+    m = m.loc[(m["start"] <= m["t"]) & (m["t"] < m["end"]) & ~(m["running_only"] & (m["end"] <= as_of))]
     boundary = m["end"].to_numpy().copy()
     in_series = m["series"].to_numpy() >= 0
     if in_series.any() and len(members):
@@ -402,26 +457,34 @@ def _duration(ns: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
-def infer_schedule(charges: pd.DataFrame, rules: BillingRules) -> tuple[pd.DataFrame, pd.DataFrame]:
+def infer_schedule(charges: pd.DataFrame, rules: BillingRules, *, as_of: pd.Timestamp | None = None
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Payment log -> (revenue schedule, billing classification), metrics.md 2b (see the module docstring).
 
     `charges`: customer_id, paid_at (UTC), amount; zero and negative amounts are ignored.
+    `as_of`: the instant the log is read at (charges after it are ignored); None = the newest charge.
+    A charge whose first renewal is not yet due at as_of is read cautiously (a provisional one-month
+    term rather than an annual term or a proration of a plan that stopped).
     Returns the schedule (kpi.schedule.SCHEDULE_COLUMNS, one row per piece, sorted by customer and
     start) and the billing table (BILLING_COLUMNS, one row per series or term, sorted by customer and
     anchor; `ref` links the two).
     """
     if not 0 < rules.renewal_tolerance_hours < MAX_TOLERANCE_HOURS:
         raise ValueError(f"renewal_tolerance_hours must be between 0 and {MAX_TOLERANCE_HOURS}")
-    log = _prepare(charges, rules)
+    if as_of is not None:
+        as_of = pd.Timestamp(as_of)
+        as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of.tz_convert("UTC")
+    log = _prepare(charges, rules, as_of)
     n = len(log.t)
     if n == 0:
         return empty_schedule(), empty_billing()
+    as_of_ns = int(log.t.max()) if as_of is None else int(as_of.as_unit("ns").value)
     tol_ns = int(round(rules.renewal_tolerance_hours * HOUR_NS))
     annual_min = float(rules.annual_min_amount)
     keys = _Keys.fit(int(log.t.min()), int(log.t.max()), n, tol_ns)  # groups: customers, or series (< n)
     tol = keys.span(tol_ns)
 
-    series, slot_of = _find_series(log, keys, tol, annual_min)
+    series, slot_of, slot_at = _find_series(log, keys, tol, annual_min)
     weak = _weak_series(log, keys, series, slot_of, annual_min)
     dissolved = np.zeros(n, dtype=bool)
     if weak.any():
@@ -434,12 +497,14 @@ def infer_schedule(charges: pd.DataFrame, rules: BillingRules) -> tuple[pd.DataF
     # series members, their pieces and spans
     is_member = series >= 0
     members = pd.DataFrame({"i": np.flatnonzero(is_member), "series": series[is_member], "k": slot_of[is_member],
-                            "t": log.t[is_member]}).sort_values(["series", "k"], kind="stable")
+                            "t": log.t[is_member], "slot": slot_at[is_member]}).sort_values(["series", "k"],
+                                                                                           kind="stable")
     mi = members["i"].to_numpy()
     ms = members["series"].to_numpy()
     last = np.r_[ms[1:] != ms[:-1], True] if len(ms) else np.zeros(0, dtype=bool)
     anchor_i = np.zeros(int(ms.max()) + 1 if len(ms) else 0, dtype=np.int64)
     anchor_i[ms[members["k"].to_numpy() == 0]] = mi[members["k"].to_numpy() == 0]
+    # anchor + (k + 1) months: never before the drift slot (the previous renewal's slot + 1 month, day clamped)
     next_slot = add_months(log.t[anchor_i[ms]], members["k"].to_numpy() + 1)
     piece_end = np.where(last, next_slot, np.r_[log.t[mi][1:], 0])
     n_series = len(anchor_i)
@@ -449,14 +514,16 @@ def infer_schedule(charges: pd.DataFrame, rules: BillingRules) -> tuple[pd.DataF
                           series=np.arange(n_series), charge=anchor_i, annual=np.zeros(n_series, dtype=bool))
 
     single = ~is_member
-    opens, annual, follower, prorated = _terms(log, keys, single, series_spans, annual_min)
+    due = add_months(log.t, 1) + tol_ns  # by then a charge's first renewal, if any, has been seen
+    pending = as_of_ns < due
+    opens, annual, follower, prorated, orphan = _terms(log, keys, single, series_spans, annual_min, pending, as_of_ns)
     ti = np.flatnonzero(opens)
     term_spans = _Spans(cust=log.cust[ti], start=log.t[ti], end=add_months(log.t[ti], np.where(annual[ti], 12, 1)),
                         series=np.full(len(ti), -1), charge=ti, annual=annual[ti])
     spans = _Spans(*(np.r_[getattr(series_spans, f), getattr(term_spans, f)] for f in _Spans.__dataclass_fields__))
 
     pi = np.flatnonzero(prorated)
-    host, boundary = _hosts(log, keys, pi, spans, members)
+    host, boundary = _hosts(log, keys, pi, spans, members, orphan[pi], as_of_ns)
 
     # span refs: customer-id:series-N / customer-id:term-N, numbered by start within the customer
     n_spans = len(spans.cust)
@@ -467,9 +534,37 @@ def infer_schedule(charges: pd.DataFrame, rules: BillingRules) -> tuple[pd.DataF
     ref = np.array([f"{cid}:{'series' if s else 'term'}-{num}"
                     for cid, s, num in zip(log.ids[spans.cust], is_series, number, strict=True)], dtype=object)
 
+    provisional = ~spans.annual & pending[spans.charge] & (log.mode[spans.charge] != ANNUAL) & (spans.series < 0)
+    ended = _ended_hosts(spans, provisional, as_of_ns)
     schedule = _schedule(log, rules, spans, ref, members, piece_end, ms, pi, host, boundary)
-    billing = _billing(log, rules, spans, ref, members, ms, last, pi, host, dissolved, follower, tol_ns, order)
+    billing = _billing(log, rules, spans, ref, members, ms, last, pi, host, dissolved, follower, tol_ns, order,
+                       _Provisional(provisional, due[spans.charge], ended))
     return schedule, billing
+
+
+@dataclass
+class _Provisional:
+    """Per span, for the Billing reason: a term opened by a pending charge, when its first renewal is due (ns),
+    and the span it falls in that ended before as_of (-1: none)."""
+
+    term: np.ndarray
+    due: np.ndarray
+    ended_host: np.ndarray
+
+
+def _ended_hosts(spans: _Spans, provisional: np.ndarray, as_of: int) -> np.ndarray:
+    """For each provisional term: a span of its customer that covers its charge and ended before as_of (-1: none)."""
+    out = np.full(len(spans.cust), -1, dtype=np.int64)
+    terms = np.flatnonzero(provisional)
+    if not len(terms):
+        return out
+    p = pd.DataFrame({"term": terms, "cust": spans.cust[terms], "t": spans.start[terms]})
+    s = pd.DataFrame({"cust": spans.cust, "span": np.arange(len(spans.cust)), "start": spans.start, "end": spans.end})
+    m = p.merge(s, on="cust")
+    m = m.loc[(m["span"] != m["term"]) & (m["start"] <= m["t"]) & (m["t"] < m["end"]) & (m["end"] <= as_of)]
+    m = m.sort_values(["term", "end"], ascending=[True, False], kind="stable").drop_duplicates("term")
+    out[m["term"].to_numpy()] = m["span"].to_numpy()
+    return out
 
 
 def _renumber(series: np.ndarray) -> np.ndarray:
@@ -514,7 +609,7 @@ def _schedule(log: _Log, rules: BillingRules, spans: _Spans, ref: np.ndarray, me
 
 def _billing(log: _Log, rules: BillingRules, spans: _Spans, ref: np.ndarray, members: pd.DataFrame, ms: np.ndarray,
              last: np.ndarray, pi: np.ndarray, host: np.ndarray, dissolved: np.ndarray, follower: np.ndarray,
-             tol_ns: int, order: np.ndarray) -> pd.DataFrame:
+             tol_ns: int, order: np.ndarray, provisional: _Provisional) -> pd.DataFrame:
     n_spans = len(spans.cust)
     is_series = spans.series >= 0
     mi = members["i"].to_numpy()
@@ -526,9 +621,12 @@ def _billing(log: _Log, rules: BillingRules, spans: _Spans, ref: np.ndarray, mem
     np.maximum.at(last_charge, host, log.t[pi])
     anchor_t = spans.start
     offset = np.zeros(n_spans)
+    drifted = np.zeros(n_spans, dtype=np.int64)
     if len(mi):
-        slot = add_months(log.t[spans.charge[ms]], members["k"].to_numpy())
+        slot = members["slot"].to_numpy()
         np.maximum.at(offset, ms, np.abs(log.t[mi] - slot).astype("float64"))
+        drifted = np.bincount(ms, weights=slot != add_months(log.t[spans.charge[ms]], members["k"].to_numpy()),
+                              minlength=n_spans).astype(np.int64)
     rate = np.where(is_series, 0.0, np.where(spans.annual, log.amount[spans.charge] / 12, log.amount[spans.charge]))
     rate[ms[last]] = log.amount[mi[last]]
     renewals = np.where(is_series, n_members - 1, 0)
@@ -539,6 +637,9 @@ def _billing(log: _Log, rules: BillingRules, spans: _Spans, ref: np.ndarray, mem
     minimum = f"{rules.annual_min_amount:g}"
     prorate = "spread to its next boundary" if rules.prorations == "normalize" else "ignored (prorations = ignore)"
     until = _utc(series_end).strftime("%Y-%m-%d %H:%M")
+    due = _utc(provisional.due).strftime("%Y-%m-%d %H:%M")
+    ended = provisional.ended_host
+    ended_at = _utc(spans.end[np.maximum(ended, 0)]).strftime("%Y-%m-%d %H:%M")
     reasons = []
     for j in range(n_spans):  # one sentence per series or term, not per charge
         if is_series[j]:
@@ -546,10 +647,22 @@ def _billing(log: _Log, rules: BillingRules, spans: _Spans, ref: np.ndarray, mem
             text = (f"{r} renewal{'s' if r != 1 else ''} 1 calendar month apart within ±{tol_h}h of the anchor's slot "
                     f"(largest offset {_duration(offset[j])}); covered until slot {r + 1}, "
                     f"{until[j]} UTC, unless renewed")
+            if drifted[j]:
+                d = int(drifted[j])
+                text += (f"; {d} renewal{'s' if d != 1 else ''} on the previous renewal's day + 1 calendar month "
+                         "(month-end drift: the billing system counts from the previous charge), not the anchor's day")
             if mode[j] == MONTHLY:
                 text += " (billing_overrides: monthly)"
         elif mode[j] == ANNUAL:
             text = f"single charge of {amount[j]:.2f} read as an annual term: billing_overrides sets this customer to annual"
+        elif provisional.term[j]:
+            text = (f"single charge of {amount[j]:.2f} whose first renewal is due by {due[j]} UTC, not yet at as_of: "
+                    "one month for now (provisional; it may be the first month of a new plan)")
+            if ended[j] >= 0:
+                text += (f"; it falls inside {ref[ended[j]]}, which ended {ended_at[j]} UTC with no renewal, so it is "
+                         "not read as a proration of that one")
+            if mode[j] == MONTHLY:
+                text += " (billing_overrides: monthly)"
         elif mode[j] == MONTHLY:
             text = (f"single charge of {amount[j]:.2f} with no renewal within ±{tol_h}h of a month later: one month "
                     "(billing_overrides: monthly)")

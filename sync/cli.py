@@ -44,6 +44,15 @@ def _add_log_format(p: argparse.ArgumentParser, default: object) -> None:
                    help="human (default) or json: one JSON object per line (env: KPI_SYNC_LOG_FORMAT)")
 
 
+def _month(text: str) -> str:
+    """A YYYY-MM month for argparse (a bad one is a usage error, exit 2)."""
+    import re
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month: expected YYYY-MM")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="kpi-sync",
@@ -59,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     now.add_argument("--as-of", metavar="YYYY-MM-DD", help="compute as of the end of this day")
     now.add_argument("--dry-run", action="store_true", help="compute and check everything, publish nothing")
     now.add_argument("--force", action="store_true", help="publish even unchanged tabs and past the guard")
-    now.add_argument("--availability-month", metavar="YYYY-MM", help="month for the availability tabs")
+    now.add_argument("--availability-month", metavar="YYYY-MM", type=_month, help="month for the availability tabs")
 
     worker = sub.add_parser("worker", help="run the job on the schedule in the config, until stopped")
     _add_common(worker)

@@ -99,6 +99,16 @@ def resolve_as_of(settings: Settings, loaded: Loaded, as_of: str | None) -> pd.T
     return pd.Timestamp(times.max()).tz_convert("UTC")
 
 
+def check_as_of(as_of: pd.Timestamp, loaded: Loaded) -> None:
+    """An as_of before the first revenue would publish empty tables: refuse it."""
+    times = loaded.revenue_times.dropna()
+    if len(times) and as_of < times.min():
+        raise ConfigError(
+            f"as_of {as_of:%Y-%m-%d %H:%M:%S} UTC is before the first revenue in the data "
+            f"({pd.Timestamp(times.min()):%Y-%m-%d}): nothing to compute"
+        )
+
+
 def build_context(settings: Settings, loaded: Loaded, as_of: pd.Timestamp, run: RunInfo, hr: object | None = None,
                   unavailable: tuple[tuple[str, str], ...] = (), history: pd.DataFrame | None = None) -> Context:
     """The canonical revenue schedule and everything builders read."""
@@ -252,6 +262,7 @@ def _run_locked(settings: Settings, sink: Sink, state: StateFile, past: Destinat
     gate.checkpoint("loading")
     loaded = load_dataset(settings)
     when = resolve_as_of(settings, loaded, as_of)
+    check_as_of(when, loaded)
     gate.checkpoint("loading HR data")
     hr, unavailable = load_hr(settings, attempt.started_at, hr_month)
     run = RunInfo(

@@ -186,6 +186,8 @@ def read_ndjson(
     """
     file = Path(path)
     name = str(path)
+    if file.is_dir():
+        raise InputDataError(f"{name}: {role} is a folder, not a file")
     if not file.is_file():
         raise InputDataError(f"{name}: {role} file not found")
     digest = hashlib.sha256()

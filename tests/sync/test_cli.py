@@ -29,7 +29,9 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture) -> None:
         assert command in out
 
 
-@pytest.mark.parametrize("argv", [[], ["frobnicate"], ["now", "--as-of"], ["now", "--bogus"]])
+@pytest.mark.parametrize(
+    "argv", [[], ["frobnicate"], ["now", "--as-of"], ["now", "--bogus"], ["now", "--availability-month", "2017-13"]]
+)
 def test_bad_usage_exits_2(argv: list[str], capsys: pytest.CaptureFixture) -> None:
     """No command, an unknown command or a bad option is a usage error: exit 2."""
     assert main(argv) == 2
@@ -102,3 +104,19 @@ def test_debug_shows_the_traceback(tmp_path: Path, capsys: pytest.CaptureFixture
     (tmp_path / "invoices.json").unlink()
     assert main(["now", "--config", str(config), "--sink", f"csv:{tmp_path / 'o'}", "--debug"]) == 1
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_as_of_before_any_revenue_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """An as_of before the first charge would publish empty tables: it fails with one line instead."""
+    config = make_config(tmp_path, good_invoices(), good_customers())
+    assert main(["now", "--config", str(config), "--sink", f"csv:{tmp_path / 'o'}", "--as-of", "2010-01-01"]) == 1
+    assert "before the first revenue in the data (2017-03-01)" in capsys.readouterr().err
+
+
+def test_a_folder_given_as_an_input_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """An input path that is a folder says so, rather than "not found"."""
+    config = make_config(tmp_path, good_invoices(), good_customers())
+    (tmp_path / "invoices.json").unlink()
+    (tmp_path / "invoices.json").mkdir()
+    assert main(["now", "--config", str(config), "--sink", f"csv:{tmp_path / 'o'}"]) == 1
+    assert "invoices is a folder, not a file" in capsys.readouterr().err
