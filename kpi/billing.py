@@ -42,15 +42,18 @@ Python loops are rounds bounded by the number of series per customer or months i
    a proration of a plan that stopped: it opens a provisional one-month term (a new plan), and the
    small charges of its month prorate that term.
 6. A proration spreads its amount from its timestamp to the next boundary of the series or term it
-   falls in (the nearest one if several run; for a pending charge, only hosts still running at as_of),
-   rate = amount / span in months of 365.25/12 days; `prorations="ignore"` drops these pieces (they
-   are still counted in the Billing tab).
+   falls in (the nearest one if several run; for a pending charge that no running series or annual
+   term covers, only the term still running at as_of that took it in), rate = amount / span in months
+   of 365.25/12 days; `prorations="ignore"` drops these pieces (they are still counted in the Billing
+   tab).
 7. `billing_overrides`: "monthly" disables annual terms and step 3 for that customer; "annual"
    disables monthly series (every single charge opens an annual term or prorates one; no
    provisional terms).
 
 A series piece runs from the charge to the next renewal when there is one (early or late within the
-tolerance: never a gap, never counted twice), else to the next slot.
+tolerance: never a gap, never counted twice), else to the next slot. When that slot (or a monthly
+term's end) has passed at as_of while its renewal may still come (as_of < slot + tolerance), it runs
+to slot + tolerance: a renewal late within the tolerance but not yet seen is no churn.
 """
 
 from __future__ import annotations
@@ -165,6 +168,12 @@ def _range_min(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray
         if sel.any():
             out[sel] = np.minimum(table[lo[sel]], table[hi[sel] - (1 << j)])
     return out
+
+
+def _renewal_window_end(end: np.ndarray, as_of: int, tol_ns: int) -> np.ndarray:
+    """Monthly ends (a slot with no renewal seen): the ones passed at as_of whose renewal may still come (as_of <
+    slot + tolerance) run to slot + tolerance, so a renewal that is late but not yet due is no churn."""
+    return np.where((end <= as_of) & (as_of < end + tol_ns), end + tol_ns, end)
 
 
 def _covering(starts: np.ndarray, ends: np.ndarray, queries: np.ndarray) -> np.ndarray:
@@ -335,7 +344,8 @@ class _Spans:
 
 
 def _terms(log: _Log, keys: _Keys, single: np.ndarray, series_spans: _Spans, annual_min: float,
-           pending: np.ndarray, as_of: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+           pending: np.ndarray, as_of: int, tol_ns: int
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Steps 4-5: which single charges open terms, which are annual, and why (smallest follower).
 
     Returns (opens, annual, follower, prorated, orphan): bool per charge, the smallest smaller charge
@@ -374,6 +384,7 @@ def _terms(log: _Log, keys: _Keys, single: np.ndarray, series_spans: _Spans, ann
         annual_u = by_followers | (log.mode[u] == ANNUAL)
         follower[u[by_followers]] = smallest[by_followers]
         term_end = add_months(log.t[u], np.where(annual_u, 12, 1))
+        term_end = np.where(annual_u, term_end, _renewal_window_end(term_end, as_of, tol_ns))
         fresh = pending[u] & (log.mode[u] != ANNUAL)
         todo = np.arange(len(u))
         # oldest first: the earliest undecided charge of each customer opens a term; what falls inside it prorates it,
@@ -448,6 +459,14 @@ def _utc(ns: np.ndarray) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(np.asarray(ns, dtype=np.int64).view("datetime64[ns]")).tz_localize("UTC")
 
 
+def _minutes(ns: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Instants as "YYYY-MM-DD HH:MM" (UTC) where `where` is set, "" elsewhere (formatting only what a reason shows)."""
+    out = np.full(len(ns), "", dtype=object)
+    if where.any():
+        out[where] = np.asarray(_utc(ns[where]).strftime("%Y-%m-%d %H:%M"), dtype=object)
+    return out
+
+
 def _duration(ns: float) -> str:
     seconds = int(round(ns / 1e9))
     if seconds < 60:
@@ -506,7 +525,7 @@ def infer_schedule(charges: pd.DataFrame, rules: BillingRules, *, as_of: pd.Time
     anchor_i[ms[members["k"].to_numpy() == 0]] = mi[members["k"].to_numpy() == 0]
     # anchor + (k + 1) months: never before the drift slot (the previous renewal's slot + 1 month, day clamped)
     next_slot = add_months(log.t[anchor_i[ms]], members["k"].to_numpy() + 1)
-    piece_end = np.where(last, next_slot, np.r_[log.t[mi][1:], 0])
+    piece_end = np.where(last, _renewal_window_end(next_slot, as_of_ns, tol_ns), np.r_[log.t[mi][1:], 0])
     n_series = len(anchor_i)
     series_end = np.zeros(n_series, dtype=np.int64)
     series_end[ms[last]] = piece_end[last]
@@ -516,10 +535,13 @@ def infer_schedule(charges: pd.DataFrame, rules: BillingRules, *, as_of: pd.Time
     single = ~is_member
     due = add_months(log.t, 1) + tol_ns  # by then a charge's first renewal, if any, has been seen
     pending = as_of_ns < due
-    opens, annual, follower, prorated, orphan = _terms(log, keys, single, series_spans, annual_min, pending, as_of_ns)
+    opens, annual, follower, prorated, orphan = _terms(log, keys, single, series_spans, annual_min, pending, as_of_ns,
+                                                       tol_ns)
     ti = np.flatnonzero(opens)
-    term_spans = _Spans(cust=log.cust[ti], start=log.t[ti], end=add_months(log.t[ti], np.where(annual[ti], 12, 1)),
-                        series=np.full(len(ti), -1), charge=ti, annual=annual[ti])
+    term_end = np.where(annual[ti], add_months(log.t[ti], 12),
+                        _renewal_window_end(add_months(log.t[ti], 1), as_of_ns, tol_ns))
+    term_spans = _Spans(cust=log.cust[ti], start=log.t[ti], end=term_end, series=np.full(len(ti), -1), charge=ti,
+                        annual=annual[ti])
     spans = _Spans(*(np.r_[getattr(series_spans, f), getattr(term_spans, f)] for f in _Spans.__dataclass_fields__))
 
     pi = np.flatnonzero(prorated)
@@ -637,16 +659,23 @@ def _billing(log: _Log, rules: BillingRules, spans: _Spans, ref: np.ndarray, mem
     minimum = f"{rules.annual_min_amount:g}"
     prorate = "spread to its next boundary" if rules.prorations == "normalize" else "ignored (prorations = ignore)"
     until = _utc(series_end).strftime("%Y-%m-%d %H:%M")
-    due = _utc(provisional.due).strftime("%Y-%m-%d %H:%M")
+    next_slot = np.where(is_series, add_months(anchor_t, renewals + 1), series_end)
+    extended = is_series & (series_end != next_slot)  # the renewal of its next slot may still come at as_of
+    slot_at = _minutes(next_slot, extended)
+    due = _minutes(provisional.due, provisional.term)
     ended = provisional.ended_host
-    ended_at = _utc(spans.end[np.maximum(ended, 0)]).strftime("%Y-%m-%d %H:%M")
+    ended_at = _minutes(spans.end[np.maximum(ended, 0)], ended >= 0)
     reasons = []
     for j in range(n_spans):  # one sentence per series or term, not per charge
         if is_series[j]:
             r = int(renewals[j])
             text = (f"{r} renewal{'s' if r != 1 else ''} 1 calendar month apart within ±{tol_h}h of the anchor's slot "
-                    f"(largest offset {_duration(offset[j])}); covered until slot {r + 1}, "
-                    f"{until[j]} UTC, unless renewed")
+                    f"(largest offset {_duration(offset[j])}); ")
+            if extended[j]:
+                text += (f"slot {r + 1}, {slot_at[j]} UTC, has passed at as_of but its renewal may still come: covered "
+                         f"until {until[j]} UTC, unless renewed")
+            else:
+                text += f"covered until slot {r + 1}, {until[j]} UTC, unless renewed"
             if drifted[j]:
                 d = int(drifted[j])
                 text += (f"; {d} renewal{'s' if d != 1 else ''} on the previous renewal's day + 1 calendar month "

@@ -128,12 +128,13 @@ def test_shared_log_schedule_is_well_formed(shared_inferred):
 
 
 def test_day_is_clamped_to_the_month_end():
-    """A series anchored on Jan 31 renews on Feb 28, Mar 31 and Apr 30 (slots from the anchor, not from each renewal)."""
+    """A series anchored on Jan 31 renews on Feb 28, Mar 31 and Apr 30 (the anchor's slots; no month-end drift used)."""
     frame = charges(("c", "2017-01-31 10:00", 20), ("c", "2017-02-28 10:00", 20), ("c", "2017-03-31 10:00", 20),
                     ("c", "2017-04-30 10:00", 20))
     schedule, billing = infer_schedule(frame, RULES)
     assert list(billing["kind"]) == ["monthly series"]
     assert int(billing["renewals"].iloc[0]) == 3
+    assert "previous renewal's day" not in billing["reason"].iloc[0]
     assert schedule["end"].iloc[-1] == pd.Timestamp("2017-05-31 10:00", tz="UTC")
     assert month_ends(frame, "2017-05-20") == {"2017-01": 20.0, "2017-02": 20.0, "2017-03": 20.0, "2017-04": 20.0,
                                                "2017-05": 20.0}
