@@ -120,7 +120,7 @@ def build_context(settings: Settings, loaded: Loaded, as_of: pd.Timestamp, run: 
 
         assert loaded.charges is not None
         charges = loaded.charges.loc[loaded.charges["paid_at"] <= as_of]
-        schedule, billing = infer_schedule(charges, params.billing)
+        schedule, billing = infer_schedule(charges, params.billing, as_of=as_of)
     else:
         from kpi.contracts import schedule_from_contracts
 

@@ -96,3 +96,14 @@ def test_cohort_starting_mrr_is_the_months_new_mrr(shared_out: Path) -> None:
     new = {r["Month"]: r["New MRR"] for r in read(shared_out, "mrr.csv")}
     for row in read(shared_out, "cohorts_revenue.csv"):
         assert Decimal(row["Starting MRR"] or "0") == Decimal(new[row["Cohort"]] or "0"), row["Cohort"]
+
+
+@needs_shared
+def test_a_month_end_run_does_not_churn_a_customer_who_just_paid(tmp_path: Path) -> None:
+    """Run as of 2016-12-31 (what the hourly worker sees then): 203362, who paid on 12-30, is active, not churned."""
+    out = tmp_path / "csv"
+    config = str(ROOT / "config" / "shared-payments-log.toml")
+    assert main(["now", "--config", config, "--sink", f"csv:{out}", "--as-of", "2016-12-31"]) == 0
+    customers = {r["Customer"]: r for r in read(out, "customers.csv")}
+    assert customers["203362"]["Status"] == "active"
+    assert customers["203362"]["Last month"] == "2016-12"
