@@ -442,9 +442,10 @@ BILLING_TAB_COLUMNS: tuple[Column, ...] = (
     Column("Customer", "text", "The customer id."),
     Column("Ref", "text", "The series or term (the ref of its pieces in the revenue schedule)."),
     Column("Kind", "text", "monthly series (renewals seen), annual term or monthly term (a single charge: the "
-                           "interval is inferred)."),
+                           "interval is inferred; provisional while its first renewal is not yet due at as_of)."),
     Column("Interval", "text", "monthly or annual."),
-    Column("Anchor", "datetime", "The charge that starts it; a series' slots are anchor + k calendar months."),
+    Column("Anchor", "datetime", "The charge that starts it; a series' slots are anchor + k calendar months (for anchors on the "
+                                       "29th-31st, also the previous renewal + 1 month: see docs/billing.md)."),
     Column("First charge", "datetime", "Its first charge (the anchor)."),
     Column("Last charge", "datetime", "Its last charge, prorations included."),
     Column("Charges", "int", "Charges read as part of it: anchor, renewals and prorations."),
