@@ -673,21 +673,24 @@ def make_plan(
     sizes: dict[str, int] = {}
     adds = 0
     deferred: list[tuple[int, Rendered, int, Existing]] = []  # volatile tabs to update only with a real change
+    def claim(name: str, remedy: str) -> tuple[Existing | None, int]:
+        """Our tab of that name and its sheet id, or a new stable id for it; refuses a hand-made namesake."""
+        existing = owned.get(name)
+        if existing is not None:
+            return existing, existing.sheet_id
+        clash = titles.get(name.casefold())
+        if clash is not None:
+            raise PublishError(f"the spreadsheet has a tab {clash.title!r} that kpi-sync did not make; {remedy}")
+        sheet_id = stable_id(f"tab:{name}", taken_ids)
+        taken_ids.add(sheet_id)
+        return None, sheet_id
+
     for r in renders:
-        existing = owned.get(r.name)
+        existing, sheet_id = claim(r.name, f"rename or delete it so kpi-sync can add its own {r.name!r} tab")
         if existing is None:
-            clash = titles.get(r.name.casefold())
-            if clash is not None:
-                raise PublishError(
-                    f"the spreadsheet has a tab {clash.title!r} that kpi-sync did not make; rename or delete it "
-                    f"so kpi-sync can add its own {r.name!r} tab"
-                )
-            sheet_id = stable_id(f"tab:{r.name}", taken_ids)
-            taken_ids.add(sheet_id)
             action: Literal["add", "update", "unchanged"] = "add"
             adds += 1
         else:
-            sheet_id = existing.sheet_id
             same = existing.fingerprint == r.fingerprint and (existing.rows, existing.cols) == (
                 r.n_rows,
                 r.n_cols,
@@ -715,18 +718,7 @@ def make_plan(
         for chart in r.charts:
             charts.append((f"{r.name}/{chart.title}", chart_spec(chart, r, sheet_ids[r.name])))
     if dashboard and charts:
-        existing = owned.get(dashboard)
-        if existing is None:
-            clash = titles.get(dashboard.casefold())
-            if clash is not None:
-                raise PublishError(
-                    f"the spreadsheet has a tab {clash.title!r} that kpi-sync did not make; rename or delete it, "
-                    f"or set [publish] dashboard_tab to another name"
-                )
-            sheet_id = stable_id(f"tab:{dashboard}", taken_ids)
-            taken_ids.add(sheet_id)
-        else:
-            sheet_id = existing.sheet_id
+        existing, sheet_id = claim(dashboard, "rename or delete it, or set [publish] dashboard_tab to another name")
         unit, n_rows, n_cols = _dashboard_unit(
             dashboard, charts, existing, sheet_id, workbook.chart_ids, dashboard in forced
         )
