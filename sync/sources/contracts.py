@@ -18,8 +18,16 @@ import pandas as pd
 
 from kpi.contracts import CONTRACT_COLUMNS, KINDS, SUBSCRIPTION
 from sync.errors import ConfigError, InputDataError
-from sync.sources.ndjson import Field, Issue, Limits, ReadResult, issues_frame, read_ndjson
-from sync.sources.payments import field_renames, limits_from
+from sync.sources.ndjson import (
+    Issue,
+    Limits,
+    ReadResult,
+    field_renames,
+    fields_from_spec,
+    issues_frame,
+    limits_from,
+    read_ndjson,
+)
 
 if TYPE_CHECKING:
     from sync.run import Loaded
@@ -51,11 +59,6 @@ PROJECT_FIELDS = {
     "solutions": ("solutions", "list", True, False),
 }
 CONTRACTS_CANONICAL = set(CUSTOMER_FIELDS) | set(CONTRACT_FIELDS) | set(PROJECT_FIELDS)
-
-
-def _fields(spec: dict, renames: dict[str, str]) -> list[Field]:
-    return [Field(canonical, renames.get(canonical, source), kind, required, nullable)
-            for canonical, (source, kind, required, nullable) in spec.items()]
 
 
 def _source_name(spec: dict, renames: dict[str, str], canonical: str) -> str:
@@ -147,10 +150,10 @@ def load_contracts(settings: Settings) -> Loaded:
     renames = field_renames(settings, CONTRACTS_CANONICAL, "contracts")
     limits = limits_from(settings)
 
-    customers = read_ndjson(src.customers, "customers", _fields(CUSTOMER_FIELDS, renames), limits,
+    customers = read_ndjson(src.customers, "customers", fields_from_spec(CUSTOMER_FIELDS, renames), limits,
                             unique="customer_id", extras=True)
     known = customers.frame["customer_id"]
-    contracts_read = read_ndjson(src.contracts, "contracts", _fields(CONTRACT_FIELDS, renames), limits,
+    contracts_read = read_ndjson(src.contracts, "contracts", fields_from_spec(CONTRACT_FIELDS, renames), limits,
                                  unique="contract_id")
     contracts, contract_issues = validate_contracts(contracts_read.frame, known, contracts_read.info.path, renames)
     issues: list[Issue] = [*customers.issues, *contracts_read.issues, *contract_issues]
@@ -159,7 +162,7 @@ def load_contracts(settings: Settings) -> Loaded:
 
     projects = None
     if src.projects:
-        projects_read = read_ndjson(src.projects, "projects", _fields(PROJECT_FIELDS, renames), limits,
+        projects_read = read_ndjson(src.projects, "projects", fields_from_spec(PROJECT_FIELDS, renames), limits,
                                     unique="project_id")
         projects, project_issues = validate_projects(projects_read.frame, known, projects_read.info.path, renames)
         issues += [*projects_read.issues, *project_issues]

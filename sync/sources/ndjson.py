@@ -14,12 +14,15 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import pandas as pd
 
 from kpi.tables import InputFile, empty_issues
-from sync.errors import InputDataError
+from sync.errors import ConfigError, InputDataError
+
+if TYPE_CHECKING:
+    from sync.settings import Settings
 
 FieldKind = Literal["id", "string", "number", "int", "timestamp", "date", "list"]
 
@@ -318,3 +321,27 @@ def issues_frame(issues: Sequence[Issue]) -> pd.DataFrame:
     ).drop(columns="size")
     out = pd.concat([kept, summary], ignore_index=True) if len(summary) else kept
     return out.assign(line=out["line"].astype("Int64")).loc[:, list(empty_issues().columns)].reset_index(drop=True)
+
+
+def fields_from_spec(spec: dict[str, tuple[str, str, bool, bool]], renames: dict[str, str]) -> list[Field]:
+    """Fields from {canonical: (default name in the files, kind, required, nullable)}, renamed as configured."""
+    return [Field(canonical, renames.get(canonical, source), cast(FieldKind, kind), required, nullable)
+            for canonical, (source, kind, required, nullable) in spec.items()]
+
+
+def field_renames(settings: Settings, allowed: set[str], dataset: str) -> dict[str, str]:
+    """[sources.fields] as a dict; a canonical name this dataset doesn't know is a config error naming it."""
+    renames = dict(settings.sources.fields)
+    unknown = sorted(set(renames) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"{settings.config_path}: unknown key sources.fields.{unknown[0]} for {dataset} data "
+            f"(known: {', '.join(sorted(allowed))})"
+        )
+    return renames
+
+
+def limits_from(settings: Settings) -> Limits:
+    """The [quality] settings the reader applies."""
+    q = settings.quality
+    return Limits(max_bad_share=q.max_bad_share, min_year=q.min_timestamp_year, max_year=q.max_timestamp_year)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from sync.errors import ConfigError, InputDataError
-from sync.sources.ndjson import Field, Issue, Limits, issues_frame, read_ndjson
+from sync.sources.ndjson import Issue, field_renames, fields_from_spec, issues_frame, limits_from, read_ndjson
 
 if TYPE_CHECKING:
     from sync.run import Loaded
@@ -26,27 +26,6 @@ CUSTOMER_FIELDS = {
 }
 
 
-def _fields(spec: dict, renames: dict[str, str]) -> list[Field]:
-    return [Field(canonical, renames.get(canonical, source), kind, required, nullable)
-            for canonical, (source, kind, required, nullable) in spec.items()]
-
-
-def field_renames(settings: Settings, allowed: set[str], dataset: str) -> dict[str, str]:
-    renames = dict(settings.sources.fields)
-    unknown = sorted(set(renames) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"{settings.config_path}: unknown key sources.fields.{unknown[0]} for {dataset} data "
-            f"(known: {', '.join(sorted(allowed))})"
-        )
-    return renames
-
-
-def limits_from(settings: Settings) -> Limits:
-    q = settings.quality
-    return Limits(max_bad_share=q.max_bad_share, min_year=q.min_timestamp_year, max_year=q.max_timestamp_year)
-
-
 def load_payments(settings: Settings) -> Loaded:
     """Read invoices and customers.
 
@@ -62,8 +41,8 @@ def load_payments(settings: Settings) -> Loaded:
             raise ConfigError(f"{settings.config_path}: sources.{key} is not set (a payment log needs invoices and customers)")
     renames = field_renames(settings, set(INVOICE_FIELDS) | set(CUSTOMER_FIELDS), "payments")
     limits = limits_from(settings)
-    invoices = read_ndjson(src.invoices, "invoices", _fields(INVOICE_FIELDS, renames), limits)
-    customers = read_ndjson(src.customers, "customers", _fields(CUSTOMER_FIELDS, renames), limits,
+    invoices = read_ndjson(src.invoices, "invoices", fields_from_spec(INVOICE_FIELDS, renames), limits)
+    customers = read_ndjson(src.customers, "customers", fields_from_spec(CUSTOMER_FIELDS, renames), limits,
                             unique="customer_id", extras=True)
 
     charges = invoices.frame.loc[:, ["customer_id", "paid_at", "amount", "line"]]
