@@ -256,25 +256,44 @@ class _Attempt:
     snap: Snapshot | None = None
 
 
-def _run_locked(settings: Settings, sink: Sink, state: StateFile, past: DestinationState, guard: GuardSettings,
-                gate: StopGate, attempt: _Attempt, *, as_of: str | None, dry_run: bool, force: bool,
-                hr_month: str | None) -> RunOutcome:
-    gate.checkpoint("loading")
+def prepare_context(
+    settings: Settings,
+    *,
+    as_of: str | None,
+    started_at: pd.Timestamp,
+    destination: str,
+    history: list,
+    hr_data: Callable[[], tuple[object | None, tuple[tuple[str, str], ...]]],
+) -> Context:
+    """Load, resolve as_of, build the context and check the invariants: everything before publishing,
+    shared by `now`, the worker and `check`. `hr_data` fetches the HR data (or says why there is none)."""
     loaded = load_dataset(settings)
     when = resolve_as_of(settings, loaded, as_of)
     check_as_of(when, loaded)
-    gate.checkpoint("loading HR data")
-    hr, unavailable = load_hr(settings, attempt.started_at, hr_month)
+    hr, unavailable = hr_data()
     run = RunInfo(
         version=__version__,
-        started_at=attempt.started_at,
+        started_at=started_at,
         config_path=str(settings.config_path),
-        destination=sink.destination,
+        destination=destination,
         settings=settings.about_rows(),
         inputs=loaded.inputs,
     )
-    ctx = build_context(settings, loaded, when, run, hr=hr, unavailable=unavailable, history=history_frame(past.history))
+    ctx = build_context(settings, loaded, when, run, hr=hr, unavailable=unavailable, history=history_frame(history))
     check_invariants(ctx)
+    return ctx
+
+
+def _run_locked(settings: Settings, sink: Sink, state: StateFile, past: DestinationState, guard: GuardSettings,
+                gate: StopGate, attempt: _Attempt, *, as_of: str | None, dry_run: bool, force: bool,
+                hr_month: str | None) -> RunOutcome:
+    def hr_data() -> tuple[object | None, tuple[tuple[str, str], ...]]:
+        gate.checkpoint("loading HR data")
+        return load_hr(settings, attempt.started_at, hr_month)
+
+    gate.checkpoint("loading")
+    ctx = prepare_context(settings, as_of=as_of, started_at=attempt.started_at, destination=sink.destination,
+                          history=past.history, hr_data=hr_data)
     attempt.snap = snapshot(ctx, attempt.started_at)
     dropped = drops(past.last_good, attempt.snap, guard.max_drop)
     notes: list[str] = []
@@ -307,7 +326,7 @@ def _run_locked(settings: Settings, sink: Sink, state: StateFile, past: Destinat
                 log.warning("published, but the state file %s could not be written (%s): the guard keeps the "
                             "previous reference", state.path, exc.strerror or exc)
     outcome = RunOutcome(
-        as_of=when,
+        as_of=ctx.as_of,
         destination=sink.destination,
         tables=tables,
         skipped=skipped,

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
-from kpi.tables import RunInfo, Table
+from kpi.tables import Table
 from sync.errors import ConfigError
 from sync.settings import Settings
 from sync.sinks.gsheet import GSheetSink
@@ -50,31 +50,14 @@ def compute_for_check(
 ) -> tuple[list[Table], list[tuple[str, str]], str]:
     """The tables `now` would publish (HR data not fetched; run history read, not written),
     the skipped tabs with their reasons, and the as-of day."""
-    from sync import __version__
-    from sync.guard import StateFile, guard_settings, history_frame
-    from sync.run import build_context, compute_tables, load_dataset, resolve_as_of
+    from sync.guard import StateFile, guard_settings
+    from sync.run import compute_tables, prepare_context
 
-    loaded = load_dataset(settings)
-    when = resolve_as_of(settings, loaded, as_of)
-    run = RunInfo(
-        version=__version__,
-        started_at=started_at,
-        config_path=str(settings.config_path),
-        settings=settings.about_rows(),
-        inputs=loaded.inputs,
-    )
     past = StateFile(guard_settings(settings).state_file).read(destination)
-    ctx = build_context(
-        settings,
-        loaded,
-        when,
-        run,
-        hr=None,
-        unavailable=(("hr", "HR data is not fetched by check"),),
-        history=history_frame(past.history),
-    )
+    ctx = prepare_context(settings, as_of=as_of, started_at=started_at, destination=destination,
+                          history=past.history, hr_data=lambda: (None, (("hr", "HR data is not fetched by check"),)))
     tables, skipped = compute_tables(ctx)
-    return tables, skipped, f"{when:%Y-%m-%d}"
+    return tables, skipped, f"{ctx.as_of:%Y-%m-%d}"
 
 
 def report(
