@@ -120,3 +120,18 @@ def test_a_folder_given_as_an_input_file_is_named(tmp_path: Path, capsys: pytest
     (tmp_path / "invoices.json").mkdir()
     assert main(["now", "--config", str(config), "--sink", f"csv:{tmp_path / 'o'}"]) == 1
     assert "invoices is a folder, not a file" in capsys.readouterr().err
+
+
+def test_the_run_reads_billing_as_of_its_as_of_not_the_newest_charge(tmp_path: Path) -> None:
+    """With --as-of past a missed renewal, 18 followed by a smaller charge is an annual term (active), not a lapsed month."""
+    day = 86_400
+    first = 1_484_042_400  # 2017-01-10 10:00 UTC
+    invoices = [
+        {"customerId": 1, "amountPaid": 18.0, "timestampPaid": first},
+        {"customerId": 1, "amountPaid": 5.0, "timestampPaid": first + 10 * day},
+    ]
+    config = make_config(tmp_path, invoices, [{"customerId": 1, "nrSessions": 3, "nrSeats": 1}])
+    out = tmp_path / "o"
+    assert main(["now", "--config", str(config), "--sink", f"csv:{out}", "--as-of", "2017-02-15"]) == 0
+    rows = (out / "customers.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[1].split(",")[4] == "active"
