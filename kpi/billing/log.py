@@ -1,0 +1,89 @@
+"""Step 1: the payment log as sorted arrays, with what every later step needs to read it.
+
+Charges <= 0 and charges after as_of are dropped (data quality counts the former); the rest are
+sorted by (customer, time). `billing_overrides` become a mode per charge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from kpi.billing.timeline import HOUR_NS, MAX_TOLERANCE_HOURS, Keys
+from kpi.params import BillingRules
+
+AUTO, MONTHLY, ANNUAL = 0, 1, 2
+OVERRIDES = {"monthly": MONTHLY, "annual": ANNUAL}
+
+
+@dataclass(frozen=True)
+class Log:
+    """The positive charges paid by as_of, sorted by (customer, time), as arrays; and the reading's settings."""
+
+    ids: np.ndarray  # customer id (str) by customer code
+    cust: np.ndarray  # customer code, int64, per charge
+    t: np.ndarray  # int64 ns UTC, per charge
+    amount: np.ndarray  # float64, per charge
+    mode: np.ndarray  # AUTO / MONTHLY / ANNUAL (billing_overrides), per charge
+    as_of: int  # ns: the instant the log is read at
+    tol_ns: int  # renewal tolerance, ns
+    annual_min: float  # annual_min_amount
+    keys: Keys  # (customer or series, instant) -> sortable key
+    tol: int  # renewal tolerance in key units
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    @property
+    def key(self) -> np.ndarray:
+        """Each charge's (customer, time) key."""
+        return self.keys(self.cust, self.t)
+
+
+def utc_ns(when: pd.Timestamp) -> int:
+    """A timestamp (naive = UTC) as int64 ns since the epoch."""
+    ts = pd.Timestamp(when)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return int(ts.as_unit("ns").value)
+
+
+def prepare(charges: pd.DataFrame, rules: BillingRules, as_of: pd.Timestamp | None) -> Log:
+    """charges [customer_id, paid_at, amount] -> Log (empty when nothing positive was paid by as_of)."""
+    if not 0 < rules.renewal_tolerance_hours < MAX_TOLERANCE_HOURS:
+        raise ValueError(f"renewal_tolerance_hours must be between 0 and {MAX_TOLERANCE_HOURS}")
+    paid = pd.to_datetime(charges["paid_at"], utc=True).astype("datetime64[ns, UTC]")
+    keep = (charges["amount"] > 0).to_numpy()
+    if as_of is not None:
+        keep = keep & (paid <= pd.Timestamp(utc_ns(as_of), tz="UTC")).to_numpy()
+    positive = charges.loc[keep]
+    paid = paid.loc[keep]
+    ids = positive["customer_id"].astype(str).to_numpy()
+    t = paid.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").view(np.int64)
+    codes, uniques = pd.factorize(ids, sort=True)
+    order = np.lexsort((np.arange(len(t)), t, codes))
+    cust = codes.astype(np.int64)[order]
+    uniques = np.asarray(uniques, dtype=object)
+    overrides = dict(rules.billing_overrides)
+    bad = sorted({v for v in overrides.values() if v not in OVERRIDES})
+    if bad:
+        raise ValueError(f"billing_overrides: unknown interval {bad[0]!r} (expected monthly or annual)")
+    by_code = np.array([OVERRIDES.get(overrides.get(cid, ""), AUTO) for cid in uniques], dtype=np.int8)
+    t = t[order]
+    tol_ns = int(round(rules.renewal_tolerance_hours * HOUR_NS))
+    n = len(t)
+    as_of_ns = (int(t.max()) if n else 0) if as_of is None else utc_ns(as_of)
+    keys = Keys.fit(int(t.min()) if n else 0, int(t.max()) if n else 0, n, tol_ns)  # groups: customers or series
+    return Log(
+        ids=uniques,
+        cust=cust,
+        t=t,
+        amount=positive["amount"].to_numpy(dtype="float64")[order],
+        mode=by_code[cust] if n else np.zeros(0, dtype=np.int8),
+        as_of=as_of_ns,
+        tol_ns=tol_ns,
+        annual_min=float(rules.annual_min_amount),
+        keys=keys,
+        tol=keys.span(tol_ns),
+    )

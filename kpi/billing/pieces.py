@@ -1,0 +1,62 @@
+"""Step 7: the revenue schedule (kpi.schedule.SCHEDULE_COLUMNS) from the series, terms and prorations.
+
+Pieces: each series member from its charge to `piece_end` at rate = its amount ("renewal"); each term
+from its charge to its end at amount / 12 ("annual term") or amount ("monthly term"); each proration
+from its charge to its boundary at amount / (span in months of 365.25/12 days) ("proration"), unless
+`prorations = "ignore"`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from kpi.billing.log import Log
+from kpi.billing.prorations import Prorations
+from kpi.billing.series import Series, Spans
+from kpi.billing.timeline import MONTH_NS
+from kpi.params import BillingRules
+from kpi.schedule import SCHEDULE_COLUMNS
+
+
+def utc(ns: np.ndarray) -> pd.DatetimeIndex:
+    """int64 ns -> a UTC DatetimeIndex."""
+    return pd.DatetimeIndex(np.asarray(ns, dtype=np.int64).view("datetime64[ns]")).tz_localize("UTC")
+
+
+def term_rate(log: Log, spans: Spans) -> np.ndarray:
+    """The monthly rate a term's charge gives: amount / 12 for an annual term, the amount for a monthly one."""
+    amount = log.amount[spans.charge]
+    return np.where(spans.annual, amount / 12, amount)
+
+
+def schedule_pieces(log: Log, rules: BillingRules, series: Series, spans: Spans, ref: np.ndarray,
+                    prorations: Prorations) -> pd.DataFrame:
+    """The schedule, one row per piece, sorted by (customer, start, end); `ref` names each piece's series or term."""
+    mi, ms = series.member_index, series.member_series
+    terms = np.flatnonzero(spans.series < 0)
+    parts = [
+        (log.cust[mi], log.t[mi], series.piece_end, log.amount[mi], np.full(len(mi), "renewal", dtype=object),
+         ref[ms]),
+        (spans.cust[terms], spans.start[terms], spans.end[terms], term_rate(log, spans)[terms],
+         np.where(spans.annual[terms], "annual term", "monthly term").astype(object), ref[terms]),
+    ]
+    pi, host, boundary = prorations.charge, prorations.host, prorations.boundary
+    if rules.prorations == "normalize" and len(pi):
+        span_months = (boundary - log.t[pi]) / MONTH_NS
+        keep = span_months > 0
+        parts.append((log.cust[pi][keep], log.t[pi][keep], boundary[keep], log.amount[pi][keep] / span_months[keep],
+                      np.full(int(keep.sum()), "proration", dtype=object), ref[host][keep]))
+    cust, start, end, mrr, source, refs = (np.concatenate(x) for x in zip(*parts, strict=True))
+    order = np.lexsort((end, start, cust))
+    out = pd.DataFrame(
+        {
+            "customer_id": log.ids[cust[order]],
+            "start": utc(start[order]),
+            "end": utc(end[order]),
+            "mrr": mrr[order].astype("float64"),
+            "source": source[order],
+            "ref": refs[order],
+        }
+    )
+    return out.loc[:, list(SCHEDULE_COLUMNS)].reset_index(drop=True)

@@ -1,0 +1,58 @@
+"""Step 6: prorations (metrics.md 2b "Prorations"): which series or term each one belongs to, and until when.
+
+A proration spreads its amount from its timestamp to the next boundary of the series or term it falls
+in (the nearest one if several run; for a pending charge that no running series or annual term covers,
+only the term still running at as_of that took it in), rate = amount / span in months of 365.25/12
+days (kpi.billing.pieces); `prorations = "ignore"` drops these pieces, and they are still counted in
+the Billing tab.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from kpi.billing.log import Log
+from kpi.billing.series import Series, Spans
+
+
+@dataclass(frozen=True)
+class Prorations:
+    """Per proration charge (`charge`, indices into the log): its host span and the boundary it is spread to (ns)."""
+
+    charge: np.ndarray
+    host: np.ndarray
+    boundary: np.ndarray
+
+
+def place_prorations(log: Log, series: Series, spans: Spans, prorated: np.ndarray, orphan: np.ndarray) -> Prorations:
+    """For each charge flagged `prorated`: the span it falls in with the nearest next boundary, and that boundary.
+
+    Where `orphan` is set (pending charges with no running series or annual host), only spans still running at
+    as_of qualify: the term that took the charge in.
+    """
+    pi = np.flatnonzero(prorated)
+    members = series.members
+    keys = log.keys
+    p = pd.DataFrame({"p": np.arange(len(pi)), "cust": log.cust[pi], "t": log.t[pi], "running_only": orphan[pi]})
+    s = pd.DataFrame({"cust": spans.cust, "span": np.arange(len(spans.cust)), "start": spans.start,
+                      "end": spans.end, "series": spans.series})
+    m = p.merge(s, on="cust")
+    m = m.loc[(m["start"] <= m["t"]) & (m["t"] < m["end"]) & ~(m["running_only"] & (m["end"] <= log.as_of))]
+    boundary = m["end"].to_numpy().copy()
+    in_series = m["series"].to_numpy() >= 0
+    if in_series.any() and len(members):
+        # the next renewal after the proration ends the piece it falls in
+        mkey = keys(members["series"].to_numpy(), members["t"].to_numpy())
+        q = keys(m["series"].to_numpy()[in_series], m["t"].to_numpy()[in_series])
+        pos = np.searchsorted(mkey, q, side="right")
+        same = (pos < len(mkey)) & (members["series"].to_numpy()[np.minimum(pos, len(mkey) - 1)]
+                                    == m["series"].to_numpy()[in_series])
+        nxt = members["t"].to_numpy()[np.minimum(pos, len(mkey) - 1)]
+        boundary[in_series] = np.where(same, np.minimum(nxt, boundary[in_series]), boundary[in_series])
+    m = m.assign(boundary=boundary).sort_values(["p", "boundary", "span"], kind="stable").drop_duplicates("p")
+    if len(m) != len(pi):
+        raise AssertionError("a proration fell inside no series or term")  # by construction, never
+    return Prorations(charge=pi, host=m["span"].to_numpy(), boundary=m["boundary"].to_numpy())

@@ -1,0 +1,227 @@
+"""Steps 2-3: monthly series (metrics.md 2b "Monthly series", "Month-end drift"), and the pairs that are not one.
+
+Step 2. A charge anchors a series when the charge closest to anchor + 1 calendar month (within
++-renewal_tolerance) is free; slot k = anchor + k calendar months (day clamped, same time of day) is
+renewed by the free charge closest to it; the series ends at the first slot with none. Month-end
+drift: slot k is also renewed by a charge within the tolerance of the slot the previous renewal hit
++ 1 calendar month (day clamped), which differs from anchor + k months only for anchors on the
+29th-31st (billing systems that count from the previous charge: 10-31, 11-30, 12-30, ...); the
+closer of the two wins, the anchor's slot on a tie. Per customer, series are found oldest first,
+one per round; when several charges compete for the same first renewal, the one whose slot it hits
+most closely anchors (a seat added minutes before the real subscription must not become the
+anchor). A charge >= annual_min_amount is not the first month of a plan whose next charge is below
+annual_min_amount: it stays a single (annual) charge.
+
+Step 3. Prorations posing as renewals: a series with a single renewal, both charges below
+annual_min_amount, that lies inside a running series with two renewals or more, or inside the year
+of an annual-sized single charge, is noise (seat prorations that happen to fall a month apart): its
+two charges are read as prorations. One renewal inside another plan is not evidence enough for a
+second plan; two are.
+
+A series piece runs from the charge to the next renewal when there is one (early or late within
+the tolerance: never a gap, never counted twice), else to the next slot; when that slot has passed
+at as_of while its renewal may still come (as_of < slot + tolerance), to slot + tolerance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from kpi.billing.log import ANNUAL, AUTO, Log
+from kpi.billing.timeline import add_months, group_starts, nearest, renewal_window_end
+
+
+@dataclass(frozen=True)
+class Spans:
+    """Series and terms, one entry each: the hosts of prorations and the rows of the Billing tab."""
+
+    cust: np.ndarray
+    start: np.ndarray  # ns
+    end: np.ndarray  # ns, exclusive
+    series: np.ndarray  # series number, -1 for a term
+    charge: np.ndarray  # the anchor charge's index
+    annual: np.ndarray  # bool
+
+    @classmethod
+    def concat(cls, *parts: Spans) -> Spans:
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in cls.__dataclass_fields__))
+
+
+@dataclass(frozen=True)
+class Series:
+    """The monthly series of a log.
+
+    Per charge: `number` (its series, 0..n-1, -1: none), `slot` (k, 0 = the anchor; -1: none),
+    `slot_at` (the slot it hit, ns) and `dissolved` (the renewal of a pair read as prorations in step 3).
+    `members`: one row per charge of a series [i (charge index), series, k, t, slot], sorted by
+    (series, k); `piece_end` and `last` align with it. `spans`: one per series, numbered like `number`.
+    """
+
+    number: np.ndarray
+    slot: np.ndarray
+    slot_at: np.ndarray
+    dissolved: np.ndarray
+    members: pd.DataFrame
+    piece_end: np.ndarray
+    last: np.ndarray
+    spans: Spans
+
+    @property
+    def member_index(self) -> np.ndarray:
+        return self.members["i"].to_numpy()
+
+    @property
+    def member_series(self) -> np.ndarray:
+        return self.members["series"].to_numpy()
+
+
+def find_series(log: Log) -> Series:
+    """Steps 2 and 3 over the whole log (see the module docstring)."""
+    number, slot, slot_at = _link(log)
+    weak = _weak(log, number, slot)
+    dissolved = np.zeros(len(log), dtype=bool)
+    if weak.any():
+        undone = (number >= 0) & weak[np.maximum(number, 0)]
+        dissolved = undone & (slot == 1)  # one per pair, its renewal: counted in the host's reason
+        number = np.where(undone, -1, number)
+        slot = np.where(undone, -1, slot)
+    return _assemble(log, _renumber(number), slot, slot_at, dissolved)
+
+
+def _link(log: Log) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Step 2: per charge, its series number (-1: none), slot index (0 = anchor) and slot hit.
+
+    The slot hit (ns) is anchor + k months, or the month-end drift slot (the previous renewal's slot +
+    1 month, day clamped) when that one is closer to the charge; the anchor's own time for slot 0.
+    """
+    n, keys, tol, annual_min = len(log), log.keys, log.tol, log.annual_min
+    series = np.full(n, -1, dtype=np.int64)
+    slot_of = np.full(n, -1, dtype=np.int64)
+    slot_at = np.zeros(n, dtype=np.int64)
+    free = log.mode != ANNUAL
+    key = log.key
+    slot1 = keys(log.cust, add_months(log.t, 1))
+    next_id = 0
+    cand = np.flatnonzero(free)
+    while len(cand):
+        avail = np.flatnonzero(free)
+        pos, dist = nearest(key[avail], slot1[cand], tol)
+        ok = pos >= 0
+        renewal = np.where(ok, avail[np.maximum(pos, 0)], -1)
+        # a charge >= annual_min_amount followed a month later by a smaller-than-annual charge is an annual payment
+        big_then_small = (log.mode[cand] == AUTO) & (log.amount[cand] >= annual_min) & ok
+        big_then_small[ok] &= log.amount[renewal[ok]] < annual_min
+        ok &= ~big_then_small
+        cand, renewal, dist = cand[ok], renewal[ok], dist[ok]
+        if not len(cand):
+            break
+        # per customer: the earliest candidate names the first renewal; the candidate hitting it closest anchors
+        first = group_starts(log.cust[cand])
+        group = np.cumsum(first) - 1
+        contested = renewal == renewal[first][group]
+        c2, r2, d2, g2 = cand[contested], renewal[contested], dist[contested], group[contested]
+        pick = np.lexsort((log.t[c2], d2, g2))
+        pick = pick[group_starts(g2[pick])]
+        anchors, firsts = c2[pick], r2[pick]
+        ids = next_id + np.arange(len(anchors))
+        next_id += len(anchors)
+        series[anchors], slot_of[anchors], free[anchors] = ids, 0, False
+        series[firsts], slot_of[firsts], free[firsts] = ids, 1, False
+        prev = add_months(log.t[anchors], 1)  # per new series: the slot its latest renewal hit
+        slot_at[anchors], slot_at[firsts] = log.t[anchors], prev
+        # later slots: a member just claimed is >= 28 days from any later slot, so `avail` needs no refresh
+        avail = np.flatnonzero(free & np.isin(log.cust, log.cust[anchors]))
+        live, k = np.arange(len(anchors)), 1
+        while len(live):
+            k += 1
+            cust = log.cust[anchors[live]]
+            slot = add_months(log.t[anchors[live]], k)
+            pos, dist = nearest(key[avail], keys(cust, slot), tol)
+            drift = add_months(prev[live], 1)  # differs from `slot` only for anchors on the 29th-31st
+            other = np.flatnonzero(drift != slot)
+            if len(other):
+                pos_d, dist_d = nearest(key[avail], keys(cust[other], drift[other]), tol)
+                closer = (pos_d >= 0) & ((pos[other] < 0) | (dist_d < dist[other]))
+                pos[other[closer]], slot[other[closer]] = pos_d[closer], drift[other[closer]]
+            renewed = pos >= 0
+            live, pos, slot = live[renewed], pos[renewed], slot[renewed]
+            hit = avail[pos]
+            series[hit], slot_of[hit], free[hit], slot_at[hit] = ids[live], k, False, slot
+            prev[live] = slot
+        cand = np.flatnonzero(free & np.isin(log.cust, log.cust[anchors]))
+    return series, slot_of, slot_at
+
+
+def _weak(log: Log, series: np.ndarray, slot_of: np.ndarray) -> np.ndarray:
+    """Step 3, per series: read it as prorations instead?
+
+    True for a series with a single renewal, both charges below annual_min_amount, lying inside a
+    running series with two renewals or more, or inside the year of an annual-sized single charge.
+    """
+    keys, annual_min = log.keys, log.annual_min
+    n_series = int(series.max()) + 1 if len(series) and series.max() >= 0 else 0
+    if n_series == 0:
+        return np.zeros(0, dtype=bool)
+    inside_any = series >= 0
+    members = np.bincount(series[inside_any], minlength=n_series)
+    small = np.ones(n_series, dtype=bool)
+    np.logical_and.at(small, series[inside_any], log.amount[inside_any] < annual_min)
+    anchor_of = np.zeros(n_series, dtype=np.int64)
+    last_of = np.zeros(n_series, dtype=np.int64)
+    anchor_of[series[slot_of == 0]] = np.flatnonzero(slot_of == 0)
+    np.maximum.at(last_of, series[inside_any], np.flatnonzero(inside_any))
+    candidate = (members == 2) & small & (log.mode[anchor_of] == AUTO)
+    if not candidate.any():
+        return candidate
+    # strong hosts: series with >= 2 renewals (anchor to last renewal's next slot), annual-sized single charges' years
+    strong = np.flatnonzero(members >= 3)
+    big = np.flatnonzero((series < 0) & (log.amount >= annual_min) & (log.mode == AUTO))
+    last_k = slot_of[last_of[strong]]
+    starts = np.r_[keys(log.cust[anchor_of[strong]], log.t[anchor_of[strong]]), keys(log.cust[big], log.t[big])]
+    ends = np.r_[keys(log.cust[anchor_of[strong]], add_months(log.t[anchor_of[strong]], last_k + 1)),
+                 keys(log.cust[big], add_months(log.t[big], 12))]
+    if len(starts) == 0:
+        return np.zeros(n_series, dtype=bool)
+    order = np.argsort(starts, kind="stable")
+    s, reach = starts[order], np.maximum.accumulate(ends[order])
+    a = keys(log.cust[anchor_of], log.t[anchor_of])
+    r = keys(log.cust[last_of], log.t[last_of])
+    pos = np.searchsorted(s, a, side="right") - 1
+    inside = (pos >= 0) & (reach[np.maximum(pos, 0)] > r)
+    return candidate & inside
+
+
+def _renumber(series: np.ndarray) -> np.ndarray:
+    """Series numbers 0..n-1 with no holes (after dissolving some)."""
+    kept = series >= 0
+    out = np.full(len(series), -1, dtype=np.int64)
+    if kept.any():
+        _, out[kept] = np.unique(series[kept], return_inverse=True)
+    return out
+
+
+def _assemble(log: Log, number: np.ndarray, slot: np.ndarray, slot_at: np.ndarray, dissolved: np.ndarray) -> Series:
+    """The members table, each member's piece end and the series spans."""
+    is_member = number >= 0
+    members = pd.DataFrame({"i": np.flatnonzero(is_member), "series": number[is_member], "k": slot[is_member],
+                            "t": log.t[is_member], "slot": slot_at[is_member]}).sort_values(["series", "k"],
+                                                                                           kind="stable")
+    mi = members["i"].to_numpy()
+    ms = members["series"].to_numpy()
+    mk = members["k"].to_numpy()
+    last = np.r_[ms[1:] != ms[:-1], True] if len(ms) else np.zeros(0, dtype=bool)
+    anchor_i = np.zeros(int(ms.max()) + 1 if len(ms) else 0, dtype=np.int64)
+    anchor_i[ms[mk == 0]] = mi[mk == 0]
+    # anchor + (k + 1) months: never before the drift slot (the previous renewal's slot + 1 month, day clamped)
+    next_slot = add_months(log.t[anchor_i[ms]], mk + 1)
+    piece_end = np.where(last, renewal_window_end(next_slot, log.as_of, log.tol_ns), np.r_[log.t[mi][1:], 0])
+    n_series = len(anchor_i)
+    series_end = np.zeros(n_series, dtype=np.int64)
+    series_end[ms[last]] = piece_end[last]
+    spans = Spans(cust=log.cust[anchor_i], start=log.t[anchor_i], end=series_end, series=np.arange(n_series),
+                  charge=anchor_i, annual=np.zeros(n_series, dtype=bool))
+    return Series(number=number, slot=slot, slot_at=slot_at, dissolved=dissolved, members=members,
+                  piece_end=piece_end, last=last, spans=spans)
