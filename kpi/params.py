@@ -10,6 +10,19 @@ from typing import Literal
 
 
 @dataclass(frozen=True)
+class PriceList:
+    """List prices stated in the config instead of learned from the log (metrics.md 2b, price book).
+
+    monthly_seat: prices per seat per month; annual_seat: prices per seat per year (their whole
+    multiples are annual price points too); annual_points: other annual prices (flat plans).
+    """
+
+    monthly_seat: tuple[float, ...] = ()
+    annual_seat: tuple[float, ...] = ()
+    annual_points: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
 class BillingRules:
     """How a payment log is turned into a revenue schedule (metrics.md 2b)."""
 
@@ -18,6 +31,8 @@ class BillingRules:
     prorations: Literal["normalize", "ignore"] = "normalize"
     # customer id (as text) -> "monthly" | "annual"
     billing_overrides: tuple[tuple[str, str], ...] = ()
+    # "auto": learned from the log's own evidence; "off": amount rules only; a PriceList: these prices
+    price_book: Literal["auto", "off"] | PriceList = "auto"
 
 
 @dataclass(frozen=True)

@@ -116,11 +116,14 @@ def build_context(settings: Settings, loaded: Loaded, as_of: pd.Timestamp, run: 
     billing = None
     one_shots = None
     if settings.dataset.kind == "payments":
-        from kpi.billing import infer_schedule
+        from kpi.billing import infer
 
         assert loaded.charges is not None
         charges = loaded.charges.loc[loaded.charges["paid_at"] <= as_of]
-        schedule, billing = infer_schedule(charges, params.billing, as_of=as_of)
+        column = params.segments.seats_column
+        seats = loaded.customers.set_index("customer_id")[column] if column in loaded.customers.columns else None
+        inferred = infer(charges, params.billing, as_of=as_of, seats=seats)
+        schedule, billing = inferred.schedule, inferred.billing
     else:
         from kpi.contracts import schedule_from_contracts
 

@@ -12,56 +12,107 @@ at as_of: a charge's first renewal is due by charge + 1 calendar month + renewal
 then the charge is *pending* (it may be the first month of a new plan whose renewal we cannot have
 seen yet).
 
-The steps, in the order `infer_schedule` takes them, one module each (every step is vectorized over
-all customers; the only Python loops are rounds bounded by the number of series per customer or
-months in the data):
+The steps, in the order `infer` takes them, one module each (every step is vectorized over all
+customers; the only Python loops are rounds bounded by the number of series per customer or months in
+the data):
 
-1. `log`: the positive charges paid by as_of, sorted; billing_overrides per charge.
+1. `log`: the positive charges paid by as_of, sorted; billing_overrides and seats per charge.
 2-3. `series`: monthly series (month-end drift included), then single-renewal pairs inside another
    plan dissolved into prorations.
-4-5. `terms`: single charges -> annual or one-month terms, or prorations; pending charges.
+4. `pricebook`: the list prices, learned from a first reading of the log by the amount rules alone
+   (or configured, or off), and its verdict on every charge; then the series settled with it (a
+   last renewal that is an annual price is a switch to annual; pairs inside annual prices dissolved).
+5. `terms`: single charges -> annual or one-month terms, or prorations; pending charges; an annual
+   term opened inside a monthly plan's last month ends that plan (switch to annual).
 6. `prorations`: the series or term each proration belongs to, and the boundary it is spread to.
 7. `pieces`: the schedule.
-8. `reasons`: the Billing tab, one sentence per series or term.
+8. `reasons`: the Billing tab, one sentence per series or term, citing the prices that decided it.
 
 `timeline` holds the calendar arithmetic and the searches they share.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
-from kpi.billing.log import prepare
+from kpi.billing.log import AUTO, Log, prepare
 from kpi.billing.pieces import schedule_pieces
-from kpi.billing.prorations import place_prorations
+from kpi.billing.pricebook import OFF, PriceBook, learn_price_book, read_amounts
+from kpi.billing.prorations import Prorations, place_prorations
 from kpi.billing.reasons import BILLING_COLUMNS, billing_table, empty_billing, name_spans
-from kpi.billing.series import Spans, find_series
-from kpi.billing.terms import read_single_charges
+from kpi.billing.series import MIN_ANNUAL_MONTHS, Series, Spans, find_series, settle_series
+from kpi.billing.terms import end_switched, read_single_charges, renewal_switches
 from kpi.billing.timeline import add_months
 from kpi.params import BillingRules
 from kpi.schedule import empty_schedule
 
-__all__ = ["BILLING_COLUMNS", "add_months", "empty_billing", "infer_schedule"]
+__all__ = ["BILLING_COLUMNS", "Inference", "PriceBook", "add_months", "empty_billing", "infer", "infer_schedule"]
 
 
-def infer_schedule(charges: pd.DataFrame, rules: BillingRules, *, as_of: pd.Timestamp | None = None
-                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Payment log -> (revenue schedule, billing classification), metrics.md 2b (see the module docstring).
+@dataclass(frozen=True)
+class Inference:
+    """A payment log read at as_of: the revenue schedule, the Billing tab's rows and the price book used."""
+
+    schedule: pd.DataFrame
+    billing: pd.DataFrame
+    price_book: PriceBook
+
+
+def infer(charges: pd.DataFrame, rules: BillingRules, *, as_of: pd.Timestamp | None = None,
+          seats: pd.Series | None = None) -> Inference:
+    """Payment log -> revenue schedule, billing classification and price book (metrics.md 2b; see the module docstring).
 
     `charges`: customer_id, paid_at (UTC), amount; zero and negative amounts are ignored.
     `as_of`: the instant the log is read at (charges after it are ignored); None = the newest charge.
-    Returns the schedule (kpi.schedule.SCHEDULE_COLUMNS, one row per piece, sorted by customer and
-    start) and the billing table (BILLING_COLUMNS, one row per series or term, sorted by customer and
-    anchor; `ref` links the two).
+    `seats`: each customer's seat count (today's) by customer id; unknown where missing.
+    The schedule has kpi.schedule.SCHEDULE_COLUMNS, one row per piece, sorted by customer and start;
+    the billing table BILLING_COLUMNS, one row per series or term, sorted by customer and anchor (`ref`
+    links the two).
     """
-    log = prepare(charges, rules, as_of)  # 1
+    log = prepare(charges, rules, as_of, seats)  # 1
     if len(log) == 0:
-        return empty_schedule(), empty_billing()
+        return Inference(empty_schedule(), empty_billing(), OFF if rules.price_book == "off" else PriceBook("learned"))
     series = find_series(log)  # 2-3
-    terms = read_single_charges(log, series)  # 4-5
+    book = learn_price_book(log, rules, series, *_first_reading(log, series)) if rules.price_book != "off" else OFF  # 4
+    verdict = read_amounts(book, log.amount, log.seats)
+    annual_like = verdict.annual & (log.mode == AUTO)
+    if _anchors_an_annual_price(log, series, annual_like):
+        series = find_series(log, annual_like)
+    annual_singles = verdict.annual & (series.number < 0) & (log.mode == AUTO)
+    series, switched = settle_series(log, series, annual_singles,
+                                     renewal_switches(log, series, verdict, book.switch_ratios))
+    terms = read_single_charges(log, series, verdict, book.switch_ratios, switched)  # 5
+    series, terms = end_switched(log, series, terms)
     spans = Spans.concat(series.spans, terms.spans)
-    prorations = place_prorations(log, series, spans, terms.prorated, terms.orphan)  # 6
+    prorations = place_prorations(log, series, spans, terms.prorated, terms.orphan, terms.cut_by >= 0)  # 6
     refs = name_spans(log, spans)
     schedule = schedule_pieces(log, rules, series, spans, refs.ref, prorations)  # 7
-    billing = billing_table(log, rules, series, terms, spans, refs, prorations)  # 8
-    return schedule, billing
+    billing = billing_table(log, rules, series, terms, spans, refs, prorations, book, verdict)  # 8
+    return Inference(schedule, billing, book)
+
+
+def _anchors_an_annual_price(log: Log, series: Series, annual_like: np.ndarray) -> bool:
+    """Does a series anchor on a charge the price book reads as annual, renewed by a charge under a sixth of it?"""
+    mi, k = series.member_index, series.members["k"].to_numpy()
+    first = np.flatnonzero(k == 1)
+    anchor = mi[first - 1]
+    return bool((annual_like[anchor] & (log.amount[mi[first]] * MIN_ANNUAL_MONTHS < log.amount[anchor])).any())
+
+
+def _first_reading(log: Log, series: Series) -> tuple[Spans, Prorations]:
+    """The log read by the amount rules alone (its terms, and the prorations placed in them and in the series):
+    the evidence the price book is learned from."""
+    verdict = read_amounts(OFF, log.amount, log.seats)
+    terms = read_single_charges(log, series, verdict, (), np.zeros(len(log), dtype=bool))
+    spans = Spans.concat(series.spans, terms.spans)
+    return spans, place_prorations(log, series, spans, terms.prorated, terms.orphan)
+
+
+def infer_schedule(charges: pd.DataFrame, rules: BillingRules, *, as_of: pd.Timestamp | None = None,
+                   seats: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`infer` without the price book: (revenue schedule, billing classification)."""
+    result = infer(charges, rules, as_of=as_of, seats=seats)
+    return result.schedule, result.billing

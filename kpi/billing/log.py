@@ -27,6 +27,7 @@ class Log:
     t: np.ndarray  # int64 ns UTC, per charge
     amount: np.ndarray  # float64, per charge
     mode: np.ndarray  # AUTO / MONTHLY / ANNUAL (billing_overrides), per charge
+    seats: np.ndarray  # float64 per charge: its customer's seat count today (NaN: unknown)
     as_of: int  # ns: the instant the log is read at
     tol_ns: int  # renewal tolerance, ns
     annual_min: float  # annual_min_amount
@@ -49,8 +50,12 @@ def utc_ns(when: pd.Timestamp) -> int:
     return int(ts.as_unit("ns").value)
 
 
-def prepare(charges: pd.DataFrame, rules: BillingRules, as_of: pd.Timestamp | None) -> Log:
-    """charges [customer_id, paid_at, amount] -> Log (empty when nothing positive was paid by as_of)."""
+def prepare(charges: pd.DataFrame, rules: BillingRules, as_of: pd.Timestamp | None,
+            seats: pd.Series | None = None) -> Log:
+    """charges [customer_id, paid_at, amount] -> Log (empty when nothing positive was paid by as_of).
+
+    `seats`: seat count by customer id (today's, from the customers file); missing, zero or negative = unknown.
+    """
     if not 0 < rules.renewal_tolerance_hours < MAX_TOLERANCE_HOURS:
         raise ValueError(f"renewal_tolerance_hours must be between 0 and {MAX_TOLERANCE_HOURS}")
     paid = pd.to_datetime(charges["paid_at"], utc=True).astype("datetime64[ns, UTC]")
@@ -75,12 +80,19 @@ def prepare(charges: pd.DataFrame, rules: BillingRules, as_of: pd.Timestamp | No
     n = len(t)
     as_of_ns = (int(t.max()) if n else 0) if as_of is None else utc_ns(as_of)
     keys = Keys.fit(int(t.min()) if n else 0, int(t.max()) if n else 0, n, tol_ns)  # groups: customers or series
+    by_customer = np.full(len(uniques), np.nan)
+    if seats is not None and len(seats):
+        known = pd.to_numeric(pd.Series(seats.to_numpy(), index=seats.index.astype(str)), errors="coerce")
+        known = known.loc[~known.index.duplicated()]
+        by_customer = known.reindex(uniques).to_numpy(dtype="float64")
+        by_customer = np.where(by_customer > 0, by_customer, np.nan)
     return Log(
         ids=uniques,
         cust=cust,
         t=t,
         amount=positive["amount"].to_numpy(dtype="float64")[order],
         mode=by_code[cust] if n else np.zeros(0, dtype=np.int8),
+        seats=by_customer[cust] if n else np.zeros(0),
         as_of=as_of_ns,
         tol_ns=tol_ns,
         annual_min=float(rules.annual_min_amount),

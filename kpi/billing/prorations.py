@@ -27,20 +27,22 @@ class Prorations:
     boundary: np.ndarray
 
 
-def place_prorations(log: Log, series: Series, spans: Spans, prorated: np.ndarray, orphan: np.ndarray) -> Prorations:
+def place_prorations(log: Log, series: Series, spans: Spans, prorated: np.ndarray, orphan: np.ndarray,
+                     switched: np.ndarray | None = None) -> Prorations:
     """For each charge flagged `prorated`: the span it falls in with the nearest next boundary, and that boundary.
 
     Where `orphan` is set (pending charges with no running series or annual host), only spans still running at
-    as_of qualify: the term that took the charge in.
+    as_of qualify: the term that took the charge in, even if a switch to annual (`switched`, per span) ended it.
     """
+    switched = np.zeros(len(spans.cust), dtype=bool) if switched is None else switched
     pi = np.flatnonzero(prorated)
     members = series.members
     keys = log.keys
     p = pd.DataFrame({"p": np.arange(len(pi)), "cust": log.cust[pi], "t": log.t[pi], "running_only": orphan[pi]})
     s = pd.DataFrame({"cust": spans.cust, "span": np.arange(len(spans.cust)), "start": spans.start,
-                      "end": spans.end, "series": spans.series})
+                      "end": spans.end, "series": spans.series, "switched": switched})
     m = p.merge(s, on="cust")
-    m = m.loc[(m["start"] <= m["t"]) & (m["t"] < m["end"]) & ~(m["running_only"] & (m["end"] <= log.as_of))]
+    m = m.loc[(m["start"] <= m["t"]) & (m["t"] < m["end"]) & ~(m["running_only"] & (m["end"] <= log.as_of) & ~m["switched"])]
     boundary = m["end"].to_numpy().copy()
     in_series = m["series"].to_numpy() >= 0
     if in_series.any() and len(members):

@@ -15,6 +15,7 @@ import pandas as pd
 
 from kpi.billing.log import ANNUAL, AUTO, MONTHLY, Log
 from kpi.billing.pieces import utc
+from kpi.billing.pricebook import ANNUAL_POINT, ANNUAL_SEATS, MONTHLY_SEATS, PriceBook, Verdict
 from kpi.billing.prorations import Prorations
 from kpi.billing.series import Series, Spans
 from kpi.billing.terms import Terms
@@ -100,15 +101,38 @@ def _duration(ns: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
+def _plural(n: float, word: str) -> str:
+    return f"{n:g} {word}{'s' if n != 1 else ''}"
+
+
+def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amount: float) -> str:
+    """What the price book said of one amount, with the price and the evidence it rests on."""
+    known = {p.amount: p for p in (*book.monthly_seat, *book.annual_seat, *book.annual_points)}
+    p = known.get(price)
+    source = p.source if p is not None else "configured"
+    if code == MONTHLY_SEATS:
+        return f"{amount:.2f} = {_plural(multiple, 'seat')} x {price:.2f}, the monthly seat price {source}"
+    if code == ANNUAL_SEATS:
+        return f"{amount:.2f} = {_plural(multiple, 'seat')} x {price:.2f}, the annual seat price {source}"
+    if any(a.amount == price for a in book.annual_seat):
+        return (f"{amount:.2f} = {multiple} x {price:.2f}, the annual seat price {source} (an annual price point: "
+                f"{_plural(multiple, 'seat')} for a year)")
+    return f"{amount:.2f} is an annual price point ({source})"
+
+
 def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, spans: Spans, refs: Refs,
-                  placed: Prorations) -> pd.DataFrame:
+                  placed: Prorations, book: PriceBook, verdict: Verdict) -> pd.DataFrame:
     """The Billing tab's rows (BILLING_COLUMNS), one per span, sorted by customer and anchor."""
     ref, order = refs.ref, refs.order
     members, ms, mi, last = series.members, series.member_series, series.member_index, series.last
     pi, host = placed.charge, placed.host
     dissolved, follower = series.dissolved, terms.follower
-    provisional_term = ~spans.annual & terms.pending[spans.charge] & (log.mode[spans.charge] != ANNUAL) & (spans.series < 0)
-    ended = _ended_hosts(spans, provisional_term, log.as_of)
+    charge = spans.charge
+    single_term = spans.series < 0
+    pending = terms.pending[charge] & single_term & (log.mode[charge] != ANNUAL)
+    provisional_month = pending & ~spans.annual
+    provisional_year = pending & spans.annual & (log.mode[charge] == AUTO)
+    ended = _ended_hosts(spans, provisional_month, log.as_of)
     n_spans = len(spans.cust)
     is_series = spans.series >= 0
     n_members = np.bincount(ms, minlength=n_spans)  # series come first among spans, numbered like `ms`
@@ -123,30 +147,37 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     if len(mi):
         slot = members["slot"].to_numpy()
         np.maximum.at(offset, ms, np.abs(log.t[mi] - slot).astype("float64"))
-        drifted = np.bincount(ms, weights=slot != add_months(log.t[spans.charge[ms]], members["k"].to_numpy()),
+        drifted = np.bincount(ms, weights=slot != add_months(log.t[charge[ms]], members["k"].to_numpy()),
                               minlength=n_spans).astype(np.int64)
-    rate = np.where(is_series, 0.0, np.where(spans.annual, log.amount[spans.charge] / 12, log.amount[spans.charge]))
+    rate = np.where(is_series, 0.0, np.where(spans.annual, log.amount[charge] / 12, log.amount[charge]))
     rate[ms[last]] = log.amount[mi[last]]
     renewals = np.where(is_series, n_members - 1, 0)
-    series_end = spans.end
-    mode = log.mode[spans.charge]
-    amount = log.amount[spans.charge]
+    span_end = spans.end
+    mode = log.mode[charge]
+    amount = log.amount[charge]
+    code, price, multiple = verdict.code[charge], verdict.price[charge], verdict.multiple[charge]
+    switch = terms.switch[charge] & single_term
+    cut_by = terms.cut_by
     tol_h = f"{rules.renewal_tolerance_hours:g}"
     minimum = f"{rules.annual_min_amount:g}"
     prorate = "spread to its next boundary" if rules.prorations == "normalize" else "ignored (prorations = ignore)"
-    until = utc(series_end).strftime("%Y-%m-%d %H:%M")
-    next_slot = np.where(is_series, add_months(anchor_t, renewals + 1), series_end)
-    extended = is_series & (series_end != next_slot)  # the renewal of its next slot may still come at as_of
+    until = utc(span_end).strftime("%Y-%m-%d %H:%M")
+    next_slot = np.where(is_series, add_months(anchor_t, renewals + 1), span_end)
+    extended = is_series & (span_end != next_slot) & (cut_by < 0)  # its next slot's renewal may still come at as_of
     slot_at = _minutes(next_slot, extended)
-    due = _minutes(terms.due[spans.charge], provisional_term)
+    due = _minutes(terms.due[charge], pending)
     ended_at = _minutes(spans.end[np.maximum(ended, 0)], ended >= 0)
     reasons = []
     for j in range(n_spans):  # one sentence per series or term, not per charge
+        book_says = _book_citation(book, int(code[j]), float(price[j]), int(multiple[j]), float(amount[j])) \
+            if code[j] else ""
         if is_series[j]:
             r = int(renewals[j])
             text = (f"{r} renewal{'s' if r != 1 else ''} 1 calendar month apart within ±{tol_h}h of the anchor's slot "
                     f"(largest offset {_duration(offset[j])}); ")
-            if extended[j]:
+            if cut_by[j] >= 0:
+                text += f"ended {until[j]} UTC by the switch to annual {ref[cut_by[j]]}"
+            elif extended[j]:
                 text += (f"slot {r + 1}, {slot_at[j]} UTC, has passed at as_of but its renewal may still come: covered "
                          f"until {until[j]} UTC, unless renewed")
             else:
@@ -159,9 +190,11 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
                 text += " (billing_overrides: monthly)"
         elif mode[j] == ANNUAL:
             text = f"single charge of {amount[j]:.2f} read as an annual term: billing_overrides sets this customer to annual"
-        elif provisional_term[j]:
+        elif provisional_month[j]:
             text = (f"single charge of {amount[j]:.2f} whose first renewal is due by {due[j]} UTC, not yet at as_of: "
                     "one month for now (provisional; it may be the first month of a new plan)")
+            if book_says:
+                text += f"; {book_says}"
             if ended[j] >= 0:
                 text += (f"; it falls inside {ref[ended[j]]}, which ended {ended_at[j]} UTC with no renewal, so it is "
                          "not read as a proration of that one")
@@ -170,14 +203,26 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
         elif mode[j] == MONTHLY:
             text = (f"single charge of {amount[j]:.2f} with no renewal within ±{tol_h}h of a month later: one month "
                     "(billing_overrides: monthly)")
+        elif switch[j]:
+            text = (f"single charge of {amount[j]:.2f}, an annual price for the monthly plan it falls in or renewed "
+                    f"(10 or 12 times its rate, or the price book's annual price): a switch to annual, annual term")
         elif amount[j] >= rules.annual_min_amount:
             text = f"single charge of {amount[j]:.2f} >= annual_min_amount {minimum}: annual term"
+        elif code[j] in (ANNUAL_SEATS, ANNUAL_POINT):
+            text = f"single charge of {book_says}: annual term"
         elif spans.annual[j]:
             text = (f"single charge of {amount[j]:.2f} < annual_min_amount {minimum}, followed within a year by smaller "
-                    f"charges that renew nothing (smallest {follower[spans.charge[j]]:.2f}): prorations on an annual term")
+                    f"charges that renew nothing (smallest {follower[charge[j]]:.2f}): prorations on an annual term")
+        elif code[j] == MONTHLY_SEATS:
+            text = (f"single charge of {book_says}, with no renewal within ±{tol_h}h of a month later: one month")
         else:
             text = (f"single charge of {amount[j]:.2f} < annual_min_amount {minimum} with no renewal within ±{tol_h}h "
                     "of a month later and no smaller charge within a year: one month")
+        if provisional_year[j]:
+            text += (f" (provisional: its first renewal is due by {due[j]} UTC; a renewal then would make it the "
+                     "first month of a monthly series)")
+        if not is_series[j] and cut_by[j] >= 0:
+            text += f"; ended {until[j]} UTC by the switch to annual {ref[cut_by[j]]}"
         if prorations[j]:
             p = int(prorations[j])
             text += f"; {p} proration{'s' if p != 1 else ''} inside it, {prorate}"

@@ -33,6 +33,8 @@ import pandas as pd
 from kpi.billing.log import ANNUAL, AUTO, Log
 from kpi.billing.timeline import add_months, group_starts, nearest, renewal_window_end
 
+MIN_ANNUAL_MONTHS = 6.0  # an annual price is at least this many months of the monthly one (kpi.billing.pricebook)
+
 
 @dataclass(frozen=True)
 class Spans:
@@ -78,20 +80,54 @@ class Series:
         return self.members["series"].to_numpy()
 
 
-def find_series(log: Log) -> Series:
-    """Steps 2 and 3 over the whole log (see the module docstring)."""
-    number, slot, slot_at = _link(log)
-    weak = _weak(log, number, slot)
-    dissolved = np.zeros(len(log), dtype=bool)
+def find_series(log: Log, annual_like: np.ndarray | None = None) -> Series:
+    """Steps 2 and 3 over the whole log (see the module docstring).
+
+    `annual_like`: charges read as annual purchases besides those >= annual_min_amount (the price book's): such a
+    charge followed a month later by a charge under a sixth of it anchors no series either.
+    """
+    number, slot, slot_at = _link(log, annual_like)
+    return _dissolve(log, number, slot, slot_at, np.zeros(len(log), dtype=bool), np.zeros(len(log), dtype=bool))
+
+
+def settle_series(log: Log, series: Series, annual_singles: np.ndarray, annual_at_renewal: np.ndarray
+                  ) -> tuple[Series, np.ndarray]:
+    """Steps 3 and "switch to annual" once the price book is known. Returns the series and the charges detached.
+
+    `annual_singles`: single charges the price book reads as annual; a single-renewal pair inside one's year is
+    prorations too. `annual_at_renewal`: per charge, an annual price for the series it renews (10 or 12 times the
+    previous renewal, or what the price book calls annual): when such a charge is its series' last, it is not a
+    renewal but a switch to annual; it is detached (a series left with its anchor alone is no series).
+    """
+    number, slot = series.number.copy(), series.slot.copy()
+    mi, last = series.member_index, series.last
+    prev = np.r_[-1, mi[:-1]]
+    detach = last & (series.members["k"].to_numpy() >= 1) & annual_at_renewal[mi]
+    detach &= log.amount[mi] > log.amount[np.maximum(prev, 0)]
+    switched = np.zeros(len(log), dtype=bool)
+    if detach.any():
+        switched[mi[detach]] = True
+        number[mi[detach]], slot[mi[detach]] = -1, -1
+        alone = np.bincount(number[number >= 0], minlength=len(series.spans.cust)) == 1
+        lone = (number >= 0) & alone[np.maximum(number, 0)]
+        number[lone], slot[lone] = -1, -1
+    return _dissolve(log, number, slot, series.slot_at, series.dissolved, annual_singles & (number < 0)), switched
+
+
+def _dissolve(log: Log, number: np.ndarray, slot: np.ndarray, slot_at: np.ndarray, dissolved: np.ndarray,
+              extra_hosts: np.ndarray) -> Series:
+    """Step 3 (pairs inside another plan become prorations), then the members, pieces and spans."""
+    weak = _weak(log, number, slot, extra_hosts)
+    dissolved = dissolved.copy()
     if weak.any():
         undone = (number >= 0) & weak[np.maximum(number, 0)]
-        dissolved = undone & (slot == 1)  # one per pair, its renewal: counted in the host's reason
+        dissolved |= undone & (slot == 1)  # one per pair, its renewal: counted in the host's reason
         number = np.where(undone, -1, number)
         slot = np.where(undone, -1, slot)
     return _assemble(log, _renumber(number), slot, slot_at, dissolved)
 
 
-def _link(log: Log) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _link(log: Log, annual_like: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Step 2: per charge, its series number (-1: none), slot index (0 = anchor) and slot hit.
 
     The slot hit (ns) is anchor + k months, or the month-end drift slot (the previous renewal's slot +
@@ -114,6 +150,10 @@ def _link(log: Log) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # a charge >= annual_min_amount followed a month later by a smaller-than-annual charge is an annual payment
         big_then_small = (log.mode[cand] == AUTO) & (log.amount[cand] >= annual_min) & ok
         big_then_small[ok] &= log.amount[renewal[ok]] < annual_min
+        if annual_like is not None:  # an annual price followed by a small charge: a proration, not a renewal
+            tiny = annual_like[cand] & (log.mode[cand] == AUTO) & ok
+            tiny[ok] &= log.amount[renewal[ok]] * MIN_ANNUAL_MONTHS < log.amount[cand[ok]]
+            big_then_small |= tiny
         ok &= ~big_then_small
         cand, renewal, dist = cand[ok], renewal[ok], dist[ok]
         if not len(cand):
@@ -155,11 +195,13 @@ def _link(log: Log) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return series, slot_of, slot_at
 
 
-def _weak(log: Log, series: np.ndarray, slot_of: np.ndarray) -> np.ndarray:
+def _weak(log: Log, series: np.ndarray, slot_of: np.ndarray, extra_hosts: np.ndarray) -> np.ndarray:
     """Step 3, per series: read it as prorations instead?
 
-    True for a series with a single renewal, both charges below annual_min_amount, lying inside a
-    running series with two renewals or more, or inside the year of an annual-sized single charge.
+    True for a series with a single renewal of a different amount, both charges below annual_min_amount,
+    lying inside a running series with two renewals or more, or inside the year of an annual-sized
+    single charge (>= annual_min_amount, or one of `extra_hosts`: single charges the price book reads
+    as annual).
     """
     keys, annual_min = log.keys, log.annual_min
     n_series = int(series.max()) + 1 if len(series) and series.max() >= 0 else 0
@@ -173,12 +215,14 @@ def _weak(log: Log, series: np.ndarray, slot_of: np.ndarray) -> np.ndarray:
     last_of = np.zeros(n_series, dtype=np.int64)
     anchor_of[series[slot_of == 0]] = np.flatnonzero(slot_of == 0)
     np.maximum.at(last_of, series[inside_any], np.flatnonzero(inside_any))
+    # the same amount a month later, to the cent, is a renewal: prorations differ as the share of the term left shrinks
     candidate = (members == 2) & small & (log.mode[anchor_of] == AUTO)
+    candidate &= np.abs(log.amount[anchor_of] - log.amount[last_of]) >= 0.005
     if not candidate.any():
         return candidate
     # strong hosts: series with >= 2 renewals (anchor to last renewal's next slot), annual-sized single charges' years
     strong = np.flatnonzero(members >= 3)
-    big = np.flatnonzero((series < 0) & (log.amount >= annual_min) & (log.mode == AUTO))
+    big = np.flatnonzero((series < 0) & ((log.amount >= annual_min) | extra_hosts) & (log.mode == AUTO))
     last_k = slot_of[last_of[strong]]
     starts = np.r_[keys(log.cust[anchor_of[strong]], log.t[anchor_of[strong]]), keys(log.cust[big], log.t[big])]
     ends = np.r_[keys(log.cust[anchor_of[strong]], add_months(log.t[anchor_of[strong]], last_k + 1)),

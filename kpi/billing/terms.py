@@ -1,97 +1,167 @@
-"""Steps 4-5: single charges (metrics.md 2b "Single-charge terms", "Pending charges").
+"""Step 5: single charges (metrics.md 2b "Single-charge terms", "Switch to annual", "Pending charges").
 
 A single charge is one that no monthly series took. In order:
 
-4. A single charge >= annual_min_amount opens an annual term (it is never a proration: a charge that
-   size is an annual purchase or renewal, and spreading it over the days left of a smaller plan
-   would invent a spike and then churn).
-5. Other single charges, oldest first: inside a running series or term -> a proration of it;
-   otherwise it opens a term: annual when a smaller single charge follows it within a year
-   (prorations on an annual term) and its own first renewal was due by as_of, else one month.
+a. Strong annual charges open annual terms and are never prorations: a charge >= annual_min_amount
+   (spreading it over the days left of a smaller plan would invent a spike and then churn), and a
+   switch to annual: a charge that is an annual price for the monthly plan it falls in (10 or 12 times
+   the rate of the series piece it falls in, or the price book's own annual/monthly ratio), or that
+   the series' last renewal turned out to be (kpi.billing.series.settle_series).
+b. Other single charges, oldest first: inside a running series or strong annual term -> a proration
+   of it, except a charge the price book reads as annual inside a monthly series (an annual plan,
+   beside it or instead of it); otherwise it opens a term: annual when the price book says so
+   (kpi.billing.pricebook), or when a smaller single charge follows it within a year (prorations on
+   an annual term), its own first renewal was due by as_of and the price book does not read it as a
+   month of seats; else one month. A charge the price book reads as annual inside a one-month term
+   opens its own annual term instead of prorating the month.
+c. An annual term that starts inside the last piece of a monthly series or inside a monthly term of
+   its customer ends that series or term there: the customer switched to annual (68136: 75 a month,
+   then 900 = 12 x 75 six days after a renewal -> 75 a month on, no spike, no churn).
 
 A charge is *pending* while its first renewal is not yet due at as_of (charge + 1 calendar month +
-renewal tolerance): the absence of that renewal proves nothing yet. A pending charge whose every
-host ended before as_of is not a proration of a plan that stopped: it opens a provisional one-month
-term (a new plan), and the small charges of its month prorate that term. `billing_overrides`:
-"monthly" disables annual terms; "annual" makes every single charge annual (no provisional terms).
+renewal tolerance): the absence of that renewal proves nothing yet. A pending charge is read as
+provisional: annual when the price book or the amount says so (from the start: no month read at
+full price, then restated), else one month. A pending charge whose every host ended before as_of is
+not a proration of a plan that stopped: it opens a provisional term (a new plan), and the small
+charges of its month prorate that term. `billing_overrides`: "monthly" disables annual terms;
+"annual" makes every single charge annual (no provisional one-month terms).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from kpi.billing.log import ANNUAL, AUTO, MONTHLY, Log
+from kpi.billing.pricebook import MIN_ANNUAL_MONTHS, Verdict
 from kpi.billing.series import Series, Spans
 from kpi.billing.timeline import add_months, covering, group_starts, range_min, renewal_window_end
+
+RATIO_TOLERANCE = 0.01
 
 
 @dataclass(frozen=True)
 class Terms:
     """How the single charges were read. Per charge: `opens` (it opens a term), `annual` (that term is annual),
-    `follower` (the smallest smaller charge that made a small term annual, NaN otherwise), `prorated` (it prorates
-    a series or term), `orphan` (pending, with no series or annual-sized term running at as_of over it: it may only
-    prorate a term still running at as_of), `pending` (its first renewal is not yet due at as_of), `due` (when it
-    is due, ns). `spans`: one per term, in charge order."""
+    `follower` (the smallest smaller charge that made a small term annual, NaN otherwise), `switch` (an annual price
+    for the monthly plan it fell in or renewed), `prorated` (it prorates a series or term), `orphan` (pending, with
+    no series or strong annual term running at as_of over it: it may only prorate a term still running at as_of),
+    `pending` (its first renewal is not yet due at as_of), `due` (when it is due, ns). `spans`: one per term, in
+    charge order. `cut_by`: per span of `Spans.concat(series.spans, spans)`, the term whose switch to annual ended
+    it (-1: none)."""
 
     opens: np.ndarray
     annual: np.ndarray
     follower: np.ndarray
+    switch: np.ndarray
     prorated: np.ndarray
     orphan: np.ndarray
     pending: np.ndarray
     due: np.ndarray
     spans: Spans
+    cut_by: np.ndarray
 
 
-def read_single_charges(log: Log, series: Series) -> Terms:
-    """Steps 4 and 5 over the charges no series took (see the module docstring)."""
+def annual_price_for(amount: np.ndarray, rate: np.ndarray, book_annual: np.ndarray, ratios: tuple[float, ...]
+                     ) -> np.ndarray:
+    """Is each amount an annual price for a monthly plan of `rate`? 10 or 12 times it (or the price book's own
+    ratio), or an amount the price book reads as annual that is at least MIN_ANNUAL_MONTHS times the rate."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(rate > 0, amount / rate, 0.0)
+    hit = np.zeros(len(amount), dtype=bool)
+    for r in ratios:
+        hit |= np.abs(ratio - r) <= RATIO_TOLERANCE * r
+    return hit | (book_annual & (ratio >= MIN_ANNUAL_MONTHS))
+
+
+def renewal_switches(log: Log, series: Series, verdict: Verdict, ratios: tuple[float, ...]) -> np.ndarray:
+    """Per charge: a series member that is an annual price for the previous renewal of its series."""
+    mi = series.member_index
+    prev = np.r_[-1, mi[:-1]]
+    same = np.r_[False, series.member_series[1:] == series.member_series[:-1]]
+    rate = np.where(same, log.amount[np.maximum(prev, 0)], 0.0)
+    out = np.zeros(len(log), dtype=bool)
+    out[mi] = same & annual_price_for(log.amount[mi], rate, verdict.annual[mi] & (log.mode[mi] == AUTO), ratios)
+    return out
+
+
+def _rate_of_piece(log: Log, series: Series, charges: np.ndarray) -> np.ndarray:
+    """For each charge: the rate of the series piece of its customer it falls in (0: none; the latest if several)."""
+    mi = series.member_index
+    if not len(mi) or not len(charges):
+        return np.zeros(len(charges))
+    order = np.lexsort((log.t[mi], log.cust[mi]))
+    m, end = mi[order], series.piece_end[order]
+    mkey = log.keys(log.cust[m], log.t[m])
+    pos = np.searchsorted(mkey, log.key[charges], side="right") - 1
+    at = np.maximum(pos, 0)
+    inside = (pos >= 0) & (log.cust[m[at]] == log.cust[charges]) & (log.t[charges] < end[at])
+    return np.where(inside, log.amount[m[at]], 0.0)
+
+
+def read_single_charges(log: Log, series: Series, verdict: Verdict, ratios: tuple[float, ...],
+                        switched: np.ndarray) -> Terms:
+    """Step 5 over the charges no series took (see the module docstring). `verdict`: the price book's reading of
+    every charge; `switched`: series renewals detached as switches to annual."""
     n, keys, as_of = len(log), log.keys, log.as_of
     single = series.number < 0
     due = add_months(log.t, 1) + log.tol_ns  # by then a charge's first renewal, if any, has been seen
     pending = as_of < due
     key = log.key
-    big = single & (log.amount >= log.annual_min) & (log.mode != MONTHLY)
-    opens = big.copy()
-    annual = big.copy()
+    book_annual = verdict.annual & (log.mode == AUTO)
+    switch = switched & single
+    s_idx = np.flatnonzero(single & ~switch)
+    switch[s_idx] = annual_price_for(log.amount[s_idx], _rate_of_piece(log, series, s_idx), book_annual[s_idx], ratios)
+    switch &= log.mode != MONTHLY
+    strong = single & (log.mode != MONTHLY) & ((log.amount >= log.annual_min) | switch)
+    opens = strong.copy()
+    annual = strong.copy()
     follower = np.full(n, np.nan)
     orphan = np.zeros(n, dtype=bool)
-    # covered by a series or an annual-sized term -> a proration, whatever came before it
+    # covered by a series or a strong annual term -> a proration, whatever came before it
     hosts = series.spans
-    big_end = add_months(log.t[big], 12)
-    starts = np.r_[keys(hosts.cust, hosts.start), key[big]]
-    ends = np.r_[keys(hosts.cust, hosts.end), keys(log.cust[big], big_end)]
-    rest = np.flatnonzero(single & ~big)
+    strong_end = add_months(log.t[strong], 12)
+    starts = np.r_[keys(hosts.cust, hosts.start), key[strong]]
+    ends = np.r_[keys(hosts.cust, hosts.end), keys(log.cust[strong], strong_end)]
+    rest = np.flatnonzero(single & ~strong)
     covered = covering(starts, ends, key[rest])
-    # ... unless it may be a new plan (pending) and every such host ended before as_of
-    new_plan = pending[rest] & (log.mode[rest] != ANNUAL)
+    # ... except an annual price inside a monthly series only (an annual plan beside it or instead of it)
+    escape = book_annual[rest] & ~covering(key[strong], keys(log.cust[strong], strong_end), key[rest])
+    # ... and a pending charge that may be a new plan, when every such host ended before as_of
+    new_plan = pending[rest] & (log.mode[rest] != ANNUAL) & ~escape
     if new_plan.any():
-        running = np.r_[hosts.end > as_of, big_end > as_of]
+        running = np.r_[hosts.end > as_of, strong_end > as_of]
         new_plan &= ~covering(starts[running], ends[running], key[rest])
         orphan[rest[new_plan]] = True
     prorated = np.zeros(n, dtype=bool)
-    prorated[rest[covered & ~new_plan]] = True
-    u = rest[~covered | new_plan]  # sorted by (customer, time)
+    prorated[rest[covered & ~new_plan & ~escape]] = True
+    u = rest[~covered | new_plan | escape]  # sorted by (customer, time)
     if len(u):
         year = keys(log.cust[u], add_months(log.t[u], 12))
         hi = np.searchsorted(key[u], year, side="left")
         smallest = range_min(log.amount[u], np.arange(len(u)) + 1, hi)
-        # smaller charges after a pending one do not make it annual: its renewal may still come
-        by_followers = (smallest < log.amount[u]) & (log.mode[u] == AUTO) & ~pending[u]
-        annual_u = by_followers | (log.mode[u] == ANNUAL)
-        follower[u[by_followers]] = smallest[by_followers]
+        # smaller charges after a pending one do not make it annual: its renewal may still come; nor do they make
+        # annual a charge the price book reads as a month of its customer's seats
+        by_followers = (smallest < log.amount[u]) & (log.mode[u] == AUTO) & ~pending[u] & ~verdict.monthly[u]
+        annual_u = by_followers | (log.mode[u] == ANNUAL) | book_annual[u]
+        follower[u[by_followers & ~book_annual[u]]] = smallest[by_followers & ~book_annual[u]]
         term_end = add_months(log.t[u], np.where(annual_u, 12, 1))
         term_end = np.where(annual_u, term_end, renewal_window_end(term_end, as_of, log.tol_ns))
         fresh = pending[u] & (log.mode[u] != ANNUAL)
         todo = np.arange(len(u))
         # oldest first: the earliest undecided charge of each customer opens a term; what falls inside it prorates it,
-        # except a pending charge in a term that ended before as_of (it opens its own term in a later round)
+        # except a pending charge in a term that ended before as_of and an annual price inside a one-month term (they
+        # open their own terms in a later round)
         while len(todo):
             head = group_starts(log.cust[u[todo]])
             group = np.cumsum(head) - 1
             end = term_end[todo[head]][group]
+            head_annual = annual_u[todo[head]][group]
             inside = (log.t[u[todo]] < end) & ~head & ~(fresh[todo] & (end <= as_of))
+            inside &= ~(book_annual[u[todo]] & ~head_annual)
             opens[u[todo[head]]] = True
             annual[u[todo[head]]] = annual_u[todo[head]]
             prorated[u[todo[inside]]] = True
@@ -101,5 +171,45 @@ def read_single_charges(log: Log, series: Series) -> Terms:
                         renewal_window_end(add_months(log.t[ti], 1), as_of, log.tol_ns))
     spans = Spans(cust=log.cust[ti], start=log.t[ti], end=term_end, series=np.full(len(ti), -1), charge=ti,
                   annual=annual[ti])
-    return Terms(opens=opens, annual=annual, follower=follower, prorated=prorated, orphan=orphan, pending=pending,
-                 due=due, spans=spans)
+    terms = Terms(opens=opens, annual=annual, follower=follower, switch=switch & opens, prorated=prorated,
+                  orphan=orphan, pending=pending, due=due, spans=spans,
+                  cut_by=np.full(len(series.spans.cust) + len(ti), -1, dtype=np.int64))
+    return terms
+
+
+def end_switched(log: Log, series: Series, terms: Terms) -> tuple[Series, Terms]:
+    """Step c: an annual term starting inside the last piece of a monthly series, or inside a monthly term, of its
+    customer ends that series or term at its start. Returns both with their ends moved and `terms.cut_by` set."""
+    spans = Spans.concat(series.spans, terms.spans)
+    n_series = len(series.spans.cust)
+    last_t = np.full(len(spans.cust), np.iinfo(np.int64).min)
+    last_t[series.member_series[series.last]] = log.t[series.member_index[series.last]]
+    last_t[n_series:] = spans.start[n_series:]
+    ann = np.flatnonzero(spans.annual)
+    mon = np.flatnonzero(~spans.annual)
+    if not len(ann) or not len(mon):
+        return series, terms
+    a = pd.DataFrame({"cust": spans.cust[ann], "annual": ann, "t": spans.start[ann]})
+    m = pd.DataFrame({"cust": spans.cust[mon], "span": mon, "start": spans.start[mon], "end": spans.end[mon],
+                      "last_t": last_t[mon]})
+    hit = a.merge(m, on="cust")
+    hit = hit.loc[(hit["start"] < hit["t"]) & (hit["last_t"] < hit["t"]) & (hit["t"] < hit["end"])]
+    if hit.empty:
+        return series, terms
+    hit = hit.sort_values(["span", "t"], kind="stable").drop_duplicates("span")
+    span, at, by = hit["span"].to_numpy(), hit["t"].to_numpy(), hit["annual"].to_numpy()
+    cut_by = terms.cut_by.copy()
+    cut_by[span] = by
+    end = spans.end.copy()
+    end[span] = at
+    piece_end = series.piece_end.copy()
+    is_series = span < n_series
+    if is_series.any():
+        last_member = np.flatnonzero(series.last)
+        where = np.full(n_series, -1, dtype=np.int64)
+        where[series.member_series[last_member]] = last_member
+        piece_end[where[span[is_series]]] = at[is_series]
+    series = dataclasses.replace(series, piece_end=piece_end,
+                                 spans=dataclasses.replace(series.spans, end=end[:n_series]))
+    terms = dataclasses.replace(terms, spans=dataclasses.replace(terms.spans, end=end[n_series:]), cut_by=cut_by)
+    return series, terms

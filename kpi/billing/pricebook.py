@@ -1,0 +1,232 @@
+"""Step 4: the price book (metrics.md 2b "Price book"): the company's list prices, and what they say of a charge.
+
+A fixed amount threshold cannot tell a one-seat annual plan (180) from a month of a ten-seat plan
+(10 x 18), so before single charges are classified the job learns the list prices from the log's
+own unambiguous evidence (`learn_price_book`), or takes them from `[billing] price_book`:
+
+- monthly seat price: the last renewal of each monthly series / its customer's seats (where known);
+- annual seat price: (a) single charges >= annual_min_amount / seats; (b) prorations on annual
+  terms, read by the amount rules alone: a proration is the seat price x the seats added x the share
+  of the term left, so amount / share left is the seat price times a whole number. On the shared
+  log 38232 pays 720 for an annual term and 179.59 a day later: 180 x 364/365.
+
+Values are grouped when within TOLERANCE of each other; a group becomes a price when at least
+MIN_CUSTOMERS distinct customers and MIN_SHARE of its kind's customers support it (seat counts in a
+customers file are today's, so one customer's evidence can be off; several customers agreeing is
+the evidence). An annual seat price must be at least MIN_ANNUAL_MONTHS times the main monthly seat
+price: anything smaller is a monthly proration misread, not a year's price.
+
+What it says of a charge of amount A whose customer has S seats (S may be unknown) (`read_amounts`):
+- MONTHLY_SEATS: A = S x a monthly seat price. This wins: the book calls A annual only when it is not that.
+- ANNUAL_SEATS: A = S x an annual seat price.
+- ANNUAL_POINT: A = k x an annual seat price (k = 1, 2, ...: an annual purchase of k seats), or a
+  configured annual price point (flat plans).
+Equal means within TOLERANCE (0.5 %, at least one cent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from kpi.billing.log import AUTO, Log
+from kpi.billing.prorations import Prorations
+from kpi.billing.series import MIN_ANNUAL_MONTHS, Series, Spans
+from kpi.params import BillingRules, PriceList
+
+TOLERANCE = 0.005
+MIN_CUSTOMERS = 3
+MIN_SHARE = 0.10
+SWITCH_RATIOS = (10.0, 12.0)  # an annual price is ten months' price ("two months free") or twelve
+
+NONE, MONTHLY_SEATS, ANNUAL_SEATS, ANNUAL_POINT = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class Price:
+    """One list price and the evidence it rests on (`charges` and `customers` count that evidence; 0 if configured)."""
+
+    amount: float
+    charges: int = 0
+    customers: int = 0
+    basis: str = "configured"
+    assumed: bool = False  # not learned: 10 or 12 months of the monthly seat price, until annual evidence comes
+
+    @property
+    def source(self) -> str:
+        """How the price is known, in words: 'learned from 31 charges of 17 customers', 'configured' or 'assumed ...'."""
+        if self.basis == "configured" or self.assumed:
+            return self.basis
+        return f"learned from {self.charges} charge{'s' if self.charges != 1 else ''} of {self.customers} customers"
+
+
+@dataclass(frozen=True)
+class PriceBook:
+    """The list prices a reading uses. `mode`: learned (from the log), configured, or off (amount rules only)."""
+
+    mode: Literal["learned", "configured", "off"]
+    monthly_seat: tuple[Price, ...] = ()
+    annual_seat: tuple[Price, ...] = ()
+    annual_points: tuple[Price, ...] = ()
+    considered: dict[str, int] = field(default_factory=dict)  # evidence looked at, by kind (for About)
+
+    @property
+    def switch_ratios(self) -> tuple[float, ...]:
+        """Annual price / monthly rate ratios that mark a switch to annual: 10 and 12, and the book's own."""
+        ratios = set(SWITCH_RATIOS)
+        if self.monthly_seat and self.annual_seat:
+            ratios.add(round(self.annual_seat[0].amount / self.monthly_seat[0].amount, 4))
+        return tuple(sorted(ratios))
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(item, value) lines for the About tab."""
+        if self.mode == "off":
+            return [("price book", "off: single charges are read by the amount rules alone")]
+        out: list[tuple[str, str]] = [("price book", self.mode)]
+        for label, prices, unit in (("monthly seat price", self.monthly_seat, "per seat per month"),
+                                    ("annual seat price", self.annual_seat, "per seat per year"),
+                                    ("annual price point", self.annual_points, "a year")):
+            for p in prices:
+                out.append((label, f"{p.amount:.2f} {unit}, {p.source}" + (f" ({p.basis})" if p.charges else "")))
+            if not prices and label != "annual price point":
+                seen = self.considered.get(label)
+                out.append((label, "none" + (f" (no price shared by {MIN_CUSTOMERS}+ customers among {seen} pieces of "
+                                              "evidence)" if seen else "")))
+        if any(not a.assumed for a in self.annual_seat):
+            out.append(("annual price points", "every whole multiple of an annual seat price that is not assumed (k "
+                                               "seats bought for a year)" + (", and the points above"
+                                                                             if self.annual_points else "")))
+        return out
+
+
+OFF = PriceBook(mode="off")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the price book says of each charge: `code` (NONE, MONTHLY_SEATS, ANNUAL_SEATS, ANNUAL_POINT), the
+    price matched (per seat, or the point) and the multiple (seats, or k seats bought for a year)."""
+
+    code: np.ndarray
+    price: np.ndarray
+    multiple: np.ndarray
+
+    @property
+    def annual(self) -> np.ndarray:
+        return (self.code == ANNUAL_SEATS) | (self.code == ANNUAL_POINT)
+
+    @property
+    def monthly(self) -> np.ndarray:
+        return self.code == MONTHLY_SEATS
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.abs(a - b) <= np.maximum(0.01, TOLERANCE * np.abs(b))
+
+
+def read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray) -> Verdict:
+    """The price book's verdict on each amount, given its customer's seats (NaN: unknown); see the module docstring."""
+    n = len(amount)
+    code = np.full(n, NONE, dtype=np.int8)
+    price = np.full(n, np.nan)
+    multiple = np.zeros(n, dtype=np.int64)
+    known = ~np.isnan(seats)
+    whole = np.where(known, seats, 0).astype(np.int64)
+
+    def mark(hit: np.ndarray, what: int, p: float, k: np.ndarray) -> None:
+        hit = hit & (code == NONE)
+        code[hit], price[hit], multiple[hit] = what, p, k[hit]
+
+    for m in book.monthly_seat:
+        mark(known & _close(amount, whole * m.amount), MONTHLY_SEATS, m.amount, whole)
+    for a in book.annual_seat:
+        mark(known & _close(amount, whole * a.amount), ANNUAL_SEATS, a.amount, whole)
+    for a in (a for a in book.annual_seat if not a.assumed):  # multiples of a list price only, not of a guess
+        k = np.rint(amount / a.amount).astype(np.int64)
+        mark((k >= 1) & _close(amount, k * a.amount), ANNUAL_POINT, a.amount, k)
+    for pt in book.annual_points:
+        mark(_close(amount, np.full(n, pt.amount)), ANNUAL_POINT, pt.amount, np.ones(n, dtype=np.int64))
+    return Verdict(code=code, price=price, multiple=multiple)
+
+
+def configured_book(prices: PriceList) -> PriceBook:
+    """The price book stated in the config."""
+    def listed(values: tuple[float, ...]) -> tuple[Price, ...]:
+        return tuple(Price(float(v)) for v in values)
+
+    return PriceBook(mode="configured", monthly_seat=listed(prices.monthly_seat),
+                     annual_seat=listed(prices.annual_seat), annual_points=listed(prices.annual_points))
+
+
+def learn_price_book(log: Log, rules: BillingRules, series: Series, spans: Spans, prorations: Prorations
+                     ) -> PriceBook:
+    """The price book of `rules.price_book`: OFF, the configured prices, or prices learned from this log.
+
+    `series`, `spans` and `prorations` are a first reading of the log by the amount rules alone (no price book):
+    its monthly series, its terms (annual ones are evidence) and the prorations placed in them.
+    """
+    if rules.price_book == "off":
+        return OFF
+    if isinstance(rules.price_book, PriceList):
+        return configured_book(rules.price_book)
+    has_seats = ~np.isnan(log.seats)
+
+    # monthly: each series' last renewal / seats
+    last = series.member_index[series.last]
+    last = last[has_seats[last]]
+    monthly = _accepted(log.amount[last] / log.seats[last], log.cust[last], "last renewal of a monthly series / seats")
+
+    # annual: single charges >= annual_min_amount / seats, and prorations on annual terms / share of the term left
+    big = spans.charge[(spans.series < 0) & spans.annual]
+    big = big[(log.amount[big] >= log.annual_min) & (log.mode[big] == AUTO) & has_seats[big]]
+    on_annual = spans.annual[prorations.host] & (spans.series[prorations.host] < 0)
+    pc, host = prorations.charge[on_annual], prorations.host[on_annual]
+    share_left = (spans.end[host] - log.t[pc]) / (spans.end[host] - spans.start[host])
+    ok = share_left > 0.02  # a few days before the term's end, the share rounds too coarsely to say a price
+    pc, share_left = pc[ok], share_left[ok]
+    values = np.r_[log.amount[big] / log.seats[big], log.amount[pc] / share_left]
+    cust = np.r_[log.cust[big], log.cust[pc]]
+    from_prorations = np.r_[np.zeros(len(big), dtype=bool), np.ones(len(pc), dtype=bool)]
+    annual = _accepted(values, cust, "", detail=from_prorations)
+    if monthly:
+        annual = [a for a in annual if a.amount >= MIN_ANNUAL_MONTHS * monthly[0].amount]
+        if not annual:  # no annual evidence yet: an annual seat costs 10 or 12 months of a monthly one
+            m = monthly[0]
+            annual = [Price(round(r * m.amount, 2), 0, 0, f"assumed ({r:g} x the monthly seat price {m.amount:.2f}; "
+                            "no annual evidence yet)", assumed=True) for r in SWITCH_RATIOS]
+    return PriceBook(mode="learned", monthly_seat=tuple(monthly), annual_seat=tuple(annual),
+                     considered={"monthly seat price": len(last), "annual seat price": len(values)})
+
+
+def _accepted(values: np.ndarray, cust: np.ndarray, basis: str, detail: np.ndarray | None = None) -> list[Price]:
+    """Groups of values within TOLERANCE of each other supported by MIN_CUSTOMERS customers and MIN_SHARE of all
+    the customers giving evidence, most supported first. `detail` marks values that came from prorations (the
+    basis then says how many of each kind)."""
+    ok = np.isfinite(values) & (values > 0)
+    values, cust = values[ok], cust[ok]
+    detail = detail[ok] if detail is not None else None
+    if not len(values):
+        return []
+    order = np.argsort(values, kind="stable")
+    v, c = values[order], cust[order]
+    d = detail[order] if detail is not None else None
+    group = np.cumsum(np.r_[False, v[1:] > v[:-1] * (1 + TOLERANCE) + 0.01])
+    total = len(np.unique(c))
+    out: list[tuple[int, Price]] = []
+    for g in np.unique(group):
+        sel = group == g
+        customers = len(np.unique(c[sel]))
+        if customers < MIN_CUSTOMERS or customers < MIN_SHARE * total:
+            continue
+        text = basis
+        if d is not None:
+            n_pro = int(d[sel].sum())
+            n_big = int(sel.sum()) - n_pro
+            text = ", ".join(part for part in (
+                f"{n_pro} proration{'s' if n_pro != 1 else ''} on annual terms / share of the term left" if n_pro else "",
+                f"{n_big} annual charge{'s' if n_big != 1 else ''} / seats" if n_big else "") if part)
+        out.append((customers, Price(round(float(np.median(v[sel])), 2), int(sel.sum()), customers, text)))
+    out.sort(key=lambda x: (-x[0], x[1].amount))
+    return [p for _, p in out]
