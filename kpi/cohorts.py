@@ -4,6 +4,9 @@ A customer's cohort is the month of its first MRR > 0. For cohort C and age n (m
 logo retention = customers of C with MRR > 0 at the snapshot of month C+n / size of C; revenue
 retention = their MRR at C+n / the cohort's MRR at C (can exceed 100%). Cells after the month of
 `as_of` are empty, and so is every cell of a month in which nobody started (size 0).
+
+The tabs are declared in kpi/cohorts_tabs.py; kpi.tables.Context computes and keeps the run's
+CohortMatrices with `cohort_matrices`, so this module knows nothing of Context.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from kpi.mrr import to_cents
-from kpi.tables import Chart, Column, Context, Tab
 
 
 def as_of_month(as_of: pd.Timestamp, timezone: str) -> pd.Timestamp:
@@ -136,61 +138,3 @@ def retention_by_age(customer_months: pd.DataFrame, as_of_month: pd.Timestamp,
         }
     )
     return frame.loc[frame["Cohorts"] > 0].reset_index(drop=True)
-
-
-def _build_logos(ctx: Context) -> pd.DataFrame:
-    return cohort_tables(ctx.customer_months, as_of_month(ctx.as_of, ctx.timezone), ctx.cohorts)[0]
-
-
-def _build_revenue(ctx: Context) -> pd.DataFrame:
-    return cohort_tables(ctx.customer_months, as_of_month(ctx.as_of, ctx.timezone), ctx.cohorts)[1]
-
-
-def _build_by_age(ctx: Context) -> pd.DataFrame:
-    return retention_by_age(ctx.customer_months, as_of_month(ctx.as_of, ctx.timezone), ctx.cohorts)
-
-
-_HEAD = (
-    Column("Cohort", "month", "The month of the cohort's customers' first MRR"),
-    Column("Cohort size", "int", "Customers whose first MRR is in this month"),
-    Column("Starting MRR", "money", "The cohort's MRR at the end of its first month"),
-)
-
-TABS: list[Tab] = [
-    Tab(
-        name="Cohorts (logos)",
-        description=(
-            "Logo retention by monthly signup cohort: column n = the share of the cohort's customers "
-            "with MRR > 0 n months after their first month. Empty after as_of."
-        ),
-        columns=_HEAD,
-        build=_build_logos,
-        wide_kind="percent",
-    ),
-    Tab(
-        name="Cohorts (revenue)",
-        description=(
-            "Revenue retention by monthly signup cohort: column n = the cohort's MRR n months after "
-            "its first month / its starting MRR (above 100% when expansion outweighs churn). Empty after as_of."
-        ),
-        columns=_HEAD,
-        build=_build_revenue,
-        wide_kind="percent",
-    ),
-    Tab(
-        name="Retention by age",
-        description=(
-            "Cohorts pooled by age: of all customers (and starting MRR) in cohorts that have reached "
-            "age n, the share still active (and the MRR kept) n months after their first month."
-        ),
-        columns=(
-            Column("Age", "int", "Months since the cohort's first month"),
-            Column("Cohorts", "int", "Non-empty cohorts old enough to have this age by as_of"),
-            Column("Customers", "int", "Customers in those cohorts"),
-            Column("Logo retention", "percent", "Of those customers, the share with MRR > 0 at this age"),
-            Column("Revenue retention", "percent", "Their MRR at this age / their MRR in their first month"),
-        ),
-        build=_build_by_age,
-        charts=(Chart("Retention by months since start", "line", "Age", ("Logo retention", "Revenue retention")),),
-    ),
-]

@@ -1,4 +1,7 @@
-"""Month snapshots, MRR movements, rates and quarters (metrics.md 1, 3, 4), and the tabs that show them.
+"""Month snapshots, MRR movements, rates and quarters (metrics.md 1, 3, 4): frames in, frames out.
+
+The tabs that show them are declared in kpi/mrr_tabs.py; kpi.tables.Context computes and keeps
+customer_months and mrr_by_month with the functions here, so this module knows nothing of Context.
 
 Tables, by grain:
 
@@ -22,8 +25,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kpi.tables import Chart, Column, Context, Tab
-
 MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation", "flat")
 
 MONTH_COLUMNS: tuple[str, ...] = (
@@ -42,7 +43,7 @@ QUARTER_COLUMNS: tuple[str, ...] = ("quarter", "quarter_start", "months", *MONTH
 # ----------------------------------------------------------------------------- snapshots
 
 
-def _local_month(ts: pd.Timestamp, timezone: str) -> pd.Timestamp:
+def local_month(ts: pd.Timestamp, timezone: str) -> pd.Timestamp:
     """The first day (tz-naive) of the month containing instant `ts`, in `timezone`."""
     return pd.Timestamp(ts).tz_convert(timezone).tz_localize(None).to_period("M").to_timestamp()
 
@@ -55,7 +56,7 @@ def month_snapshots(as_of: pd.Timestamp, first: pd.Timestamp, timezone: str) -> 
     is after `as_of`.
     """
     as_of, first = pd.Timestamp(as_of), pd.Timestamp(first)
-    months = pd.date_range(_local_month(first, timezone), _local_month(as_of, timezone), freq="MS")
+    months = pd.date_range(local_month(first, timezone), local_month(as_of, timezone), freq="MS")
     if first > as_of:
         months = months[:0]
     next_start = (months + pd.offsets.MonthBegin(1)).tz_localize(timezone, ambiguous=False, nonexistent="shift_forward")
@@ -316,16 +317,17 @@ def paid_revenue(charges: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
     return paid.groupby(paid["customer_id"].astype(str))["amount"].sum().rename("lifetime_revenue")
 
 
-def lifetime_revenue(ctx: Context) -> pd.Series:
+def lifetime_revenue(charges: pd.DataFrame | None, as_of: pd.Timestamp,
+                     customer_months: pd.DataFrame) -> pd.Series:
     """customer_id -> lifetime revenue.
 
     Payment logs: the sum of the customer's positive charges paid up to as_of (refunds not netted).
     Contracts (no charges): the sum of its month-snapshot MRR over customer_months, i.e. one month of
     recurring revenue per month it was active (one-shot items are not included).
     """
-    if ctx.charges is not None:
-        return paid_revenue(ctx.charges, ctx.as_of)
-    cm = ctx.customer_months
+    if charges is not None:
+        return paid_revenue(charges, as_of)
+    cm = customer_months
     return cm.groupby(cm["customer_id"].astype(str))["mrr"].sum().round(2)
 
 
@@ -364,173 +366,3 @@ def customer_summary(customer_months: pd.DataFrame, customers: pd.DataFrame, lif
     out = pd.concat([out, extra.set_axis(out.index)], axis=1)
     return out.sort_values(["current_mrr", "lifetime_revenue", "customer_id"], ascending=[False, False, True],
                            kind="stable").reset_index(drop=True)
-
-
-# ----------------------------------------------------------------------------- tabs
-
-_RATE = "against the previous month's MRR (empty when that is 0)"
-MRR_COLUMNS: tuple[Column, ...] = (
-    Column("Month", "month", "The calendar month (in the configured timezone); MRR is read at its last second, "
-                             "or at as_of for the month of as_of."),
-    Column("MRR", "money", "Monthly recurring revenue: the sum of every customer's active pieces of the revenue "
-                           "schedule at the month's snapshot, each customer rounded to the cent."),
-    Column("Customers", "int", "Customers with MRR > 0 at the snapshot."),
-    Column("ARPA", "money", "Average revenue per account: MRR / Customers."),
-    Column("New MRR", "money", "MRR of customers at 0 at the previous snapshot who never had MRR before."),
-    Column("Expansion MRR", "money", "Increase b - a of customers whose MRR rose from a > 0 to b."),
-    Column("Contraction MRR", "money", "Decrease a - b of customers whose MRR fell from a to b > 0 (downgrades)."),
-    Column("Churned MRR", "money", "Previous MRR a of customers whose MRR fell from a > 0 to 0."),
-    Column("Reactivation MRR", "money", "MRR of customers at 0 at the previous snapshot who had MRR before."),
-    Column("Net new MRR", "money", "New + Expansion + Reactivation - Contraction - Churned = MRR - previous MRR, "
-                                   "exact to the cent."),
-    Column("New customers", "int", "Customers whose MRR went from 0 to > 0 for the first time."),
-    Column("Reactivated customers", "int", "Customers whose MRR went from 0 to > 0 after having had MRR before."),
-    Column("Churned customers", "int", "Customers whose MRR fell from > 0 to 0."),
-    Column("MRR growth %", "percent", f"(MRR - previous MRR) / previous MRR, {_RATE}."),
-    Column("New MRR %", "percent", f"New MRR / previous MRR, {_RATE}."),
-    Column("Expansion MRR %", "percent", f"Expansion MRR / previous MRR, {_RATE}."),
-    Column("Contraction MRR %", "percent", f"Contraction MRR / previous MRR, {_RATE}."),
-    Column("Churned MRR %", "percent", f"Churned MRR / previous MRR, {_RATE}."),
-    Column("Logo churn %", "percent", "Churned customers / customers at the previous snapshot (empty when that is 0)."),
-    Column("Gross MRR churn %", "percent", f"(Churned + Contraction MRR) / previous MRR, {_RATE}."),
-    Column("Net MRR churn %", "percent", "(Churned + Contraction - Expansion - Reactivation MRR) / previous MRR, "
-                                         f"{_RATE}; negative when expansion outweighs the losses."),
-    Column("Quick ratio", "number", "(New + Expansion + Reactivation MRR) / (Churned + Contraction MRR), empty when "
-                                    "nothing was lost."),
-)
-_PERIOD_RATE = "against the MRR at the end of the previous quarter (empty when that is 0)"
-QUARTER_TAB_COLUMNS: tuple[Column, ...] = (
-    Column("Quarter", "text", "The calendar quarter, e.g. 2017-Q1 (months in the configured timezone)."),
-    Column("Quarter start", "month", "The quarter's first month."),
-    Column("Months", "int", "Months of the quarter in the data: fewer than 3 for the quarter of as_of or the first one."),
-    Column("MRR", "money", "MRR at the snapshot of the quarter's last month in the data."),
-    Column("Customers", "int", "Customers with MRR > 0 at that snapshot."),
-    Column("ARPA", "money", "MRR / Customers at the quarter's end."),
-    Column("New MRR", "money", "The quarter's monthly New MRR, summed."),
-    Column("Expansion MRR", "money", "The quarter's monthly Expansion MRR, summed."),
-    Column("Contraction MRR", "money", "The quarter's monthly Contraction MRR, summed."),
-    Column("Churned MRR", "money", "The quarter's monthly Churned MRR, summed."),
-    Column("Reactivation MRR", "money", "The quarter's monthly Reactivation MRR, summed."),
-    Column("Net new MRR", "money", "MRR - MRR at the end of the previous quarter = the sum of the monthly net new MRR."),
-    Column("New customers", "int", "The quarter's monthly new customers, summed."),
-    Column("Reactivated customers", "int", "The quarter's monthly reactivated customers, summed."),
-    Column("Churned customers", "int", "The quarter's monthly churned customers, summed (a customer who churns "
-                                       "twice counts twice)."),
-    Column("MRR growth %", "percent", f"(MRR - previous quarter's MRR) / previous quarter's MRR, {_PERIOD_RATE}."),
-    Column("New MRR %", "percent", f"New MRR / {_PERIOD_RATE[12:]}."),
-    Column("Expansion MRR %", "percent", f"Expansion MRR / {_PERIOD_RATE[12:]}."),
-    Column("Contraction MRR %", "percent", f"Contraction MRR / {_PERIOD_RATE[12:]}."),
-    Column("Churned MRR %", "percent", f"Churned MRR / {_PERIOD_RATE[12:]}."),
-    Column("Logo churn %", "percent", "Churned customers / customers at the end of the previous quarter (empty when "
-                                      "that is 0)."),
-    Column("Gross MRR churn %", "percent", f"(Churned + Contraction MRR) / {_PERIOD_RATE[12:]}."),
-    Column("Net MRR churn %", "percent", f"(Churned + Contraction - Expansion - Reactivation MRR) / {_PERIOD_RATE[12:]}."),
-    Column("Quick ratio", "number", "(New + Expansion + Reactivation MRR) / (Churned + Contraction MRR) over the "
-                                    "quarter, empty when nothing was lost."),
-)
-CUSTOMER_COLUMNS: tuple[Column, ...] = (
-    Column("Customer", "text", "The customer id."),
-    Column("First month", "month", "The first month with MRR > 0 at its snapshot (empty if never)."),
-    Column("Last month", "month", "The last month with MRR > 0 at its snapshot (empty if never)."),
-    Column("Current MRR", "money", "MRR at the snapshot of the month of as_of."),
-    Column("Status", "text", "active (MRR > 0 now), churned (had MRR, 0 now) or never active (no MRR at any "
-                             "snapshot)."),
-    Column("Lifetime revenue", "money", "Payment logs: the sum of its positive charges up to as_of (refunds not "
-                                        "netted); contracts: the sum of its month-snapshot MRR."),
-)
-BILLING_TAB_COLUMNS: tuple[Column, ...] = (
-    Column("Customer", "text", "The customer id."),
-    Column("Ref", "text", "The series or term (the ref of its pieces in the revenue schedule)."),
-    Column("Kind", "text", "monthly series (renewals seen), annual term or monthly term (a single charge: the "
-                           "interval is inferred; provisional while its first renewal is not yet due at as_of)."),
-    Column("Interval", "text", "monthly or annual."),
-    Column("Anchor", "datetime", "The charge that starts it; a series' slots are anchor + k calendar months (for anchors on the "
-                                       "29th-31st, also the previous renewal + 1 month: see docs/billing.md)."),
-    Column("First charge", "datetime", "Its first charge (the anchor)."),
-    Column("Last charge", "datetime", "Its last charge, prorations included."),
-    Column("Charges", "int", "Charges read as part of it: anchor, renewals and prorations."),
-    Column("Renewals", "int", "Charges that renewed it within ±renewal_tolerance_hours of a monthly slot."),
-    Column("Prorations", "int", "Charges that renew nothing and fall inside it, spread to its next boundary."),
-    Column("Current rate", "money", "The monthly rate of its last renewal or of the term, prorations excluded."),
-    Column("Guessed", "bool", "TRUE when no renewal was seen, so the interval is inferred (check it; correct it with "
-                              "billing_overrides)."),
-    Column("Reason", "text", "Why it was read this way, with the numbers."),
-)
-
-
-def _month_tab(ctx: Context) -> pd.DataFrame:
-    return ctx.mrr_by_month.set_axis([c.name for c in MRR_COLUMNS], axis=1)
-
-
-def _quarter_tab(ctx: Context) -> pd.DataFrame:
-    return mrr_by_quarter(ctx.mrr_by_month).set_axis([c.name for c in QUARTER_TAB_COLUMNS], axis=1)
-
-
-def _attribute_name(name: str, taken: set[str]) -> str:
-    words = name.replace("_", " ").strip()  # partner_type -> Partner type
-    label = words[:1].upper() + words[1:]
-    return f"{label} (attribute)" if label in taken else label
-
-
-def _customers_tab(ctx: Context) -> pd.DataFrame:
-    as_of_month = _local_month(ctx.as_of, ctx.timezone)
-    table = customer_summary(ctx.customer_months, ctx.customers, lifetime_revenue(ctx), as_of_month)
-    declared = [c.name for c in CUSTOMER_COLUMNS]
-    extra = list(table.columns[len(declared):])
-    # attributes vary by dataset: numbers stay numbers (whole ones as integers), the rest is text (wide_kind "auto")
-    attrs = {}
-    for name in extra:
-        values = table[name]
-        if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
-            values = values.astype("Int64")
-        attrs[_attribute_name(str(name), set(declared))] = values
-    return pd.concat([table.iloc[:, : len(declared)].set_axis(declared, axis=1), pd.DataFrame(attrs)], axis=1)
-
-
-def _billing_tab(ctx: Context) -> pd.DataFrame:
-    billing = ctx.billing
-    assert billing is not None  # the tab requires it
-    columns = ["customer_id", "ref", "kind", "interval", "anchor", "first_charge", "last_charge", "charges",
-               "renewals", "prorations", "current_rate", "guessed", "reason"]
-    return billing.loc[:, columns].set_axis([c.name for c in BILLING_TAB_COLUMNS], axis=1)
-
-
-TABS: list[Tab] = [
-    Tab(
-        name="MRR",
-        description="Monthly recurring revenue at each month's snapshot, its movements (new, expansion, contraction, "
-                    "churn, reactivation) and the rates built from them; one row per month, no gaps.",
-        columns=MRR_COLUMNS,
-        build=_month_tab,
-        charts=(
-            Chart("MRR over time", "line", "Month", ("MRR",)),
-            Chart("MRR movements", "stacked_column", "Month",
-                  ("New MRR", "Expansion MRR", "Reactivation MRR", "Contraction MRR", "Churned MRR")),
-            Chart("Churn", "line", "Month", ("Logo churn %", "Gross MRR churn %")),
-        ),
-    ),
-    Tab(
-        name="MRR by quarter",
-        description="The MRR table by calendar quarter: MRR at the quarter's end, movements summed over its months, "
-                    "rates against the end of the previous quarter.",
-        columns=QUARTER_TAB_COLUMNS,
-        build=_quarter_tab,
-    ),
-    Tab(
-        name="Customers",
-        description="One row per customer: first and last month with MRR, current MRR, status, lifetime revenue, "
-                    "then its attributes as given in the customers file (numbers as numbers, the rest as text).",
-        columns=CUSTOMER_COLUMNS,
-        build=_customers_tab,
-        wide_kind="auto",
-    ),
-    Tab(
-        name="Billing",
-        description="How each customer's charges were read (metrics.md 2b): one row per monthly series or single-charge "
-                    "term, with the reason and whether the interval is a guess; correct a guess with billing_overrides.",
-        columns=BILLING_TAB_COLUMNS,
-        build=_billing_tab,
-        datasets=frozenset({"payments"}),
-        requires=("billing",),
-    ),
-]

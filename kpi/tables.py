@@ -25,8 +25,11 @@ from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
+from kpi import mrr
+from kpi.cohorts import CohortMatrices, as_of_month, cohort_matrices
+from kpi.profile import customer_profile, last_interval
+
 if TYPE_CHECKING:
-    from kpi.cohorts import CohortMatrices
     from kpi.params import Params
 
 ColumnKind = Literal["text", "int", "number", "money", "percent", "month", "date", "datetime", "bool"]
@@ -138,6 +141,8 @@ class Context:
 
     schedule: the canonical revenue schedule (see kpi.schedule.SCHEDULE_COLUMNS).
     customers: one row per customer_id, with its attributes.
+    The derived frames come from the pure functions of kpi.mrr, kpi.cohorts and kpi.profile, which
+    know nothing of Context (their tabs are declared in kpi.mrr_tabs, kpi.cohorts_tabs, kpi.profile_tabs).
     """
 
     dataset: str
@@ -164,29 +169,27 @@ class Context:
 
     @cached_property
     def customer_months(self) -> pd.DataFrame:
-        from kpi.mrr import customer_months
-
-        return customer_months(self.schedule, self.as_of, self.params.timezone)
+        return mrr.customer_months(self.schedule, self.as_of, self.params.timezone)
 
     @cached_property
     def mrr_by_month(self) -> pd.DataFrame:
-        from kpi.mrr import mrr_by_month
-
-        return mrr_by_month(self.customer_months)
+        return mrr.mrr_by_month(self.customer_months)
 
     @cached_property
     def cohorts(self) -> CohortMatrices:
         """kpi.cohorts.CohortMatrices of the run, computed once for every tab that reads cohorts."""
-        from kpi.cohorts import as_of_month, cohort_matrices
-
         return cohort_matrices(self.customer_months, as_of_month(self.as_of, self.timezone))
 
     @cached_property
     def profile(self) -> pd.DataFrame:
-        """The per-customer profile (kpi.profile.customer_profile), computed once for Segments, Core users and Summary."""
-        from kpi.profile import profile_from_context
+        """The per-customer profile (kpi.profile.customer_profile), computed once for Segments, Core users and Summary.
 
-        return profile_from_context(self)
+        Lifetime revenue comes from the charges when there are any (kpi.mrr.lifetime_revenue).
+        """
+        month = as_of_month(self.as_of, self.timezone)
+        lifetime = mrr.lifetime_revenue(self.charges, self.as_of, self.customer_months)
+        return customer_profile(self.customers, self.customer_months, lifetime, month, self.params.segments,
+                                last_interval(self.billing))
 
     def skip_reason(self, tab: Tab) -> str | None:
         if self.dataset not in tab.datasets:
@@ -231,10 +234,10 @@ def build_table(tab: Tab, ctx: Context) -> Table:
 # The reading order of the workbook: each module's TABS, in this order. Add a module here to publish its tabs.
 TAB_MODULES: tuple[str, ...] = (
     "kpi.summary",
-    "kpi.mrr",
-    "kpi.cohorts",
+    "kpi.mrr_tabs",
+    "kpi.cohorts_tabs",
     "kpi.economics",
-    "kpi.profile",
+    "kpi.profile_tabs",
     "kpi.portfolio",
     "kpi.availability",
     "kpi.quality",

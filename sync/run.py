@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from kpi.schedule import check_schedule
-from kpi.tables import Context, InputFile, RunInfo, Table, all_tabs, build_table, empty_issues
+from kpi.tables import Context, RunInfo, Table, all_tabs, build_table, empty_issues
 from sync import __version__
 from sync.errors import ConfigError, GuardError, InvariantError, SyncError
 from sync.guard import (
@@ -33,21 +33,11 @@ from sync.lock import Cancelled, StopGate, run_lock
 from sync.logs import Redactor, get_logger, one_line
 from sync.settings import DEFAULT_LOCAL_SINK, Settings
 from sync.sinks import PublishResult, Sink, open_sink
+from sync.sources.contracts import load_contracts
+from sync.sources.loaded import Loaded
+from sync.sources.payments import load_payments
 
 log = get_logger("run")
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """A dataset as read and validated from its files (no KPI logic yet)."""
-
-    customers: pd.DataFrame
-    issues: pd.DataFrame
-    inputs: tuple[InputFile, ...]
-    revenue_times: pd.Series  # every revenue timestamp, for the default as_of
-    charges: pd.DataFrame | None = None
-    contracts: pd.DataFrame | None = None
-    projects: pd.DataFrame | None = None
 
 
 @dataclass
@@ -71,12 +61,8 @@ def load_dataset(settings: Settings) -> Loaded:
     """Read the configured dataset's files (file, line and field named on every problem)."""
     kind = settings.dataset.kind
     if kind == "payments":
-        from sync.sources.payments import load_payments
-
         return load_payments(settings)
     if kind == "contracts":
-        from sync.sources.contracts import load_contracts
-
         return load_contracts(settings)
     raise ConfigError(f"dataset.kind = {kind!r}: expected payments or contracts")
 

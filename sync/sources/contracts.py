@@ -18,6 +18,7 @@ import pandas as pd
 
 from kpi.contracts import CONTRACT_COLUMNS, KINDS, SUBSCRIPTION
 from sync.errors import ConfigError, InputDataError
+from sync.sources.loaded import Loaded
 from sync.sources.ndjson import (
     Issue,
     Limits,
@@ -30,7 +31,6 @@ from sync.sources.ndjson import (
 )
 
 if TYPE_CHECKING:
-    from sync.run import Loaded
     from sync.settings import Settings
 
 # canonical name -> (default name in the files, kind, required, nullable)
@@ -139,8 +139,6 @@ def load_contracts(settings: Settings) -> Loaded:
     projects [project_id, customer_id, project_type, deployed_on, solutions (list of names), line] or None;
     revenue_times: the end of each contract's start day (for the default as_of).
     """
-    from sync.run import Loaded
-
     src = settings.sources
     for key in ("customers", "contracts"):
         if not getattr(src, key):

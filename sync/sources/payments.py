@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from sync.errors import ConfigError, InputDataError
+from sync.sources.loaded import Loaded
 from sync.sources.ndjson import Issue, field_renames, fields_from_spec, issues_frame, limits_from, read_ndjson
 
 if TYPE_CHECKING:
-    from sync.run import Loaded
     from sync.settings import Settings
 
 # canonical name -> (default name in the files, kind, required, nullable)
@@ -33,8 +33,6 @@ def load_payments(settings: Settings) -> Loaded:
     and negative amounts included: kpi/ ignores them for MRR) and customers [customer_id, seats,
     sessions, other attributes...], one row per customer.
     """
-    from sync.run import Loaded
-
     src = settings.sources
     for key in ("invoices", "customers"):
         if not getattr(src, key):

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kpi import cohorts, economics, mrr, summary
+from kpi import cohorts_tabs, economics, mrr, mrr_tabs, summary
 from kpi.tables import Context, RunInfo, Table, build_table
 from sync.run import build_context, load_dataset, resolve_as_of
 from sync.settings import load_settings
@@ -34,7 +34,7 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "contracts"
 N = float("nan")  # an empty cell
 M = list(pd.date_range("2023-10-01", "2024-06-01", freq="MS"))  # Oct 2023 .. Jun 2024
 OCT, NOV, DEC, JAN, FEB, MAR, APR, MAY, JUN = M
-SHARED_TABS = [*mrr.TABS, *cohorts.TABS, *economics.TABS, *summary.TABS]
+SHARED_TABS = [*mrr_tabs.TABS, *cohorts_tabs.TABS, *economics.TABS, *summary.TABS]
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def assert_cells(table: Table, rows: list[tuple], columns: list[str] | None = No
     assert not wrong, f"{table.name}:\n" + "\n".join(wrong)
 
 
-MRR_COLUMNS = [c.name for c in mrr.MRR_COLUMNS]
+MRR_COLUMNS = [c.name for c in mrr_tabs.MRR_COLUMNS]
 # Month, MRR, Customers, ARPA, New, Expansion, Contraction, Churned, Reactivation, Net new,
 # New cust., Reactivated cust., Churned cust., Growth %, New %, Expansion %, Contraction %, Churned %,
 # Logo churn %, Gross MRR churn %, Net MRR churn %, Quick ratio
@@ -144,7 +144,7 @@ def test_mrr_by_quarter_every_cell(tables: dict[str, Table]) -> None:
         ("2024-Q2", APR, 3, 2600.0, 5, 2600 / 5, 450.0, 400.0, 0.0, 500.0, 250.0, 600.0, 2, 1, 1,
          600 / 2000, 450 / 2000, 400 / 2000, 0.0, 500 / 2000, 1 / 3, 500 / 2000, -150 / 2000, 1100 / 500),
     ]
-    assert_cells(tables["MRR by quarter"], rows, [c.name for c in mrr.QUARTER_TAB_COLUMNS])
+    assert_cells(tables["MRR by quarter"], rows, [c.name for c in mrr_tabs.QUARTER_TAB_COLUMNS])
 
 
 def test_customers_tab_every_cell(tables: dict[str, Table]) -> None:
@@ -163,7 +163,7 @@ def test_customers_tab_every_cell(tables: dict[str, Table]) -> None:
         # B: 600 x 3 (Nov-Jan) + 500 x 2 (Feb-Mar) = 2800; 0 now
         ("B", NOV, MAR, 0.0, "churned", 2800.0, "Beta", "Retail", "Integrateur", "IntegraOne"),
     ]
-    columns = [c.name for c in mrr.CUSTOMER_COLUMNS] + ["Name", "Sector", "Partner type", "Partner name"]
+    columns = [c.name for c in mrr_tabs.CUSTOMER_COLUMNS] + ["Name", "Sector", "Partner type", "Partner name"]
     assert_cells(tables["Customers"], rows, columns)
 
 

@@ -14,7 +14,6 @@ from kpi.billing import add_months, infer_schedule
 from kpi.mrr import (
     MONTH_COLUMNS,
     QUARTER_COLUMNS,
-    TABS,
     check_identity,
     customer_months,
     month_snapshots,
@@ -22,6 +21,7 @@ from kpi.mrr import (
     mrr_by_month,
     mrr_by_quarter,
 )
+from kpi.mrr_tabs import TABS
 from kpi.params import BillingRules, Params
 from kpi.schedule import check_schedule
 from kpi.tables import Context, build_table

@@ -173,9 +173,7 @@ def test_last_interval_takes_the_latest_series():
 def test_shared_log_unknown_seats_bucket_holds_the_84_null_seat_customers():
     """On the shared log the 84 customers with null seats form the unknown seats bucket; nobody is dropped."""
     ctx = shared_context_or_skip()
-    from kpi.profile import profile_from_context
-
-    seg = segments(profile_from_context(ctx), ctx.params.segments)
+    seg = segments(ctx.profile, ctx.params.segments)
     seats = seg.loc[seg["Dimension"] == "Seats"].set_index("Segment")
     null_seats = ctx.customers.loc[ctx.customers["seats"].isna(), "customer_id"]
     assert len(null_seats) == 84

@@ -391,7 +391,7 @@ def test_the_fake_enforces_what_lucca_requires(fake: FakeLucca, rsps) -> None:
 
 
 def _run(tmp_path: Path, environ: dict[str, str]):
-    pytest.importorskip("kpi.mrr", reason="the revenue tabs (kpi.mrr) are not written yet")
+    pytest.importorskip("kpi.mrr_tabs", reason="the revenue tabs (kpi.mrr_tabs) are not written yet")
     from sync.run import run_once
     from tests.sync.test_loading import good_customers, good_invoices, make_config
 
