@@ -25,15 +25,21 @@ def about(ctx: Context) -> pd.DataFrame:
     rows.extend(_quality_rows(ctx))
     for key, value in run.settings:
         rows.append(("Setting", key, value))
+    if ctx.price_book is not None:
+        rows.extend(("Price book", item, value) for item, value in ctx.price_book.rows())
     rows.append(("Definitions", "MRR snapshot",
                  "MRR of a month is a snapshot at the month's last second (at as_of for the current month), "
                  "computed from the revenue schedule: pieces (customer, start, end, monthly rate)."))
     if ctx.dataset == "payments":
         rows.append(("Definitions", "revenue schedule",
                      "Inferred from charges: monthly series renew within ±billing.renewal_tolerance_hours of the "
-                     "anchor's monthly slot; single charges >= billing.annual_min_amount (or followed by prorations) "
-                     "are annual terms (amount / 12 for 12 months); prorations are spread to the next boundary. "
-                     "See the Billing tab for each customer's classification."))
+                     "anchor's monthly slot; a single charge is an annual term (amount / 12 for 12 months) when the "
+                     "price book calls it annual (its customer's seats x the annual seat price, or an annual price "
+                     "point, and not seats x the monthly seat price), when it is >= billing.annual_min_amount, when "
+                     "it is an annual price for the monthly plan it ends (10 or 12 times its rate: a switch to "
+                     "annual), or when smaller charges that renew nothing follow it within a year; else one month; "
+                     "prorations are spread to the next boundary. The price book is listed above; see the Billing "
+                     "tab for each customer's classification and the prices that decided it."))
     else:
         rows.append(("Definitions", "revenue schedule",
                      "Subscription contracts: ARR / 12 from startDate to the day after endDate; one-shot amounts are "
@@ -65,7 +71,7 @@ TABS = [
         name="About",
         description="How every number in this workbook was made: the run, its inputs, the settings and each column's definition.",
         columns=(
-            Column("Section", "text", "Run, Input, Data quality, Setting, Definitions, Tab or Column of <tab>."),
+            Column("Section", "text", "Run, Input, Data quality, Setting, Price book (payment logs), Definitions, Tab or Column of <tab>."),
             Column("Item", "text", "What the row is about."),
             Column("Value", "text", "Its value or definition."),
         ),

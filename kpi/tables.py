@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Literal
 import pandas as pd
 
 from kpi import mrr
+from kpi.billing.pricebook import PriceBook
 from kpi.cohorts import CohortMatrices, as_of_month, cohort_matrices
 from kpi.profile import customer_profile, last_interval
 
@@ -154,6 +155,7 @@ class Context:
     run: RunInfo = field(default_factory=RunInfo)
     charges: pd.DataFrame | None = None
     billing: pd.DataFrame | None = None
+    price_book: PriceBook | None = None  # the list prices the payment-log inference used (metrics.md 2b)
     contracts: pd.DataFrame | None = None
     one_shots: pd.DataFrame | None = None
     projects: pd.DataFrame | None = None

@@ -100,6 +100,7 @@ def build_context(settings: Settings, loaded: Loaded, as_of: pd.Timestamp, run: 
     """The canonical revenue schedule and everything builders read."""
     params = settings.params
     billing = None
+    price_book = None
     one_shots = None
     if settings.dataset.kind == "payments":
         from kpi.billing import infer
@@ -109,7 +110,7 @@ def build_context(settings: Settings, loaded: Loaded, as_of: pd.Timestamp, run: 
         column = params.segments.seats_column
         seats = loaded.customers.set_index("customer_id")[column] if column in loaded.customers.columns else None
         inferred = infer(charges, params.billing, as_of=as_of, seats=seats)
-        schedule, billing = inferred.schedule, inferred.billing
+        schedule, billing, price_book = inferred.schedule, inferred.billing, inferred.price_book
     else:
         from kpi.contracts import schedule_from_contracts
 
@@ -130,6 +131,7 @@ def build_context(settings: Settings, loaded: Loaded, as_of: pd.Timestamp, run: 
         run=run,
         charges=charges,
         billing=billing,
+        price_book=price_book,
         contracts=loaded.contracts,
         one_shots=one_shots,
         projects=loaded.projects,

@@ -23,6 +23,7 @@ from kpi.params import (
     EconomicsParams,
     Params,
     PortfolioParams,
+    PriceList,
     SegmentParams,
 )
 from sync.errors import ConfigError
@@ -59,6 +60,9 @@ class BillingSection:
     annual_min_amount: float = 1000.0
     prorations: Literal["normalize", "ignore"] = "normalize"
     billing_overrides: tuple[tuple[str, str], ...] = ()
+    # "auto" (learned from the log), "off" (amount rules only), or a table of list prices:
+    # { monthly_seat = [18.0], annual_seat = [180.0], annual_points = [900.0] }
+    price_book: str | tuple[tuple[str, tuple[float, ...]], ...] = "auto"
     timezone: str = ""  # kept for configs that put it here; the top-level `timezone` wins
 
 
@@ -250,7 +254,9 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             try:
                 return _coerce(value, a, where)
             except ConfigError as exc:
-                errors.append(str(exc))
+                # the member of the value's own shape (a table or list for tuples) says what is wrong best
+                shaped = (typing.get_origin(a) is tuple) == isinstance(value, dict | list)
+                errors.insert(0, str(exc)) if shaped else errors.append(str(exc))
         raise ConfigError(errors[0])
     if origin is tuple:
         args = typing.get_args(tp)
@@ -327,6 +333,7 @@ def build_params(sections: Mapping[str, Any], timezone: str) -> Params:
             annual_min_amount=billing.annual_min_amount,
             prorations=billing.prorations,
             billing_overrides=billing.billing_overrides,
+            price_book=_price_book(billing.price_book),
         ),
         availability=AvailabilityParams(
             count_pending=availability.count_pending,
@@ -339,6 +346,29 @@ def build_params(sections: Mapping[str, Any], timezone: str) -> Params:
         economics=economics,
         segments=segments,
     )
+
+
+PRICE_LIST_KEYS = ("monthly_seat", "annual_seat", "annual_points")
+
+
+def _price_book(value: str | tuple[tuple[str, tuple[float, ...]], ...]) -> Literal["auto", "off"] | PriceList:
+    """billing.price_book -> "auto", "off" or the configured PriceList (every key known, every price > 0)."""
+    if isinstance(value, str):
+        if value not in ("auto", "off"):
+            raise ConfigError(f"billing.price_book = {value!r}: expected \"auto\", \"off\" or a table of prices "
+                              "such as { monthly_seat = [18.0], annual_seat = [180.0] }")
+        return "auto" if value == "auto" else "off"
+    prices = dict(value)
+    unknown = sorted(set(prices) - set(PRICE_LIST_KEYS))
+    if unknown:
+        raise ConfigError(f"billing.price_book.{unknown[0]}: unknown key (known: {', '.join(PRICE_LIST_KEYS)})")
+    for key, listed in prices.items():
+        bad = [p for p in listed if not p > 0]
+        if bad:
+            raise ConfigError(f"billing.price_book.{key} = {list(listed)}: prices must be > 0")
+    if not any(prices.values()):
+        raise ConfigError("billing.price_book: the table lists no price (use \"off\" for no price book)")
+    return PriceList(**{k: tuple(prices.get(k, ())) for k in PRICE_LIST_KEYS})
 
 
 def _economics_params(section: EconomicsSection) -> EconomicsParams:

@@ -157,6 +157,7 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     amount = log.amount[charge]
     code, price, multiple = verdict.code[charge], verdict.price[charge], verdict.multiple[charge]
     switch = terms.switch[charge] & single_term
+    switch_rate = terms.switch_rate[charge]
     cut_by = terms.cut_by
     tol_h = f"{rules.renewal_tolerance_hours:g}"
     minimum = f"{rules.annual_min_amount:g}"
@@ -204,8 +205,11 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
             text = (f"single charge of {amount[j]:.2f} with no renewal within ±{tol_h}h of a month later: one month "
                     "(billing_overrides: monthly)")
         elif switch[j]:
-            text = (f"single charge of {amount[j]:.2f}, an annual price for the monthly plan it falls in or renewed "
-                    f"(10 or 12 times its rate, or the price book's annual price): a switch to annual, annual term")
+            host_rate = float(switch_rate[j])
+            text = (f"single charge of {amount[j]:.2f} = {amount[j] / host_rate:.4g} x {host_rate:.2f}, the monthly rate of the plan it "
+                    "falls in or renewed: an annual price for it (10 or 12 months"
+                    + (f", or {book_says}" if code[j] in (ANNUAL_SEATS, ANNUAL_POINT) else "")
+                    + "), a switch to annual: annual term")
         elif amount[j] >= rules.annual_min_amount:
             text = f"single charge of {amount[j]:.2f} >= annual_min_amount {minimum}: annual term"
         elif code[j] in (ANNUAL_SEATS, ANNUAL_POINT):

@@ -92,21 +92,22 @@ def find_series(log: Log, annual_like: np.ndarray | None = None) -> Series:
 
 def settle_series(log: Log, series: Series, annual_singles: np.ndarray, annual_at_renewal: np.ndarray
                   ) -> tuple[Series, np.ndarray]:
-    """Steps 3 and "switch to annual" once the price book is known. Returns the series and the charges detached.
+    """Steps 3 and "switch to annual" once the price book is known. Returns the series and, per charge, the rate of
+    the renewal it was detached from (0: not detached).
 
     `annual_singles`: single charges the price book reads as annual; a single-renewal pair inside one's year is
-    prorations too. `annual_at_renewal`: per charge, an annual price for the series it renews (10 or 12 times the
-    previous renewal, or what the price book calls annual): when such a charge is its series' last, it is not a
-    renewal but a switch to annual; it is detached (a series left with its anchor alone is no series).
+    prorations too. `annual_at_renewal`: per charge, the previous renewal's rate when the charge is an annual price
+    for it (10 or 12 times it, or what the price book calls annual; else 0): when such a charge is its series' last,
+    it is not a renewal but a switch to annual; it is detached (a series left with its anchor alone is no series).
     """
     number, slot = series.number.copy(), series.slot.copy()
     mi, last = series.member_index, series.last
     prev = np.r_[-1, mi[:-1]]
-    detach = last & (series.members["k"].to_numpy() >= 1) & annual_at_renewal[mi]
+    detach = last & (series.members["k"].to_numpy() >= 1) & (annual_at_renewal[mi] > 0)
     detach &= log.amount[mi] > log.amount[np.maximum(prev, 0)]
-    switched = np.zeros(len(log), dtype=bool)
+    switched = np.zeros(len(log))
     if detach.any():
-        switched[mi[detach]] = True
+        switched[mi[detach]] = annual_at_renewal[mi[detach]]
         number[mi[detach]], slot[mi[detach]] = -1, -1
         alone = np.bincount(number[number >= 0], minlength=len(series.spans.cust)) == 1
         lone = (number >= 0) & alone[np.maximum(number, 0)]

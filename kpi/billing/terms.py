@@ -49,7 +49,8 @@ class Terms:
     `follower` (the smallest smaller charge that made a small term annual, NaN otherwise), `switch` (an annual price
     for the monthly plan it fell in or renewed), `prorated` (it prorates a series or term), `orphan` (pending, with
     no series or strong annual term running at as_of over it: it may only prorate a term still running at as_of),
-    `pending` (its first renewal is not yet due at as_of), `due` (when it is due, ns). `spans`: one per term, in
+    `pending` (its first renewal is not yet due at as_of), `due` (when it is due, ns), `switch_rate` (for a switch,
+    the monthly rate it is an annual price for; 0 otherwise). `spans`: one per term, in
     charge order. `cut_by`: per span of `Spans.concat(series.spans, spans)`, the term whose switch to annual ended
     it (-1: none)."""
 
@@ -61,6 +62,7 @@ class Terms:
     orphan: np.ndarray
     pending: np.ndarray
     due: np.ndarray
+    switch_rate: np.ndarray
     spans: Spans
     cut_by: np.ndarray
 
@@ -78,13 +80,14 @@ def annual_price_for(amount: np.ndarray, rate: np.ndarray, book_annual: np.ndarr
 
 
 def renewal_switches(log: Log, series: Series, verdict: Verdict, ratios: tuple[float, ...]) -> np.ndarray:
-    """Per charge: a series member that is an annual price for the previous renewal of its series."""
+    """Per charge: the rate of its series' previous renewal when it is an annual price for it (0: not so)."""
     mi = series.member_index
     prev = np.r_[-1, mi[:-1]]
     same = np.r_[False, series.member_series[1:] == series.member_series[:-1]]
     rate = np.where(same, log.amount[np.maximum(prev, 0)], 0.0)
-    out = np.zeros(len(log), dtype=bool)
-    out[mi] = same & annual_price_for(log.amount[mi], rate, verdict.annual[mi] & (log.mode[mi] == AUTO), ratios)
+    out = np.zeros(len(log))
+    hit = same & annual_price_for(log.amount[mi], rate, verdict.annual[mi] & (log.mode[mi] == AUTO), ratios)
+    out[mi[hit]] = rate[hit]
     return out
 
 
@@ -105,17 +108,19 @@ def _rate_of_piece(log: Log, series: Series, charges: np.ndarray) -> np.ndarray:
 def read_single_charges(log: Log, series: Series, verdict: Verdict, ratios: tuple[float, ...],
                         switched: np.ndarray) -> Terms:
     """Step 5 over the charges no series took (see the module docstring). `verdict`: the price book's reading of
-    every charge; `switched`: series renewals detached as switches to annual."""
+    every charge; `switched`: per charge, the rate of the series renewal it was detached from as a switch to annual
+    (0: none)."""
     n, keys, as_of = len(log), log.keys, log.as_of
     single = series.number < 0
     due = add_months(log.t, 1) + log.tol_ns  # by then a charge's first renewal, if any, has been seen
     pending = as_of < due
     key = log.key
     book_annual = verdict.annual & (log.mode == AUTO)
-    switch = switched & single
-    s_idx = np.flatnonzero(single & ~switch)
-    switch[s_idx] = annual_price_for(log.amount[s_idx], _rate_of_piece(log, series, s_idx), book_annual[s_idx], ratios)
-    switch &= log.mode != MONTHLY
+    switch_rate = np.where(single, switched, 0.0)
+    s_idx = np.flatnonzero(single & (switch_rate == 0))
+    rate = _rate_of_piece(log, series, s_idx)
+    switch_rate[s_idx] = np.where(annual_price_for(log.amount[s_idx], rate, book_annual[s_idx], ratios), rate, 0.0)
+    switch = (switch_rate > 0) & (log.mode != MONTHLY)
     strong = single & (log.mode != MONTHLY) & ((log.amount >= log.annual_min) | switch)
     opens = strong.copy()
     annual = strong.copy()
@@ -172,7 +177,7 @@ def read_single_charges(log: Log, series: Series, verdict: Verdict, ratios: tupl
     spans = Spans(cust=log.cust[ti], start=log.t[ti], end=term_end, series=np.full(len(ti), -1), charge=ti,
                   annual=annual[ti])
     terms = Terms(opens=opens, annual=annual, follower=follower, switch=switch & opens, prorated=prorated,
-                  orphan=orphan, pending=pending, due=due, spans=spans,
+                  orphan=orphan, pending=pending, due=due, switch_rate=np.where(switch, switch_rate, 0.0), spans=spans,
                   cut_by=np.full(len(series.spans.cust) + len(ti), -1, dtype=np.int64))
     return terms
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kpi.billing import infer_schedule
+from kpi.billing import Inference, infer
 from kpi.mrr import customer_months
 from kpi.params import BillingRules
 
@@ -27,6 +27,12 @@ def load_charges(folder: Path = PAYMENTS_LOG) -> pd.DataFrame:
     )
 
 
+def load_seats(folder: Path = PAYMENTS_LOG) -> pd.Series:
+    """The shared customers' seat counts (today's; NaN where unknown) by customer id (str), as the job passes them."""
+    raw = pd.read_json(folder / "information_customer.json", lines=True)
+    return pd.Series(raw["nrSeats"].astype("float64").to_numpy(), index=raw["customerId"].astype(str), name="seats")
+
+
 @pytest.fixture(scope="session")
 def shared_charges() -> pd.DataFrame:
     if not (PAYMENTS_LOG / "invoices_per_customer.json").exists():
@@ -35,9 +41,20 @@ def shared_charges() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
-def shared_inferred(shared_charges: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(schedule, billing) of the shared log with the default rules."""
-    return infer_schedule(shared_charges, BillingRules())
+def shared_seats(shared_charges: pd.DataFrame) -> pd.Series:
+    return load_seats()
+
+
+@pytest.fixture(scope="session")
+def shared_inference(shared_charges: pd.DataFrame, shared_seats: pd.Series) -> Inference:
+    """The shared log read with the default rules and the customers' seats, as the job reads it."""
+    return infer(shared_charges, BillingRules(), seats=shared_seats)
+
+
+@pytest.fixture(scope="session")
+def shared_inferred(shared_inference: Inference) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(schedule, billing) of the shared log with the default rules and seats."""
+    return shared_inference.schedule, shared_inference.billing
 
 
 @pytest.fixture(scope="session")

@@ -171,16 +171,16 @@ def test_charge_inside_a_stopped_plan_is_a_proration_once_its_renewal_was_missed
 # ----------------------------------------------------------------------------- the shared log, month by month
 
 
-def test_no_churn_invented_at_month_ends_of_the_shared_log(shared_charges):
+def test_no_churn_invented_at_month_ends_of_the_shared_log(shared_charges, shared_seats):
     """Read at each month end 2016-08 .. 2017-09, no customer who paid that month churns in it unless the full log says so."""
-    schedule, _ = infer_schedule(shared_charges, RULES, as_of=FULL_AS_OF)
+    schedule, _ = infer_schedule(shared_charges, RULES, as_of=FULL_AS_OF, seats=shared_seats)
     full = movements(customer_months(schedule, FULL_AS_OF, "UTC"))
     positive = shared_charges.loc[shared_charges["amount"] > 0]
     invented = {}
     for month in pd.period_range("2016-08", "2017-09", freq="M"):
         start, as_of = utc(str(month.start_time)), utc(month_end(str(month)))
         seen = shared_charges.loc[shared_charges["paid_at"] <= as_of]
-        schedule, _ = infer_schedule(seen, RULES, as_of=as_of)
+        schedule, _ = infer_schedule(seen, RULES, as_of=as_of, seats=shared_seats)
         mv = movements(customer_months(schedule, as_of, "UTC"))
         first = month.start_time
         churned = set(mv.loc[(mv["month"] == first) & (mv["movement"] == "churn"), "customer_id"])

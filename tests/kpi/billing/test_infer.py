@@ -112,6 +112,59 @@ def test_472419_seat_prorations_never_lower_the_annual_plan(shared_customer_mont
     assert list(rows["kind"]) == ["annual term"]  # charge pairs a month apart did not become monthly series
 
 
+def test_62079_one_seat_annual_at_180(shared_customer_months, shared_inferred):
+    """One 180.00 charge on 2016-11-22, 1 seat: 15.00 from 2016-11 through 2017-10, an annual term (1 seat x 180)."""
+    assert by_month(shared_customer_months, "62079") == dict.fromkeys(months("2016-11", "2017-10"), 15.0)
+    row = shared_inferred[1].loc[shared_inferred[1]["customer_id"] == "62079"].iloc[0]
+    assert row["kind"] == "annual term"
+    assert row["reason"].startswith("single charge of 180.00 = 1 seat x 180.00, the annual seat price learned from ")
+
+
+def test_110988_two_seats_annual_at_360(shared_customer_months, shared_inferred):
+    """One 360.00 charge on 2016-11-09, 2 seats: 30.00 from 2016-11 through 2017-10 (2 seats x 180)."""
+    assert by_month(shared_customer_months, "110988") == dict.fromkeys(months("2016-11", "2017-10"), 30.0)
+    row = shared_inferred[1].loc[shared_inferred[1]["customer_id"] == "110988"].iloc[0]
+    assert "360.00 = 2 seats x 180.00, the annual seat price" in row["reason"]
+
+
+def test_884806_ten_seats_monthly_at_180(shared_customer_months, shared_inferred):
+    """180.00 every month from 2017-06-15, 10 seats: a monthly series of 180 (10 x 18), not an annual seat.
+
+    July also holds the 8.73 seat proration of 2017-07-31, spread to the 08-15 renewal (metrics.md 2b prorations).
+    """
+    got = by_month(shared_customer_months, "884806")
+    span = (pd.Timestamp("2017-08-15 15:28:40") - pd.Timestamp("2017-07-31 14:35:05")) / pd.Timedelta(days=365.25 / 12)
+    assert got == {"2017-06": 180.0, "2017-07": pytest.approx(180 + 8.73 / span), "2017-08": 180.0, "2017-09": 180.0,
+                   "2017-10": 180.0}
+    assert list(shared_inferred[1].loc[shared_inferred[1]["customer_id"] == "884806", "kind"]) == ["monthly series"]
+
+
+def test_68136_switch_to_annual_keeps_75_a_month(shared_customer_months, shared_inferred):
+    """75 monthly 2017-02-17 .. 06-17, then 900 on 06-23 (12 x 75): 75 through 2017-10, no spike, no churn."""
+    assert by_month(shared_customer_months, "68136") == dict.fromkeys(months("2017-02", "2017-10"), 75.0)
+    rows = shared_inferred[1].loc[shared_inferred[1]["customer_id"] == "68136"]
+    assert list(rows["kind"]) == ["monthly series", "annual term"]
+    assert "ended 2017-06-23 10:42 UTC" in rows["reason"].iloc[0] and "switch to annual 68136:term-2" in rows["reason"].iloc[0]
+    assert "a switch to annual" in rows["reason"].iloc[1]
+
+
+def test_shared_log_price_book(shared_inference):
+    """The shared log's own evidence gives 18 per seat a month and 180 per seat a year (ten months' price)."""
+    book = shared_inference.price_book
+    assert book.mode == "learned"
+    assert [p.amount for p in book.monthly_seat] == [18.0]
+    assert [p.amount for p in book.annual_seat] == [180.0]
+    assert book.annual_seat[0].customers >= 10 and book.monthly_seat[0].customers >= 100
+
+
+def test_shared_log_single_charges_at_annual_prices_are_annual(shared_inferred, shared_seats):
+    """No single charge of 180, 360 or 720 is read as one month unless it is seats x 18 (none on the shared log)."""
+    billing = shared_inferred[1]
+    months_ = billing.loc[(billing["kind"] == "monthly term") & ~billing["reason"].str.contains("provisional")]
+    assert not months_["current_rate"].isin([180.0, 360.0, 720.0]).any()
+    assert len(months_) < 70  # 105 before the price book
+
+
 def test_shared_log_schedule_is_well_formed(shared_inferred):
     """The shared log's schedule passes check_schedule and every piece's ref is a row of the billing table."""
     schedule, billing = shared_inferred
