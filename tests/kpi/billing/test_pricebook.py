@@ -1,0 +1,186 @@
+"""The price book (metrics.md 2b): list prices learned from a log's own evidence, configured, or off; its verdicts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kpi.billing.pricebook import (
+    ANNUAL_POINT,
+    ANNUAL_SEATS,
+    MONTHLY_SEATS,
+    NONE,
+    Price,
+    PriceBook,
+    configured_book,
+    read_amounts,
+)
+from kpi.params import BillingRules, PriceList
+from tests.kpi.billing.logs import charges, month_ends, monthly, read, rows_of, seats
+
+BOOK = PriceBook("configured", monthly_seat=(Price(18.0),), annual_seat=(Price(180.0),))
+
+
+def verdict(amount: float, seat_count: float = np.nan, book: PriceBook = BOOK) -> tuple[int, float, int]:
+    v = read_amounts(book, np.array([amount]), np.array([seat_count]))
+    return int(v.code[0]), float(v.price[0]), int(v.multiple[0])
+
+
+# ----------------------------------------------------------------------------- what the book says of an amount
+
+
+@pytest.mark.parametrize(("amount", "seat_count", "expected"), [
+    (180.0, 1, (ANNUAL_SEATS, 180.0, 1)),  # 1 seat x 180
+    (360.0, 2, (ANNUAL_SEATS, 180.0, 2)),
+    (180.0, 10, (MONTHLY_SEATS, 18.0, 10)),  # 10 seats x 18 wins over the 180 price point
+    (36.0, 2, (MONTHLY_SEATS, 18.0, 2)),
+    (180.0, np.nan, (ANNUAL_POINT, 180.0, 1)),  # seats unknown: a price point, 1 seat for a year
+    (360.0, 3, (ANNUAL_POINT, 180.0, 2)),  # today's 3 seats, 2 bought for a year
+    (179.5, np.nan, (ANNUAL_POINT, 180.0, 1)),  # within 0.5 %
+    (90.0, np.nan, (NONE, np.nan, 0)),
+    (170.0, 1, (NONE, np.nan, 0)),
+])
+def test_verdicts_of_a_seat_priced_book(amount, seat_count, expected):
+    """With 18 a seat a month and 180 a year: seats x price decides, monthly first; whole multiples of 180 are points."""
+    code, price, multiple = verdict(amount, seat_count)
+    assert (code, multiple) == (expected[0], expected[2])
+    assert price == pytest.approx(expected[1], nan_ok=True)
+
+
+def test_configured_annual_points_are_flat_annual_prices():
+    """A configured annual point (a flat plan's year, e.g. 12 x 75) is annual for any seat count."""
+    book = configured_book(PriceList(annual_points=(900.0,)))
+    assert verdict(900.0, 3, book)[0] == ANNUAL_POINT
+    assert verdict(75.0, np.nan, book)[0] == NONE
+
+
+def test_an_assumed_annual_price_needs_seats():
+    """An assumed annual seat price (no annual evidence yet) matches seats x price, never as a multiple."""
+    book = PriceBook("learned", monthly_seat=(Price(18.0, 9, 9, "x"),),
+                     annual_seat=(Price(180.0, 0, 0, "assumed", assumed=True),))
+    assert verdict(180.0, 1, book)[0] == ANNUAL_SEATS
+    assert verdict(180.0, np.nan, book)[0] == NONE
+    assert verdict(360.0, 3, book)[0] == NONE
+
+
+# ----------------------------------------------------------------------------- learning from the log
+
+
+def annual_with_proration(customer: str, start: str, seat_count: int, price: float = 180.0, after_days: int = 90
+                          ) -> list[tuple[str, str, float]]:
+    """An annual term of `seat_count` seats, then one seat added `after_days` later at price x share of the term left."""
+    t0 = pd.Timestamp(start)
+    end = t0 + pd.DateOffset(months=12)
+    at = t0 + pd.Timedelta(days=after_days)
+    return [(customer, str(t0), seat_count * price), (customer, str(at), round(price * (end - at) / (end - t0), 2))]
+
+
+def seat_company(annual_customers: int = 4, monthly_customers: int = 5) -> tuple[pd.DataFrame, pd.Series]:
+    """A small per-seat company: 2-seat monthly plans at 36 (18 a seat), 4-seat annual plans at 720 with a seat added."""
+    rows: list[tuple[str, str, float]] = []
+    counts: dict[str, float] = {}
+    for i in range(monthly_customers):
+        rows += monthly(f"m{i}", f"2017-01-{5 + i:02d} 10:00", 36.0, 4)
+        counts[f"m{i}"] = 2
+    for i in range(annual_customers):
+        rows += annual_with_proration(f"a{i}", f"2017-02-{10 + i:02d} 09:00", 4)
+        counts[f"a{i}"] = 5
+    return charges(*rows), seats(**counts)
+
+
+def test_prices_are_learned_from_series_annual_terms_and_their_prorations():
+    """Monthly series give 18 a seat; 720 annual terms and the seat added later (180 x share left) give 180 a seat."""
+    log, counts = seat_company()
+    book = read(log, seat_counts=counts).price_book
+    assert book.mode == "learned"
+    assert [(p.amount, p.customers) for p in book.monthly_seat] == [(18.0, 5)]
+    assert [(p.amount, p.customers) for p in book.annual_seat] == [(180.0, 4)]
+    assert "prorations on annual terms" in book.annual_seat[0].basis
+
+
+def test_a_single_one_seat_charge_at_the_learned_annual_price_is_a_year():
+    """Beside the company's evidence, one 180 charge of a one-seat customer is 15 a month for twelve months."""
+    log, counts = seat_company()
+    log = pd.concat([log, charges(("x", "2017-03-01 12:00", 180.0))])
+    result = read(log, seat_counts=pd.concat([counts, seats(x=1)]))
+    assert month_ends(result, "2018-02-27", "x") == dict.fromkeys(
+        [f"{m:%Y-%m}" for m in pd.date_range("2017-03-01", "2018-02-01", freq="MS")], 15.0)
+    assert rows_of(result, "x")["reason"].iloc[0].startswith(
+        "single charge of 180.00 = 1 seat x 180.00, the annual seat price learned from 4 charges of 4 customers")
+
+
+def test_evidence_of_fewer_than_three_customers_teaches_nothing():
+    """Two annual customers are not evidence enough: a one-seat 180 charge stays one month (the amount rules)."""
+    log, counts = seat_company(annual_customers=2, monthly_customers=2)
+    log = pd.concat([log, charges(("x", "2017-03-01 12:00", 180.0))])
+    result = read(log, seat_counts=pd.concat([counts, seats(x=1)]))
+    assert result.price_book.annual_seat == () and result.price_book.monthly_seat == ()
+    assert list(rows_of(result, "x")["kind"]) == ["monthly term"]
+
+
+def test_one_customer_whose_seats_changed_does_not_move_the_price():
+    """Today's seat counts are noisy: a customer who doubled its seats since gives 9 a seat, the others still 18."""
+    log, counts = seat_company()
+    counts["m0"] = 4
+    book = read(log, seat_counts=counts).price_book
+    assert [p.amount for p in book.monthly_seat] == [18.0]
+
+
+def test_no_seat_column_learns_the_annual_price_from_prorations_alone():
+    """Without seats, prorations still reveal 180 a seat a year, and a 360 charge is an annual price point."""
+    log, _ = seat_company()
+    log = pd.concat([log, charges(("x", "2017-03-01 12:00", 360.0))])
+    result = read(log)
+    assert result.price_book.monthly_seat == ()
+    assert [p.amount for p in result.price_book.annual_seat] == [180.0]
+    assert "(an annual price point: 2 seats for a year)" in rows_of(result, "x")["reason"].iloc[0]
+    assert month_ends(result, "2017-04-30", "x") == {"2017-03": 30.0, "2017-04": 30.0}
+
+
+def test_an_annual_price_must_be_many_months_of_the_monthly_one():
+    """A proration-made cluster under six months of the monthly seat price is not taken for an annual price."""
+    log, counts = seat_company(annual_customers=0)
+    rows = []
+    for i in range(4):  # 36 a month, then "annual" 40s followed by smaller charges: 10-ish a seat, not a year's price
+        rows += [(f"b{i}", f"2017-03-0{i + 1} 10:00", 40.0), (f"b{i}", f"2017-03-1{i + 1} 10:00", 20.0)]
+    result = read(pd.concat([log, charges(*rows)]), seat_counts=counts)
+    assert all(p.amount >= 6 * 18 for p in result.price_book.annual_seat)
+
+
+def test_no_annual_evidence_assumes_ten_or_twelve_months_for_seat_matches():
+    """With a monthly seat price and no annual evidence yet, seats x 10 or 12 months reads as annual, marked assumed."""
+    log, counts = seat_company(annual_customers=0)
+    log = pd.concat([log, charges(("x", "2017-03-01 12:00", 180.0), ("y", "2017-03-01 12:00", 180.0))])
+    result = read(log, seat_counts=pd.concat([counts, seats(x=1)]))
+    assert [(p.amount, p.assumed) for p in result.price_book.annual_seat] == [(180.0, True), (216.0, True)]
+    assert "the annual seat price assumed (10 x the monthly seat price 18.00" in rows_of(result, "x")["reason"].iloc[0]
+    assert list(rows_of(result, "y")["kind"]) == ["monthly term"]  # seats unknown: no assumed price point
+
+
+def test_price_book_off_reads_by_amount_alone():
+    """price_book = "off": the 1-seat 180 charge is one month, as before the price book; About says so."""
+    log, counts = seat_company()
+    log = pd.concat([log, charges(("x", "2017-03-01 12:00", 180.0))])
+    result = read(log, rules=BillingRules(price_book="off"), seat_counts=pd.concat([counts, seats(x=1)]))
+    assert list(rows_of(result, "x")["kind"]) == ["monthly term"]
+    assert result.price_book.rows() == [("price book", "off: single charges are read by the amount rules alone")]
+
+
+def test_configured_prices_replace_the_learning():
+    """A configured price book is used as given, even where the log would teach nothing."""
+    log = charges(("x", "2017-03-01 12:00", 180.0))
+    rules = BillingRules(price_book=PriceList(monthly_seat=(18.0,), annual_seat=(180.0,)))
+    result = read(log, rules=rules, seat_counts=seats(x=1))
+    assert result.price_book.mode == "configured"
+    assert list(rows_of(result, "x")["kind"]) == ["annual term"]
+    assert "the annual seat price configured" in rows_of(result, "x")["reason"].iloc[0]
+
+
+def test_about_rows_say_what_each_price_rests_on():
+    """The About rows name each learned price with its evidence."""
+    log, counts = seat_company()
+    rows = dict(read(log, seat_counts=counts).price_book.rows())
+    assert rows["price book"] == "learned"
+    assert rows["monthly seat price"].startswith("18.00 per seat per month, learned from 5 charges of 5 customers")
+    assert rows["annual seat price"].startswith("180.00 per seat per year, learned from 4 charges of 4 customers")

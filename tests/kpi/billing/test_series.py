@@ -1,0 +1,50 @@
+"""Monthly series (metrics.md 2b): renewals, pairs that are prorations, and what the price book changes in them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kpi.billing.log import prepare
+from kpi.billing.series import find_series, settle_series
+from kpi.params import BillingRules, PriceList
+from tests.kpi.billing.logs import charges, monthly, read, rows_of, seats
+
+BOOK = BillingRules(price_book=PriceList(monthly_seat=(18.0,), annual_seat=(180.0,)))
+
+
+def test_series_members_and_slots():
+    """Three charges a calendar month apart are one series: slots 0, 1, 2, the last piece to the next slot."""
+    log = prepare(charges(*monthly("c", "2017-01-31 10:00", 18.0, 2)), BillingRules(), None)
+    series = find_series(log)
+    assert list(series.number) == [0, 0, 0] and list(series.slot) == [0, 1, 2]
+    assert series.spans.end[0] == np.datetime64("2017-04-30T10:00", "ns").astype(np.int64)
+
+
+def test_seat_prorations_a_month_apart_inside_an_annual_term_are_prorations():
+    """Two different small charges a month apart inside a 1,800 annual term are seat prorations, not a plan."""
+    log = charges(("c", "2017-01-10 10:00", 1800.0), ("c", "2017-03-05 15:00", 135.0), ("c", "2017-04-05 15:30", 120.0))
+    assert list(read(log).billing["kind"]) == ["annual term"]
+
+
+def test_the_same_amount_a_month_apart_inside_an_annual_term_is_a_plan_beside_it():
+    """144 and 144 a month apart inside a 1,440 annual term are a monthly plan beside it (995451): prorations differ."""
+    log = charges(("c", "2016-11-15 11:12", 1440.0), ("c", "2016-11-15 11:13", 144.0), ("c", "2016-12-15 11:13", 144.0))
+    assert list(read(log, "2016-12-31 23:59:59").billing["kind"]) == ["annual term", "monthly series"]
+
+
+def test_a_series_ending_on_an_annual_price_loses_that_renewal():
+    """settle_series detaches a last renewal of 12 x the previous one, and a series left with its anchor is no series."""
+    log = prepare(charges(("c", "2017-01-17 10:00", 75.0), ("c", "2017-02-17 10:00", 900.0)), BillingRules(), None)
+    series = find_series(log)
+    assert list(series.number) == [0, 0]
+    at_renewal = np.array([0.0, 75.0])
+    settled, switched = settle_series(log, series, np.zeros(2, dtype=bool), at_renewal)
+    assert list(settled.number) == [-1, -1] and list(switched) == [0.0, 75.0]
+
+
+def test_an_annual_price_renewed_by_a_tiny_charge_anchors_no_series():
+    """720 (4 seats for a year) and a 1.19 seat charge a month later (634304) are an annual term and a proration."""
+    log = charges(("c", "2016-12-18 16:21", 720.0), ("c", "2017-01-18 16:40", 1.19))
+    result = read(log, "2017-02-28 23:59:59", rules=BOOK, seat_counts=seats(c=4))
+    assert list(rows_of(result, "c")["kind"]) == ["annual term"]
+    assert rows_of(result, "c")["prorations"].iloc[0] == 1

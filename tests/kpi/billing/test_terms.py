@@ -1,0 +1,117 @@
+"""Single charges (metrics.md 2b): switch to annual, annual prices beside a monthly plan, pending charges, the book."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from kpi.mrr import customer_months, movements
+from kpi.params import BillingRules, PriceList
+from tests.kpi.billing.logs import charges, month_ends, monthly, read, rows_of, seats
+
+BOOK = BillingRules(price_book=PriceList(monthly_seat=(18.0,), annual_seat=(180.0,)))
+OFF = BillingRules(price_book="off")
+
+
+def churned(result, as_of: str) -> list[tuple[str, str]]:
+    """(customer, month) of every churn movement up to as_of."""
+    mv = movements(customer_months(result.schedule, pd.Timestamp(as_of, tz="UTC"), "UTC"))
+    churn = mv.loc[mv["movement"] == "churn"]
+    return [(c, f"{m:%Y-%m}") for c, m in zip(churn["customer_id"], churn["month"], strict=True)]
+
+
+# ----------------------------------------------------------------------------- switch to annual
+
+
+def test_twelve_times_the_rate_inside_the_series_is_a_switch_even_without_a_price_book():
+    """75 a month, then 900 six days after a renewal (like 68136): 75 a month on, no spike, no churn."""
+    log = charges(*monthly("c", "2017-02-17 11:57", 75.0, 4), ("c", "2017-06-23 10:42", 900.0))
+    result = read(log, "2017-12-31 23:59:59", rules=OFF)
+    assert set(month_ends(result, "2017-12-31 23:59:59", "c").values()) == {75.0}
+    assert churned(result, "2017-12-31 23:59:59") == []
+    reasons = list(rows_of(result, "c")["reason"])
+    assert "ended 2017-06-23 10:42 UTC by the switch to annual c:term-2" in reasons[0]
+    assert reasons[1].startswith("single charge of 900.00 = 12 x 75.00, the monthly rate of the plan it falls in")
+
+
+def test_an_annual_price_at_the_renewal_slot_is_a_switch_not_a_renewal():
+    """75 a month, then 900 at the slot where 75 was due, then nothing: the 900 is a year, not a month at 900."""
+    log = charges(*monthly("c", "2017-02-17 11:57", 75.0, 3), ("c", "2017-06-17 11:57", 900.0))
+    result = read(log, "2017-12-31 23:59:59", rules=OFF)
+    assert set(month_ends(result, "2017-12-31 23:59:59", "c").values()) == {75.0}
+    assert list(rows_of(result, "c")["kind"]) == ["monthly series", "annual term"]
+
+
+def test_an_annual_price_after_a_single_month_is_a_switch_too():
+    """One month at 75 then 900 at the next slot: 75 all along (the lone first month is no series)."""
+    log = charges(("c", "2017-02-17 11:57", 75.0), ("c", "2017-03-17 11:57", 900.0))
+    result = read(log, "2017-09-30 23:59:59", rules=OFF)
+    assert set(month_ends(result, "2017-09-30 23:59:59", "c").values()) == {75.0}
+
+
+def test_a_monthly_plan_that_goes_on_renewing_keeps_an_annual_one_beside_it():
+    """An annual price inside a series that keeps renewing is an annual plan beside it: both count."""
+    log = charges(*monthly("c", "2017-02-17 11:57", 75.0, 6), ("c", "2017-04-23 10:42", 900.0))
+    result = read(log, "2017-08-31 23:59:59", rules=OFF)
+    got = month_ends(result, "2017-08-31 23:59:59", "c")
+    assert got["2017-03"] == 75.0 and got["2017-05"] == 150.0 and got["2017-08"] == 150.0
+
+
+def test_a_one_seat_annual_price_inside_a_monthly_plan_is_no_proration_spike():
+    """36 a month for 2 seats, then 180 (1 seat for a year) mid-cycle while the plan goes on: 36 + 15, no spike."""
+    log = charges(*monthly("c", "2017-01-05 10:00", 36.0, 6), ("c", "2017-03-20 10:00", 180.0))
+    result = read(log, "2017-07-31 23:59:59", rules=BOOK, seat_counts=seats(c=3))
+    got = month_ends(result, "2017-07-31 23:59:59", "c")
+    assert got["2017-03"] == 51.0 and got["2017-06"] == 51.0
+
+
+def test_an_annual_price_inside_a_one_month_term_ends_it():
+    """18 once, then 180 (1 seat for a year) two weeks later: the month ends where the year starts."""
+    log = charges(("c", "2017-01-05 10:00", 18.0), ("c", "2017-01-19 10:00", 180.0))
+    result = read(log, "2017-06-30 23:59:59", rules=BOOK, seat_counts=seats(c=1))
+    assert month_ends(result, "2017-06-30 23:59:59", "c") == dict.fromkeys(
+        ["2017-01", "2017-02", "2017-03", "2017-04", "2017-05", "2017-06"], 15.0)
+    assert "ended 2017-01-19 10:00 UTC by the switch to annual c:term-2" in rows_of(result, "c")["reason"].iloc[0]
+
+
+# ----------------------------------------------------------------------------- pending charges and the book
+
+
+def test_a_pending_charge_the_book_calls_annual_is_a_year_from_the_start():
+    """180 by a one-seat customer, read ten days later: 15 a month (annual), marked provisional, not 180 then restated."""
+    log = charges(("c", "2017-03-01 12:00", 180.0))
+    result = read(log, "2017-03-11 00:00:00", rules=BOOK, seat_counts=seats(c=1))
+    assert month_ends(result, "2017-03-11 00:00:00", "c") == {"2017-03": 15.0}
+    reason = rows_of(result, "c")["reason"].iloc[0]
+    assert "annual term (provisional: its first renewal is due by 2017-04-01 14:00 UTC" in reason
+
+
+def test_a_renewal_of_a_pending_annual_reading_makes_it_a_monthly_series():
+    """If the 180 renews a month later after all, it was the first month of 10 seats a month: 180 a month."""
+    log = charges(*monthly("c", "2017-03-01 12:00", 180.0, 2))
+    result = read(log, "2017-05-10 00:00:00", rules=BOOK)
+    assert month_ends(result, "2017-05-10 00:00:00", "c") == {"2017-03": 180.0, "2017-04": 180.0, "2017-05": 180.0}
+
+
+def test_a_pending_charge_of_seats_times_the_monthly_price_is_one_month():
+    """36 by a two-seat customer is 2 seats x 18: one provisional month, whatever the annual prices."""
+    log = charges(("c", "2017-03-01 12:00", 36.0))
+    result = read(log, "2017-03-11 00:00:00", rules=BOOK, seat_counts=seats(c=2))
+    row = rows_of(result, "c").iloc[0]
+    assert row["kind"] == "monthly term" and "provisional" in row["reason"]
+    assert "36.00 = 2 seats x 18.00, the monthly seat price configured" in row["reason"]
+
+
+def test_smaller_charges_after_a_month_of_seats_do_not_make_it_annual():
+    """36 for two seats then 20 two months later: the book reads 36 as a month of seats, so no annual term by followers."""
+    log = charges(("c", "2017-01-05 10:00", 36.0), ("c", "2017-03-20 10:00", 20.0))
+    result = read(log, "2017-06-30 23:59:59", rules=BOOK, seat_counts=seats(c=2))
+    assert list(rows_of(result, "c")["interval"]) == ["monthly", "monthly"]
+    assert read(log, "2017-06-30 23:59:59", rules=OFF).billing["interval"].iloc[0] == "annual"
+
+
+def test_a_seat_added_to_a_book_annual_term_is_spread_to_the_term_end():
+    """720 for 4 seats a year, a seat added a day later (179.59): one annual term with a proration, about 75 a month."""
+    log = charges(("c", "2017-05-19 10:00", 720.0), ("c", "2017-05-20 10:00", 179.59))
+    result = read(log, "2017-06-30 23:59:59", rules=BOOK, seat_counts=seats(c=5))
+    assert list(rows_of(result, "c")["kind"]) == ["annual term"]
+    assert abs(month_ends(result, "2017-06-30 23:59:59", "c")["2017-06"] - 75.0) < 0.2
