@@ -136,7 +136,10 @@ def _billing_tab(ctx: Context) -> pd.DataFrame:
     assert billing is not None  # the tab requires it
     columns = ["customer_id", "ref", "kind", "interval", "anchor", "first_charge", "last_charge", "charges",
                "renewals", "prorations", "current_rate", "guessed", "reason"]
-    return billing.loc[:, columns].set_axis([c.name for c in BILLING_TAB_COLUMNS], axis=1)
+    # numeric ids in numeric order (5582 before 15481), others after them in text order; a customer's rows by anchor
+    ordered = billing.assign(_number=pd.to_numeric(billing["customer_id"], errors="coerce")).sort_values(
+        ["_number", "customer_id", "anchor"], na_position="last", kind="stable")
+    return ordered.loc[:, columns].set_axis([c.name for c in BILLING_TAB_COLUMNS], axis=1).reset_index(drop=True)
 
 
 TABS: list[Tab] = [

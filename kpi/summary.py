@@ -17,6 +17,7 @@ import pandas as pd
 
 from kpi.cohorts import as_of_month, retention_by_age
 from kpi.economics import unit_economics
+from kpi.mrr import customer_months, movements
 from kpi.params import Params
 from kpi.tables import Column, Context, Tab
 
@@ -253,9 +254,56 @@ def segment_row(seg: pd.DataFrame) -> dict[str, str] | None:
     )
 
 
+def guessed_mrr(schedule: pd.DataFrame, billing: pd.DataFrame, as_of: pd.Timestamp, timezone: str) -> pd.DataFrame:
+    """The part of each customer's month-end MRR that comes from intervals guessed from a single charge.
+
+    Same grain and columns as kpi.mrr.customer_months (month, customer_id, mrr), over the pieces whose
+    Billing row is `guessed` (a term read from one charge: one month, or a year).
+    """
+    guessed = set(billing.loc[billing["guessed"], "ref"])
+    return customer_months(schedule.loc[schedule["ref"].isin(guessed)], as_of, timezone)
+
+
+def guess_row(customer_months_: pd.DataFrame, guessed: pd.DataFrame, month: pd.Timestamp | None,
+              as_of: pd.Timestamp, timezone: str, currency: str) -> dict[str, str]:
+    """How much of the last complete month's churned MRR, and of MRR now, rests on intervals guessed from one charge."""
+    now = as_of_month(as_of, timezone)
+    g = guessed.assign(month=lambda d: d["month"].astype("datetime64[ns]")).set_index(["customer_id", "month"])["mrr"]
+    cm = customer_months_.assign(month=lambda d: d["month"].astype("datetime64[ns]"))
+    total_now = float(cm.loc[cm["month"] == now, "mrr"].sum())
+    guessed_now = float(g.loc[g.index.get_level_values("month") == now].sum())
+    day = pd.Timestamp(as_of).tz_convert(timezone).strftime("%Y-%m-%d")
+    share_now = (f"{pct(guessed_now / total_now)} of MRR on {day} ({money(guessed_now, currency)})"
+                 if total_now > 0 else f"no MRR on {day}")
+    tail = " (Billing tab: Guessed = TRUE, the terms read from a single charge; check those first)."
+    mv = movements(customer_months_) if month is not None else None
+    if mv is None or mv.empty:
+        return _row("Guesses", "", f"{share_now[0].upper()}{share_now[1:]} rests on intervals guessed from a single "
+                                    f"charge{tail}")
+    churn = mv.loc[(mv["month"] == month) & (mv["movement"] == "churn")]
+    before = month - pd.DateOffset(months=1)
+    from_guess = np.minimum(
+        g.reindex(pd.MultiIndex.from_arrays([churn["customer_id"], pd.DatetimeIndex([before] * len(churn))]))
+        .fillna(0).to_numpy(), churn["mrr_prev"].to_numpy())
+    churned = float(churn["mrr_prev"].sum())
+    label = month_label(month)
+    if churned > 0:
+        share = float(from_guess.sum()) / churned
+        head = (f"In {label}, {pct(share)} of the churned MRR ({money(float(from_guess.sum()), currency)} of "
+                f"{money(churned, currency)}; {int((from_guess > 0).sum())} of {plural(len(churn), 'churned customer')})"
+                f" came from intervals guessed from a single charge, and so does {share_now}")
+        return _row("Guesses", pct(share), head + tail)
+    return _row("Guesses", "", f"In {label} no MRR churned; {share_now} rests on intervals guessed from a single "
+                               f"charge{tail}")
+
+
 def summary(mrr_by_month: pd.DataFrame, ue: pd.DataFrame, by_age: pd.DataFrame, as_of: pd.Timestamp,
-            params: Params, core: pd.DataFrame | None = None, seg: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Rows (Topic, Value, Sentence), in reading order. `core` / `seg` None: those topics are left out."""
+            params: Params, core: pd.DataFrame | None = None, seg: pd.DataFrame | None = None,
+            guesses: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Rows (Topic, Value, Sentence), in reading order. `core` / `seg` None: those topics are left out.
+
+    `guesses`: (customer_months, guessed_mrr) of a payment log, for the row on guessed intervals; None: no such row.
+    """
     mm = mrr_by_month.reset_index(drop=True)
     current = as_of_month(as_of, params.timezone)
     complete = current if month_is_complete(as_of, params.timezone) else current - pd.DateOffset(months=1)
@@ -263,6 +311,8 @@ def summary(mrr_by_month: pd.DataFrame, ue: pd.DataFrame, by_age: pd.DataFrame, 
     rows = mrr_rows(mm, as_of, params.timezone, params.currency)
     if not mm.empty:
         rows.append(churn_row(mm, complete_month))
+        if guesses is not None:
+            rows.append(guess_row(guesses[0], guesses[1], complete_month, as_of, params.timezone, params.currency))
         rows.extend(economics_rows(ue, complete_month, params))
     optional = [retention_row(by_age)]
     if core is not None:
@@ -277,14 +327,16 @@ def _build(ctx: Context) -> pd.DataFrame:
     month = as_of_month(ctx.as_of, ctx.timezone)
     ue = unit_economics(ctx.mrr_by_month, ctx.customer_months, ctx.params.economics, month, ctx.cohorts)
     by_age = retention_by_age(ctx.customer_months, month, ctx.cohorts)
-    core = seg = None
+    core = seg = guesses = None
     if ctx.dataset == "payments" and ctx.charges is not None:
         from kpi.profile import core_users, segments
 
         profile = ctx.profile
         core = core_users(profile)
         seg = segments(profile, ctx.params.segments)
-    return summary(ctx.mrr_by_month, ue, by_age, ctx.as_of, ctx.params, core, seg)
+    if ctx.billing is not None:
+        guesses = (ctx.customer_months, guessed_mrr(ctx.schedule, ctx.billing, ctx.as_of, ctx.timezone))
+    return summary(ctx.mrr_by_month, ue, by_age, ctx.as_of, ctx.params, core, seg, guesses)
 
 
 TABS: list[Tab] = [
@@ -292,7 +344,8 @@ TABS: list[Tab] = [
         name="Summary",
         description=(
             "The headline numbers in one sentence each: MRR and its change, the latest month's movements, "
-            "churn, LTV:CAC and CAC payback against their benchmarks (settings economics.ltv_cac_benchmark, "
+            "churn, how much of the churned MRR and of MRR rests on intervals guessed from a single charge (payment "
+            "logs), LTV:CAC and CAC payback against their benchmarks (settings economics.ltv_cac_benchmark, "
             "economics.payback_benchmark_months), cohort retention and the core users. Rates and unit "
             "economics are for the last complete month."
         ),

@@ -123,9 +123,10 @@ def test_shared_log_summary_sentences():
     assert tabs[0].name == "Summary"
     frame = build_table(tabs[0], ctx).frame
     topics = frame["Topic"].tolist()
-    assert topics == ["MRR", "MRR movements", "Churn", "LTV:CAC", "CAC payback", "Cohort retention",
+    assert topics == ["MRR", "MRR movements", "Churn", "Guesses", "LTV:CAC", "CAC payback", "Cohort retention",
                       "Core users", "Segments"]
     assert frame["Sentence"].str.contains(r"\d").all()
+    assert frame.set_index("Topic").loc["Guesses", "Sentence"].startswith("In 2017-09, ")
     assert "84 customers" in frame.set_index("Topic").loc["Segments", "Sentence"]
     for sentence in frame["Sentence"]:
         print(sentence)
@@ -137,3 +138,29 @@ def test_month_is_complete_in_the_timezone(tz):
     end = pd.Timestamp("2024-04-30 23:59:59").tz_localize(tz)
     assert month_is_complete(end, tz)
     assert not month_is_complete(end - pd.Timedelta(seconds=1), tz)
+
+
+def test_guess_row_names_the_share_of_churn_and_mrr_resting_on_single_charges():
+    """Of March's churn (b's guessed month, d's series) 40% came from a guess; c's guessed year is 13% of MRR now."""
+    from kpi.mrr import customer_months
+    from kpi.summary import guess_row, guessed_mrr
+
+    def piece(customer: str, start: str, end: str, mrr: float, ref: str) -> dict:
+        return {"customer_id": customer, "start": pd.Timestamp(start, tz="UTC"), "end": pd.Timestamp(end, tz="UTC"),
+                "mrr": mrr, "source": "x", "ref": ref}
+
+    schedule = pd.DataFrame([
+        piece("a", "2024-01-10", "2024-05-10", 100.0, "a:series-1"),  # a monthly series, still paying in April
+        piece("b", "2024-02-05", "2024-03-05", 40.0, "b:term-1"),  # one month from one charge: churns in March
+        piece("c", "2024-02-20", "2025-02-20", 15.0, "c:term-1"),  # a year from one charge
+        piece("d", "2024-01-03", "2024-03-03", 60.0, "d:series-1"),  # a series that stops: churns in March
+    ])
+    billing = pd.DataFrame({"ref": ["a:series-1", "b:term-1", "c:term-1", "d:series-1"],
+                            "guessed": [False, True, True, False]})
+    cm = customer_months(schedule, MID_APRIL, "UTC")
+    guessed = guessed_mrr(schedule, billing, MID_APRIL, "UTC")
+    value, sentence = tuple(guess_row(cm, guessed, pd.Timestamp("2024-03-01"), MID_APRIL, "UTC", "EUR").values())[1:]
+    assert value == "40.0%"  # 40 of the 100 churned in March (b 40 guessed, d 60 not)
+    assert sentence.startswith("In 2024-03, 40.0% of the churned MRR (40.00 EUR of 100 EUR; 1 of 2 churned "
+                               "customers) came from intervals guessed from a single charge, and so does 13.0% of "
+                               "MRR on 2024-04-15 (15.00 EUR)")

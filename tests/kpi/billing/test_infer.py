@@ -415,3 +415,17 @@ def test_synthetic_log_of_many_customers_is_classified_whole():
     assert check_schedule(schedule) == []
     assert billing["customer_id"].nunique() == 2_000
     assert set(billing["interval"]) == {"monthly", "annual"}
+
+
+def test_billing_tab_lists_numeric_ids_in_numeric_order():
+    """The Billing tab sorts customer ids as numbers (5582 before 15481), then text ids, each customer's rows by anchor."""
+    from types import SimpleNamespace
+
+    from kpi.mrr_tabs import _billing_tab
+
+    log = charges(("15481", "2017-01-05", 1800.0), ("5582", "2017-03-05", 2000.0), ("5582", "2016-01-05", 2000.0),
+                  ("acme", "2017-01-05", 18.0))
+    _, billing = infer_schedule(log, RULES)
+    tab = _billing_tab(SimpleNamespace(billing=billing))  # type: ignore[arg-type]
+    assert list(tab["Customer"]) == ["5582", "5582", "15481", "acme"]
+    assert list(tab["Anchor"].dt.strftime("%Y-%m"))[:2] == ["2016-01", "2017-03"]
