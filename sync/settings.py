@@ -249,14 +249,14 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         return value
     if origin in (types.UnionType, typing.Union):
         members = [a for a in typing.get_args(tp) if a is not type(None)]
-        errors = []
+        errors: list[str] = []
         for a in members:
             try:
                 return _coerce(value, a, where)
             except ConfigError as exc:
                 # the member of the value's own shape (a table or list for tuples) says what is wrong best
                 shaped = (typing.get_origin(a) is tuple) == isinstance(value, dict | list)
-                errors.insert(0, str(exc)) if shaped else errors.append(str(exc))
+                errors.insert(0 if shaped else len(errors), str(exc))
         raise ConfigError(errors[0])
     if origin is tuple:
         args = typing.get_args(tp)
