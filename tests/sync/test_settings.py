@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from kpi.params import PriceList
 from sync.errors import ConfigError
 from sync.settings import DEFAULT_CONFIG, load_settings
 
@@ -83,3 +84,34 @@ def test_missing_config_file(tmp_path: Path) -> None:
     """A config path that does not exist is a one-line error naming it."""
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "nope.toml", {})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "auto"),
+        ("[billing]\nprice_book = 'off'\n", "off"),
+        ("[billing]\nprice_book = { monthly_seat = [18], annual_seat = [180.0] }\n",
+         PriceList(monthly_seat=(18.0,), annual_seat=(180.0,))),
+        ("[billing.price_book]\nannual_points = [900, 1800]\n", PriceList(annual_points=(900.0, 1800.0))),
+    ],
+)
+def test_price_book_setting(tmp_path: Path, text: str, expected: object) -> None:
+    """billing.price_book is "auto" by default, "off", or a table of list prices that reaches the billing rules."""
+    assert load_settings(write(tmp_path, text), {}).params.billing.price_book == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("[billing]\nprice_book = 'learn'\n", "expected \"auto\", \"off\" or a table of prices"),
+        ("[billing]\nprice_book = { monthly = [18] }\n", "billing.price_book.monthly: unknown key"),
+        ("[billing]\nprice_book = { annual_seat = ['x'] }\n", r"billing.price_book.annual_seat\[0\] = 'x': expected a number"),
+        ("[billing]\nprice_book = { annual_seat = [0] }\n", "prices must be > 0"),
+        ("[billing]\nprice_book = {}\n", "the table lists no price"),
+    ],
+)
+def test_bad_price_book_is_an_error_naming_the_key(tmp_path: Path, text: str, words: str) -> None:
+    """A wrong price book fails with a message naming what is wrong in it."""
+    with pytest.raises(ConfigError, match=words):
+        load_settings(write(tmp_path, text), {})
