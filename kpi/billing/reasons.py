@@ -107,8 +107,7 @@ def _plural(n: float, word: str) -> str:
 
 def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amount: float) -> str:
     """What the price book said of one amount, with the price and the evidence it rests on."""
-    known = {p.amount: p for p in (*book.monthly_seat, *book.annual_seat, *book.annual_points)}
-    p = known.get(price)
+    p = next((p for p in (*book.monthly_seat, *book.annual_seat, *book.annual_points) if p.amount == price), None)
     source = p.source if p is not None else "configured"
     if code == MONTHLY_SEATS:
         return f"{amount:.2f} = {_plural(multiple, 'seat')} x {price:.2f}, the monthly seat price {source}"
@@ -169,9 +168,12 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     due = _minutes(terms.due[charge], pending)
     ended_at = _minutes(spans.end[np.maximum(ended, 0)], ended >= 0)
     reasons = []
+    cited: dict[tuple[int, float, int, float], str] = {}  # many spans share an amount: say it once
     for j in range(n_spans):  # one sentence per series or term, not per charge
-        book_says = _book_citation(book, int(code[j]), float(price[j]), int(multiple[j]), float(amount[j])) \
-            if code[j] else ""
+        book_says = ""
+        if code[j]:
+            key = (int(code[j]), float(price[j]), int(multiple[j]), float(amount[j]))
+            book_says = cited.get(key) or cited.setdefault(key, _book_citation(book, *key))
         if is_series[j]:
             r = int(renewals[j])
             text = (f"{r} renewal{'s' if r != 1 else ''} 1 calendar month apart within ±{tol_h}h of the anchor's slot "

@@ -112,6 +112,8 @@ def settle_series(log: Log, series: Series, annual_singles: np.ndarray, annual_a
         alone = np.bincount(number[number >= 0], minlength=len(series.spans.cust)) == 1
         lone = (number >= 0) & alone[np.maximum(number, 0)]
         number[lone], slot[lone] = -1, -1
+    if not detach.any() and not _weak(log, number, slot, annual_singles & (number < 0)).any():
+        return series, switched  # nothing to settle: the series stand as found
     return _dissolve(log, number, slot, series.slot_at, series.dissolved, annual_singles & (number < 0)), switched
 
 

@@ -117,9 +117,10 @@ def read_single_charges(log: Log, series: Series, verdict: Verdict, ratios: tupl
     key = log.key
     book_annual = verdict.annual & (log.mode == AUTO)
     switch_rate = np.where(single, switched, 0.0)
-    s_idx = np.flatnonzero(single & (switch_rate == 0))
-    rate = _rate_of_piece(log, series, s_idx)
-    switch_rate[s_idx] = np.where(annual_price_for(log.amount[s_idx], rate, book_annual[s_idx], ratios), rate, 0.0)
+    if ratios:  # a first reading by the amount rules alone looks for no switch
+        s_idx = np.flatnonzero(single & (switch_rate == 0))
+        rate = _rate_of_piece(log, series, s_idx)
+        switch_rate[s_idx] = np.where(annual_price_for(log.amount[s_idx], rate, book_annual[s_idx], ratios), rate, 0.0)
     switch = (switch_rate > 0) & (log.mode != MONTHLY)
     strong = single & (log.mode != MONTHLY) & ((log.amount >= log.annual_min) | switch)
     opens = strong.copy()
