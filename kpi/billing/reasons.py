@@ -130,7 +130,9 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     single_term = spans.series < 0
     pending = terms.pending[charge] & single_term & (log.mode[charge] != ANNUAL)
     provisional_month = pending & ~spans.annual
-    provisional_year = pending & spans.annual & (log.mode[charge] == AUTO)
+    # a pending annual reading that rests on the price book (a renewal would make it a month of a series)
+    provisional_year = pending & spans.annual & (log.mode[charge] == AUTO) & (log.amount[charge] < log.annual_min) \
+        & ~terms.switch[charge]
     ended = _ended_hosts(spans, provisional_month, log.as_of)
     n_spans = len(spans.cust)
     is_series = spans.series >= 0
