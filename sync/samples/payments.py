@@ -118,7 +118,7 @@ SEAT10 = Scheme(
     flat_shares=(0.45, 0.40, 0.15),
     discounts=(1.0, 0.9, 0.8, 0.7),
     discount_shares=(0.80, 0.05, 0.06, 0.09),
-    mix=(0.71, 0.18, 0.07, 0.01, 0.03),
+    mix=(0.73, 0.16, 0.07, 0.01, 0.03),
 )
 SEAT12 = Scheme(
     name="seat12",
@@ -217,11 +217,17 @@ def _time_of_day(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def _initial_seats(rng: np.random.Generator, annual: np.ndarray) -> np.ndarray:
-    """Seats at purchase: many solo buyers (35% monthly, 40% annual), teams of mostly 2-8 with a long tail."""
+    """Seats at purchase, mostly 1-5 with a long tail.
+
+    Monthly: 35% solo, teams of mostly 2-8. Annual: 45% solo, 17% duos, the rest 3 seats or more,
+    up to teams of dozens (the shared log's first annual charges: mostly 180 and 360, then a tail).
+    """
     n = len(annual)
-    solo = rng.random(n) < np.where(annual, 0.40, 0.35)
-    team = np.ceil(np.exp(rng.normal(np.where(annual, 1.4, 1.2), np.where(annual, 1.0, 0.9), n)))
-    return np.minimum(np.where(solo, 1.0, team), 400).astype(np.int64)
+    draw = rng.random(n)
+    monthly = np.where(draw < 0.35, 1.0, np.ceil(np.exp(rng.normal(1.2, 0.9, n))))
+    team = np.maximum(np.ceil(np.exp(rng.normal(1.7, 1.1, n))), 3.0)
+    yearly = np.where(draw < 0.45, 1.0, np.where(draw < 0.62, 2.0, team))
+    return np.minimum(np.where(annual, yearly, monthly), 400).astype(np.int64)
 
 
 # ----------------------------------------------------------------------------- plans
@@ -272,7 +278,7 @@ def _new_plans(rng: np.random.Generator, scheme: Scheme, customer: np.ndarray, a
     seats = np.where(per_seat, seats, 1)
     # length in periods: a monthly churn hazard per customer, some stop after the first month
     hazard = rng.beta(1.2, 30.0, n)
-    early = rng.random(n) < np.where(per_seat & (seats == 1), 1.5, 0.7) * EARLY_CHURN  # solo buyers try and leave more often
+    early = rng.random(n) < np.where(per_seat & (seats == 1), 2.0, 0.5) * EARLY_CHURN  # solo buyers try and leave more often
     monthly_life = np.where(early, 1, rng.geometric(np.clip(hazard, 1e-3, 1.0)))
     life = np.where(annual, rng.geometric(1.0 - ANNUAL_RENEWAL, n), monthly_life)
     trial = np.where(trials & ~annual & (rng.random(n) < TRIAL_SHARE), rng.choice([1, 2, 3], n, p=[0.5, 0.2, 0.3]), 0)
@@ -382,7 +388,8 @@ def _expand(rng: np.random.Generator, scheme: Scheme, plans: _Plans, t1: int) ->
     up_to = np.where(mid_up, upgrade_to[plans.product[sid]], product)
     annual = plans.annual[sid]
     per_seat = per_seat_of[product]
-    free = (k < plans.trial[sid]) | ((k > plans.trial[sid]) & ~annual & (rng.random(rows) < COUPON_SHARE))
+    coupon = (k > plans.trial[sid]) & ~annual & (rng.random(rows) < COUPON_SHARE) & ~(life_ends_here & switched[sid])
+    free = (k < plans.trial[sid]) | coupon
     months_paid = np.where(annual, months_of[product], 1)
     unit = prices[product] * plans.discount[sid] * months_paid
     unit_up = prices[up_to] * plans.discount[sid] * np.where(annual, months_of[up_to], 1)
