@@ -150,6 +150,7 @@ COUPON_SHARE = 0.004  # renewals replaced by a 100% coupon
 REACTIVATION_SHARE = 0.15
 ADDON_SHARE = 0.05  # annual per-seat plans with an annual flat add-on a minute later
 REFUND_SHARE = 0.002
+MAX_ADDS_PER_YEAR = 50.0  # the shared log's busiest account (472419) adds seats ~50 times in 7 months
 NULL_SEATS_SHARE = 0.15
 
 
@@ -296,6 +297,7 @@ def _new_plans(rng: np.random.Generator, scheme: Scheme, customer: np.ndarray, a
     # seat additions per year (a few customers add seats all the time) and removal chance per renewal
     adds = np.where(annual, np.exp(rng.normal(-1.2, 1.5, n)), np.exp(rng.normal(-0.6, 1.3, n)))
     adds = np.where(per_seat, adds, 0.0) * np.where(seats == 1, 0.4, 1.0)  # solo buyers seldom add colleagues
+    adds = np.minimum(adds, MAX_ADDS_PER_YEAR)
     remove_prob = np.where(per_seat, np.where(annual, 0.15, 0.03), 0.0)
     return _Plans(
         customer=customer, annual=annual, anchor=anchor, product=product, discount=discount,
