@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 log = get_logger("cli")
 
+PAYMENT_SCHEMES = ("seat10", "seat12", "noseats")  # sync.samples.payments.SCHEMES, without importing numpy here
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
@@ -83,10 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
     sample = sub.add_parser("sample", help="write a deterministic generated dataset")
     sample.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     _add_log_format(sample, argparse.SUPPRESS)
-    sample.add_argument("--kind", choices=["payments", "contracts"], default="payments")
+    sample.add_argument("--kind", choices=["payments", "contracts"], default="payments",
+                        help="a payment log (default) or contract data")
     sample.add_argument("--out", metavar="DIR", required=True, help="folder to write the NDJSON files into")
-    sample.add_argument("--customers", type=int, default=300, metavar="N")
-    sample.add_argument("--seed", type=int, default=7, metavar="S")
+    sample.add_argument("--customers", type=int, default=300, metavar="N", help="number of customers (default 300)")
+    sample.add_argument("--seed", type=int, default=7, metavar="S", help="random seed: same seed, same files (default 7)")
+    sample.add_argument("--scheme", choices=list(PAYMENT_SCHEMES), default=None,
+                        help="payment log pricing: seat10 (default: 18 per seat, annual = 10 months), seat12 "
+                             "(25/45 per seat, annual = 12 months) or noseats (seat10 without a seat column)")
+    sample.add_argument("--truth", action="store_true",
+                        help="payment log: also write truth.csv, the true revenue schedule behind the charges")
     return parser
 
 
@@ -146,10 +154,18 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_sample(args: argparse.Namespace) -> int:
     if args.kind == "payments":
-        from sync.samples.payments import write_sample
+        from sync.samples.payments import DEFAULT_SCHEME
+        from sync.samples.payments import write_sample as write_payments
+
+        written = write_payments(args.out, customers=args.customers, seed=args.seed,
+                                 scheme=args.scheme or DEFAULT_SCHEME, truth=args.truth)
     else:
         from sync.samples.contracts import write_sample
-    written = write_sample(args.out, customers=args.customers, seed=args.seed)
+
+        if args.scheme or args.truth:
+            print("Error: --scheme and --truth apply to --kind payments only", file=sys.stderr)
+            return 2
+        written = write_sample(args.out, customers=args.customers, seed=args.seed)
     for path, rows in written:
         print(f"wrote {rows} rows to {path}")
     return 0

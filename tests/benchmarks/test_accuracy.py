@@ -1,0 +1,91 @@
+"""benchmarks/accuracy.py: its scoring reports no error for a job that returns the truth, and a tiny run writes its report."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pandas as pd
+import pytest
+
+from kpi.billing import empty_billing
+from kpi.mrr import customer_months, mrr_by_month
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def accuracy() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("accuracy", REPO / "benchmarks" / "accuracy.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["accuracy"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _truth_reading(truth: pd.DataFrame, as_of: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+    months = customer_months(truth, as_of, "UTC")
+    return months, mrr_by_month(months)
+
+
+def test_a_job_that_returns_the_truth_scores_zero(accuracy: ModuleType, tmp_path: Path) -> None:
+    """Readings computed from the truth itself give 0 error in every month, sum and pattern, and pass every target."""
+    ds = accuracy.make_dataset("seat10", 5, 200, 6, [], tmp_path)
+    days, _ = accuracy.month_ends(accuracy.START, 6)
+    truth = ds.log.truth
+    invoices = ds.log.invoices
+    as_of = pd.Timestamp(int(invoices.loc[invoices["amountPaid"] > 0, "timestampPaid"].max()), unit="s", tz="UTC")
+    months, table = _truth_reading(truth, as_of)
+    readings = []
+    for day in days:
+        at = pd.Timestamp(day, tz="UTC") + pd.Timedelta(hours=23, minutes=59, seconds=59)
+        m, t = _truth_reading(truth, at)
+        last = t["month"].max()
+        readings.append({"day": day, "as_of": at, "row": t.loc[t["month"] == last],
+                         "customer_months": m.loc[m["month"] == last]})
+    result = accuracy.score(ds, {"final": {"as_of": as_of, "mrr_by_month": table, "customer_months": months,
+                                           "billing": empty_billing()},
+                                 "readings": readings, "seconds": 0.0, "modules": []}, days)
+    assert len(result["months"]) == 6
+    assert all(m["final_error"] == 0 and m["month_end_error"] == 0 for m in result["months"])
+    assert all(s["error"] in (0, None) for s in result["sums"].values())
+    assert all(p.get("abs_error", 0) == 0 for p in result["patterns"] if not p["pattern"].startswith("_"))
+    assert result["singles"]["monthly_terms_below_1000"] == 0 and result["singles"]["small_annual_plans"] > 0
+    summary = accuracy.per_scheme([result])
+    assert all(summary["seat10"]["targets"].values())
+
+
+def test_a_tiny_run_writes_the_report_and_the_figures(accuracy: ModuleType, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    """A 150-customer, 3-month run reads the log with this checkout's job and writes markdown and JSON with every month."""
+    md, js = tmp_path / "acc.md", tmp_path / "acc.json"
+    assert accuracy.main(["--schemes", "seat12", "--seeds", "3", "--customers", "150", "--months", "3", "--jobs", "1",
+                          "--markdown", str(md), "--json", str(js)]) == 0
+    figures = json.loads(js.read_text())
+    run = figures["runs"][0]
+    assert [m["month"] for m in run["months"]] == ["2016-01", "2016-02", "2016-03"]
+    assert all(str(REPO) in f for f in figures["job_modules"])
+    assert set(figures["schemes"]["seat12"]["targets"]) == {
+        "every month within 2% (final)", "every month within 2% (own month end)", "churned MRR within 5%",
+        "churned customers within 5%"}
+    text = md.read_text()
+    assert text.startswith("## Accuracy of the billing inference") and "Command: `python benchmarks/accuracy.py" in text
+    assert "| seat12 | 3 |" in capsys.readouterr().out
+
+
+def test_the_markdown_section_replaces_its_earlier_self(accuracy: ModuleType, tmp_path: Path) -> None:
+    """--markdown into a file with other sections replaces only its own section, or appends it the first time."""
+    path = tmp_path / "results.md"
+    path.write_text("# Benchmarks\n\nspeed table\n\n## Where the time goes\n\nprofile\n")
+    accuracy.write_section(path, accuracy.SECTION + "\n\nfirst\n\n### Targets\n\nx\n")
+    accuracy.write_section(path, accuracy.SECTION + "\n\nsecond\n")
+    text = path.read_text()
+    assert text.count(accuracy.SECTION) == 1 and "second" in text and "first" not in text
+    assert text.startswith("# Benchmarks\n\nspeed table\n\n## Where the time goes\n\nprofile\n")
+    path.write_text(text.replace("second\n", "second\n\n## Later section\n\nkept\n"))
+    accuracy.write_section(path, accuracy.SECTION + "\n\nthird\n")
+    assert "third" in path.read_text() and "## Later section\n\nkept" in path.read_text()
