@@ -102,13 +102,13 @@ def _anchors_an_annual_price(log: Log, series: Series, annual_like: np.ndarray) 
     return bool((annual_like[anchor] & (log.amount[mi[first]] * MIN_ANNUAL_MONTHS < log.amount[anchor])).any())
 
 
-def _first_reading(log: Log, series: Series) -> tuple[Spans, Prorations]:
-    """The log read by the amount rules alone (its terms, and the prorations placed in them and in the series):
-    the evidence the price book is learned from."""
+def _first_reading(log: Log, series: Series) -> tuple[Spans, Prorations, np.ndarray, np.ndarray]:
+    """The log read by the amount rules alone (its terms, the prorations placed in them and in the series, its
+    annual renewals): the evidence the price book is learned from."""
     verdict = read_amounts(OFF, log.amount, log.seats)
-    terms = read_single_charges(log, series, verdict, (), np.zeros(len(log), dtype=bool))
+    terms = read_single_charges(log, series, verdict, (), np.zeros(len(log)))
     spans = Spans.concat(series.spans, terms.spans)
-    return spans, place_prorations(log, series, spans, terms.prorated, terms.orphan)
+    return spans, place_prorations(log, series, spans, terms.prorated, terms.orphan), terms.yearly, terms.renews
 
 
 def infer_schedule(charges: pd.DataFrame, rules: BillingRules, *, as_of: pd.Timestamp | None = None,

@@ -13,7 +13,8 @@ own unambiguous evidence (`learn_price_book`), or takes them from `[billing] pri
 Values are grouped when within TOLERANCE of each other; a group becomes a price when at least
 MIN_CUSTOMERS distinct customers and MIN_SHARE of its kind's customers support it (seat counts in a
 customers file are today's, so one customer's evidence can be off; several customers agreeing is
-the evidence). An annual seat price must be at least MIN_ANNUAL_MONTHS times the main monthly seat
+the evidence), unless it is a whole multiple or fraction of a better supported price (9 = 18 / 2:
+a customer with twice the seats today). Several prices of a kind are tiers (discounts, products). An annual seat price must be at least MIN_ANNUAL_MONTHS times the main monthly seat
 price: anything smaller is a monthly proration misread, not a year's price.
 
 What it says of a charge of amount A whose customer has S seats (S may be unknown) (`read_amounts`):
@@ -38,7 +39,7 @@ from kpi.params import BillingRules, PriceList
 
 TOLERANCE = 0.005
 MIN_CUSTOMERS = 3
-MIN_SHARE = 0.10
+MIN_SHARE = 0.02
 SWITCH_RATIOS = (10.0, 12.0)  # an annual price is ten months' price ("two months free") or twelve
 
 NONE, MONTHLY_SEATS, ANNUAL_SEATS, ANNUAL_POINT = 0, 1, 2, 3
@@ -160,12 +161,13 @@ def configured_book(prices: PriceList) -> PriceBook:
                      annual_seat=listed(prices.annual_seat), annual_points=listed(prices.annual_points))
 
 
-def learn_price_book(log: Log, rules: BillingRules, series: Series, spans: Spans, prorations: Prorations
-                     ) -> PriceBook:
+def learn_price_book(log: Log, rules: BillingRules, series: Series, spans: Spans, prorations: Prorations,
+                     yearly: np.ndarray, renews: np.ndarray) -> PriceBook:
     """The price book of `rules.price_book`: OFF, the configured prices, or prices learned from this log.
 
     `series`, `spans` and `prorations` are a first reading of the log by the amount rules alone (no price book):
-    its monthly series, its terms (annual ones are evidence) and the prorations placed in them.
+    its monthly series, its terms (annual ones are evidence) and the prorations placed in them; `yearly` and
+    `renews` its annual renewals (kpi.billing.terms.yearly_renewals).
     """
     if rules.price_book == "off":
         return OFF
@@ -178,9 +180,11 @@ def learn_price_book(log: Log, rules: BillingRules, series: Series, spans: Spans
     last = last[has_seats[last]]
     monthly = _accepted(log.amount[last] / log.seats[last], log.cust[last], "last renewal of a monthly series / seats")
 
-    # annual: single charges >= annual_min_amount / seats, and prorations on annual terms / share of the term left
+    # annual: single charges >= annual_min_amount or renewed a year later / seats, and prorations on annual terms /
+    # share of the term left
     big = spans.charge[(spans.series < 0) & spans.annual]
-    big = big[(log.amount[big] >= log.annual_min) & (log.mode[big] == AUTO) & has_seats[big]]
+    big = big[((log.amount[big] >= log.annual_min) | (yearly[big] >= 0) | (renews[big] >= 0))
+              & (log.mode[big] == AUTO) & has_seats[big]]
     on_annual = spans.annual[prorations.host] & (spans.series[prorations.host] < 0)
     pc, host = prorations.charge[on_annual], prorations.host[on_annual]
     share_left = (spans.end[host] - log.t[pc]) / (spans.end[host] - spans.start[host])
@@ -214,7 +218,7 @@ def _accepted(values: np.ndarray, cust: np.ndarray, basis: str, detail: np.ndarr
     d = detail[order] if detail is not None else None
     group = np.cumsum(np.r_[False, v[1:] > v[:-1] * (1 + TOLERANCE) + 0.01])
     total = len(np.unique(c))
-    out: list[tuple[int, Price]] = []
+    found: list[tuple[int, Price]] = []
     for g in np.unique(group):
         sel = group == g
         customers = len(np.unique(c[sel]))
@@ -226,7 +230,18 @@ def _accepted(values: np.ndarray, cust: np.ndarray, basis: str, detail: np.ndarr
             n_big = int(sel.sum()) - n_pro
             text = ", ".join(part for part in (
                 f"{n_pro} proration{'s' if n_pro != 1 else ''} on annual terms / share of the term left" if n_pro else "",
-                f"{n_big} annual charge{'s' if n_big != 1 else ''} / seats" if n_big else "") if part)
-        out.append((customers, Price(round(float(np.median(v[sel])), 2), int(sel.sum()), customers, text)))
-    out.sort(key=lambda x: (-x[0], x[1].amount))
-    return [p for _, p in out]
+                f"{n_big} annual charge{'s' if n_big != 1 else ''} (>= annual_min_amount or renewed a year later) / "
+                "seats" if n_big else "") if part)
+        found.append((customers, Price(round(float(np.median(v[sel])), 2), int(sel.sum()), customers, text)))
+    found.sort(key=lambda x: (-x[0], x[1].amount))
+    out: list[Price] = []
+    for _, price in found:  # a whole multiple or fraction of a better supported price is seats counted today, not a price
+        if not any(_whole_ratio(price.amount, kept.amount) for kept in out):
+            out.append(price)
+    return out
+
+
+def _whole_ratio(a: float, b: float) -> bool:
+    """Is a / b or b / a a whole number of 2 or more (within TOLERANCE)?"""
+    ratio = max(a, b) / min(a, b)
+    return round(ratio) >= 2 and abs(ratio - round(ratio)) <= TOLERANCE * round(ratio)

@@ -214,6 +214,12 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
                     "falls in or renewed: an annual price for it (10 or 12 months"
                     + (f", or {book_says}" if code[j] in (ANNUAL_SEATS, ANNUAL_POINT) else "")
                     + "), a switch to annual: annual term")
+        elif terms.yearly[charge[j]] >= 0 or terms.renews[charge[j]] >= 0:
+            nxt, prev = terms.yearly[charge[j]], terms.renews[charge[j]]
+            parts = ([f"renewed 12 calendar months later ({_minutes(log.t[[nxt]], np.ones(1, bool))[0]} UTC, "
+                      f"{log.amount[nxt]:.2f})"] if nxt >= 0 else [])
+            parts += ([f"the renewal of {log.amount[prev]:.2f} paid 12 calendar months before"] if prev >= 0 else [])
+            text = f"single charge of {amount[j]:.2f}, " + " and ".join(parts) + ": an annual plan, annual term"
         elif amount[j] >= rules.annual_min_amount:
             text = f"single charge of {amount[j]:.2f} >= annual_min_amount {minimum}: annual term"
         elif code[j] in (ANNUAL_SEATS, ANNUAL_POINT):

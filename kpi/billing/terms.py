@@ -3,8 +3,9 @@
 A single charge is one that no monthly series took. In order:
 
 a. Strong annual charges open annual terms and are never prorations: a charge >= annual_min_amount
-   (spreading it over the days left of a smaller plan would invent a spike and then churn), and a
-   switch to annual: a charge that is an annual price for the monthly plan it falls in (10 or 12 times
+   (spreading it over the days left of a smaller plan would invent a spike and then churn); a charge
+   renewed 12 calendar months later at its time of day (within the renewal tolerance), and that
+   renewal: an annual plan renewing, whatever its price; and a switch to annual: a charge that is an annual price for the monthly plan it falls in (10 or 12 times
    the rate of the series piece it falls in, or the price book's own annual/monthly ratio), or that
    the series' last renewal turned out to be (kpi.billing.series.settle_series).
 b. Other single charges, oldest first: inside a running series or strong annual term -> a proration
@@ -38,7 +39,7 @@ import pandas as pd
 from kpi.billing.log import ANNUAL, AUTO, MONTHLY, Log
 from kpi.billing.pricebook import MIN_ANNUAL_MONTHS, Verdict
 from kpi.billing.series import Series, Spans
-from kpi.billing.timeline import add_months, covering, group_starts, range_min, renewal_window_end
+from kpi.billing.timeline import add_months, covering, group_starts, nearest, range_min, renewal_window_end
 
 RATIO_TOLERANCE = 0.01
 
@@ -50,7 +51,8 @@ class Terms:
     for the monthly plan it fell in or renewed), `prorated` (it prorates a series or term), `orphan` (pending, with
     no series or strong annual term running at as_of over it: it may only prorate a term still running at as_of),
     `pending` (its first renewal is not yet due at as_of), `due` (when it is due, ns), `switch_rate` (for a switch,
-    the monthly rate it is an annual price for; 0 otherwise). `spans`: one per term, in
+    the monthly rate it is an annual price for; 0 otherwise), `yearly` (the single charge that renews it 12 months
+    later, -1: none) and `renews` (the single charge it renews from 12 months before, -1: none). `spans`: one per term, in
     charge order. `cut_by`: per span of `Spans.concat(series.spans, spans)`, the term whose switch to annual ended
     it (-1: none)."""
 
@@ -63,6 +65,8 @@ class Terms:
     pending: np.ndarray
     due: np.ndarray
     switch_rate: np.ndarray
+    yearly: np.ndarray
+    renews: np.ndarray
     spans: Spans
     cut_by: np.ndarray
 
@@ -89,6 +93,23 @@ def renewal_switches(log: Log, series: Series, verdict: Verdict, ratios: tuple[f
     hit = same & annual_price_for(log.amount[mi], rate, verdict.annual[mi] & (log.mode[mi] == AUTO), ratios)
     out[mi[hit]] = rate[hit]
     return out
+
+
+def yearly_renewals(log: Log, single: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per charge: the single charge of its customer closest to 12 calendar months later within the renewal tolerance
+    (-1: none), and conversely the charge each one renews (-1: none). An annual plan renewing: only single charges,
+    and not under a "monthly" override."""
+    n = len(log)
+    yearly, renews = np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64)
+    cand = np.flatnonzero(single & (log.mode != MONTHLY))
+    if len(cand) < 2:
+        return yearly, renews
+    keys = log.keys
+    pos, _ = nearest(keys(log.cust[cand], log.t[cand]), keys(log.cust[cand], add_months(log.t[cand], 12)), log.tol)
+    hit = pos >= 0
+    yearly[cand[hit]] = cand[pos[hit]]
+    renews[cand[pos[hit]]] = cand[hit]
+    return yearly, renews
 
 
 def _rate_of_piece(log: Log, series: Series, charges: np.ndarray) -> np.ndarray:
@@ -122,7 +143,8 @@ def read_single_charges(log: Log, series: Series, verdict: Verdict, ratios: tupl
         rate = _rate_of_piece(log, series, s_idx)
         switch_rate[s_idx] = np.where(annual_price_for(log.amount[s_idx], rate, book_annual[s_idx], ratios), rate, 0.0)
     switch = (switch_rate > 0) & (log.mode != MONTHLY)
-    strong = single & (log.mode != MONTHLY) & ((log.amount >= log.annual_min) | switch)
+    yearly, renews = yearly_renewals(log, single)
+    strong = single & (log.mode != MONTHLY) & ((log.amount >= log.annual_min) | switch | (yearly >= 0) | (renews >= 0))
     opens = strong.copy()
     annual = strong.copy()
     follower = np.full(n, np.nan)
@@ -178,7 +200,8 @@ def read_single_charges(log: Log, series: Series, verdict: Verdict, ratios: tupl
     spans = Spans(cust=log.cust[ti], start=log.t[ti], end=term_end, series=np.full(len(ti), -1), charge=ti,
                   annual=annual[ti])
     terms = Terms(opens=opens, annual=annual, follower=follower, switch=switch & opens, prorated=prorated,
-                  orphan=orphan, pending=pending, due=due, switch_rate=np.where(switch, switch_rate, 0.0), spans=spans,
+                  orphan=orphan, pending=pending, due=due, switch_rate=np.where(switch, switch_rate, 0.0),
+                  yearly=yearly, renews=renews, spans=spans,
                   cut_by=np.full(len(series.spans.cust) + len(ti), -1, dtype=np.int64))
     return terms
 
