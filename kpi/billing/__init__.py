@@ -41,7 +41,7 @@ import pandas as pd
 from kpi.billing.log import AUTO, Log, prepare
 from kpi.billing.pieces import schedule_pieces
 from kpi.billing.pricebook import OFF, PriceBook, learn_price_book, read_amounts
-from kpi.billing.prorations import Prorations, place_prorations
+from kpi.billing.prorations import place_prorations
 from kpi.billing.reasons import BILLING_COLUMNS, billing_table, empty_billing, name_spans
 from kpi.billing.series import MIN_ANNUAL_MONTHS, Series, Spans, find_series, settle_series
 from kpi.billing.terms import end_switched, read_single_charges, renewal_switches
@@ -84,10 +84,10 @@ def infer(charges: pd.DataFrame, rules: BillingRules, *, as_of: pd.Timestamp | N
     annual_singles = verdict.annual & (series.number < 0) & (log.mode == AUTO)
     series, switched = settle_series(log, series, annual_singles,
                                      renewal_switches(log, series, verdict, book.switch_ratios))
-    terms = read_single_charges(log, series, verdict, book.switch_ratios, switched)  # 5
+    terms = read_single_charges(log, series, book, verdict, switched)  # 5
     series, terms = end_switched(log, series, terms)
     spans = Spans.concat(series.spans, terms.spans)
-    prorations = place_prorations(log, series, spans, terms.prorated, terms.orphan, terms.cut_by >= 0)  # 6
+    prorations = place_prorations(log, series, spans, terms.prorated, terms.orphan, terms.cut_by >= 0, book)  # 6
     refs = name_spans(log, spans)
     schedule = schedule_pieces(log, rules, series, spans, refs.ref, prorations)  # 7
     billing = billing_table(log, rules, series, terms, spans, refs, prorations, book, verdict)  # 8
@@ -102,13 +102,14 @@ def _anchors_an_annual_price(log: Log, series: Series, annual_like: np.ndarray) 
     return bool((annual_like[anchor] & (log.amount[mi[first]] * MIN_ANNUAL_MONTHS < log.amount[anchor])).any())
 
 
-def _first_reading(log: Log, series: Series) -> tuple[Spans, Prorations, np.ndarray, np.ndarray]:
+def _first_reading(log: Log, series: Series) -> tuple[Spans, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The log read by the amount rules alone (its terms, the prorations placed in them and in the series, its
     annual renewals): the evidence the price book is learned from."""
     verdict = read_amounts(OFF, log.amount, log.seats)
-    terms = read_single_charges(log, series, verdict, (), np.zeros(len(log)))
+    terms = read_single_charges(log, series, OFF, verdict, np.zeros(len(log)), first_reading=True)
     spans = Spans.concat(series.spans, terms.spans)
-    return spans, place_prorations(log, series, spans, terms.prorated, terms.orphan), terms.yearly, terms.renews
+    placed = place_prorations(log, series, spans, terms.prorated, terms.orphan)
+    return spans, placed.charge, placed.host, terms.yearly, terms.renews
 
 
 def infer_schedule(charges: pd.DataFrame, rules: BillingRules, *, as_of: pd.Timestamp | None = None,

@@ -20,8 +20,8 @@ price: anything smaller is a monthly proration misread, not a year's price.
 What it says of a charge of amount A whose customer has S seats (S may be unknown) (`read_amounts`):
 - MONTHLY_SEATS: A = S x a monthly seat price. This wins: the book calls A annual only when it is not that.
 - ANNUAL_SEATS: A = S x an annual seat price.
-- ANNUAL_POINT: A = k x an annual seat price (k = 1, 2, ...: an annual purchase of k seats), or a
-  configured annual price point (flat plans).
+- ANNUAL_POINT: A = k x the annual list seat price (the best supported one; k = 1, 2, ...: an annual
+  purchase of k seats), or a configured annual price point (flat plans).
 Equal means within TOLERANCE (0.5 %, at least one cent).
 """
 
@@ -33,7 +33,6 @@ from typing import Literal
 import numpy as np
 
 from kpi.billing.log import AUTO, Log
-from kpi.billing.prorations import Prorations
 from kpi.billing.series import MIN_ANNUAL_MONTHS, Series, Spans
 from kpi.params import BillingRules, PriceList
 
@@ -95,10 +94,10 @@ class PriceBook:
                 seen = self.considered.get(label)
                 out.append((label, "none" + (f" (no price shared by {MIN_CUSTOMERS}+ customers among {seen} pieces of "
                                               "evidence)" if seen else "")))
-        if any(not a.assumed for a in self.annual_seat):
-            out.append(("annual price points", "every whole multiple of an annual seat price that is not assumed (k "
-                                               "seats bought for a year)" + (", and the points above"
-                                                                             if self.annual_points else "")))
+        if self.annual_seat and not self.annual_seat[0].assumed:
+            out.append(("annual price points", f"every whole multiple of {self.annual_seat[0].amount:.2f} (k seats "
+                                               "bought for a year at the list price)" + (", and the points above"
+                                                                                          if self.annual_points else "")))
         return out
 
 
@@ -144,12 +143,29 @@ def read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray) -> Verd
         mark(known & _close(amount, whole * m.amount), MONTHLY_SEATS, m.amount, whole)
     for a in book.annual_seat:
         mark(known & _close(amount, whole * a.amount), ANNUAL_SEATS, a.amount, whole)
-    for a in (a for a in book.annual_seat if not a.assumed):  # multiples of a list price only, not of a guess
+    listed = [a for a in book.annual_seat if not a.assumed][:1]  # multiples of the list price: tiers would be
+    for a in listed:  # too dense (126 = 7 x 18, 144 = 8 x 18), and a guess is never multiplied
         k = np.rint(amount / a.amount).astype(np.int64)
         mark((k >= 1) & _close(amount, k * a.amount), ANNUAL_POINT, a.amount, k)
     for pt in book.annual_points:
         mark(_close(amount, np.full(n, pt.amount)), ANNUAL_POINT, pt.amount, np.ones(n, dtype=np.int64))
     return Verdict(code=code, price=price, multiple=multiple)
+
+
+PRORATION_TOLERANCE = 0.01  # a proration's implied price is the charge over a share of time: looser than a list price
+MAX_SEATS_ADDED = 1000
+
+
+def proration_fit(prices: tuple[Price, ...], implied: np.ndarray) -> np.ndarray:
+    """For a charge that adds seats to a plan (implied = its amount / the share of the plan's period left): the
+    smallest whole number of seats k (1 .. MAX_SEATS_ADDED) for which implied = k x one of `prices`, within
+    PRORATION_TOLERANCE; 0 where no price fits."""
+    best = np.zeros(len(implied), dtype=np.int64)
+    for p in prices:
+        k = np.rint(implied / p.amount).astype(np.int64)
+        ok = (k >= 1) & (k <= MAX_SEATS_ADDED) & (np.abs(implied - k * p.amount) <= PRORATION_TOLERANCE * k * p.amount)
+        best = np.where(ok & ((best == 0) | (k < best)), k, best)
+    return best
 
 
 def configured_book(prices: PriceList) -> PriceBook:
@@ -161,13 +177,13 @@ def configured_book(prices: PriceList) -> PriceBook:
                      annual_seat=listed(prices.annual_seat), annual_points=listed(prices.annual_points))
 
 
-def learn_price_book(log: Log, rules: BillingRules, series: Series, spans: Spans, prorations: Prorations,
-                     yearly: np.ndarray, renews: np.ndarray) -> PriceBook:
+def learn_price_book(log: Log, rules: BillingRules, series: Series, spans: Spans, prorated: np.ndarray,
+                     host: np.ndarray, yearly: np.ndarray, renews: np.ndarray) -> PriceBook:
     """The price book of `rules.price_book`: OFF, the configured prices, or prices learned from this log.
 
-    `series`, `spans` and `prorations` are a first reading of the log by the amount rules alone (no price book):
-    its monthly series, its terms (annual ones are evidence) and the prorations placed in them; `yearly` and
-    `renews` its annual renewals (kpi.billing.terms.yearly_renewals).
+    `series`, `spans`, `prorated` and `host` are a first reading of the log by the amount rules alone (no price
+    book): its monthly series, its terms (annual ones are evidence), and its prorations (charge indices) with the
+    span each was placed in; `yearly` and `renews` its annual renewals (kpi.billing.terms.yearly_renewals).
     """
     if rules.price_book == "off":
         return OFF
@@ -185,8 +201,8 @@ def learn_price_book(log: Log, rules: BillingRules, series: Series, spans: Spans
     big = spans.charge[(spans.series < 0) & spans.annual]
     big = big[((log.amount[big] >= log.annual_min) | (yearly[big] >= 0) | (renews[big] >= 0))
               & (log.mode[big] == AUTO) & has_seats[big]]
-    on_annual = spans.annual[prorations.host] & (spans.series[prorations.host] < 0)
-    pc, host = prorations.charge[on_annual], prorations.host[on_annual]
+    on_annual = spans.annual[host] & (spans.series[host] < 0)
+    pc, host = prorated[on_annual], host[on_annual]
     share_left = (spans.end[host] - log.t[pc]) / (spans.end[host] - spans.start[host])
     ok = share_left > 0.02  # a few days before the term's end, the share rounds too coarsely to say a price
     pc, share_left = pc[ok], share_left[ok]

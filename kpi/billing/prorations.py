@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from kpi.billing.log import Log
+from kpi.billing.pricebook import OFF, PriceBook, proration_fit
 from kpi.billing.series import Series, Spans
 
 
@@ -28,11 +29,16 @@ class Prorations:
 
 
 def place_prorations(log: Log, series: Series, spans: Spans, prorated: np.ndarray, orphan: np.ndarray,
-                     switched: np.ndarray | None = None) -> Prorations:
-    """For each charge flagged `prorated`: the span it falls in with the nearest next boundary, and that boundary.
+                     switched: np.ndarray | None = None, book: PriceBook = OFF) -> Prorations:
+    """For each charge flagged `prorated`: the span it falls in that the price book says it adds seats to, else the
+    one with the nearest next boundary; and that boundary.
 
-    Where `orphan` is set (pending charges with no running series or annual host), only spans still running at
-    as_of qualify: the term that took the charge in, even if a switch to annual (`switched`, per span) ended it.
+    With a price book, a proration is k seats x a price of its host's kind (annual for an annual term, monthly for a
+    series or a one-month term) x the share of the host's current period left: when several spans run, the one
+    where it is so with the fewest seats is its host (an annual plan's seat bought beside a monthly plan is not a
+    month's spike). Where `orphan` is set (pending charges with no running series or annual host), only spans
+    still running at as_of qualify: the term that took the charge in, even if a switch to annual (`switched`, per
+    span) ended it.
     """
     switched = np.zeros(len(spans.cust), dtype=bool) if switched is None else switched
     pi = np.flatnonzero(prorated)
@@ -44,17 +50,27 @@ def place_prorations(log: Log, series: Series, spans: Spans, prorated: np.ndarra
     m = p.merge(s, on="cust")
     m = m.loc[(m["start"] <= m["t"]) & (m["t"] < m["end"]) & ~(m["running_only"] & (m["end"] <= log.as_of) & ~m["switched"])]
     boundary = m["end"].to_numpy().copy()
+    period_start = m["start"].to_numpy().copy()
     in_series = m["series"].to_numpy() >= 0
     if in_series.any() and len(members):
-        # the next renewal after the proration ends the piece it falls in
+        # the renewals around the proration bound the piece it falls in
         mkey = keys(members["series"].to_numpy(), members["t"].to_numpy())
         q = keys(m["series"].to_numpy()[in_series], m["t"].to_numpy()[in_series])
         pos = np.searchsorted(mkey, q, side="right")
-        same = (pos < len(mkey)) & (members["series"].to_numpy()[np.minimum(pos, len(mkey) - 1)]
-                                    == m["series"].to_numpy()[in_series])
-        nxt = members["t"].to_numpy()[np.minimum(pos, len(mkey) - 1)]
+        at = np.minimum(pos, len(mkey) - 1)
+        same = (pos < len(mkey)) & (members["series"].to_numpy()[at] == m["series"].to_numpy()[in_series])
+        nxt = members["t"].to_numpy()[at]
         boundary[in_series] = np.where(same, np.minimum(nxt, boundary[in_series]), boundary[in_series])
-    m = m.assign(boundary=boundary).sort_values(["p", "boundary", "span"], kind="stable").drop_duplicates("p")
+        period_start[in_series] = members["t"].to_numpy()[np.maximum(pos - 1, 0)]
+    seats = np.zeros(len(m), dtype=np.int64)
+    if book.monthly_seat or book.annual_seat:
+        annual = spans.annual[m["span"].to_numpy()]
+        share = (boundary - m["t"].to_numpy()) / np.maximum(boundary - period_start, 1)
+        implied = log.amount[pi[m["p"].to_numpy()]] / np.maximum(share, 1e-9)
+        seats = np.where(annual, proration_fit(book.annual_seat, implied), proration_fit(book.monthly_seat, implied))
+    unfit = np.where(seats > 0, seats, np.iinfo(np.int64).max)  # a fitting host first, the fewest seats first
+    m = m.assign(boundary=boundary, unfit=unfit).sort_values(["p", "unfit", "boundary", "span"], kind="stable")
+    m = m.drop_duplicates("p")
     if len(m) != len(pi):
         raise AssertionError("a proration fell inside no series or term")  # by construction, never
     return Prorations(charge=pi, host=m["span"].to_numpy(), boundary=m["boundary"].to_numpy())

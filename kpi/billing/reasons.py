@@ -224,6 +224,12 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
             text = f"single charge of {amount[j]:.2f} >= annual_min_amount {minimum}: annual term"
         elif code[j] in (ANNUAL_SEATS, ANNUAL_POINT):
             text = f"single charge of {book_says}: annual term"
+        elif spans.annual[j] and terms.follower_charge[charge[j]] >= 0:
+            f = terms.follower_charge[charge[j]]
+            k, unit = int(terms.follower_k[charge[j]]), float(terms.follower_price[charge[j]])
+            text = (f"single charge of {amount[j]:.2f} < annual_min_amount {minimum}, followed on "
+                    f"{_minutes(log.t[[f]], np.ones(1, bool))[0]} UTC by {log.amount[f]:.2f} = {_plural(k, 'seat')} x "
+                    f"{unit:.2f} a year x the share of its year left: a proration on an annual term")
         elif spans.annual[j]:
             text = (f"single charge of {amount[j]:.2f} < annual_min_amount {minimum}, followed within a year by smaller "
                     f"charges that renew nothing (smallest {follower[charge[j]]:.2f}): prorations on an annual term")

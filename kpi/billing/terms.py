@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from kpi.billing.log import ANNUAL, AUTO, MONTHLY, Log
-from kpi.billing.pricebook import MIN_ANNUAL_MONTHS, Verdict
+from kpi.billing.pricebook import MIN_ANNUAL_MONTHS, PriceBook, Verdict, proration_fit
 from kpi.billing.series import Series, Spans
 from kpi.billing.timeline import add_months, covering, group_starts, nearest, range_min, renewal_window_end
 
@@ -47,7 +47,9 @@ RATIO_TOLERANCE = 0.01
 @dataclass(frozen=True)
 class Terms:
     """How the single charges were read. Per charge: `opens` (it opens a term), `annual` (that term is annual),
-    `follower` (the smallest smaller charge that made a small term annual, NaN otherwise), `switch` (an annual price
+    `follower` (the smallest smaller charge that made a small term annual, without a price book; NaN otherwise),
+    `follower_charge`, `follower_k`, `follower_price` (with a price book: the later charge that made it annual, as k
+    seats x an annual price for the share of the year left; -1, 0, NaN otherwise), `switch` (an annual price
     for the monthly plan it fell in or renewed), `prorated` (it prorates a series or term), `orphan` (pending, with
     no series or strong annual term running at as_of over it: it may only prorate a term still running at as_of),
     `pending` (its first renewal is not yet due at as_of), `due` (when it is due, ns), `switch_rate` (for a switch,
@@ -59,6 +61,9 @@ class Terms:
     opens: np.ndarray
     annual: np.ndarray
     follower: np.ndarray
+    follower_charge: np.ndarray
+    follower_k: np.ndarray
+    follower_price: np.ndarray
     switch: np.ndarray
     prorated: np.ndarray
     orphan: np.ndarray
@@ -95,6 +100,34 @@ def renewal_switches(log: Log, series: Series, verdict: Verdict, ratios: tuple[f
     return out
 
 
+FOLLOWERS_LOOKED_AT = 3  # the first later charges of a year that may be annual prorations of it
+
+
+def _annual_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBook
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each charge u[i] (sorted by customer and time; u[i+1 : hi[i]] are its later charges within a year): the
+    first of its next FOLLOWERS_LOOKED_AT charges that is an annual proration of it (k seats x an annual price x the
+    share of its year left, better explained so than as a monthly proration of its month), with k and that price
+    (-1, 0, NaN where none)."""
+    charge = np.full(len(u), -1, dtype=np.int64)
+    seats = np.zeros(len(u), dtype=np.int64)
+    price = np.full(len(u), np.nan)
+    year_end = add_months(log.t[u], 12)
+    month_end = add_months(log.t[u], 1)
+    for offset in range(FOLLOWERS_LOOKED_AT, 0, -1):  # the nearest fitting one wins: written last
+        j = np.arange(len(u)) + offset
+        ok = j < hi
+        f = u[np.minimum(j, len(u) - 1)]
+        implied = log.amount[f] / ((year_end - log.t[f]) / (year_end - log.t[u]))
+        k_a = proration_fit(book.annual_seat, implied)
+        in_month = log.t[f] < month_end
+        share_m = np.where(in_month, (month_end - log.t[f]) / (month_end - log.t[u]), 1.0)
+        k_m = np.where(in_month, proration_fit(book.monthly_seat, log.amount[f] / share_m), 0)
+        hit = ok & (k_a > 0) & ~((k_m > 0) & (k_m <= k_a))
+        charge[hit], seats[hit], price[hit] = f[hit], k_a[hit], (implied / np.maximum(k_a, 1))[hit]
+    return charge, seats, price
+
+
 def yearly_renewals(log: Log, single: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per charge: the single charge of its customer closest to 12 calendar months later within the renewal tolerance
     (-1: none), and conversely the charge each one renews (-1: none). An annual plan renewing: only single charges,
@@ -126,12 +159,13 @@ def _rate_of_piece(log: Log, series: Series, charges: np.ndarray) -> np.ndarray:
     return np.where(inside, log.amount[m[at]], 0.0)
 
 
-def read_single_charges(log: Log, series: Series, verdict: Verdict, ratios: tuple[float, ...],
-                        switched: np.ndarray) -> Terms:
+def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verdict, switched: np.ndarray,
+                        first_reading: bool = False) -> Terms:
     """Step 5 over the charges no series took (see the module docstring). `verdict`: the price book's reading of
     every charge; `switched`: per charge, the rate of the series renewal it was detached from as a switch to annual
-    (0: none)."""
+    (0: none). `first_reading`: the reading the price book is learned from (amount rules only, no switch)."""
     n, keys, as_of = len(log), log.keys, log.as_of
+    ratios = () if first_reading else book.switch_ratios
     single = series.number < 0
     due = add_months(log.t, 1) + log.tol_ns  # by then a charge's first renewal, if any, has been seen
     pending = as_of < due
@@ -148,6 +182,9 @@ def read_single_charges(log: Log, series: Series, verdict: Verdict, ratios: tupl
     opens = strong.copy()
     annual = strong.copy()
     follower = np.full(n, np.nan)
+    follower_charge = np.full(n, -1, dtype=np.int64)
+    follower_k = np.zeros(n, dtype=np.int64)
+    follower_price = np.full(n, np.nan)
     orphan = np.zeros(n, dtype=bool)
     # covered by a series or a strong annual term -> a proration, whatever came before it
     hosts = series.spans
@@ -170,12 +207,18 @@ def read_single_charges(log: Log, series: Series, verdict: Verdict, ratios: tupl
     if len(u):
         year = keys(log.cust[u], add_months(log.t[u], 12))
         hi = np.searchsorted(key[u], year, side="left")
-        smallest = range_min(log.amount[u], np.arange(len(u)) + 1, hi)
-        # smaller charges after a pending one do not make it annual: its renewal may still come; nor do they make
-        # annual a charge the price book reads as a month of its customer's seats
-        by_followers = (smallest < log.amount[u]) & (log.mode[u] == AUTO) & ~pending[u] & ~verdict.monthly[u]
+        if book.annual_seat:  # a follower must be an annual proration of it: seats x an annual price x share left
+            fit_charge, fit_k, fit_price = _annual_prorations(log, u, hi, book)
+            by_followers = (fit_charge >= 0) & (log.mode[u] == AUTO) & ~pending[u]
+            follower_charge[u[by_followers]] = fit_charge[by_followers]
+            follower_k[u[by_followers]], follower_price[u[by_followers]] = fit_k[by_followers], fit_price[by_followers]
+        else:
+            smallest = range_min(log.amount[u], np.arange(len(u)) + 1, hi)
+            # smaller charges after a pending one do not make it annual: its renewal may still come; nor do they make
+            # annual a charge the price book reads as a month of its customer's seats
+            by_followers = (smallest < log.amount[u]) & (log.mode[u] == AUTO) & ~pending[u] & ~verdict.monthly[u]
+            follower[u[by_followers & ~book_annual[u]]] = smallest[by_followers & ~book_annual[u]]
         annual_u = by_followers | (log.mode[u] == ANNUAL) | book_annual[u]
-        follower[u[by_followers & ~book_annual[u]]] = smallest[by_followers & ~book_annual[u]]
         term_end = add_months(log.t[u], np.where(annual_u, 12, 1))
         term_end = np.where(annual_u, term_end, renewal_window_end(term_end, as_of, log.tol_ns))
         fresh = pending[u] & (log.mode[u] != ANNUAL)
@@ -199,7 +242,8 @@ def read_single_charges(log: Log, series: Series, verdict: Verdict, ratios: tupl
                         renewal_window_end(add_months(log.t[ti], 1), as_of, log.tol_ns))
     spans = Spans(cust=log.cust[ti], start=log.t[ti], end=term_end, series=np.full(len(ti), -1), charge=ti,
                   annual=annual[ti])
-    terms = Terms(opens=opens, annual=annual, follower=follower, switch=switch & opens, prorated=prorated,
+    terms = Terms(opens=opens, annual=annual, follower=follower, follower_charge=follower_charge,
+                  follower_k=follower_k, follower_price=follower_price, switch=switch & opens, prorated=prorated,
                   orphan=orphan, pending=pending, due=due, switch_rate=np.where(switch, switch_rate, 0.0),
                   yearly=yearly, renews=renews, spans=spans,
                   cut_by=np.full(len(series.spans.cust) + len(ti), -1, dtype=np.int64))
