@@ -77,7 +77,7 @@ def infer(charges: pd.DataFrame, rules: BillingRules, *, as_of: pd.Timestamp | N
         return Inference(empty_schedule(), empty_billing(), OFF if rules.price_book == "off" else PriceBook("learned"))
     series = find_series(log)  # 2-3
     book = learn_price_book(log, rules, series, *_first_reading(log, series)) if rules.price_book != "off" else OFF  # 4
-    verdict = read_amounts(book, log.amount, log.seats)
+    verdict = read_amounts(book, log.amount, log.seats, log.as_of < add_months(log.t, 1) + log.tol_ns)
     annual_like = verdict.annual & (log.mode == AUTO)
     if _anchors_an_annual_price(log, series, annual_like):
         series = find_series(log, annual_like)

@@ -22,26 +22,29 @@ What it says of a charge of amount A whose customer has S seats (S may be unknow
 - ANNUAL_SEATS: A = S x an annual seat price.
 - ANNUAL_POINT: A = k x the annual list seat price (the best supported one; k = 1, 2, ...: an annual
   purchase of k seats), or a configured annual price point (flat plans).
-Equal means within TOLERANCE (0.5 %, at least one cent).
+Equal means within AMOUNT_TOLERANCE (0.1 %, at least one cent).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 
 from kpi.billing.log import AUTO, Log
 from kpi.billing.series import MIN_ANNUAL_MONTHS, Series, Spans
+from kpi.billing.timeline import add_months
 from kpi.params import BillingRules, PriceList
 
-TOLERANCE = 0.005
+TOLERANCE = 0.005  # prices learned: values this close are one price
+AMOUNT_TOLERANCE = 0.001  # an amount equals seats x a price to the cent, or within 0.1 %
 MIN_CUSTOMERS = 3
 MIN_SHARE = 0.02
 SWITCH_RATIOS = (10.0, 12.0)  # an annual price is ten months' price ("two months free") or twelve
 
-NONE, MONTHLY_SEATS, ANNUAL_SEATS, ANNUAL_POINT = 0, 1, 2, 3
+NONE, MONTHLY_SEATS, ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, MONTHLY_LIKELY = 0, 1, 2, 3, 4, 5
+MAX_SEATS = 10_000
 
 
 @dataclass(frozen=True)
@@ -53,11 +56,12 @@ class Price:
     customers: int = 0
     basis: str = "configured"
     assumed: bool = False  # not learned: 10 or 12 months of the monthly seat price, until annual evidence comes
+    derived: bool = False  # not learned: a monthly tier times the list prices' annual / monthly ratio
 
     @property
     def source(self) -> str:
         """How the price is known, in words: 'learned from 31 charges of 17 customers', 'configured' or 'assumed ...'."""
-        if self.basis == "configured" or self.assumed:
+        if self.basis == "configured" or self.assumed or self.derived:
             return self.basis
         return f"learned from {self.charges} charge{'s' if self.charges != 1 else ''} of {self.customers} customers"
 
@@ -71,6 +75,12 @@ class PriceBook:
     annual_seat: tuple[Price, ...] = ()
     annual_points: tuple[Price, ...] = ()
     considered: dict[str, int] = field(default_factory=dict)  # evidence looked at, by kind (for About)
+    # the log's mix, to weigh two readings of one amount: the share of annual plans among single charges whose first
+    # renewal was due and did not come (annual, or a month and gone) and among new plans (a pending charge may be the
+    # first month of a series), and P(k seats), k = 1 ..
+    annual_share_single: float = 0.0
+    annual_share_new: float = 0.0
+    seat_prior: tuple[float, ...] = ()
 
     @property
     def switch_ratios(self) -> tuple[float, ...]:
@@ -89,7 +99,8 @@ class PriceBook:
                                     ("annual seat price", self.annual_seat, "per seat per year"),
                                     ("annual price point", self.annual_points, "a year")):
             for p in prices:
-                out.append((label, f"{p.amount:.2f} {unit}, {p.source}" + (f" ({p.basis})" if p.charges else "")))
+                out.append((label, f"{p.amount:.2f} {unit}, {p.source}" + (f" ({p.basis})" if p.charges and not
+                                                                            p.derived else "")))
             if not prices and label != "annual price point":
                 seen = self.considered.get(label)
                 out.append((label, "none" + (f" (no price shared by {MIN_CUSTOMERS}+ customers among {seen} pieces of "
@@ -112,44 +123,86 @@ class Verdict:
     code: np.ndarray
     price: np.ndarray
     multiple: np.ndarray
+    other_price: np.ndarray  # for ANNUAL_LIKELY / MONTHLY_LIKELY: the reading it beat (NaN: none)
+    other_multiple: np.ndarray
 
     @property
     def annual(self) -> np.ndarray:
-        return (self.code == ANNUAL_SEATS) | (self.code == ANNUAL_POINT)
+        return (self.code == ANNUAL_SEATS) | (self.code == ANNUAL_POINT) | (self.code == ANNUAL_LIKELY)
 
     @property
     def monthly(self) -> np.ndarray:
-        return self.code == MONTHLY_SEATS
+        return (self.code == MONTHLY_SEATS) | (self.code == MONTHLY_LIKELY)
 
 
 def _close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.abs(a - b) <= np.maximum(0.01, TOLERANCE * np.abs(b))
+    return np.abs(a - b) <= np.maximum(0.01, AMOUNT_TOLERANCE * np.abs(b))
 
 
-def read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray) -> Verdict:
-    """The price book's verdict on each amount, given its customer's seats (NaN: unknown); see the module docstring."""
+def read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pending: np.ndarray | None = None) -> Verdict:
+    """The price book's verdict on each amount, given its customer's seats (NaN: unknown) and whether it is pending
+    (its first renewal not yet due: then it may be the first month of a series); see the module docstring."""
     n = len(amount)
     code = np.full(n, NONE, dtype=np.int8)
     price = np.full(n, np.nan)
     multiple = np.zeros(n, dtype=np.int64)
+    other_price = np.full(n, np.nan)
+    other_multiple = np.zeros(n, dtype=np.int64)
     known = ~np.isnan(seats)
     whole = np.where(known, seats, 0).astype(np.int64)
 
-    def mark(hit: np.ndarray, what: int, p: float, k: np.ndarray) -> None:
+    def mark(hit: np.ndarray, what: int, p: float | np.ndarray, k: np.ndarray) -> None:
         hit = hit & (code == NONE)
-        code[hit], price[hit], multiple[hit] = what, p, k[hit]
+        code[hit], price[hit], multiple[hit] = what, np.broadcast_to(p, n)[hit], k[hit]
 
     for m in book.monthly_seat:
         mark(known & _close(amount, whole * m.amount), MONTHLY_SEATS, m.amount, whole)
     for a in book.annual_seat:
         mark(known & _close(amount, whole * a.amount), ANNUAL_SEATS, a.amount, whole)
-    listed = [a for a in book.annual_seat if not a.assumed][:1]  # multiples of the list price: tiers would be
-    for a in listed:  # too dense (126 = 7 x 18, 144 = 8 x 18), and a guess is never multiplied
-        k = np.rint(amount / a.amount).astype(np.int64)
-        mark((k >= 1) & _close(amount, k * a.amount), ANNUAL_POINT, a.amount, k)
     for pt in book.annual_points:
         mark(_close(amount, np.full(n, pt.amount)), ANNUAL_POINT, pt.amount, np.ones(n, dtype=np.int64))
-    return Verdict(code=code, price=price, multiple=multiple)
+    if book.seat_prior:  # today's seats do not say: weigh k seats for a year against k' seats for a month
+        share = np.where(np.zeros(n, dtype=bool) if pending is None else pending, book.annual_share_new,
+                         book.annual_share_single)
+        a_score, a_price, a_k = _likeliest(book, [a for a in book.annual_seat if not a.assumed], amount, share)
+        m_score, m_price, m_k = _likeliest(book, list(book.monthly_seat), amount, 1 - share)
+        annual_wins = a_score > m_score
+        mark(annual_wins & np.isfinite(a_score), ANNUAL_LIKELY, a_price, a_k)
+        mark(~annual_wins & np.isfinite(m_score), MONTHLY_LIKELY, m_price, m_k)
+        decided = (code == ANNUAL_LIKELY) | (code == MONTHLY_LIKELY)
+        other_price[decided] = np.where(annual_wins, m_price, a_price)[decided]
+        other_multiple[decided] = np.where(annual_wins, m_k, a_k)[decided]
+    else:
+        listed = [a for a in book.annual_seat if not a.assumed][:1]  # no seat counts to weigh: multiples of the
+        for a in listed:  # annual list price only (tiers are too dense: 126 = 7 x 18), never of a guess
+            k = np.rint(amount / a.amount).astype(np.int64)
+            mark((k >= 1) & _close(amount, k * a.amount), ANNUAL_POINT, a.amount, k)
+    return Verdict(code=code, price=price, multiple=multiple, other_price=other_price, other_multiple=other_multiple)
+
+
+def _likeliest(book: PriceBook, prices: list[Price], amount: np.ndarray, share: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each amount, the likeliest reading as k seats x one of `prices` (all annual or all monthly; `share`: the
+    probability of that interval, per amount): its log score (log P(interval) + log P(this price among its kind) +
+    log P(k seats); -inf where no price divides the amount into whole seats), the price and k."""
+    n = len(amount)
+    best = np.full(n, -np.inf)
+    best_price = np.full(n, np.nan)
+    best_k = np.zeros(n, dtype=np.int64)
+    support = sum(p.customers for p in prices)
+    if not prices or support <= 0:
+        return best, best_price, best_k
+    prior = np.log(np.r_[book.seat_prior, min(book.seat_prior) / 10])  # beyond the largest count seen: rarer still
+    with np.errstate(divide="ignore"):
+        log_share = np.log(share)
+    for p in prices:
+        k = np.rint(amount / p.amount).astype(np.int64)
+        ok = (k >= 1) & (k <= MAX_SEATS) & _close(amount, k * p.amount)
+        score = log_share + np.log(max(p.customers, 1) / support) + prior[np.clip(k, 1, len(prior)) - 1]
+        better = ok & (score > best)
+        best, best_price, best_k = np.where(better, score, best), np.where(better, p.amount, best_price), \
+            np.where(better, k, best_k)
+    return best, best_price, best_k
 
 
 PRORATION_TOLERANCE = 0.01  # a proration's implied price is the charge over a share of time: looser than a list price
@@ -187,14 +240,13 @@ def learn_price_book(log: Log, rules: BillingRules, series: Series, spans: Spans
     """
     if rules.price_book == "off":
         return OFF
-    if isinstance(rules.price_book, PriceList):
-        return configured_book(rules.price_book)
     has_seats = ~np.isnan(log.seats)
 
     # monthly: each series' last renewal / seats
     last = series.member_index[series.last]
     last = last[has_seats[last]]
-    monthly = _accepted(log.amount[last] / log.seats[last], log.cust[last], "last renewal of a monthly series / seats")
+    monthly = _accepted(log.amount[last] / log.seats[last], log.cust[last], "last renewal of a monthly series / seats",
+                        amounts=log.amount[last])
 
     # annual: single charges >= annual_min_amount or renewed a year later / seats, and prorations on annual terms /
     # share of the term left
@@ -209,29 +261,116 @@ def learn_price_book(log: Log, rules: BillingRules, series: Series, spans: Spans
     values = np.r_[log.amount[big] / log.seats[big], log.amount[pc] / share_left]
     cust = np.r_[log.cust[big], log.cust[pc]]
     from_prorations = np.r_[np.zeros(len(big), dtype=bool), np.ones(len(pc), dtype=bool)]
-    annual = _accepted(values, cust, "", detail=from_prorations)
+    if isinstance(rules.price_book, PriceList):  # as given; the log only says how often each is used
+        book = configured_book(rules.price_book)
+        book = replace(book, monthly_seat=_used(book.monthly_seat, log.amount[last] / log.seats[last], log.cust[last]),
+                       annual_seat=_used(book.annual_seat, values, cust))
+        return _with_mix(book, log, series, spans)
+    annual = _accepted(values, cust, "", detail=from_prorations,
+                       amounts=np.r_[log.amount[big], np.full(len(pc), np.nan)])
     if monthly:
         annual = [a for a in annual if a.amount >= MIN_ANNUAL_MONTHS * monthly[0].amount]
         if not annual:  # no annual evidence yet: an annual seat costs 10 or 12 months of a monthly one
             m = monthly[0]
             annual = [Price(round(r * m.amount, 2), 0, 0, f"assumed ({r:g} x the monthly seat price {m.amount:.2f}; "
                             "no annual evidence yet)", assumed=True) for r in SWITCH_RATIOS]
-    return PriceBook(mode="learned", monthly_seat=tuple(monthly), annual_seat=tuple(annual),
+        else:
+            annual += _derived(monthly, annual)
+    book = PriceBook(mode="learned", monthly_seat=tuple(monthly), annual_seat=tuple(annual),
                      considered={"monthly seat price": len(last), "annual seat price": len(values)})
+    return _with_mix(book, log, series, spans)
 
 
-def _accepted(values: np.ndarray, cust: np.ndarray, basis: str, detail: np.ndarray | None = None) -> list[Price]:
+def _used(prices: tuple[Price, ...], values: np.ndarray, cust: np.ndarray) -> tuple[Price, ...]:
+    """Configured prices with the customers whose evidence (values of the same kind) matches each: how often each is
+    used, to weigh one against another (at least 1 each)."""
+    return tuple(replace(p, customers=max(1, len(np.unique(cust[np.abs(values - p.amount) <= TOLERANCE * p.amount]))))
+                 for p in prices)
+
+
+def _derived(monthly: list[Price], annual: list[Price]) -> list[Price]:
+    """Annual prices for the monthly tiers that have none yet: the list prices' ratio times the tier (a discount or a
+    product costs as many months a year at every tier), supported like the list annual price in proportion."""
+    ratio = annual[0].amount / monthly[0].amount
+    out = []
+    for m in monthly[1:]:
+        amount = round(ratio * m.amount, 2)
+        if any(abs(a.amount - amount) <= TOLERANCE * amount for a in annual):
+            continue
+        customers = max(1, round(m.customers * annual[0].customers / monthly[0].customers))
+        out.append(Price(amount, 0, customers, f"derived ({ratio:.4g} x the monthly seat price {m.amount:.2f}, as "
+                                               "between the list prices; no annual evidence at this price yet)",
+                         derived=True))
+    return out
+
+
+MIN_SEAT_COUNTS = 20  # customers with a known seat count needed to weigh seat counts
+MIN_MIX_EVIDENCE = 10  # single charges matching seats x a price exactly, and monthly series, needed to weigh the mix
+
+
+def _with_mix(book: PriceBook, log: Log, series: Series, spans: Spans) -> PriceBook:
+    """The book with the log's mix of plans, from a first reading (its series and terms):
+
+    - annual_share_single: among single charges whose first renewal was due and did not come, the share that are
+      annual by an exact seat match (seats x an annual seat price) among those matching exactly either way;
+    - annual_share_new: the share of annual plans among new plans (those singles and the monthly series);
+    - seat_prior: P(k seats), k = 1 .. the most seen, from the customers' seat counts, smoothed so that an unseen
+      count stays possible.
+    All three stay unset (no weighing: exact seat matches and list-price multiples only) with fewer than
+    MIN_SEAT_COUNTS known seat counts, or fewer than MIN_MIX_EVIDENCE exact single matches or monthly series.
+    """
+    first = np.r_[True, log.cust[1:] != log.cust[:-1]] if len(log) else np.zeros(0, dtype=bool)
+    seats = log.seats[first]
+    seats = np.rint(seats[~np.isnan(seats)]).astype(np.int64)
+    seats = seats[(seats >= 1) & (seats <= MAX_SEATS)]
+    if len(seats) < MIN_SEAT_COUNTS or not (book.annual_seat or book.monthly_seat):
+        return book
+    counts = np.bincount(seats)[1:].astype("float64")
+    prior = tuple(((counts + 0.5) / (counts.sum() + 0.5 * len(counts))).tolist())
+    singles = spans.charge[(spans.series < 0) & (log.as_of >= add_months(log.t[spans.charge], 1) + log.tol_ns)]
+    exact = read_amounts(book, log.amount[singles], log.seats[singles]).code
+    annual, monthly = int((exact == ANNUAL_SEATS).sum()), int((exact == MONTHLY_SEATS).sum())
+    if annual + monthly < MIN_MIX_EVIDENCE or len(series.spans.cust) < MIN_MIX_EVIDENCE:
+        return book  # too young a log to say what its plans are: no weighing
+    single_share = (annual + 1) / (annual + monthly + 2)
+    plans = len(singles) + len(series.spans.cust)
+    new_share = single_share * len(singles) / plans if plans else single_share
+    return replace(book, annual_share_single=single_share, annual_share_new=new_share, seat_prior=prior)
+
+
+def _accepted(values: np.ndarray, cust: np.ndarray, basis: str, detail: np.ndarray | None = None,
+              amounts: np.ndarray | None = None) -> list[Price]:
     """Groups of values within TOLERANCE of each other supported by MIN_CUSTOMERS customers and MIN_SHARE of all
-    the customers giving evidence, most supported first. `detail` marks values that came from prorations (the
-    basis then says how many of each kind)."""
+    the customers giving evidence, most supported first (the first is the list price). `detail` marks values that
+    came from prorations (the basis then says how many of each kind). `amounts`: the charge behind each value
+    (amount / seats; NaN for a proration): a charge that is a whole multiple of the list price is no evidence of
+    another price (72 by a customer with 5 seats today is 4 seats x 18 as much as 5 x 14.40)."""
     ok = np.isfinite(values) & (values > 0)
-    values, cust = values[ok], cust[ok]
-    detail = detail[ok] if detail is not None else None
-    if not len(values):
+    found = _groups(values[ok], cust[ok], basis, None if detail is None else detail[ok])
+    if not found:
         return []
-    order = np.argsort(values, kind="stable")
-    v, c = values[order], cust[order]
-    d = detail[order] if detail is not None else None
+    listed = found[0]
+    if amounts is not None:
+        k = np.rint(amounts[ok] / listed.amount)
+        drifted = (k >= 1) & (np.abs(amounts[ok] - k * listed.amount) <= np.maximum(0.01, AMOUNT_TOLERANCE * amounts[ok]))
+        drifted &= ~(np.abs(values[ok] - listed.amount) <= TOLERANCE * listed.amount)
+        found = [listed] + [p for p in _groups(values[ok][~drifted], cust[ok][~drifted], basis,
+                                                None if detail is None else detail[ok][~drifted])
+                            if abs(p.amount - listed.amount) > TOLERANCE * listed.amount]
+    out: list[Price] = []
+    for price in found:  # a whole multiple or fraction of a better supported price is seats counted today, not a price
+        if not any(_whole_ratio(price.amount, kept.amount) for kept in out):
+            out.append(price)
+    return out
+
+
+def _groups(v: np.ndarray, c: np.ndarray, basis: str, d: np.ndarray | None) -> list[Price]:
+    """The groups of `_accepted`, most supported first."""
+    if not len(v):
+        return []
+    order = np.argsort(v, kind="stable")
+    v, c = v[order], c[order]
+    d = d[order] if d is not None else None
     group = np.cumsum(np.r_[False, v[1:] > v[:-1] * (1 + TOLERANCE) + 0.01])
     total = len(np.unique(c))
     found: list[tuple[int, Price]] = []
@@ -250,14 +389,11 @@ def _accepted(values: np.ndarray, cust: np.ndarray, basis: str, detail: np.ndarr
                 "seats" if n_big else "") if part)
         found.append((customers, Price(round(float(np.median(v[sel])), 2), int(sel.sum()), customers, text)))
     found.sort(key=lambda x: (-x[0], x[1].amount))
-    out: list[Price] = []
-    for _, price in found:  # a whole multiple or fraction of a better supported price is seats counted today, not a price
-        if not any(_whole_ratio(price.amount, kept.amount) for kept in out):
-            out.append(price)
-    return out
+    return [p for _, p in found]
 
 
 def _whole_ratio(a: float, b: float) -> bool:
     """Is a / b or b / a a whole number of 2 or more (within TOLERANCE)?"""
     ratio = max(a, b) / min(a, b)
     return round(ratio) >= 2 and abs(ratio - round(ratio)) <= TOLERANCE * round(ratio)
+

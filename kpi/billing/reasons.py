@@ -15,12 +15,22 @@ import pandas as pd
 
 from kpi.billing.log import ANNUAL, AUTO, MONTHLY, Log
 from kpi.billing.pieces import utc
-from kpi.billing.pricebook import ANNUAL_POINT, ANNUAL_SEATS, MONTHLY_SEATS, PriceBook, Verdict
+from kpi.billing.pricebook import (
+    ANNUAL_LIKELY,
+    ANNUAL_POINT,
+    ANNUAL_SEATS,
+    MONTHLY_LIKELY,
+    MONTHLY_SEATS,
+    PriceBook,
+    Verdict,
+)
 from kpi.billing.prorations import Prorations
 from kpi.billing.series import Series, Spans
 from kpi.billing.terms import Terms
 from kpi.billing.timeline import add_months
 from kpi.params import BillingRules
+
+ANNUAL_CODES = (ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY)
 
 BILLING_COLUMNS: tuple[str, ...] = (
     "customer_id", "ref", "kind", "interval", "anchor", "first_charge", "last_charge", "charges", "renewals",
@@ -105,18 +115,31 @@ def _plural(n: float, word: str) -> str:
     return f"{n:g} {word}{'s' if n != 1 else ''}"
 
 
-def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amount: float) -> str:
+def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amount: float, other_price: float,
+                   other_multiple: int) -> str:
     """What the price book said of one amount, with the price and the evidence it rests on."""
-    p = next((p for p in (*book.monthly_seat, *book.annual_seat, *book.annual_points) if p.amount == price), None)
-    source = p.source if p is not None else "configured"
+    def source(amount_: float) -> str:
+        p = next((p for p in (*book.monthly_seat, *book.annual_seat, *book.annual_points) if p.amount == amount_), None)
+        return p.source if p is not None else "configured"
+
     if code == MONTHLY_SEATS:
-        return f"{amount:.2f} = {_plural(multiple, 'seat')} x {price:.2f}, the monthly seat price {source}"
+        return f"{amount:.2f} = {_plural(multiple, 'seat')} x {price:.2f}, the monthly seat price {source(price)}"
     if code == ANNUAL_SEATS:
-        return f"{amount:.2f} = {_plural(multiple, 'seat')} x {price:.2f}, the annual seat price {source}"
+        return f"{amount:.2f} = {_plural(multiple, 'seat')} x {price:.2f}, the annual seat price {source(price)}"
+    if code in (ANNUAL_LIKELY, MONTHLY_LIKELY):
+        annual = code == ANNUAL_LIKELY
+        kind, other_kind = ("a year", "a month") if annual else ("a month", "a year")
+        text = (f"{amount:.2f} = {_plural(multiple, 'seat')} x {price:.2f} {kind} ({'annual' if annual else 'monthly'} "
+                f"seat price {source(price)})")
+        if other_multiple:
+            text += (f", likelier than {_plural(other_multiple, 'seat')} x {other_price:.2f} {other_kind} given the "
+                     f"log's mix of plans ({book.annual_share_single:.0%} of the single charges that match seats x a "
+                     "price are annual) and its customers' seat counts")
+        return text
     if any(a.amount == price for a in book.annual_seat):
-        return (f"{amount:.2f} = {multiple} x {price:.2f}, the annual seat price {source} (an annual price point: "
+        return (f"{amount:.2f} = {multiple} x {price:.2f}, the annual seat price {source(price)} (an annual price point: "
                 f"{_plural(multiple, 'seat')} for a year)")
-    return f"{amount:.2f} is an annual price point ({source})"
+    return f"{amount:.2f} is an annual price point ({source(price)})"
 
 
 def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, spans: Spans, refs: Refs,
@@ -157,6 +180,7 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     mode = log.mode[charge]
     amount = log.amount[charge]
     code, price, multiple = verdict.code[charge], verdict.price[charge], verdict.multiple[charge]
+    other_price, other_multiple = verdict.other_price[charge], verdict.other_multiple[charge]
     switch = terms.switch[charge] & single_term
     switch_rate = terms.switch_rate[charge]
     cut_by = terms.cut_by
@@ -170,11 +194,12 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     due = _minutes(terms.due[charge], pending)
     ended_at = _minutes(spans.end[np.maximum(ended, 0)], ended >= 0)
     reasons = []
-    cited: dict[tuple[int, float, int, float], str] = {}  # many spans share an amount: say it once
+    cited: dict[tuple[int, float, int, float, float, int], str] = {}  # many spans share an amount: say it once
     for j in range(n_spans):  # one sentence per series or term, not per charge
         book_says = ""
         if code[j]:
-            key = (int(code[j]), float(price[j]), int(multiple[j]), float(amount[j]))
+            key = (int(code[j]), float(price[j]), int(multiple[j]), float(amount[j]), float(other_price[j]),
+                   int(other_multiple[j]))
             book_says = cited.get(key) or cited.setdefault(key, _book_citation(book, *key))
         if is_series[j]:
             r = int(renewals[j])
@@ -212,7 +237,7 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
             host_rate = float(switch_rate[j])
             text = (f"single charge of {amount[j]:.2f} = {amount[j] / host_rate:.4g} x {host_rate:.2f}, the monthly rate of the plan it "
                     "falls in or renewed: an annual price for it (10 or 12 months"
-                    + (f", or {book_says}" if code[j] in (ANNUAL_SEATS, ANNUAL_POINT) else "")
+                    + (f", or {book_says}" if code[j] in ANNUAL_CODES else "")
                     + "), a switch to annual: annual term")
         elif terms.yearly[charge[j]] >= 0 or terms.renews[charge[j]] >= 0:
             nxt, prev = terms.yearly[charge[j]], terms.renews[charge[j]]
@@ -222,7 +247,7 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
             text = f"single charge of {amount[j]:.2f}, " + " and ".join(parts) + ": an annual plan, annual term"
         elif amount[j] >= rules.annual_min_amount:
             text = f"single charge of {amount[j]:.2f} >= annual_min_amount {minimum}: annual term"
-        elif code[j] in (ANNUAL_SEATS, ANNUAL_POINT):
+        elif code[j] in ANNUAL_CODES:
             text = f"single charge of {book_says}: annual term"
         elif spans.annual[j] and terms.follower_charge[charge[j]] >= 0:
             f = terms.follower_charge[charge[j]]
@@ -233,7 +258,7 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
         elif spans.annual[j]:
             text = (f"single charge of {amount[j]:.2f} < annual_min_amount {minimum}, followed within a year by smaller "
                     f"charges that renew nothing (smallest {follower[charge[j]]:.2f}): prorations on an annual term")
-        elif code[j] == MONTHLY_SEATS:
+        elif code[j] in (MONTHLY_SEATS, MONTHLY_LIKELY):
             text = (f"single charge of {book_says}, with no renewal within ±{tol_h}h of a month later: one month")
         else:
             text = (f"single charge of {amount[j]:.2f} < annual_min_amount {minimum} with no renewal within ±{tol_h}h "

@@ -16,7 +16,8 @@ b. Other single charges, oldest first: inside a running series or strong annual 
    month of seats; else one month. A charge the price book reads as annual inside a one-month term
    opens its own annual term instead of prorating the month.
 c. An annual term that starts inside the last piece of a monthly series or inside a monthly term of
-   its customer ends that series or term there: the customer switched to annual (68136: 75 a month,
+   its customer, and costs at least six months of it, ends that series or term there: the customer
+   switched to annual (68136: 75 a month,
    then 900 = 12 x 75 six days after a renewal -> 75 a month on, no spike, no churn).
 
 A charge is *pending* while its first renewal is not yet due at as_of (charge + 1 calendar month +
@@ -208,8 +209,9 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
         year = keys(log.cust[u], add_months(log.t[u], 12))
         hi = np.searchsorted(key[u], year, side="left")
         if book.annual_seat:  # a follower must be an annual proration of it: seats x an annual price x share left
+            # (known at once: a month's seat added minutes later costs a month's price, not a year's)
             fit_charge, fit_k, fit_price = _annual_prorations(log, u, hi, book)
-            by_followers = (fit_charge >= 0) & (log.mode[u] == AUTO) & ~pending[u]
+            by_followers = (fit_charge >= 0) & (log.mode[u] == AUTO)
             follower_charge[u[by_followers]] = fit_charge[by_followers]
             follower_k[u[by_followers]], follower_price[u[by_followers]] = fit_k[by_followers], fit_price[by_followers]
         else:
@@ -258,15 +260,20 @@ def end_switched(log: Log, series: Series, terms: Terms) -> tuple[Series, Terms]
     last_t = np.full(len(spans.cust), np.iinfo(np.int64).min)
     last_t[series.member_series[series.last]] = log.t[series.member_index[series.last]]
     last_t[n_series:] = spans.start[n_series:]
+    rate = log.amount[spans.charge]  # a monthly term's rate; a series' last renewal's
+    rate[series.member_series[series.last]] = log.amount[series.member_index[series.last]]
     ann = np.flatnonzero(spans.annual)
     mon = np.flatnonzero(~spans.annual)
     if not len(ann) or not len(mon):
         return series, terms
-    a = pd.DataFrame({"cust": spans.cust[ann], "annual": ann, "t": spans.start[ann]})
+    a = pd.DataFrame({"cust": spans.cust[ann], "annual": ann, "t": spans.start[ann], "amount": rate[ann]})
     m = pd.DataFrame({"cust": spans.cust[mon], "span": mon, "start": spans.start[mon], "end": spans.end[mon],
-                      "last_t": last_t[mon]})
+                      "last_t": last_t[mon], "rate": rate[mon]})
     hit = a.merge(m, on="cust")
-    hit = hit.loc[(hit["start"] < hit["t"]) & (hit["last_t"] < hit["t"]) & (hit["t"] < hit["end"])]
+    # a switch buys the year of the plan it replaces: an annual term worth a few months of it (a seat bought for a
+    # year beside a bigger monthly plan ends nothing)
+    hit = hit.loc[(hit["start"] < hit["t"]) & (hit["last_t"] < hit["t"]) & (hit["t"] < hit["end"])
+                  & (hit["amount"] >= MIN_ANNUAL_MONTHS * hit["rate"])]
     if hit.empty:
         return series, terms
     hit = hit.sort_values(["span", "t"], kind="stable").drop_duplicates("span")

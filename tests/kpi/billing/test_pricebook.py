@@ -37,7 +37,8 @@ def verdict(amount: float, seat_count: float = np.nan, book: PriceBook = BOOK) -
     (36.0, 2, (MONTHLY_SEATS, 18.0, 2)),
     (180.0, np.nan, (ANNUAL_POINT, 180.0, 1)),  # seats unknown: a price point, 1 seat for a year
     (360.0, 3, (ANNUAL_POINT, 180.0, 2)),  # today's 3 seats, 2 bought for a year
-    (179.5, np.nan, (ANNUAL_POINT, 180.0, 1)),  # within 0.5 %
+    (179.9, np.nan, (ANNUAL_POINT, 180.0, 1)),  # within 0.1 %
+    (179.5, np.nan, (NONE, np.nan, 0)),  # a proration of a day, not a price
     (90.0, np.nan, (NONE, np.nan, 0)),
     (170.0, 1, (NONE, np.nan, 0)),
 ])
