@@ -164,8 +164,8 @@ def read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pending
     if book.seat_prior:  # today's seats do not say: weigh k seats for a year against k' seats for a month
         share = np.where(np.zeros(n, dtype=bool) if pending is None else pending, book.annual_share_new,
                          book.annual_share_single)
-        a_score, a_price, a_k = _likeliest(book, [a for a in book.annual_seat if not a.assumed], amount, share)
-        m_score, m_price, m_k = _likeliest(book, list(book.monthly_seat), amount, 1 - share)
+        a_score, a_price, a_k = _likeliest(book, [a for a in book.annual_seat if not a.assumed], amount, share, seats)
+        m_score, m_price, m_k = _likeliest(book, list(book.monthly_seat), amount, 1 - share, seats)
         annual_wins = a_score > m_score
         mark(annual_wins & np.isfinite(a_score), ANNUAL_LIKELY, a_price, a_k)
         mark(~annual_wins & np.isfinite(m_score), MONTHLY_LIKELY, m_price, m_k)
@@ -180,11 +180,15 @@ def read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pending
     return Verdict(code=code, price=price, multiple=multiple, other_price=other_price, other_multiple=other_multiple)
 
 
-def _likeliest(book: PriceBook, prices: list[Price], amount: np.ndarray, share: np.ndarray
+SEAT_DRIFT = 2.0  # P(k seats then | S seats today) falls as exp(-SEAT_DRIFT x |ln(k / S)|): half or twice is 1/4
+
+
+def _likeliest(book: PriceBook, prices: list[Price], amount: np.ndarray, share: np.ndarray, seats: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each amount, the likeliest reading as k seats x one of `prices` (all annual or all monthly; `share`: the
     probability of that interval, per amount): its log score (log P(interval) + log P(this price among its kind) +
-    log P(k seats); -inf where no price divides the amount into whole seats), the price and k."""
+    log P(k seats) - SEAT_DRIFT x |ln(k / today's seats)| where known; -inf where no price divides the amount into
+    whole seats), the price and k."""
     n = len(amount)
     best = np.full(n, -np.inf)
     best_price = np.full(n, np.nan)
@@ -199,6 +203,9 @@ def _likeliest(book: PriceBook, prices: list[Price], amount: np.ndarray, share: 
         k = np.rint(amount / p.amount).astype(np.int64)
         ok = (k >= 1) & (k <= MAX_SEATS) & _close(amount, k * p.amount)
         score = log_share + np.log(max(p.customers, 1) / support) + prior[np.clip(k, 1, len(prior)) - 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            drift = np.where(np.isnan(seats) | (seats <= 0), 0.0, np.abs(np.log(np.maximum(k, 1) / seats)))
+        score = score - SEAT_DRIFT * drift
         better = ok & (score > best)
         best, best_price, best_k = np.where(better, score, best), np.where(better, p.amount, best_price), \
             np.where(better, k, best_k)

@@ -40,7 +40,15 @@ import pandas as pd
 from kpi.billing.log import ANNUAL, AUTO, MONTHLY, Log
 from kpi.billing.pricebook import MIN_ANNUAL_MONTHS, PriceBook, Verdict, proration_fit
 from kpi.billing.series import Series, Spans
-from kpi.billing.timeline import add_months, covering, group_starts, nearest, range_min, renewal_window_end
+from kpi.billing.timeline import (
+    DAY_NS,
+    add_months,
+    covering,
+    group_starts,
+    nearest,
+    range_min,
+    renewal_window_end,
+)
 
 RATIO_TOLERANCE = 0.01
 
@@ -124,7 +132,9 @@ def _annual_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBook
         in_month = log.t[f] < month_end
         share_m = np.where(in_month, (month_end - log.t[f]) / (month_end - log.t[u]), 1.0)
         k_m = np.where(in_month, proration_fit(book.monthly_seat, log.amount[f] / share_m), 0)
-        hit = ok & (k_a > 0) & ~((k_m > 0) & (k_m <= k_a))
+        # the same amount again later is a purchase again, not a proration: that one costs the full price at once only
+        same = np.abs(log.amount[f] - log.amount[u]) < 0.005
+        hit = ok & (k_a > 0) & ~((k_m > 0) & (k_m <= k_a)) & ~(same & (log.t[f] - log.t[u] > DAY_NS))
         charge[hit], seats[hit], price[hit] = f[hit], k_a[hit], (implied / np.maximum(k_a, 1))[hit]
     return charge, seats, price
 
