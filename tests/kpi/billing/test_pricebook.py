@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from kpi.billing.pricebook import (
+    ANNUAL_LIKELY,
     ANNUAL_POINT,
     ANNUAL_SEATS,
+    MONTHLY_LIKELY,
     MONTHLY_SEATS,
     NONE,
     Price,
@@ -185,3 +189,63 @@ def test_about_rows_say_what_each_price_rests_on():
     assert rows["price book"] == "learned"
     assert rows["monthly seat price"].startswith("18.00 per seat per month, learned from 5 charges of 5 customers")
     assert rows["annual seat price"].startswith("180.00 per seat per year, learned from 4 charges of 4 customers")
+
+
+# ----------------------------------------------------------------------------- weighing two readings of one amount
+
+TIERED = PriceBook(
+    "learned",
+    monthly_seat=(Price(18.0, 1, 80), Price(14.4, 1, 20)),
+    annual_seat=(Price(180.0, 1, 60), Price(144.0, 1, 40)),
+    annual_share_single=0.6,
+    annual_share_new=0.2,
+    seat_prior=(0.3, 0.25, 0.15, 0.1, 0.05) + (0.005,) * 30,
+)
+
+
+def test_a_tier_price_with_seats_that_changed_is_weighed_not_matched():
+    """432 by a customer with 7 seats today: 3 seats x 144 a year is likelier than 24 seats x 18 a month."""
+    v = read_amounts(TIERED, np.array([432.0]), np.array([7.0]))
+    assert (int(v.code[0]), float(v.price[0]), int(v.multiple[0])) == (ANNUAL_LIKELY, 144.0, 3)
+    assert (float(v.other_price[0]), int(v.other_multiple[0])) == (18.0, 24)
+
+
+def test_todays_seat_count_weighs_the_reading():
+    """The same 432 by a customer with 25 seats today is 24 seats x 18 a month: k seats then near S seats now."""
+    v = read_amounts(TIERED, np.array([432.0]), np.array([25.0]))
+    assert (int(v.code[0]), float(v.price[0]), int(v.multiple[0])) == (MONTHLY_LIKELY, 18.0, 24)
+
+
+def test_a_pending_charge_is_weighed_with_the_share_of_annual_among_new_plans():
+    """360 with seats unknown: annual as a lone charge (60% of those are annual), monthly as a new plan (20%)."""
+    done = read_amounts(TIERED, np.array([360.0]), np.array([np.nan]), np.array([False]))
+    pending = read_amounts(TIERED, np.array([360.0]), np.array([np.nan]), np.array([True]))
+    assert int(done.code[0]) == ANNUAL_LIKELY
+    assert int(pending.code[0]) == ANNUAL_LIKELY  # 2 seats a year still beats 20 seats a month at 20%
+    book = replace(TIERED, annual_share_new=0.01)
+    assert int(read_amounts(book, np.array([360.0]), np.array([np.nan]), np.array([True])).code[0]) == MONTHLY_LIKELY
+
+
+def test_monthly_tiers_without_annual_evidence_get_the_list_ratio():
+    """A 12.60 monthly tier and annual evidence only at 180 give a derived 126 annual seat price."""
+    log, counts = seat_company()
+    tier = []
+    for i in range(4):
+        tier += monthly(f"t{i}", f"2017-01-1{i} 10:00", 25.2, 3)
+        counts[f"t{i}"] = 2
+    book = read(pd.concat([log, charges(*tier)]), seat_counts=counts).price_book
+    assert [p.amount for p in book.monthly_seat] == [18.0, 12.6]
+    derived = [p for p in book.annual_seat if p.derived]
+    assert [p.amount for p in derived] == [126.0]
+    assert derived[0].source.startswith("derived (10 x the monthly seat price 12.60")
+
+
+def test_a_whole_multiple_of_the_list_price_is_no_evidence_of_a_tier():
+    """90 a month by customers with 6 seats today is 5 seats x 18 (seats changed), not a 15.00 tier."""
+    log, counts = seat_company()
+    drift = []
+    for i in range(4):
+        drift += monthly(f"d{i}", f"2017-01-1{i} 10:00", 90.0, 3)
+        counts[f"d{i}"] = 6
+    book = read(pd.concat([log, charges(*drift)]), seat_counts=counts).price_book
+    assert [p.amount for p in book.monthly_seat] == [18.0]

@@ -115,3 +115,62 @@ def test_a_seat_added_to_a_book_annual_term_is_spread_to_the_term_end():
     result = read(log, "2017-06-30 23:59:59", rules=BOOK, seat_counts=seats(c=5))
     assert list(rows_of(result, "c")["kind"]) == ["annual term"]
     assert abs(month_ends(result, "2017-06-30 23:59:59", "c")["2017-06"] - 75.0) < 0.2
+
+
+# ----------------------------------------------------------------------------- annual plans renewing, annual prorations
+
+
+def test_a_charge_renewed_twelve_months_later_is_an_annual_plan_whatever_its_price():
+    """432 on 2016-06-24 and 432 on 2017-06-24 at the same time of day are two years of 36 a month, no price book needed."""
+    log = charges(("c", "2016-06-24 10:14:52", 432.0), ("c", "2017-06-24 10:14:52", 432.0))
+    result = read(log, "2017-12-31 23:59:59", rules=OFF)
+    assert set(month_ends(result, "2017-12-31 23:59:59", "c").values()) == {36.0}
+    reasons = list(rows_of(result, "c")["reason"])
+    assert reasons[0] == ("single charge of 432.00, renewed 12 calendar months later (2017-06-24 10:14 UTC, 432.00): "
+                          "an annual plan, annual term")
+    assert reasons[1].startswith("single charge of 432.00, the renewal of 432.00 paid 12 calendar months before")
+
+
+def test_a_seat_charge_a_month_later_is_an_annual_proration_only_if_it_fits_an_annual_price():
+    """306 for 17 seats (18 today), then 2.40 26 days later (a month's seat for 4 days): one month, not a year."""
+    log = charges(("c", "2017-11-14 12:16", 306.0), ("c", "2017-12-10 12:27", 2.40))
+    result = read(log, "2018-03-31 23:59:59", rules=BOOK, seat_counts=seats(c=18))
+    assert list(rows_of(result, "c")["interval"])[0] == "monthly"
+
+
+def test_seats_added_minutes_after_a_purchase_at_the_annual_price_make_it_annual_at_once():
+    """504 then four 180s minutes later (a seat each at a year's price), read ten days later: annual, not 504 a month."""
+    log = charges(("c", "2016-02-05 20:31", 504.0), *[("c", f"2016-02-05 20:4{i}", 180.0) for i in range(4)])
+    result = read(log, "2016-02-15 00:00:00", rules=BOOK, seat_counts=seats(c=7))
+    row = rows_of(result, "c").iloc[0]
+    assert row["kind"] == "annual term" and row["prorations"] == 4
+    assert "followed on 2016-02-05 20:40 UTC by 180.00 = 1 seat x 180.00 a year x the share of its year left" in \
+        row["reason"]
+    assert abs(month_ends(result, "2016-02-15 00:00:00", "c")["2016-02"] - (42 + 60)) < 0.2  # 42 + 4 seats x ~15
+
+
+def test_the_same_amount_again_months_later_is_a_purchase_not_a_proration():
+    """150 (a flat month), a free month, then 150 again: no annual term made by a look-alike proration."""
+    log = charges(("c", "2016-03-04 06:15", 150.0), ("c", "2016-05-04 06:15", 150.0))
+    result = read(log, "2016-09-30 23:59:59", rules=BOOK, seat_counts=seats(c=9))
+    assert set(rows_of(result, "c")["interval"]) == {"monthly"}
+
+
+def test_a_seat_bought_for_a_year_goes_to_the_annual_plan_beside_a_monthly_one():
+    """3060 for 17 annual seats and 36 a month beside it; 173.74 two weeks later is an annual seat (about +15), not a
+    month's spike on the monthly plan."""
+    log = charges(("c", "2017-09-15 12:44", 3060.0), *monthly("c", "2017-09-15 12:46", 36.0, 2),
+                  ("c", "2017-09-28 05:11", 173.74))
+    result = read(log, "2017-11-30 23:59:59", rules=BOOK, seat_counts=seats(c=2))
+    got = month_ends(result, "2017-11-30 23:59:59", "c")
+    assert abs(got["2017-09"] - (255 + 36 + 15)) < 0.3 and abs(got["2017-10"] - (255 + 36 + 15)) < 0.3
+    assert rows_of(result, "c").iloc[0]["prorations"] == 1  # counted in the annual term's row
+
+
+def test_a_small_annual_term_does_not_end_a_bigger_monthly_plan():
+    """A seat charge renewed a year later (an annual term of 1.38 a month) inside a 180 monthly plan ends nothing."""
+    log = charges(*monthly("c", "2016-06-07 17:23", 180.0, 13), ("c", "2016-06-10 02:39", 16.57),
+                  ("c", "2017-06-10 03:21", 16.55))
+    result = read(log, "2017-07-31 23:59:59", rules=OFF)
+    got = month_ends(result, "2017-07-31 23:59:59", "c")
+    assert got["2017-06"] > 180 and "switch" not in " ".join(rows_of(result, "c")["reason"])
