@@ -41,9 +41,10 @@ import pandas as pd
 from kpi.billing.log import AUTO, Log, prepare
 from kpi.billing.pieces import schedule_pieces
 from kpi.billing.pricebook import OFF, PriceBook, learn_price_book, read_amounts
+from kpi.billing.prices import Price
 from kpi.billing.prorations import place_prorations
 from kpi.billing.reasons import BILLING_COLUMNS, billing_table, empty_billing, name_spans
-from kpi.billing.series import MIN_ANNUAL_MONTHS, Series, Spans, find_series, settle_series
+from kpi.billing.series import Series, Spans, annual_proration_of, find_series, settle_series
 from kpi.billing.terms import end_switched, read_single_charges, renewal_switches
 from kpi.billing.timeline import add_months
 from kpi.params import BillingRules
@@ -79,8 +80,9 @@ def infer(charges: pd.DataFrame, rules: BillingRules, *, as_of: pd.Timestamp | N
     book = learn_price_book(log, rules, series, *_first_reading(log, series)) if rules.price_book != "off" else OFF  # 4
     verdict = read_amounts(book, log.amount, log.seats, log.as_of < add_months(log.t, 1) + log.tol_ns)
     annual_like = verdict.annual & (log.mode == AUTO)
-    if _anchors_an_annual_price(log, series, annual_like):
-        series = find_series(log, annual_like)
+    annual_prices = tuple(a for a in book.annual_seat if not a.assumed)
+    if _anchors_an_annual_price(log, series, annual_like, annual_prices):
+        series = find_series(log, annual_like, annual_prices)
     annual_singles = verdict.annual & (series.number < 0) & (log.mode == AUTO)
     series, switched = settle_series(log, series, annual_singles,
                                      renewal_switches(log, series, verdict, book.switch_ratios))
@@ -94,12 +96,13 @@ def infer(charges: pd.DataFrame, rules: BillingRules, *, as_of: pd.Timestamp | N
     return Inference(schedule, billing, book)
 
 
-def _anchors_an_annual_price(log: Log, series: Series, annual_like: np.ndarray) -> bool:
-    """Does a series anchor on a charge the price book reads as annual, renewed by a charge under a sixth of it?"""
+def _anchors_an_annual_price(log: Log, series: Series, annual_like: np.ndarray, annual_prices: tuple[Price, ...]
+                             ) -> bool:
+    """Does a series anchor on a charge the price book reads as annual, renewed by what is a proration of it?"""
     mi, k = series.member_index, series.members["k"].to_numpy()
     first = np.flatnonzero(k == 1)
     anchor = mi[first - 1]
-    return bool((annual_like[anchor] & (log.amount[mi[first]] * MIN_ANNUAL_MONTHS < log.amount[anchor])).any())
+    return bool((annual_like[anchor] & annual_proration_of(log, anchor, mi[first], annual_prices)).any())
 
 
 def _first_reading(log: Log, series: Series) -> tuple[Spans, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

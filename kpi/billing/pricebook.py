@@ -33,6 +33,7 @@ from typing import Literal
 import numpy as np
 
 from kpi.billing.log import AUTO, Log
+from kpi.billing.prices import Price
 from kpi.billing.series import MIN_ANNUAL_MONTHS, Series, Spans
 from kpi.billing.timeline import add_months
 from kpi.params import BillingRules, PriceList
@@ -45,25 +46,6 @@ SWITCH_RATIOS = (10.0, 12.0)  # an annual price is ten months' price ("two month
 
 NONE, MONTHLY_SEATS, ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, MONTHLY_LIKELY = 0, 1, 2, 3, 4, 5
 MAX_SEATS = 10_000
-
-
-@dataclass(frozen=True)
-class Price:
-    """One list price and the evidence it rests on (`charges` and `customers` count that evidence; 0 if configured)."""
-
-    amount: float
-    charges: int = 0
-    customers: int = 0
-    basis: str = "configured"
-    assumed: bool = False  # not learned: 10 or 12 months of the monthly seat price, until annual evidence comes
-    derived: bool = False  # not learned: a monthly tier times the list prices' annual / monthly ratio
-
-    @property
-    def source(self) -> str:
-        """How the price is known, in words: 'learned from 31 charges of 17 customers', 'configured' or 'assumed ...'."""
-        if self.basis == "configured" or self.assumed or self.derived:
-            return self.basis
-        return f"learned from {self.charges} charge{'s' if self.charges != 1 else ''} of {self.customers} customers"
 
 
 @dataclass(frozen=True)
@@ -210,22 +192,6 @@ def _likeliest(book: PriceBook, prices: list[Price], amount: np.ndarray, share: 
         best, best_price, best_k = np.where(better, score, best), np.where(better, p.amount, best_price), \
             np.where(better, k, best_k)
     return best, best_price, best_k
-
-
-PRORATION_TOLERANCE = 0.01  # a proration's implied price is the charge over a share of time: looser than a list price
-MAX_SEATS_ADDED = 1000
-
-
-def proration_fit(prices: tuple[Price, ...], implied: np.ndarray) -> np.ndarray:
-    """For a charge that adds seats to a plan (implied = its amount / the share of the plan's period left): the
-    smallest whole number of seats k (1 .. MAX_SEATS_ADDED) for which implied = k x one of `prices`, within
-    PRORATION_TOLERANCE; 0 where no price fits."""
-    best = np.zeros(len(implied), dtype=np.int64)
-    for p in prices:
-        k = np.rint(implied / p.amount).astype(np.int64)
-        ok = (k >= 1) & (k <= MAX_SEATS_ADDED) & (np.abs(implied - k * p.amount) <= PRORATION_TOLERANCE * k * p.amount)
-        best = np.where(ok & ((best == 0) | (k < best)), k, best)
-    return best
 
 
 def configured_book(prices: PriceList) -> PriceBook:

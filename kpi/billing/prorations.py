@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from kpi.billing.log import Log
-from kpi.billing.pricebook import OFF, PriceBook, proration_fit
+from kpi.billing.pricebook import OFF, PriceBook
+from kpi.billing.prices import proration_fit
 from kpi.billing.series import Series, Spans
 
 

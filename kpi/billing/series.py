@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from kpi.billing.log import ANNUAL, AUTO, Log
+from kpi.billing.prices import Price, proration_fit
 from kpi.billing.timeline import add_months, group_starts, nearest, renewal_window_end
 
 MIN_ANNUAL_MONTHS = 6.0  # an annual price is at least this many months of the monthly one (kpi.billing.pricebook)
@@ -80,13 +81,14 @@ class Series:
         return self.members["series"].to_numpy()
 
 
-def find_series(log: Log, annual_like: np.ndarray | None = None) -> Series:
+def find_series(log: Log, annual_like: np.ndarray | None = None, annual_prices: tuple[Price, ...] = ()) -> Series:
     """Steps 2 and 3 over the whole log (see the module docstring).
 
     `annual_like`: charges read as annual purchases besides those >= annual_min_amount (the price book's): such a
-    charge followed a month later by a charge under a sixth of it anchors no series either.
+    charge followed a month later by a charge under a sixth of it, or by an annual proration of it (seats x one of
+    `annual_prices` x the share of its year left), anchors no series either.
     """
-    number, slot, slot_at = _link(log, annual_like)
+    number, slot, slot_at = _link(log, annual_like, annual_prices)
     return _dissolve(log, number, slot, slot_at, np.zeros(len(log), dtype=bool), np.zeros(len(log), dtype=bool))
 
 
@@ -130,7 +132,8 @@ def _dissolve(log: Log, number: np.ndarray, slot: np.ndarray, slot_at: np.ndarra
     return _assemble(log, _renumber(number), slot, slot_at, dissolved)
 
 
-def _link(log: Log, annual_like: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _link(log: Log, annual_like: np.ndarray | None, annual_prices: tuple[Price, ...] = ()
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Step 2: per charge, its series number (-1: none), slot index (0 = anchor) and slot hit.
 
     The slot hit (ns) is anchor + k months, or the month-end drift slot (the previous renewal's slot +
@@ -154,9 +157,8 @@ def _link(log: Log, annual_like: np.ndarray | None) -> tuple[np.ndarray, np.ndar
         big_then_small = (log.mode[cand] == AUTO) & (log.amount[cand] >= annual_min) & ok
         big_then_small[ok] &= log.amount[renewal[ok]] < annual_min
         if annual_like is not None:  # an annual price followed by a small charge: a proration, not a renewal
-            tiny = annual_like[cand] & (log.mode[cand] == AUTO) & ok
-            tiny[ok] &= log.amount[renewal[ok]] * MIN_ANNUAL_MONTHS < log.amount[cand[ok]]
-            big_then_small |= tiny
+            big_then_small |= annual_like[cand] & (log.mode[cand] == AUTO) & ok & annual_proration_of(
+                log, cand, renewal, annual_prices)
         ok &= ~big_then_small
         cand, renewal, dist = cand[ok], renewal[ok], dist[ok]
         if not len(cand):
@@ -196,6 +198,21 @@ def _link(log: Log, annual_like: np.ndarray | None) -> tuple[np.ndarray, np.ndar
             prev[live] = slot
         cand = np.flatnonzero(free & np.isin(log.cust, log.cust[anchors]))
     return series, slot_of, slot_at
+
+
+def annual_proration_of(log: Log, anchor: np.ndarray, charge: np.ndarray, annual_prices: tuple[Price, ...]
+                        ) -> np.ndarray:
+    """Per pair: is `charge` (after `anchor`, within its year) a proration of an annual term opened by `anchor`:
+    under a sixth of it, or seats x one of `annual_prices` x the share of the anchor's year left? The same amount
+    again is a renewal, never a proration (that is 11/12 of the price a month in)."""
+    a, c = anchor, np.maximum(charge, 0)
+    ok = (charge >= 0) & (np.abs(log.amount[c] - log.amount[a]) >= 0.005)
+    small = log.amount[c] * MIN_ANNUAL_MONTHS < log.amount[a]
+    if annual_prices:
+        year_end = add_months(log.t[a], 12)
+        share = (year_end - log.t[c]) / np.maximum(year_end - log.t[a], 1)
+        small |= (share > 0) & (proration_fit(annual_prices, log.amount[c] / np.maximum(share, 1e-9)) > 0)
+    return ok & small
 
 
 def _weak(log: Log, series: np.ndarray, slot_of: np.ndarray, extra_hosts: np.ndarray) -> np.ndarray:

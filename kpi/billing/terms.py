@@ -38,7 +38,8 @@ import numpy as np
 import pandas as pd
 
 from kpi.billing.log import ANNUAL, AUTO, MONTHLY, Log
-from kpi.billing.pricebook import MIN_ANNUAL_MONTHS, PriceBook, Verdict, proration_fit
+from kpi.billing.pricebook import MIN_ANNUAL_MONTHS, PriceBook, Verdict
+from kpi.billing.prices import proration_fit
 from kpi.billing.series import Series, Spans
 from kpi.billing.timeline import (
     DAY_NS,
@@ -236,15 +237,23 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
         fresh = pending[u] & (log.mode[u] != ANNUAL)
         todo = np.arange(len(u))
         # oldest first: the earliest undecided charge of each customer opens a term; what falls inside it prorates it,
-        # except a pending charge in a term that ended before as_of and an annual price inside a one-month term (they
-        # open their own terms in a later round)
+        # except a pending charge in a term that ended before as_of, and an annual price inside a one-month term (the
+        # book's, or one for that month's rate: a switch); they open their own terms in a later round
         while len(todo):
             head = group_starts(log.cust[u[todo]])
             group = np.cumsum(head) - 1
             end = term_end[todo[head]][group]
             head_annual = annual_u[todo[head]][group]
+            head_rate = log.amount[u[todo[head]]][group]
             inside = (log.t[u[todo]] < end) & ~head & ~(fresh[todo] & (end <= as_of))
-            inside &= ~(book_annual[u[todo]] & ~head_annual)
+            if ratios:
+                switching = inside & ~head_annual & (log.mode[u[todo]] == AUTO) & annual_price_for(
+                    log.amount[u[todo]], head_rate, book_annual[u[todo]], ratios)
+                sw = todo[switching]
+                annual_u[sw], term_end[sw] = True, add_months(log.t[u[sw]], 12)
+                switch_rate[u[sw]] = head_rate[switching]
+                switch[u[sw]] = True
+            inside &= ~(book_annual[u[todo]] & ~head_annual) & ~(annual_u[todo] & ~head_annual & (switch_rate[u[todo]] > 0))
             opens[u[todo[head]]] = True
             annual[u[todo[head]]] = annual_u[todo[head]]
             prorated[u[todo[inside]]] = True

@@ -15,11 +15,11 @@ from kpi.billing.pricebook import (
     MONTHLY_LIKELY,
     MONTHLY_SEATS,
     NONE,
-    Price,
     PriceBook,
     configured_book,
     read_amounts,
 )
+from kpi.billing.prices import Price
 from kpi.params import BillingRules, PriceList
 from tests.kpi.billing.logs import charges, month_ends, monthly, read, rows_of, seats
 

@@ -1,0 +1,44 @@
+"""A list price and the arithmetic of prices that every step shares: is a charge k seats x a price for the share of a
+period left (a proration)?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Price:
+    """One list price and the evidence it rests on (`charges` and `customers` count that evidence; 0 if configured)."""
+
+    amount: float
+    charges: int = 0
+    customers: int = 0
+    basis: str = "configured"
+    assumed: bool = False  # not learned: 10 or 12 months of the monthly seat price, until annual evidence comes
+    derived: bool = False  # not learned: a monthly tier times the list prices' annual / monthly ratio
+
+    @property
+    def source(self) -> str:
+        """How the price is known, in words: 'learned from 31 charges of 17 customers', 'configured' or 'assumed ...'."""
+        if self.basis == "configured" or self.assumed or self.derived:
+            return self.basis
+        return f"learned from {self.charges} charge{'s' if self.charges != 1 else ''} of {self.customers} customers"
+
+
+PRORATION_TOLERANCE = 0.01  # of one seat's price: a proration's implied price is a charge over a share of time
+MAX_SEATS_ADDED = 100
+
+
+def proration_fit(prices: tuple[Price, ...], implied: np.ndarray) -> np.ndarray:
+    """For a charge that adds seats to a plan (implied = its amount / the share of the plan's period left): the
+    smallest whole number of seats k (1 .. MAX_SEATS_ADDED) for which implied = k x one of `prices`, within
+    PRORATION_TOLERANCE of one seat's price (not of k seats': with several tiers, k x some tier is near most
+    amounts); 0 where no price fits."""
+    best = np.zeros(len(implied), dtype=np.int64)
+    for p in prices:
+        k = np.rint(implied / p.amount).astype(np.int64)
+        ok = (k >= 1) & (k <= MAX_SEATS_ADDED) & (np.abs(implied - k * p.amount) <= PRORATION_TOLERANCE * p.amount)
+        best = np.where(ok & ((best == 0) | (k < best)), k, best)
+    return best
