@@ -44,7 +44,7 @@ from kpi.billing.pricebook import OFF, PriceBook, learn_price_book, read_amounts
 from kpi.billing.prices import Price
 from kpi.billing.prorations import place_prorations
 from kpi.billing.reasons import BILLING_COLUMNS, billing_table, empty_billing, name_spans
-from kpi.billing.series import Series, Spans, annual_proration_of, find_series, settle_series
+from kpi.billing.series import Series, Spans, annual_proration_of, find_series, relink, settle_series
 from kpi.billing.terms import end_switched, read_single_charges, renewal_switches
 from kpi.billing.timeline import add_months
 from kpi.params import BillingRules
@@ -81,8 +81,9 @@ def infer(charges: pd.DataFrame, rules: BillingRules, *, as_of: pd.Timestamp | N
     verdict = read_amounts(book, log.amount, log.seats, log.as_of < add_months(log.t, 1) + log.tol_ns)
     annual_like = verdict.annual & (log.mode == AUTO)
     annual_prices = tuple(a for a in book.annual_seat if not a.assumed)
-    if _anchors_an_annual_price(log, series, annual_like, annual_prices):
-        series = find_series(log, annual_like, annual_prices)
+    again = _anchors_an_annual_price(log, series, annual_like, annual_prices)
+    if again.any():
+        series = relink(log, series, again, annual_like, annual_prices)
     annual_singles = verdict.annual & (series.number < 0) & (log.mode == AUTO)
     series, switched = settle_series(log, series, annual_singles,
                                      renewal_switches(log, series, verdict, book.switch_ratios))
@@ -97,12 +98,14 @@ def infer(charges: pd.DataFrame, rules: BillingRules, *, as_of: pd.Timestamp | N
 
 
 def _anchors_an_annual_price(log: Log, series: Series, annual_like: np.ndarray, annual_prices: tuple[Price, ...]
-                             ) -> bool:
-    """Does a series anchor on a charge the price book reads as annual, renewed by what is a proration of it?"""
+                             ) -> np.ndarray:
+    """Per charge: is it of a customer with a series anchored on a charge the price book reads as annual, renewed by
+    what is a proration of it (that customer's series are linked again)?"""
     mi, k = series.member_index, series.members["k"].to_numpy()
     first = np.flatnonzero(k == 1)
     anchor = mi[first - 1]
-    return bool((annual_like[anchor] & annual_proration_of(log, anchor, mi[first], annual_prices)).any())
+    wrong = anchor[annual_like[anchor] & annual_proration_of(log, anchor, mi[first], annual_prices)]
+    return np.isin(log.cust, log.cust[wrong])
 
 
 def _first_reading(log: Log, series: Series) -> tuple[Spans, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

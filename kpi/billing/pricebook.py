@@ -64,6 +64,13 @@ class PriceBook:
     annual_share_new: float = 0.0
     seat_prior: tuple[float, ...] = ()
 
+    def source_of(self, amount: float) -> str:
+        """How the book knows the price `amount` (Price.source), "configured" if it is none of its prices."""
+        for p in (*self.monthly_seat, *self.annual_seat, *self.annual_points):
+            if p.amount == amount:
+                return p.source
+        return "configured"
+
     @property
     def switch_ratios(self) -> tuple[float, ...]:
         """Annual price / monthly rate ratios that mark a switch to annual: 10 and 12, and the book's own."""

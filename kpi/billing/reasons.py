@@ -119,8 +119,7 @@ def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amou
                    other_multiple: int) -> str:
     """What the price book said of one amount, with the price and the evidence it rests on."""
     def source(amount_: float) -> str:
-        p = next((p for p in (*book.monthly_seat, *book.annual_seat, *book.annual_points) if p.amount == amount_), None)
-        return p.source if p is not None else "configured"
+        return book.source_of(amount_)
 
     if code == MONTHLY_SEATS:
         return f"{amount:.2f} = {_plural(multiple, 'seat')} x {price:.2f}, the monthly seat price {source(price)}"
@@ -192,12 +191,15 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     extended = is_series & (span_end != next_slot) & (cut_by < 0)  # its next slot's renewal may still come at as_of
     slot_at = _minutes(next_slot, extended)
     due = _minutes(terms.due[charge], pending)
+    yearly = terms.yearly[charge]
+    yearly_at = _minutes(log.t[np.maximum(yearly, 0)], yearly >= 0)
+    follower_at = _minutes(log.t[np.maximum(terms.follower_charge[charge], 0)], terms.follower_charge[charge] >= 0)
     ended_at = _minutes(spans.end[np.maximum(ended, 0)], ended >= 0)
     reasons = []
     cited: dict[tuple[int, float, int, float, float, int], str] = {}  # many spans share an amount: say it once
     for j in range(n_spans):  # one sentence per series or term, not per charge
         book_says = ""
-        if code[j]:
+        if code[j] and not is_series[j]:  # a series row cites no price
             key = (int(code[j]), float(price[j]), int(multiple[j]), float(amount[j]), float(other_price[j]),
                    int(other_multiple[j]))
             book_says = cited.get(key) or cited.setdefault(key, _book_citation(book, *key))
@@ -241,7 +243,7 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
                     + "), a switch to annual: annual term")
         elif terms.yearly[charge[j]] >= 0 or terms.renews[charge[j]] >= 0:
             nxt, prev = terms.yearly[charge[j]], terms.renews[charge[j]]
-            parts = ([f"renewed 12 calendar months later ({_minutes(log.t[[nxt]], np.ones(1, bool))[0]} UTC, "
+            parts = ([f"renewed 12 calendar months later ({yearly_at[j]} UTC, "
                       f"{log.amount[nxt]:.2f})"] if nxt >= 0 else [])
             parts += ([f"the renewal of {log.amount[prev]:.2f} paid 12 calendar months before"] if prev >= 0 else [])
             text = f"single charge of {amount[j]:.2f}, " + " and ".join(parts) + ": an annual plan, annual term"
@@ -253,7 +255,7 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
             f = terms.follower_charge[charge[j]]
             k, unit = int(terms.follower_k[charge[j]]), float(terms.follower_price[charge[j]])
             text = (f"single charge of {amount[j]:.2f} < annual_min_amount {minimum}, followed on "
-                    f"{_minutes(log.t[[f]], np.ones(1, bool))[0]} UTC by {log.amount[f]:.2f} = {_plural(k, 'seat')} x "
+                    f"{follower_at[j]} UTC by {log.amount[f]:.2f} = {_plural(k, 'seat')} x "
                     f"{unit:.2f} a year x the share of its year left: a proration on an annual term")
         elif spans.annual[j]:
             text = (f"single charge of {amount[j]:.2f} < annual_min_amount {minimum}, followed within a year by smaller "

@@ -25,6 +25,7 @@ at as_of while its renewal may still come (as_of < slot + tolerance), to slot + 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,6 +91,23 @@ def find_series(log: Log, annual_like: np.ndarray | None = None, annual_prices: 
     """
     number, slot, slot_at = _link(log, annual_like, annual_prices)
     return _dissolve(log, number, slot, slot_at, np.zeros(len(log), dtype=bool), np.zeros(len(log), dtype=bool))
+
+
+def relink(log: Log, series: Series, customers: np.ndarray, annual_like: np.ndarray,
+           annual_prices: tuple[Price, ...]) -> Series:
+    """Step 2 again for the charges of some customers (`customers`: per charge), with the price book's annual
+    readings (see find_series); the other customers' series stand as found."""
+    mine = customers
+    part = dataclasses.replace(log, cust=log.cust[mine], t=log.t[mine], amount=log.amount[mine], mode=log.mode[mine],
+                               seats=log.seats[mine])
+    number, slot, slot_at = _link(part, annual_like[mine], annual_prices)
+    all_number, all_slot, all_at = series.number.copy(), series.slot.copy(), series.slot_at.copy()
+    base = int(all_number.max()) + 1 if len(all_number) else 0
+    all_number[mine] = np.where(number >= 0, number + base, -1)
+    all_slot[mine], all_at[mine] = slot, slot_at
+    dissolved = series.dissolved.copy()
+    dissolved[mine] = False
+    return _dissolve(log, all_number, all_slot, all_at, dissolved, np.zeros(len(log), dtype=bool))
 
 
 def settle_series(log: Log, series: Series, annual_singles: np.ndarray, annual_at_renewal: np.ndarray
