@@ -198,6 +198,8 @@ def _link(log: Log, annual_like: np.ndarray | None, annual_prices: tuple[Price, 
         # later slots: a member just claimed is >= 28 days from any later slot, so `avail` needs no refresh
         avail = np.flatnonzero(free & np.isin(log.cust, log.cust[anchors]))
         live, k = np.arange(len(anchors)), 1
+        latest = firsts.copy()  # per new series: its latest member
+        priced = _SameAmount(log, avail)
         while len(live):
             k += 1
             cust = log.cust[anchors[live]]
@@ -209,13 +211,49 @@ def _link(log: Log, annual_like: np.ndarray | None, annual_prices: tuple[Price, 
                 pos_d, dist_d = nearest(key[avail], keys(cust[other], drift[other]), tol)
                 closer = (pos_d >= 0) & ((pos[other] < 0) | (dist_d < dist[other]))
                 pos[other[closer]], slot[other[closer]] = pos_d[closer], drift[other[closer]]
+            # a charge of the series' own amount within the tolerance renews it rather than a closer one of another
+            # amount (an annual plan beside it renewing the same minute)
+            differ = np.flatnonzero(pos >= 0)
+            differ = differ[np.abs(log.amount[avail[pos[differ]]] - log.amount[latest[live[differ]]]) >= 0.005]
+            if len(differ):
+                same = priced.nearest(cust[differ], log.amount[latest[live[differ]]], slot[differ], tol)
+                pos[differ[same >= 0]] = same[same >= 0]
             renewed = pos >= 0
             live, pos, slot = live[renewed], pos[renewed], slot[renewed]
             hit = avail[pos]
             series[hit], slot_of[hit], free[hit], slot_at[hit] = ids[live], k, False, slot
             prev[live] = slot
+            latest[live] = hit
         cand = np.flatnonzero(free & np.isin(log.cust, log.cust[anchors]))
     return series, slot_of, slot_at
+
+
+class _SameAmount:
+    """Searches among some charges (`avail`, indices into the log) for one of a given customer and amount (to the
+    cent) nearest to an instant."""
+
+    def __init__(self, log: Log, avail: np.ndarray) -> None:
+        self.log, self.avail = log, avail
+        cents = np.rint(log.amount[avail] * 100).astype(np.int64)
+        self.groups = pd.MultiIndex.from_arrays([log.cust[avail], cents])
+        codes = pd.factorize(self.groups)[0] if len(avail) else np.zeros(0, dtype=np.int64)
+        self.order = np.lexsort((log.t[avail], codes))
+        self.codes = codes
+        self.lookup = pd.Series(np.arange(len(self.groups)), index=self.groups).groupby(level=[0, 1]).first()
+        self.sorted_keys = log.keys(codes[self.order], log.t[avail][self.order])
+
+    def nearest(self, cust: np.ndarray, amount: np.ndarray, at: np.ndarray, tol: int) -> np.ndarray:
+        """Position in `avail` of the charge of that customer and amount nearest to `at` within `tol` (-1: none)."""
+        wanted = pd.MultiIndex.from_arrays([cust, np.rint(amount * 100).astype(np.int64)])
+        first = self.lookup.reindex(wanted).to_numpy()
+        known = ~np.isnan(first)
+        out = np.full(len(cust), -1, dtype=np.int64)
+        if not known.any():
+            return out
+        code = self.codes[first[known].astype(np.int64)]
+        pos, _ = nearest(self.sorted_keys, self.log.keys(code, at[known]), tol)
+        out[known] = np.where(pos >= 0, self.order[np.maximum(pos, 0)], -1)
+        return out
 
 
 def annual_proration_of(log: Log, anchor: np.ndarray, charge: np.ndarray, annual_prices: tuple[Price, ...]

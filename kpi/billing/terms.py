@@ -3,7 +3,8 @@
 A single charge is one that no monthly series took. In order:
 
 a. Strong annual charges open annual terms and are never prorations: a charge >= annual_min_amount
-   (spreading it over the days left of a smaller plan would invent a spike and then churn); a charge
+   (spreading it over the days left of a smaller plan would invent a spike and then churn), unless 10
+   or 12 times it follows within its month (it was then a month of the plan switched from); a charge
    renewed 12 calendar months later at its time of day (within the renewal tolerance), and that
    renewal: an annual plan renewing, whatever its price; and a switch to annual: a charge that is an annual price for the monthly plan it falls in (10 or 12 times
    the rate of the series piece it falls in, or the price book's own annual/monthly ratio), or that
@@ -188,9 +189,19 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
         s_idx = np.flatnonzero(single & (switch_rate == 0))
         rate = _rate_of_piece(log, series, s_idx)
         switch_rate[s_idx] = np.where(annual_price_for(log.amount[s_idx], rate, book_annual[s_idx], ratios), rate, 0.0)
+    month_first = np.zeros(n, dtype=bool)
+    if ratios:  # a charge followed within its month by 10 or 12 times it was a month of the plan it switched from
+        cur = np.flatnonzero(single & (log.mode == AUTO))
+        cur, nxt = cur[:-1], cur[1:]
+        hit = (log.cust[nxt] == log.cust[cur]) & (log.t[nxt] < add_months(log.t[cur], 1)) & (switch_rate[nxt] == 0)
+        hit &= annual_price_for(log.amount[nxt], log.amount[cur], np.zeros(len(cur), dtype=bool), ratios)
+        month_first[cur[hit]] = True
+        switch_rate[nxt[hit]] = log.amount[cur[hit]]
+        book_annual &= ~month_first
     switch = (switch_rate > 0) & (log.mode != MONTHLY)
     yearly, renews = yearly_renewals(log, single)
-    strong = single & (log.mode != MONTHLY) & ((log.amount >= log.annual_min) | switch | (yearly >= 0) | (renews >= 0))
+    big = (log.amount >= log.annual_min) & ~month_first
+    strong = single & (log.mode != MONTHLY) & (big | switch | (yearly >= 0) | (renews >= 0))
     opens = strong.copy()
     annual = strong.copy()
     follower = np.full(n, np.nan)
