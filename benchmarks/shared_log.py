@@ -60,12 +60,18 @@ def report(config: Path) -> dict:
     summary = next(t.frame for t in tables if t.name == "Summary")
 
     full = dict(zip(mm["month"].dt.strftime("%Y-%m"), mm["mrr"].astype(float), strict=True))
+    by_customer = ctx.customer_months.set_index(["month", "customer_id"])["mrr"]
     readings = []
     for end in month_ends(loaded.revenue_times.min(), as_of):
         early = build_context(settings, loaded, end, RunInfo())
         row = early.mrr_by_month.iloc[-1]
         month = f"{row['month']:%Y-%m}"
+        then = early.customer_months.loc[early.customer_months["month"] == row["month"]].set_index("customer_id")["mrr"]
+        later = by_customer.xs(row["month"], level="month") if row["month"] in by_customer.index.levels[0] else then * 0
+        moved = then.sub(later, fill_value=0).abs()
         readings.append({
+            "customers_restated": int((moved > 0.01).sum()),
+            "restated_mrr": round(float(moved.sum()), 2),
             "month": month,
             "at_month_end": round(float(row["mrr"]), 2),
             "full_log": round(full[month], 2),
@@ -101,16 +107,18 @@ def markdown(fig: dict) -> str:
         f"{fig['one_month_terms_provisional']} provisional (first renewal not yet due); most common final amounts: "
         + ", ".join(f"{k} x{v}" for k, v in fig["one_month_amounts"].items()) + ".",
         "",
-        "| month | MRR | new MRR | churned MRR | churned customers | read at its own month end | its error against the full log |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| month | MRR | new MRR | churned MRR | churned customers | read at its own month end | its error against the "
+        "full log | customers restated (their MRR moved) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     early = {r["month"]: r for r in fig["month_end_readings"]}
     for r in fig["by_month"]:
         e = early.get(r["month"])
         at_end = f"{e['at_month_end']:,.2f}" if e else "(partial month)"
         moved = f"{e['high_pct']:+.1f}%" if e and e["high_pct"] is not None else ""
+        restated = f"{e['customers_restated']} ({e['restated_mrr']:,.2f})" if e else ""
         lines.append(f"| {r['month']} | {r['mrr']:,.2f} | {r['new_mrr']:,.2f} | {r['churned_mrr']:,.2f} | "
-                     f"{r['churned_customers']} | {at_end} | {moved} |")
+                     f"{r['churned_customers']} | {at_end} | {moved} | {restated} |")
     moves = [abs(r["high_pct"]) for r in fig["month_end_readings"] if r["high_pct"] is not None]
     churned = sum(r["churned_mrr"] for r in fig["by_month"])
     lines += [

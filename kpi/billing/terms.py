@@ -11,7 +11,8 @@ a. Strong annual charges open annual terms and are never prorations: a charge >=
    the series' last renewal turned out to be (kpi.billing.series.settle_series).
 b. Other single charges, oldest first: inside a running series or strong annual term -> a proration
    of it, except a charge the price book reads as annual inside a monthly series (an annual plan,
-   beside it or instead of it); otherwise it opens a term: annual when the price book says so
+   beside it or instead of it), and a pending charge the price book reads as a month of the
+   customer's seats inside an annual term (a monthly plan starting beside it); otherwise it opens a term: annual when the price book says so
    (kpi.billing.pricebook), or when a smaller single charge follows it within a year (prorations on
    an annual term), its own first renewal was due by as_of and the price book does not read it as a
    month of seats; else one month. A charge the price book reads as annual inside a one-month term
@@ -39,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from kpi.billing.log import ANNUAL, AUTO, MONTHLY, Log
-from kpi.billing.pricebook import MIN_ANNUAL_MONTHS, PriceBook, Verdict
+from kpi.billing.pricebook import MIN_ANNUAL_MONTHS, MONTHLY_SEATS, PriceBook, Verdict
 from kpi.billing.prices import proration_fit
 from kpi.billing.series import Series, Spans
 from kpi.billing.timeline import (
@@ -216,8 +217,12 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     ends = np.r_[keys(hosts.cust, hosts.end), keys(log.cust[strong], strong_end)]
     rest = np.flatnonzero(single & ~strong)
     covered = covering(starts, ends, key[rest])
-    # ... except an annual price inside a monthly series only (an annual plan beside it or instead of it)
-    escape = book_annual[rest] & ~covering(key[strong], keys(log.cust[strong], strong_end), key[rest])
+    # ... except an annual price inside a monthly series only (an annual plan beside it or instead of it), and a
+    # pending month of the customer's seats inside an annual term only (a monthly plan starting beside it)
+    in_year = covering(key[strong], keys(log.cust[strong], strong_end), key[rest])
+    in_series = covering(keys(hosts.cust, hosts.start), keys(hosts.cust, hosts.end), key[rest])
+    escape = book_annual[rest] & ~in_year
+    escape |= pending[rest] & (verdict.code[rest] == MONTHLY_SEATS) & in_year & ~in_series
     # ... and a pending charge that may be a new plan, when every such host ended before as_of
     new_plan = pending[rest] & (log.mode[rest] != ANNUAL) & ~escape
     if new_plan.any():
