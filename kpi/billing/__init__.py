@@ -1,10 +1,11 @@
 """Payment log -> revenue schedule (metrics.md 2b): the service periods no billing export states.
 
-`infer_schedule(charges, rules, as_of=...)` returns `(schedule, billing)`:
+`infer(charges, rules, as_of=..., seats=...)` returns an `Inference` (`infer_schedule`: its first two):
 
 - schedule: kpi.schedule.SCHEDULE_COLUMNS, one row per piece of recurring revenue;
 - billing: one row per series or term (BILLING_COLUMNS), with the reason it was read that way, so an
-  analyst can check it and correct it with `billing_overrides`.
+  analyst can check it and correct it with `billing_overrides` or `price_book`;
+- price_book: the list prices the reading used (kpi.billing.pricebook.PriceBook; About shows it).
 
 `as_of` is the instant the log is read at (None: its newest charge; later charges are ignored). A
 rule that waits for a future charge never concludes from the absence of a charge that is not yet due
@@ -20,15 +21,18 @@ the data):
 2-3. `series`: monthly series (month-end drift included), then single-renewal pairs inside another
    plan dissolved into prorations.
 4. `pricebook`: the list prices, learned from a first reading of the log by the amount rules alone
-   (or configured, or off), and its verdict on every charge; then the series settled with it (a
-   last renewal that is an annual price is a switch to annual; pairs inside annual prices dissolved).
+   (or configured, or off), with the log's mix of plans, and its verdict on every charge; then the
+   series settled with it (customers whose series anchor on an annual price linked again; a last
+   renewal that is an annual price detached as a switch to annual; pairs inside annual prices
+   dissolved).
 5. `terms`: single charges -> annual or one-month terms, or prorations; pending charges; an annual
    term opened inside a monthly plan's last month ends that plan (switch to annual).
 6. `prorations`: the series or term each proration belongs to, and the boundary it is spread to.
 7. `pieces`: the schedule.
 8. `reasons`: the Billing tab, one sentence per series or term, citing the prices that decided it.
 
-`timeline` holds the calendar arithmetic and the searches they share.
+`timeline` holds the calendar arithmetic and the searches they share; `prices` a list price and the
+proration arithmetic (is a charge k seats x a price x the share of a period left?).
 """
 
 from __future__ import annotations

@@ -5,23 +5,31 @@ A fixed amount threshold cannot tell a one-seat annual plan (180) from a month o
 own unambiguous evidence (`learn_price_book`), or takes them from `[billing] price_book`:
 
 - monthly seat price: the last renewal of each monthly series / its customer's seats (where known);
-- annual seat price: (a) single charges >= annual_min_amount / seats; (b) prorations on annual
-  terms, read by the amount rules alone: a proration is the seat price x the seats added x the share
-  of the term left, so amount / share left is the seat price times a whole number. On the shared
-  log 38232 pays 720 for an annual term and 179.59 a day later: 180 x 364/365.
+- annual seat price: (a) single charges >= annual_min_amount or renewed a year later / seats; (b)
+  prorations on annual terms, read by the amount rules alone: a proration is the seat price x the
+  seats added x the share of the term left, so amount / share left is the seat price times a whole
+  number. On the shared log 38232 pays 720 for an annual term and 179.59 a day later: 180 x 364/365.
 
 Values are grouped when within TOLERANCE of each other; a group becomes a price when at least
 MIN_CUSTOMERS distinct customers and MIN_SHARE of its kind's customers support it (seat counts in a
 customers file are today's, so one customer's evidence can be off; several customers agreeing is
 the evidence), unless it is a whole multiple or fraction of a better supported price (9 = 18 / 2:
-a customer with twice the seats today). Several prices of a kind are tiers (discounts, products). An annual seat price must be at least MIN_ANNUAL_MONTHS times the main monthly seat
-price: anything smaller is a monthly proration misread, not a year's price.
+a customer with twice the seats today); a charge that is a whole multiple of the list price is no
+evidence of another price. The best supported price of a kind is the list price; the others are
+tiers (discounts, products). An annual seat price must be at least MIN_ANNUAL_MONTHS times the
+monthly list price: anything smaller is a monthly proration misread, not a year's price. A monthly
+tier with no annual evidence gets the list prices' ratio (derived); with no annual evidence at all,
+10 or 12 months of the monthly list price stand in, for seat matches only (assumed).
 
 What it says of a charge of amount A whose customer has S seats (S may be unknown) (`read_amounts`):
 - MONTHLY_SEATS: A = S x a monthly seat price. This wins: the book calls A annual only when it is not that.
 - ANNUAL_SEATS: A = S x an annual seat price.
-- ANNUAL_POINT: A = k x the annual list seat price (the best supported one; k = 1, 2, ...: an annual
-  purchase of k seats), or a configured annual price point (flat plans).
+- ANNUAL_POINT: A = a configured annual price point (flat plans); or, when the log gives no seat counts
+  to weigh, A = k x the annual list price (k seats bought for a year).
+- ANNUAL_LIKELY / MONTHLY_LIKELY: S settles nothing, and the likelier of k seats x an annual price and
+  k' seats x a monthly price, given the log's mix (`_with_mix`: the share of annual plans among single
+  charges and among new plans, each price's share, P(k seats) from the customers' seat counts, and
+  k's distance from today's S).
 Equal means within AMOUNT_TOLERANCE (0.1 %, at least one cent).
 """
 
@@ -94,7 +102,14 @@ class PriceBook:
                 seen = self.considered.get(label)
                 out.append((label, "none" + (f" (no price shared by {MIN_CUSTOMERS}+ customers among {seen} pieces of "
                                               "evidence)" if seen else "")))
-        if self.annual_seat and not self.annual_seat[0].assumed:
+        if self.seat_prior:
+            out.append(("weighing two readings", f"an amount that today's seats do not settle is read as k seats x an "
+                                                 f"annual price or k' seats x a monthly one, whichever is likelier given "
+                                                 f"the log: {self.annual_share_single:.0%} of the single charges that "
+                                                 f"match seats x a price exactly are annual ({self.annual_share_new:.0%} "
+                                                 "of new plans), each price's share of its kind, and how common k "
+                                                 "seats is among the customers (closer to today's count: likelier)"))
+        elif self.annual_seat and not self.annual_seat[0].assumed:
             out.append(("annual price points", f"every whole multiple of {self.annual_seat[0].amount:.2f} (k seats "
                                                "bought for a year at the list price)" + (", and the points above"
                                                                                           if self.annual_points else "")))
