@@ -33,13 +33,14 @@ def about(ctx: Context) -> pd.DataFrame:
     if ctx.dataset == "payments":
         rows.append(("Definitions", "revenue schedule",
                      "Inferred from charges: monthly series renew within ±billing.renewal_tolerance_hours of the "
-                     "anchor's monthly slot; a single charge is an annual term (amount / 12 for 12 months) when the "
-                     "price book calls it annual (its customer's seats x the annual seat price, or an annual price "
-                     "point, and not seats x the monthly seat price), when it is >= billing.annual_min_amount, when "
-                     "it is an annual price for the monthly plan it ends (10 or 12 times its rate: a switch to "
-                     "annual), or when smaller charges that renew nothing follow it within a year; else one month; "
-                     "prorations are spread to the next boundary. The price book is listed above; see the Billing "
-                     "tab for each customer's classification and the prices that decided it."))
+                     "anchor's monthly slot; a single charge is an annual term (amount / 12 for 12 months) when it is "
+                     ">= billing.annual_min_amount, when it is renewed 12 calendar months later, when it is an annual "
+                     "price for the monthly plan it ends (10 or 12 times its rate: a switch to annual), when the price "
+                     "book calls it annual (its customer's seats x an annual seat price and not seats x a monthly one, "
+                     "or the likelier reading when today's seats do not settle it), or when a later charge within its "
+                     "year is an annual proration of it; else one month; prorations are spread to the next boundary. "
+                     "The price book is listed above; see the Billing tab for each customer's classification and the "
+                     "prices that decided it."))
     else:
         rows.append(("Definitions", "revenue schedule",
                      "Subscription contracts: ARR / 12 from startDate to the day after endDate; one-shot amounts are "

@@ -14,8 +14,8 @@ then the charge is *pending* (it may be the first month of a new plan whose rene
 seen yet).
 
 The steps, in the order `infer` takes them, one module each (every step is vectorized over all
-customers; the only Python loops are rounds bounded by the number of series per customer or months in
-the data):
+customers; the Python loops are rounds bounded by the number of series per customer, and the Billing
+tab's one sentence per series or term):
 
 1. `log`: the positive charges paid by as_of, sorted; billing_overrides and seats per charge.
 2-3. `series`: monthly series (month-end drift included), then single-renewal pairs inside another
@@ -82,7 +82,7 @@ def infer(charges: pd.DataFrame, rules: BillingRules, *, as_of: pd.Timestamp | N
         return Inference(empty_schedule(), empty_billing(), OFF if rules.price_book == "off" else PriceBook("learned"))
     series = find_series(log)  # 2-3
     book = learn_price_book(log, rules, series, *_first_reading(log, series)) if rules.price_book != "off" else OFF  # 4
-    verdict = read_amounts(book, log.amount, log.seats, log.as_of < add_months(log.t, 1) + log.tol_ns)
+    verdict = read_amounts(book, log.amount, log.seats, log.pending)
     annual_like = verdict.annual & (log.mode == AUTO)
     annual_prices = tuple(a for a in book.annual_seat if not a.assumed)
     again = _anchors_an_annual_price(log, series, annual_like, annual_prices)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kpi.billing.timeline import HOUR_NS, MAX_TOLERANCE_HOURS, Keys
+from kpi.billing.timeline import HOUR_NS, MAX_TOLERANCE_HOURS, Keys, add_months
 from kpi.params import BillingRules
 
 AUTO, MONTHLY, ANNUAL = 0, 1, 2
@@ -28,6 +28,7 @@ class Log:
     amount: np.ndarray  # float64, per charge
     mode: np.ndarray  # AUTO / MONTHLY / ANNUAL (billing_overrides), per charge
     seats: np.ndarray  # float64 per charge: its customer's seat count today (NaN: unknown)
+    pending: np.ndarray  # bool per charge: its first renewal is not yet due at as_of (charge + 1 month + tolerance)
     as_of: int  # ns: the instant the log is read at
     tol_ns: int  # renewal tolerance, ns
     annual_min: float  # annual_min_amount
@@ -86,6 +87,7 @@ def prepare(charges: pd.DataFrame, rules: BillingRules, as_of: pd.Timestamp | No
         known = known.loc[~known.index.duplicated()]
         by_customer = known.reindex(uniques).to_numpy(dtype="float64")
         by_customer = np.where(by_customer > 0, by_customer, np.nan)
+    pending = as_of_ns < add_months(t, 1) + tol_ns if n else np.zeros(0, dtype=bool)
     return Log(
         ids=uniques,
         cust=cust,
@@ -93,6 +95,7 @@ def prepare(charges: pd.DataFrame, rules: BillingRules, as_of: pd.Timestamp | No
         amount=positive["amount"].to_numpy(dtype="float64")[order],
         mode=by_code[cust] if n else np.zeros(0, dtype=np.int8),
         seats=by_customer[cust] if n else np.zeros(0),
+        pending=pending,
         as_of=as_of_ns,
         tol_ns=tol_ns,
         annual_min=float(rules.annual_min_amount),

@@ -2,8 +2,8 @@
 
 Pieces: each series member from its charge to `piece_end` at rate = its amount ("renewal"); each term
 from its charge to its end at amount / 12 ("annual term") or amount ("monthly term"); each proration
-from its charge to its boundary at amount / (span in months of 365.25/12 days) ("proration"), unless
-`prorations = "ignore"`.
+from its charge to its boundary at amount / (span in months of 365.25/12 days, at least a day)
+("proration"), unless `prorations = "ignore"`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pandas as pd
 from kpi.billing.log import Log
 from kpi.billing.prorations import Prorations
 from kpi.billing.series import Series, Spans
-from kpi.billing.timeline import MONTH_NS
+from kpi.billing.timeline import DAY_NS, MONTH_NS
 from kpi.params import BillingRules
 from kpi.schedule import SCHEDULE_COLUMNS
 
@@ -45,7 +45,9 @@ def schedule_pieces(log: Log, rules: BillingRules, series: Series, spans: Spans,
     if rules.prorations == "normalize" and len(pi):
         span_months = (boundary - log.t[pi]) / MONTH_NS
         keep = span_months > 0
-        parts.append((log.cust[pi][keep], log.t[pi][keep], boundary[keep], log.amount[pi][keep] / span_months[keep],
+        # a charge minutes before a boundary pays for a day at least: its rate is never amount / a few minutes
+        rate = log.amount[pi] / np.maximum(span_months, DAY_NS / MONTH_NS)
+        parts.append((log.cust[pi][keep], log.t[pi][keep], boundary[keep], rate[keep],
                       np.full(int(keep.sum()), "proration", dtype=object), ref[host][keep]))
     cust, start, end, mrr, source, refs = (np.concatenate(x) for x in zip(*parts, strict=True))
     order = np.lexsort((end, start, cust))

@@ -41,9 +41,8 @@ from typing import Literal
 import numpy as np
 
 from kpi.billing.log import AUTO, Log
-from kpi.billing.prices import Price
-from kpi.billing.series import MIN_ANNUAL_MONTHS, Series, Spans
-from kpi.billing.timeline import add_months
+from kpi.billing.prices import MIN_ANNUAL_MONTHS, Price
+from kpi.billing.series import Series, Spans
 from kpi.params import BillingRules, PriceList
 
 TOLERANCE = 0.005  # prices learned: values this close are one price
@@ -225,13 +224,13 @@ def configured_book(prices: PriceList) -> PriceBook:
                      annual_seat=listed(prices.annual_seat), annual_points=listed(prices.annual_points))
 
 
-def learn_price_book(log: Log, rules: BillingRules, series: Series, spans: Spans, prorated: np.ndarray,
+def learn_price_book(log: Log, rules: BillingRules, series: Series, spans: Spans, proration_charges: np.ndarray,
                      host: np.ndarray, yearly: np.ndarray, renews: np.ndarray) -> PriceBook:
     """The price book of `rules.price_book`: OFF, the configured prices, or prices learned from this log.
 
-    `series`, `spans`, `prorated` and `host` are a first reading of the log by the amount rules alone (no price
-    book): its monthly series, its terms (annual ones are evidence), and its prorations (charge indices) with the
-    span each was placed in; `yearly` and `renews` its annual renewals (kpi.billing.terms.yearly_renewals).
+    `series`, `spans`, `proration_charges` and `host` are a first reading of the log by the amount rules alone (no
+    price book): its monthly series, its terms (annual ones are evidence), and its prorations (charge indices) with
+    the span each was placed in; `yearly` and `renews` its annual renewals (kpi.billing.terms.yearly_renewals).
     """
     if rules.price_book == "off":
         return OFF
@@ -249,7 +248,7 @@ def learn_price_book(log: Log, rules: BillingRules, series: Series, spans: Spans
     big = big[((log.amount[big] >= log.annual_min) | (yearly[big] >= 0) | (renews[big] >= 0))
               & (log.mode[big] == AUTO) & has_seats[big]]
     on_annual = spans.annual[host] & (spans.series[host] < 0)
-    pc, host = prorated[on_annual], host[on_annual]
+    pc, host = proration_charges[on_annual], host[on_annual]
     share_left = (spans.end[host] - log.t[pc]) / (spans.end[host] - spans.start[host])
     ok = share_left > 0.02  # a few days before the term's end, the share rounds too coarsely to say a price
     pc, share_left = pc[ok], share_left[ok]
@@ -322,7 +321,7 @@ def _with_mix(book: PriceBook, log: Log, series: Series, spans: Spans) -> PriceB
         return book
     counts = np.bincount(seats)[1:].astype("float64")
     prior = tuple(((counts + 0.5) / (counts.sum() + 0.5 * len(counts))).tolist())
-    singles = spans.charge[(spans.series < 0) & (log.as_of >= add_months(log.t[spans.charge], 1) + log.tol_ns)]
+    singles = spans.charge[(spans.series < 0) & ~log.pending[spans.charge]]
     exact = read_amounts(book, log.amount[singles], log.seats[singles]).code
     annual, monthly = int((exact == ANNUAL_SEATS).sum()), int((exact == MONTHLY_SEATS).sum())
     if annual + monthly < MIN_MIX_EVIDENCE or len(series.spans.cust) < MIN_MIX_EVIDENCE:

@@ -1,5 +1,5 @@
 """A list price and the arithmetic of prices that every step shares: is a charge k seats x a price for the share of a
-period left (a proration)?"""
+period left (a proration)? are two amounts the same? how many months of a monthly price is an annual one at least?"""
 
 from __future__ import annotations
 
@@ -27,6 +27,14 @@ class Price:
         return f"learned from {self.charges} charge{'s' if self.charges != 1 else ''} of {self.customers} customers"
 
 
+MIN_ANNUAL_MONTHS = 6.0  # an annual price is at least this many months of the monthly one it is the year of
+
+
+def same_amount(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
+    """Equal to the cent (a renewal charges the period's price again; a proration never repeats it)."""
+    return np.abs(np.asarray(a, dtype="float64") - np.asarray(b, dtype="float64")) < 0.005
+
+
 PRORATION_TOLERANCE = 0.01  # of one seat's price: a proration's implied price is a charge over a share of time
 MAX_SEATS_ADDED = 100
 
@@ -37,6 +45,7 @@ def proration_fit(prices: tuple[Price, ...], implied: np.ndarray) -> np.ndarray:
     PRORATION_TOLERANCE of one seat's price (not of k seats': with several tiers, k x some tier is near most
     amounts); 0 where no price fits."""
     best = np.zeros(len(implied), dtype=np.int64)
+    implied = np.where(np.isfinite(implied) & (implied > 0), implied, 0.0)
     for p in prices:
         k = np.rint(implied / p.amount).astype(np.int64)
         ok = (k >= 1) & (k <= MAX_SEATS_ADDED) & (np.abs(implied - k * p.amount) <= PRORATION_TOLERANCE * p.amount)

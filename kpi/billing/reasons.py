@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from kpi.billing.log import ANNUAL, AUTO, MONTHLY, Log
-from kpi.billing.pieces import utc
+from kpi.billing.pieces import term_rate, utc
 from kpi.billing.pricebook import (
     ANNUAL_LIKELY,
     ANNUAL_POINT,
@@ -172,7 +172,7 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
         np.maximum.at(offset, ms, np.abs(log.t[mi] - slot).astype("float64"))
         drifted = np.bincount(ms, weights=slot != add_months(log.t[charge[ms]], members["k"].to_numpy()),
                               minlength=n_spans).astype(np.int64)
-    rate = np.where(is_series, 0.0, np.where(spans.annual, log.amount[charge] / 12, log.amount[charge]))
+    rate = np.where(is_series, 0.0, term_rate(log, spans))
     rate[ms[last]] = log.amount[mi[last]]
     renewals = np.where(is_series, n_members - 1, 0)
     span_end = spans.end
@@ -262,6 +262,10 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
                     f"charges that renew nothing (smallest {follower[charge[j]]:.2f}): prorations on an annual term")
         elif code[j] in (MONTHLY_SEATS, MONTHLY_LIKELY):
             text = (f"single charge of {book_says}, with no renewal within ±{tol_h}h of a month later: one month")
+        elif not np.isnan(terms.smaller[charge[j]]) and book.annual_seat:
+            text = (f"single charge of {amount[j]:.2f} < annual_min_amount {minimum} with no renewal within ±{tol_h}h "
+                    f"of a month later; the smaller charges within a year (smallest {terms.smaller[charge[j]]:.2f}) are "
+                    "not annual prorations of it (seats x an annual seat price x the share of its year left): one month")
         else:
             text = (f"single charge of {amount[j]:.2f} < annual_min_amount {minimum} with no renewal within ±{tol_h}h "
                     "of a month later and no smaller charge within a year: one month")

@@ -6,17 +6,21 @@ renewed by the free charge closest to it; the series ends at the first slot with
 drift: slot k is also renewed by a charge within the tolerance of the slot the previous renewal hit
 + 1 calendar month (day clamped), which differs from anchor + k months only for anchors on the
 29th-31st (billing systems that count from the previous charge: 10-31, 11-30, 12-30, ...); the
-closer of the two wins, the anchor's slot on a tie. Per customer, series are found oldest first,
-one per round; when several charges compete for the same first renewal, the one whose slot it hits
-most closely anchors (a seat added minutes before the real subscription must not become the
-anchor). A charge >= annual_min_amount is not the first month of a plan whose next charge is below
-annual_min_amount: it stays a single (annual) charge.
+closer of the two wins, the anchor's slot on a tie; a charge of the series' own amount (the last
+renewal's) within the tolerance renews it rather than a closer one of another amount. Per customer,
+series are found oldest first, one per round; when several charges compete for the same first
+renewal, the one whose slot it hits most closely anchors (a seat added minutes before the real
+subscription must not become the anchor). A charge >= annual_min_amount is not the first month of a
+plan whose next charge is below annual_min_amount: it stays a single (annual) charge; once the price
+book is known (`relink`), neither is a charge it reads as annual followed by a proration of it.
 
-Step 3. Prorations posing as renewals: a series with a single renewal, both charges below
-annual_min_amount, that lies inside a running series with two renewals or more, or inside the year
-of an annual-sized single charge, is noise (seat prorations that happen to fall a month apart): its
-two charges are read as prorations. One renewal inside another plan is not evidence enough for a
-second plan; two are.
+Step 3. Prorations posing as renewals: a series with a single renewal of a different amount, both
+charges below annual_min_amount, that lies inside a running series with two renewals or more, or
+inside the year of an annual-sized single charge (or, once the price book is known, of one it reads
+as annual), is noise (seat prorations that happen to fall a month apart): its two charges are read
+as prorations. One renewal inside another plan is not evidence enough for a second plan; two are;
+and the same amount again is a renewal. `settle_series` also detaches a renewal that is an annual
+price for the series (a switch to annual, or a year bought beside the plan).
 
 A series piece runs from the charge to the next renewal when there is one (early or late within
 the tolerance: never a gap, never counted twice), else to the next slot; when that slot has passed
@@ -32,10 +36,8 @@ import numpy as np
 import pandas as pd
 
 from kpi.billing.log import ANNUAL, AUTO, Log
-from kpi.billing.prices import Price, proration_fit
+from kpi.billing.prices import MIN_ANNUAL_MONTHS, Price, proration_fit, same_amount
 from kpi.billing.timeline import add_months, group_starts, nearest, renewal_window_end
-
-MIN_ANNUAL_MONTHS = 6.0  # an annual price is at least this many months of the monthly one (kpi.billing.pricebook)
 
 
 @dataclass(frozen=True)
@@ -82,31 +84,27 @@ class Series:
         return self.members["series"].to_numpy()
 
 
-def find_series(log: Log, annual_like: np.ndarray | None = None, annual_prices: tuple[Price, ...] = ()) -> Series:
-    """Steps 2 and 3 over the whole log (see the module docstring).
-
-    `annual_like`: charges read as annual purchases besides those >= annual_min_amount (the price book's): such a
-    charge followed a month later by a charge under a sixth of it, or by an annual proration of it (seats x one of
-    `annual_prices` x the share of its year left), anchors no series either.
-    """
-    number, slot, slot_at = _link(log, annual_like, annual_prices)
+def find_series(log: Log) -> Series:
+    """Steps 2 and 3 over the whole log (see the module docstring)."""
+    number, slot, slot_at = _link(log, None)
     return _dissolve(log, number, slot, slot_at, np.zeros(len(log), dtype=bool), np.zeros(len(log), dtype=bool))
 
 
 def relink(log: Log, series: Series, customers: np.ndarray, annual_like: np.ndarray,
            annual_prices: tuple[Price, ...]) -> Series:
     """Step 2 again for the charges of some customers (`customers`: per charge), with the price book's annual
-    readings (see find_series); the other customers' series stand as found."""
-    mine = customers
-    part = dataclasses.replace(log, cust=log.cust[mine], t=log.t[mine], amount=log.amount[mine], mode=log.mode[mine],
-                               seats=log.seats[mine])
-    number, slot, slot_at = _link(part, annual_like[mine], annual_prices)
+    readings: a charge of `annual_like` followed a month later by a charge under a sixth of it, or by an annual
+    proration of it (seats x one of `annual_prices` x the share of its year left), anchors no series either. The
+    other customers' series stand as found."""
+    part = dataclasses.replace(log, cust=log.cust[customers], t=log.t[customers], amount=log.amount[customers],
+                               mode=log.mode[customers], seats=log.seats[customers], pending=log.pending[customers])
+    number, slot, slot_at = _link(part, annual_like[customers], annual_prices)
     all_number, all_slot, all_at = series.number.copy(), series.slot.copy(), series.slot_at.copy()
     base = int(all_number.max()) + 1 if len(all_number) else 0
-    all_number[mine] = np.where(number >= 0, number + base, -1)
-    all_slot[mine], all_at[mine] = slot, slot_at
+    all_number[customers] = np.where(number >= 0, number + base, -1)
+    all_slot[customers], all_at[customers] = slot, slot_at
     dissolved = series.dissolved.copy()
-    dissolved[mine] = False
+    dissolved[customers] = False
     return _dissolve(log, all_number, all_slot, all_at, dissolved, np.zeros(len(log), dtype=bool))
 
 
@@ -118,12 +116,16 @@ def settle_series(log: Log, series: Series, annual_singles: np.ndarray, annual_a
     `annual_singles`: single charges the price book reads as annual; a single-renewal pair inside one's year is
     prorations too. `annual_at_renewal`: per charge, the previous renewal's rate when the charge is an annual price
     for it (10 or 12 times it, or what the price book calls annual; else 0): when such a charge is its series' last,
-    it is not a renewal but a switch to annual; it is detached (a series left with its anchor alone is no series).
+    it is not a renewal but a switch to annual, and when the series comes back down after it, a year bought beside
+    the monthly plan; it is detached (a series left with its anchor alone is no series).
     """
     number, slot = series.number.copy(), series.slot.copy()
     mi, last = series.member_index, series.last
     prev = np.r_[-1, mi[:-1]]
-    detach = last & (series.members["k"].to_numpy() >= 1) & (annual_at_renewal[mi] > 0)
+    nxt = np.r_[mi[1:], -1]
+    # the last renewal, or one the series comes back down from (75, 750, 75: a year bought, not a month at 750)
+    back_down = ~last & (log.amount[np.maximum(nxt, 0)] <= 2 * log.amount[np.maximum(prev, 0)])
+    detach = (last | back_down) & (series.members["k"].to_numpy() >= 1) & (annual_at_renewal[mi] > 0)
     detach &= log.amount[mi] > log.amount[np.maximum(prev, 0)]
     switched = np.zeros(len(log))
     if detach.any():
@@ -214,7 +216,7 @@ def _link(log: Log, annual_like: np.ndarray | None, annual_prices: tuple[Price, 
             # a charge of the series' own amount within the tolerance renews it rather than a closer one of another
             # amount (an annual plan beside it renewing the same minute)
             differ = np.flatnonzero(pos >= 0)
-            differ = differ[np.abs(log.amount[avail[pos[differ]]] - log.amount[latest[live[differ]]]) >= 0.005]
+            differ = differ[~same_amount(log.amount[avail[pos[differ]]], log.amount[latest[live[differ]]])]
             if len(differ):
                 same = priced.nearest(cust[differ], log.amount[latest[live[differ]]], slot[differ], tol)
                 pos[differ[same >= 0]] = same[same >= 0]
@@ -262,7 +264,7 @@ def annual_proration_of(log: Log, anchor: np.ndarray, charge: np.ndarray, annual
     under a sixth of it, or seats x one of `annual_prices` x the share of the anchor's year left? The same amount
     again is a renewal, never a proration (that is 11/12 of the price a month in)."""
     a, c = anchor, np.maximum(charge, 0)
-    ok = (charge >= 0) & (np.abs(log.amount[c] - log.amount[a]) >= 0.005)
+    ok = (charge >= 0) & ~same_amount(log.amount[c], log.amount[a])
     small = log.amount[c] * MIN_ANNUAL_MONTHS < log.amount[a]
     if annual_prices:
         year_end = add_months(log.t[a], 12)
@@ -293,7 +295,7 @@ def _weak(log: Log, series: np.ndarray, slot_of: np.ndarray, extra_hosts: np.nda
     np.maximum.at(last_of, series[inside_any], np.flatnonzero(inside_any))
     # the same amount a month later, to the cent, is a renewal: prorations differ as the share of the term left shrinks
     candidate = (members == 2) & small & (log.mode[anchor_of] == AUTO)
-    candidate &= np.abs(log.amount[anchor_of] - log.amount[last_of]) >= 0.005
+    candidate &= ~same_amount(log.amount[anchor_of], log.amount[last_of])
     if not candidate.any():
         return candidate
     # strong hosts: series with >= 2 renewals (anchor to last renewal's next slot), annual-sized single charges' years

@@ -12,15 +12,21 @@ a. Strong annual charges open annual terms and are never prorations: a charge >=
 b. Other single charges, oldest first: inside a running series or strong annual term -> a proration
    of it, except a charge the price book reads as annual inside a monthly series (an annual plan,
    beside it or instead of it), and a pending charge the price book reads as a month of the
-   customer's seats inside an annual term (a monthly plan starting beside it); otherwise it opens a term: annual when the price book says so
-   (kpi.billing.pricebook), or when a smaller single charge follows it within a year (prorations on
-   an annual term), its own first renewal was due by as_of and the price book does not read it as a
-   month of seats; else one month. A charge the price book reads as annual inside a one-month term
-   opens its own annual term instead of prorating the month.
+   customer's seats inside an annual term (a monthly plan starting beside it); otherwise it opens a
+   term: annual when the price book says so (kpi.billing.pricebook), or when a later charge within
+   its year is an annual proration of it (with a price book: seats x an annual seat price x the
+   share of its year left, and not better a seat of its first month; without one: any smaller
+   charge, once its own first renewal was due and the charge is no month of seats); else one month.
+   An annual price inside a one-month term (the book's, or 10 or 12 times the month) opens its own
+   annual term instead of prorating the month.
 c. An annual term that starts inside the last piece of a monthly series or inside a monthly term of
-   its customer, and costs at least six months of it, ends that series or term there: the customer
-   switched to annual (68136: 75 a month,
-   then 900 = 12 x 75 six days after a renewal -> 75 a month on, no spike, no churn).
+   its customer (or within the renewal tolerance after its end), and costs at least six months of
+   it, ends that series or term there: the customer switched to annual (68136: 75 a month, then
+   900 = 12 x 75 six days after a renewal -> 75 a month on, no spike, no churn).
+
+A term runs a calendar month or year from its charge; an annual term renewed a year later runs to
+that renewal (early or late within the tolerance), and a term whose renewal may still come at as_of
+runs to slot + tolerance.
 
 A charge is *pending* while its first renewal is not yet due at as_of (charge + 1 calendar month +
 renewal tolerance): the absence of that renewal proves nothing yet. A pending charge is read as
@@ -40,8 +46,8 @@ import numpy as np
 import pandas as pd
 
 from kpi.billing.log import ANNUAL, AUTO, MONTHLY, Log
-from kpi.billing.pricebook import MIN_ANNUAL_MONTHS, MONTHLY_SEATS, PriceBook, Verdict
-from kpi.billing.prices import proration_fit
+from kpi.billing.pricebook import MONTHLY_SEATS, PriceBook, Verdict
+from kpi.billing.prices import MIN_ANNUAL_MONTHS, proration_fit, same_amount
 from kpi.billing.series import Series, Spans
 from kpi.billing.timeline import (
     DAY_NS,
@@ -61,7 +67,8 @@ class Terms:
     """How the single charges were read. Per charge: `opens` (it opens a term), `annual` (that term is annual),
     `follower` (the smallest smaller charge that made a small term annual, without a price book; NaN otherwise),
     `follower_charge`, `follower_k`, `follower_price` (with a price book: the later charge that made it annual, as k
-    seats x an annual price for the share of the year left; -1, 0, NaN otherwise), `switch` (an annual price
+    seats x an annual price for the share of the year left; -1, 0, NaN otherwise), `smaller` (the smallest smaller
+    charge within its year that opens no term of its own, NaN: none), `switch` (an annual price
     for the monthly plan it fell in or renewed), `prorated` (it prorates a series or term), `orphan` (pending, with
     no series or strong annual term running at as_of over it: it may only prorate a term still running at as_of),
     `pending` (its first renewal is not yet due at as_of), `due` (when it is due, ns), `switch_rate` (for a switch,
@@ -76,6 +83,7 @@ class Terms:
     follower_charge: np.ndarray
     follower_k: np.ndarray
     follower_price: np.ndarray
+    smaller: np.ndarray
     switch: np.ndarray
     prorated: np.ndarray
     orphan: np.ndarray
@@ -130,13 +138,14 @@ def _annual_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBook
         j = np.arange(len(u)) + offset
         ok = j < hi
         f = u[np.minimum(j, len(u) - 1)]
-        implied = log.amount[f] / ((year_end - log.t[f]) / (year_end - log.t[u]))
+        share_a = (year_end - log.t[f]) / (year_end - log.t[u])
+        implied = log.amount[f] / np.where(share_a > 0, share_a, np.inf)
         k_a = proration_fit(book.annual_seat, implied)
         in_month = log.t[f] < month_end
         share_m = np.where(in_month, (month_end - log.t[f]) / (month_end - log.t[u]), 1.0)
-        k_m = np.where(in_month, proration_fit(book.monthly_seat, log.amount[f] / share_m), 0)
+        k_m = np.where(in_month, proration_fit(book.monthly_seat, log.amount[f] / np.maximum(share_m, 1e-12)), 0)
         # the same amount again later is a purchase again, not a proration: that one costs the full price at once only
-        same = np.abs(log.amount[f] - log.amount[u]) < 0.005
+        same = same_amount(log.amount[f], log.amount[u])
         hit = ok & (k_a > 0) & ~((k_m > 0) & (k_m <= k_a)) & ~(same & (log.t[f] - log.t[u] > DAY_NS))
         charge[hit], seats[hit], price[hit] = f[hit], k_a[hit], (implied / np.maximum(k_a, 1))[hit]
     return charge, seats, price
@@ -182,7 +191,7 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     ratios = () if first_reading else book.switch_ratios
     single = series.number < 0
     due = add_months(log.t, 1) + log.tol_ns  # by then a charge's first renewal, if any, has been seen
-    pending = as_of < due
+    pending = log.pending
     key = log.key
     book_annual = verdict.annual & (log.mode == AUTO)
     switch_rate = np.where(single, switched, 0.0)
@@ -209,6 +218,7 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     follower_charge = np.full(n, -1, dtype=np.int64)
     follower_k = np.zeros(n, dtype=np.int64)
     follower_price = np.full(n, np.nan)
+    smaller = np.full(n, np.nan)
     orphan = np.zeros(n, dtype=bool)
     # covered by a series or a strong annual term -> a proration, whatever came before it
     hosts = series.spans
@@ -235,6 +245,8 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     if len(u):
         year = keys(log.cust[u], add_months(log.t[u], 12))
         hi = np.searchsorted(key[u], year, side="left")
+        smallest = range_min(log.amount[u], np.arange(len(u)) + 1, hi)
+        smaller[u] = np.where(smallest < log.amount[u], smallest, np.nan)
         if book.annual_seat:  # a follower must be an annual proration of it: seats x an annual price x share left
             # (known at once: a month's seat added minutes later costs a month's price, not a year's)
             fit_charge, fit_k, fit_price = _annual_prorations(log, u, hi, book)
@@ -242,7 +254,6 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
             follower_charge[u[by_followers]] = fit_charge[by_followers]
             follower_k[u[by_followers]], follower_price[u[by_followers]] = fit_k[by_followers], fit_price[by_followers]
         else:
-            smallest = range_min(log.amount[u], np.arange(len(u)) + 1, hi)
             # smaller charges after a pending one do not make it annual: its renewal may still come; nor do they make
             # annual a charge the price book reads as a month of its customer's seats
             by_followers = (smallest < log.amount[u]) & (log.mode[u] == AUTO) & ~pending[u] & ~verdict.monthly[u]
@@ -275,12 +286,15 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
             prorated[u[todo[inside]]] = True
             todo = todo[~head & ~inside]
     ti = np.flatnonzero(opens)
-    term_end = np.where(annual[ti], add_months(log.t[ti], 12),
-                        renewal_window_end(add_months(log.t[ti], 1), as_of, log.tol_ns))
+    # a term runs to its slot a month or a year later; an annual one renewed a year later within the tolerance runs
+    # to that renewal (early or late: no gap, no overlap), and one whose renewal may still come runs to slot + tolerance
+    term_end = renewal_window_end(add_months(log.t[ti], np.where(annual[ti], 12, 1)), as_of, log.tol_ns)
+    term_end = np.where(annual[ti] & (yearly[ti] >= 0), log.t[np.maximum(yearly[ti], 0)], term_end)
     spans = Spans(cust=log.cust[ti], start=log.t[ti], end=term_end, series=np.full(len(ti), -1), charge=ti,
                   annual=annual[ti])
     terms = Terms(opens=opens, annual=annual, follower=follower, follower_charge=follower_charge,
-                  follower_k=follower_k, follower_price=follower_price, switch=switch & opens, prorated=prorated,
+                  follower_k=follower_k, follower_price=follower_price, smaller=smaller, switch=switch & opens,
+                  prorated=prorated,
                   orphan=orphan, pending=pending, due=due, switch_rate=np.where(switch, switch_rate, 0.0),
                   yearly=yearly, renews=renews, spans=spans,
                   cut_by=np.full(len(series.spans.cust) + len(ti), -1, dtype=np.int64))
@@ -289,7 +303,8 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
 
 def end_switched(log: Log, series: Series, terms: Terms) -> tuple[Series, Terms]:
     """Step c: an annual term starting inside the last piece of a monthly series, or inside a monthly term, of its
-    customer ends that series or term at its start. Returns both with their ends moved and `terms.cut_by` set."""
+    customer (or within the renewal tolerance after its end), worth six months of it or more, ends that series or
+    term at its start. Returns both with their ends moved and `terms.cut_by` set."""
     spans = Spans.concat(series.spans, terms.spans)
     n_series = len(series.spans.cust)
     last_t = np.full(len(spans.cust), np.iinfo(np.int64).min)
@@ -307,7 +322,8 @@ def end_switched(log: Log, series: Series, terms: Terms) -> tuple[Series, Terms]
     hit = a.merge(m, on="cust")
     # a switch buys the year of the plan it replaces: an annual term worth a few months of it (a seat bought for a
     # year beside a bigger monthly plan ends nothing)
-    hit = hit.loc[(hit["start"] < hit["t"]) & (hit["last_t"] < hit["t"]) & (hit["t"] < hit["end"])
+    # (up to a late renewal's tolerance after its end: a switch paid late at the slot leaves no gap)
+    hit = hit.loc[(hit["start"] < hit["t"]) & (hit["last_t"] < hit["t"]) & (hit["t"] < hit["end"] + log.tol_ns)
                   & (hit["amount"] >= MIN_ANNUAL_MONTHS * hit["rate"])]
     if hit.empty:
         return series, terms

@@ -174,3 +174,47 @@ def test_a_small_annual_term_does_not_end_a_bigger_monthly_plan():
     result = read(log, "2017-07-31 23:59:59", rules=OFF)
     got = month_ends(result, "2017-07-31 23:59:59", "c")
     assert got["2017-06"] > 180 and "switch" not in " ".join(rows_of(result, "c")["reason"])
+
+
+# ----------------------------------------------------------------------------- found in review
+
+def test_an_annual_plan_renewed_late_or_early_within_the_tolerance_leaves_no_gap_and_no_overlap():
+    """600 renewed 90 minutes late or early a year later: 50 a month at every month end, no churn, no double count."""
+    for first, second in (("2016-12-31 23:00", "2018-01-01 00:30"), ("2017-01-01 00:30", "2017-12-31 23:30")):
+        log = charges(("c", first, 600.0), ("c", second, 600.0))
+        result = read(log, "2018-02-28 23:59:59", rules=OFF)
+        assert set(month_ends(result, "2018-02-28 23:59:59", "c").values()) == {50.0}
+
+
+def test_a_switch_paid_late_at_the_last_slot_leaves_no_gap():
+    """75 a month from 01-31 23:00, then 900 at 06-01 00:30 (the 05-31 slot, 90 minutes late): May is 75, not 0."""
+    log = charges(*monthly("c", "2017-01-31 23:00", 75.0, 3), ("c", "2017-06-01 00:30", 900.0))
+    result = read(log, "2017-08-31 23:59:59", rules=OFF)
+    assert set(month_ends(result, "2017-08-31 23:59:59", "c").values()) == {75.0}
+
+
+def test_an_annual_price_the_series_comes_back_down_from_is_a_year_beside_it():
+    """75, 75, 75, 75, 750 (at the slot), 75, 75: a year bought beside the plan (75 + 62.50), not a month at 750."""
+    rows = monthly("c", "2017-01-15 10:00", 75.0, 6)
+    rows[4] = ("c", rows[4][1], 750.0)
+    result = read(charges(*rows), "2017-07-31 23:59:59", rules=OFF)
+    got = month_ends(result, "2017-07-31 23:59:59", "c")
+    assert got["2017-04"] == 75.0 and got["2017-05"] == 137.5 and got["2017-07"] == 137.5
+
+
+def test_a_charge_minutes_before_a_boundary_is_spread_over_a_day_at_least():
+    """50 thirty minutes before a renewal that comes 90 minutes late counts as a day's share at most (50 x 30.44 a
+    month for that hour), not 50 / half an hour (36,000)."""
+    log = charges(*monthly("c", "2017-03-31 23:00", 18.0, 1), ("c", "2017-05-31 23:30", 50.0),
+                  ("c", "2017-06-01 00:30", 18.0), ("c", "2017-07-01 00:30", 18.0))
+    result = read(log, "2017-07-31 23:59:59", rules=OFF)
+    assert month_ends(result, "2017-07-31 23:59:59", "c")["2017-05"] == round(18 + 50 * 365.25 / 12, 2)
+
+
+def test_smaller_charges_that_are_no_annual_prorations_are_said_so():
+    """500 then 40, 35 and 30 months apart, with a price book: one month each, and the reason says why not a year."""
+    log = charges(("c", "2017-01-10 10:00", 500.0), ("c", "2017-04-10 10:00", 40.0), ("c", "2017-06-10 10:00", 35.0),
+                  ("c", "2017-08-10 10:00", 30.0))
+    result = read(log, "2017-12-31 23:59:59", rules=BOOK)
+    reason = rows_of(result, "c")["reason"].iloc[0]
+    assert "the smaller charges within a year (smallest 30.00) are not annual prorations of it" in reason
