@@ -166,10 +166,21 @@ def _link(log: Log, annual_like: np.ndarray | None, annual_prices: tuple[Price, 
     free = log.mode != ANNUAL
     key = log.key
     slot1 = keys(log.cust, add_months(log.t, 1))
+    bounds = np.searchsorted(log.cust, np.arange(int(log.cust.max()) + 2 if n else 1))  # charges of code c: [b_c, b_c+1)
+
+    def free_of(customers: np.ndarray) -> np.ndarray:
+        """The free charges of these customers (each round works on the customers still linking, not the whole log:
+        one customer with a thousand series must not cost a thousand passes over everyone)."""
+        codes = np.unique(customers)
+        lo, hi = bounds[codes], bounds[codes + 1]
+        length = hi - lo
+        idx = np.repeat(lo, length) + (np.arange(length.sum()) - np.repeat(np.cumsum(length) - length, length))
+        return idx[free[idx]]
+
     next_id = 0
     cand = np.flatnonzero(free)
+    avail = cand
     while len(cand):
-        avail = np.flatnonzero(free)
         pos, dist = nearest(key[avail], slot1[cand], tol)
         ok = pos >= 0
         renewal = np.where(ok, avail[np.maximum(pos, 0)], -1)
@@ -198,7 +209,7 @@ def _link(log: Log, annual_like: np.ndarray | None, annual_prices: tuple[Price, 
         prev = add_months(log.t[anchors], 1)  # per new series: the slot its latest renewal hit
         slot_at[anchors], slot_at[firsts] = log.t[anchors], prev
         # later slots: a member just claimed is >= 28 days from any later slot, so `avail` needs no refresh
-        avail = np.flatnonzero(free & np.isin(log.cust, log.cust[anchors]))
+        avail = free_of(log.cust[anchors])
         live, k = np.arange(len(anchors)), 1
         latest = firsts.copy()  # per new series: its latest member
         priced = _SameAmount(log, avail)
@@ -226,7 +237,7 @@ def _link(log: Log, annual_like: np.ndarray | None, annual_prices: tuple[Price, 
             series[hit], slot_of[hit], free[hit], slot_at[hit] = ids[live], k, False, slot
             prev[live] = slot
             latest[live] = hit
-        cand = np.flatnonzero(free & np.isin(log.cust, log.cust[anchors]))
+        cand = avail = free_of(log.cust[anchors])
     return series, slot_of, slot_at
 
 
