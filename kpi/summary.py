@@ -17,7 +17,7 @@ import pandas as pd
 
 from kpi.cohorts import as_of_month, retention_by_age
 from kpi.economics import unit_economics
-from kpi.mrr import customer_months, movements
+from kpi.mrr import customer_months, to_cents
 from kpi.params import Params
 from kpi.tables import Column, Context, Tab
 
@@ -276,12 +276,15 @@ def guess_row(customer_months_: pd.DataFrame, guessed: pd.DataFrame, month: pd.T
     share_now = (f"{pct(guessed_now / total_now)} of MRR on {day} ({money(guessed_now, currency)})"
                  if total_now > 0 else f"no MRR on {day}")
     tail = " (Billing tab: Guessed = TRUE, the terms read from a single charge; check those first)."
-    mv = movements(customer_months_) if month is not None else None
-    if mv is None or mv.empty:
+    if month is None or cm.empty:
         return _row("Guesses", "", f"{share_now[0].upper()}{share_now[1:]} rests on intervals guessed from a single "
                                     f"charge{tail}")
-    churn = mv.loc[(mv["month"] == month) & (mv["movement"] == "churn")]
+    # churn of the month (metrics.md 3): MRR > 0 at the previous snapshot, 0 at this one (customer months are dense)
     before = month - pd.DateOffset(months=1)
+    prev = cm.loc[(cm["month"] == before) & (cm["mrr"] > 0)].set_index("customer_id")["mrr"]
+    now_ = cm.loc[cm["month"] == month].set_index("customer_id")["mrr"].reindex(prev.index).fillna(0)
+    gone = now_.index[now_.to_numpy() == 0]
+    churn = pd.DataFrame({"customer_id": gone, "mrr_prev": to_cents(prev.loc[gone]) / 100})
     from_guess = np.minimum(
         g.reindex(pd.MultiIndex.from_arrays([churn["customer_id"], pd.DatetimeIndex([before] * len(churn))]))
         .fillna(0).to_numpy(), churn["mrr_prev"].to_numpy())
