@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kpi.billing import infer
-from kpi.mrr import check_identity, customer_months, mrr_by_month, movements
+from kpi.mrr import check_identity, customer_months, movements, mrr_by_month
 from kpi.params import BillingRules
 from sync.samples.payments import SampleLog, generate_with_truth
 
