@@ -311,7 +311,8 @@ def _with_mix(book: PriceBook, log: Log, series: Series, spans: Spans) -> PriceB
     - seat_prior: P(k seats), k = 1 .. the most seen, from the customers' seat counts, smoothed so that an unseen
       count stays possible.
     All three stay unset (no weighing: exact seat matches and list-price multiples only) with fewer than
-    MIN_SEAT_COUNTS known seat counts, or fewer than MIN_MIX_EVIDENCE exact single matches or monthly series.
+    MIN_SEAT_COUNTS known seat counts, or fewer than MIN_MIX_EVIDENCE exact single matches or monthly series
+    (a young log); configured prices are weighed from the first day, the two intervals even until then.
     """
     first = np.r_[True, log.cust[1:] != log.cust[:-1]] if len(log) else np.zeros(0, dtype=bool)
     seats = log.seats[first]
@@ -325,7 +326,10 @@ def _with_mix(book: PriceBook, log: Log, series: Series, spans: Spans) -> PriceB
     exact = read_amounts(book, log.amount[singles], log.seats[singles]).code
     annual, monthly = int((exact == ANNUAL_SEATS).sum()), int((exact == MONTHLY_SEATS).sum())
     if annual + monthly < MIN_MIX_EVIDENCE or len(series.spans.cust) < MIN_MIX_EVIDENCE:
-        return book  # too young a log to say what its plans are: no weighing
+        if book.mode != "configured":
+            return book  # too young a log to say what its plans are, or its prices: no weighing
+        # configured prices are known from the first day: weigh by them and the seat counts alone, interval even
+        return replace(book, annual_share_single=0.5, annual_share_new=0.5, seat_prior=prior)
     single_share = (annual + 1) / (annual + monthly + 2)
     plans = len(singles) + len(series.spans.cust)
     new_share = single_share * len(singles) / plans if plans else single_share

@@ -151,6 +151,15 @@ def _annual_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBook
     return charge, seats, price
 
 
+def _latest_before(log: Log, among: np.ndarray, charges: np.ndarray) -> np.ndarray:
+    """For each charge: the latest of `among` (charge indices, sorted) of its customer at or before it (the charge
+    itself where none: callers ask only where one exists)."""
+    key = log.key
+    pos = np.searchsorted(key[among], key[charges], side="right") - 1
+    found = among[np.maximum(pos, 0)]
+    return np.where((pos >= 0) & (log.cust[found] == log.cust[charges]), found, charges)
+
+
 def yearly_renewals(log: Log, single: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per charge: the single charge of its customer closest to 12 calendar months later within the renewal tolerance
     (-1: none), and conversely the charge each one renews (-1: none). An annual plan renewing: only single charges,
@@ -232,7 +241,12 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     in_year = covering(key[strong], keys(log.cust[strong], strong_end), key[rest])
     in_series = covering(keys(hosts.cust, hosts.start), keys(hosts.cust, hosts.end), key[rest])
     escape = book_annual[rest] & ~in_year
-    escape |= pending[rest] & (verdict.code[rest] == MONTHLY_SEATS) & in_year & ~in_series
+    beside = pending[rest] & (verdict.code[rest] == MONTHLY_SEATS) & in_year & ~in_series
+    if beside.any() and book.annual_seat:  # ... unless it is an annual proration of that term after all
+        host = _latest_before(log, np.flatnonzero(strong), rest[beside])
+        share = (add_months(log.t[host], 12) - log.t[rest[beside]]) / (add_months(log.t[host], 12) - log.t[host])
+        beside[beside] = proration_fit(book.annual_seat, log.amount[rest[beside]] / np.maximum(share, 1e-9)) == 0
+    escape |= beside
     # ... and a pending charge that may be a new plan, when every such host ended before as_of
     new_plan = pending[rest] & (log.mode[rest] != ANNUAL) & ~escape
     if new_plan.any():

@@ -218,3 +218,25 @@ def test_smaller_charges_that_are_no_annual_prorations_are_said_so():
     result = read(log, "2017-12-31 23:59:59", rules=BOOK)
     reason = rows_of(result, "c")["reason"].iloc[0]
     assert "the smaller charges within a year (smallest 30.00) are not annual prorations of it" in reason
+
+
+def test_a_seat_bought_minutes_into_an_annual_term_is_its_proration_even_if_it_matches_a_month_of_seats():
+    """1,620 for a year, then 404.99 fourteen minutes later (405 x the year left), 12 seats today: 404.99 is also
+    12 x 33.75 a month, but it is a proration of the year, not a monthly plan starting beside it."""
+    rules = BillingRules(price_book=PriceList(monthly_seat=(45.0, 33.75), annual_seat=(540.0, 405.0)))
+    log = charges(("c", "2016-01-29 14:18:52", 1620.0), ("c", "2016-01-29 14:32:32", 404.99))
+    result = read(log, "2016-01-31 23:59:59", rules=rules, seat_counts=seats(c=12))
+    assert list(rows_of(result, "c")["kind"]) == ["annual term"]
+
+
+def test_configured_prices_weigh_readings_from_a_logs_first_day():
+    """With the prices configured and seat counts known, 540 by a customer with no seat count, read in the log's
+    first month, is 1 seat x 540 a year rather than 12 x 45 a month."""
+    rules = BillingRules(price_book=PriceList(monthly_seat=(45.0,), annual_seat=(540.0,)))
+    rows = [("x", "2016-01-16 21:43", 540.0)]
+    counts = {}
+    for i in range(25):  # other customers, seats known: 1-3 seats mostly
+        rows.append((f"m{i}", f"2016-01-{(i % 27) + 1:02d} 10:00", 45.0 * (1 + i % 3)))
+        counts[f"m{i}"] = 1 + i % 3
+    result = read(charges(*rows), "2016-01-31 23:59:59", rules=rules, seat_counts=seats(**counts))
+    assert list(rows_of(result, "x")["kind"]) == ["annual term"]
