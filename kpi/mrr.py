@@ -9,8 +9,16 @@ Tables, by grain:
     customer_months   one row per customer and month, from the customer's first month with MRR to
                       the month of as_of (zeros included after it stops paying): month, customer_id, mrr
     movements         customer_months + mrr_prev, movement, delta
-    mrr_by_month      one row per month: MRR, counts, movements, rates (MONTH_COLUMNS)
-    mrr_by_quarter    one row per calendar quarter (QUARTER_COLUMNS)
+    mrr_by_month      one row per month: MRR, counts, movements, rates, trailing-12-month NRR and GRR (MONTH_COLUMNS)
+    mrr_by_quarter    one row per calendar quarter (QUARTER_COLUMNS): flows summed, rates on the starting customers
+    base_retention    per (start, end) pair of months: what the customers paying at the start pay at the end
+
+Rates (metrics.md 4). A month's rates compare two consecutive snapshots, so they are already measured on
+the customers present at the month's start. Over a longer period (a quarter, 12 months) the flows of
+customers who joined during it must not be set against the MRR at its start (a customer who joined and
+left inside a quarter would be churn of a base it was never part of, and rates would pass 100%), so
+those rates follow the customers paying at the start to the end (`base_retention`), each compared
+start to end; logo and gross MRR churn can then never exceed 100%.
 
 Cents. customer_months keeps each customer's MRR as the exact sum of its active pieces, so
 "MRR > 0" (active, customers, churn) means the same in every table built on it. Movements and
@@ -31,13 +39,21 @@ MONTH_COLUMNS: tuple[str, ...] = (
     "month", "mrr", "customers", "arpa", "new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr",
     "reactivation_mrr", "net_new_mrr", "new_customers", "reactivated_customers", "churned_customers", "mrr_growth",
     "new_mrr_rate", "expansion_mrr_rate", "contraction_mrr_rate", "churned_mrr_rate", "logo_churn",
-    "gross_mrr_churn", "net_mrr_churn", "quick_ratio",
+    "gross_mrr_churn", "net_mrr_churn", "quick_ratio", "nrr_12m", "grr_12m",
 )
 _MONEY = ("mrr", "new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr", "reactivation_mrr", "net_new_mrr")
 _COUNTS = ("customers", "new_customers", "reactivated_customers", "churned_customers")
 _FLOWS = ("new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr", "reactivation_mrr", "net_new_mrr",
           "new_customers", "reactivated_customers", "churned_customers")
-QUARTER_COLUMNS: tuple[str, ...] = ("quarter", "quarter_start", "months", *MONTH_COLUMNS[1:])
+QUARTER_COLUMNS: tuple[str, ...] = (
+    "quarter", "quarter_start", "months", "mrr_start", "customers_start", "mrr", "customers", "arpa",
+    "new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr", "reactivation_mrr", "net_new_mrr",
+    "new_customers", "reactivated_customers", "churned_customers", "churned_arr", "contraction_arr",
+    "base_customers_lost", "base_mrr_lost", "base_mrr_end",
+    "mrr_growth", "logo_churn", "gross_mrr_churn", "net_mrr_churn", "grr", "nrr", "quick_ratio",
+)
+BASE_COLUMNS: tuple[str, ...] = ("start_customers", "start_mrr", "lost_customers", "lost_mrr", "gained_mrr",
+                                 "end_mrr")
 
 
 # ----------------------------------------------------------------------------- snapshots
@@ -254,16 +270,64 @@ def mrr_by_month(customer_months: pd.DataFrame) -> pd.DataFrame:
     frame["month"] = frame["month"].astype("datetime64[ns]")
     mrr_prev = frame["mrr"].shift(1, fill_value=0.0)
     customers_prev = frame["customers"].shift(1, fill_value=0)
+    months_index = pd.DatetimeIndex(frame["month"])
+    base = base_retention(cm, months_index - pd.DateOffset(months=12), months_index)
+    frame = frame.assign(nrr_12m=_ratio(base["end_mrr"], base["start_mrr"]),
+                         grr_12m=1 - _ratio(base["lost_mrr"], base["start_mrr"]))
     return _rates(frame, mrr_prev, customers_prev).loc[:, list(MONTH_COLUMNS)]
 
 
-def mrr_by_quarter(mrr_by_month: pd.DataFrame) -> pd.DataFrame:
+def base_retention(customer_months: pd.DataFrame, starts: pd.DatetimeIndex | pd.Series,
+                   ends: pd.DatetimeIndex | pd.Series) -> pd.DataFrame:
+    """What the customers paying at each start snapshot pay at the matching end snapshot (metrics.md 4, periods).
+
+    `starts` and `ends` are months of equal length, pair by pair (a start may lie before the data: nobody paid
+    then). One row per pair, in order, columns BASE_COLUMNS: start_customers (MRR > 0 at the start), start_mrr
+    (their MRR then: the MRR at the start), and, each of them compared start to end: lost_customers (MRR 0 at the
+    end), lost_mrr (what they lost: all of it for those at 0, the decrease for those paying less = churn +
+    contraction of the starting base), gained_mrr (the increase of those paying more) and end_mrr (what they pay at
+    the end, whoever else joined meanwhile). Money is summed in integer cents like the MRR tab, so
+    end_mrr = start_mrr - lost_mrr + gained_mrr exactly, lost_customers <= start_customers and lost_mrr <= start_mrr.
+    """
+    pairs = pd.DataFrame({"start": pd.DatetimeIndex(starts).astype("datetime64[ns]"),
+                          "end": pd.DatetimeIndex(ends).astype("datetime64[ns]"),
+                          "pair": np.arange(len(starts))})
+    cm = customer_months.loc[:, ["month", "customer_id", "mrr"]].assign(
+        customer_id=lambda d: d["customer_id"].astype(str), month=lambda d: d["month"].astype("datetime64[ns]"))
+    active = cm.loc[cm["mrr"] > 0].rename(columns={"month": "start", "mrr": "a"})
+    base = active.merge(pairs, on="start", how="inner")
+    at_end = cm.rename(columns={"month": "end", "mrr": "b"})
+    both = base.merge(at_end, on=["customer_id", "end"], how="left")
+    b = both["b"].fillna(0.0).to_numpy(dtype="float64")
+    a_cents, b_cents = to_cents(both["a"]), to_cents(b)
+    per = pd.DataFrame(
+        {
+            "pair": both["pair"].to_numpy(),
+            "start_customers": 1,
+            "start_mrr": a_cents,
+            "lost_customers": (b <= 0).astype(np.int64),
+            "lost_mrr": np.maximum(a_cents - b_cents, 0),
+            "gained_mrr": np.maximum(b_cents - a_cents, 0),
+            "end_mrr": b_cents,
+        }
+    )
+    sums = per.groupby("pair").sum().reindex(pairs["pair"], fill_value=0).astype(np.int64)
+    money = ["start_mrr", "lost_mrr", "gained_mrr", "end_mrr"]
+    return sums.assign(**{c: sums[c] / 100 for c in money}).reset_index(drop=True).loc[:, list(BASE_COLUMNS)]
+
+
+def mrr_by_quarter(mrr_by_month: pd.DataFrame, customer_months: pd.DataFrame) -> pd.DataFrame:
     """One row per calendar quarter of `mrr_by_month`: QUARTER_COLUMNS.
 
-    quarter ("2017-Q1"), quarter_start (its first month), months (months of the quarter in the data:
-    fewer than 3 for a quarter not over), MRR and customers at the quarter's last month, movements
-    and counts summed over its months; rates against the MRR and customers at the end of the
-    previous quarter (NaN when that is 0).
+    quarter ("2017-Q1"), quarter_start (its first month), months (months of the quarter in the data: fewer
+    than 3 for a quarter not over, or the first one); mrr_start and customers_start at the end of the
+    previous quarter (0 before the first month); mrr and customers at the quarter's last month; movements and
+    counts summed over its months (churned_arr, contraction_arr = x 12). Rates are measured on the customers
+    paying at the start, followed to the end (base_retention): base_customers_lost, base_mrr_lost and
+    base_mrr_end are their figures; logo_churn = base_customers_lost / customers_start, gross_mrr_churn =
+    base_mrr_lost / mrr_start, net_mrr_churn = (lost - gained) / mrr_start = 1 - nrr, grr = 1 - gross_mrr_churn, nrr = base_mrr_end /
+    mrr_start (NaN when the denominator is 0). mrr_growth compares the quarter's end with its start;
+    quick_ratio divides the summed gains by the summed losses.
     """
     mm = mrr_by_month
     if mm.empty:
@@ -276,15 +340,36 @@ def mrr_by_quarter(mrr_by_month: pd.DataFrame) -> pd.DataFrame:
         mrr=grouped["mrr"].last(),
         customers=grouped["customers"].last().astype(np.int64),
         months=grouped.size().astype(np.int64),
+        end_month=grouped["month"].last(),
         **{c: frame[c] / 100 for c in _FLOWS if c in money},
     )
     frame = frame.assign(
         quarter=[f"{p.year}-Q{p.quarter}" for p in frame.index],
         quarter_start=frame.index.to_timestamp(how="start").astype("datetime64[ns]"),
     ).reset_index(drop=True)
-    mrr_prev = frame["mrr"].shift(1, fill_value=0.0)
-    customers_prev = frame["customers"].shift(1, fill_value=0)
-    return _rates(frame, mrr_prev, customers_prev).loc[:, list(QUARTER_COLUMNS)]
+    starts = pd.DatetimeIndex(frame["quarter_start"]) - pd.DateOffset(months=1)
+    base = base_retention(customer_months, starts, pd.DatetimeIndex(frame["end_month"]))
+    start_mrr = base["start_mrr"]
+    lost = frame["churned_mrr"] + frame["contraction_mrr"]
+    gained = frame["new_mrr"] + frame["expansion_mrr"] + frame["reactivation_mrr"]
+    frame = frame.assign(
+        mrr_start=start_mrr,
+        customers_start=base["start_customers"],
+        arpa=_ratio(frame["mrr"], frame["customers"]),
+        churned_arr=(to_cents(frame["churned_mrr"]) * 12) / 100,
+        contraction_arr=(to_cents(frame["contraction_mrr"]) * 12) / 100,
+        base_customers_lost=base["lost_customers"],
+        base_mrr_lost=base["lost_mrr"],
+        base_mrr_end=base["end_mrr"],
+        mrr_growth=_ratio(frame["mrr"] - start_mrr, start_mrr),
+        logo_churn=_ratio(base["lost_customers"].astype("float64"), base["start_customers"].astype("float64")),
+        gross_mrr_churn=_ratio(base["lost_mrr"], start_mrr),
+        net_mrr_churn=_ratio(base["lost_mrr"] - base["gained_mrr"], start_mrr),
+        grr=1 - _ratio(base["lost_mrr"], start_mrr),
+        nrr=_ratio(base["end_mrr"], start_mrr),
+        quick_ratio=_ratio(gained, lost),
+    )
+    return frame.loc[:, list(QUARTER_COLUMNS)]
 
 
 def check_identity(mrr_by_month: pd.DataFrame) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kpi.mrr import customer_summary, lifetime_revenue, local_month, mrr_by_quarter
+from kpi.mrr import customer_summary, lifetime_revenue, local_month
 from kpi.tables import Chart, Column, Context, Tab
 
 _RATE = "against the previous month's MRR (empty when that is 0)"
@@ -40,34 +40,56 @@ MRR_COLUMNS: tuple[Column, ...] = (
                                          f"{_RATE}; negative when expansion outweighs the losses."),
     Column("Quick ratio", "number", "(New + Expansion + Reactivation MRR) / (Churned + Contraction MRR), empty when "
                                     "nothing was lost."),
+    Column("NRR (12 months)", "percent", "Net revenue retention over the trailing 12 months: what the customers paying "
+                                         "at the snapshot 12 months earlier pay now / what they paid then (empty "
+                                         "before 12 months of history)."),
+    Column("GRR (12 months)", "percent", "Gross revenue retention over the trailing 12 months: 1 - what those "
+                                         "customers lost (each compared then to now: churn + contraction) / what "
+                                         "they paid then."),
 )
-_PERIOD_RATE = "against the MRR at the end of the previous quarter (empty when that is 0)"
 QUARTER_TAB_COLUMNS: tuple[Column, ...] = (
     Column("Quarter", "text", "The calendar quarter, e.g. 2017-Q1 (months in the configured timezone)."),
     Column("Quarter start", "month", "The quarter's first month."),
     Column("Months", "int", "Months of the quarter in the data: fewer than 3 for the quarter of as_of or the first one."),
-    Column("MRR", "money", "MRR at the snapshot of the quarter's last month in the data."),
-    Column("Customers", "int", "Customers with MRR > 0 at that snapshot."),
-    Column("ARPA", "money", "MRR / Customers at the quarter's end."),
+    Column("MRR at start", "money", "MRR at the snapshot of the previous quarter's last month (0 before the first "
+                                    "month with revenue)."),
+    Column("Customers at start", "int", "Customers with MRR > 0 at that snapshot: the base the rates are measured on."),
+    Column("MRR at end", "money", "MRR at the snapshot of the quarter's last month in the data (at as_of for the "
+                                  "quarter of as_of)."),
+    Column("Customers at end", "int", "Customers with MRR > 0 at that snapshot."),
+    Column("ARPA", "money", "MRR at end / Customers at end."),
     Column("New MRR", "money", "The quarter's monthly New MRR, summed."),
     Column("Expansion MRR", "money", "The quarter's monthly Expansion MRR, summed."),
     Column("Contraction MRR", "money", "The quarter's monthly Contraction MRR, summed."),
-    Column("Churned MRR", "money", "The quarter's monthly Churned MRR, summed."),
+    Column("Churned MRR", "money", "The quarter's monthly Churned MRR, summed (it includes customers who joined "
+                                   "during the quarter)."),
     Column("Reactivation MRR", "money", "The quarter's monthly Reactivation MRR, summed."),
-    Column("Net new MRR", "money", "MRR - MRR at the end of the previous quarter = the sum of the monthly net new MRR."),
+    Column("Net new MRR", "money", "MRR at end - MRR at start = the sum of the monthly net new MRR."),
     Column("New customers", "int", "The quarter's monthly new customers, summed."),
     Column("Reactivated customers", "int", "The quarter's monthly reactivated customers, summed."),
     Column("Churned customers", "int", "The quarter's monthly churned customers, summed (a customer who churns "
-                                       "twice counts twice)."),
-    Column("MRR growth %", "percent", f"(MRR - previous quarter's MRR) / previous quarter's MRR, {_PERIOD_RATE}."),
-    Column("New MRR %", "percent", f"New MRR / {_PERIOD_RATE[12:]}."),
-    Column("Expansion MRR %", "percent", f"Expansion MRR / {_PERIOD_RATE[12:]}."),
-    Column("Contraction MRR %", "percent", f"Contraction MRR / {_PERIOD_RATE[12:]}."),
-    Column("Churned MRR %", "percent", f"Churned MRR / {_PERIOD_RATE[12:]}."),
-    Column("Logo churn %", "percent", "Churned customers / customers at the end of the previous quarter (empty when "
-                                      "that is 0)."),
-    Column("Gross MRR churn %", "percent", f"(Churned + Contraction MRR) / {_PERIOD_RATE[12:]}."),
-    Column("Net MRR churn %", "percent", f"(Churned + Contraction - Expansion - Reactivation MRR) / {_PERIOD_RATE[12:]}."),
+                                       "twice counts twice; one who joined and left inside the quarter counts)."),
+    Column("Churned ARR", "money", "Churned MRR x 12."),
+    Column("Contraction ARR", "money", "Contraction MRR x 12."),
+    Column("Starting customers lost", "int", "Of the customers at start (MRR > 0 at the end of the previous quarter), "
+                                             "those with MRR 0 at the quarter's end; a customer who joined and left "
+                                             "inside the quarter is not one of them."),
+    Column("Starting MRR lost", "money", "What the customers at start lost, each compared start to end: all its MRR for "
+                                         "one at 0, the decrease for one paying less (churn + contraction of the "
+                                         "starting base)."),
+    Column("Starting customers' MRR at end", "money", "What the customers at start pay at the quarter's end "
+                                                      "(expansion and reactivation included; customers who joined "
+                                                      "during the quarter are not counted)."),
+    Column("MRR growth %", "percent", "(MRR at end - MRR at start) / MRR at start (empty when that is 0)."),
+    Column("Logo churn %", "percent", "Starting customers lost / Customers at start (empty when that is 0); never "
+                                      "above 100%."),
+    Column("Gross MRR churn %", "percent", "Starting MRR lost / MRR at start (empty when that is 0); never above "
+                                           "100%."),
+    Column("Net MRR churn %", "percent", "(MRR at start - Starting customers' MRR at end) / MRR at start = 1 - NRR; "
+                                         "negative when the starting customers pay more than they did."),
+    Column("GRR", "percent", "Gross revenue retention: 1 - Gross MRR churn %."),
+    Column("NRR", "percent", "Net revenue retention: Starting customers' MRR at end / MRR at start (above 100% when "
+                             "their expansion outweighs their losses)."),
     Column("Quick ratio", "number", "(New + Expansion + Reactivation MRR) / (Churned + Contraction MRR) over the "
                                     "quarter, empty when nothing was lost."),
 )
@@ -106,7 +128,7 @@ def _month_tab(ctx: Context) -> pd.DataFrame:
 
 
 def _quarter_tab(ctx: Context) -> pd.DataFrame:
-    return mrr_by_quarter(ctx.mrr_by_month).set_axis([c.name for c in QUARTER_TAB_COLUMNS], axis=1)
+    return ctx.mrr_by_quarter.set_axis([c.name for c in QUARTER_TAB_COLUMNS], axis=1)
 
 
 def _attribute_name(name: str, taken: set[str]) -> str:
@@ -158,10 +180,12 @@ TABS: list[Tab] = [
     ),
     Tab(
         name="MRR by quarter",
-        description="The MRR table by calendar quarter: MRR at the quarter's end, movements summed over its months, "
-                    "rates against the end of the previous quarter.",
+        description="The MRR table by calendar quarter: MRR at its start and end, movements summed over its months "
+                    "(and churn in ARR), and the rates on the customers paying at its start, followed to its end "
+                    "(logo and gross MRR churn, GRR, NRR; metrics.md 4), so no churn rate passes 100%.",
         columns=QUARTER_TAB_COLUMNS,
         build=_quarter_tab,
+        charts=(Chart("Churn by quarter", "column", "Quarter", ("Churned MRR", "Contraction MRR")),),
     ),
     Tab(
         name="Customers",

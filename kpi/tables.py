@@ -178,6 +178,10 @@ class Context:
         return mrr.mrr_by_month(self.customer_months)
 
     @cached_property
+    def mrr_by_quarter(self) -> pd.DataFrame:
+        return mrr.mrr_by_quarter(self.mrr_by_month, self.customer_months)
+
+    @cached_property
     def cohorts(self) -> CohortMatrices:
         """kpi.cohorts.CohortMatrices of the run, computed once for every tab that reads cohorts."""
         return cohort_matrices(self.customer_months, as_of_month(self.as_of, self.timezone))

@@ -116,6 +116,8 @@ MRR_ROWS = [
     (JUN, 2600.0, 5, 2600 / 5, 150.0, 0.0, 0.0, 0.0, 250.0, 400.0, 1, 1, 0,
      400 / 2200, 150 / 2200, 0.0, 0.0, 0.0, 0 / 3, 0.0, -250 / 2200, N),
 ]
+# NRR and GRR (12 months): empty every month, the fixture has no snapshot 12 months before any of its months
+MRR_ROWS = [(*row, N, N) for row in MRR_ROWS]
 
 
 def test_mrr_tab_every_cell(tables: dict[str, Table]) -> None:
@@ -129,20 +131,28 @@ def test_mrr_identity_holds_on_contracts(ctx: Context) -> None:
 
 
 def test_mrr_by_quarter_every_cell(tables: dict[str, Table]) -> None:
-    """MRR by quarter: MRR and customers at each quarter's end, movements summed, rates on the previous quarter's end."""
+    """MRR by quarter: flows summed over the months, rates on the customers at the quarter's start followed to its end.
+
+    2024-Q1 holds a customer who joined and left inside the quarter (D: January to February): its churn is in the
+    summed flows but not in the rates, which follow A, B and C only; 2023-Q4 has no customer at its start, so
+    its rates are empty cells.
+    """
     rows = [
-        # Q4: MRR at Dec 1900 (A, B, C); new 1300 (Oct) + 600 (Nov); no previous quarter -> rates empty
-        ("2023-Q4", OCT, 3, 1900.0, 3, 1900 / 3, 1900.0, 0.0, 0.0, 0.0, 0.0, 1900.0, 3, 0, 0,
-         N, N, N, N, N, N, N, N, N),
-        # Q1: MRR at Mar 2000 (A, B, C); new 200 (D, Jan), expansion 200 (A, Feb), contraction 100 (B, Feb),
-        # churn 200 (D, Mar); against 1900 / 3 customers at Dec; quick (200 + 200) / (200 + 100)
-        ("2024-Q1", JAN, 3, 2000.0, 3, 2000 / 3, 200.0, 200.0, 100.0, 200.0, 0.0, 100.0, 1, 0, 1,
-         100 / 1900, 200 / 1900, 200 / 1900, 100 / 1900, 200 / 1900, 1 / 3, 300 / 1900, 100 / 1900, 400 / 300),
-        # Q2: MRR at Jun 2600 (A, C, D, E, F); new 300 (F) + 150 (E), expansion 400 (C), churn 500 (B),
-        # reactivation 250 (D); against 2000 / 3 customers at Mar; net churn (500 - 400 - 250) / 2000;
-        # quick (450 + 400 + 250) / 500
-        ("2024-Q2", APR, 3, 2600.0, 5, 2600 / 5, 450.0, 400.0, 0.0, 500.0, 250.0, 600.0, 2, 1, 1,
-         600 / 2000, 450 / 2000, 400 / 2000, 0.0, 500 / 2000, 1 / 3, 500 / 2000, -150 / 2000, 1100 / 500),
+        # Q4: nobody at the end of Sep; MRR at Dec 1900 (A, B, C); new 1300 (Oct) + 600 (Nov); nothing lost
+        ("2023-Q4", OCT, 3, 0.0, 0, 1900.0, 3, 1900 / 3, 1900.0, 0.0, 0.0, 0.0, 0.0, 1900.0, 3, 0, 0, 0.0, 0.0,
+         0, 0.0, 0.0, N, N, N, N, N, N, N),
+        # Q1: base at Dec = A 1000, B 600, C 300 (1900, 3); at Mar A 1200, B 500, C 300: none lost, B -100,
+        # A +200, so logo churn 0 (D, new in Jan and gone in Mar, is not of the base), gross 100 / 1900,
+        # NRR 2000 / 1900. Flows: new 200 (D), expansion 200 (A), contraction 100 (B), churn 200 (D)
+        ("2024-Q1", JAN, 3, 1900.0, 3, 2000.0, 3, 2000 / 3, 200.0, 200.0, 100.0, 200.0, 0.0, 100.0, 1, 0, 1,
+         2400.0, 1200.0, 0, 100.0, 2000.0,
+         100 / 1900, 0.0, 100 / 1900, -100 / 1900, 1800 / 1900, 2000 / 1900, 400 / 300),
+        # Q2: base at Mar = A 1200, B 500, C 300 (2000, 3); at Jun A 1200, B 0, C 700: B lost (500), C +400,
+        # so logo churn 1/3, gross 500 / 2000, NRR 1900 / 2000. Flows: new 450 (F 300, E 150), expansion 400
+        # (C), churn 500 (B), reactivation 250 (D); quick (450 + 400 + 250) / 500
+        ("2024-Q2", APR, 3, 2000.0, 3, 2600.0, 5, 2600 / 5, 450.0, 400.0, 0.0, 500.0, 250.0, 600.0, 2, 1, 1,
+         6000.0, 0.0, 1, 500.0, 1900.0,
+         600 / 2000, 1 / 3, 500 / 2000, 100 / 2000, 1500 / 2000, 1900 / 2000, 1100 / 500),
     ]
     assert_cells(tables["MRR by quarter"], rows, [c.name for c in mrr_tabs.QUARTER_TAB_COLUMNS])
 
