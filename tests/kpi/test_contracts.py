@@ -131,7 +131,7 @@ def test_contract_mrr_identity_months_and_snapshots(rows: list[tuple], as_of_day
         running = subs.loc[(subs["start_date"] <= last_day)
                            & (subs["end_date"].isna() | (subs["end_date"] >= last_day))]
         expected = (running.groupby("customer_id")["amount"].sum() / 12).round(2).sum()
-        assert abs(mrr - expected) < 0.005 * max(1, len(running)), (month, mrr, expected)
+        assert abs(mrr - expected) <= 0.005 * max(1, len(running)) + 1e-9, (month, mrr, expected)  # float noise
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
