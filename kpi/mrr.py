@@ -9,6 +9,7 @@ Tables, by grain:
     customer_months   one row per customer and month, from the customer's first month with MRR to
                       the month of as_of (zeros included after it stops paying): month, customer_id, mrr
     movements         customer_months + mrr_prev, movement, delta
+    movement_table    the Movements tab: the customer-months that moved, with the refs behind each movement
     mrr_by_month      one row per month: MRR, counts, movements, rates, trailing-12-month NRR and GRR (MONTH_COLUMNS)
     mrr_by_quarter    one row per calendar quarter (QUARTER_COLUMNS): flows summed, rates on the starting customers
     base_retention    per (start, end) pair of months: what the customers paying at the start pay at the end
@@ -214,6 +215,152 @@ def movements(customer_months: pd.DataFrame) -> pd.DataFrame:
     return cm.assign(mrr=b / 100, mrr_prev=a / 100, movement=kind, delta=(b - a) / 100).loc[
         :, ["month", "customer_id", "mrr_prev", "mrr", "movement", "delta"]
     ].reset_index(drop=True)
+
+
+MOVEMENT_TABLE_COLUMNS: tuple[str, ...] = ("month", "customer_id", "movement", "mrr_prev", "mrr", "delta", "ref")
+_GAINS = ("new", "expansion", "reactivation")
+
+
+def ref_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str) -> pd.DataFrame:
+    """MRR per customer, ref and month snapshot, where the ref has an active piece.
+
+    Columns: month (tz-naive first day), customer_id (str), ref (the series, term or contract of the schedule),
+    mrr (the exact sum of that ref's pieces active at the snapshot). Same snapshots and the same rule as
+    customer_months (start <= snapshot < end; pieces starting after as_of ignored), without the zero rows.
+    """
+    as_of = pd.Timestamp(as_of)
+    pieces = schedule.loc[schedule["mrr"] > 0]
+    start = _ns(pieces["start"])
+    keep = start <= as_of.value
+    pieces, start = pieces.loc[keep], start[keep]
+    columns = {"month": "datetime64[ns]", "customer_id": "object", "ref": "object", "mrr": "float64"}
+    if pieces.empty:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+    snaps = month_snapshots(as_of, pd.Timestamp(start.min(), tz="UTC"), timezone)
+    snap = snaps["snapshot"].dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").view(np.int64)
+    first = np.searchsorted(snap, start, side="left")
+    count = np.maximum(np.searchsorted(snap, _ns(pieces["end"]), side="left") - first, 0)
+    rows = np.repeat(np.arange(len(count)), count)
+    month_ix = first[rows] + (np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count))
+    cells = pd.DataFrame(
+        {
+            "month": snaps["month"].to_numpy()[month_ix],
+            "customer_id": pieces["customer_id"].astype(str).to_numpy()[rows],
+            "ref": pieces["ref"].astype(str).to_numpy()[rows],
+            "mrr": pieces["mrr"].to_numpy(dtype="float64")[rows],
+        }
+    )
+    return cells.groupby(["month", "customer_id", "ref"], as_index=False, sort=True)["mrr"].sum()
+
+
+def _month_number(months: pd.Series) -> np.ndarray:
+    index = pd.DatetimeIndex(months)
+    return np.asarray(index.year * 12 + index.month - 1, dtype=np.int64)
+
+
+def movement_refs(moves: pd.DataFrame, ref_months_: pd.DataFrame) -> pd.Series:
+    """For each row of `moves` (month, customer_id, movement), the refs behind it, joined by ", " ("" if none).
+
+    The refs whose own MRR, in cents, moved the way the customer's did between the previous snapshot and this
+    one: for churn and contraction those that fell or ended, for new, reactivation and expansion those that
+    rose or started. A churn thus names every series or term the customer had (the one whose renewal did not
+    come), a new customer the ones it started with. Sorted by ref within a row.
+    """
+    out = pd.Series("", index=moves.index, dtype=object)
+    if moves.empty or ref_months_.empty:
+        return out
+    # integer keys throughout: (customer, ref) pair x month number, so no merge on text is needed at scale
+    cust, cust_ids = pd.factorize(ref_months_["customer_id"].astype(str))
+    ref, ref_ids = pd.factorize(ref_months_["ref"].astype(str))
+    month = _month_number(ref_months_["month"])
+    m_month = _month_number(moves["month"])
+    last = max(int(month.max()), int(m_month.max()))  # a movement row may come after every ref's last month
+    low, span = int(month.min()), last - int(month.min()) + 2  # room for the month after the last
+    pair = cust.astype(np.int64) * len(ref_ids) + ref
+    key = pair * span + (month - low)
+    order = np.argsort(key, kind="stable")
+    key, cents, cust, ref, month = key[order], to_cents(ref_months_["mrr"])[order], cust[order], ref[order], month[order]
+    # each ref-month against the same ref's previous month (0 when it had none)
+    at = np.searchsorted(key, key - 1)
+    had = (at < len(key)) & (key[np.minimum(at, len(key) - 1)] == key - 1)
+    prev = np.where(had, cents[np.minimum(at, len(key) - 1)], 0)
+    # a ref that has no row the month after one of its own ends there (the month after is still in the table)
+    nxt = np.searchsorted(key, key + 1)
+    ends = ~((nxt < len(key)) & (key[np.minimum(nxt, len(key) - 1)] == key + 1)) & (month < last)
+    moved = cents != prev
+    ev_cust = np.r_[cust[moved], cust[ends]]
+    ev_month = np.r_[month[moved], month[ends] + 1]
+    ev_ref = np.r_[ref[moved], ref[ends]]
+    ev_rise = np.r_[cents[moved] > prev[moved], np.zeros(int(ends.sum()), dtype=bool)]
+    months_span = span + 1
+    ev_key = ((ev_cust.astype(np.int64) * months_span + (ev_month - low)) * 2 + ev_rise)
+    ev_names = np.asarray(ref_ids, dtype=object)[ev_ref]
+    ev_order = np.lexsort((ev_names.astype(str), ev_key))
+    ev_key, ev_names = ev_key[ev_order], ev_names[ev_order]
+    m_cust = pd.Index(cust_ids).get_indexer(moves["customer_id"].astype(str))
+    m_key = (m_cust.astype(np.int64) * months_span + (m_month - low)) * 2 + moves["movement"].isin(_GAINS).to_numpy()
+    lo, hi = np.searchsorted(ev_key, m_key, "left"), np.searchsorted(ev_key, m_key, "right")
+    lo[m_cust < 0] = hi[m_cust < 0]  # a customer with no ref at all
+    single = np.flatnonzero(hi - lo == 1)
+    values = out.to_numpy(dtype=object).copy()
+    values[single] = ev_names[lo[single]]
+    for i in np.flatnonzero(hi - lo > 1):
+        values[i] = ", ".join(ev_names[lo[i]:hi[i]])
+    return pd.Series(values, index=moves.index, dtype=object)
+
+
+def movement_table(customer_months: pd.DataFrame, ref_months_: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per customer and month where its MRR moved (every movement but flat): MOVEMENT_TABLE_COLUMNS.
+
+    month, customer_id, movement (new / expansion / contraction / churn / reactivation), mrr_prev and mrr (to the
+    cent, as summed in the MRR tab), delta = mrr - mrr_prev, ref (movement_refs; "" without `ref_months_`).
+    Newest month first, then the largest changes, then customer_id: a table cut to its first rows keeps the
+    latest and largest movements. Summed by month and movement, it is the MRR tab's movements (check_movements).
+    """
+    moved = movements(customer_months)
+    moved = moved.loc[moved["movement"] != "flat"].reset_index(drop=True)
+    refs = movement_refs(moved, ref_months_) if ref_months_ is not None else pd.Series("", index=moved.index)
+    table = moved.assign(ref=refs.to_numpy(dtype=object), _size=-moved["delta"].abs())
+    return table.sort_values(["month", "_size", "customer_id"], ascending=[False, True, True], kind="stable").loc[
+        :, list(MOVEMENT_TABLE_COLUMNS)].reset_index(drop=True)
+
+
+def check_movements(movement_table_: pd.DataFrame, mrr_by_month_: pd.DataFrame) -> list[str]:
+    """Where the Movements rows do not add up to the MRR tab, to the cent: one sentence per broken month.
+
+    Each row's change must be its MRR after - before; summed by month, each category's changes must be the MRR
+    tab's movement of that name (contraction and churn with their sign turned) and its rows the tab's counts of
+    new, reactivated and churned customers; no row may fall in a month the MRR tab does not have.
+    """
+    t = movement_table_
+    problems: list[str] = []
+    cents = {c: to_cents(t[c]) for c in ("mrr_prev", "mrr", "delta")}
+    wrong = int((cents["mrr"] - cents["mrr_prev"] != cents["delta"]).sum())
+    if wrong:
+        problems.append(f"{wrong} Movements rows whose change is not MRR after - MRR before")
+    months = pd.DatetimeIndex(mrr_by_month_["month"])
+    stray = ~pd.DatetimeIndex(t["month"]).isin(months)
+    if stray.any():
+        problems.append(f"{int(stray.sum())} Movements rows in months the MRR table does not have")
+    sums = (pd.DataFrame({"month": t["month"].to_numpy(), "movement": t["movement"].to_numpy(), "cents": cents["delta"]})
+            .groupby(["month", "movement"])["cents"].agg(["sum", "size"]).unstack("movement", fill_value=0)
+            .reindex(months, fill_value=0))
+    checks = (("new", "new_mrr", 1, "new_customers"), ("expansion", "expansion_mrr", 1, None),
+              ("reactivation", "reactivation_mrr", 1, "reactivated_customers"),
+              ("contraction", "contraction_mrr", -1, None), ("churn", "churned_mrr", -1, "churned_customers"))
+    for movement, column, sign, count in checks:
+        got = sums["sum"][movement].to_numpy() * sign if movement in sums["sum"] else np.zeros(len(months), np.int64)
+        n = sums["size"][movement].to_numpy() if movement in sums["size"] else np.zeros(len(months), np.int64)
+        want = to_cents(mrr_by_month_[column])
+        for i in np.flatnonzero(got != want):
+            problems.append(f"{months[i]:%Y-%m}: Movements {movement} rows sum to {got[i] / 100:.2f}, the MRR tab's "
+                            f"{column} is {want[i] / 100:.2f}")
+        if count is not None:
+            want_n = mrr_by_month_[count].to_numpy(dtype=np.int64)
+            for i in np.flatnonzero(n != want_n):
+                problems.append(f"{months[i]:%Y-%m}: {n[i]} Movements {movement} rows, the MRR tab's {count} is "
+                                f"{want_n[i]}")
+    return problems
 
 
 def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:

@@ -1,4 +1,4 @@
-"""The MRR, MRR by quarter, Customers and Billing tabs: their columns and builders, from kpi.mrr's tables.
+"""The MRR, MRR by quarter, Movements, Customers and Billing tabs: their columns and builders, from kpi.mrr's tables.
 
 Declared here rather than in kpi/mrr.py so that kpi.tables.Context can compute its month snapshots
 and MRR table with kpi.mrr without kpi.mrr importing Context back.
@@ -93,6 +93,25 @@ QUARTER_TAB_COLUMNS: tuple[Column, ...] = (
     Column("Quick ratio", "number", "(New + Expansion + Reactivation MRR) / (Churned + Contraction MRR) over the "
                                     "quarter, empty when nothing was lost."),
 )
+MOVEMENT_COLUMNS: tuple[Column, ...] = (
+    Column("Month", "month", "The month whose snapshot the customer's MRR is read at, against the previous month's "
+                             "snapshot."),
+    Column("Customer", "text", "The customer id."),
+    Column("Category", "text", "new, expansion, contraction, churn or reactivation (metrics.md 3), decided on the "
+                               "exact MRR as in the MRR tab."),
+    Column("MRR before", "money", "The customer's MRR at the previous month's snapshot (0 before its first month), to "
+                                  "the cent as summed in the MRR tab."),
+    Column("MRR after", "money", "Its MRR at this month's snapshot (at as_of for the month of as_of)."),
+    Column("Change", "money", "MRR after - MRR before. Summed by month and category it is the MRR tab's New, "
+                              "Expansion and Reactivation MRR, and minus its Contraction and Churned MRR, to the cent "
+                              "(checked before publishing)."),
+    Column("Ref", "text", "What is behind the change: the Ref of the Billing tab (payment logs) or the contract id "
+                          "(contracts) of each series, term or contract whose own MRR moved the way the customer's did "
+                          "between the two snapshots. Churn and contraction: those that ended or fell (for a churn, "
+                          "every one the customer had: its Billing row's last charge is the one that did not renew); "
+                          "new, reactivation and expansion: those that started or rose. Several are joined by ', '; "
+                          "empty when none moved by a cent on its own."),
+)
 CUSTOMER_COLUMNS: tuple[Column, ...] = (
     Column("Customer", "text", "The customer id."),
     Column("First month", "month", "The first month with MRR > 0 at its snapshot (empty if never)."),
@@ -129,6 +148,10 @@ def _month_tab(ctx: Context) -> pd.DataFrame:
 
 def _quarter_tab(ctx: Context) -> pd.DataFrame:
     return ctx.mrr_by_quarter.set_axis([c.name for c in QUARTER_TAB_COLUMNS], axis=1)
+
+
+def _movements_tab(ctx: Context) -> pd.DataFrame:
+    return ctx.movements.set_axis([c.name for c in MOVEMENT_COLUMNS], axis=1)
 
 
 def _attribute_name(name: str, taken: set[str]) -> str:
@@ -186,6 +209,16 @@ TABS: list[Tab] = [
         columns=QUARTER_TAB_COLUMNS,
         build=_quarter_tab,
         charts=(Chart("Churn by quarter", "column", "Quarter", ("Churned MRR", "Contraction MRR")),),
+    ),
+    Tab(
+        name="Movements",
+        description="One row per customer and month where its MRR changed: the category, MRR before and after, the "
+                    "change and the Billing row (payment logs) or contract behind it, so every movement of the MRR tab "
+                    "can be traced to customers and charges; its sums equal the MRR tab's movements to the cent. "
+                    "Newest month first, then the largest changes, so a tab cut by [publish] max_rows_per_tab (like "
+                    "Customers and Billing) keeps the latest movements.",
+        columns=MOVEMENT_COLUMNS,
+        build=_movements_tab,
     ),
     Tab(
         name="Customers",

@@ -178,6 +178,13 @@ class Context:
         return mrr.mrr_by_month(self.customer_months)
 
     @cached_property
+    def movements(self) -> pd.DataFrame:
+        """The Movements tab's rows (kpi.mrr.movement_table, with the refs behind each movement), computed once for
+        the tab and the invariant that checks them against the MRR tab."""
+        refs = mrr.ref_months(self.schedule, self.as_of, self.params.timezone)
+        return mrr.movement_table(self.customer_months, refs)
+
+    @cached_property
     def mrr_by_quarter(self) -> pd.DataFrame:
         return mrr.mrr_by_quarter(self.mrr_by_month, self.customer_months)
 

@@ -157,6 +157,25 @@ def test_mrr_by_quarter_every_cell(tables: dict[str, Table]) -> None:
     assert_cells(tables["MRR by quarter"], rows, [c.name for c in mrr_tabs.QUARTER_TAB_COLUMNS])
 
 
+def test_movements_tab_every_cell(tables: dict[str, Table]) -> None:
+    """Movements: each customer-month that moved, newest first, with the contracts that started, rose, fell or ended."""
+    rows = [
+        (JUN, "D", "reactivation", 0.0, 250.0, 250.0, "K9"),  # Expenses 3000 ARR from June
+        (JUN, "E", "new", 0.0, 150.0, 150.0, "K11"),
+        (MAY, "C", "expansion", 300.0, 700.0, 400.0, "K7"),  # Payroll 4800 ARR added
+        (APR, "B", "churn", 500.0, 0.0, -500.0, "K4"),  # Payroll ended Mar 31
+        (APR, "F", "new", 0.0, 300.0, 300.0, "K13"),
+        (MAR, "D", "churn", 200.0, 0.0, -200.0, "K8"),  # Expenses ended Feb 29
+        (FEB, "A", "expansion", 1000.0, 1200.0, 200.0, "K2"),
+        (FEB, "B", "contraction", 600.0, 500.0, -100.0, "K5"),  # Absences ended Jan 31
+        (JAN, "D", "new", 0.0, 200.0, 200.0, "K8"),
+        (NOV, "B", "new", 0.0, 600.0, 600.0, "K4, K5"),
+        (OCT, "A", "new", 0.0, 1000.0, 1000.0, "K1"),
+        (OCT, "C", "new", 0.0, 300.0, 300.0, "K6"),
+    ]
+    assert_cells(tables["Movements"], rows, [c.name for c in mrr_tabs.MOVEMENT_COLUMNS])
+
+
 def test_customers_tab_every_cell(tables: dict[str, Table]) -> None:
     """Customers: first/last month with MRR, current MRR, status, lifetime revenue (sum of snapshots) and attributes."""
     rows = [  # sorted by current MRR, then lifetime revenue, descending
@@ -293,5 +312,5 @@ def test_every_shared_tab_is_built_or_skipped_for_a_reason(ctx: Context, tables:
     """On contract data every shared tab is built except Billing, which is skipped as payments-only."""
     skipped = {t.name: ctx.skip_reason(t) for t in SHARED_TABS if ctx.skip_reason(t) is not None}
     assert skipped == {"Billing": "not produced for contracts data"}
-    assert set(tables) == {"MRR", "MRR by quarter", "Customers", "Cohorts (logos)", "Cohorts (revenue)",
+    assert set(tables) == {"MRR", "MRR by quarter", "Movements", "Customers", "Cohorts (logos)", "Cohorts (revenue)",
                            "Retention by age", "Unit economics", "Summary"}

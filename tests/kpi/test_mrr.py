@@ -407,7 +407,7 @@ def payments_context(dataset: str = "payments") -> Context:
 def test_tab_declarations():
     """The MRR tabs are declared with their exact column names, each column with a one-sentence definition."""
     tabs = {t.name: t for t in TABS}
-    assert list(tabs) == ["MRR", "MRR by quarter", "Customers", "Billing"]
+    assert list(tabs) == ["MRR", "MRR by quarter", "Movements", "Customers", "Billing"]
     assert tabs["MRR"].column_names == MRR_TAB
     assert all(c.description.endswith(".") for t in TABS for c in t.columns)
     assert tabs["Billing"].datasets == frozenset({"payments"})
