@@ -65,6 +65,33 @@ def local_month(ts: pd.Timestamp, timezone: str) -> pd.Timestamp:
     return pd.Timestamp(ts).tz_convert(timezone).tz_localize(None).to_period("M").to_timestamp()
 
 
+def month_is_complete(as_of: pd.Timestamp, timezone: str) -> bool:
+    """True when as_of is the last second of its month (in `timezone`): the month's snapshot is final."""
+    local = pd.Timestamp(as_of).tz_convert(timezone)
+    return (local + pd.Timedelta(seconds=1)).month != local.month
+
+
+PARTIAL = "partial"
+COMPLETE = "complete"
+
+
+def period_labels(starts: pd.Series | pd.DatetimeIndex, as_of: pd.Timestamp, timezone: str,
+                  quarterly: bool = False) -> np.ndarray:
+    """The Period column of a month (or quarter) table: "complete", or "partial, to YYYY-MM-DD" (the day of as_of).
+
+    `starts` are months' (quarters') first days. The month of as_of is partial unless as_of is its last second
+    (metrics.md 4); so is its quarter, unless that second also ends the quarter. A period after as_of cannot
+    occur in these tables and is labelled partial too.
+    """
+    as_of_month = local_month(as_of, timezone)
+    current = as_of_month.to_period("Q").to_timestamp() if quarterly else as_of_month
+    done = month_is_complete(as_of, timezone) and (not quarterly or as_of_month.month % 3 == 0)
+    day = pd.Timestamp(as_of).tz_convert(timezone).strftime("%Y-%m-%d")
+    index = pd.DatetimeIndex(starts)
+    partial = (index > current) | ((index == current) & (not done))
+    return np.where(partial, f"{PARTIAL}, to {day}", COMPLETE).astype(object)
+
+
 def month_snapshots(as_of: pd.Timestamp, first: pd.Timestamp, timezone: str) -> pd.DataFrame:
     """One row per month from the month of `first` to the month of `as_of` (in `timezone`), no gaps.
 
@@ -428,39 +455,46 @@ def base_retention(customer_months: pd.DataFrame, starts: pd.DatetimeIndex | pd.
                    ends: pd.DatetimeIndex | pd.Series) -> pd.DataFrame:
     """What the customers paying at each start snapshot pay at the matching end snapshot (metrics.md 4, periods).
 
-    `starts` and `ends` are months of equal length, pair by pair (a start may lie before the data: nobody paid
-    then). One row per pair, in order, columns BASE_COLUMNS: start_customers (MRR > 0 at the start), start_mrr
+    `customer_months`: one row per customer and month (a month without a row is 0). `starts` and `ends` are
+    months of equal length, pair by pair (a start may lie before the data: nobody paid then). One row per pair, in order, columns BASE_COLUMNS: start_customers (MRR > 0 at the start), start_mrr
     (their MRR then: the MRR at the start), and, each of them compared start to end: lost_customers (MRR 0 at the
     end), lost_mrr (what they lost: all of it for those at 0, the decrease for those paying less = churn +
     contraction of the starting base), gained_mrr (the increase of those paying more) and end_mrr (what they pay at
     the end, whoever else joined meanwhile). Money is summed in integer cents like the MRR tab, so
     end_mrr = start_mrr - lost_mrr + gained_mrr exactly, lost_customers <= start_customers and lost_mrr <= start_mrr.
     """
-    pairs = pd.DataFrame({"start": pd.DatetimeIndex(starts).astype("datetime64[ns]"),
-                          "end": pd.DatetimeIndex(ends).astype("datetime64[ns]"),
-                          "pair": np.arange(len(starts))})
-    cm = customer_months.loc[:, ["month", "customer_id", "mrr"]].assign(
-        customer_id=lambda d: d["customer_id"].astype(str), month=lambda d: d["month"].astype("datetime64[ns]"))
-    active = cm.loc[cm["mrr"] > 0].rename(columns={"month": "start", "mrr": "a"})
-    base = active.merge(pairs, on="start", how="inner")
-    at_end = cm.rename(columns={"month": "end", "mrr": "b"})
-    both = base.merge(at_end, on=["customer_id", "end"], how="left")
-    b = both["b"].fillna(0.0).to_numpy(dtype="float64")
-    a_cents, b_cents = to_cents(both["a"]), to_cents(b)
-    per = pd.DataFrame(
-        {
-            "pair": both["pair"].to_numpy(),
-            "start_customers": 1,
-            "start_mrr": a_cents,
-            "lost_customers": (b <= 0).astype(np.int64),
-            "lost_mrr": np.maximum(a_cents - b_cents, 0),
-            "gained_mrr": np.maximum(b_cents - a_cents, 0),
-            "end_mrr": b_cents,
-        }
-    )
-    sums = per.groupby("pair").sum().reindex(pairs["pair"], fill_value=0).astype(np.int64)
+    start_no = _month_number(pd.Series(pd.DatetimeIndex(starts)))
+    end_no = _month_number(pd.Series(pd.DatetimeIndex(ends)))
+    n_pairs = len(start_no)
+    cust, _ = pd.factorize(customer_months["customer_id"].astype(str))
+    month = _month_number(customer_months["month"])
+    exact = customer_months["mrr"].to_numpy(dtype="float64")
+    sums = np.zeros((len(BASE_COLUMNS), n_pairs), dtype=np.int64)
+    if len(month) and n_pairs:
+        # (customer, month) -> row, through sorted integer keys; a customer without a row at the end pays 0
+        low = min(int(month.min()), int(end_no.min()))
+        span = max(int(month.max()), int(end_no.max())) - low + 1
+        key = cust.astype(np.int64) * span + (month - low)
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        # every (row active at a start month, pair with that start): pairs sorted by start month
+        by_start = np.argsort(start_no, kind="stable")
+        first = np.searchsorted(start_no[by_start], month, "left")
+        count = np.where(exact > 0, np.searchsorted(start_no[by_start], month, "right") - first, 0)
+        rows = np.repeat(np.arange(len(month)), count)
+        pair = by_start[np.repeat(first, count) + (np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count))]
+        end_key = cust[rows].astype(np.int64) * span + (end_no[pair] - low)
+        at = np.minimum(np.searchsorted(key, end_key), len(key) - 1)
+        found = key[at] == end_key
+        b = np.where(found, exact[order[at]], 0.0)
+        a_cents, b_cents = to_cents(exact[rows]), to_cents(b)
+        values = (np.ones(len(rows), np.int64), a_cents, (b <= 0).astype(np.int64),
+                  np.maximum(a_cents - b_cents, 0), np.maximum(b_cents - a_cents, 0), b_cents)
+        for i, v in enumerate(values):
+            sums[i] = np.bincount(pair, weights=v, minlength=n_pairs).round().astype(np.int64)
+    out = pd.DataFrame(dict(zip(BASE_COLUMNS, sums, strict=True)))
     money = ["start_mrr", "lost_mrr", "gained_mrr", "end_mrr"]
-    return sums.assign(**{c: sums[c] / 100 for c in money}).reset_index(drop=True).loc[:, list(BASE_COLUMNS)]
+    return out.assign(**{c: out[c] / 100 for c in money})
 
 
 def mrr_by_quarter(mrr_by_month: pd.DataFrame, customer_months: pd.DataFrame) -> pd.DataFrame:

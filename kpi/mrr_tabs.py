@@ -6,15 +6,17 @@ and MRR table with kpi.mrr without kpi.mrr importing Context back.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from kpi.mrr import customer_summary, lifetime_revenue, local_month
-from kpi.tables import Chart, Column, Context, Tab
+from kpi.tables import PERIOD_DEFINITION, Chart, Column, Context, Tab
 
 _RATE = "against the previous month's MRR (empty when that is 0)"
 MRR_COLUMNS: tuple[Column, ...] = (
     Column("Month", "month", "The calendar month (in the configured timezone); MRR is read at its last second, "
                              "or at as_of for the month of as_of."),
+    Column("Period", "text", PERIOD_DEFINITION),
     Column("MRR", "money", "Monthly recurring revenue: the sum of every customer's active pieces of the revenue "
                            "schedule at the month's snapshot, each customer rounded to the cent."),
     Column("Customers", "int", "Customers with MRR > 0 at the snapshot."),
@@ -49,6 +51,7 @@ MRR_COLUMNS: tuple[Column, ...] = (
 )
 QUARTER_TAB_COLUMNS: tuple[Column, ...] = (
     Column("Quarter", "text", "The calendar quarter, e.g. 2017-Q1 (months in the configured timezone)."),
+    Column("Period", "text", PERIOD_DEFINITION),
     Column("Quarter start", "month", "The quarter's first month."),
     Column("Months", "int", "Months of the quarter in the data: fewer than 3 for the quarter of as_of or the first one."),
     Column("MRR at start", "money", "MRR at the snapshot of the previous quarter's last month (0 before the first "
@@ -96,6 +99,7 @@ QUARTER_TAB_COLUMNS: tuple[Column, ...] = (
 MOVEMENT_COLUMNS: tuple[Column, ...] = (
     Column("Month", "month", "The month whose snapshot the customer's MRR is read at, against the previous month's "
                              "snapshot."),
+    Column("Period", "text", PERIOD_DEFINITION),
     Column("Customer", "text", "The customer id."),
     Column("Category", "text", "new, expansion, contraction, churn or reactivation (metrics.md 3), decided on the "
                                "exact MRR as in the MRR tab."),
@@ -142,16 +146,24 @@ BILLING_TAB_COLUMNS: tuple[Column, ...] = (
 )
 
 
+def _with_period(frame: pd.DataFrame, periods: np.ndarray, columns: tuple[Column, ...]) -> pd.DataFrame:
+    """`frame` (every declared column but Period, in order) with the Period column second, named as declared."""
+    names = [c.name for c in columns]
+    named = frame.set_axis([n for n in names if n != "Period"], axis=1)
+    return named.assign(Period=periods).loc[:, names]
+
+
 def _month_tab(ctx: Context) -> pd.DataFrame:
-    return ctx.mrr_by_month.set_axis([c.name for c in MRR_COLUMNS], axis=1)
+    return _with_period(ctx.mrr_by_month, ctx.periods(ctx.mrr_by_month["month"]), MRR_COLUMNS)
 
 
 def _quarter_tab(ctx: Context) -> pd.DataFrame:
-    return ctx.mrr_by_quarter.set_axis([c.name for c in QUARTER_TAB_COLUMNS], axis=1)
+    quarters = ctx.mrr_by_quarter
+    return _with_period(quarters, ctx.periods(quarters["quarter_start"], quarterly=True), QUARTER_TAB_COLUMNS)
 
 
 def _movements_tab(ctx: Context) -> pd.DataFrame:
-    return ctx.movements.set_axis([c.name for c in MOVEMENT_COLUMNS], axis=1)
+    return _with_period(ctx.movements, ctx.periods(ctx.movements["month"]), MOVEMENT_COLUMNS)
 
 
 def _attribute_name(name: str, taken: set[str]) -> str:

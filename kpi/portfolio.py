@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from kpi.contracts import SUBSCRIPTION
-from kpi.tables import Chart, Column, Context, Tab
+from kpi.tables import PERIOD_DEFINITION, Chart, Column, Context, Tab
 
 UNKNOWN_SECTOR = "Unknown"
 UNKNOWN_PARTNER = "Unknown partner"
@@ -173,6 +173,7 @@ def portfolio_by_month(ctx: Context) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "Month": months,
+            "Period": ctx.periods(months),
             "Direct": direct.reindex(months, fill_value=0).to_numpy(dtype="int64"),
             "Indirect": indirect.reindex(months, fill_value=0).to_numpy(dtype="int64"),
             "Total": total.reindex(months, fill_value=0).to_numpy(dtype="int64"),
@@ -200,6 +201,7 @@ def solutions_by_month(ctx: Context) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Month": months,
+            "Period": ctx.periods(months),
             "Active customers": customers.to_numpy(dtype="int64"),
             "Active solutions": pairs.to_numpy(dtype="int64"),
             "Solutions per customer": _ratio(pairs.astype("float64"), customers.astype("float64")).to_numpy(),
@@ -255,6 +257,7 @@ def projects_by_month(ctx: Context) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Month": grid.get_level_values("month"),
+            "Period": ctx.periods(grid.get_level_values("month")),
             "Project type": grid.get_level_values("project_type").astype(str),
             "Projects deployed": counts["projects"].to_numpy(dtype="int64"),
             "Solutions deployed": counts["solutions"].to_numpy(dtype="int64"),
@@ -368,6 +371,7 @@ def non_recurring_by_month(ctx: Context) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Month": months,
+            "Period": ctx.periods(months),
             "Non-recurring revenue": _money(per["amount"]).to_numpy(),
             "One-shot items": per["items"].to_numpy(dtype="int64"),
             "Customers": per["customers"].to_numpy(dtype="int64"),
@@ -390,6 +394,7 @@ TABS = [
         ),
         columns=(
             Column("Month", "month", "The month; its snapshot is the last second of the month, or as_of."),
+            Column("Period", "text", PERIOD_DEFINITION),
             Column("Direct", "int", "Customers with MRR > 0 sold directly (or through a partner of another type)."),
             Column("Indirect", "int", "Customers with MRR > 0 served through a partner of an indirect type."),
             Column("Total", "int", "Direct + indirect: the Customers figure of the MRR tab."),
@@ -409,6 +414,7 @@ TABS = [
         ),
         columns=(
             Column("Month", "month", "The month."),
+            Column("Period", "text", PERIOD_DEFINITION),
             Column("Active customers", "int", "Customers with at least one active subscription (MRR > 0)."),
             Column("Active solutions", "int", "Customer x solution pairs with an active subscription."),
             Column("Solutions per customer", "number", "Active solutions / active customers; empty with no customer."),
@@ -445,6 +451,7 @@ TABS = [
         ),
         columns=(
             Column("Month", "month", "The month the projects were deployed."),
+            Column("Period", "text", PERIOD_DEFINITION),
             Column("Project type", "text", "The project's type, as in the data (e.g. Mid Market, Enterprise, Outsourced)."),
             Column("Projects deployed", "int", "Projects of this type deployed in the month."),
             Column("Solutions deployed", "int", "Distinct solutions per project, summed over those projects."),
@@ -485,6 +492,7 @@ TABS = [
         ),
         columns=(
             Column("Month", "month", "The month of the one-shot's start date."),
+            Column("Period", "text", PERIOD_DEFINITION),
             Column("Non-recurring revenue", "money", "Sum of one-shot amounts."),
             Column("One-shot items", "int", "One-shot contracts."),
             Column("Customers", "int", "Distinct customers with a one-shot in the month."),

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from kpi.cohorts import as_of_month, retention_by_age
-from kpi.economics import unit_economics
-from kpi.mrr import customer_months, to_cents
+from kpi.economics import economics_of
+from kpi.mrr import customer_months, month_is_complete, to_cents
 from kpi.params import Params
 from kpi.tables import Column, Context, Tab
 
@@ -58,12 +58,6 @@ def join(items: list[str]) -> str:
 
 def month_label(month: pd.Timestamp) -> str:
     return pd.Timestamp(month).strftime("%Y-%m")
-
-
-def month_is_complete(as_of: pd.Timestamp, timezone: str) -> bool:
-    """True when as_of is the last second of its month (in `timezone`): the month's snapshot is final."""
-    local = pd.Timestamp(as_of).tz_convert(timezone)
-    return (local + pd.Timedelta(seconds=1)).month != local.month
 
 
 def _row(topic: str, value: str, sentence: str) -> dict[str, str]:
@@ -328,7 +322,7 @@ def summary(mrr_by_month: pd.DataFrame, ue: pd.DataFrame, by_age: pd.DataFrame, 
 
 def _build(ctx: Context) -> pd.DataFrame:
     month = as_of_month(ctx.as_of, ctx.timezone)
-    ue = unit_economics(ctx.mrr_by_month, ctx.customer_months, ctx.params.economics, month, ctx.cohorts)
+    ue = economics_of(ctx)
     by_age = retention_by_age(ctx.customer_months, month, ctx.cohorts)
     core = seg = guesses = None
     if ctx.dataset == "payments" and ctx.charges is not None:

@@ -381,7 +381,7 @@ def test_properties_on_generated_logs(log, timezone, cut, rules):
 
 
 MRR_TAB = [
-    "Month", "MRR", "Customers", "ARPA", "New MRR", "Expansion MRR", "Contraction MRR", "Churned MRR",
+    "Month", "Period", "MRR", "Customers", "ARPA", "New MRR", "Expansion MRR", "Contraction MRR", "Churned MRR",
     "Reactivation MRR", "Net new MRR", "New customers", "Reactivated customers", "Churned customers", "MRR growth %",
     "New MRR %", "Expansion MRR %", "Contraction MRR %", "Churned MRR %", "Logo churn %", "Gross MRR churn %",
     "Net MRR churn %", "Quick ratio", "NRR (12 months)", "GRR (12 months)",

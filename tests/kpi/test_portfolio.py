@@ -43,7 +43,11 @@ def ctx() -> Context:
 
 
 def expect(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=columns)
+    """The expected table; a month table gets its Period column, "complete" everywhere (as_of ends June)."""
+    frame = pd.DataFrame(rows, columns=columns)
+    if "Month" in frame.columns:
+        frame.insert(1, "Period", "complete")
+    return frame
 
 
 def assert_table(got: pd.DataFrame, expected: pd.DataFrame) -> None:
