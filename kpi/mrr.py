@@ -194,12 +194,17 @@ def _dense(customer_months: pd.DataFrame) -> pd.DataFrame:
     """customer_months with every month from each customer's first row to the last month of the table (0 filled)."""
     cm = customer_months.loc[:, ["month", "customer_id", "mrr"]].assign(
         customer_id=lambda d: d["customer_id"].astype(str), month=lambda d: d["month"].astype("datetime64[ns]"))
-    cm = cm.groupby(["customer_id", "month"], as_index=False, sort=True)["mrr"].sum()
     if cm.empty:
         return _empty_customer_months()
-    month_no = pd.DatetimeIndex(cm["month"]).year * 12 + pd.DatetimeIndex(cm["month"]).month - 1
-    last = int(month_no.max())
     codes, ids = pd.factorize(cm["customer_id"], sort=True)
+    month_no = _month_number(cm["month"])
+    # kpi.mrr.customer_months comes sorted by customer and month, one row each: only other input needs summing
+    if not (np.diff(codes.astype(np.int64) * (int(month_no.max()) + 1) + month_no) > 0).all():
+        cm = cm.groupby(["customer_id", "month"], as_index=False, sort=True)["mrr"].sum()
+        codes, ids = pd.factorize(cm["customer_id"], sort=True)
+        month_no = _month_number(cm["month"])
+    cm = cm.reset_index(drop=True)
+    last = int(month_no.max())
     first = pd.Series(np.asarray(month_no)).groupby(codes).min().to_numpy()
     length = last - first + 1
     if length.sum() == len(cm):
