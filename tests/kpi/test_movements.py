@@ -129,3 +129,16 @@ def test_no_revenue_at_all_builds_every_tab_and_passes_the_invariants():
     for tab in all_tabs():
         if ctx.skip_reason(tab) is None and tab.name not in ("Summary", "Customers", "About"):
             assert build_table(tab, ctx).frame.empty, tab.name
+
+
+def test_at_scale_the_publish_cap_cuts_movements_like_the_other_per_customer_tabs():
+    """[publish] max_rows_per_tab cuts Movements as it cuts Customers and Billing, and the rows kept are the newest."""
+    from sync.sinks.gsheet_plan import render_table
+
+    ctx = dataset_context("generated")
+    table = build_table(next(t for t in TABS if t.name == "Movements"), ctx)
+    rendered = render_table(table, max_rows=50)
+    assert len(rendered.rows) == 51  # the header and the first 50 rows
+    assert any("Truncated: the first 50 of" in note for note in rendered.notes)
+    kept, cut = table.frame.iloc[:50], table.frame.iloc[50:]
+    assert kept["Month"].min() >= cut["Month"].max()  # newest months first: the cut drops the oldest
