@@ -44,7 +44,8 @@ class CohortMatrices:
     """Indexed by cohort month (every month from the first cohort to as_of's, no gaps).
 
     size: customers; start_mrr: their MRR in the cohort month; logos / revenue: ages 0..N as columns,
-    customers of C active at C+n / their MRR at C+n, NaN where C+n is after as_of.
+    customers of C active at C+n / their MRR at C+n, NaN where C+n is after as_of, and where C+n is the month of
+    as_of when that month is partial (read at as_of, part of a month: metrics.md 4).
     """
 
     size: pd.Series
@@ -53,8 +54,13 @@ class CohortMatrices:
     revenue: pd.DataFrame
 
 
-def cohort_matrices(customer_months: pd.DataFrame, as_of_month: pd.Timestamp) -> CohortMatrices:
-    """The raw cohort counts behind both cohort tables (see CohortMatrices)."""
+def cohort_matrices(customer_months: pd.DataFrame, as_of_month: pd.Timestamp, partial: bool = False) -> CohortMatrices:
+    """The raw cohort counts behind both cohort tables (see CohortMatrices).
+
+    `partial`: the month of as_of is not over, so its cells (each cohort's last age) are left empty rather than
+    read like whole months, and every retention figure pooled from them uses complete months only. A cohort's
+    size and starting MRR stay as of as_of (the partial cohort's so far, like the MRR tab's New MRR).
+    """
     active = customer_months.loc[customer_months["mrr"] > 0, ["month", "customer_id", "mrr"]]
     cohort = first_months(customer_months)
     if cohort.empty:
@@ -78,10 +84,14 @@ def cohort_matrices(customer_months: pd.DataFrame, as_of_month: pd.Timestamp) ->
     )
     # A cell exists only up to as_of: cohort C has len(cohorts) - position(C) observed ages.
     observed = ages[None, :] < (len(cohorts) - np.arange(len(cohorts)))[:, None]
+    start_mrr = revenue[0].rename("start_mrr")  # every cohort's age 0 is observed, the partial one's too
+    if partial:
+        observed = ages[None, :] < (len(cohorts) - 1 - np.arange(len(cohorts)))[:, None]
     logos = logos.where(observed)
     revenue = revenue.where(observed)
+    if partial and len(ages) > 1:  # the oldest age was read only in the partial month: a column of nothing
+        logos, revenue = logos.iloc[:, :-1], revenue.iloc[:, :-1]
     size = cohort.value_counts().reindex(cohorts, fill_value=0).astype("int64").rename("size")
-    start_mrr = revenue[0].rename("start_mrr")
     return CohortMatrices(size, start_mrr, logos, revenue)
 
 

@@ -9,15 +9,20 @@ from __future__ import annotations
 import pandas as pd
 
 from kpi.cohorts import as_of_month, cohort_tables, retention_by_age
-from kpi.tables import Chart, Column, Context, Tab
+from kpi.tables import PERIOD_DEFINITION, Chart, Column, Context, Tab
+
+
+def _with_period(ctx: Context, table: pd.DataFrame) -> pd.DataFrame:
+    return table.assign(Period=ctx.periods(table["Cohort"])).loc[
+        :, ["Cohort", "Period", *[c for c in table.columns if c != "Cohort"]]]
 
 
 def _build_logos(ctx: Context) -> pd.DataFrame:
-    return cohort_tables(ctx.customer_months, as_of_month(ctx.as_of, ctx.timezone), ctx.cohorts)[0]
+    return _with_period(ctx, cohort_tables(ctx.customer_months, as_of_month(ctx.as_of, ctx.timezone), ctx.cohorts)[0])
 
 
 def _build_revenue(ctx: Context) -> pd.DataFrame:
-    return cohort_tables(ctx.customer_months, as_of_month(ctx.as_of, ctx.timezone), ctx.cohorts)[1]
+    return _with_period(ctx, cohort_tables(ctx.customer_months, as_of_month(ctx.as_of, ctx.timezone), ctx.cohorts)[1])
 
 
 def _build_by_age(ctx: Context) -> pd.DataFrame:
@@ -26,6 +31,7 @@ def _build_by_age(ctx: Context) -> pd.DataFrame:
 
 _HEAD = (
     Column("Cohort", "month", "The month of the cohort's customers' first MRR"),
+    Column("Period", "text", "Of the cohort's month: " + PERIOD_DEFINITION),
     Column("Cohort size", "int", "Customers whose first MRR is in this month"),
     Column("Starting MRR", "money", "The cohort's MRR at the end of its first month"),
 )
@@ -35,7 +41,8 @@ TABS: list[Tab] = [
         name="Cohorts (logos)",
         description=(
             "Logo retention by monthly signup cohort: column n = the share of the cohort's customers "
-            "with MRR > 0 n months after their first month. Empty after as_of."
+            "with MRR > 0 n months after their first month. Empty after as_of, and in the month of as_of while it "
+            "is partial (a cell read at as_of would look like a whole month's retention)."
         ),
         columns=_HEAD,
         build=_build_logos,
@@ -45,7 +52,8 @@ TABS: list[Tab] = [
         name="Cohorts (revenue)",
         description=(
             "Revenue retention by monthly signup cohort: column n = the cohort's MRR n months after "
-            "its first month / its starting MRR (above 100% when expansion outweighs churn). Empty after as_of."
+            "its first month / its starting MRR (above 100% when expansion outweighs churn). Empty after as_of, "
+            "and in the month of as_of while it is partial."
         ),
         columns=_HEAD,
         build=_build_revenue,
@@ -55,7 +63,8 @@ TABS: list[Tab] = [
         name="Retention by age",
         description=(
             "Cohorts pooled by age: of all customers (and starting MRR) in cohorts that have reached "
-            "age n, the share still active (and the MRR kept) n months after their first month."
+            "age n, the share still active (and the MRR kept) n months after their first month. Complete months "
+            "only: a cohort's cell in the partial month of as_of is not counted."
         ),
         columns=(
             Column("Age", "int", "Months since the cohort's first month"),

@@ -21,7 +21,7 @@ import pandas as pd
 
 from kpi.cohorts import CohortMatrices, as_of_month, cohort_matrices
 from kpi.params import EconomicsParams
-from kpi.tables import Chart, Column, Context, Tab
+from kpi.tables import PERIOD_DEFINITION, Chart, Column, Context, Tab
 
 COLUMNS = (
     "Month",
@@ -71,8 +71,15 @@ def cohort_payback(customer_months: pd.DataFrame, spend: pd.Series, as_of_month:
 
 
 def unit_economics(mrr_by_month: pd.DataFrame, customer_months: pd.DataFrame, params: EconomicsParams,
-                   as_of_month: pd.Timestamp | None = None, matrices: CohortMatrices | None = None) -> pd.DataFrame:
-    """One row per month of `mrr_by_month`, columns COLUMNS (see the module docstring)."""
+                   as_of_month: pd.Timestamp | None = None, matrices: CohortMatrices | None = None,
+                   partial: bool = False) -> pd.DataFrame:
+    """One row per month of `mrr_by_month`, columns COLUMNS (see the module docstring).
+
+    `partial`: the month of as_of is not over. Its CAC, CAC payback, trailing churn, LTV and LTV:CAC are left
+    empty: they would set a whole month's spend against part of a month's new customers (and average part of a
+    month's churn with whole months), so they would read as a jump that is not there. Every other row's trailing
+    churn only spans complete months, since the partial month is always the last.
+    """
     mm = mrr_by_month.reset_index(drop=True)
     if as_of_month is None:
         as_of_month = mm["month"].max() if len(mm) else pd.Timestamp("1970-01-01")
@@ -88,6 +95,9 @@ def unit_economics(mrr_by_month: pd.DataFrame, customer_months: pd.DataFrame, pa
     ltv = _ratio(arpa * gm, churn)
     by_month = pd.Series(spend.to_numpy(), index=pd.DatetimeIndex(mm["month"]))
     cohort = cohort_payback(customer_months, by_month, as_of_month, matrices).to_numpy()
+    if partial:
+        whole = pd.Series(mm["month"].to_numpy() != np.datetime64(as_of_month), index=mm.index)
+        cac, payback, churn, ltv = cac.where(whole), payback.where(whole), churn.where(whole), ltv.where(whole)
     return pd.DataFrame(
         {
             "Month": mm["month"],
@@ -106,9 +116,15 @@ def unit_economics(mrr_by_month: pd.DataFrame, customer_months: pd.DataFrame, pa
     )
 
 
-def _build(ctx: Context) -> pd.DataFrame:
+def economics_of(ctx: Context) -> pd.DataFrame:
+    """The run's unit economics (COLUMNS), with the partial month of as_of left out of every ratio."""
     return unit_economics(ctx.mrr_by_month, ctx.customer_months, ctx.params.economics,
-                          as_of_month(ctx.as_of, ctx.timezone), ctx.cohorts)
+                          as_of_month(ctx.as_of, ctx.timezone), ctx.cohorts, partial=ctx.partial)
+
+
+def _build(ctx: Context) -> pd.DataFrame:
+    table = economics_of(ctx)
+    return table.assign(Period=ctx.periods(table["Month"])).loc[:, [c.name for c in TABS[0].columns]]
 
 
 TABS: list[Tab] = [
@@ -118,18 +134,21 @@ TABS: list[Tab] = [
             "Per month: acquisition spend (setting economics.acquisition_spend_per_month or a spend file), "
             "what a new customer costs (CAC) and brings (new MRR), how many months it takes to pay back, "
             "lifetime value from ARPA and trailing logo churn, and when each month's cohort actually paid "
-            "back its month's spend. Gross margin: setting economics.gross_margin. Empty cells: no denominator."
+            "back its month's spend. Gross margin: setting economics.gross_margin. Empty cells: no denominator, "
+            "or the partial month of as_of, whose ratios would set a whole month's spend against part of a month."
         ),
         columns=(
             Column("Month", "month", "The month (its first day)"),
+            Column("Period", "text", PERIOD_DEFINITION),
             Column("Acquisition spend", "money", "Spend on acquiring customers in the month (configured)"),
             Column("New customers", "int", "Customers with their first MRR this month (as in the MRR tab)"),
-            Column("CAC", "money", "Customer acquisition cost: spend / new customers"),
+            Column("CAC", "money", "Customer acquisition cost: spend / new customers (empty for a partial month)"),
             Column("New MRR per new customer", "money", "New MRR / new customers"),
             Column("CAC payback (months)", "number", "CAC / (new MRR per new customer x gross margin)"),
             Column("ARPA", "money", "Average MRR per customer: MRR / customers"),
             Column("Logo churn (trailing)", "percent",
-                   "Monthly logo churn rate averaged over the trailing months (economics.churn_window_months)"),
+                   "Monthly logo churn rate averaged over the trailing months (economics.churn_window_months), "
+                   "complete months only"),
             Column("LTV", "money", "Lifetime value: ARPA x gross margin / trailing logo churn"),
             Column("LTV:CAC", "number", "LTV / CAC (3 or more is the usual benchmark)"),
             Column("Cohort payback month", "int",

@@ -9,8 +9,17 @@ Tables, by grain:
     customer_months   one row per customer and month, from the customer's first month with MRR to
                       the month of as_of (zeros included after it stops paying): month, customer_id, mrr
     movements         customer_months + mrr_prev, movement, delta
-    mrr_by_month      one row per month: MRR, counts, movements, rates (MONTH_COLUMNS)
-    mrr_by_quarter    one row per calendar quarter (QUARTER_COLUMNS)
+    movement_table    the Movements tab: the customer-months that moved, with the refs behind each movement
+    mrr_by_month      one row per month: MRR, counts, movements, rates, trailing-12-month NRR and GRR (MONTH_COLUMNS)
+    mrr_by_quarter    one row per calendar quarter (QUARTER_COLUMNS): flows summed, rates on the starting customers
+    base_retention    per (start, end) pair of months: what the customers paying at the start pay at the end
+
+Rates (metrics.md 4). A month's rates compare two consecutive snapshots, so they are already measured on
+the customers present at the month's start. Over a longer period (a quarter, 12 months) the flows of
+customers who joined during it must not be set against the MRR at its start (a customer who joined and
+left inside a quarter would be churn of a base it was never part of, and rates would pass 100%), so
+those rates follow the customers paying at the start to the end (`base_retention`), each compared
+start to end; logo and gross MRR churn can then never exceed 100%.
 
 Cents. customer_months keeps each customer's MRR as the exact sum of its active pieces, so
 "MRR > 0" (active, customers, churn) means the same in every table built on it. Movements and
@@ -31,13 +40,21 @@ MONTH_COLUMNS: tuple[str, ...] = (
     "month", "mrr", "customers", "arpa", "new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr",
     "reactivation_mrr", "net_new_mrr", "new_customers", "reactivated_customers", "churned_customers", "mrr_growth",
     "new_mrr_rate", "expansion_mrr_rate", "contraction_mrr_rate", "churned_mrr_rate", "logo_churn",
-    "gross_mrr_churn", "net_mrr_churn", "quick_ratio",
+    "gross_mrr_churn", "net_mrr_churn", "quick_ratio", "nrr_12m", "grr_12m",
 )
 _MONEY = ("mrr", "new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr", "reactivation_mrr", "net_new_mrr")
 _COUNTS = ("customers", "new_customers", "reactivated_customers", "churned_customers")
 _FLOWS = ("new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr", "reactivation_mrr", "net_new_mrr",
           "new_customers", "reactivated_customers", "churned_customers")
-QUARTER_COLUMNS: tuple[str, ...] = ("quarter", "quarter_start", "months", *MONTH_COLUMNS[1:])
+QUARTER_COLUMNS: tuple[str, ...] = (
+    "quarter", "quarter_start", "months", "mrr_start", "customers_start", "mrr", "customers", "arpa",
+    "new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr", "reactivation_mrr", "net_new_mrr",
+    "new_customers", "reactivated_customers", "churned_customers", "churned_arr", "contraction_arr",
+    "base_customers_lost", "base_mrr_lost", "base_mrr_end",
+    "mrr_growth", "logo_churn", "gross_mrr_churn", "net_mrr_churn", "grr", "nrr", "quick_ratio",
+)
+BASE_COLUMNS: tuple[str, ...] = ("start_customers", "start_mrr", "lost_customers", "lost_mrr", "gained_mrr",
+                                 "end_mrr")
 
 
 # ----------------------------------------------------------------------------- snapshots
@@ -46,6 +63,33 @@ QUARTER_COLUMNS: tuple[str, ...] = ("quarter", "quarter_start", "months", *MONTH
 def local_month(ts: pd.Timestamp, timezone: str) -> pd.Timestamp:
     """The first day (tz-naive) of the month containing instant `ts`, in `timezone`."""
     return pd.Timestamp(ts).tz_convert(timezone).tz_localize(None).to_period("M").to_timestamp()
+
+
+def month_is_complete(as_of: pd.Timestamp, timezone: str) -> bool:
+    """True when as_of is the last second of its month (in `timezone`): the month's snapshot is final."""
+    local = pd.Timestamp(as_of).tz_convert(timezone)
+    return (local + pd.Timedelta(seconds=1)).month != local.month
+
+
+PARTIAL = "partial"
+COMPLETE = "complete"
+
+
+def period_labels(starts: pd.Series | pd.DatetimeIndex, as_of: pd.Timestamp, timezone: str,
+                  quarterly: bool = False) -> np.ndarray:
+    """The Period column of a month (or quarter) table: "complete", or "partial, to YYYY-MM-DD" (the day of as_of).
+
+    `starts` are months' (quarters') first days. The month of as_of is partial unless as_of is its last second
+    (metrics.md 4); so is its quarter, unless that second also ends the quarter. A period after as_of cannot
+    occur in these tables and is labelled partial too.
+    """
+    as_of_month = local_month(as_of, timezone)
+    current = as_of_month.to_period("Q").to_timestamp() if quarterly else as_of_month
+    done = month_is_complete(as_of, timezone) and (not quarterly or as_of_month.month % 3 == 0)
+    day = pd.Timestamp(as_of).tz_convert(timezone).strftime("%Y-%m-%d")
+    index = pd.DatetimeIndex(starts)
+    partial = (index > current) | ((index == current) & (not done))
+    return np.where(partial, f"{PARTIAL}, to {day}", COMPLETE).astype(object)
 
 
 def month_snapshots(as_of: pd.Timestamp, first: pd.Timestamp, timezone: str) -> pd.DataFrame:
@@ -150,12 +194,17 @@ def _dense(customer_months: pd.DataFrame) -> pd.DataFrame:
     """customer_months with every month from each customer's first row to the last month of the table (0 filled)."""
     cm = customer_months.loc[:, ["month", "customer_id", "mrr"]].assign(
         customer_id=lambda d: d["customer_id"].astype(str), month=lambda d: d["month"].astype("datetime64[ns]"))
-    cm = cm.groupby(["customer_id", "month"], as_index=False, sort=True)["mrr"].sum()
     if cm.empty:
         return _empty_customer_months()
-    month_no = pd.DatetimeIndex(cm["month"]).year * 12 + pd.DatetimeIndex(cm["month"]).month - 1
-    last = int(month_no.max())
     codes, ids = pd.factorize(cm["customer_id"], sort=True)
+    month_no = _month_number(cm["month"])
+    # kpi.mrr.customer_months comes sorted by customer and month, one row each: only other input needs summing
+    if not (np.diff(codes.astype(np.int64) * (int(month_no.max()) + 1) + month_no) > 0).all():
+        cm = cm.groupby(["customer_id", "month"], as_index=False, sort=True)["mrr"].sum()
+        codes, ids = pd.factorize(cm["customer_id"], sort=True)
+        month_no = _month_number(cm["month"])
+    cm = cm.reset_index(drop=True)
+    last = int(month_no.max())
     first = pd.Series(np.asarray(month_no)).groupby(codes).min().to_numpy()
     length = last - first + 1
     if length.sum() == len(cm):
@@ -198,6 +247,152 @@ def movements(customer_months: pd.DataFrame) -> pd.DataFrame:
     return cm.assign(mrr=b / 100, mrr_prev=a / 100, movement=kind, delta=(b - a) / 100).loc[
         :, ["month", "customer_id", "mrr_prev", "mrr", "movement", "delta"]
     ].reset_index(drop=True)
+
+
+MOVEMENT_TABLE_COLUMNS: tuple[str, ...] = ("month", "customer_id", "movement", "mrr_prev", "mrr", "delta", "ref")
+_GAINS = ("new", "expansion", "reactivation")
+
+
+def ref_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str) -> pd.DataFrame:
+    """MRR per customer, ref and month snapshot, where the ref has an active piece.
+
+    Columns: month (tz-naive first day), customer_id (str), ref (the series, term or contract of the schedule),
+    mrr (the exact sum of that ref's pieces active at the snapshot). Same snapshots and the same rule as
+    customer_months (start <= snapshot < end; pieces starting after as_of ignored), without the zero rows.
+    """
+    as_of = pd.Timestamp(as_of)
+    pieces = schedule.loc[schedule["mrr"] > 0]
+    start = _ns(pieces["start"])
+    keep = start <= as_of.value
+    pieces, start = pieces.loc[keep], start[keep]
+    columns = {"month": "datetime64[ns]", "customer_id": "object", "ref": "object", "mrr": "float64"}
+    if pieces.empty:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+    snaps = month_snapshots(as_of, pd.Timestamp(start.min(), tz="UTC"), timezone)
+    snap = snaps["snapshot"].dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").view(np.int64)
+    first = np.searchsorted(snap, start, side="left")
+    count = np.maximum(np.searchsorted(snap, _ns(pieces["end"]), side="left") - first, 0)
+    rows = np.repeat(np.arange(len(count)), count)
+    month_ix = first[rows] + (np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count))
+    cells = pd.DataFrame(
+        {
+            "month": snaps["month"].to_numpy()[month_ix],
+            "customer_id": pieces["customer_id"].astype(str).to_numpy()[rows],
+            "ref": pieces["ref"].astype(str).to_numpy()[rows],
+            "mrr": pieces["mrr"].to_numpy(dtype="float64")[rows],
+        }
+    )
+    return cells.groupby(["month", "customer_id", "ref"], as_index=False, sort=True)["mrr"].sum()
+
+
+def _month_number(months: pd.Series) -> np.ndarray:
+    index = pd.DatetimeIndex(months)
+    return np.asarray(index.year * 12 + index.month - 1, dtype=np.int64)
+
+
+def movement_refs(moves: pd.DataFrame, ref_months_: pd.DataFrame) -> pd.Series:
+    """For each row of `moves` (month, customer_id, movement), the refs behind it, joined by ", " ("" if none).
+
+    The refs whose own MRR, in cents, moved the way the customer's did between the previous snapshot and this
+    one: for churn and contraction those that fell or ended, for new, reactivation and expansion those that
+    rose or started. A churn thus names every series or term the customer had (the one whose renewal did not
+    come), a new customer the ones it started with. Sorted by ref within a row.
+    """
+    out = pd.Series("", index=moves.index, dtype=object)
+    if moves.empty or ref_months_.empty:
+        return out
+    # integer keys throughout: (customer, ref) pair x month number, so no merge on text is needed at scale
+    cust, cust_ids = pd.factorize(ref_months_["customer_id"].astype(str))
+    ref, ref_ids = pd.factorize(ref_months_["ref"].astype(str))
+    month = _month_number(ref_months_["month"])
+    m_month = _month_number(moves["month"])
+    last = max(int(month.max()), int(m_month.max()))  # a movement row may come after every ref's last month
+    low, span = int(month.min()), last - int(month.min()) + 2  # room for the month after the last
+    pair = cust.astype(np.int64) * len(ref_ids) + ref
+    key = pair * span + (month - low)
+    order = np.argsort(key, kind="stable")
+    key, cents, cust, ref, month = key[order], to_cents(ref_months_["mrr"])[order], cust[order], ref[order], month[order]
+    # each ref-month against the same ref's previous month (0 when it had none)
+    at = np.searchsorted(key, key - 1)
+    had = (at < len(key)) & (key[np.minimum(at, len(key) - 1)] == key - 1)
+    prev = np.where(had, cents[np.minimum(at, len(key) - 1)], 0)
+    # a ref that has no row the month after one of its own ends there (the month after is still in the table)
+    nxt = np.searchsorted(key, key + 1)
+    ends = ~((nxt < len(key)) & (key[np.minimum(nxt, len(key) - 1)] == key + 1)) & (month < last)
+    moved = cents != prev
+    ev_cust = np.r_[cust[moved], cust[ends]]
+    ev_month = np.r_[month[moved], month[ends] + 1]
+    ev_ref = np.r_[ref[moved], ref[ends]]
+    ev_rise = np.r_[cents[moved] > prev[moved], np.zeros(int(ends.sum()), dtype=bool)]
+    months_span = span + 1
+    ev_key = ((ev_cust.astype(np.int64) * months_span + (ev_month - low)) * 2 + ev_rise)
+    ev_names = np.asarray(ref_ids, dtype=object)[ev_ref]
+    ev_order = np.lexsort((ev_names.astype(str), ev_key))
+    ev_key, ev_names = ev_key[ev_order], ev_names[ev_order]
+    m_cust = pd.Index(cust_ids).get_indexer(moves["customer_id"].astype(str))
+    m_key = (m_cust.astype(np.int64) * months_span + (m_month - low)) * 2 + moves["movement"].isin(_GAINS).to_numpy()
+    lo, hi = np.searchsorted(ev_key, m_key, "left"), np.searchsorted(ev_key, m_key, "right")
+    unknown = (m_cust < 0) | (m_month < low)  # a customer with no ref at all, or a month before every ref
+    lo[unknown] = hi[unknown]
+    single = np.flatnonzero(hi - lo == 1)
+    values = out.to_numpy(dtype=object).copy()
+    values[single] = ev_names[lo[single]]
+    for i in np.flatnonzero(hi - lo > 1):
+        values[i] = ", ".join(ev_names[lo[i]:hi[i]])
+    return pd.Series(values, index=moves.index, dtype=object)
+
+
+def movement_table(customer_months: pd.DataFrame, ref_months_: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per customer and month where its MRR moved (every movement but flat): MOVEMENT_TABLE_COLUMNS.
+
+    month, customer_id, movement (new / expansion / contraction / churn / reactivation), mrr_prev and mrr (to the
+    cent, as summed in the MRR tab), delta = mrr - mrr_prev, ref (movement_refs; "" without `ref_months_`).
+    Newest month first, then the largest changes, then customer_id: a table cut to its first rows keeps the
+    latest and largest movements. Summed by month and movement, it is the MRR tab's movements (check_movements).
+    """
+    moved = movements(customer_months)
+    moved = moved.loc[moved["movement"] != "flat"].reset_index(drop=True)
+    refs = movement_refs(moved, ref_months_) if ref_months_ is not None else pd.Series("", index=moved.index)
+    table = moved.assign(ref=refs.to_numpy(dtype=object), _size=-moved["delta"].abs())
+    return table.sort_values(["month", "_size", "customer_id"], ascending=[False, True, True], kind="stable").loc[
+        :, list(MOVEMENT_TABLE_COLUMNS)].reset_index(drop=True)
+
+
+def check_movements(movement_table_: pd.DataFrame, mrr_by_month_: pd.DataFrame) -> list[str]:
+    """Where the Movements rows do not add up to the MRR tab, to the cent: one sentence per broken month.
+
+    Each row's change must be its MRR after - before; summed by month, each category's changes must be the MRR
+    tab's movement of that name (contraction and churn with their sign turned) and its rows the tab's counts of
+    new, reactivated and churned customers; no row may fall in a month the MRR tab does not have.
+    """
+    t = movement_table_
+    problems: list[str] = []
+    cents = {c: to_cents(t[c]) for c in ("mrr_prev", "mrr", "delta")}
+    wrong = int((cents["mrr"] - cents["mrr_prev"] != cents["delta"]).sum())
+    if wrong:
+        problems.append(f"{wrong} Movements rows whose change is not MRR after - MRR before")
+    months = pd.DatetimeIndex(mrr_by_month_["month"])
+    at = months.get_indexer(pd.DatetimeIndex(t["month"]))
+    kept = at >= 0
+    if not kept.all():
+        problems.append(f"{int((~kept).sum())} Movements rows in months the MRR table does not have")
+    checks = (("new", "new_mrr", 1, "new_customers"), ("expansion", "expansion_mrr", 1, None),
+              ("reactivation", "reactivation_mrr", 1, "reactivated_customers"),
+              ("contraction", "contraction_mrr", -1, None), ("churn", "churned_mrr", -1, "churned_customers"))
+    for movement, column, sign, count in checks:
+        rows = kept & (t["movement"].to_numpy() == movement)
+        got = np.bincount(at[rows], weights=cents["delta"][rows], minlength=len(months)).round().astype(np.int64) * sign
+        n = np.bincount(at[rows], minlength=len(months))
+        want = to_cents(mrr_by_month_[column])
+        for i in np.flatnonzero(got != want):
+            problems.append(f"{months[i]:%Y-%m}: Movements {movement} rows sum to {got[i] / 100:.2f}, the MRR tab's "
+                            f"{column} is {want[i] / 100:.2f}")
+        if count is not None:
+            want_n = mrr_by_month_[count].to_numpy(dtype=np.int64)
+            for i in np.flatnonzero(n != want_n):
+                problems.append(f"{months[i]:%Y-%m}: {n[i]} Movements {movement} rows, the MRR tab's {count} is "
+                                f"{want_n[i]}")
+    return problems
 
 
 def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
@@ -254,16 +449,71 @@ def mrr_by_month(customer_months: pd.DataFrame) -> pd.DataFrame:
     frame["month"] = frame["month"].astype("datetime64[ns]")
     mrr_prev = frame["mrr"].shift(1, fill_value=0.0)
     customers_prev = frame["customers"].shift(1, fill_value=0)
+    months_index = pd.DatetimeIndex(frame["month"])
+    base = base_retention(cm, months_index - pd.DateOffset(months=12), months_index)
+    frame = frame.assign(nrr_12m=_ratio(base["end_mrr"], base["start_mrr"]),
+                         grr_12m=1 - _ratio(base["lost_mrr"], base["start_mrr"]))
     return _rates(frame, mrr_prev, customers_prev).loc[:, list(MONTH_COLUMNS)]
 
 
-def mrr_by_quarter(mrr_by_month: pd.DataFrame) -> pd.DataFrame:
+def base_retention(customer_months: pd.DataFrame, starts: pd.DatetimeIndex | pd.Series,
+                   ends: pd.DatetimeIndex | pd.Series) -> pd.DataFrame:
+    """What the customers paying at each start snapshot pay at the matching end snapshot (metrics.md 4, periods).
+
+    `customer_months`: one row per customer and month (a month without a row is 0). `starts` and `ends` are
+    months of equal length, pair by pair (a start may lie before the data: nobody paid then). One row per pair, in order, columns BASE_COLUMNS: start_customers (MRR > 0 at the start), start_mrr
+    (their MRR then: the MRR at the start), and, each of them compared start to end: lost_customers (MRR 0 at the
+    end), lost_mrr (what they lost: all of it for those at 0, the decrease for those paying less = churn +
+    contraction of the starting base), gained_mrr (the increase of those paying more) and end_mrr (what they pay at
+    the end, whoever else joined meanwhile). Money is summed in integer cents like the MRR tab, so
+    end_mrr = start_mrr - lost_mrr + gained_mrr exactly, lost_customers <= start_customers and lost_mrr <= start_mrr.
+    """
+    start_no = _month_number(pd.Series(pd.DatetimeIndex(starts)))
+    end_no = _month_number(pd.Series(pd.DatetimeIndex(ends)))
+    n_pairs = len(start_no)
+    cust, _ = pd.factorize(customer_months["customer_id"].astype(str))
+    month = _month_number(customer_months["month"])
+    exact = customer_months["mrr"].to_numpy(dtype="float64")
+    sums = np.zeros((len(BASE_COLUMNS), n_pairs), dtype=np.int64)
+    if len(month) and n_pairs:
+        # (customer, month) -> row, through sorted integer keys; a customer without a row at the end pays 0
+        low = min(int(month.min()), int(end_no.min()))
+        span = max(int(month.max()), int(end_no.max())) - low + 1
+        key = cust.astype(np.int64) * span + (month - low)
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        # every (row active at a start month, pair with that start): pairs sorted by start month
+        by_start = np.argsort(start_no, kind="stable")
+        first = np.searchsorted(start_no[by_start], month, "left")
+        count = np.where(exact > 0, np.searchsorted(start_no[by_start], month, "right") - first, 0)
+        rows = np.repeat(np.arange(len(month)), count)
+        pair = by_start[np.repeat(first, count) + (np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count))]
+        end_key = cust[rows].astype(np.int64) * span + (end_no[pair] - low)
+        at = np.minimum(np.searchsorted(key, end_key), len(key) - 1)
+        found = key[at] == end_key
+        b = np.where(found, exact[order[at]], 0.0)
+        a_cents, b_cents = to_cents(exact[rows]), to_cents(b)
+        values = (np.ones(len(rows), np.int64), a_cents, (b <= 0).astype(np.int64),
+                  np.maximum(a_cents - b_cents, 0), np.maximum(b_cents - a_cents, 0), b_cents)
+        for i, v in enumerate(values):
+            sums[i] = np.bincount(pair, weights=v, minlength=n_pairs).round().astype(np.int64)
+    out = pd.DataFrame(dict(zip(BASE_COLUMNS, sums, strict=True)))
+    money = ["start_mrr", "lost_mrr", "gained_mrr", "end_mrr"]
+    return out.assign(**{c: out[c] / 100 for c in money})
+
+
+def mrr_by_quarter(mrr_by_month: pd.DataFrame, customer_months: pd.DataFrame) -> pd.DataFrame:
     """One row per calendar quarter of `mrr_by_month`: QUARTER_COLUMNS.
 
-    quarter ("2017-Q1"), quarter_start (its first month), months (months of the quarter in the data:
-    fewer than 3 for a quarter not over), MRR and customers at the quarter's last month, movements
-    and counts summed over its months; rates against the MRR and customers at the end of the
-    previous quarter (NaN when that is 0).
+    quarter ("2017-Q1"), quarter_start (its first month), months (months of the quarter in the data: fewer
+    than 3 for a quarter not over, or the first one); mrr_start and customers_start at the end of the
+    previous quarter (0 before the first month); mrr and customers at the quarter's last month; movements and
+    counts summed over its months (churned_arr, contraction_arr = x 12). Rates are measured on the customers
+    paying at the start, followed to the end (base_retention): base_customers_lost, base_mrr_lost and
+    base_mrr_end are their figures; logo_churn = base_customers_lost / customers_start, gross_mrr_churn =
+    base_mrr_lost / mrr_start, net_mrr_churn = (lost - gained) / mrr_start = 1 - nrr, grr = 1 - gross_mrr_churn, nrr = base_mrr_end /
+    mrr_start (NaN when the denominator is 0). mrr_growth compares the quarter's end with its start;
+    quick_ratio divides the summed gains by the summed losses.
     """
     mm = mrr_by_month
     if mm.empty:
@@ -276,15 +526,36 @@ def mrr_by_quarter(mrr_by_month: pd.DataFrame) -> pd.DataFrame:
         mrr=grouped["mrr"].last(),
         customers=grouped["customers"].last().astype(np.int64),
         months=grouped.size().astype(np.int64),
+        end_month=grouped["month"].last(),
         **{c: frame[c] / 100 for c in _FLOWS if c in money},
     )
     frame = frame.assign(
         quarter=[f"{p.year}-Q{p.quarter}" for p in frame.index],
         quarter_start=frame.index.to_timestamp(how="start").astype("datetime64[ns]"),
     ).reset_index(drop=True)
-    mrr_prev = frame["mrr"].shift(1, fill_value=0.0)
-    customers_prev = frame["customers"].shift(1, fill_value=0)
-    return _rates(frame, mrr_prev, customers_prev).loc[:, list(QUARTER_COLUMNS)]
+    starts = pd.DatetimeIndex(frame["quarter_start"]) - pd.DateOffset(months=1)
+    base = base_retention(customer_months, starts, pd.DatetimeIndex(frame["end_month"]))
+    start_mrr = base["start_mrr"]
+    lost = frame["churned_mrr"] + frame["contraction_mrr"]
+    gained = frame["new_mrr"] + frame["expansion_mrr"] + frame["reactivation_mrr"]
+    frame = frame.assign(
+        mrr_start=start_mrr,
+        customers_start=base["start_customers"],
+        arpa=_ratio(frame["mrr"], frame["customers"]),
+        churned_arr=(to_cents(frame["churned_mrr"]) * 12) / 100,
+        contraction_arr=(to_cents(frame["contraction_mrr"]) * 12) / 100,
+        base_customers_lost=base["lost_customers"],
+        base_mrr_lost=base["lost_mrr"],
+        base_mrr_end=base["end_mrr"],
+        mrr_growth=_ratio(frame["mrr"] - start_mrr, start_mrr),
+        logo_churn=_ratio(base["lost_customers"].astype("float64"), base["start_customers"].astype("float64")),
+        gross_mrr_churn=_ratio(base["lost_mrr"], start_mrr),
+        net_mrr_churn=_ratio(base["lost_mrr"] - base["gained_mrr"], start_mrr),
+        grr=1 - _ratio(base["lost_mrr"], start_mrr),
+        nrr=_ratio(base["end_mrr"], start_mrr),
+        quick_ratio=_ratio(gained, lost),
+    )
+    return frame.loc[:, list(QUARTER_COLUMNS)]
 
 
 def check_identity(mrr_by_month: pd.DataFrame) -> list[str]:

@@ -1,4 +1,4 @@
-"""The MRR, MRR by quarter, Customers and Billing tabs: their columns and builders, from kpi.mrr's tables.
+"""The MRR, MRR by quarter, Movements, Customers and Billing tabs: their columns and builders, from kpi.mrr's tables.
 
 Declared here rather than in kpi/mrr.py so that kpi.tables.Context can compute its month snapshots
 and MRR table with kpi.mrr without kpi.mrr importing Context back.
@@ -6,15 +6,17 @@ and MRR table with kpi.mrr without kpi.mrr importing Context back.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from kpi.mrr import customer_summary, lifetime_revenue, local_month, mrr_by_quarter
-from kpi.tables import Chart, Column, Context, Tab
+from kpi.mrr import customer_summary, lifetime_revenue, local_month
+from kpi.tables import PERIOD_DEFINITION, Chart, Column, Context, Tab
 
 _RATE = "against the previous month's MRR (empty when that is 0)"
 MRR_COLUMNS: tuple[Column, ...] = (
     Column("Month", "month", "The calendar month (in the configured timezone); MRR is read at its last second, "
                              "or at as_of for the month of as_of."),
+    Column("Period", "text", PERIOD_DEFINITION),
     Column("MRR", "money", "Monthly recurring revenue: the sum of every customer's active pieces of the revenue "
                            "schedule at the month's snapshot, each customer rounded to the cent."),
     Column("Customers", "int", "Customers with MRR > 0 at the snapshot."),
@@ -40,36 +42,79 @@ MRR_COLUMNS: tuple[Column, ...] = (
                                          f"{_RATE}; negative when expansion outweighs the losses."),
     Column("Quick ratio", "number", "(New + Expansion + Reactivation MRR) / (Churned + Contraction MRR), empty when "
                                     "nothing was lost."),
+    Column("NRR (12 months)", "percent", "Net revenue retention over the trailing 12 months: what the customers paying "
+                                         "at the snapshot 12 months earlier pay now / what they paid then (empty "
+                                         "before 12 months of history)."),
+    Column("GRR (12 months)", "percent", "Gross revenue retention over the trailing 12 months: 1 - what those "
+                                         "customers lost (each compared then to now: churn + contraction) / what "
+                                         "they paid then."),
 )
-_PERIOD_RATE = "against the MRR at the end of the previous quarter (empty when that is 0)"
 QUARTER_TAB_COLUMNS: tuple[Column, ...] = (
     Column("Quarter", "text", "The calendar quarter, e.g. 2017-Q1 (months in the configured timezone)."),
+    Column("Period", "text", PERIOD_DEFINITION),
     Column("Quarter start", "month", "The quarter's first month."),
     Column("Months", "int", "Months of the quarter in the data: fewer than 3 for the quarter of as_of or the first one."),
-    Column("MRR", "money", "MRR at the snapshot of the quarter's last month in the data."),
-    Column("Customers", "int", "Customers with MRR > 0 at that snapshot."),
-    Column("ARPA", "money", "MRR / Customers at the quarter's end."),
+    Column("MRR at start", "money", "MRR at the snapshot of the previous quarter's last month (0 before the first "
+                                    "month with revenue)."),
+    Column("Customers at start", "int", "Customers with MRR > 0 at that snapshot: the base the rates are measured on."),
+    Column("MRR at end", "money", "MRR at the snapshot of the quarter's last month in the data (at as_of for the "
+                                  "quarter of as_of)."),
+    Column("Customers at end", "int", "Customers with MRR > 0 at that snapshot."),
+    Column("ARPA", "money", "MRR at end / Customers at end."),
     Column("New MRR", "money", "The quarter's monthly New MRR, summed."),
     Column("Expansion MRR", "money", "The quarter's monthly Expansion MRR, summed."),
     Column("Contraction MRR", "money", "The quarter's monthly Contraction MRR, summed."),
-    Column("Churned MRR", "money", "The quarter's monthly Churned MRR, summed."),
+    Column("Churned MRR", "money", "The quarter's monthly Churned MRR, summed (it includes customers who joined "
+                                   "during the quarter)."),
     Column("Reactivation MRR", "money", "The quarter's monthly Reactivation MRR, summed."),
-    Column("Net new MRR", "money", "MRR - MRR at the end of the previous quarter = the sum of the monthly net new MRR."),
+    Column("Net new MRR", "money", "MRR at end - MRR at start = the sum of the monthly net new MRR."),
     Column("New customers", "int", "The quarter's monthly new customers, summed."),
     Column("Reactivated customers", "int", "The quarter's monthly reactivated customers, summed."),
     Column("Churned customers", "int", "The quarter's monthly churned customers, summed (a customer who churns "
-                                       "twice counts twice)."),
-    Column("MRR growth %", "percent", f"(MRR - previous quarter's MRR) / previous quarter's MRR, {_PERIOD_RATE}."),
-    Column("New MRR %", "percent", f"New MRR / {_PERIOD_RATE[12:]}."),
-    Column("Expansion MRR %", "percent", f"Expansion MRR / {_PERIOD_RATE[12:]}."),
-    Column("Contraction MRR %", "percent", f"Contraction MRR / {_PERIOD_RATE[12:]}."),
-    Column("Churned MRR %", "percent", f"Churned MRR / {_PERIOD_RATE[12:]}."),
-    Column("Logo churn %", "percent", "Churned customers / customers at the end of the previous quarter (empty when "
-                                      "that is 0)."),
-    Column("Gross MRR churn %", "percent", f"(Churned + Contraction MRR) / {_PERIOD_RATE[12:]}."),
-    Column("Net MRR churn %", "percent", f"(Churned + Contraction - Expansion - Reactivation MRR) / {_PERIOD_RATE[12:]}."),
+                                       "twice counts twice; one who joined and left inside the quarter counts)."),
+    Column("Churned ARR", "money", "Churned MRR x 12."),
+    Column("Contraction ARR", "money", "Contraction MRR x 12."),
+    Column("Starting customers lost", "int", "Of the customers at start (MRR > 0 at the end of the previous quarter), "
+                                             "those with MRR 0 at the quarter's end; a customer who joined and left "
+                                             "inside the quarter is not one of them."),
+    Column("Starting MRR lost", "money", "What the customers at start lost, each compared start to end: all its MRR for "
+                                         "one at 0, the decrease for one paying less (churn + contraction of the "
+                                         "starting base)."),
+    Column("Starting customers' MRR at end", "money", "What the customers at start pay at the quarter's end "
+                                                      "(expansion and reactivation included; customers who joined "
+                                                      "during the quarter are not counted)."),
+    Column("MRR growth %", "percent", "(MRR at end - MRR at start) / MRR at start (empty when that is 0)."),
+    Column("Logo churn %", "percent", "Starting customers lost / Customers at start (empty when that is 0); never "
+                                      "above 100%."),
+    Column("Gross MRR churn %", "percent", "Starting MRR lost / MRR at start (empty when that is 0); never above "
+                                           "100%."),
+    Column("Net MRR churn %", "percent", "(MRR at start - Starting customers' MRR at end) / MRR at start = 1 - NRR; "
+                                         "negative when the starting customers pay more than they did."),
+    Column("GRR", "percent", "Gross revenue retention: 1 - Gross MRR churn %."),
+    Column("NRR", "percent", "Net revenue retention: Starting customers' MRR at end / MRR at start (above 100% when "
+                             "their expansion outweighs their losses)."),
     Column("Quick ratio", "number", "(New + Expansion + Reactivation MRR) / (Churned + Contraction MRR) over the "
                                     "quarter, empty when nothing was lost."),
+)
+MOVEMENT_COLUMNS: tuple[Column, ...] = (
+    Column("Month", "month", "The month whose snapshot the customer's MRR is read at, against the previous month's "
+                             "snapshot."),
+    Column("Period", "text", PERIOD_DEFINITION),
+    Column("Customer", "text", "The customer id."),
+    Column("Category", "text", "new, expansion, contraction, churn or reactivation (metrics.md 3), decided on the "
+                               "exact MRR as in the MRR tab."),
+    Column("MRR before", "money", "The customer's MRR at the previous month's snapshot (0 before its first month), to "
+                                  "the cent as summed in the MRR tab."),
+    Column("MRR after", "money", "Its MRR at this month's snapshot (at as_of for the month of as_of)."),
+    Column("Change", "money", "MRR after - MRR before. Summed by month and category it is the MRR tab's New, "
+                              "Expansion and Reactivation MRR, and minus its Contraction and Churned MRR, to the cent "
+                              "(checked before publishing)."),
+    Column("Ref", "text", "What is behind the change: the Ref of the Billing tab (payment logs) or the contract id "
+                          "(contracts) of each series, term or contract whose own MRR moved the way the customer's did "
+                          "between the two snapshots. Churn and contraction: those that ended or fell (for a churn, "
+                          "every one the customer had: its Billing row's last charge is the one that did not renew); "
+                          "new, reactivation and expansion: those that started or rose. Several are joined by ', '; "
+                          "empty when none moved by a cent on its own."),
 )
 CUSTOMER_COLUMNS: tuple[Column, ...] = (
     Column("Customer", "text", "The customer id."),
@@ -101,12 +146,24 @@ BILLING_TAB_COLUMNS: tuple[Column, ...] = (
 )
 
 
+def _with_period(frame: pd.DataFrame, periods: np.ndarray, columns: tuple[Column, ...]) -> pd.DataFrame:
+    """`frame` (every declared column but Period, in order) with the Period column second, named as declared."""
+    names = [c.name for c in columns]
+    named = frame.set_axis([n for n in names if n != "Period"], axis=1)
+    return named.assign(Period=periods).loc[:, names]
+
+
 def _month_tab(ctx: Context) -> pd.DataFrame:
-    return ctx.mrr_by_month.set_axis([c.name for c in MRR_COLUMNS], axis=1)
+    return _with_period(ctx.mrr_by_month, ctx.periods(ctx.mrr_by_month["month"]), MRR_COLUMNS)
 
 
 def _quarter_tab(ctx: Context) -> pd.DataFrame:
-    return mrr_by_quarter(ctx.mrr_by_month).set_axis([c.name for c in QUARTER_TAB_COLUMNS], axis=1)
+    quarters = ctx.mrr_by_quarter
+    return _with_period(quarters, ctx.periods(quarters["quarter_start"], quarterly=True), QUARTER_TAB_COLUMNS)
+
+
+def _movements_tab(ctx: Context) -> pd.DataFrame:
+    return _with_period(ctx.movements, ctx.periods(ctx.movements["month"]), MOVEMENT_COLUMNS)
 
 
 def _attribute_name(name: str, taken: set[str]) -> str:
@@ -158,10 +215,22 @@ TABS: list[Tab] = [
     ),
     Tab(
         name="MRR by quarter",
-        description="The MRR table by calendar quarter: MRR at the quarter's end, movements summed over its months, "
-                    "rates against the end of the previous quarter.",
+        description="The MRR table by calendar quarter: MRR at its start and end, movements summed over its months "
+                    "(and churn in ARR), and the rates on the customers paying at its start, followed to its end "
+                    "(logo and gross MRR churn, GRR, NRR; metrics.md 4), so no churn rate passes 100%.",
         columns=QUARTER_TAB_COLUMNS,
         build=_quarter_tab,
+        charts=(Chart("Churn by quarter", "column", "Quarter", ("Churned MRR", "Contraction MRR")),),
+    ),
+    Tab(
+        name="Movements",
+        description="One row per customer and month where its MRR changed: the category, MRR before and after, the "
+                    "change and the Billing row (payment logs) or contract behind it, so every movement of the MRR tab "
+                    "can be traced to customers and charges; its sums equal the MRR tab's movements to the cent. "
+                    "Newest month first, then the largest changes, so a tab cut by [publish] max_rows_per_tab (like "
+                    "Customers and Billing) keeps the latest movements.",
+        columns=MOVEMENT_COLUMNS,
+        build=_movements_tab,
     ),
     Tab(
         name="Customers",

@@ -35,17 +35,39 @@ class BillingRules:
     price_book: Literal["auto", "off"] | PriceList = "auto"
 
 
+DEFAULT_SPEND_PER_MONTH = 4000.0  # metrics.md 6; an assumption, not any company's figure
+DEFAULT_GROSS_MARGIN = 1.0
+
+
 @dataclass(frozen=True)
 class EconomicsParams:
     """Unit economics (metrics.md 6): acquisition spend, gross margin, benchmarks for the Summary verdicts."""
 
-    acquisition_spend_per_month: float = 4000.0
+    acquisition_spend_per_month: float = DEFAULT_SPEND_PER_MONTH
     # month "YYYY-MM" -> spend; a month listed here overrides the constant above
     spend_by_month: tuple[tuple[str, float], ...] = ()
-    gross_margin: float = 1.0
+    gross_margin: float = DEFAULT_GROSS_MARGIN
     churn_window_months: int = 3  # LTV divides by the logo churn rate averaged over this many trailing months
     ltv_cac_benchmark: float = 3.0  # LTV:CAC at or above this is healthy
     payback_benchmark_months: float = 12.0  # CAC payback at or below this is healthy
+    # The [economics] keys the configuration sets (sync/settings.py fills it). None: not built from a
+    # configuration, so a value equal to its default is taken to be that default.
+    stated: frozenset[str] | None = None
+
+    def spend_is_default(self, month: str) -> bool:
+        """True when the spend of `month` ("YYYY-MM") is the default constant: the month is not in spend_by_month
+        (the spend file or table) and acquisition_spend_per_month is not set."""
+        if month in dict(self.spend_by_month):
+            return False
+        if self.stated is None:
+            return self.acquisition_spend_per_month == DEFAULT_SPEND_PER_MONTH
+        return "acquisition_spend_per_month" not in self.stated
+
+    def margin_is_default(self) -> bool:
+        """True when gross_margin is not set: the default 100% (no cost of serving a customer)."""
+        if self.stated is None:
+            return self.gross_margin == DEFAULT_GROSS_MARGIN
+        return "gross_margin" not in self.stated
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""Contract portfolios (metrics.md 8): customers by channel, solutions, projects, churn by quarter, sectors.
+"""Contract portfolios (metrics.md 8): customers by channel, solutions, projects, sectors.
+
+Churn per quarter (MRR, ARR, customers) is the MRR by quarter tab (kpi/mrr_tabs.py), one quarterly table
+for every kind of data, with its rates on the customers present at each quarter's start (metrics.md 4).
 
 Every MRR figure here is read from the canonical revenue schedule, through `ctx.customer_months`
 (customer-level snapshots, the same numbers as the MRR tab) or, where a figure needs the solution,
@@ -17,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from kpi.contracts import SUBSCRIPTION
-from kpi.tables import Chart, Column, Context, Tab
+from kpi.tables import PERIOD_DEFINITION, Chart, Column, Context, Tab
 
 UNKNOWN_SECTOR = "Unknown"
 UNKNOWN_PARTNER = "Unknown partner"
@@ -170,6 +173,7 @@ def portfolio_by_month(ctx: Context) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "Month": months,
+            "Period": ctx.periods(months),
             "Direct": direct.reindex(months, fill_value=0).to_numpy(dtype="int64"),
             "Indirect": indirect.reindex(months, fill_value=0).to_numpy(dtype="int64"),
             "Total": total.reindex(months, fill_value=0).to_numpy(dtype="int64"),
@@ -197,6 +201,7 @@ def solutions_by_month(ctx: Context) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Month": months,
+            "Period": ctx.periods(months),
             "Active customers": customers.to_numpy(dtype="int64"),
             "Active solutions": pairs.to_numpy(dtype="int64"),
             "Solutions per customer": _ratio(pairs.astype("float64"), customers.astype("float64")).to_numpy(),
@@ -252,60 +257,13 @@ def projects_by_month(ctx: Context) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Month": grid.get_level_values("month"),
+            "Period": ctx.periods(grid.get_level_values("month")),
             "Project type": grid.get_level_values("project_type").astype(str),
             "Projects deployed": counts["projects"].to_numpy(dtype="int64"),
             "Solutions deployed": counts["solutions"].to_numpy(dtype="int64"),
             "Average solutions per project": _ratio(
                 counts["solutions"].astype("float64"), counts["projects"].astype("float64")
             ).to_numpy(),
-        }
-    )
-
-
-# ---------------------------------------------------------------- Churn by quarter
-
-
-def churn_by_quarter(ctx: Context) -> pd.DataFrame:
-    """One row per quarter of the MRR months: churn and contraction summed over the quarter's months, rates against the previous quarter's end."""
-    mm = ctx.mrr_by_month.reset_index(drop=True)
-    months = pd.DatetimeIndex(pd.to_datetime(mm["month"]))
-    # MRR and customers at the end of the month before: the first month's is 0 (months start with revenue)
-    prev_mrr = mm["mrr"].shift(1, fill_value=0.0).astype("float64")
-    prev_customers = mm["customers"].shift(1, fill_value=0).astype("float64")
-    frame = mm.assign(
-        quarter=months.to_period("Q").astype(str).str.replace("Q", "-Q", regex=False),
-        prev_mrr=prev_mrr.to_numpy(),
-        prev_customers=prev_customers.to_numpy(),
-    )
-    q = frame.groupby("quarter", sort=True).agg(
-        start_mrr=("prev_mrr", "first"),
-        start_customers=("prev_customers", "first"),
-        churned=("churned_mrr", "sum"),
-        contraction=("contraction_mrr", "sum"),
-        expansion=("expansion_mrr", "sum"),
-        reactivation=("reactivation_mrr", "sum"),
-        churned_customers=("churned_customers", "sum"),
-        end_mrr=("mrr", "last"),
-        end_customers=("customers", "last"),
-    )
-    return pd.DataFrame(
-        {
-            "Quarter": q.index.astype(str),
-            "MRR at start": _money(q["start_mrr"]).to_numpy(),
-            "Customers at start": q["start_customers"].to_numpy(dtype="int64"),
-            "Churned MRR": _money(q["churned"]).to_numpy(),
-            "Churned ARR": _money(q["churned"] * 12).to_numpy(),
-            "Contraction MRR": _money(q["contraction"]).to_numpy(),
-            "Contraction ARR": _money(q["contraction"] * 12).to_numpy(),
-            "Churned customers": q["churned_customers"].to_numpy(dtype="int64"),
-            "Logo churn rate": _ratio(q["churned_customers"].astype("float64"), q["start_customers"]).to_numpy(),
-            "MRR churn rate": _ratio(q["churned"], q["start_mrr"]).to_numpy(),
-            "Gross MRR churn": _ratio(q["churned"] + q["contraction"], q["start_mrr"]).to_numpy(),
-            "Net MRR churn": _ratio(
-                q["churned"] + q["contraction"] - q["expansion"] - q["reactivation"], q["start_mrr"]
-            ).to_numpy(),
-            "MRR at end": _money(q["end_mrr"]).to_numpy(),
-            "Customers at end": q["end_customers"].to_numpy(dtype="int64"),
         }
     )
 
@@ -413,6 +371,7 @@ def non_recurring_by_month(ctx: Context) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Month": months,
+            "Period": ctx.periods(months),
             "Non-recurring revenue": _money(per["amount"]).to_numpy(),
             "One-shot items": per["items"].to_numpy(dtype="int64"),
             "Customers": per["customers"].to_numpy(dtype="int64"),
@@ -435,6 +394,7 @@ TABS = [
         ),
         columns=(
             Column("Month", "month", "The month; its snapshot is the last second of the month, or as_of."),
+            Column("Period", "text", PERIOD_DEFINITION),
             Column("Direct", "int", "Customers with MRR > 0 sold directly (or through a partner of another type)."),
             Column("Indirect", "int", "Customers with MRR > 0 served through a partner of an indirect type."),
             Column("Total", "int", "Direct + indirect: the Customers figure of the MRR tab."),
@@ -454,6 +414,7 @@ TABS = [
         ),
         columns=(
             Column("Month", "month", "The month."),
+            Column("Period", "text", PERIOD_DEFINITION),
             Column("Active customers", "int", "Customers with at least one active subscription (MRR > 0)."),
             Column("Active solutions", "int", "Customer x solution pairs with an active subscription."),
             Column("Solutions per customer", "number", "Active solutions / active customers; empty with no customer."),
@@ -490,6 +451,7 @@ TABS = [
         ),
         columns=(
             Column("Month", "month", "The month the projects were deployed."),
+            Column("Period", "text", PERIOD_DEFINITION),
             Column("Project type", "text", "The project's type, as in the data (e.g. Mid Market, Enterprise, Outsourced)."),
             Column("Projects deployed", "int", "Projects of this type deployed in the month."),
             Column("Solutions deployed", "int", "Distinct solutions per project, summed over those projects."),
@@ -498,34 +460,6 @@ TABS = [
         build=projects_by_month,
         datasets=_CONTRACTS,
         requires=("projects",),
-    ),
-    Tab(
-        name="Churn by quarter",
-        description=(
-            "Churn and contraction per calendar quarter, summed over the quarter's monthly movements (MRR tab); "
-            "rates divide by the MRR or customers at the end of the previous quarter. The first quarter may "
-            "start mid-quarter and the last one ends at as_of."
-        ),
-        columns=(
-            Column("Quarter", "text", "The calendar quarter, YYYY-Qn."),
-            Column("MRR at start", "money", "MRR at the end of the previous quarter (0 before the first month)."),
-            Column("Customers at start", "int", "Customers at the end of the previous quarter."),
-            Column("Churned MRR", "money", "MRR of customers who went to 0 MRR, summed over the quarter's months."),
-            Column("Churned ARR", "money", "Churned MRR x 12."),
-            Column("Contraction MRR", "money", "MRR lost by customers who stayed but pay less (downgrades)."),
-            Column("Contraction ARR", "money", "Contraction MRR x 12."),
-            Column("Churned customers", "int", "Customers who went to 0 MRR, summed over the quarter's months."),
-            Column("Logo churn rate", "percent", "Churned customers / customers at start."),
-            Column("MRR churn rate", "percent", "Churned MRR / MRR at start."),
-            Column("Gross MRR churn", "percent", "(Churned + contraction) / MRR at start."),
-            Column("Net MRR churn", "percent", "(Churned + contraction - expansion - reactivation) / MRR at start."),
-            Column("MRR at end", "money", "MRR at the end of the quarter (at as_of for the current one)."),
-            Column("Customers at end", "int", "Customers at the end of the quarter."),
-        ),
-        build=churn_by_quarter,
-        datasets=_CONTRACTS,
-        requires=("contracts",),
-        charts=(Chart("Churn by quarter", "column", "Quarter", ("Churned MRR", "Contraction MRR")),),
     ),
     Tab(
         name="Sectors",
@@ -558,6 +492,7 @@ TABS = [
         ),
         columns=(
             Column("Month", "month", "The month of the one-shot's start date."),
+            Column("Period", "text", PERIOD_DEFINITION),
             Column("Non-recurring revenue", "money", "Sum of one-shot amounts."),
             Column("One-shot items", "int", "One-shot contracts."),
             Column("Customers", "int", "Distinct customers with a one-shot in the month."),

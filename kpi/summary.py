@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from kpi.cohorts import as_of_month, retention_by_age
-from kpi.economics import unit_economics
-from kpi.mrr import customer_months, to_cents
+from kpi.economics import economics_of
+from kpi.mrr import customer_months, month_is_complete, to_cents
 from kpi.params import Params
 from kpi.tables import Column, Context, Tab
 
@@ -58,12 +58,6 @@ def join(items: list[str]) -> str:
 
 def month_label(month: pd.Timestamp) -> str:
     return pd.Timestamp(month).strftime("%Y-%m")
-
-
-def month_is_complete(as_of: pd.Timestamp, timezone: str) -> bool:
-    """True when as_of is the last second of its month (in `timezone`): the month's snapshot is final."""
-    local = pd.Timestamp(as_of).tz_convert(timezone)
-    return (local + pd.Timedelta(seconds=1)).month != local.month
 
 
 def _row(topic: str, value: str, sentence: str) -> dict[str, str]:
@@ -140,8 +134,67 @@ def churn_row(mm: pd.DataFrame, month: pd.Timestamp | None) -> dict[str, str]:
     return _row("Churn", pct(float(logo)), sentence + ".")
 
 
+def revenue_retention_row(mm: pd.DataFrame, quarters: pd.DataFrame | None, month: pd.Timestamp | None,
+                          currency: str) -> dict[str, str] | None:
+    """NRR and GRR over the 12 months to the last complete month, and the last complete quarter's rates, all on the
+    customers paying at the period's start (metrics.md 4)."""
+    row = _complete_row(mm, "month", month)
+    if row is None or month is None:
+        return None
+    label = month_label(month)
+    parts: list[str] = []
+    value = ""
+    before = month - pd.DateOffset(months=12)
+    base = mm.loc[mm["month"] == before]
+    nrr, grr = row["nrr_12m"], row["grr_12m"]
+    if not _missing(nrr) and not base.empty:
+        start = base.iloc[0]
+        parts.append(
+            f"over the 12 months to the end of {label}, the {plural(int(start['customers']), 'customer')} paying at "
+            f"the end of {month_label(before)} ({money(float(start['mrr']), currency)} of MRR) kept {pct(float(grr))} "
+            f"of it counting only what they lost (GRR) and pay {pct(float(nrr))} of it now, expansion included (NRR)")
+        value = f"NRR {pct(float(nrr))}"
+    else:
+        parts.append(f"NRR and GRR over 12 months need paying customers 12 months before {label}, and the data "
+                     f"starts in {month_label(mm['month'].min())}")
+    if quarters is not None and len(quarters):
+        ends = pd.DatetimeIndex(quarters["quarter_start"]) + pd.DateOffset(months=2)
+        done = quarters.loc[(ends <= month) & (quarters["customers_start"] > 0) & quarters["nrr"].notna()]
+        if len(done):
+            q = done.iloc[-1]
+            parts.append(
+                f"in {q['quarter']}, the last complete quarter, {int(q['base_customers_lost'])} of the "
+                f"{int(q['customers_start'])} customers at its start {'was' if int(q['base_customers_lost']) == 1 else 'were'}"
+                f" gone at its end (logo churn "
+                f"{pct(float(q['logo_churn']))}), gross MRR churn was {pct(float(q['gross_mrr_churn']))} (GRR "
+                f"{pct(float(q['grr']))}) and NRR {pct(float(q['nrr']))}")
+            value = value or f"NRR {pct(float(q['nrr']))} ({q['quarter']})"
+    sentence = "; ".join(parts)
+    return _row("Revenue retention", value, sentence[0].upper() + sentence[1:] + ".")
+
+
+def assumed_inputs(params: Params, month: str, spend: float) -> str | None:
+    """What the verdicts of `month` ("YYYY-MM") rest on that is a default rather than the business's own figure,
+    with where to set it; None when the spend and the gross margin are both configured."""
+    e = params.economics
+    what, keys = [], []
+    if e.spend_is_default(month):
+        what.append(f"the default acquisition spend of {money(spend, params.currency)} a month")
+        keys.append("the spend (acquisition_spend_per_month, spend_file or spend_by_month)")
+    if e.margin_is_default():
+        what.append(f"the default gross margin of {pct(e.gross_margin)}")
+        keys.append("gross_margin")
+    if not what:
+        return None
+    return (f"on assumed inputs: {join(what)}, not this business's figures (set {join(keys)} under [economics] in "
+            "the config; see docs/growth-and-retention.md, Settings)")
+
+
 def economics_rows(ue: pd.DataFrame, month: pd.Timestamp | None, params: Params) -> list[dict[str, str]]:
-    """LTV:CAC and CAC payback of the last complete month, with a verdict against the benchmarks."""
+    """LTV:CAC and CAC payback of the last complete month, with a verdict against the benchmarks.
+
+    When the spend or the gross margin behind them is a default, each verdict says so, with where to set them, and
+    is conditional: an assumed spend makes any "healthy" meaningless on a business it was not measured on."""
     e = params.economics
     cur = params.currency
     row = _complete_row(ue, "Month", month)
@@ -153,6 +206,8 @@ def economics_rows(ue: pd.DataFrame, month: pd.Timestamp | None, params: Params)
     cac, ltv, ratio = row["CAC"], row["LTV"], row["LTV:CAC"]
     payback, per_new = row["CAC payback (months)"], row["New MRR per new customer"]
     basis = f"acquisition spend {money(spend, cur)}, {plural(new, 'new customer')}"
+    caveat = assumed_inputs(params, label, spend)
+    flag = " (assumed inputs)" if caveat else ""
     if _missing(ratio):
         if new == 0:
             why = "there were no new customers, so CAC has no denominator"
@@ -165,26 +220,29 @@ def economics_rows(ue: pd.DataFrame, month: pd.Timestamp | None, params: Params)
             why = "CAC is 0 (no acquisition spend), so the ratio has no denominator"
         ltv_row = _row("LTV:CAC", "", f"In {label}, LTV:CAC cannot be computed: {why} ({basis}).")
     else:
-        verdict = ("at or above the benchmark of " if float(ratio) >= e.ltv_cac_benchmark else "below the benchmark of ")
-        health = "healthy" if float(ratio) >= e.ltv_cac_benchmark else "acquisition costs more than it should return"
+        above = float(ratio) >= e.ltv_cac_benchmark
+        verdict = ("at or above the benchmark of " if above else "below the benchmark of ") + number(e.ltv_cac_benchmark)
+        health = "healthy" if above else "acquisition costs more than it should return"
+        judged = (f"{verdict}, which would be healthy, but {caveat}" if caveat and above
+                  else f"{verdict}, which would mean {health}, but {caveat}" if caveat else f"{verdict}, {health}")
         ltv_row = _row(
-            "LTV:CAC", f"{float(ratio):.2f}",
+            "LTV:CAC", f"{float(ratio):.2f}{flag}",
             f"In {label}, LTV:CAC was {float(ratio):.2f} (LTV {money(float(ltv), cur)} = ARPA "
             f"{money(float(row['ARPA']), cur)} x gross margin {pct(e.gross_margin)} / trailing logo churn "
-            f"{pct(float(row['Logo churn (trailing)']))}; CAC {money(float(cac), cur)} from {basis}): "
-            f"{verdict}{number(e.ltv_cac_benchmark)}, {health}.",
+            f"{pct(float(row['Logo churn (trailing)']))}; CAC {money(float(cac), cur)} from {basis}): {judged}.",
         )
     if _missing(payback):
         why = ("there were no new customers" if new == 0 else "new customers brought no new MRR")
         pay_row = _row("CAC payback", "", f"In {label}, CAC payback cannot be computed: {why} ({basis}).")
     else:
         within = float(payback) <= e.payback_benchmark_months
+        verdict = (f"within the {number(e.payback_benchmark_months)}-month benchmark" if within
+                   else f"longer than the {number(e.payback_benchmark_months)}-month benchmark")
         pay_row = _row(
-            "CAC payback", f"{float(payback):.1f} months",
+            "CAC payback", f"{float(payback):.1f} months{flag}",
             f"In {label}, CAC payback was {float(payback):.1f} months (CAC {money(float(cac), cur)} / new MRR per "
             f"new customer {money(float(per_new), cur)} x gross margin {pct(e.gross_margin)}): "
-            + (f"within the {number(e.payback_benchmark_months)}-month benchmark." if within
-               else f"longer than the {number(e.payback_benchmark_months)}-month benchmark."),
+            + (f"{verdict}, but {caveat}." if caveat else f"{verdict}."),
         )
     return [ltv_row, pay_row]
 
@@ -302,10 +360,12 @@ def guess_row(customer_months_: pd.DataFrame, guessed: pd.DataFrame, month: pd.T
 
 def summary(mrr_by_month: pd.DataFrame, ue: pd.DataFrame, by_age: pd.DataFrame, as_of: pd.Timestamp,
             params: Params, core: pd.DataFrame | None = None, seg: pd.DataFrame | None = None,
-            guesses: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> pd.DataFrame:
+            guesses: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+            quarters: pd.DataFrame | None = None) -> pd.DataFrame:
     """Rows (Topic, Value, Sentence), in reading order. `core` / `seg` None: those topics are left out.
 
     `guesses`: (customer_months, guessed_mrr) of a payment log, for the row on guessed intervals; None: no such row.
+    `quarters`: kpi.mrr.mrr_by_quarter, for the last complete quarter's rates in the Revenue retention row.
     """
     mm = mrr_by_month.reset_index(drop=True)
     current = as_of_month(as_of, params.timezone)
@@ -314,6 +374,9 @@ def summary(mrr_by_month: pd.DataFrame, ue: pd.DataFrame, by_age: pd.DataFrame, 
     rows = mrr_rows(mm, as_of, params.timezone, params.currency)
     if not mm.empty:
         rows.append(churn_row(mm, complete_month))
+        retention = revenue_retention_row(mm, quarters, complete_month, params.currency)
+        if retention is not None:
+            rows.append(retention)
         if guesses is not None:
             rows.append(guess_row(guesses[0], guesses[1], complete_month, as_of, params.timezone, params.currency))
         rows.extend(economics_rows(ue, complete_month, params))
@@ -328,7 +391,7 @@ def summary(mrr_by_month: pd.DataFrame, ue: pd.DataFrame, by_age: pd.DataFrame, 
 
 def _build(ctx: Context) -> pd.DataFrame:
     month = as_of_month(ctx.as_of, ctx.timezone)
-    ue = unit_economics(ctx.mrr_by_month, ctx.customer_months, ctx.params.economics, month, ctx.cohorts)
+    ue = economics_of(ctx)
     by_age = retention_by_age(ctx.customer_months, month, ctx.cohorts)
     core = seg = guesses = None
     if ctx.dataset == "payments" and ctx.charges is not None:
@@ -339,7 +402,7 @@ def _build(ctx: Context) -> pd.DataFrame:
         seg = segments(profile, ctx.params.segments)
     if ctx.billing is not None:
         guesses = (ctx.customer_months, guessed_mrr(ctx.schedule, ctx.billing, ctx.as_of, ctx.timezone))
-    return summary(ctx.mrr_by_month, ue, by_age, ctx.as_of, ctx.params, core, seg, guesses)
+    return summary(ctx.mrr_by_month, ue, by_age, ctx.as_of, ctx.params, core, seg, guesses, ctx.mrr_by_quarter)
 
 
 TABS: list[Tab] = [
@@ -347,10 +410,11 @@ TABS: list[Tab] = [
         name="Summary",
         description=(
             "The headline numbers in one sentence each: MRR and its change, the latest month's movements, "
-            "churn, how much of the churned MRR and of MRR rests on intervals guessed from a single charge (payment "
-            "logs), LTV:CAC and CAC payback against their benchmarks (settings economics.ltv_cac_benchmark, "
-            "economics.payback_benchmark_months), cohort retention and the core users. Rates and unit "
-            "economics are for the last complete month."
+            "churn, NRR and GRR over 12 months and the last complete quarter, how much of the churned MRR and of MRR "
+            "rests on intervals guessed from a single charge (payment logs), LTV:CAC and CAC payback against their "
+            "benchmarks (settings economics.ltv_cac_benchmark, economics.payback_benchmark_months) with the inputs "
+            "that are assumed defaults, cohort retention and the core users. Rates and unit economics are for the "
+            "last complete month."
         ),
         columns=(
             Column("Topic", "text", "What the row is about"),

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
 import pandas as pd
 
 from kpi import mrr
@@ -46,6 +47,14 @@ class Column:
     def __post_init__(self) -> None:
         if self.kind not in COLUMN_KINDS:
             raise ValueError(f"column {self.name!r}: unknown kind {self.kind!r}")
+
+
+# The Period column of every month and quarter table (metrics.md 4): one definition for all of them.
+PERIOD_DEFINITION = (
+    "complete, or \"partial, to YYYY-MM-DD\" for the month (quarter) of as_of when as_of is not its last second: "
+    "its snapshot is read at as_of and its flows and counts cover part of it, so it is not a whole period to "
+    "compare with the others; verdicts, averages and benchmarks leave it out."
+)
 
 
 @dataclass(frozen=True)
@@ -169,6 +178,15 @@ class Context:
     def timezone(self) -> str:
         return self.params.timezone
 
+    @property
+    def partial(self) -> bool:
+        """True when as_of is not the last second of its month: that month (and its quarter) is partial (metrics.md 4)."""
+        return not mrr.month_is_complete(self.as_of, self.params.timezone)
+
+    def periods(self, starts: pd.Series | pd.DatetimeIndex, quarterly: bool = False) -> np.ndarray:
+        """The Period column for these months (or quarters): "complete" or "partial, to <as_of's day>"."""
+        return mrr.period_labels(starts, self.as_of, self.params.timezone, quarterly)
+
     @cached_property
     def customer_months(self) -> pd.DataFrame:
         return mrr.customer_months(self.schedule, self.as_of, self.params.timezone)
@@ -178,9 +196,21 @@ class Context:
         return mrr.mrr_by_month(self.customer_months)
 
     @cached_property
+    def movements(self) -> pd.DataFrame:
+        """The Movements tab's rows (kpi.mrr.movement_table, with the refs behind each movement), computed once for
+        the tab and the invariant that checks them against the MRR tab."""
+        refs = mrr.ref_months(self.schedule, self.as_of, self.params.timezone)
+        return mrr.movement_table(self.customer_months, refs)
+
+    @cached_property
+    def mrr_by_quarter(self) -> pd.DataFrame:
+        return mrr.mrr_by_quarter(self.mrr_by_month, self.customer_months)
+
+    @cached_property
     def cohorts(self) -> CohortMatrices:
-        """kpi.cohorts.CohortMatrices of the run, computed once for every tab that reads cohorts."""
-        return cohort_matrices(self.customer_months, as_of_month(self.as_of, self.timezone))
+        """kpi.cohorts.CohortMatrices of the run, computed once for every tab that reads cohorts (the cells read in
+        a partial month of as_of left empty)."""
+        return cohort_matrices(self.customer_months, as_of_month(self.as_of, self.timezone), partial=self.partial)
 
     @cached_property
     def profile(self) -> pd.DataFrame:

@@ -161,9 +161,10 @@ def compute_tables(ctx: Context) -> tuple[list[Table], list[tuple[str, str]]]:
 
 def check_invariants(ctx: Context) -> None:
     """Rules that must hold before anything is published (style.md 7)."""
-    from kpi.mrr import check_identity
+    from kpi.mrr import check_identity, check_movements
 
     problems = check_identity(ctx.mrr_by_month)
+    problems += check_movements(ctx.movements, ctx.mrr_by_month)
     months = ctx.mrr_by_month["month"]
     if months.duplicated().any():
         problems.append("the MRR table has a month twice")

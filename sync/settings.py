@@ -317,13 +317,16 @@ def _check_timezone(tz: str, where: str) -> str:
     return tz
 
 
-def build_params(sections: Mapping[str, Any], timezone: str) -> Params:
-    """The pure KPI parameters from the parsed sections (the only thing kpi/ sees)."""
+def build_params(sections: Mapping[str, Any], timezone: str, economics_keys: frozenset[str] = frozenset()) -> Params:
+    """The pure KPI parameters from the parsed sections (the only thing kpi/ sees).
+
+    `economics_keys`: the keys the config's [economics] table sets, so the Summary can say which inputs of its
+    verdicts are defaults."""
     billing: BillingSection = sections["billing"]
     output: OutputSection = sections["output"]
     availability: AvailabilitySection = sections.get("availability", AvailabilitySection())
     portfolio: PortfolioSection = sections.get("portfolio", PortfolioSection())
-    economics = _economics_params(sections.get("economics", EconomicsSection()))
+    economics = _economics_params(sections.get("economics", EconomicsSection()), economics_keys)
     segments = _segment_params(sections.get("segments", SegmentsSection()))
     return Params(
         timezone=timezone,
@@ -371,7 +374,7 @@ def _price_book(value: str | tuple[tuple[str, tuple[float, ...]], ...]) -> Liter
     return PriceList(**{k: tuple(prices.get(k, ())) for k in PRICE_LIST_KEYS})
 
 
-def _economics_params(section: EconomicsSection) -> EconomicsParams:
+def _economics_params(section: EconomicsSection, stated: frozenset[str] = frozenset()) -> EconomicsParams:
     """[economics] -> EconomicsParams; reads the spend file (a small month -> spend table) when one is set."""
     from sync.sources.spend import load_spend, parse_month
 
@@ -396,6 +399,7 @@ def _economics_params(section: EconomicsSection) -> EconomicsParams:
         churn_window_months=section.churn_window_months,
         ltv_cac_benchmark=section.ltv_cac_benchmark,
         payback_benchmark_months=section.payback_benchmark_months,
+        stated=frozenset(stated),
     )
 
 
@@ -445,7 +449,7 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
         timezone=timezone,
         as_of=top.get("as_of", ""),
         secrets=Secrets(environ if environ is not None else {}),
-        params=build_params(sections, timezone),
+        params=build_params(sections, timezone, frozenset(raw.get("economics", {}))),
         sections=sections,
         **{f.name: sections[f.name] for f in dataclasses.fields(Settings) if f.name in sections},
     )

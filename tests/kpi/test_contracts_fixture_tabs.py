@@ -68,6 +68,11 @@ def _same(kind: str, got: object, want: object) -> bool:
     return got == want
 
 
+def complete(rows: list[tuple]) -> list[tuple]:
+    """Rows with the Period cell "complete" after their first cell: as_of is the last second of June, and of Q2."""
+    return [(row[0], "complete", *row[1:]) for row in rows]
+
+
 def assert_cells(table: Table, rows: list[tuple], columns: list[str] | None = None) -> None:
     """Every cell of `table` equals `rows` under its column kind (NaN/None == empty, money to the cent)."""
     names = [c.name for c in table.columns]
@@ -116,11 +121,13 @@ MRR_ROWS = [
     (JUN, 2600.0, 5, 2600 / 5, 150.0, 0.0, 0.0, 0.0, 250.0, 400.0, 1, 1, 0,
      400 / 2200, 150 / 2200, 0.0, 0.0, 0.0, 0 / 3, 0.0, -250 / 2200, N),
 ]
+# NRR and GRR (12 months): empty every month, the fixture has no snapshot 12 months before any of its months
+MRR_ROWS = [(*row, N, N) for row in MRR_ROWS]
 
 
 def test_mrr_tab_every_cell(tables: dict[str, Table]) -> None:
     """MRR: each month's MRR, customers, ARPA, movements, counts, rates and quick ratio equal the hand computation."""
-    assert_cells(tables["MRR"], MRR_ROWS, MRR_COLUMNS)
+    assert_cells(tables["MRR"], complete(MRR_ROWS), MRR_COLUMNS)
 
 
 def test_mrr_identity_holds_on_contracts(ctx: Context) -> None:
@@ -129,22 +136,49 @@ def test_mrr_identity_holds_on_contracts(ctx: Context) -> None:
 
 
 def test_mrr_by_quarter_every_cell(tables: dict[str, Table]) -> None:
-    """MRR by quarter: MRR and customers at each quarter's end, movements summed, rates on the previous quarter's end."""
+    """MRR by quarter: flows summed over the months, rates on the customers at the quarter's start followed to its end.
+
+    2024-Q1 holds a customer who joined and left inside the quarter (D: January to February): its churn is in the
+    summed flows but not in the rates, which follow A, B and C only; 2023-Q4 has no customer at its start, so
+    its rates are empty cells.
+    """
     rows = [
-        # Q4: MRR at Dec 1900 (A, B, C); new 1300 (Oct) + 600 (Nov); no previous quarter -> rates empty
-        ("2023-Q4", OCT, 3, 1900.0, 3, 1900 / 3, 1900.0, 0.0, 0.0, 0.0, 0.0, 1900.0, 3, 0, 0,
-         N, N, N, N, N, N, N, N, N),
-        # Q1: MRR at Mar 2000 (A, B, C); new 200 (D, Jan), expansion 200 (A, Feb), contraction 100 (B, Feb),
-        # churn 200 (D, Mar); against 1900 / 3 customers at Dec; quick (200 + 200) / (200 + 100)
-        ("2024-Q1", JAN, 3, 2000.0, 3, 2000 / 3, 200.0, 200.0, 100.0, 200.0, 0.0, 100.0, 1, 0, 1,
-         100 / 1900, 200 / 1900, 200 / 1900, 100 / 1900, 200 / 1900, 1 / 3, 300 / 1900, 100 / 1900, 400 / 300),
-        # Q2: MRR at Jun 2600 (A, C, D, E, F); new 300 (F) + 150 (E), expansion 400 (C), churn 500 (B),
-        # reactivation 250 (D); against 2000 / 3 customers at Mar; net churn (500 - 400 - 250) / 2000;
-        # quick (450 + 400 + 250) / 500
-        ("2024-Q2", APR, 3, 2600.0, 5, 2600 / 5, 450.0, 400.0, 0.0, 500.0, 250.0, 600.0, 2, 1, 1,
-         600 / 2000, 450 / 2000, 400 / 2000, 0.0, 500 / 2000, 1 / 3, 500 / 2000, -150 / 2000, 1100 / 500),
+        # Q4: nobody at the end of Sep; MRR at Dec 1900 (A, B, C); new 1300 (Oct) + 600 (Nov); nothing lost
+        ("2023-Q4", OCT, 3, 0.0, 0, 1900.0, 3, 1900 / 3, 1900.0, 0.0, 0.0, 0.0, 0.0, 1900.0, 3, 0, 0, 0.0, 0.0,
+         0, 0.0, 0.0, N, N, N, N, N, N, N),
+        # Q1: base at Dec = A 1000, B 600, C 300 (1900, 3); at Mar A 1200, B 500, C 300: none lost, B -100,
+        # A +200, so logo churn 0 (D, new in Jan and gone in Mar, is not of the base), gross 100 / 1900,
+        # NRR 2000 / 1900. Flows: new 200 (D), expansion 200 (A), contraction 100 (B), churn 200 (D)
+        ("2024-Q1", JAN, 3, 1900.0, 3, 2000.0, 3, 2000 / 3, 200.0, 200.0, 100.0, 200.0, 0.0, 100.0, 1, 0, 1,
+         2400.0, 1200.0, 0, 100.0, 2000.0,
+         100 / 1900, 0.0, 100 / 1900, -100 / 1900, 1800 / 1900, 2000 / 1900, 400 / 300),
+        # Q2: base at Mar = A 1200, B 500, C 300 (2000, 3); at Jun A 1200, B 0, C 700: B lost (500), C +400,
+        # so logo churn 1/3, gross 500 / 2000, NRR 1900 / 2000. Flows: new 450 (F 300, E 150), expansion 400
+        # (C), churn 500 (B), reactivation 250 (D); quick (450 + 400 + 250) / 500
+        ("2024-Q2", APR, 3, 2000.0, 3, 2600.0, 5, 2600 / 5, 450.0, 400.0, 0.0, 500.0, 250.0, 600.0, 2, 1, 1,
+         6000.0, 0.0, 1, 500.0, 1900.0,
+         600 / 2000, 1 / 3, 500 / 2000, 100 / 2000, 1500 / 2000, 1900 / 2000, 1100 / 500),
     ]
-    assert_cells(tables["MRR by quarter"], rows, [c.name for c in mrr_tabs.QUARTER_TAB_COLUMNS])
+    assert_cells(tables["MRR by quarter"], complete(rows), [c.name for c in mrr_tabs.QUARTER_TAB_COLUMNS])
+
+
+def test_movements_tab_every_cell(tables: dict[str, Table]) -> None:
+    """Movements: each customer-month that moved, newest first, with the contracts that started, rose, fell or ended."""
+    rows = [
+        (JUN, "D", "reactivation", 0.0, 250.0, 250.0, "K9"),  # Expenses 3000 ARR from June
+        (JUN, "E", "new", 0.0, 150.0, 150.0, "K11"),
+        (MAY, "C", "expansion", 300.0, 700.0, 400.0, "K7"),  # Payroll 4800 ARR added
+        (APR, "B", "churn", 500.0, 0.0, -500.0, "K4"),  # Payroll ended Mar 31
+        (APR, "F", "new", 0.0, 300.0, 300.0, "K13"),
+        (MAR, "D", "churn", 200.0, 0.0, -200.0, "K8"),  # Expenses ended Feb 29
+        (FEB, "A", "expansion", 1000.0, 1200.0, 200.0, "K2"),
+        (FEB, "B", "contraction", 600.0, 500.0, -100.0, "K5"),  # Absences ended Jan 31
+        (JAN, "D", "new", 0.0, 200.0, 200.0, "K8"),
+        (NOV, "B", "new", 0.0, 600.0, 600.0, "K4, K5"),
+        (OCT, "A", "new", 0.0, 1000.0, 1000.0, "K1"),
+        (OCT, "C", "new", 0.0, 300.0, 300.0, "K6"),
+    ]
+    assert_cells(tables["Movements"], complete(rows), [c.name for c in mrr_tabs.MOVEMENT_COLUMNS])
 
 
 def test_customers_tab_every_cell(tables: dict[str, Table]) -> None:
@@ -167,7 +201,7 @@ def test_customers_tab_every_cell(tables: dict[str, Table]) -> None:
     assert_cells(tables["Customers"], rows, columns)
 
 
-COHORT_HEAD = ["Cohort", "Cohort size", "Starting MRR"] + [str(age) for age in range(9)]
+COHORT_HEAD = ["Cohort", "Period", "Cohort size", "Starting MRR"] + [str(age) for age in range(9)]
 
 
 def test_cohorts_logos_every_cell(tables: dict[str, Table]) -> None:
@@ -183,7 +217,7 @@ def test_cohorts_logos_every_cell(tables: dict[str, Table]) -> None:
         (MAY, 0, 0.0, N, N, N, N, N, N, N, N, N),
         (JUN, 1, 150.0, 1, N, N, N, N, N, N, N, N),  # E (D's return in Jun is not a new cohort)
     ]
-    assert_cells(tables["Cohorts (logos)"], rows, COHORT_HEAD)
+    assert_cells(tables["Cohorts (logos)"], complete(rows), COHORT_HEAD)
 
 
 def test_cohorts_revenue_every_cell(tables: dict[str, Table]) -> None:
@@ -200,7 +234,7 @@ def test_cohorts_revenue_every_cell(tables: dict[str, Table]) -> None:
         (MAY, 0, 0.0, N, N, N, N, N, N, N, N, N),
         (JUN, 1, 150.0, 1, N, N, N, N, N, N, N, N),  # E
     ]
-    assert_cells(tables["Cohorts (revenue)"], rows, COHORT_HEAD)
+    assert_cells(tables["Cohorts (revenue)"], complete(rows), COHORT_HEAD)
 
 
 def test_retention_by_age_every_cell(tables: dict[str, Table]) -> None:
@@ -244,13 +278,14 @@ def test_unit_economics_every_cell(tables: dict[str, Table]) -> None:
         # Jun: trailing (1/3 + 0 + 0) / 3 = 1/9; LTV 520 * 9 = 4680; LTV:CAC 4680 / 4000; E's cohort 150
         (JUN, 4000.0, 1, 4000.0, 150.0, 4000 / 150, 520.0, 1 / 9, 4680.0, 4680 / 4000, N),
     ]
-    assert_cells(tables["Unit economics"], rows, list(economics.COLUMNS))
+    assert_cells(tables["Unit economics"], complete(rows), [c.name for c in economics.TABS[0].columns])
 
 
 def test_summary_sentences_carry_the_hand_computed_numbers(tables: dict[str, Table]) -> None:
     """Summary: each topic's value and sentence state the numbers of June 2024, the last complete month."""
     frame = tables["Summary"].frame
-    assert frame["Topic"].tolist() == ["MRR", "MRR movements", "Churn", "LTV:CAC", "CAC payback", "Cohort retention"]
+    assert frame["Topic"].tolist() == ["MRR", "MRR movements", "Churn", "Revenue retention", "LTV:CAC", "CAC payback",
+                                       "Cohort retention"]
     # MRR 2600 from 5 customers, +400 (400 / 2200 = 18.2%) from 2200 at the end of May
     # movements: new 150 (E), reactivation 250 (D), nothing lost
     # churn: 0 of 3 customers at the start of June; net MRR churn -250 / 2200 = -11.4%
@@ -264,11 +299,20 @@ def test_summary_sentences_carry_the_hand_computed_numbers(tables: dict[str, Tab
                                        "churned 0.00 EUR (0 customers lost)"]),
         "Churn": ("0.0%", ["2024-06", "logo churn was 0.0%", "0 of 3 customers", "gross MRR churn was 0.0%",
                            "net MRR churn -11.4%"]),
-        "LTV:CAC": ("1.17", ["2024-06", "LTV:CAC was 1.17", "LTV 4,680 EUR", "ARPA 520 EUR", "gross margin 100.0%",
-                             "trailing logo churn 11.1%", "CAC 4,000 EUR", "acquisition spend 4,000 EUR",
-                             "1 new customer", "below the benchmark of 3"]),
-        "CAC payback": ("26.7 months", ["2024-06", "26.7 months", "CAC 4,000 EUR", "new customer 150 EUR",
-                                        "longer than the 12-month benchmark"]),
+        # Q2 from the customers at the end of March (A 1200, B 500, C 300): B gone, C +400 -> NRR 1900 / 2000
+        "Revenue retention": ("NRR 95.0% (2024-Q2)", [
+            "need paying customers 12 months before 2024-06, and the data starts in 2023-10",
+            "in 2024-Q2, the last complete quarter, 1 of the 3 customers at its start was gone at its end (logo churn "
+            "33.3%), gross MRR churn was 25.0% (GRR 75.0%) and NRR 95.0%"]),
+        # the fixture's config sets no [economics]: spend and margin are the defaults, and the verdicts say so
+        "LTV:CAC": ("1.17 (assumed inputs)", [
+            "2024-06", "LTV:CAC was 1.17", "LTV 4,680 EUR", "ARPA 520 EUR", "gross margin 100.0%",
+            "trailing logo churn 11.1%", "CAC 4,000 EUR", "acquisition spend 4,000 EUR", "1 new customer",
+            "below the benchmark of 3, which would mean acquisition costs more than it should return, but on assumed "
+            "inputs: the default acquisition spend of 4,000 EUR a month and the default gross margin of 100.0%"]),
+        "CAC payback": ("26.7 months (assumed inputs)", ["2024-06", "26.7 months", "CAC 4,000 EUR",
+                                                         "new customer 150 EUR", "longer than the 12-month benchmark, "
+                                                         "but on assumed inputs"]),
         "Cohort retention": ("75.0%", ["75.0% and 66.7%", "3 and 6 months", "of 4 and 3 customers",
                                        "85.7% and 78.9%"]),
     }
@@ -283,5 +327,5 @@ def test_every_shared_tab_is_built_or_skipped_for_a_reason(ctx: Context, tables:
     """On contract data every shared tab is built except Billing, which is skipped as payments-only."""
     skipped = {t.name: ctx.skip_reason(t) for t in SHARED_TABS if ctx.skip_reason(t) is not None}
     assert skipped == {"Billing": "not produced for contracts data"}
-    assert set(tables) == {"MRR", "MRR by quarter", "Customers", "Cohorts (logos)", "Cohorts (revenue)",
+    assert set(tables) == {"MRR", "MRR by quarter", "Movements", "Customers", "Cohorts (logos)", "Cohorts (revenue)",
                            "Retention by age", "Unit economics", "Summary"}

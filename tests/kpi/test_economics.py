@@ -46,6 +46,8 @@ def fixture_mrr_by_month() -> pd.DataFrame:
         net_mrr_churn=(mm["churned_mrr"] + mm["contraction_mrr"] - mm["expansion_mrr"] - mm["reactivation_mrr"])
         / prev_mrr,
         customers_prev=prev_customers,
+        nrr_12m=NAN,  # four months: nobody paid 12 months before any of them
+        grr_12m=NAN,
     )
 
 

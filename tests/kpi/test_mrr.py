@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 
 from kpi.billing import add_months, infer_schedule
 from kpi.mrr import (
+    BASE_COLUMNS,
     MONTH_COLUMNS,
     QUARTER_COLUMNS,
+    base_retention,
     check_identity,
     customer_months,
     month_snapshots,
@@ -129,7 +131,7 @@ def test_empty_schedule_gives_no_customer_months():
     mm = mrr_by_month(cm)
     assert mm.empty and tuple(mm.columns) == MONTH_COLUMNS
     assert check_identity(mm) == []
-    assert mrr_by_quarter(mm).empty
+    assert mrr_by_quarter(mm, cm).empty
 
 
 # ----------------------------------------------------------------------------- movements and rates
@@ -209,22 +211,81 @@ def test_a_month_with_nobody_is_a_row_of_zeros():
 
 
 def test_mrr_by_quarter_by_hand():
-    """Quarters sum the monthly movements and divide by the MRR and customers at the previous quarter's end."""
-    q = mrr_by_quarter(mrr_by_month(fixture_customer_months()))
+    """Quarters sum the monthly movements; their rates follow the customers at the previous quarter's end to its end."""
+    cm = fixture_customer_months()
+    q = mrr_by_quarter(mrr_by_month(cm), cm)
     assert tuple(q.columns) == QUARTER_COLUMNS
     assert list(q["quarter"]) == ["2024-Q1", "2024-Q2"]
     assert list(q["quarter_start"]) == [M("2024-01-01"), M("2024-04-01")]
     q1, q2 = q.iloc[0], q.iloc[1]
-    assert (q1["months"], q1["mrr"], q1["customers"], q1["new_mrr"], q1["expansion_mrr"], q1["contraction_mrr"],
-            q1["net_new_mrr"], q1["new_customers"]) == (3, 170.0, 2, 150.0, 50.0, 30.0, 170.0, 2)
-    assert math.isnan(q1["mrr_growth"]) and math.isnan(q1["logo_churn"])
-    assert (q2["months"], q2["mrr"], q2["customers"], q2["churned_mrr"], q2["reactivation_mrr"], q2["net_new_mrr"],
-            q2["churned_customers"], q2["reactivated_customers"]) == (2, 150.0, 3, 120.0, 80.0, -20.0, 1, 1)
+    assert (q1["months"], q1["mrr_start"], q1["customers_start"], q1["mrr"], q1["customers"], q1["new_mrr"],
+            q1["expansion_mrr"], q1["contraction_mrr"], q1["net_new_mrr"], q1["new_customers"],
+            q1["contraction_arr"]) == (3, 0.0, 0, 170.0, 2, 150.0, 50.0, 30.0, 170.0, 2, 360.0)
+    for rate in ("mrr_growth", "logo_churn", "gross_mrr_churn", "net_mrr_churn", "grr", "nrr"):
+        assert math.isnan(q1[rate]), rate  # nobody paid at the start of the first quarter
+    # Q2 from March (A 120, B 50) to May (A 80 after churning in April and coming back, B 50, C new 20):
+    # the flows count A's churn and reactivation; compared start to end, A lost 40 and nobody is at 0
+    assert (q2["months"], q2["mrr_start"], q2["customers_start"], q2["mrr"], q2["customers"], q2["churned_mrr"],
+            q2["reactivation_mrr"], q2["net_new_mrr"], q2["churned_customers"], q2["reactivated_customers"],
+            q2["churned_arr"]) == (2, 170.0, 2, 150.0, 3, 120.0, 80.0, -20.0, 1, 1, 1440.0)
+    assert (q2["base_customers_lost"], q2["base_mrr_lost"], q2["base_mrr_end"]) == (0, 40.0, 130.0)
     assert_close(q2["mrr_growth"], -20 / 170)
-    assert_close(q2["logo_churn"], 0.5)
-    assert_close(q2["gross_mrr_churn"], 120 / 170)
+    assert_close(q2["logo_churn"], 0.0)
+    assert_close(q2["gross_mrr_churn"], 40 / 170)
     assert_close(q2["net_mrr_churn"], 40 / 170)
+    assert_close(q2["grr"], 130 / 170)
+    assert_close(q2["nrr"], 130 / 170)
     assert_close(q2["quick_ratio"], 100 / 120)
+
+
+def test_a_customer_who_joins_and_leaves_inside_a_quarter_is_not_churn_of_its_base():
+    """Two customers at the start, three who join and leave inside the quarter: logo churn 1/2, not 4/2 = 200%."""
+    rows = [("A", "2024-03-01", 100), ("A", "2024-04-01", 100), ("A", "2024-05-01", 100), ("A", "2024-06-01", 0),
+            ("B", "2024-03-01", 50), ("B", "2024-04-01", 50), ("B", "2024-05-01", 50), ("B", "2024-06-01", 60)]
+    rows += [(c, "2024-04-01", 30) for c in "CDE"] + [(c, "2024-05-01", 0) for c in "CDE"]
+    cm = pd.DataFrame({"customer_id": [r[0] for r in rows], "month": pd.to_datetime([r[1] for r in rows]),
+                       "mrr": [float(r[2]) for r in rows]})
+    q = mrr_by_quarter(mrr_by_month(cm), cm).set_index("quarter")
+    q2 = q.loc["2024-Q2"]
+    assert (q2["churned_customers"], q2["churned_mrr"]) == (4, 190.0)  # the monthly flows: A, C, D, E
+    assert (q2["customers_start"], q2["base_customers_lost"], q2["base_mrr_lost"]) == (2, 1, 100.0)
+    assert_close(q2["logo_churn"], 1 / 2)
+    assert_close(q2["gross_mrr_churn"], 100 / 150)
+    assert_close(q2["nrr"], 60 / 150)  # B pays 60 of the 150 the base paid: 50 -> 60, A 100 -> 0
+    assert_close(q2["grr"], 50 / 150)  # B's expansion does not make up for A in GRR
+    assert_close(q2["net_mrr_churn"], 90 / 150)
+
+
+def test_base_retention_by_hand_and_with_nobody_at_the_start():
+    """base_retention follows the customers paying at each start to the end; a start before the data has nobody."""
+    cm = fixture_customer_months()
+    base = base_retention(cm, pd.DatetimeIndex(["2024-02-01", "2023-12-01", "2024-03-01"]),
+                          pd.DatetimeIndex(["2024-05-01", "2024-03-01", "2024-04-01"]))
+    assert tuple(base.columns) == BASE_COLUMNS
+    # Feb (A 150, B 50) -> May (A 80, B 50): nobody at 0, A lost 70
+    assert tuple(base.iloc[0]) == (2, 200.0, 0, 70.0, 0.0, 130.0)
+    assert tuple(base.iloc[1]) == (0, 0.0, 0, 0.0, 0.0, 0.0)
+    # Mar (A 120, B 50) -> Apr (A 0, B 50): A lost
+    assert tuple(base.iloc[2]) == (2, 170.0, 1, 120.0, 0.0, 50.0)
+
+
+def test_trailing_twelve_month_nrr_and_grr_by_hand():
+    """NRR and GRR (12 months) follow the customers paying 12 snapshots earlier; empty before 12 months of history."""
+    def months(customer: str, first: str, last: str, mrr: float) -> list[tuple[str, pd.Timestamp, float]]:
+        return [(customer, m, mrr) for m in pd.date_range(first, last, freq="MS")]
+
+    rows = (months("A", "2023-01", "2023-12", 100) + months("A", "2024-01", "2024-05", 130)
+            + months("B", "2023-01", "2023-12", 50) + months("C", "2023-06", "2024-05", 40)
+            + months("C", "2024-06", "2024-06", 20) + months("D", "2024-01", "2024-06", 500))
+    cm = pd.DataFrame(rows, columns=["customer_id", "month", "mrr"])  # A and B are at 0 after their last month
+    mm = mrr_by_month(cm).set_index("month")
+    assert mm["nrr_12m"].loc[:"2023-12-01"].isna().all() and mm["grr_12m"].loc[:"2023-12-01"].isna().all()
+    # Jan 2024 against Jan 2023: A 100 -> 130, B 50 -> 0 (D, new, is not of the base): NRR 130 / 150, GRR 100 / 150
+    assert_close(mm.loc["2024-01-01", "nrr_12m"], 130 / 150)
+    assert_close(mm.loc["2024-01-01", "grr_12m"], 100 / 150)
+    # Jun 2024 against Jun 2023 (A 100, B 50, C 40 = 190): A and B at 0, C down to 20
+    assert_close(mm.loc["2024-06-01", "nrr_12m"], 20 / 190)
+    assert_close(mm.loc["2024-06-01", "grr_12m"], 20 / 190)
 
 
 def test_check_identity_names_the_broken_month():
@@ -245,9 +306,10 @@ def test_shared_log_identity_holds_every_month(shared_customer_months):
     assert check_identity(mm) == []
     assert list(mm["month"]) == list(pd.date_range("2016-08-01", "2017-10-01", freq="MS"))
     assert (mm["mrr"] > 0).all()
-    q = mrr_by_quarter(mm)
+    q = mrr_by_quarter(mm, shared_customer_months)
     assert q["net_new_mrr"].sum() == pytest.approx(mm["mrr"].iloc[-1], abs=0.001)
     assert q["mrr"].iloc[-1] == mm["mrr"].iloc[-1]
+    assert list(q["mrr_start"].iloc[1:]) == list(q["mrr"].iloc[:-1])
 
 
 # ----------------------------------------------------------------------------- properties
@@ -319,10 +381,10 @@ def test_properties_on_generated_logs(log, timezone, cut, rules):
 
 
 MRR_TAB = [
-    "Month", "MRR", "Customers", "ARPA", "New MRR", "Expansion MRR", "Contraction MRR", "Churned MRR",
+    "Month", "Period", "MRR", "Customers", "ARPA", "New MRR", "Expansion MRR", "Contraction MRR", "Churned MRR",
     "Reactivation MRR", "Net new MRR", "New customers", "Reactivated customers", "Churned customers", "MRR growth %",
     "New MRR %", "Expansion MRR %", "Contraction MRR %", "Churned MRR %", "Logo churn %", "Gross MRR churn %",
-    "Net MRR churn %", "Quick ratio",
+    "Net MRR churn %", "Quick ratio", "NRR (12 months)", "GRR (12 months)",
 ]
 
 
@@ -345,7 +407,7 @@ def payments_context(dataset: str = "payments") -> Context:
 def test_tab_declarations():
     """The MRR tabs are declared with their exact column names, each column with a one-sentence definition."""
     tabs = {t.name: t for t in TABS}
-    assert list(tabs) == ["MRR", "MRR by quarter", "Customers", "Billing"]
+    assert list(tabs) == ["MRR", "MRR by quarter", "Movements", "Customers", "Billing"]
     assert tabs["MRR"].column_names == MRR_TAB
     assert all(c.description.endswith(".") for t in TABS for c in t.columns)
     assert tabs["Billing"].datasets == frozenset({"payments"})

@@ -43,7 +43,11 @@ def ctx() -> Context:
 
 
 def expect(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=columns)
+    """The expected table; a month table gets its Period column, "complete" everywhere (as_of ends June)."""
+    frame = pd.DataFrame(rows, columns=columns)
+    if "Month" in frame.columns:
+        frame.insert(1, "Period", "complete")
+    return frame
 
 
 def assert_table(got: pd.DataFrame, expected: pd.DataFrame) -> None:
@@ -121,21 +125,6 @@ def test_projects_per_month_and_type(ctx: Context) -> None:
     expected = expect(rows, ["Month", "Project type", "Projects deployed", "Solutions deployed",
                              "Average solutions per project"])
     assert_table(portfolio.projects_by_month(ctx), expected)
-
-
-def test_churn_by_quarter(ctx: Context) -> None:
-    """Churn by quarter: churn and contraction summed over the quarter's months, rates against the previous quarter's end."""
-    rows = [
-        ("2023-Q4", 0.0, 0, 0.0, 0.0, 0.0, 0.0, 0, NAN, NAN, NAN, NAN, 1900.0, 3),
-        ("2024-Q1", 1900.0, 3, 200.0, 2400.0, 100.0, 1200.0, 1, 1 / 3, 200 / 1900, 300 / 1900,
-         (200 + 100 - 200) / 1900, 2000.0, 3),
-        ("2024-Q2", 2000.0, 3, 500.0, 6000.0, 0.0, 0.0, 1, 1 / 3, 500 / 2000, 500 / 2000,
-         (500 - 400 - 250) / 2000, 2600.0, 5),
-    ]
-    expected = expect(rows, ["Quarter", "MRR at start", "Customers at start", "Churned MRR", "Churned ARR",
-                             "Contraction MRR", "Contraction ARR", "Churned customers", "Logo churn rate",
-                             "MRR churn rate", "Gross MRR churn", "Net MRR churn", "MRR at end", "Customers at end"])
-    assert_table(portfolio.churn_by_quarter(ctx), expected)
 
 
 SECTOR_SENTENCE = (
@@ -222,7 +211,7 @@ def test_shipped_sample_publishes_every_contract_tab() -> None:
     outcome = run_once(load_settings(root / "config" / "contracts.toml", {}), sink_uri="csv:unused", dry_run=True)
     rows = {t.name: len(t.frame) for t in outcome.tables}
     assert {name: rows[name] for name in (t.name for t in portfolio.TABS)} == {
-        "Portfolio": 48, "Solutions": 48, "Solutions by product": 12, "Projects": 144, "Churn by quarter": 16,
+        "Portfolio": 48, "Solutions": 48, "Solutions by product": 12, "Projects": 144,
         "Sectors": 9, "Non-recurring revenue": 48,
     }
     assert rows["Data quality"] == 0

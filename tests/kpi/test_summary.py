@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 
@@ -19,9 +21,14 @@ MID_APRIL = pd.Timestamp("2024-04-15 12:00", tz="UTC")
 END_APRIL = pd.Timestamp("2024-04-30 23:59:59", tz="UTC")
 
 
+CONFIGURED = frozenset({"acquisition_spend_per_month", "gross_margin"})
+
+
 def build(as_of: pd.Timestamp = MID_APRIL, economics: EconomicsParams | None = None, with_profile: bool = True,
-          mm: pd.DataFrame | None = None) -> dict[str, tuple[str, str]]:
-    params = Params(economics=economics or EconomicsParams(acquisition_spend_per_month=30, churn_window_months=2))
+          mm: pd.DataFrame | None = None, stated: frozenset[str] | None = CONFIGURED) -> dict[str, tuple[str, str]]:
+    """The Summary of the cohorts fixture as {topic: (value, sentence)}; spend and margin configured unless `stated`."""
+    economics = economics or EconomicsParams(acquisition_spend_per_month=30, churn_window_months=2)
+    params = Params(economics=dataclasses.replace(economics, stated=stated))
     cm = fixture_customer_months()
     mm = fixture_mrr_by_month() if mm is None else mm
     ue = unit_economics(mm, cm, params.economics, APRIL)
@@ -36,8 +43,10 @@ def build(as_of: pd.Timestamp = MID_APRIL, economics: EconomicsParams | None = N
 def test_summary_sentences_by_hand():
     """Each sentence carries the fixture's own numbers: MRR 45 down from 95, March's churn and unit economics."""
     rows = build()
-    assert list(rows) == ["MRR", "MRR movements", "Churn", "LTV:CAC", "CAC payback", "Cohort retention",
-                          "Core users", "Segments"]
+    assert list(rows) == ["MRR", "MRR movements", "Churn", "Revenue retention", "LTV:CAC", "CAC payback",
+                          "Cohort retention", "Core users", "Segments"]
+    assert rows["Revenue retention"] == ("", "NRR and GRR over 12 months need paying customers 12 months before "
+                                             "2024-03, and the data starts in 2024-01.")
     assert rows["MRR"] == ("45.00 EUR", "MRR on 2024-04-15 (as_of) was 45.00 EUR from 3 paying customers, "
                                         "down 52.6% (-50.00 EUR) from 95.00 EUR at the end of 2024-03.")
     value, sentence = rows["MRR movements"]
@@ -123,8 +132,8 @@ def test_shared_log_summary_sentences():
     assert tabs[0].name == "Summary"
     frame = build_table(tabs[0], ctx).frame
     topics = frame["Topic"].tolist()
-    assert topics == ["MRR", "MRR movements", "Churn", "Guesses", "LTV:CAC", "CAC payback", "Cohort retention",
-                      "Core users", "Segments"]
+    assert topics == ["MRR", "MRR movements", "Churn", "Revenue retention", "Guesses", "LTV:CAC", "CAC payback",
+                      "Cohort retention", "Core users", "Segments"]
     assert frame["Sentence"].str.contains(r"\d").all()
     assert frame.set_index("Topic").loc["Guesses", "Sentence"].startswith("In 2017-09, ")
     assert "84 customers" in frame.set_index("Topic").loc["Segments", "Sentence"]
@@ -164,3 +173,40 @@ def test_guess_row_names_the_share_of_churn_and_mrr_resting_on_single_charges():
     assert sentence.startswith("In 2024-03, 40.0% of the churned MRR (40.00 EUR of 100 EUR; 1 of 2 churned "
                                "customers) came from intervals guessed from a single charge, and so does 13.0% of "
                                "MRR on 2024-04-15 (15.00 EUR)")
+
+
+def test_verdicts_on_default_inputs_say_so_and_where_to_set_them():
+    """On the default spend and margin, neither verdict is plain: each names the defaults and where to set them."""
+    rows = build(economics=EconomicsParams(churn_window_months=2), stated=None)  # 4000 a month, 100%: defaults
+    value, sentence = rows["LTV:CAC"]
+    assert value.endswith(" (assumed inputs)")
+    assert ("but on assumed inputs: the default acquisition spend of 4,000 EUR a month and the default gross margin "
+            "of 100.0%, not this business's figures (set the spend (acquisition_spend_per_month, spend_file or "
+            "spend_by_month) and gross_margin under [economics] in the config") in sentence
+    value, sentence = rows["CAC payback"]
+    assert value.endswith(" (assumed inputs)") and "but on assumed inputs: the default acquisition spend" in sentence
+
+
+def test_a_configured_spend_leaves_only_the_margin_caveat():
+    """With the spend configured and the margin not, the caveat names the margin alone; with both set there is none."""
+    spend_only = build(stated=frozenset({"acquisition_spend_per_month"}))
+    assert "on assumed inputs: the default gross margin of 100.0%" in spend_only["LTV:CAC"][1]
+    assert "acquisition spend of" not in spend_only["LTV:CAC"][1]
+    both = build()
+    assert "assumed" not in both["LTV:CAC"][1] and both["LTV:CAC"][1].endswith("at or above the benchmark of 3, healthy.")
+    table_month = build(economics=EconomicsParams(spend_by_month=(("2024-03", 30.0),), churn_window_months=2),
+                        stated=frozenset({"spend_by_month", "gross_margin"}))
+    assert "assumed" not in table_month["CAC payback"][1]  # March's spend is in the table
+
+
+@pytest.mark.parametrize("name", ["shared", "contracts sample", "generated", "payments sample"])
+def test_no_healthy_verdict_without_its_caveat_on_the_datasets(name):
+    """On the datasets (none configures [economics]) no Summary sentence calls anything healthy without the caveat."""
+    from kpi.tables import all_tabs, build_table
+    from tests.kpi.datasets import dataset_context
+
+    ctx = dataset_context(name)
+    frame = build_table(all_tabs()[0], ctx).frame.set_index("Topic")
+    for sentence in frame["Sentence"]:
+        assert "healthy" not in sentence or "which would be healthy, but on assumed inputs" in sentence
+    assert "on assumed inputs" in frame.loc["LTV:CAC", "Sentence"]

@@ -70,6 +70,23 @@ def test_economics_defaults_are_the_documented_ones(tmp_path):
         4000.0, 1.0, 3.0, 12.0)
 
 
+def test_economics_settings_say_which_inputs_are_defaults(tmp_path):
+    """The [economics] keys a config sets reach the parameters, so a spend of 4000 written out is not a default."""
+    (tmp_path / "spend.csv").write_text("month,spend\n2017-01,3500\n", encoding="utf-8")
+    unset = tmp_path / "unset.toml"
+    unset.write_text("", encoding="utf-8")
+    e = load_settings(unset).params.economics
+    assert e.stated == frozenset() and e.spend_is_default("2017-01") and e.margin_is_default()
+    stated = tmp_path / "stated.toml"
+    stated.write_text("[economics]\nacquisition_spend_per_month = 4000\n", encoding="utf-8")
+    e = load_settings(stated).params.economics
+    assert not e.spend_is_default("2017-01") and e.margin_is_default()
+    by_file = tmp_path / "file.toml"
+    by_file.write_text('[economics]\nspend_file = "spend.csv"\ngross_margin = 1.0\n', encoding="utf-8")
+    e = load_settings(by_file).params.economics
+    assert not e.spend_is_default("2017-01") and e.spend_is_default("2017-02") and not e.margin_is_default()
+
+
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
