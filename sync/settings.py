@@ -70,7 +70,8 @@ class BillingSection:
 class QualitySection:
     max_bad_share: float = 0.01  # more bad lines than this share of a file fails the run
     max_timestamp_year: int = 2100  # later timestamps are "absurd"
-    min_timestamp_year: int = 2000
+    min_timestamp_year: int = 2000  # the floor: earlier timestamps are bad lines
+    clock_skew_hours: float = 1.0  # a timestamp later than the run's own clock plus this is a bad line
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from kpi.tables import Table
+from sync.errors import PublishError
 from sync.sinks import PublishResult
 from sync.sinks.cells import CellValue, formats, header, table_rows
 from sync.sinks.local import atomic_path, check_folder_target
@@ -31,14 +33,38 @@ class CsvSink:
         """Write every tab into a fresh folder, then swap it in for the old one."""
         fmt = formats()
         with atomic_path(self.directory, directory=True) as tmp:
+            expected: dict[Path, int] = {}
             for table in tables:
                 patterns = [fmt[c.kind].csv for c in table.columns]
-                with (tmp / csv_name(table.name)).open("w", encoding="utf-8", newline="") as handle:
-                    writer = csv.writer(handle)
-                    writer.writerow(header(table))
-                    for row in table_rows(table, self.timezone):
-                        writer.writerow([_text(v, p) for v, p in zip(row, patterns, strict=True)])
+                path = tmp / csv_name(table.name)
+                rows = table_rows(table, self.timezone)
+                try:
+                    with path.open("w", encoding="utf-8", newline="") as handle:
+                        writer = csv.writer(handle)
+                        writer.writerow(header(table))
+                        for row in rows:
+                            writer.writerow([_text(v, p) for v, p in zip(row, patterns, strict=True)])
+                        handle.flush()
+                        os.fsync(handle.fileno())
+                except UnicodeEncodeError as exc:  # sinks get holdable text (cells.py); this is the last line of defence
+                    raise PublishError(f"cannot write {path.name}: {exc.reason}") from None
+                expected[path] = 1 + len(rows)
+            verify_folder(expected)
         return PublishResult(destination=self.destination, written=[t.name for t in tables])
+
+
+def verify_folder(expected: dict[Path, int]) -> None:
+    """Read each written CSV file back: valid UTF-8 that parses into the rows written. Raises PublishError otherwise."""
+    for path, rows in expected.items():
+        try:
+            with path.open(encoding="utf-8", newline="") as handle:
+                found = sum(1 for _ in csv.reader(handle))
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise PublishError(f"{path.name} does not read back ({type(exc).__name__}); the previous output is "
+                               "left as it was") from None
+        if found != rows:
+            raise PublishError(f"{path.name} reads back {found} rows instead of {rows}; the previous output is "
+                               "left as it was")
 
 
 def _text(value: CellValue, pattern: str | None) -> object:

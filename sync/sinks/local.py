@@ -74,12 +74,21 @@ def atomic_path(target: Path, *, directory: bool = False) -> Iterator[Path]:
         if directory:
             _swap_directory(tmp, target)
         else:
+            _fsync(tmp)  # the bytes are on disk before the name points at them
             os.replace(tmp, target)
     except OSError as exc:
         raise PublishError(f"cannot write {target}: {exc.strerror or exc}") from None
     finally:
         if tmp is not None and tmp.exists():
             shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _swap_directory(new: Path, target: Path) -> None:

@@ -172,3 +172,42 @@ def test_outputs_get_the_usual_permissions(tmp_path: Path) -> None:
         os.umask(old)
     assert (tmp_path / "k.xlsx").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "csv").stat().st_mode & 0o777 == 0o755
+
+
+def unholdable_table() -> Table:
+    """A one-column table holding a lone surrogate and a control character."""
+    columns = (Column("Note", "text"),)
+    tab = Tab(name="Notes", description="test", columns=columns, build=lambda ctx: pd.DataFrame())
+    return Table(tab=tab, columns=columns, frame=pd.DataFrame({"Note": ["\ud800", "a\u0007b"]}))
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_sinks_write_unholdable_text_as_replacement_characters(tmp_path: Path, kind: str) -> None:
+    """A sink called directly with a lone surrogate or a control character writes U+FFFD instead, and the file reads back."""
+    if kind == "xlsx":
+        XlsxSink(str(tmp_path / "k.xlsx")).publish([unholdable_table()])
+        values = [c.value for c in openpyxl.load_workbook(tmp_path / "k.xlsx")["Notes"]["A"]]
+    else:
+        CsvSink(str(tmp_path / "csv")).publish([unholdable_table()])
+        values = (tmp_path / "csv" / "notes.csv").read_text(encoding="utf-8").splitlines()
+    assert values[1:3] == ["\ufffd", "a\ufffdb"]
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_a_file_that_does_not_read_back_never_replaces_the_old_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     kind: str) -> None:
+    """With the text cleaning bypassed, openpyxl writes an unreadable workbook (CSV cannot encode): the sink fails and the old output stays."""
+    import sync.sinks.cells
+
+    target = tmp_path / ("k.xlsx" if kind == "xlsx" else "csv")
+    sink = XlsxSink(str(target)) if kind == "xlsx" else CsvSink(str(target))
+    sink.publish([sample_table()])
+    before = target.read_bytes() if kind == "xlsx" else (target / "mrr_by_quarter.csv").read_bytes()
+    monkeypatch.setattr(sync.sinks.cells, "holdable", lambda text: text)
+    broken = Table(tab=unholdable_table().tab, columns=unholdable_table().columns,
+                   frame=pd.DataFrame({"Note": ["\ud800"]}))
+    with pytest.raises(PublishError):
+        sink.publish([sample_table(), broken])
+    after = target.read_bytes() if kind == "xlsx" else (target / "mrr_by_quarter.csv").read_bytes()
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]  # no temporary left

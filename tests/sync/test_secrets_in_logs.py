@@ -175,7 +175,7 @@ def test_runs_with_real_looking_keys_leak_nothing(
     # A bug whose message carries the secrets: the traceback is printed, redacted.
     import sync.run
 
-    def crash(settings: Any) -> None:
+    def crash(settings: Any, *args: Any, **kwargs: Any) -> None:
         raise RuntimeError(f"bug near {LUCCA_KEY} and {json.dumps(key_info)}")
 
     monkeypatch.setattr(sync.run, "load_dataset", crash)

@@ -365,12 +365,12 @@ def test_too_many_columns_is_refused_before_any_request(fake, make_sink):
     assert fake.calls == []
 
 
-def test_too_long_text_is_refused_naming_the_cell(fake, make_sink):
-    """Text over 50,000 characters is refused with the tab and cell named, before any request."""
+def test_too_long_text_is_cut_to_what_every_sink_holds(fake, make_sink):
+    """Text over 32,767 characters (an .xlsx cell) reaches Google Sheets cut to that length, never refused."""
     long = table("Notes", [("id", "text"), ("text", "text")], [["a", "ok"], ["b", "y" * 50_001]])
-    with pytest.raises(LimitError, match="tab 'Notes': cell B3 holds 50,001 characters"):
-        make_sink().publish([long])
-    assert fake.calls == []
+    make_sink().publish([long])
+    cell = fake.values("Notes")[2][1]
+    assert len(cell) == 32_767 and cell.endswith("\u2026")
 
 
 def test_too_many_tabs_is_refused(fake, make_sink):
