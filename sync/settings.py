@@ -78,6 +78,8 @@ class QualitySection:
 class OutputSection:
     sink: str = ""  # empty: gsheet when Google is configured, else xlsx:out/kpis.xlsx
     currency: str = "EUR"
+    # CSV text starting with = + - @ (a formula to a spreadsheet) gets a leading ' (OWASP); false: raw text
+    csv_neutralize_formulas: bool = True
 
 
 @dataclass(frozen=True)

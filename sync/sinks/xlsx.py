@@ -99,6 +99,7 @@ def _write_sheet(sheet: Worksheet, table: Table, rows: list[list[CellValue]], fm
     columns = table.columns
     sheet.append(header(table))
     for cell, column in zip(sheet[1], columns, strict=True):
+        cell.data_type = TYPE_STRING  # a column name (an attribute's key) is never a formula either
         cell.font = _HEADER_FONT
         cell.fill = _HEADER_FILL
         cell.alignment = Alignment(horizontal="right" if column.kind in _NUMERIC else "left", vertical="top")

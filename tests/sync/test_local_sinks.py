@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from pathlib import Path
 
@@ -45,13 +46,50 @@ def test_csv_file_names() -> None:
 
 
 def test_csv_sink_writes_typed_text(tmp_path: Path) -> None:
-    """Months as YYYY-MM, empty cells for missing values, fractions as numbers, formula-like text kept as text."""
+    """Months as YYYY-MM, empty cells for missing values, fractions as numbers, formula-like text neutralised with a leading apostrophe."""
     out = tmp_path / "csv"
     CsvSink(str(out)).publish([sample_table()])
     text = (out / "mrr_by_quarter.csv").read_text(encoding="utf-8").splitlines()
     assert text[0] == "Month,MRR,Customers,Churn %,Note"
-    assert text[1] == '2017-01,1050.5,3,0.05,"=IMPORTXML(""http://x"",""//a"")"'
-    assert text[2] == "2017-02,,4,,+1"
+    assert text[1] == '2017-01,1050.5,3,0.05,"\'=IMPORTXML(""http://x"",""//a"")"'
+    assert text[2] == "2017-02,,4,,+1"  # a plain number runs nothing
+
+
+def formula_table() -> Table:
+    """A tab whose header and text cells a spreadsheet would run as formulas, beside negative numbers."""
+    columns = (Column("=HYPERLINK(\"http://evil\",\"x\")", "text"), Column("Amount", "money"), Column("-2+3", "text"))
+    tab = Tab(name="Evil", description="test", columns=columns, build=lambda ctx: pd.DataFrame())
+    frame = pd.DataFrame({"a": ["@SUM(1)", "\tx", "-1", "ok"], "b": [-5.0, -0.5, 3.0, -1.0], "c": ["+A1", "\r=1", "a", None]})
+    return Table(tab=tab, columns=columns, frame=frame)
+
+
+def test_csv_formulas_are_neutralised_headers_included_numbers_untouched(tmp_path: Path) -> None:
+    """CSV text starting with =, +, -, @, tab or CR gets a leading apostrophe (OWASP), in headers too; negative numbers stay numbers."""
+    CsvSink(str(tmp_path / "csv")).publish([formula_table()])
+    with (tmp_path / "csv" / "evil.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["'=HYPERLINK(\"http://evil\",\"x\")", "Amount", "'-2+3"]
+    assert [r[0] for r in rows[1:]] == ["'@SUM(1)", "'\tx", "-1", "ok"]  # "-1" is a plain number: it runs nothing
+    assert [r[1] for r in rows[1:]] == ["-5", "-0.5", "3", "-1"]
+    assert [r[2] for r in rows[1:]] == ["'+A1", "'\r=1", "a", ""]
+
+
+def test_csv_raw_text_switch(tmp_path: Path) -> None:
+    """With neutralize_formulas off ([output] csv_neutralize_formulas = false) text is written as it is."""
+    CsvSink(str(tmp_path / "csv"), neutralize_formulas=False).publish([formula_table()])
+    with (tmp_path / "csv" / "evil.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0][0] == "=HYPERLINK(\"http://evil\",\"x\")" and rows[1][0] == "@SUM(1)"
+
+
+def test_xlsx_header_and_cells_are_never_formulas(tmp_path: Path) -> None:
+    """An attribute key like =HYPERLINK(...) is a string header cell in the workbook, not a live formula."""
+    XlsxSink(str(tmp_path / "k.xlsx")).publish([formula_table()])
+    sheet = openpyxl.load_workbook(tmp_path / "k.xlsx")["Evil"]
+    for row in sheet.iter_rows(max_row=5):
+        for cell in row:
+            assert cell.data_type != "f", cell.coordinate
+    assert sheet["A1"].value.startswith("=HYPERLINK") and sheet["C1"].value == "-2+3"
 
 
 def test_csv_sink_replaces_the_whole_folder(tmp_path: Path) -> None:
