@@ -11,8 +11,6 @@ See docs/google-sheets.md for the Google setup and /work/shared/docs/sheets.md f
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import random
 import re
@@ -28,6 +26,7 @@ from gspread.exceptions import APIError
 
 from kpi.tables import Table
 from sync.errors import ConfigError, PublishError, SyncError
+from sync.logs import clip, current_redactor, decode_base64_text
 from sync.retry import Backoff, GaveUp, Retry, RetryPolicy, parse_retry_after
 from sync.sinks import PublishResult
 from sync.sinks.gsheet_plan import (
@@ -58,14 +57,12 @@ def _parse_key_text(text: str, source: str) -> Mapping[str, Any]:
     """A key's JSON, or base64 of it (for hosts that only have environment variables)."""
     stripped = text.strip()
     if not stripped.startswith("{"):
-        compact = "".join(stripped.split()).replace("-", "+").replace("_", "/")
-        try:
-            decoded = base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
-            stripped = decoded.decode("utf-8").strip()
-        except (binascii.Error, ValueError):
+        decoded = decode_base64_text(stripped)  # the redactor decodes keys the same way (sync.logs)
+        if decoded is None:
             raise ConfigError(
                 f"{source} is neither a service account key's JSON nor base64 of it ({_SETUP})"
-            ) from None
+            )
+        stripped = decoded.strip()
     try:
         info = json.loads(stripped, strict=False)  # strict=False: keys pasted with raw newlines still load
     except json.JSONDecodeError as exc:
@@ -173,8 +170,8 @@ def classify(exc: Exception) -> Retry | None:
 def _describe(exc: BaseException) -> str:
     status = _status(exc)
     if status is not None:
-        message = str(getattr(exc, "error", {}).get("message", "")).splitlines()[0:1]
-        return f"HTTP {status}" + (f" ({message[0][:200]})" if message and message[0] else "")
+        message = current_redactor()(str(getattr(exc, "error", {}).get("message", ""))).splitlines()[0:1]
+        return f"HTTP {status}" + (f" ({clip(message[0], 200)})" if message and message[0] else "")
     if isinstance(exc, requests.Timeout):
         return "no answer within the timeout"
     if isinstance(exc, requests.ConnectionError | auth_exceptions.TransportError):
@@ -290,7 +287,7 @@ class GSheetSink:
             )
             return PublishError(f"Google Sheets refused the request while {doing}: {_describe(exc)}{landed}")
         if isinstance(exc, auth_exceptions.RefreshError):
-            reason = str(exc.args[0] if exc.args else exc)[:200]
+            reason = clip(current_redactor()(str(exc.args[0] if exc.args else exc)), 200)
             return ConfigError(
                 f"Google refused the service account key of {self.service_account_email} ({reason}): "
                 f"the key may be deleted or revoked; create a new key ({_SETUP})"
