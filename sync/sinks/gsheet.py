@@ -22,6 +22,9 @@ from typing import TYPE_CHECKING, Any
 import gspread
 import requests
 from google.auth import exceptions as auth_exceptions
+from google.auth.transport.requests import AuthorizedSession
+from google.auth.transport.requests import Request as AuthRequest
+from google.oauth2.service_account import Credentials
 from gspread.exceptions import APIError
 
 from kpi.tables import Table
@@ -140,6 +143,39 @@ def spreadsheet_id_from(target: str) -> str:
     return text
 
 
+# ---------------------------------------------------------------- sign-in
+
+
+class TokenEndpointDown(auth_exceptions.TransportError):
+    """Google's sign-in (token) endpoint answered a status worth retrying (408, 429, 5xx)."""
+
+    def __init__(self, status: int, url: str):
+        super().__init__(f"Google's sign-in endpoint ({url}) answered HTTP {status}")
+        self.status = status
+
+
+class _TokenRequest(AuthRequest):
+    """google-auth's transport for its token requests, without google-auth's own retries.
+
+    google-auth retries a failing token endpoint 3 times per refresh, sleeping on the real clock, and our
+    retries would multiply that (6 attempts x 3 = 18 requests). Here a retryable answer is raised at once
+    as TokenEndpointDown, so each token request is one attempt of the run's single retry budget.
+    (Without an `auth_request`, AuthorizedSession would also mount a urllib3 adapter retrying connections 3 times.)
+    """
+
+    def __init__(self) -> None:
+        super().__init__(requests.Session())
+        self.calls = 0
+
+    def __call__(self, url: str, method: str = "GET", body: Any = None, headers: Any = None,
+                 timeout: Any = None, **kwargs: Any) -> Any:
+        self.calls += 1
+        response = super().__call__(url, method=method, body=body, headers=headers, timeout=timeout, **kwargs)
+        if response.status in (408, 429) or response.status >= 500:
+            raise TokenEndpointDown(response.status, url)
+        return response
+
+
 # ---------------------------------------------------------------- failures
 
 
@@ -172,6 +208,8 @@ def _describe(exc: BaseException) -> str:
     if status is not None:
         message = current_redactor()(str(getattr(exc, "error", {}).get("message", ""))).splitlines()[0:1]
         return f"HTTP {status}" + (f" ({clip(message[0], 200)})" if message and message[0] else "")
+    if isinstance(exc, TokenEndpointDown):
+        return str(exc)
     if isinstance(exc, requests.Timeout):
         return "no answer within the timeout"
     if isinstance(exc, requests.ConnectionError | auth_exceptions.TransportError):
@@ -215,7 +253,10 @@ class GSheetSink:
         self.max_request_bytes = max_request_bytes
         self._sleep, self._clock, self._rand = sleep, clock, rand
         try:
-            self._client = gspread.service_account_from_dict(dict(key), scopes=list(SCOPES))
+            credentials = Credentials.from_service_account_info(dict(key), scopes=list(SCOPES))
+            self._token_request = _TokenRequest()
+            session = AuthorizedSession(credentials, auth_request=self._token_request)
+            self._client = gspread.Client(auth=credentials, session=session)
         except (ValueError, TypeError):
             # google-auth could not load the private key; its message may quote the key, so say only which field.
             raise ConfigError(
