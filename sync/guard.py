@@ -74,10 +74,11 @@ def guard_settings(settings: Settings) -> GuardSettings:
 
 
 def destination_key(destination: str) -> str:
-    """The state key of a sink destination: local paths made absolute, so `out/x.xlsx` and its full path agree."""
+    """The state key of a sink destination: local paths resolved (absolute, `..` and symlinks followed), so
+    `out/x.xlsx`, its full path, `dir/../out/x.xlsx` and a path through a symlinked folder all agree."""
     scheme, _, target = destination.partition(":")
     if scheme in ("xlsx", "csv") and target:
-        return f"{scheme}:{Path(target).expanduser().absolute()}"
+        return f"{scheme}:{Path(target).expanduser().resolve()}"
     return destination
 
 

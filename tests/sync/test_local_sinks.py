@@ -249,3 +249,50 @@ def test_a_file_that_does_not_read_back_never_replaces_the_old_one(tmp_path: Pat
     after = target.read_bytes() if kind == "xlsx" else (target / "mrr_by_quarter.csv").read_bytes()
     assert after == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]  # no temporary left
+
+
+def test_stale_temporaries_of_a_killed_run_are_removed_at_the_next_run(tmp_path: Path) -> None:
+    """Temporary files and folders a killed run left beside the target (.NAME.*.tmp, .NAME.old) are gone after the next run."""
+    book, folder = tmp_path / "k.xlsx", tmp_path / "csv"
+    XlsxSink(str(book)).publish([sample_table()])
+    CsvSink(str(folder)).publish([sample_table()])
+    leftovers = [tmp_path / ".k.xlsx.abc123.tmp", tmp_path / ".k.xlsx.999999999.x1y2.tmp"]
+    for path in leftovers:
+        path.write_bytes(b"half a workbook")
+    (tmp_path / ".csv.q9w8.tmp").mkdir()
+    (tmp_path / ".csv.old").mkdir()
+    (tmp_path / "keep.tmp").write_text("not ours", encoding="utf-8")
+    XlsxSink(str(book)).publish([sample_table()])
+    CsvSink(str(folder)).publish([sample_table()])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["csv", "k.xlsx", "keep.tmp"]
+
+
+def test_a_kill_between_the_folder_renames_never_leaves_no_folder(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CSV folder swap is one atomic exchange: a kill where the old two-rename swap had moved the old folder away
+    leaves the output folder in place; and a folder left only as .NAME.old is put back at the next run."""
+    import os as _os
+
+    import sync.sinks.local
+
+    folder = tmp_path / "csv"
+    CsvSink(str(folder)).publish([sample_table("Old tab")])
+    real_replace = _os.replace
+
+    class Killed(BaseException):
+        pass
+
+    def killed(src, dst, *args, **kwargs):  # the process dies as it moves the live folder away
+        if Path(src) == folder:
+            raise Killed
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(sync.sinks.local.os, "replace", killed)
+    CsvSink(str(folder)).publish([sample_table("New tab")])
+    assert (folder / "new_tab.csv").is_file()
+    monkeypatch.undo()
+
+    # What a kill between the two renames of the old swap left: no folder, only .csv.old.
+    real_replace(folder, tmp_path / ".csv.old")
+    CsvSink(str(folder)).publish([sample_table("Newer tab")])
+    assert (folder / "newer_tab.csv").is_file() and not (tmp_path / ".csv.old").exists()
