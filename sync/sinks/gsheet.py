@@ -1,4 +1,5 @@
-"""The Google Sheets sink: one metadata read, then at most one atomic batchUpdate per run.
+"""The Google Sheets sink: one metadata read, then one atomic batchUpdate per run (a change too large for one
+request is staged in hidden tabs first and switched by one final batchUpdate: see gsheet_plan).
 
 gspread 6 and google-auth carry the traffic (a service account, scope `spreadsheets` only, a timeout
 on every request); the plan itself is made in `gsheet_plan` and is pure. Retries are ours
@@ -381,8 +382,8 @@ class GSheetSink:
     # -- publishing
 
     def publish(self, tables: Sequence[Table], *, force: bool = False) -> PublishResult:
-        """Make the spreadsheet show `tables`: 1 read, then 0 writes (nothing changed), 1 write, or one
-        write per group of tabs when the body passes the payload limit. Tabs we don't own are untouched."""
+        """Make the spreadsheet show `tables`: 1 read, then 0 writes (nothing changed), 1 write, or, when the body
+        passes the payload limit, staging writes to hidden tabs and one switch. Tabs we don't own are untouched."""
         self.requests = 0
         renders = self.render(tables)
         backoff = self._backoff()
