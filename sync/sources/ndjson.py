@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 FieldKind = Literal["id", "string", "number", "int", "timestamp", "date", "list"]
 
 _MAX_LISTED_PER_REASON = 1000
+# Attribute columns kept per file: every output holds them (an .xlsx sheet stops at 16,384 columns).
+MAX_ATTRIBUTES = 200
 _BOM = b"\xef\xbb\xbf"
 # ISO 8601 as data exports write it: a day, optionally a time (minutes, seconds, fractions) and an offset.
 # Nothing else: pandas would also read "now", "today" or "17:00" as the current time.
@@ -322,6 +324,10 @@ class _FileReader:
                 if key in self.declared or not (value is None or isinstance(value, str | int | float | bool)):
                     continue
                 column = holdable(key)
+                if column not in self.extra_columns and len(self.extra_columns) >= MAX_ATTRIBUTES:
+                    self.issues.append(Issue(name, number, column, f"attribute ignored: the file already has "
+                                             f"{MAX_ATTRIBUTES} attributes, the most kept", "warning"))
+                    continue
                 if column != key:
                     self.issues.append(Issue(name, number, column, _TEXT_REPLACED.format(first_unholdable(key))
                                              + " in the attribute's name", "warning", _short(key)))
@@ -400,9 +406,10 @@ def read_ndjson(
             + f": {first.reason}"
         )
     frame = _to_frame(columns, fields, lines)
-    for key, values in extra_columns.items():
-        if key not in frame.columns:
-            frame[key] = pd.Series(values, index=list(values), dtype="object").reindex(range(len(lines)))
+    extra = {key: pd.Series(values, index=list(values), dtype="object").reindex(range(len(lines)))
+             for key, values in extra_columns.items() if key not in frame.columns}
+    if extra:  # all at once: one column at a time fragments the frame
+        frame = pd.concat([frame, pd.DataFrame(extra, index=frame.index)], axis=1)
     info = InputFile(role=role, path=name, rows=read, sha256=digest.hexdigest())
     return ReadResult(frame=frame, issues=issues, info=info, bad_lines=bad)
 

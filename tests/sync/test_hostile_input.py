@@ -197,3 +197,14 @@ def test_unreadable_attribute_structures_are_not_internal_errors(tmp_path: Path,
     lines[2] = '{"customerId": 3, "big": ' + "9" * 5000 + "}"
     config = make_config(tmp_path, good_invoices(), lines)
     run_both(tmp_path, config, capsys)
+
+
+def test_attributes_past_the_limit_are_ignored_and_named(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A customer line with 20,000 attribute keys keeps the first 200 attribute columns and names the rest, so every sink can hold the tab."""
+    customers = good_customers()
+    customers[0] = {**customers[0], **{f"k{i}": i for i in range(20_000)}}
+    xlsx, out = run_both(tmp_path, make_config(tmp_path, good_invoices(), customers), capsys)
+    header = next(openpyxl.load_workbook(xlsx, read_only=True)["Customers"].iter_rows(values_only=True))
+    assert len(header) < 220
+    ignored = [r for r in quality(out) if "attribute ignored" in r["Reason"]]
+    assert ignored and ignored[0]["Line"] == "1"
