@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 FieldKind = Literal["id", "string", "number", "int", "timestamp", "date", "list"]
 
 _MAX_LISTED_PER_REASON = 1000
+# Past this a number is not a real amount, count or ARR, and sums of it in cents would overflow 64 bits.
+MAX_NUMBER = 1e12
 # Attribute columns kept per file: every output holds them (an .xlsx sheet stops at 16,384 columns).
 MAX_ATTRIBUTES = 200
 _BOM = b"\xef\xbb\xbf"
@@ -130,7 +132,7 @@ class _Checker:
         # goes through the full checks below, which also explain what is wrong.
         t = type(value)
         number = t is int or (t is float and value - value == 0)  # finite int or float, never bool
-        if kind == "number" and number:
+        if kind == "number" and number and -MAX_NUMBER <= value <= MAX_NUMBER:
             return float(value), None
         if kind == "timestamp" and number and self.low <= value < self.high:
             return float(value), None
@@ -153,6 +155,8 @@ class _Checker:
                 return None, "number too large"
             if not math.isfinite(number):
                 return None, "number is not finite"
+            if abs(number) > MAX_NUMBER:
+                return None, f"number too large (beyond {MAX_NUMBER:,.0f}); sums of such numbers overflow"
             if kind == "int" and number != int(value):
                 return None, "expected a whole number"
             return (int(value) if kind == "int" else number), None

@@ -105,6 +105,7 @@ HOSTILE_LINES = {
     "before the floor": ('{"customerId": 1, "amountPaid": 10.0, "timestampPaid": 631152000}', "timestampPaid",
                          "before quality.min_timestamp_year"),
     "huge number": ('{"customerId": 1, "amountPaid": 10.0, "timestampPaid": 1e400}', "timestampPaid", "not finite"),
+    "huge amount": ('{"customerId": 1, "amountPaid": 1e300, "timestampPaid": 1488326400}', "amountPaid", "too large"),
     "huge int": ('{"customerId": 1, "amountPaid": 10.0, "timestampPaid": ' + "9" * 400 + "}", "timestampPaid", ""),
     "control in id": ('{"customerId": "a\\u0007", "amountPaid": 10.0, "timestampPaid": 1488326400}', "customerId",
                       "control character"),
