@@ -267,6 +267,7 @@ class GSheetSink:
         # (connect, read) seconds, on every request, the token request included.
         self._client.set_timeout((min(10.0, timeout_seconds), timeout_seconds))
         self.requests = 0  # Sheets API requests made, retries included (not the token request)
+        self._staged = False
 
     # -- HTTP, one request each
 
@@ -325,7 +326,9 @@ class GSheetSink:
         if status is not None:
             done = sorted(written)
             landed = (
-                f"; tabs written before the failure: {', '.join(done)}" if done else "; nothing was written"
+                f"; tabs written before the failure: {', '.join(done)}" if done
+                else "; no visible tab changed (the next run removes the hidden staging tabs)" if self._staged
+                else "; nothing was written"
             )
             return PublishError(f"Google Sheets refused the request while {doing}: {_describe(exc)}{landed}")
         if isinstance(exc, auth_exceptions.RefreshError):
@@ -385,6 +388,7 @@ class GSheetSink:
         """Make the spreadsheet show `tables`: 1 read, then 0 writes (nothing changed), 1 write, or, when the body
         passes the payload limit, staging writes to hidden tabs and one switch. Tabs we don't own are untouched."""
         self.requests = 0
+        self._staged = False  # a staging batch landed: hidden tabs only, nothing a reader sees
         renders = self.render(tables)
         backoff = self._backoff()
         plan = self._plan(self.read(backoff), renders, force)
@@ -410,6 +414,7 @@ class GSheetSink:
                 batch = pending[0]
                 self._write_once(batch.body)
                 written.update(batch.tabs)
+                self._staged = self._staged or batch.staging
                 pending.pop(0)
             except Exception as exc:
                 if isinstance(exc, SyncError):
