@@ -324,6 +324,11 @@ def build_params(sections: Mapping[str, Any], timezone: str) -> Params:
     """The pure KPI parameters from the parsed sections (the only thing kpi/ sees)."""
     billing: BillingSection = sections["billing"]
     output: OutputSection = sections["output"]
+    # The currency goes into every money cell's number format ('#,##0.00 "EUR"'): a quote, a backslash or a
+    # control character there makes a format Excel refuses or a workbook no reader opens.
+    if len(output.currency) > 10 or any(c in '"\\' or ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in output.currency):
+        raise ConfigError(f"output.currency = {output.currency!r}: expected a currency code or symbol such as EUR or "
+                          "€ (at most 10 characters, no quotes, backslashes or control characters)")
     availability: AvailabilitySection = sections.get("availability", AvailabilitySection())
     portfolio: PortfolioSection = sections.get("portfolio", PortfolioSection())
     economics = _economics_params(sections.get("economics", EconomicsSection()))
