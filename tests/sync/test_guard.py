@@ -286,3 +286,13 @@ def test_the_guard_knows_a_destination_by_its_resolved_path(tmp_path: Path, caps
     assert main(["now", "--config", str(config), "--sink", f"csv:{other}"]) == 1
     assert capsys.readouterr().err.startswith("Error: guard: refusing to publish")
     assert (tmp_path / "out" / "mrr.csv").read_bytes() == before
+
+
+def test_state_file_temporaries_of_a_killed_run_are_removed(tmp_path: Path) -> None:
+    """A temporary a killed run left beside the state file (.last_run.json.*.tmp) is removed by the next write."""
+    config = make_ops_config(tmp_path)
+    state = guard_settings(load_settings(config, {})).state_file
+    state.parent.mkdir(parents=True, exist_ok=True)
+    (state.parent / f".{state.name}.x7k2.tmp").write_text("{", encoding="utf-8")
+    assert main(["now", "--config", str(config), "--sink", f"csv:{tmp_path / 'out'}"]) == 0
+    assert sorted(p.name for p in state.parent.iterdir() if p.name.startswith(".")) == []
