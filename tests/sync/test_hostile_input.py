@@ -102,6 +102,8 @@ HOSTILE_LINES = {
                    "after this run's clock"),
     "year 9999": ('{"customerId": 1, "amountPaid": 10.0, "timestampPaid": 253402300799}', "timestampPaid",
                   "after this run's clock"),
+    "year 10000 (found by the fuzz test)": ('{"customerId": 1, "amountPaid": 10.0, "timestampPaid": 253402300800}',
+                                            "timestampPaid", "after the year 9999"),
     "before the floor": ('{"customerId": 1, "amountPaid": 10.0, "timestampPaid": 631152000}', "timestampPaid",
                          "before quality.min_timestamp_year"),
     "huge number": ('{"customerId": 1, "amountPaid": 10.0, "timestampPaid": 1e400}', "timestampPaid", "not finite"),
