@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from kpi.tables import Chart, Table
 from sync.errors import LimitError, PublishError
-from sync.sinks.cells import formats, serial, table_rows
+from sync.sinks.cells import formats, safe_text, serial, table_rows
 
 FORMAT_VERSION = "1"  # bump when the rendering changes: every tab is rewritten once
 META_KEY = "kpi-sync"
@@ -233,7 +233,7 @@ def render_table(
     header: list[Json] = []
     for i, col in enumerate(columns):
         cell: Json = {
-            "userEnteredValue": {"stringValue": _text(col.name, name, "a column name")},
+            "userEnteredValue": {"stringValue": _text(safe_text(col.name), name, "a column name")},
             "userEnteredFormat": {"textFormat": {"bold": True}},
         }
         note = "\n\n".join([*(first_note if i == 0 else []), *([col.description] if col.description else [])])

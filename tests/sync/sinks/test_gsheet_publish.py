@@ -385,3 +385,11 @@ def test_plan_reports_without_writing(fake, make_sink):
     assert plan.names("update") == ["MRR"]
     assert plan.names("unchanged") == ["Dashboard", "Customers", "Issues"]
     assert len(plan.batches) == 1
+
+
+def test_text_no_sheet_can_hold_is_replaced_headers_included(fake, make_sink):
+    """A lone surrogate or a control character in a column name or a cell reaches Google Sheets as U+FFFD, never as an invalid string."""
+    odd = table("Odd", [("name\u0007", "text"), ("n", "int")], [["\ud800x", 1], ["a\u001bb", 2]])
+    make_sink().publish([odd])
+    values = fake.values("Odd")
+    assert values[0][0] == "name\ufffd" and [r[0] for r in values[1:]] == ["\ufffdx", "a\ufffdb"]
