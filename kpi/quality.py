@@ -26,8 +26,9 @@ TABS = [
         name="Data quality",
         description=(
             "Every problem found in the input files. error: the line was dropped (a run fails when more than "
-            "quality.max_bad_share of a file's lines are errors); warning: the line was kept, a value was blanked or "
-            "an attribute is unknown; info: kept but ignored for MRR (zero amounts, refunds)."
+            "quality.max_bad_share of a file's lines are errors); warning: the line was kept, a value was blanked, "
+            "text no output can hold was replaced with U+FFFD, it repeats an earlier line exactly, or an attribute is "
+            "unknown; info: kept but ignored for MRR (zero amounts, refunds)."
         ),
         columns=(
             Column("Severity", "text", "error (line dropped), warning (kept, see reason) or info (ignored for MRR)."),

@@ -74,10 +74,11 @@ def guard_settings(settings: Settings) -> GuardSettings:
 
 
 def destination_key(destination: str) -> str:
-    """The state key of a sink destination: local paths made absolute, so `out/x.xlsx` and its full path agree."""
+    """The state key of a sink destination: local paths resolved (absolute, `..` and symlinks followed), so
+    `out/x.xlsx`, its full path, `dir/../out/x.xlsx` and a path through a symlinked folder all agree."""
     scheme, _, target = destination.partition(":")
     if scheme in ("xlsx", "csv") and target:
-        return f"{scheme}:{Path(target).expanduser().absolute()}"
+        return f"{scheme}:{Path(target).expanduser().resolve()}"
     return destination
 
 
@@ -244,8 +245,11 @@ class StateFile:
         self._write(data)
 
     def _write(self, data: dict[str, Any]) -> None:
+        from sync.sinks.local import remove_stale_temporaries
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        remove_stale_temporaries(self.path)  # what a killed run left beside the state file
+        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.{os.getpid()}.", suffix=".tmp", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(data, handle, indent=1, ensure_ascii=False)

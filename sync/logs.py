@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
 import logging
 import re
@@ -123,17 +122,42 @@ def _read_small(path: str) -> str:
     return ""
 
 
+def clip(text: str, size: int) -> str:
+    """At most `size` characters of a text that was redacted first (cutting first could leave half a secret)."""
+    return text if len(text) <= size else text[: max(0, size - 3)] + "..."
+
+
+def decode_base64_text(text: str) -> str | None:
+    """Base64 of UTF-8 text as people paste it (wrapped lines, URL-safe alphabet, padding dropped), decoded; or None.
+
+    The one decoding both the key loader (sync.sinks.gsheet) and the redactor use, so every key shape the job
+    accepts is also one the redactor learns key material from."""
+    compact = "".join(text.split()).replace("-", "+").replace("_", "/")
+    if not compact:
+        return None
+    try:
+        return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+
+
 def _key_material(text: str) -> list[str]:
-    """The secret parts of a service-account key given as JSON or base64 of JSON; [] for anything else."""
+    """The secret parts of a service-account key given as JSON or base64 of JSON (any shape the key loader
+    accepts); [] for anything else."""
     if not text:
         return []
     candidates = [text]
-    with contextlib.suppress(binascii.Error, ValueError):
-        candidates.append(base64.b64decode(text.strip(), validate=True).decode("utf-8"))
-    out: list[str] = []
+    decoded = decode_base64_text(text) if not text.lstrip().startswith("{") else None
+    if decoded is not None:
+        candidates.append(decoded)
+        # a wrapped base64 value: each of its lines is a secret too
+        candidates_lines = [line.strip() for line in text.splitlines() if len(line.strip()) >= 16]
+    else:
+        candidates_lines = []
+    out: list[str] = list(candidates_lines)
     for candidate in candidates:
         try:
-            info = json.loads(candidate)
+            info = json.loads(candidate, strict=False)  # strict=False: the loader accepts raw newlines too
         except ValueError:
             continue
         if not isinstance(info, dict):

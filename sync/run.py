@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from sync.lock import Cancelled, StopGate, run_lock
 from sync.logs import Redactor, get_logger, one_line
 from sync.settings import DEFAULT_LOCAL_SINK, Settings
 from sync.sinks import PublishResult, Sink, open_sink
+from sync.sinks.cells import publishable
 from sync.sources.contracts import load_contracts
 from sync.sources.loaded import Loaded
 from sync.sources.payments import load_payments
@@ -57,26 +59,36 @@ class RunOutcome:
         return sum(len(t.frame) for t in self.tables)
 
 
-def load_dataset(settings: Settings) -> Loaded:
-    """Read the configured dataset's files (file, line and field named on every problem)."""
+def load_dataset(settings: Settings, now: pd.Timestamp | None = None) -> Loaded:
+    """Read the configured dataset's files (file, line and field named on every problem).
+
+    `now`: the run's own clock; a timestamp after it (plus quality.clock_skew_hours) is a bad line."""
     kind = settings.dataset.kind
     if kind == "payments":
-        return load_payments(settings)
+        return load_payments(settings, now)
     if kind == "contracts":
-        return load_contracts(settings)
+        return load_contracts(settings, now)
     raise ConfigError(f"dataset.kind = {kind!r}: expected payments or contracts")
 
 
-def resolve_as_of(settings: Settings, loaded: Loaded, as_of: str | None) -> pd.Timestamp:
-    """as_of from the command line (end of that day), the config, or the newest revenue timestamp (metrics.md 1)."""
+def resolve_as_of(settings: Settings, loaded: Loaded, as_of: str | None, now: pd.Timestamp | None = None) -> pd.Timestamp:
+    """as_of from the command line (end of that day), the config, or the newest revenue timestamp (metrics.md 1).
+
+    With `now` (the run's clock), a day after today (in the configured timezone) is refused: it would publish
+    months that have not happened."""
     text = as_of or settings.as_of
     if text:
-        try:
-            day = pd.Timestamp(text)
-        except (ValueError, TypeError):
-            raise ConfigError(f"as_of {text!r}: expected YYYY-MM-DD") from None
-        if day.tzinfo is not None or day != day.normalize():
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
             raise ConfigError(f"as_of {text!r}: expected a day, YYYY-MM-DD")
+        try:
+            day = pd.Timestamp(text.strip())
+        except (ValueError, TypeError, OverflowError):
+            raise ConfigError(f"as_of {text!r}: expected YYYY-MM-DD") from None
+        if now is not None:
+            today = pd.Timestamp(now).tz_convert(settings.timezone).tz_localize(None).normalize()
+            if day > today:
+                raise ConfigError(f"as_of {text!r} is after today ({today:%Y-%m-%d} in {settings.timezone}): "
+                                  f"it would publish months that have not happened; give a day up to today")
         end = (day + pd.Timedelta(days=1)).tz_localize(settings.timezone) - pd.Timedelta(seconds=1)
         return end.tz_convert("UTC")
     times = loaded.revenue_times.dropna()
@@ -145,6 +157,7 @@ def compute_tables(ctx: Context) -> tuple[list[Table], list[tuple[str, str]]]:
     """Build every declared tab that applies; the others are returned with the reason they were skipped.
 
     Tabs of the other kind of dataset (e.g. Portfolio for a payment log) are neither built nor reported.
+    Every text cell is made holdable by every sink here, before any sink runs (sync.sinks.cells.publishable).
     """
     tables: list[Table] = []
     skipped: list[tuple[str, str]] = []
@@ -156,7 +169,7 @@ def compute_tables(ctx: Context) -> tuple[list[Table], list[tuple[str, str]]]:
             skipped.append((tab.name, reason))
             continue
         tables.append(build_table(tab, ctx))
-    return tables, skipped
+    return publishable(tables), skipped
 
 
 def check_invariants(ctx: Context) -> None:
@@ -259,8 +272,8 @@ def prepare_context(
 ) -> Context:
     """Load, resolve as_of, build the context and check the invariants: everything before publishing,
     shared by `now`, the worker and `check`. `hr_data` fetches the HR data (or says why there is none)."""
-    loaded = load_dataset(settings)
-    when = resolve_as_of(settings, loaded, as_of)
+    loaded = load_dataset(settings, started_at)
+    when = resolve_as_of(settings, loaded, as_of, started_at)
     check_as_of(when, loaded)
     hr, unavailable = hr_data()
     run = RunInfo(

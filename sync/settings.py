@@ -70,13 +70,16 @@ class BillingSection:
 class QualitySection:
     max_bad_share: float = 0.01  # more bad lines than this share of a file fails the run
     max_timestamp_year: int = 2100  # later timestamps are "absurd"
-    min_timestamp_year: int = 2000
+    min_timestamp_year: int = 2000  # the floor: earlier timestamps are bad lines
+    clock_skew_hours: float = 1.0  # a timestamp later than the run's own clock plus this is a bad line
 
 
 @dataclass(frozen=True)
 class OutputSection:
     sink: str = ""  # empty: gsheet when Google is configured, else xlsx:out/kpis.xlsx
     currency: str = "EUR"
+    # CSV text starting with = + - @ (a formula to a spreadsheet) gets a leading ' (OWASP); false: raw text
+    csv_neutralize_formulas: bool = True
 
 
 @dataclass(frozen=True)
@@ -324,6 +327,11 @@ def build_params(sections: Mapping[str, Any], timezone: str, economics_keys: fro
     verdicts are defaults."""
     billing: BillingSection = sections["billing"]
     output: OutputSection = sections["output"]
+    # The currency goes into every money cell's number format ('#,##0.00 "EUR"'): a quote, a backslash or a
+    # control character there makes a format Excel refuses or a workbook no reader opens.
+    if len(output.currency) > 10 or any(c in '"\\' or ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in output.currency):
+        raise ConfigError(f"output.currency = {output.currency!r}: expected a currency code or symbol such as EUR or "
+                          "€ (at most 10 characters, no quotes, backslashes or control characters)")
     availability: AvailabilitySection = sections.get("availability", AvailabilitySection())
     portfolio: PortfolioSection = sections.get("portfolio", PortfolioSection())
     economics = _economics_params(sections.get("economics", EconomicsSection()), economics_keys)

@@ -49,7 +49,8 @@ def open_sink(uri: str, settings: Settings) -> Sink:
     if scheme == "csv":
         from sync.sinks.csv import CsvSink
 
-        return CsvSink(target, timezone=settings.params.timezone)
+        return CsvSink(target, timezone=settings.params.timezone,
+                       neutralize_formulas=settings.output.csv_neutralize_formulas)
     if scheme == "gsheet":
         from sync.sinks.gsheet import open_gsheet_sink
 

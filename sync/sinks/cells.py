@@ -4,6 +4,11 @@ Missing values become empty cells (None), numbers stay numbers (money rounded to
 `datetime.date`, instants become naive `datetime.datetime` in the configured timezone, and
 text stays text whatever it starts with ("=", "+", "-", "@" are never formulas here).
 Each sink maps a column kind to its own number format with `FORMATS`.
+
+Text is made holdable by every sink before any sink runs (`publishable`): characters no sink can hold
+(control characters, lone surrogates) are replaced with U+FFFD, and a cell longer than an .xlsx cell
+holds is cut, with a note on its tab. `to_cell` and `header` apply the same rule again, so a sink
+called directly never receives such text either.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from kpi.tables import Column, Table
+from sync.text import MAX_CELL_CHARS, UNHOLDABLE, holdable
 
 CellValue = None | str | int | float | bool | dt.date | dt.datetime
 
@@ -59,7 +65,7 @@ def to_cell(value: object, column: Column, timezone: str = "UTC") -> CellValue:
         return None
     kind = column.kind
     if kind == "text":
-        return str(value)
+        return safe_text(str(value))
     if kind == "bool":
         return bool(value)
     if kind == "int":
@@ -121,7 +127,53 @@ def table_rows(table: Table, timezone: str = "UTC") -> list[list[CellValue]]:
 
 
 def header(table: Table) -> list[str]:
-    return [c.name for c in table.columns]
+    return [safe_text(c.name) for c in table.columns]
+
+
+def safe_text(text: str) -> str:
+    """Text every sink holds: unholdable characters replaced, at most MAX_CELL_CHARS characters."""
+    text = holdable(text)
+    return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "\u2026"
+
+
+def publishable(tables: list[Table]) -> list[Table]:
+    """The tables with every text cell and column name holdable by every sink (see the module docstring).
+
+    A tab where cells were cut gets a note saying how many; nothing else changes.
+    """
+    return [_publishable(t) for t in tables]
+
+
+def _publishable(table: Table) -> Table:
+    frame = table.frame
+    changed: dict[int, pd.Series] = {}
+    cut = 0
+    for i, column in enumerate(table.columns):
+        if column.kind != "text" or not pd.api.types.is_object_dtype(frame.dtypes.iloc[i]):
+            continue
+        values = frame.iloc[:, i]
+        if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "mixed", "mixed-integer"):
+            continue  # no text in it (e.g. whole numbers in a text column): str() of them is holdable
+        text = values.str
+        bad = text.contains(UNHOLDABLE, na=False) | (text.len() > MAX_CELL_CHARS).fillna(False).astype(bool)
+        if bad.any():
+            cut += int((text.len() > MAX_CELL_CHARS).fillna(False).sum())
+            changed[i] = values.where(~bad, values[bad].map(safe_text))
+    names = [safe_text(c.name) for c in table.columns]
+    renamed = names != [c.name for c in table.columns]
+    if not changed and not renamed:
+        return table
+    if changed:
+        frame = frame.copy()
+        for i, values in changed.items():
+            frame.isetitem(i, values)
+    columns = tuple(Column(n, c.kind, c.description) for n, c in zip(names, table.columns, strict=True))
+    note = table.note
+    if cut:
+        cells = f"{cut} cell{'' if cut == 1 else 's'}"
+        said = f"{cells} longer than a cell holds {'was' if cut == 1 else 'were'} cut to {MAX_CELL_CHARS:,} characters."
+        note = f"{note} {said}" if note else said
+    return Table(tab=table.tab, columns=columns, frame=frame.set_axis(names, axis=1), note=note)
 
 
 # Sheets and Excel count days from 1899-12-30.

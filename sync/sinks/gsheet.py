@@ -1,4 +1,5 @@
-"""The Google Sheets sink: one metadata read, then at most one atomic batchUpdate per run.
+"""The Google Sheets sink: one metadata read, then one atomic batchUpdate per run (a change too large for one
+request is staged in hidden tabs first and switched by one final batchUpdate: see gsheet_plan).
 
 gspread 6 and google-auth carry the traffic (a service account, scope `spreadsheets` only, a timeout
 on every request); the plan itself is made in `gsheet_plan` and is pure. Retries are ours
@@ -11,8 +12,6 @@ See docs/google-sheets.md for the Google setup and /work/shared/docs/sheets.md f
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import random
 import re
@@ -24,10 +23,14 @@ from typing import TYPE_CHECKING, Any
 import gspread
 import requests
 from google.auth import exceptions as auth_exceptions
+from google.auth.transport.requests import AuthorizedSession
+from google.auth.transport.requests import Request as AuthRequest
+from google.oauth2.service_account import Credentials
 from gspread.exceptions import APIError
 
 from kpi.tables import Table
 from sync.errors import ConfigError, PublishError, SyncError
+from sync.logs import clip, current_redactor, decode_base64_text
 from sync.retry import Backoff, GaveUp, Retry, RetryPolicy, parse_retry_after
 from sync.sinks import PublishResult
 from sync.sinks.gsheet_plan import (
@@ -58,14 +61,12 @@ def _parse_key_text(text: str, source: str) -> Mapping[str, Any]:
     """A key's JSON, or base64 of it (for hosts that only have environment variables)."""
     stripped = text.strip()
     if not stripped.startswith("{"):
-        compact = "".join(stripped.split()).replace("-", "+").replace("_", "/")
-        try:
-            decoded = base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
-            stripped = decoded.decode("utf-8").strip()
-        except (binascii.Error, ValueError):
+        decoded = decode_base64_text(stripped)  # the redactor decodes keys the same way (sync.logs)
+        if decoded is None:
             raise ConfigError(
                 f"{source} is neither a service account key's JSON nor base64 of it ({_SETUP})"
-            ) from None
+            )
+        stripped = decoded.strip()
     try:
         info = json.loads(stripped, strict=False)  # strict=False: keys pasted with raw newlines still load
     except json.JSONDecodeError as exc:
@@ -143,6 +144,39 @@ def spreadsheet_id_from(target: str) -> str:
     return text
 
 
+# ---------------------------------------------------------------- sign-in
+
+
+class TokenEndpointDown(auth_exceptions.TransportError):
+    """Google's sign-in (token) endpoint answered a status worth retrying (408, 429, 5xx)."""
+
+    def __init__(self, status: int, url: str):
+        super().__init__(f"Google's sign-in endpoint ({url}) answered HTTP {status}")
+        self.status = status
+
+
+class _TokenRequest(AuthRequest):
+    """google-auth's transport for its token requests, without google-auth's own retries.
+
+    google-auth retries a failing token endpoint 3 times per refresh, sleeping on the real clock, and our
+    retries would multiply that (6 attempts x 3 = 18 requests). Here a retryable answer is raised at once
+    as TokenEndpointDown, so each token request is one attempt of the run's single retry budget.
+    (Without an `auth_request`, AuthorizedSession would also mount a urllib3 adapter retrying connections 3 times.)
+    """
+
+    def __init__(self) -> None:
+        super().__init__(requests.Session())
+        self.calls = 0
+
+    def __call__(self, url: str, method: str = "GET", body: Any = None, headers: Any = None,
+                 timeout: Any = None, **kwargs: Any) -> Any:
+        self.calls += 1
+        response = super().__call__(url, method=method, body=body, headers=headers, timeout=timeout, **kwargs)
+        if response.status in (408, 429) or response.status >= 500:
+            raise TokenEndpointDown(response.status, url)
+        return response
+
+
 # ---------------------------------------------------------------- failures
 
 
@@ -173,8 +207,10 @@ def classify(exc: Exception) -> Retry | None:
 def _describe(exc: BaseException) -> str:
     status = _status(exc)
     if status is not None:
-        message = str(getattr(exc, "error", {}).get("message", "")).splitlines()[0:1]
-        return f"HTTP {status}" + (f" ({message[0][:200]})" if message and message[0] else "")
+        message = current_redactor()(str(getattr(exc, "error", {}).get("message", ""))).splitlines()[0:1]
+        return f"HTTP {status}" + (f" ({clip(message[0], 200)})" if message and message[0] else "")
+    if isinstance(exc, TokenEndpointDown):
+        return str(exc)
     if isinstance(exc, requests.Timeout):
         return "no answer within the timeout"
     if isinstance(exc, requests.ConnectionError | auth_exceptions.TransportError):
@@ -218,7 +254,10 @@ class GSheetSink:
         self.max_request_bytes = max_request_bytes
         self._sleep, self._clock, self._rand = sleep, clock, rand
         try:
-            self._client = gspread.service_account_from_dict(dict(key), scopes=list(SCOPES))
+            credentials = Credentials.from_service_account_info(dict(key), scopes=list(SCOPES))
+            self._token_request = _TokenRequest()
+            session = AuthorizedSession(credentials, auth_request=self._token_request)
+            self._client = gspread.Client(auth=credentials, session=session)
         except (ValueError, TypeError):
             # google-auth could not load the private key; its message may quote the key, so say only which field.
             raise ConfigError(
@@ -228,6 +267,7 @@ class GSheetSink:
         # (connect, read) seconds, on every request, the token request included.
         self._client.set_timeout((min(10.0, timeout_seconds), timeout_seconds))
         self.requests = 0  # Sheets API requests made, retries included (not the token request)
+        self._staged = False
 
     # -- HTTP, one request each
 
@@ -286,11 +326,13 @@ class GSheetSink:
         if status is not None:
             done = sorted(written)
             landed = (
-                f"; tabs written before the failure: {', '.join(done)}" if done else "; nothing was written"
+                f"; tabs written before the failure: {', '.join(done)}" if done
+                else "; no visible tab changed (the next run removes the hidden staging tabs)" if self._staged
+                else "; nothing was written"
             )
             return PublishError(f"Google Sheets refused the request while {doing}: {_describe(exc)}{landed}")
         if isinstance(exc, auth_exceptions.RefreshError):
-            reason = str(exc.args[0] if exc.args else exc)[:200]
+            reason = clip(current_redactor()(str(exc.args[0] if exc.args else exc)), 200)
             return ConfigError(
                 f"Google refused the service account key of {self.service_account_email} ({reason}): "
                 f"the key may be deleted or revoked; create a new key ({_SETUP})"
@@ -343,9 +385,10 @@ class GSheetSink:
     # -- publishing
 
     def publish(self, tables: Sequence[Table], *, force: bool = False) -> PublishResult:
-        """Make the spreadsheet show `tables`: 1 read, then 0 writes (nothing changed), 1 write, or one
-        write per group of tabs when the body passes the payload limit. Tabs we don't own are untouched."""
+        """Make the spreadsheet show `tables`: 1 read, then 0 writes (nothing changed), 1 write, or, when the body
+        passes the payload limit, staging writes to hidden tabs and one switch. Tabs we don't own are untouched."""
         self.requests = 0
+        self._staged = False  # a staging batch landed: hidden tabs only, nothing a reader sees
         renders = self.render(tables)
         backoff = self._backoff()
         plan = self._plan(self.read(backoff), renders, force)
@@ -371,6 +414,7 @@ class GSheetSink:
                 batch = pending[0]
                 self._write_once(batch.body)
                 written.update(batch.tabs)
+                self._staged = self._staged or batch.staging
                 pending.pop(0)
             except Exception as exc:
                 if isinstance(exc, SyncError):

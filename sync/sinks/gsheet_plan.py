@@ -3,8 +3,12 @@
 Pure: no network. `render_table` turns a Table into Sheets `RowData` (typed cells only: numberValue,
 stringValue, boolValue; dates as serial numbers with a DATE format; never formulaValue) and a
 fingerprint; `make_plan` compares the renders with the spreadsheet's metadata (as Google returns it
-for `METADATA_FIELDS`) and returns the batchUpdate bodies to send: usually one, several per-tab
-batches when one body would pass `max_request_bytes`.
+for `METADATA_FIELDS`) and returns the batchUpdate bodies to send: usually one. When one body would
+pass `max_request_bytes`, the new content is first written into hidden staging tabs over as many
+requests as needed, then one final batchUpdate switches every tab at once (each visible tab is resized,
+gets its header, and copies its data from its staging tab, keeping its sheet id; the staging tabs are
+deleted in that same request). Readers see the old workbook or the new one, never a mix: a failure
+before the switch leaves every visible tab as it was, and the next run deletes the staging tabs left.
 
 Ownership: a tab is ours when it carries developer metadata with key `META_KEY`; its value is JSON
 {"tab": name, "fingerprint": ..., "charts": {...}}. Tabs without it are never touched.
@@ -22,10 +26,12 @@ from typing import Any, Literal
 
 from kpi.tables import Chart, Table
 from sync.errors import LimitError, PublishError
-from sync.sinks.cells import formats, serial, table_rows
+from sync.sinks.cells import formats, safe_text, serial, table_rows
 
 FORMAT_VERSION = "1"  # bump when the rendering changes: every tab is rewritten once
 META_KEY = "kpi-sync"
+STAGING_KEY = "kpi-sync-staging"  # developer metadata of a hidden staging tab; value {"tab": name}
+STAGING_TITLE = "kpi-sync staging {}"
 MAX_CELLS = 10_000_000
 MAX_COLUMNS = 18_278
 MAX_CELL_CHARS = 50_000
@@ -61,6 +67,7 @@ class Existing:
     fingerprint: str = ""
     chart_map: tuple[tuple[str, int], ...] = ()  # dashboard: chart key -> chart id we made
     chart_ids: tuple[int, ...] = ()  # charts on this sheet
+    staging: bool = False  # a hidden staging tab of ours (a run stopped before its switch left it)
 
     @property
     def cells(self) -> int:
@@ -83,7 +90,11 @@ class Workbook:
             owner: str | None = None
             fingerprint = ""
             chart_map: tuple[tuple[str, int], ...] = ()
+            staging = False
             for md in sheet.get("developerMetadata", []):
+                if md.get("metadataKey") == STAGING_KEY:
+                    staging = True
+                    continue
                 if md.get("metadataKey") != META_KEY:
                     continue
                 try:
@@ -108,6 +119,7 @@ class Workbook:
                     fingerprint=fingerprint,
                     chart_map=chart_map,
                     chart_ids=tuple(int(c["chartId"]) for c in sheet.get("charts", []) if "chartId" in c),
+                    staging=staging,
                 )
             )
         return cls(
@@ -121,7 +133,7 @@ class Workbook:
         title is the name wins, then the lowest id; the other is treated as not ours."""
         found: dict[str, Existing] = {}
         for s in self.sheets:
-            if s.owner is None:
+            if s.owner is None or s.staging:
                 continue
             best = found.get(s.owner)
             if best is None or (s.title == s.owner, -s.sheet_id) > (best.title == best.owner, -best.sheet_id):
@@ -221,7 +233,7 @@ def render_table(
     header: list[Json] = []
     for i, col in enumerate(columns):
         cell: Json = {
-            "userEnteredValue": {"stringValue": _text(col.name, name, "a column name")},
+            "userEnteredValue": {"stringValue": _text(safe_text(col.name), name, "a column name")},
             "userEnteredFormat": {"textFormat": {"bold": True}},
         }
         note = "\n\n".join([*(first_note if i == 0 else []), *([col.description] if col.description else [])])
@@ -296,8 +308,9 @@ class Batch:
     """One spreadsheets.batchUpdate body and the tabs it (re)writes."""
 
     body: Json
-    tabs: tuple[str, ...]  # tabs this batch finishes (a chunked tab: the batch with its last chunk)
+    tabs: tuple[str, ...]  # visible tabs this batch finishes (staging batches: none; the switch: all)
     size: int  # bytes of the JSON body
+    staging: bool = False  # writes hidden staging tabs only: readers see nothing of it
 
 
 @dataclass(frozen=True)
@@ -642,6 +655,106 @@ def _pack(units: list[Unit], limit: int) -> list[Batch]:
     return batches
 
 
+def _staging_units(r: Rendered, stage_id: int, budget: int) -> list[Unit]:
+    """Requests that write a tab's data rows (not its header) into a new hidden staging tab, in chunks under `budget`."""
+    first = Unit(r.name)
+    first.add.append({"addSheet": {"properties": {
+        "sheetId": stage_id,
+        "title": STAGING_TITLE.format(stage_id),
+        "hidden": True,
+        "gridProperties": {"rowCount": r.n_rows, "columnCount": r.n_cols},
+    }}})
+    first.meta.append({"createDeveloperMetadata": {"developerMetadata": {
+        "metadataKey": STAGING_KEY,
+        "metadataValue": json.dumps({"tab": r.name}, ensure_ascii=False),
+        "location": {"sheetId": stage_id},
+        "visibility": "DOCUMENT",
+    }}})
+    formats = [
+        {"repeatCell": {
+            "range": {"sheetId": stage_id, "startRowIndex": 1, "endRowIndex": len(r.rows),
+                      "startColumnIndex": c0, "endColumnIndex": c1},
+            "cell": {"userEnteredFormat": {"numberFormat": nf}},
+            "fields": "userEnteredFormat.numberFormat",
+        }}
+        for c0, c1, nf in r.formats
+    ]
+    units = [first]
+    chunk_budget = max(1, budget - _size([first.add, first.meta, formats]) - 2048)
+    start, total = 1, 0
+    bounds: list[tuple[int, int]] = []
+    for i in range(1, len(r.rows)):
+        size = _size(r.rows[i]) + 1
+        if i > start and total + size > chunk_budget:
+            bounds.append((start, i))
+            start, total = i, 0
+        total += size
+    if start < len(r.rows):
+        bounds.append((start, len(r.rows)))
+    for k, (a, b) in enumerate(bounds):
+        unit = first if k == 0 else Unit(r.name)
+        unit.cells.append({"updateCells": {"rows": r.rows[a:b], "fields": CELL_FIELDS,
+                                           "start": {"sheetId": stage_id, "rowIndex": a, "columnIndex": 0}}})
+        if unit is not first:
+            units.append(unit)
+    units[-1].cells.extend(formats)
+    return units
+
+
+def _switch_requests(r: Rendered, sheet_id: int, existing: Existing | None, stage_id: int) -> list[Json]:
+    """The final, atomic step for one tab: size the visible tab, write its header, copy its rows from the staging
+    tab (the visible tab keeps its sheet id), set its fingerprint, delete the staging tab."""
+    out: list[Json] = []
+    if existing is None:
+        out.append({"addSheet": {"properties": {
+            "sheetId": sheet_id, "title": r.name,
+            "gridProperties": {"rowCount": r.n_rows, "columnCount": r.n_cols, "frozenRowCount": 1},
+        }}})
+    else:
+        if r.n_rows < existing.rows or r.n_cols < existing.cols:
+            out.append(_grid(sheet_id, min(r.n_rows, existing.rows), min(r.n_cols, existing.cols), False))
+        out.append(_grid(sheet_id, r.n_rows, r.n_cols, True))
+    # The header carries the notes: written here, since a paste is not documented to copy notes.
+    out.append({"updateCells": {"rows": r.rows[:1], "fields": CELL_FIELDS, "range": {
+        "sheetId": sheet_id, "startRowIndex": 0, "endRowIndex": 1, "startColumnIndex": 0, "endColumnIndex": r.n_cols}}})
+
+    def grid(sid: int) -> Json:
+        return {"sheetId": sid, "startRowIndex": 1, "endRowIndex": r.n_rows, "startColumnIndex": 0,
+                "endColumnIndex": r.n_cols}
+
+    out.append({"copyPaste": {"source": grid(stage_id), "destination": grid(sheet_id),
+                              "pasteType": "PASTE_NORMAL", "pasteOrientation": "NORMAL"}})
+    out.append(_meta_requests(sheet_id, _meta_value(r.name, r.fingerprint), existing is None))
+    out.append({"deleteSheet": {"sheetId": stage_id}})
+    return out
+
+
+def _staged(changed: list[tuple[Rendered, int, Existing | None]], dashboard_units: list[Unit], cleanup: list[Json],
+            taken_ids: set[int], budget: int, max_request_bytes: int) -> list[Batch]:
+    """The batches of a publish too large for one request: staging batches (hidden tabs only), then one switch."""
+    staging: list[Unit] = []
+    switch: list[Json] = []
+    for r, sheet_id, existing in changed:
+        stage_id = stable_id(f"staging:{r.name}", taken_ids)
+        taken_ids.add(stage_id)
+        staging.extend(_staging_units(r, stage_id, budget))
+        switch.extend(_switch_requests(r, sheet_id, existing, stage_id))
+    switch.extend(req for unit in dashboard_units for req in unit.requests())
+    batches = [dataclasses.replace(b, tabs=(), staging=True) for b in _pack(staging, max_request_bytes)]
+    if cleanup:
+        body = {"requests": cleanup + batches[0].body["requests"]}
+        batches[0] = Batch(body=body, tabs=(), size=_size(body), staging=True)
+    names = tuple(dict.fromkeys([r.name for r, _, _ in changed] + [u.name for u in dashboard_units]))
+    body = {"requests": switch}
+    final = Batch(body=body, tabs=names, size=_size(body))
+    if final.size > max_request_bytes:
+        raise PublishError(
+            f"the final switch of {len(changed)} tabs is {final.size:,} bytes, over the {max_request_bytes:,} bytes "
+            f"one request may carry: publish fewer tabs"
+        )
+    return [*batches, final]
+
+
 def make_plan(
     workbook: Workbook,
     renders: Sequence[Rendered],
@@ -673,6 +786,7 @@ def make_plan(
     sizes: dict[str, int] = {}
     adds = 0
     deferred: list[tuple[int, Rendered, int, Existing]] = []  # volatile tabs to update only with a real change
+    changed: list[tuple[Rendered, int, Existing | None]] = []  # what the units rewrite, for a staged publish
     def claim(name: str, remedy: str) -> tuple[Existing | None, int]:
         """Our tab of that name and its sheet id, or a new stable id for it; refuses a hand-made namesake."""
         existing = owned.get(name)
@@ -705,10 +819,12 @@ def make_plan(
             deferred.append((len(tabs) - 1, r, sheet_id, existing))
         elif action != "unchanged":
             units.extend(_tab_units(r, sheet_id, existing, budget, None))
+            changed.append((r, sheet_id, existing))
     # A run whose only news is its own run time and history sends nothing (sheets.md: 0 writes when nothing changed).
     if units:
         for _i, r, sheet_id, existing in deferred:
             units.extend(_tab_units(r, sheet_id, existing, budget, None))
+            changed.append((r, sheet_id, existing))
     else:
         for i, *_rest in deferred:
             tabs[i] = dataclasses.replace(tabs[i], action="unchanged")
@@ -750,8 +866,24 @@ def make_plan(
             f"(set [publish] max_rows_per_tab, or remove other tabs holding {others:,} cells)"
         )
 
-    # Shrinking tabs go first when the body is split, so no intermediate state passes the cell limit.
+    # Shrinking tabs go first, so no intermediate state passes the cell limit.
     order = sorted(range(len(units)), key=lambda i: (not units[i].shrinks_workbook, i))
     batches = _pack([units[i] for i in order] + dashboard_units, max_request_bytes)
+    cleanup = [{"deleteSheet": {"sheetId": s.sheet_id}} for s in workbook.sheets if s.staging]
+    if len(batches) > 1:
+        ordered = sorted(changed, key=lambda c: (not (c[2] is not None and c[0].cells < c[2].cells)))
+        staged_peak = cells_after + sum(r.cells for r, _, _ in changed)
+        if staged_peak > MAX_CELLS:
+            raise LimitError(
+                f"publishing in several requests stages a copy of the changed tabs, and the spreadsheet would then hold "
+                f"{staged_peak:,} cells, over Google Sheets' limit of {MAX_CELLS:,} (set [publish] max_rows_per_tab, "
+                f"or remove other tabs)"
+            )
+        batches = _staged(ordered, dashboard_units, cleanup, taken_ids, budget, max_request_bytes)
+    elif cleanup:
+        first = batches[0] if batches else None
+        requests = cleanup + (first.body["requests"] if first else [])
+        body = {"requests": requests}
+        batches = [Batch(body=body, tabs=first.tabs if first else (), size=_size(body))]
     notes = [n for r in renders for n in r.notes]
     return Plan(workbook=workbook, tabs=tabs, batches=batches, cells_after=cells_after, notes=notes)

@@ -3,13 +3,23 @@
 A CSV folder carries a marker file (MARKER); a folder without it that holds anything is never
 replaced, so `--sink csv:~/Documents` cannot delete a person's files. An .xlsx target must be a
 regular file (or not exist). Output gets the permissions the umask gives, like any file the user writes.
+
+Temporaries sit beside the target as `.NAME.<pid>.<random>.tmp` (and `.NAME.old` for a folder swapped
+without an atomic exchange). A run that was killed leaves them; the next run removes those whose process
+is gone, and puts back a folder that a kill left only as `.NAME.old`. On Linux a folder is swapped with
+one atomic exchange (renameat2 RENAME_EXCHANGE), so there is never a moment without the folder.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import errno
 import os
+import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,18 +65,22 @@ def atomic_path(target: Path, *, directory: bool = False) -> Iterator[Path]:
     On any error the temporary is removed and `target` is left as it was.
     """
     target = target.expanduser().absolute()
-    (check_folder_target if directory else check_file_target)(target)
     parent = target.parent
+    if directory and parent.is_dir():
+        restore_killed_swap(target)
+    (check_folder_target if directory else check_file_target)(target)
     tmp: Path | None = None
+    prefix = f".{target.name}.{os.getpid()}."
     try:
         parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(target)
         if directory:
-            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
+            tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent))
             tmp.chmod(0o777 & ~_umask())
             (tmp / MARKER).write_text("written by kpi-sync: this folder is replaced whole on every run\n",
                                       encoding="utf-8")
         else:
-            fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+            fd, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=parent)
             os.close(fd)
             tmp = Path(name)
             tmp.chmod(0o666 & ~_umask())
@@ -74,6 +88,7 @@ def atomic_path(target: Path, *, directory: bool = False) -> Iterator[Path]:
         if directory:
             _swap_directory(tmp, target)
         else:
+            _fsync(tmp)  # the bytes are on disk before the name points at them
             os.replace(tmp, target)
     except OSError as exc:
         raise PublishError(f"cannot write {target}: {exc.strerror or exc}") from None
@@ -82,10 +97,87 @@ def atomic_path(target: Path, *, directory: bool = False) -> Iterator[Path]:
             shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
 
 
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # someone else's live process (or we cannot tell): leave its file alone
+    return True
+
+
+def remove_stale_temporaries(target: Path) -> list[Path]:
+    """Remove the temporaries of `target` that killed runs left (`.NAME.<pid>.*.tmp` of a dead process, and
+    those of older versions without a pid); return what was removed. A live run's temporaries are kept."""
+    pattern = re.compile(re.escape(f".{target.name}.") + r"(?:(\d+)\.)?[^/]*\.tmp")
+    removed: list[Path] = []
+    for path in target.parent.glob(f".{glob_escape(target.name)}.*.tmp"):
+        found = pattern.fullmatch(path.name)
+        if not found or (found.group(1) and _pid_alive(int(found.group(1)))):
+            continue
+        with contextlib.suppress(OSError):
+            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+            removed.append(path)
+    old = target.with_name(f".{target.name}.old")
+    if old.is_dir() and not old.is_symlink() and target.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        removed.append(old)
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def restore_killed_swap(target: Path) -> None:
+    """A folder a kill left only as `.NAME.old` (between the two renames of a swap) is put back in place."""
+    old = target.with_name(f".{target.name}.old")
+    if not target.exists() and old.is_dir() and (old / MARKER).is_file():
+        with contextlib.suppress(OSError):
+            os.replace(old, target)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux renameat2 RENAME_EXCHANGE). False where that is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):  # an old kernel or a file system without it
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
 def _swap_directory(new: Path, target: Path) -> None:
-    """Replace a folder by another: two renames, so the old folder is whole until the new one is in place."""
+    """Replace a folder by another: one atomic exchange where the system has it, else two renames (a kill
+    between them leaves `.NAME.old`, which the next run puts back)."""
     if not target.exists():
         os.replace(new, target)
+        return
+    if _exchange(new, target):
+        shutil.rmtree(new, ignore_errors=True)  # `new` now holds the old folder
         return
     old = target.with_name(f".{target.name}.old")
     if old.exists():

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import TYPE_STRING
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import IllegalCharacterError
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kpi.tables import Table
+from sync.errors import PublishError
 from sync.sinks import PublishResult
 from sync.sinks.cells import CellValue, KindFormat, formats, header, table_rows
 from sync.sinks.local import atomic_path, check_file_target
@@ -34,15 +36,45 @@ class XlsxSink:
         self.timezone = timezone
 
     def publish(self, tables: Sequence[Table], *, force: bool = False) -> PublishResult:
-        """Write the whole workbook to a temporary file, then rename it over the old one."""
+        """Write the whole workbook to a temporary file, read it back, then rename it over the old one."""
         book = Workbook()
         book.remove(book.active)
         fmt = formats(self.currency)
-        for table in tables:
-            _write_sheet(book.create_sheet(title=table.name[:31]), table, table_rows(table, self.timezone), fmt)
+        expected: dict[str, int] = {}
+        try:
+            for table in tables:
+                rows = table_rows(table, self.timezone)
+                sheet = book.create_sheet(title=table.name[:31])
+                _write_sheet(sheet, table, rows, fmt)
+                expected[sheet.title] = 1 + max(1, len(rows))
+        except IllegalCharacterError as exc:  # sinks get holdable text (cells.py); this is the last line of defence
+            raise PublishError(f"cannot write {self.path}: {exc}") from None
         with atomic_path(self.path) as tmp:
             book.save(tmp)
+            verify_workbook(tmp, expected, self.path.name)
         return PublishResult(destination=self.destination, written=[t.name for t in tables])
+
+
+def verify_workbook(path: Path, expected: dict[str, int], name: str) -> None:
+    """Read a written workbook back whole: it must open and hold each sheet with at least its rows.
+
+    Raises PublishError otherwise (e.g. text openpyxl wrote but no reader can parse), so a broken
+    file never replaces a good one.
+    """
+    try:
+        with path.open("rb") as handle:  # a file object: openpyxl judges a path by its extension (ours is .tmp)
+            book = load_workbook(handle, read_only=True)
+            try:
+                found = {name: sum(1 for _ in book[name].iter_rows(values_only=True)) for name in book.sheetnames}
+            finally:
+                book.close()
+    except Exception as exc:  # whatever openpyxl, zipfile or the XML parser raise: the file is not readable
+        raise PublishError(f"the workbook written for {name} does not read back ({type(exc).__name__}: "
+                           f"{str(exc)[:120]}); the previous output is left as it was") from None
+    short = [name for name, rows in expected.items() if found.get(name, 0) < rows]
+    if list(found) != list(expected) or short:
+        raise PublishError(f"the workbook written for {name} reads back incomplete "
+                           f"({', '.join(short) or 'tabs differ'}); the previous output is left as it was")
 
 
 def _shown_width(value: object, kind: str) -> int:
@@ -67,6 +99,7 @@ def _write_sheet(sheet: Worksheet, table: Table, rows: list[list[CellValue]], fm
     columns = table.columns
     sheet.append(header(table))
     for cell, column in zip(sheet[1], columns, strict=True):
+        cell.data_type = TYPE_STRING  # a column name (an attribute's key) is never a formula either
         cell.font = _HEADER_FONT
         cell.fill = _HEADER_FILL
         cell.alignment = Alignment(horizontal="right" if column.kind in _NUMERIC else "left", vertical="top")

@@ -130,7 +130,7 @@ def validate_projects(frame: pd.DataFrame, known_customers: pd.Series, file: str
     return kept.reset_index(drop=True), issues
 
 
-def load_contracts(settings: Settings) -> Loaded:
+def load_contracts(settings: Settings, now: pd.Timestamp | None = None) -> Loaded:
     """Read customers, contracts and (optionally) projects.
 
     Returns Loaded with
@@ -146,7 +146,7 @@ def load_contracts(settings: Settings) -> Loaded:
                 f"{settings.config_path}: sources.{key} is not set (contract data needs customers and contracts)"
             )
     renames = field_renames(settings, CONTRACTS_CANONICAL, "contracts")
-    limits = limits_from(settings)
+    limits = limits_from(settings, now)
 
     customers = read_ndjson(src.customers, "customers", fields_from_spec(CUSTOMER_FIELDS, renames), limits,
                             unique="customer_id", extras=True)

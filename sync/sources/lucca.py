@@ -40,6 +40,7 @@ from kpi.availability import (
     month_days,
 )
 from sync.errors import ConfigError, SourceAPIError
+from sync.logs import clip, current_redactor
 from sync.retry import Backoff, GaveUp, Retry, RetryPolicy, call_with_retry, parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -127,7 +128,8 @@ class LuccaClient:
         return f"LuccaClient({self.base_url!r})"
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._key, "***") if self._key else text
+        """The key masked, and every credential shape the log redactor knows. Always before any cut."""
+        return current_redactor()(text.replace(self._key, "***") if self._key else text)
 
     def _send(self, path: str, params: dict[str, str]) -> requests.Response:
         self.requests += 1
@@ -193,8 +195,7 @@ class LuccaClient:
         raise SourceAPIError(f"Lucca API: GET {path} failed with HTTP {status}{suffix}")
 
     def _snippet(self, response: requests.Response, size: int = 120) -> str:
-        text = " ".join((response.text or "").split())
-        return self._redact(text[:size] + ("..." if len(text) > size else ""))
+        return clip(self._redact(" ".join((response.text or "").split())), size)
 
     def _detail(self, response: requests.Response) -> str:
         """The error message in a body: legacy {Message}, RFC 7807 {title, detail}, or the raw text."""
@@ -212,7 +213,7 @@ class LuccaClient:
                 error.get("message") if isinstance(error, dict) else error,
             ):
                 if isinstance(value, str) and value.strip():
-                    return self._redact(" ".join(value.split())[:200])
+                    return clip(self._redact(" ".join(value.split())), 200)  # redact, then cut: never a key's half
         return self._snippet(response)
 
     def collection(self, path: str, params: dict[str, str], fields: str) -> list[dict[str, Any]]:

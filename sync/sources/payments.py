@@ -26,19 +26,19 @@ CUSTOMER_FIELDS = {
 }
 
 
-def load_payments(settings: Settings) -> Loaded:
+def load_payments(settings: Settings, now: pd.Timestamp | None = None) -> Loaded:
     """Read invoices and customers.
 
     Returns Loaded with charges [customer_id, paid_at, amount, line] (every valid charge, zero
     and negative amounts included: kpi/ ignores them for MRR) and customers [customer_id, seats,
-    sessions, other attributes...], one row per customer.
+    sessions, other attributes...], one row per customer. `now` is the run's clock: later timestamps are bad lines.
     """
     src = settings.sources
     for key in ("invoices", "customers"):
         if not getattr(src, key):
             raise ConfigError(f"{settings.config_path}: sources.{key} is not set (a payment log needs invoices and customers)")
     renames = field_renames(settings, set(INVOICE_FIELDS) | set(CUSTOMER_FIELDS), "payments")
-    limits = limits_from(settings)
+    limits = limits_from(settings, now)
     invoices = read_ndjson(src.invoices, "invoices", fields_from_spec(INVOICE_FIELDS, renames), limits)
     customers = read_ndjson(src.customers, "customers", fields_from_spec(CUSTOMER_FIELDS, renames), limits,
                             unique="customer_id", extras=True)
@@ -59,7 +59,7 @@ def load_payments(settings: Settings) -> Loaded:
 
 
 def _charge_notes(charges: pd.DataFrame, customers: pd.DataFrame, file: str, renames: dict[str, str]) -> list[Issue]:
-    """Charges that are kept but worth a line in Data quality: unknown customers, zero amounts, refunds."""
+    """Charges that are kept but worth a line in Data quality: unknown customers, identical repeats, zero amounts, refunds."""
     id_field = renames.get("customer_id", "customerId")
     amount_field = renames.get("amount", "amountPaid")
     notes: list[Issue] = []
@@ -72,6 +72,18 @@ def _charge_notes(charges: pd.DataFrame, customers: pd.DataFrame, file: str, ren
     refunds = charges.loc[charges["amount"] < 0]
     notes += [Issue(file, int(line), amount_field, "refund (negative amount): ignored for MRR", "info", f"{amount:.2f}")
               for line, amount in zip(refunds["line"], refunds["amount"], strict=True)]
+    # Identical charges (same customer, amount and second) all count: the real log has seat charges that repeat
+    # exactly. An export that repeated lines would look the same, so each repeat is listed, and counted.
+    key = ["customer_id", "paid_at", "amount"]
+    repeats = charges.loc[charges.duplicated(key, keep="first")]
+    if len(repeats):
+        first = charges.groupby(key, sort=False)["line"].transform("first")
+        notes += [Issue(file, int(line), "", f"identical to line {int(original)}: kept and counted (a repeated export "
+                        "line would look the same: check the file)", "warning", f"{cid} {amount:.2f}")
+                  for line, original, cid, amount in zip(repeats["line"], first.loc[repeats.index], repeats["customer_id"],
+                                                         repeats["amount"], strict=True)]
+        notes.append(Issue(file, None, "", f"in all: {_count(len(repeats), 'line')} identical to an earlier line, "
+                           "kept and counted", "warning", str(len(repeats))))
     # metrics.md 2b: refunds are counted and summed in data quality; zero amounts counted.
     if len(zero):
         notes.append(Issue(file, None, amount_field, f"in all: {_count(len(zero), 'zero-amount charge')}, ignored for MRR",

@@ -4,7 +4,11 @@ The real gspread and google-auth run above it. It keeps a workbook's state (tabs
 developer metadata, charts), validates every request body against the Sheets v4 discovery document
 shipped in google-api-python-client, applies a batchUpdate atomically (all sub-requests or none, as
 Google does) and checks Google's limits after each sub-request. Failures can be scripted per
-endpoint: an HTTP status (applied or not), Retry-After, or a raised connection error.
+endpoint: an HTTP status (applied or not), Retry-After, or a raised connection error, for the next
+requests (`fail`) or for any one request by its number (`fail_request`).
+
+copyPaste with PASTE_NORMAL copies values and formats (Google: "values, formulas, formats and merges");
+notes are not copied, since Google does not document that they are.
 """
 
 from __future__ import annotations
@@ -337,6 +341,7 @@ class FakeSheets:
         self.calls: list[Call] = []
         self.schema_errors: list[str] = []
         self.faults: dict[str, deque[Fault]] = {"token": deque(), "get": deque(), "batchUpdate": deque()}
+        self.numbered: dict[tuple[str, int], Fault] = {}  # (kind, n): the n-th request of that kind, from 1
         self._ids = itertools.count(1_000_000)
         public = serialization.load_pem_private_key(key["private_key"].encode(), password=None).public_key()
         self._public_key = public
@@ -351,6 +356,14 @@ class FakeSheets:
     def fail(self, kind: str, *faults: Fault) -> None:
         """Answer the next requests of `kind` (token, get, batchUpdate) with these faults, in order."""
         self.faults[kind].extend(faults)
+
+    def fail_request(self, kind: str, n: int, fault: Fault) -> None:
+        """Answer the n-th request of `kind` (counted from 1 over the fake's life) with `fault`; the others pass."""
+        self.numbered[(kind, n)] = fault
+
+    def visible(self) -> dict[str, list[list[Any]]]:
+        """What a reader sees: every tab that is not hidden, by title, with its values."""
+        return {s.props["title"]: self.values(s.props["title"]) for s in self._sorted() if not s.props.get("hidden")}
 
     def count(self, kind: str) -> int:
         return sum(1 for c in self.calls if c.kind == kind)
@@ -396,6 +409,11 @@ class FakeSheets:
 
     def snapshot(self) -> Book:
         return copy.deepcopy(self.book)
+
+    @staticmethod
+    def snapshot_of(book: Book) -> Book:
+        """A copy of a snapshot, to put back as the workbook (`fake.book = fake.snapshot_of(saved)`)."""
+        return copy.deepcopy(book)
 
     def add_by_hand(
         self,
@@ -456,9 +474,10 @@ class FakeSheets:
         )
 
     def _fault(self, kind: str, apply: Any = None) -> tuple[int, dict[str, str], str] | None:
-        if not self.faults[kind]:
+        numbered = self.numbered.pop((kind, self.count(kind)), None)
+        if numbered is None and not self.faults[kind]:
             return None
-        fault = self.faults[kind].popleft()
+        fault = numbered if numbered is not None else self.faults[kind].popleft()
         if fault.status == 200 and fault.raises is None:
             return None  # this one goes through
         if fault.raises is not None:
@@ -638,6 +657,7 @@ class FakeSheets:
                 "index": min(index, len(book.sheets)),
                 "sheetType": "GRID",
                 "gridProperties": grid,
+                **({"hidden": True} if props.get("hidden") else {}),
             }
         )
         book.sheets.append(sheet)
@@ -684,6 +704,24 @@ class FakeSheets:
             for c in range(c0, c1):
                 data = values[c - c0] if c - c0 < len(values) else {}
                 self._set_cell(s, r, c, data, mask)
+
+    def _do_copyPaste(self, book: Book, args: dict[str, Any]) -> None:
+        if args.get("pasteType", "PASTE_NORMAL") != "PASTE_NORMAL" or args.get("pasteOrientation", "NORMAL") != "NORMAL":
+            raise Invalid("fake: only PASTE_NORMAL in NORMAL orientation is supported")
+        src, r0, r1, c0, c1 = self._check_range(book, args["source"])
+        dst, d0, d1, e0, e1 = self._check_range(book, args["destination"])
+        if (d1 - d0, e1 - e0) != (r1 - r0, c1 - c0):
+            raise Invalid("fake: copyPaste needs a destination of the source's size")
+        copied = {(r, c): {k: copy.deepcopy(v) for k, v in src.cells.get((r, c), {}).items()
+                           if k in ("userEnteredValue", "userEnteredFormat")}
+                  for r in range(r0, r1) for c in range(c0, c1)}
+        for (r, c), data in copied.items():
+            cell = {k: v for k, v in dst.cells.get((r - r0 + d0, c - c0 + e0), {}).items() if k == "note"}
+            cell.update(data)
+            if cell:
+                dst.cells[(r - r0 + d0, c - c0 + e0)] = cell
+            else:
+                dst.cells.pop((r - r0 + d0, c - c0 + e0), None)
 
     def _do_repeatCell(self, book: Book, args: dict[str, Any]) -> None:
         s, r0, r1, c0, c1 = self._check_range(book, args["range"])

@@ -269,3 +269,30 @@ def test_failed_run_is_in_the_history_and_sync_status_tab(tmp_path: Path) -> Non
     assert this_run[5] == 2000.0 and this_run[6] == 20 and this_run[1] is None
     assert "customers file is empty" in failed[7] and failed[3] is None
     assert first[3] > 0 and first[4] > 0 and first[7] is None  # tabs changed, rows; no error
+
+
+@pytest.mark.parametrize("spelling", ["dotdot", "symlinked parent"])
+def test_the_guard_knows_a_destination_by_its_resolved_path(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                            spelling: str) -> None:
+    """csv:DIR/x/../out and csv:LINK/out (LINK -> DIR) are the destination csv:DIR/out: a truncated input is refused there too."""
+    config = make_ops_config(tmp_path)
+    (tmp_path / "x").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path, target_is_directory=True)
+    assert main(["now", "--config", str(config), "--sink", f"csv:{tmp_path / 'out'}"]) == 0
+    before = (tmp_path / "out" / "mrr.csv").read_bytes()
+    truncate(tmp_path / "invoices.json", 0.40)
+    other = tmp_path / "x" / ".." / "out" if spelling == "dotdot" else tmp_path / "link" / "out"
+    capsys.readouterr()
+    assert main(["now", "--config", str(config), "--sink", f"csv:{other}"]) == 1
+    assert capsys.readouterr().err.startswith("Error: guard: refusing to publish")
+    assert (tmp_path / "out" / "mrr.csv").read_bytes() == before
+
+
+def test_state_file_temporaries_of_a_killed_run_are_removed(tmp_path: Path) -> None:
+    """A temporary a killed run left beside the state file (.last_run.json.*.tmp) is removed by the next write."""
+    config = make_ops_config(tmp_path)
+    state = guard_settings(load_settings(config, {})).state_file
+    state.parent.mkdir(parents=True, exist_ok=True)
+    (state.parent / f".{state.name}.x7k2.tmp").write_text("{", encoding="utf-8")
+    assert main(["now", "--config", str(config), "--sink", f"csv:{tmp_path / 'out'}"]) == 0
+    assert sorted(p.name for p in state.parent.iterdir() if p.name.startswith(".")) == []

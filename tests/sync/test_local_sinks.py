@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from pathlib import Path
 
@@ -45,13 +46,50 @@ def test_csv_file_names() -> None:
 
 
 def test_csv_sink_writes_typed_text(tmp_path: Path) -> None:
-    """Months as YYYY-MM, empty cells for missing values, fractions as numbers, formula-like text kept as text."""
+    """Months as YYYY-MM, empty cells for missing values, fractions as numbers, formula-like text neutralised with a leading apostrophe."""
     out = tmp_path / "csv"
     CsvSink(str(out)).publish([sample_table()])
     text = (out / "mrr_by_quarter.csv").read_text(encoding="utf-8").splitlines()
     assert text[0] == "Month,MRR,Customers,Churn %,Note"
-    assert text[1] == '2017-01,1050.5,3,0.05,"=IMPORTXML(""http://x"",""//a"")"'
-    assert text[2] == "2017-02,,4,,+1"
+    assert text[1] == '2017-01,1050.5,3,0.05,"\'=IMPORTXML(""http://x"",""//a"")"'
+    assert text[2] == "2017-02,,4,,+1"  # a plain number runs nothing
+
+
+def formula_table() -> Table:
+    """A tab whose header and text cells a spreadsheet would run as formulas, beside negative numbers."""
+    columns = (Column("=HYPERLINK(\"http://evil\",\"x\")", "text"), Column("Amount", "money"), Column("-2+3", "text"))
+    tab = Tab(name="Evil", description="test", columns=columns, build=lambda ctx: pd.DataFrame())
+    frame = pd.DataFrame({"a": ["@SUM(1)", "\tx", "-1", "ok"], "b": [-5.0, -0.5, 3.0, -1.0], "c": ["+A1", "\r=1", "a", None]})
+    return Table(tab=tab, columns=columns, frame=frame)
+
+
+def test_csv_formulas_are_neutralised_headers_included_numbers_untouched(tmp_path: Path) -> None:
+    """CSV text starting with =, +, -, @, tab or CR gets a leading apostrophe (OWASP), in headers too; negative numbers stay numbers."""
+    CsvSink(str(tmp_path / "csv")).publish([formula_table()])
+    with (tmp_path / "csv" / "evil.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["'=HYPERLINK(\"http://evil\",\"x\")", "Amount", "'-2+3"]
+    assert [r[0] for r in rows[1:]] == ["'@SUM(1)", "'\tx", "-1", "ok"]  # "-1" is a plain number: it runs nothing
+    assert [r[1] for r in rows[1:]] == ["-5", "-0.5", "3", "-1"]
+    assert [r[2] for r in rows[1:]] == ["'+A1", "'\r=1", "a", ""]
+
+
+def test_csv_raw_text_switch(tmp_path: Path) -> None:
+    """With neutralize_formulas off ([output] csv_neutralize_formulas = false) text is written as it is."""
+    CsvSink(str(tmp_path / "csv"), neutralize_formulas=False).publish([formula_table()])
+    with (tmp_path / "csv" / "evil.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0][0] == "=HYPERLINK(\"http://evil\",\"x\")" and rows[1][0] == "@SUM(1)"
+
+
+def test_xlsx_header_and_cells_are_never_formulas(tmp_path: Path) -> None:
+    """An attribute key like =HYPERLINK(...) is a string header cell in the workbook, not a live formula."""
+    XlsxSink(str(tmp_path / "k.xlsx")).publish([formula_table()])
+    sheet = openpyxl.load_workbook(tmp_path / "k.xlsx")["Evil"]
+    for row in sheet.iter_rows(max_row=5):
+        for cell in row:
+            assert cell.data_type != "f", cell.coordinate
+    assert sheet["A1"].value.startswith("=HYPERLINK") and sheet["C1"].value == "-2+3"
 
 
 def test_csv_sink_replaces_the_whole_folder(tmp_path: Path) -> None:
@@ -172,3 +210,89 @@ def test_outputs_get_the_usual_permissions(tmp_path: Path) -> None:
         os.umask(old)
     assert (tmp_path / "k.xlsx").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "csv").stat().st_mode & 0o777 == 0o755
+
+
+def unholdable_table() -> Table:
+    """A one-column table holding a lone surrogate and a control character."""
+    columns = (Column("Note", "text"),)
+    tab = Tab(name="Notes", description="test", columns=columns, build=lambda ctx: pd.DataFrame())
+    return Table(tab=tab, columns=columns, frame=pd.DataFrame({"Note": ["\ud800", "a\u0007b"]}))
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_sinks_write_unholdable_text_as_replacement_characters(tmp_path: Path, kind: str) -> None:
+    """A sink called directly with a lone surrogate or a control character writes U+FFFD instead, and the file reads back."""
+    if kind == "xlsx":
+        XlsxSink(str(tmp_path / "k.xlsx")).publish([unholdable_table()])
+        values = [c.value for c in openpyxl.load_workbook(tmp_path / "k.xlsx")["Notes"]["A"]]
+    else:
+        CsvSink(str(tmp_path / "csv")).publish([unholdable_table()])
+        values = (tmp_path / "csv" / "notes.csv").read_text(encoding="utf-8").splitlines()
+    assert values[1:3] == ["\ufffd", "a\ufffdb"]
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_a_file_that_does_not_read_back_never_replaces_the_old_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     kind: str) -> None:
+    """With the text cleaning bypassed, openpyxl writes an unreadable workbook (CSV cannot encode): the sink fails and the old output stays."""
+    import sync.sinks.cells
+
+    target = tmp_path / ("k.xlsx" if kind == "xlsx" else "csv")
+    sink = XlsxSink(str(target)) if kind == "xlsx" else CsvSink(str(target))
+    sink.publish([sample_table()])
+    before = target.read_bytes() if kind == "xlsx" else (target / "mrr_by_quarter.csv").read_bytes()
+    monkeypatch.setattr(sync.sinks.cells, "holdable", lambda text: text)
+    broken = Table(tab=unholdable_table().tab, columns=unholdable_table().columns,
+                   frame=pd.DataFrame({"Note": ["\ud800"]}))
+    with pytest.raises(PublishError):
+        sink.publish([sample_table(), broken])
+    after = target.read_bytes() if kind == "xlsx" else (target / "mrr_by_quarter.csv").read_bytes()
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]  # no temporary left
+
+
+def test_stale_temporaries_of_a_killed_run_are_removed_at_the_next_run(tmp_path: Path) -> None:
+    """Temporary files and folders a killed run left beside the target (.NAME.*.tmp, .NAME.old) are gone after the next run."""
+    book, folder = tmp_path / "k.xlsx", tmp_path / "csv"
+    XlsxSink(str(book)).publish([sample_table()])
+    CsvSink(str(folder)).publish([sample_table()])
+    leftovers = [tmp_path / ".k.xlsx.abc123.tmp", tmp_path / ".k.xlsx.999999999.x1y2.tmp"]
+    for path in leftovers:
+        path.write_bytes(b"half a workbook")
+    (tmp_path / ".csv.q9w8.tmp").mkdir()
+    (tmp_path / ".csv.old").mkdir()
+    (tmp_path / "keep.tmp").write_text("not ours", encoding="utf-8")
+    XlsxSink(str(book)).publish([sample_table()])
+    CsvSink(str(folder)).publish([sample_table()])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["csv", "k.xlsx", "keep.tmp"]
+
+
+def test_a_kill_between_the_folder_renames_never_leaves_no_folder(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CSV folder swap is one atomic exchange: a kill where the old two-rename swap had moved the old folder away
+    leaves the output folder in place; and a folder left only as .NAME.old is put back at the next run."""
+    import os as _os
+
+    import sync.sinks.local
+
+    folder = tmp_path / "csv"
+    CsvSink(str(folder)).publish([sample_table("Old tab")])
+    real_replace = _os.replace
+
+    class Killed(BaseException):
+        pass
+
+    def killed(src, dst, *args, **kwargs):  # the process dies as it moves the live folder away
+        if Path(src) == folder:
+            raise Killed
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(sync.sinks.local.os, "replace", killed)
+    CsvSink(str(folder)).publish([sample_table("New tab")])
+    assert (folder / "new_tab.csv").is_file()
+    monkeypatch.undo()
+
+    # What a kill between the two renames of the old swap left: no folder, only .csv.old.
+    real_replace(folder, tmp_path / ".csv.old")
+    CsvSink(str(folder)).publish([sample_table("Newer tab")])
+    assert (folder / "newer_tab.csv").is_file() and not (tmp_path / ".csv.old").exists()

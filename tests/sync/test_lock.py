@@ -42,9 +42,9 @@ _HOOK = textwrap.dedent(
             import sync.run as _run
             _load = _run.load_dataset
 
-            def load_dataset(settings):
+            def load_dataset(settings, *args, **kwargs):
                 _hold()
-                return _load(settings)
+                return _load(settings, *args, **kwargs)
 
             _run.load_dataset = load_dataset
         elif _phase == "publish":

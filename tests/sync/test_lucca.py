@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -423,3 +424,28 @@ def test_a_run_without_lucca_skips_the_tabs(tmp_path: Path) -> None:
     skipped = dict(outcome.skipped)
     assert "Lucca is not configured" in skipped["Availability"]
     assert "Lucca is not configured" in skipped["Availability grid"]
+
+
+# A 38-character key of capitals and digits: no fragment of it can come from the message's own words.
+STRADDLING_KEY = "LK7Q2W9E4R8T1Y6U3I5O0PZ8X2C7V4B9N1M6A3"
+
+
+def _key_fragments(text: str, size: int = 5) -> list[str]:
+    return [STRADDLING_KEY[i:i + size] for i in range(len(STRADDLING_KEY) - size + 1) if STRADDLING_KEY[i:i + size] in text]
+
+
+@pytest.mark.parametrize("shape", ["json message", "raw body"])
+def test_a_key_straddling_every_cut_point_never_leaks(shape: str) -> None:
+    """Error bodies that echo the key at every offset around the 120/200-character cuts leave no 5-character piece of it in the message."""
+    for offset in range(0, 240):
+        text = "." * offset + STRADDLING_KEY + " is not allowed"
+        body: Any = {"Message": text} if shape == "json message" else text
+        with responses.RequestsMock() as mock:
+            if shape == "json message":
+                mock.get(f"{BASE_URL}/api/v3/users", status=400, json=body)
+            else:
+                mock.get(f"{BASE_URL}/api/v3/users", status=400, body=body)
+            client = LuccaClient(BASE_URL, STRADDLING_KEY, retry=RetryPolicy(max_retries=0), sleep=lambda s: None)
+            with pytest.raises(SourceAPIError) as err:
+                client.get("/api/v3/users", {})
+        assert _key_fragments(str(err.value)) == [], (offset, str(err.value))

@@ -105,6 +105,27 @@ def test_redactor_removes_values_and_credential_shapes(key_info: dict[str, Any])
     assert redact(f"published to gsheet:1AbCdEf at {BASE_URL}") == f"published to gsheet:1AbCdEf at {BASE_URL}"
 
 
+@pytest.mark.parametrize("shape", ["wrapped base64", "url-safe base64 without padding", "JSON with raw newlines"])
+def test_every_accepted_key_shape_teaches_the_redactor(key_info: dict[str, Any], shape: str) -> None:
+    """A key given in any shape the loader accepts (wrapped or URL-safe base64, raw newlines) has its key material redacted."""
+    from sync.sinks.gsheet import load_service_account
+
+    text = json.dumps(key_info)
+    if shape == "wrapped base64":
+        value = base64.encodebytes(text.encode()).decode()  # 76-character lines
+    elif shape == "url-safe base64 without padding":
+        value = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    else:
+        value = text.replace("\\n", "\n")  # the PEM's escaped newlines pasted as real ones
+    env = {"GOOGLE_SERVICE_ACCOUNT_JSON": value}
+    info, _source = load_service_account(Secrets(env))  # the loader accepts it...
+    assert info["private_key_id"] == key_info["private_key_id"]
+    redact = Redactor.from_environ(env)  # ...so the redactor must know what it holds
+    assert redact(f"id {key_info['private_key_id']}") == f"id {REDACTED}"
+    body = key_info["private_key"].splitlines()[1]
+    assert body not in redact(f"leak {body}")
+
+
 def test_key_file_contents_are_redacted_not_its_path(tmp_path: Path, key_info: dict[str, Any]) -> None:
     """With GOOGLE_SERVICE_ACCOUNT_FILE, the file's key material is redacted; the path stays readable."""
     path = tmp_path / "service-account.json"
@@ -175,7 +196,7 @@ def test_runs_with_real_looking_keys_leak_nothing(
     # A bug whose message carries the secrets: the traceback is printed, redacted.
     import sync.run
 
-    def crash(settings: Any) -> None:
+    def crash(settings: Any, *args: Any, **kwargs: Any) -> None:
         raise RuntimeError(f"bug near {LUCCA_KEY} and {json.dumps(key_info)}")
 
     monkeypatch.setattr(sync.run, "load_dataset", crash)

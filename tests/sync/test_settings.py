@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,12 @@ def test_bad_price_book_is_an_error_naming_the_key(tmp_path: Path, text: str, wo
     """A wrong price book fails with a message naming what is wrong in it."""
     with pytest.raises(ConfigError, match=words):
         load_settings(write(tmp_path, text), {})
+
+
+@pytest.mark.parametrize("currency", ["\u0007", 'E"U', "E\\\\U", "LONGER THAN TEN"])
+def test_a_currency_no_number_format_can_hold_is_a_config_error(tmp_path, currency: str) -> None:
+    """output.currency goes into number formats: a control character, a quote, a backslash or a long text is refused, naming the key."""
+    config = tmp_path / "k.toml"
+    config.write_text(f"[output]\ncurrency = {json.dumps(currency)}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="output.currency"):
+        load_settings(config, {})

@@ -149,6 +149,19 @@ def test_revoked_key_is_a_config_error_without_the_key(fake, make_sink, service_
     assert "PRIVATE KEY" not in message
 
 
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_token_endpoint_outage_is_named_and_its_retries_are_ours(fake, make_sink, clock, status):
+    """A sign-in endpoint that keeps failing: one token request per attempt of our bounded budget (google-auth's own
+    retries do not multiply it), waits on our clock, and a message that names Google's sign-in endpoint and the status."""
+    fake.fail("token", *[Fault(status, body=json.dumps({"error": "internal_failure"}))] * 30)
+    with pytest.raises(PublishError) as info:
+        make_sink(policy=RetryPolicy(max_retries=4, deadline_seconds=120)).publish(workbook())
+    message = str(info.value)
+    assert fake.count("token") == 5 and fake.count("get") == 0
+    assert "sign-in" in message and f"HTTP {status}" in message and "RefreshError" not in message
+    assert len(clock.sleeps) == 4
+
+
 # ---------------------------------------------------------------- credentials and settings
 
 

@@ -11,7 +11,7 @@ from sync.errors import LimitError, PublishError
 from sync.sinks import PublishResult
 from sync.sinks.cells import serial
 from sync.sinks.gsheet_plan import META_KEY
-from tests.fakes.sheets import Fault, parse_mask
+from tests.fakes.sheets import parse_mask
 from tests.sync.sinks.gsheet_tables import customers_table, empty_table, mrr_table, table, workbook
 
 
@@ -301,52 +301,36 @@ def test_chart_naming_an_unknown_column_is_refused(fake, make_sink):
 # ---------------------------------------------------------------- limits and splitting
 
 
-def test_body_over_the_limit_is_split_into_atomic_batches(fake, make_sink):
-    """With a small payload limit the tabs go in several batches, each within the limit and fingerprinted."""
+def test_body_over_the_limit_is_staged_then_switched_at_once(fake, make_sink):
+    """With a small payload limit the content goes to hidden staging tabs over several bodies, each within the
+    limit, and one last body switches every tab; the result equals a single-batch publish."""
     tables = [mrr_table(months=12), customers_table(), empty_table()]
-    result = make_sink(max_request_bytes=6000).publish(tables)
+    result = make_sink(max_request_bytes=9000).publish(tables)
     bodies = fake.bodies()
-    assert len(bodies) > 1
-    assert all(len(json.dumps(b)) <= 6000 for b in bodies)  # as requests serialises it
-    assert all(any(k.endswith("DeveloperMetadata") for k in _requests(b)) for b in bodies)
+    assert len(bodies) >= 2
+    assert all(len(json.dumps(b)) <= 9000 for b in bodies)  # as requests serialises it
+    assert "copyPaste" in _requests(bodies[-1]) and "deleteSheet" in _requests(bodies[-1])
+    assert all("copyPaste" not in _requests(b) for b in bodies[:-1])
     assert set(result.written) == {"Dashboard", "MRR", "Customers", "Issues"}
-    # the result equals a single-batch publish, and a rerun has nothing to do
+    assert not [t for t in fake.titles() if t.startswith("kpi-sync staging")]
     assert fake.values("MRR")[12][1] == 2100.0
     calls = len(fake.calls)
-    make_sink(max_request_bytes=6000).publish(tables)
+    make_sink(max_request_bytes=9000).publish(tables)  # a rerun has nothing to do
     assert [c.kind for c in fake.calls[calls:]] == ["token", "get"]
 
 
-def test_a_tab_larger_than_the_limit_is_written_in_chunks(fake, make_sink):
-    """One tab too big for one body is written in row chunks; its fingerprint lands with the last chunk."""
+def test_a_tab_larger_than_the_limit_is_staged_in_chunks(fake, make_sink):
+    """One tab too big for one body is staged in row chunks; the visible tab appears whole, with its fingerprint, in the last request."""
     rows = [[f"c{i}", "x" * 40] for i in range(200)]
     big = table("Big", [("customer_id", "text"), ("note", "text")], rows)
     make_sink(max_request_bytes=4000).publish([big])
     bodies = fake.bodies()
     assert len(bodies) >= 3
     assert [r[0] for r in fake.values("Big")[1:]] == [f"c{i}" for i in range(200)]
-    first = json.loads(
-        fake.bodies()[0]["requests"][-1]["createDeveloperMetadata"]["developerMetadata"]["metadataValue"]
-    )
-    assert first["fingerprint"] == ""  # in progress until the last chunk
     assert json.loads(fake.metadata("Big")[0]["metadataValue"])["fingerprint"] != ""
     calls = len(fake.calls)
     make_sink(max_request_bytes=4000).publish([big])
     assert fake.count("batchUpdate") == len(bodies) and len(fake.calls) == calls + 2
-
-
-def test_a_run_stopped_between_batches_is_finished_by_the_next(fake, make_sink):
-    """When a split publish fails midway, a rerun writes only the tabs still missing or stale."""
-    tables = [mrr_table(months=12), customers_table(), empty_table()]
-    batches = make_sink(max_request_bytes=8000).plan(tables).batches
-    assert len(batches) > 1 and batches[0].tabs == ("MRR",)
-    fake.fail("batchUpdate", Fault(200), Fault(400, message="boom"))  # the first goes through
-    with pytest.raises(PublishError, match=r"HTTP 400 \(boom\).*written before the failure: "):
-        make_sink(max_request_bytes=8000).publish(tables)
-    done = set(batches[0].tabs)
-    result = make_sink(max_request_bytes=8000).publish(tables)
-    assert set(result.unchanged) == done
-    assert set(result.written) == {"Dashboard", "MRR", "Customers", "Issues"} - done
 
 
 def test_too_large_workbook_is_refused_before_sending(fake, make_sink):
@@ -365,12 +349,12 @@ def test_too_many_columns_is_refused_before_any_request(fake, make_sink):
     assert fake.calls == []
 
 
-def test_too_long_text_is_refused_naming_the_cell(fake, make_sink):
-    """Text over 50,000 characters is refused with the tab and cell named, before any request."""
+def test_too_long_text_is_cut_to_what_every_sink_holds(fake, make_sink):
+    """Text over 32,767 characters (an .xlsx cell) reaches Google Sheets cut to that length, never refused."""
     long = table("Notes", [("id", "text"), ("text", "text")], [["a", "ok"], ["b", "y" * 50_001]])
-    with pytest.raises(LimitError, match="tab 'Notes': cell B3 holds 50,001 characters"):
-        make_sink().publish([long])
-    assert fake.calls == []
+    make_sink().publish([long])
+    cell = fake.values("Notes")[2][1]
+    assert len(cell) == 32_767 and cell.endswith("\u2026")
 
 
 def test_too_many_tabs_is_refused(fake, make_sink):
@@ -401,3 +385,11 @@ def test_plan_reports_without_writing(fake, make_sink):
     assert plan.names("update") == ["MRR"]
     assert plan.names("unchanged") == ["Dashboard", "Customers", "Issues"]
     assert len(plan.batches) == 1
+
+
+def test_text_no_sheet_can_hold_is_replaced_headers_included(fake, make_sink):
+    """A lone surrogate or a control character in a column name or a cell reaches Google Sheets as U+FFFD, never as an invalid string."""
+    odd = table("Odd", [("name\u0007", "text"), ("n", "int")], [["\ud800x", 1], ["a\u001bb", 2]])
+    make_sink().publish([odd])
+    values = fake.values("Odd")
+    assert values[0][0] == "name\ufffd" and [r[0] for r in values[1:]] == ["\ufffdx", "a\ufffdb"]
