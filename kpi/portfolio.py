@@ -295,7 +295,8 @@ def sector_sentence(table: pd.DataFrame, window: int, currency: str, end: str | 
         top = table.sort_values(["MRR", "Customers", "Sector"], ascending=[False, False, True], kind="stable").iloc[0]
         largest = (
             f"Largest sector: {top['Sector']}, {top['Share of MRR']:.1%} of MRR "
-            f"({_format_money(top['MRR'], currency)}, {int(top['Customers'])} customers)."
+            f"({_format_money(top['MRR'], currency)}, {int(top['Customers'])} customer"
+            f"{'' if int(top['Customers']) == 1 else 's'})."
         )
     parts = [largest]
     if "MRR growth" in table.columns:

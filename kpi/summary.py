@@ -402,7 +402,12 @@ def _build(ctx: Context) -> pd.DataFrame:
         seg = segments(profile, ctx.params.segments)
     if ctx.billing is not None:
         guesses = (ctx.customer_months, guessed_mrr(ctx.schedule, ctx.billing, ctx.as_of, ctx.timezone))
-    return summary(ctx.mrr_by_month, ue, by_age, ctx.as_of, ctx.params, core, seg, guesses, ctx.mrr_by_quarter)
+    frame = summary(ctx.mrr_by_month, ue, by_age, ctx.as_of, ctx.params, core, seg, guesses, ctx.mrr_by_quarter)
+    if ctx.dataset == "contracts":
+        from kpi.portfolio_summary import contract_summary
+
+        frame = contract_summary(ctx, frame)
+    return frame
 
 
 TABS: list[Tab] = [

@@ -208,7 +208,7 @@ def test_sector_sentence_without_churn_and_without_unknown() -> None:
         "Logo churn rate": [1 / 3, 0.0],
     })
     assert portfolio.sector_sentence(table, 12, "EUR") == (
-        "Largest sector: Retail, 10.0% of MRR (100.00 EUR, 1 customers). "
+        "Largest sector: Retail, 10.0% of MRR (100.00 EUR, 1 customer). "
         "No sector lost a customer in the last 12 months."
     )
 
