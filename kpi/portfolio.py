@@ -471,7 +471,10 @@ TABS = [
         build=solutions_by_month,
         datasets=_CONTRACTS,
         requires=("contracts",),
-        charts=(Chart("Solutions per customer", "line", "Month", ("Solutions per customer",)),),
+        charts=(
+            Chart("Solutions per customer", "line", "Month", ("Solutions per customer",)),
+            Chart("Customers with one solution only", "line", "Month", ("One-solution share",)),
+        ),
     ),
     Tab(
         name="Solutions by product",
@@ -538,6 +541,7 @@ TABS = [
         build=sectors,
         datasets=_CONTRACTS,
         requires=("contracts",),
+        charts=(Chart("MRR by sector", "column", "Sector", ("MRR",)),),
     ),
     Tab(
         name="Non-recurring revenue",

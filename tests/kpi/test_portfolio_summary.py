@@ -465,3 +465,16 @@ def test_sample_about_lists_every_sentence(tabs: dict[str, pd.DataFrame]) -> Non
     items = about_tab.loc[about_tab["Section"] == "Summary sentence", "Item"].tolist()
     assert items == list(ps.METHODS)
     assert set(items) <= set(tabs["Summary"]["Topic"])
+
+
+def test_dashboard_charts_of_the_portfolio_tabs_draw_from_their_columns(sample: RunOutcome) -> None:
+    """The Dashboard charts added for the Summary's questions (one-solution share, MRR by sector) name columns their
+    tab has, and render to a Sheets chart spec over the tab's rows."""
+    from sync.sinks.gsheet_plan import chart_spec, render_table
+
+    for table in sample.tables:
+        for chart in table.tab.charts:
+            spec = chart_spec(chart, render_table(table), sheet_id=7)
+            assert spec["title"] == chart.title
+    titles = {c.title for t in sample.tables for c in t.tab.charts}
+    assert {"Customers with one solution only", "MRR by sector"} <= titles
