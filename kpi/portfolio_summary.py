@@ -196,6 +196,8 @@ def customers_row(portfolio: pd.DataFrame, indirect_types: tuple[str, ...]) -> d
 
 def _project_windows(projects: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.Timestamp], list[pd.Timestamp]] | str:
     """(complete rows, last three complete months, the three before), or why they cannot be compared."""
+    if projects.empty:
+        return "no project was deployed up to as_of"
     done = _complete(projects)
     months = sorted(pd.DatetimeIndex(done["Month"].unique()))
     if not months:
@@ -417,8 +419,8 @@ def churn_quarter_row(quarters: pd.DataFrame, currency: str) -> dict[str, str]:
     where = ("of the last four complete quarters" if len(window) == 4 else
              f"of the {len(window)} complete quarters from {window['Quarter'].iloc[0]} to {q['Quarter']} "
              f"(the quarters the data has)" if len(window) > 1 else "")
-    if float(lost.max()) <= 0:
-        parts.append(f"no MRR was lost to churn or contraction in any quarter {where}".rstrip())
+    if len(window) > 1 and float(lost.max()) <= 0:
+        parts.append(f"no MRR was lost to churn or contraction in any quarter {where}")
     elif len(window) > 1:
         worst = window.iloc[int(np.flatnonzero(lost.to_numpy() == lost.max())[-1])]
         churned, contraction = float(worst["Churned MRR"]), float(worst["Contraction MRR"])

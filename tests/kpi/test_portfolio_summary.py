@@ -478,3 +478,12 @@ def test_dashboard_charts_of_the_portfolio_tabs_draw_from_their_columns(sample: 
             assert spec["title"] == chart.title
     titles = {c.title for t in sample.tables for c in t.tab.charts}
     assert {"Customers with one solution only", "MRR by sector"} <= titles
+
+
+def test_no_deployed_project_is_said_plainly() -> None:
+    """A Projects tab without rows (projects file with nothing deployed yet) gives a sentence saying so."""
+    empty = pd.DataFrame(columns=["Month", "Period", "Project type", "Projects deployed", "Solutions deployed",
+                                  "Average solutions per project"])
+    assert ps.projects_row(empty) == {"Topic": "Projects deployed", "Value": "",
+                                      "Sentence": "Projects deployed: no project was deployed up to as_of."}
+    assert ps.project_solutions_row(empty)["Sentence"] == "Solutions per project: no project was deployed up to as_of."
