@@ -567,7 +567,11 @@ def about_rows(ctx: Context) -> list[tuple[str, str, str]]:
     """(Section, Item, Value) rows for the About tab: how each contract Summary sentence is computed."""
     if ctx.dataset != "contracts":
         return []
-    topics = [t for t in METHODS if t != "Availability" or ctx.hr is not None]
+    current = ctx.as_of.tz_convert(ctx.timezone).tz_localize(None).to_period("M").to_timestamp()
+    complete = month_label(current - pd.DateOffset(months=1) if ctx.partial else current)
+    spend_default = ctx.params.economics.spend_is_default(complete)
+    topics = [t for t in METHODS if (t != "Availability" or ctx.hr is not None)
+              and (t != "Unit economics" or spend_default)]
     if ctx.projects is None:
         topics = [t for t in topics if t not in ("Projects deployed", "Solutions per project")]
     return [("Summary sentence", topic, METHODS[topic]) for topic in topics]

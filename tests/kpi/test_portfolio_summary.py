@@ -150,6 +150,9 @@ def test_a_configured_spend_keeps_ltv_cac_and_payback() -> None:
     economics = dataclasses.replace(ctx.params.economics, stated=frozenset({"acquisition_spend_per_month"}))
     got = summary_of(dataclasses.replace(ctx, params=dataclasses.replace(ctx.params, economics=economics)))
     assert "Unit economics" not in got and "LTV:CAC" in got and "CAC payback" in got
+    spent = dataclasses.replace(ctx, params=dataclasses.replace(ctx.params, economics=economics))
+    rows = about(spent)
+    assert "Unit economics" not in rows.loc[rows["Section"] == "Summary sentence", "Item"].tolist()
 
 
 def test_fixture_availability() -> None:
