@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ import openpyxl
 import pytest
 
 from sync import __version__
-from sync.cli import main
+from sync.cli import build_parser, main
 from sync.settings import load_settings
 from tests.sync.test_loading import good_customers, good_invoices, make_config
 
@@ -104,6 +105,48 @@ def test_debug_shows_the_traceback(tmp_path: Path, capsys: pytest.CaptureFixture
     (tmp_path / "invoices.json").unlink()
     assert main(["now", "--config", str(config), "--sink", f"csv:{tmp_path / 'o'}", "--debug"]) == 1
     assert "Traceback" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("before", [True, False], ids=["before the command", "after the command"])
+def test_global_options_go_before_or_after_the_command(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                       before: bool) -> None:
+    """--config, --debug and --log-format mean the same before the command (`kpi-sync --debug now`) and after it."""
+    config = make_config(tmp_path, good_invoices(), good_customers())
+    (tmp_path / "invoices.json").unlink()
+    options = ["--config", str(config), "--debug", "--log-format", "human"]
+    rest = ["--sink", f"csv:{tmp_path / 'o'}"]
+    argv = [*options, "now", *rest] if before else ["now", *rest, *options]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "invoices" in err and "config/default.toml" not in err
+
+
+def test_config_before_sample_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """`sample` reads no config: a --config given before it is refused rather than silently ignored."""
+    assert main(["--config", "kpi.toml", "sample", "--out", str(tmp_path / "s")]) == 2
+    assert "--config does not apply to sample" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
+
+
+def _parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The top-level parser and each command's parser, by command name ("" for the top level)."""
+    found = {"": parser}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found.update(action.choices)
+    return found
+
+
+def test_every_command_and_option_is_explained() -> None:
+    """`kpi-sync COMMAND --help` says what the command does and what each of its options means."""
+    parsers = _parsers(build_parser())
+    assert set(parsers) == {"", "now", "worker", "check", "sample"}
+    for name, parser in parsers.items():
+        assert parser.description and len(parser.description) > 40, f"{name or 'kpi-sync'} has no description"
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                continue
+            assert action.help and action.help != argparse.SUPPRESS, f"{name}: {action.option_strings} unexplained"
 
 
 def test_as_of_before_any_revenue_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
