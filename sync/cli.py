@@ -129,10 +129,33 @@ def _summary(outcome: RunOutcome) -> str:
         lines.append(f"  unchanged, not rewritten: {', '.join(result.unchanged)}")
     for name, reason in outcome.skipped:
         lines.append(f"  skipped {name}: {reason}")
-    if outcome.issues:
-        lines.append(f"  {outcome.issues} data-quality issues: see the Data quality tab")
+    quality = _quality_line(outcome)
+    if quality:
+        lines.append(f"  {quality}")
     lines.extend(f"  {note}" for note in outcome.notes)
     return "\n".join(lines)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def _quality_line(outcome: RunOutcome) -> str:
+    """The Data quality tab in one line: problems (errors: lines dropped; warnings: kept, worth a look) apart from
+    informational notes (zero amounts, refunds: nothing to fix). Counts are the tab's rows by severity."""
+    table = next((t for t in outcome.tables if t.name == "Data quality"), None)
+    if table is None:
+        return f"{_count(outcome.issues, 'data-quality issue')}: see the Data quality tab" if outcome.issues else ""
+    counts = table.frame["Severity"].value_counts()
+    errors, warnings, notes = (int(counts.get(s, 0)) for s in ("error", "warning", "info"))
+    if not errors + warnings + notes:
+        return ""
+    kinds = [f"{_count(errors, 'error')} (lines dropped)" if errors else "",
+             f"{_count(warnings, 'warning')} (lines kept, worth a look)" if warnings else ""]
+    problems = (f"{_count(errors + warnings, 'problem')}: {' and '.join(k for k in kinds if k)}"
+                if errors + warnings else "no problems")
+    info = f"; {_count(notes, 'informational note')} (e.g. zero amounts, refunds: nothing to fix)" if notes else ""
+    return f"Data quality: {problems}{info}; see the Data quality tab"
 
 
 def _cmd_now(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from sync import __version__
 from sync.cli import build_parser, main
 from sync.settings import load_settings
-from tests.sync.test_loading import good_customers, good_invoices, make_config
+from tests.sync.test_loading import BASE, good_customers, good_invoices, make_config, write_lines
 
 
 def test_version(capsys: pytest.CaptureFixture) -> None:
@@ -147,6 +148,35 @@ def test_every_command_and_option_is_explained() -> None:
             if isinstance(action, argparse._SubParsersAction):
                 continue
             assert action.help and action.help != argparse.SUPPRESS, f"{name}: {action.option_strings} unexplained"
+
+
+def test_data_quality_separates_problems_from_notes_and_names_files_from_the_config(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """The run's summary counts problems (errors, warnings) apart from informational notes (zero amounts, refunds),
+    and the Data quality tab names files as the config does (relative to its folder), never by a machine path."""
+    (tmp_path / "project" / "config").mkdir(parents=True)
+    (tmp_path / "project" / "data").mkdir()
+    invoices = good_invoices()
+    invoices[3] = {**invoices[3], "amountPaid": 0.0}
+    invoices[7] = {**invoices[7], "amountPaid": -10.0}
+    invoices.append({"customerId": 1, "amountPaid": "ten", "timestampPaid": BASE})
+    write_lines(tmp_path / "project" / "data" / "invoices.json", invoices)
+    write_lines(tmp_path / "project" / "data" / "customers.json", good_customers())
+    config = tmp_path / "project" / "config" / "kpi.toml"
+    config.write_text('[sources]\ninvoices = "../data/invoices.json"\ncustomers = "../data/customers.json"\n',
+                      encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["now", "--config", str(config), "--sink", f"csv:{out}"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "Data quality:" in x)
+    with (out / "data_quality.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    # 1 error (the unreadable amount); info: the zero, the refund and the tab's rows that total them
+    assert [r["Severity"] for r in rows].count("error") == 1
+    notes = [r["Severity"] for r in rows].count("info")
+    assert notes >= 2 and f"; {notes} informational notes" in line, line
+    assert "Data quality: 1 problem: 1 error (lines dropped);" in line, line
+    assert {r["File"] for r in rows} == {"../data/invoices.json"}
+    assert str(tmp_path) not in (out / "data_quality.csv").read_text(encoding="utf-8")
 
 
 def test_as_of_before_any_revenue_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
