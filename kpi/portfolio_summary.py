@@ -20,7 +20,7 @@ import pandas as pd
 
 from kpi.params import Params
 from kpi.summary import COLUMNS, join, money, month_label, pct, plural, signed_money
-from kpi.tables import Context, Tab, build_table
+from kpi.tables import Context, Figure, Tab, build_table
 
 COMPLETE = "complete"
 # how each contract sentence is computed (the About tab lists these under "Summary sentence")
@@ -79,7 +79,8 @@ ORDER = (
 )
 
 
-def _row(topic: str, value: str, sentence: str) -> dict[str, str]:
+def _row(topic: str, value: Figure | None, sentence: str) -> dict[str, object]:
+    """A Summary row; `value` is its headline number (kpi.tables.Figure), None when the sentence says why there is none."""
     return {"Topic": topic, "Value": value, "Sentence": sentence}
 
 
@@ -143,11 +144,11 @@ def _no_history(what: str | None, needed: str, first: pd.Timestamp | str) -> str
 # ---------------------------------------------------------------- 1. customers, direct and indirect
 
 
-def customers_row(portfolio: pd.DataFrame, indirect_types: tuple[str, ...]) -> dict[str, str]:
+def customers_row(portfolio: pd.DataFrame, indirect_types: tuple[str, ...]) -> dict[str, object]:
     """How many customers now, direct and indirect, and how the split moved over the last 12 months (Portfolio tab)."""
     done = _complete(portfolio)
     if done.empty:
-        return _row("Customers", "", "No month is complete yet, so the portfolio is not compared over time.")
+        return _row("Customers", None, "No month is complete yet, so the portfolio is not compared over time.")
     last = done.iloc[-1]
     month = last["Month"]
     label = month_label(month)
@@ -188,7 +189,8 @@ def customers_row(portfolio: pd.DataFrame, indirect_types: tuple[str, ...]) -> d
             sentence += f", so direct {_signed(d_direct)} and indirect {_signed(d_indirect)}, and the indirect share {moved}"
         else:
             sentence += f", so direct {_signed(d_direct)} and indirect {_signed(d_indirect)}"
-    return _row("Customers", f"{int(last['Total']):,} ({int(last['Indirect']):,} indirect)", sentence + ".")
+    return _row("Customers", Figure(int(last["Total"]), "int", suffix=f" customers ({int(last['Indirect']):,} indirect)"),
+                sentence + ".")
 
 
 # ---------------------------------------------------------------- 2-3. projects
@@ -216,11 +218,11 @@ def _span(months: list[pd.Timestamp]) -> str:
     return f"{month_label(months[0])} to {month_label(months[-1])}"
 
 
-def projects_row(projects: pd.DataFrame) -> dict[str, str]:
+def projects_row(projects: pd.DataFrame) -> dict[str, object]:
     """Projects deployed per type, the last three complete months against the three before (Projects tab)."""
     windows = _project_windows(projects)
     if isinstance(windows, str):
-        return _row("Projects deployed", "", f"Projects deployed: {windows}.")
+        return _row("Projects deployed", None, f"Projects deployed: {windows}.")
     done, recent, before = windows
     now_ = done.loc[done["Month"].isin(recent)].groupby("Project type")["Projects deployed"].sum()
     then = done.loc[done["Month"].isin(before)].groupby("Project type")["Projects deployed"].sum()
@@ -240,14 +242,14 @@ def projects_row(projects: pd.DataFrame) -> dict[str, str]:
         f"In {_span(recent)}, the last three complete months, {plural(n, 'project')} {'was' if n == 1 else 'were'} "
         f"deployed ({listed}), against {m:,} in {_span(before)} ({change}); {most}."
     )
-    return _row("Projects deployed", f"{n:,} in 3 months", sentence)
+    return _row("Projects deployed", Figure(n, "int", suffix=" in 3 months"), sentence)
 
 
-def project_solutions_row(projects: pd.DataFrame) -> dict[str, str]:
+def project_solutions_row(projects: pd.DataFrame) -> dict[str, object]:
     """Average solutions per deployed project, overall and per type, in the same two windows (Projects tab)."""
     windows = _project_windows(projects)
     if isinstance(windows, str):
-        return _row("Solutions per project", "", f"Solutions per project: {windows}.")
+        return _row("Solutions per project", None, f"Solutions per project: {windows}.")
     done, recent, before = windows
 
     def sums(months: list[pd.Timestamp]) -> pd.DataFrame:
@@ -275,27 +277,27 @@ def project_solutions_row(projects: pd.DataFrame) -> dict[str, str]:
 
     types = sorted(set(now_.index) | set(then.index), key=str.casefold)
     if not types:
-        return _row("Solutions per project", "",
+        return _row("Solutions per project", None,
                     f"No project was deployed in {_span(before)} or {_span(recent)}, so there is no average.")
     per_type = "; ".join(f"{t} {versus(average(now_, t), average(then, t))}" for t in types)
     sentence = (f"Solutions per deployed project in {_span(recent)} against {_span(before)}: "
                 f"{versus(overall_now, overall_then)} over all types; {per_type}.")
-    return _row("Solutions per project", "" if math.isnan(overall_now) else _ratio2(overall_now), sentence)
+    return _row("Solutions per project", None if math.isnan(overall_now) else Figure(overall_now, "number", 2), sentence)
 
 
 # ---------------------------------------------------------------- 4. solutions per customer
 
 
-def solutions_row(solutions: pd.DataFrame) -> dict[str, str]:
+def solutions_row(solutions: pd.DataFrame) -> dict[str, object]:
     """Solutions per customer against 3 and 12 months earlier, what it implies, and the single-solution share."""
     done = _complete(solutions)
     if done.empty:
-        return _row("Solutions per customer", "", "No month is complete yet, so solutions per customer are not compared.")
+        return _row("Solutions per customer", None, "No month is complete yet, so solutions per customer are not compared.")
     last = done.iloc[-1]
     month = last["Month"]
     first = pd.Timestamp(solutions["Month"].min())
     if _missing(last["Solutions per customer"]):
-        return _row("Solutions per customer", "", f"At the end of {month_label(month)} no customer had an active "
+        return _row("Solutions per customer", None, f"At the end of {month_label(month)} no customer had an active "
                                                   "solution.")
     spc = float(last["Solutions per customer"])
     head = (f"At the end of {month_label(month)}, the last complete month, customers used {_ratio2(spc)} solutions "
@@ -325,7 +327,7 @@ def solutions_row(solutions: pd.DataFrame) -> dict[str, str]:
         if not _missing(prev["One-solution share"]):
             one += f", against {pct(float(prev['One-solution share']))} in {month_label(prev['Month'])}"
     sentence = "; ".join([*parts, verdict, one]) + "."
-    return _row("Solutions per customer", _ratio2(spc), sentence)
+    return _row("Solutions per customer", Figure(spc, "number", 2), sentence)
 
 
 # ---------------------------------------------------------------- 5. MRR trend
@@ -334,11 +336,11 @@ GAINS = (("New MRR", "new MRR"), ("Expansion MRR", "expansion"), ("Reactivation 
 LOSSES = (("Churned MRR", "churned MRR"), ("Contraction MRR", "contraction"))
 
 
-def mrr_trend_row(mrr: pd.DataFrame, currency: str) -> dict[str, str]:
+def mrr_trend_row(mrr: pd.DataFrame, currency: str) -> dict[str, object]:
     """Month-over-month growth, compound monthly growth over 12 months, the largest monthly change (MRR tab)."""
     done = _complete(mrr)
     if done.empty:
-        return _row("MRR trend", "", "No month is complete yet, so MRR growth is not reported.")
+        return _row("MRR trend", None, "No month is complete yet, so MRR growth is not reported.")
     first = pd.Timestamp(mrr["Month"].min())
     last = done.iloc[-1]
     month = last["Month"]
@@ -348,14 +350,14 @@ def mrr_trend_row(mrr: pd.DataFrame, currency: str) -> dict[str, str]:
     if _missing(growth) or prev is None:
         head = (f"MRR was {money(float(last['MRR']), currency)} at the end of {label}, the last complete month, with "
                 f"no MRR the month before to measure growth from")
-        value = ""
+        value = None
     else:
         g = float(growth)
         verb = "grew" if g > 0 else "fell" if g < 0 else "was flat"
         amount = "" if g == 0 else f" {pct(abs(g))}"
         head = (f"MRR {verb}{amount} in {label}, the last complete month (from {money(float(prev['MRR']), currency)} to "
                 f"{money(float(last['MRR']), currency)})")
-        value = f"{g:+.1%} in {label}"
+        value = Figure(g, "percent", signed=True, suffix=f" in {label}")
     base_month = _months_back(month, 12)
     base = _at(done, base_month)
     if base is None or float(base["MRR"]) <= 0:
@@ -397,12 +399,12 @@ def _quarter_loss(q: pd.Series, currency: str) -> str:
             f"({money(float(q['Contraction ARR']), currency)} of ARR)")
 
 
-def churn_quarter_row(quarters: pd.DataFrame, currency: str) -> dict[str, str]:
+def churn_quarter_row(quarters: pd.DataFrame, currency: str) -> dict[str, object]:
     """The last complete quarter's churn in MRR, ARR and customers, against the quarter before and a year earlier,
     and the worst of the last four complete quarters with its main cause (MRR by quarter tab)."""
     done = _complete(quarters, "Quarter start")
     if done.empty:
-        return _row("Churn per quarter", "", "No quarter is complete yet, so churn per quarter is not reported.")
+        return _row("Churn per quarter", None, "No quarter is complete yet, so churn per quarter is not reported.")
     first = str(quarters["Quarter"].iloc[0])
     q = done.iloc[-1]
     start = q["Quarter start"]
@@ -431,26 +433,27 @@ def churn_quarter_row(quarters: pd.DataFrame, currency: str) -> dict[str, str]:
         parts.append(f"the worst {where} was {worst['Quarter']}, with {money(churned + contraction, currency)} of MRR "
                      f"lost, {cause}")
     sentence = "; ".join(parts) + "."
-    return _row("Churn per quarter", f"{money(float(q['Churned MRR']), currency)} churned MRR ({q['Quarter']})",
+    return _row("Churn per quarter", Figure(float(q["Churned MRR"]), "money", suffix=f" churned MRR ({q['Quarter']})"),
                 sentence)
 
 
 # ---------------------------------------------------------------- 7. sectors
 
 
-def sectors_row(sectors: pd.DataFrame) -> dict[str, str] | None:
+def sectors_row(sectors: pd.DataFrame) -> dict[str, object] | None:
     """The Sectors tab's own sentence (largest, fastest growing, fastest churning), as its Summary cell has it."""
     if sectors.empty or _missing(sectors["Summary"].iloc[0]):
         return None
     top = sectors.loc[sectors["Sector"] != "Unknown"]
-    value = "" if top.empty or float(top["MRR"].iloc[0]) <= 0 else f"{top['Sector'].iloc[0]} largest"
+    value = None if top.empty or float(top["MRR"].iloc[0]) <= 0 else Figure(
+        float(top["Share of MRR"].iloc[0]), "percent", prefix=f"{top['Sector'].iloc[0]}: ", suffix=" of MRR")
     return _row("Sectors", value, str(sectors["Summary"].iloc[0]))
 
 
 # ---------------------------------------------------------------- 8. availability
 
 
-def availability_row(availability: pd.DataFrame) -> dict[str, str] | None:
+def availability_row(availability: pd.DataFrame) -> dict[str, object] | None:
     """The month's staff availability in one sentence (Availability tab)."""
     if availability.empty:
         return None
@@ -458,11 +461,11 @@ def availability_row(availability: pd.DataFrame) -> dict[str, str] | None:
     people = availability.loc[availability["Employee id"].notna()]
     everyone = availability.loc[availability["Name"] == "Total, all departments"]
     if people.empty or everyone.empty:
-        return _row("Availability", "", f"No employee is active in {month}, so there is no availability to report.")
+        return _row("Availability", None, f"No employee is active in {month}, so there is no availability to report.")
     total = everyone.iloc[0]
     working, absent, available = (float(total[c]) for c in ("Working days", "Absence days", "Available days"))
     if _missing(total["Availability %"]):
-        return _row("Availability", "", f"In {month}, {plural(len(people), 'employee')} are active but none has a "
+        return _row("Availability", None, f"In {month}, {plural(len(people), 'employee')} are active but none has a "
                                         "working day, so availability has no denominator.")
     departments = availability.loc[availability["Employee id"].isna() & availability["Department"].notna()
                                    & availability["Availability %"].notna()]
@@ -474,13 +477,14 @@ def availability_row(availability: pd.DataFrame) -> dict[str, str] | None:
         sentence += (f"; the department with the least availability is {low['Department']} "
                      f"({pct(float(low['Availability %']))}, {_count(float(low['Available days']))} of "
                      f"{_days(float(low['Working days']))} available)")
-    return _row("Availability", f"{pct(float(total['Availability %']))} in {month}", sentence + ".")
+    return _row("Availability", Figure(float(total["Availability %"]), "percent", suffix=f" available in {month}"),
+                sentence + ".")
 
 
 # ---------------------------------------------------------------- unit economics without a spend
 
 
-def unassumed_economics_row(economics: pd.DataFrame, params: Params) -> dict[str, str] | None:
+def unassumed_economics_row(economics: pd.DataFrame, params: Params) -> dict[str, object] | None:
     """One row in place of LTV:CAC and CAC payback when the last complete month's acquisition spend is the default
     constant: a ratio on a spend that is not the business's says nothing, so only LTV (which needs no spend) is given.
     None when the spend is configured: the rows of kpi.summary stand."""
@@ -495,12 +499,12 @@ def unassumed_economics_row(economics: pd.DataFrame, params: Params) -> dict[str
     margin = f"gross margin {pct(e.gross_margin)}" + (" (the default: set gross_margin)" if e.margin_is_default() else "")
     if _missing(last["LTV"]):
         ltv = f"LTV has no value in {label} (the trailing logo churn is {'' if _missing(last['Logo churn (trailing)']) else 'zero or '}not available)"
-        value = ""
+        value = None
     else:
         ltv = (f"in {label}, LTV was {money(float(last['LTV']), params.currency)} (ARPA "
                f"{money(float(last['ARPA']), params.currency)} x {margin} / trailing logo churn "
                f"{pct(float(last['Logo churn (trailing)']))})")
-        value = f"LTV {money(float(last['LTV']), params.currency)}"
+        value = Figure(float(last["LTV"]), "money", prefix="LTV ")
     return _row(
         "Unit economics", value,
         "LTV:CAC and CAC payback are not stated: no acquisition spend is configured, and a ratio on the default of "
@@ -523,11 +527,11 @@ def _tabs(ctx: Context) -> dict[str, pd.DataFrame]:
     return {name: build_table(tab, ctx).frame for name, tab in found.items() if ctx.skip_reason(tab) is None}
 
 
-def portfolio_rows(ctx: Context) -> list[dict[str, str]]:
+def portfolio_rows(ctx: Context) -> list[dict[str, object]]:
     """The contract Summary rows, from the tabs this run publishes (a tab that is skipped gives no row)."""
     frames = _tabs(ctx)
     currency = ctx.params.currency
-    rows: list[dict[str, str] | None] = []
+    rows: list[dict[str, object] | None] = []
     if "Portfolio" in frames:
         rows.append(customers_row(frames["Portfolio"], tuple(ctx.params.portfolio.indirect_partner_types)))
     if "MRR" in frames and len(frames["MRR"]):

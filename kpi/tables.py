@@ -13,6 +13,9 @@ every sink (see `sync/sinks/cells.py`):
     date      a calendar day; shown yyyy-mm-dd
     datetime  an instant, shown in the configured timezone
     bool      TRUE / FALSE
+    count     a whole number or a median of whole numbers: shown whole (5), a half as such (5.5)
+    figure    one headline number per row, each with its own display (a `Figure`: money, percent, a
+              count or a ratio, with words around it); written as a number, formatted cell by cell
 """
 
 from __future__ import annotations
@@ -34,8 +37,10 @@ from kpi.profile import customer_profile, last_interval
 if TYPE_CHECKING:
     from kpi.params import Params
 
-ColumnKind = Literal["text", "int", "number", "money", "percent", "month", "date", "datetime", "bool"]
-COLUMN_KINDS: tuple[str, ...] = ("text", "int", "number", "money", "percent", "month", "date", "datetime", "bool")
+ColumnKind = Literal["text", "int", "number", "money", "percent", "month", "date", "datetime", "bool", "count",
+                     "figure"]
+COLUMN_KINDS: tuple[str, ...] = ("text", "int", "number", "money", "percent", "month", "date", "datetime", "bool",
+                                 "count", "figure")
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,31 @@ class Column:
     def __post_init__(self) -> None:
         if self.kind not in COLUMN_KINDS:
             raise ValueError(f"column {self.name!r}: unknown kind {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A number in a column of kind "figure" and how it is shown: as money (in the configured currency, with cents,
+    as in every money column), a percent (a fraction, one decimal), an int, or a number with `decimals`; `prefix`
+    and `suffix` are words shown around it ("NRR " 104.3%, 3.8 " months"); `signed` shows a + before a gain.
+    Sinks write `value` as a number and give each cell its own number format (sync/sinks/cells.py)."""
+
+    value: float
+    kind: Literal["money", "percent", "int", "number"]
+    decimals: int = 2
+    prefix: str = ""
+    suffix: str = ""
+    signed: bool = False
+
+    def text(self, currency: str = "") -> str:
+        """The figure as its cell shows it: "41,019.23 EUR", "NRR 104.3%", "+482.75 EUR", "3.8 months"."""
+        v = float(self.value)
+        digits = {"money": f"{abs(v):,.2f}", "percent": f"{abs(v):.1%}", "int": f"{abs(v):,.0f}"}.get(
+            self.kind, f"{abs(v):,.{max(self.decimals, 0)}f}")
+        shown_zero = not digits.strip("0.,%")
+        sign = "" if shown_zero else "-" if v < 0 else "+" if self.signed else ""
+        unit = f" {currency}" if self.kind == "money" and currency else ""
+        return f"{self.prefix}{sign}{digits}{unit}{self.suffix}"
 
 
 # The Period column of every month and quarter table (metrics.md 4): one definition for all of them.

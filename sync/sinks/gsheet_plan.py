@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from kpi.tables import Chart, Table
 from sync.errors import LimitError, PublishError
-from sync.sinks.cells import formats, safe_text, serial, table_rows
+from sync.sinks.cells import figure_formats, formats, safe_text, serial, table_rows
 
 FORMAT_VERSION = "1"  # bump when the rendering changes: every tab is rewritten once
 META_KEY = "kpi-sync"
@@ -241,11 +241,15 @@ def render_table(
             cell["note"] = _text(note, name, "a header note")
         header.append(cell)
     rows: list[Json] = [{"values": header}]
-    for r, values in enumerate(body, start=2):
-        rows.append(
-            {"values": [_cell(v, name, f"cell {_column_letter(c)}{r}") for c, v in enumerate(values)]}
-        )
     fmt = formats(currency)
+    figures = {c: figure_formats(table.frame.iloc[:, c], fmt) for c, col in enumerate(columns) if col.kind == "figure"}
+    for r, values in enumerate(body, start=2):
+        cells = [_cell(v, name, f"cell {_column_letter(c)}{r}") for c, v in enumerate(values)]
+        for c, per_row in figures.items():  # a figure column: each cell its own number format
+            kf = per_row[r - 2]
+            if kf is not None and cells[c]:
+                cells[c]["userEnteredFormat"] = {"numberFormat": {"type": kf.sheets_type, "pattern": kf.pattern}}
+        rows.append({"values": cells})
     runs: list[tuple[int, int, Json]] = []
     for c, col in enumerate(columns):
         kf = fmt[col.kind]

@@ -15,12 +15,12 @@ from openpyxl.worksheet.worksheet import Worksheet
 from kpi.tables import Table
 from sync.errors import PublishError
 from sync.sinks import PublishResult
-from sync.sinks.cells import CellValue, KindFormat, formats, header, table_rows
+from sync.sinks.cells import CellValue, KindFormat, figure_formats, formats, header, table_rows
 from sync.sinks.local import atomic_path, check_file_target
 
 _MAX_WIDTH = 60  # a column wider than this wraps its text instead
 _LINE_HEIGHT = 15  # points per wrapped line
-_NUMERIC = {"int", "number", "money", "percent", "month", "date", "datetime"}
+_NUMERIC = {"int", "number", "money", "percent", "month", "date", "datetime", "count", "figure"}
 _HEADER_FONT = Font(name="Calibri", bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _WRAP = Alignment(wrap_text=True, vertical="top")
@@ -93,6 +93,14 @@ def _shown_width(value: object, kind: str) -> int:
     return len(str(value))
 
 
+def _figure_width(value: object, fmt: KindFormat | None) -> int:
+    """About the width of a figure as shown: its digits and the words its format puts around them."""
+    if fmt is None or fmt.pattern is None:
+        return len(str(value)) if value is not None else 0
+    words = sum(len(w) for w in fmt.pattern.split(";")[0].split('"')[1::2])
+    return len(f"{value:,.2f}") + 1 + words
+
+
 def _write_sheet(sheet: Worksheet, table: Table, rows: list[list[CellValue]], fmt: dict[str, KindFormat]) -> None:
     """One tab: a styled, frozen, filterable header; typed cells with number formats; widths fitted to the
     content, and long text wrapped in a capped column with rows tall enough to show it."""
@@ -116,10 +124,19 @@ def _write_sheet(sheet: Worksheet, table: Table, rows: list[list[CellValue]], fm
         width = max([len(column.name), *(_shown_width(v, column.kind) for v in values)]) + 2
         wrap = column.kind == "text" and width > _MAX_WIDTH
         pattern = fmt[column.kind].pattern
+        per_cell = figure_formats(table.frame.iloc[:, j - 1], fmt) if column.kind == "figure" else None
+        if per_cell is not None:  # each figure has its own format, words included: the width is the widest shown
+            width = max([len(column.name), *(_figure_width(v, f) for v, f in zip(values, per_cell, strict=True))]) + 2
         for i, cell in enumerate(next(sheet.iter_cols(min_col=j, max_col=j, min_row=2), ())):
             if cell.value is None:
                 continue
-            if column.kind == "text":
+            if per_cell is not None:
+                own = per_cell[i]
+                if own is not None and own.pattern:
+                    cell.number_format = own.pattern
+                elif isinstance(cell.value, str):
+                    cell.data_type = TYPE_STRING  # text in a figure column is never a formula either
+            elif column.kind == "text":
                 # Never a formula: openpyxl would store "=..." as one unless told it is a string.
                 cell.data_type = TYPE_STRING
                 if wrap:

@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 
 from kpi import cohorts_tabs, economics, mrr, mrr_tabs, summary
-from kpi.tables import Context, RunInfo, Table, build_table
+from kpi.tables import Context, Figure, RunInfo, Table, build_table
 from sync.run import build_context, load_dataset, resolve_as_of
 from sync.settings import load_settings
 
@@ -294,10 +294,10 @@ def test_summary_sentences_carry_the_hand_computed_numbers(tables: dict[str, Tab
     # churn: 0 of 3 customers at the start of June; net MRR churn -250 / 2200 = -11.4%
     # retention: ages 3 and 6 reached (12 not): logos 3/4, 2/3 of 4 and 3 customers; MRR 1800/2100, 1500/1900
     expected = {
-        "MRR": ("2,600 EUR", ["end of 2024-06", "2,600 EUR", "5 paying customers", "up 18.2%", "+400 EUR",
-                              "2,200 EUR", "2024-05"]),
-        "MRR movements": ("+400 EUR", ["2024-06", "+400 EUR", "new 150 EUR (1 new customer)", "expansion 0.00 EUR",
-                                       "reactivation 250 EUR (1 customer back)", "contraction 0.00 EUR",
+        "MRR": ("2,600.00 EUR", ["end of 2024-06", "2,600.00 EUR", "5 paying customers", "up 18.2%", "+400.00 EUR",
+                              "2,200.00 EUR", "2024-05"]),
+        "MRR movements": ("+400.00 EUR", ["2024-06", "+400.00 EUR", "new 150.00 EUR (1 new customer)", "expansion 0.00 EUR",
+                                       "reactivation 250.00 EUR (1 customer back)", "contraction 0.00 EUR",
                                        "churned 0.00 EUR (0 customers lost)"]),
         "Churn": ("0.0%", ["2024-06", "logo churn was 0.0%", "0 of 3 customers", "gross MRR churn was 0.0%",
                            "net MRR churn -11.4%"]),
@@ -306,12 +306,12 @@ def test_summary_sentences_carry_the_hand_computed_numbers(tables: dict[str, Tab
             "need paying customers 12 months before 2024-06, and the data starts in 2023-10",
             "in 2024-Q2, the last complete quarter, 1 of the 3 customers at its start was gone at its end (logo churn "
             "33.3%), gross MRR churn was 25.0% (GRR 75.0%) and NRR 95.0%"]),
-        "Cohort retention": ("75.0%", ["75.0% and 66.7%", "3 and 6 months", "of 4 and 3 customers",
+        "Cohort retention": ("75.0% after 3 months", ["75.0% and 66.7%", "3 and 6 months", "of 4 and 3 customers",
                                        "85.7% and 78.9%"]),
     }
     for _, row in frame.loc[frame["Topic"].isin(list(expected))].iterrows():
         value, fragments = expected[row["Topic"]]
-        assert row["Value"] == value, row["Topic"]
+        assert isinstance(row["Value"], Figure) and row["Value"].text("EUR") == value, row["Topic"]
         missing = [f for f in fragments if f not in row["Sentence"]]
         assert not missing, f"{row['Topic']}: {missing} not in {row['Sentence']!r}"
 

@@ -22,7 +22,7 @@ import responses
 
 from kpi import portfolio_summary as ps
 from kpi.about import about
-from kpi.tables import Context, RunInfo, all_tabs, build_table
+from kpi.tables import Context, Figure, RunInfo, all_tabs, build_table
 from sync.run import RunOutcome, build_context, load_dataset, resolve_as_of, run_once
 from sync.settings import load_settings
 from tests.fakes.lucca import API_KEY, BASE_URL, FakeLucca
@@ -40,11 +40,13 @@ def fixture_context(as_of: str | None = None) -> Context:
 
 
 def summary_of(ctx: Context) -> dict[str, tuple[str, str]]:
-    """Topic -> (Value, Sentence) of the Summary tab, built through its declaration as a run builds it."""
+    """Topic -> (Value as its cell shows it, Sentence) of the Summary tab, built through its declaration as a run
+    builds it; every Value is a typed Figure (or empty)."""
     tab = next(t for t in all_tabs() if t.name == "Summary")
     frame = build_table(tab, ctx).frame
     assert frame["Topic"].is_unique
-    return {r.Topic: (r.Value, r.Sentence) for r in frame.itertuples()}
+    assert all(v is None or isinstance(v, Figure) for v in frame["Value"])
+    return {r.Topic: ("" if r.Value is None else r.Value.text("EUR"), r.Sentence) for r in frame.itertuples()}
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +76,7 @@ def test_fixture_topics_in_reading_order(fixture: dict[str, tuple[str, str]]) ->
 def test_fixture_customers(fixture: dict[str, tuple[str, str]]) -> None:
     # June: A, D (a Revendeur is direct), E direct; C (IntegraTwo) and F (IntegraOne) indirect: 2 of 5 = 40%.
     # B (IntegraOne) left in April, so each integrator has one. The data starts in 2023-10: no June 2023.
-    assert fixture["Customers"] == ("5 (2 indirect)", (
+    assert fixture["Customers"] == ("5 customers (2 indirect)", (
         "At the end of 2024-06, the last complete month, the portfolio held 5 customers: 3 direct and 2 indirect "
         "(40.0%, through Integrateur partners; the most through IntegraOne and IntegraTwo, 1 each); not enough history "
         "for a 12-month comparison (it needs the end of 2023-06; the data starts in 2023-10)."))
@@ -111,37 +113,37 @@ def test_fixture_mrr_trend(fixture: dict[str, tuple[str, str]]) -> None:
     # MRR 2200 (May) -> 2600 (June): +400 / 2200 = 18.2%. Net new MRR Nov..Jun: +600, 0, +200, +100, -200, -200,
     # +400, +400 (October has no month before it): the largest is November's +600, all new (B)
     assert fixture["MRR trend"] == ("+18.2% in 2024-06", (
-        "MRR grew 18.2% in 2024-06, the last complete month (from 2,200 EUR to 2,600 EUR); compound monthly growth over "
+        "MRR grew 18.2% in 2024-06, the last complete month (from 2,200.00 EUR to 2,600.00 EUR); compound monthly growth over "
         "12 months: not enough history (it needs MRR at the end of 2023-06; the data starts in 2023-10); the largest "
-        "monthly change from 2023-11 to 2024-06 (the months the data has) was +600 EUR in 2023-11, mostly new MRR "
-        "(600 EUR)."))
+        "monthly change from 2023-11 to 2024-06 (the months the data has) was +600.00 EUR in 2023-11, mostly new MRR "
+        "(600.00 EUR)."))
 
 
 def test_fixture_churn_per_quarter(fixture: dict[str, tuple[str, str]]) -> None:
     # Q2: B's Payroll (6000 ARR, 500 MRR) ends Mar 31; Q1: D's Expenses (2400 ARR) ends Feb 29, B drops Absences
     # (1200 ARR, 100 MRR) in February; Q4: nothing lost. Worst: Q2 (500) before Q1 (200 + 100).
-    assert fixture["Churn per quarter"] == ("500 EUR churned MRR (2024-Q2)", (
-        "In 2024-Q2, the last complete quarter, churn took 500 EUR of MRR (6,000 EUR of ARR, 1 customer lost), with no "
-        "contraction; in 2024-Q1, churn took 200 EUR of MRR (2,400 EUR of ARR, 1 customer lost) and contraction 100 EUR "
-        "(1,200 EUR of ARR); 2023-Q2, the same quarter a year earlier: not enough history (the data starts in 2023-Q4); "
+    assert fixture["Churn per quarter"] == ("500.00 EUR churned MRR (2024-Q2)", (
+        "In 2024-Q2, the last complete quarter, churn took 500.00 EUR of MRR (6,000.00 EUR of ARR, 1 customer lost), with no "
+        "contraction; in 2024-Q1, churn took 200.00 EUR of MRR (2,400.00 EUR of ARR, 1 customer lost) and contraction 100.00 EUR "
+        "(1,200.00 EUR of ARR); 2023-Q2, the same quarter a year earlier: not enough history (the data starts in 2023-Q4); "
         "the worst of the 3 complete quarters from 2023-Q4 to 2024-Q2 (the quarters the data has) was 2024-Q2, with "
-        "500 EUR of MRR lost, mostly churned customers (500 EUR, 1 customer, against 0.00 EUR of contraction)."))
+        "500.00 EUR of MRR lost, mostly churned customers (500.00 EUR, 1 customer, against 0.00 EUR of contraction)."))
 
 
 def test_fixture_sectors(fixture: dict[str, tuple[str, str]]) -> None:
     # the Sectors tab's own sentence (its cells are pinned in tests/kpi/test_portfolio.py)
     from tests.kpi.test_portfolio import SECTOR_SENTENCE
 
-    assert fixture["Sectors"] == ("Health largest", SECTOR_SENTENCE)
+    assert fixture["Sectors"] == ("Health: 48.1% of MRR", SECTOR_SENTENCE)
 
 
 def test_fixture_unit_economics_without_a_spend(fixture: dict[str, tuple[str, str]]) -> None:
     # June: ARPA 2600 / 5 = 520, trailing logo churn (1/3 + 0 + 0) / 3 = 1/9, LTV 520 x 9 = 4680
-    assert fixture["Unit economics"] == ("LTV 4,680 EUR", (
+    assert fixture["Unit economics"] == ("LTV 4,680.00 EUR", (
         "LTV:CAC and CAC payback are not stated: no acquisition spend is configured, and a ratio on the default of "
-        "4,000 EUR a month would describe no real business (set acquisition_spend_per_month, spend_file or "
-        "spend_by_month under [economics]; see docs/growth-and-retention.md, Settings); in 2024-06, LTV was 4,680 EUR "
-        "(ARPA 520 EUR x gross margin 100.0% (the default: set gross_margin) / trailing logo churn 11.1%)."))
+        "4,000.00 EUR a month would describe no real business (set acquisition_spend_per_month, spend_file or "
+        "spend_by_month under [economics]; see docs/growth-and-retention.md, Settings); in 2024-06, LTV was 4,680.00 EUR "
+        "(ARPA 520.00 EUR x gross margin 100.0% (the default: set gross_margin) / trailing logo churn 11.1%)."))
 
 
 def test_a_configured_spend_keeps_ltv_cac_and_payback() -> None:
@@ -162,7 +164,7 @@ def test_fixture_availability() -> None:
                                                              ("1", "2025-07-07", "PM", "CP", True)]))
     got = summary_of(ctx)
     assert list(got)[-1] == "Availability"
-    assert got["Availability"] == ("98.5% in 2025-07", (
+    assert got["Availability"] == ("98.5% available in 2025-07", (
         "In 2025-07, 4 employees are expected to work 66 days, of which 1 day on approved leave, so 65 days available "
         "(98.5%); the department with the least availability is Engineering (97.1%, 33 of 34 days available)."))
 
@@ -177,11 +179,11 @@ def test_a_partial_month_is_left_out(partial: dict[str, tuple[str, str]]) -> Non
         "At the end of 2024-03, the last complete month, the portfolio held 3 customers (3 on 2024-04-15, as_of): "
         "1 direct and 2 indirect (66.7%")
     # March: D's churn, 2200 -> 2000
-    assert partial["MRR trend"][1].startswith("MRR fell 9.1% in 2024-03, the last complete month (from 2,200 EUR to "
-                                              "2,000 EUR)")
+    assert partial["MRR trend"][1].startswith("MRR fell 9.1% in 2024-03, the last complete month (from 2,200.00 EUR to "
+                                              "2,000.00 EUR)")
     assert partial["Churn per quarter"][1].startswith(
-        "In 2024-Q1, the last complete quarter, churn took 200 EUR of MRR (2,400 EUR of ARR, 1 customer lost) and "
-        "contraction 100 EUR (1,200 EUR of ARR); in 2023-Q4, no customer churned, with no contraction;")
+        "In 2024-Q1, the last complete quarter, churn took 200.00 EUR of MRR (2,400.00 EUR of ARR, 1 customer lost) and "
+        "contraction 100.00 EUR (1,200.00 EUR of ARR); in 2023-Q4, no customer churned, with no contraction;")
     # Jan-Mar: P3, P9, P6, P4 = 4; Oct-Dec: P1, P2 = 2
     assert partial["Projects deployed"][1].startswith(
         "In 2024-01 to 2024-03, the last three complete months, 4 projects were deployed (Mid Market 3, Outsourced 1, "
@@ -220,7 +222,7 @@ def test_twelve_month_comparisons_on_a_hand_made_portfolio() -> None:
     })
     # Jan 2024: 16 + 12 = 28, 12 / 28 = 42.9%, Acme 6 and Bolt 6; Jan 2023: 10 + 10, 50.0%: down 7.1 points
     row = ps.customers_row(frame, ("Integrateur",))
-    assert row["Value"] == "28 (12 indirect)"
+    assert row["Value"] == Figure(28, "int", suffix=" customers (12 indirect)")
     assert row["Sentence"] == (
         "At the end of 2024-01, the last complete month, the portfolio held 28 customers (29 on 2024-02-10, as_of): "
         "16 direct and 12 indirect (42.9%, through Integrateur partners; the most through Acme and Bolt, 6 each); "
@@ -242,10 +244,10 @@ def test_cmgr_on_a_hand_made_mrr_table() -> None:
     row = ps.mrr_trend_row(frame, "EUR")
     # August climbs back from the July dip: 1498.31 - (1334.84 - 300) = 463.47, more than July's -300 and any
     # month's ordinary growth (at most 2000 - 1887.75 = 112.25)
-    assert "compound monthly growth over the 12 months to 2024-01 was 5.9% (from 1,000 EUR at the end of 2023-01)" \
+    assert "compound monthly growth over the 12 months to 2024-01 was 5.9% (from 1,000.00 EUR at the end of 2023-01)" \
         in row["Sentence"]
-    assert row["Sentence"].endswith("the largest monthly change of the 12 months to 2024-01 was +463 EUR in 2023-08, "
-                                    "mostly new MRR (463 EUR).")
+    assert row["Sentence"].endswith("the largest monthly change of the 12 months to 2024-01 was +463.47 EUR in 2023-08, "
+                                    "mostly new MRR (463.47 EUR).")
 
 
 def test_about_says_how_each_sentence_is_computed() -> None:
@@ -305,7 +307,7 @@ def label(month: pd.Timestamp) -> str:
 
 
 def eur(x: float) -> str:
-    return f"{x:,.0f} EUR" if abs(x) >= 100 else f"{x:,.2f} EUR"
+    return f"{x:,.2f} EUR"
 
 
 def assert_in(sentence: str, *fragments: str) -> None:
@@ -487,6 +489,6 @@ def test_no_deployed_project_is_said_plainly() -> None:
     """A Projects tab without rows (projects file with nothing deployed yet) gives a sentence saying so."""
     empty = pd.DataFrame(columns=["Month", "Period", "Project type", "Projects deployed", "Solutions deployed",
                                   "Average solutions per project"])
-    assert ps.projects_row(empty) == {"Topic": "Projects deployed", "Value": "",
+    assert ps.projects_row(empty) == {"Topic": "Projects deployed", "Value": None,
                                       "Sentence": "Projects deployed: no project was deployed up to as_of."}
     assert ps.project_solutions_row(empty)["Sentence"] == "Solutions per project: no project was deployed up to as_of."

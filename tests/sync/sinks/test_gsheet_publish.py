@@ -389,7 +389,10 @@ def test_plan_reports_without_writing(fake, make_sink):
 
 def test_text_no_sheet_can_hold_is_replaced_headers_included(fake, make_sink):
     """A lone surrogate or a control character in a column name or a cell reaches Google Sheets as U+FFFD, never as an invalid string."""
-    odd = table("Odd", [("name\u0007", "text"), ("n", "int")], [["\ud800x", 1], ["a\u001bb", 2]])
+    odd = table("Odd", [("name\u0007", "text"), ("n", "int")], [])
+    # object dtype: pandas' pyarrow-backed strings cannot even hold a lone surrogate, but an object column can
+    odd.frame["name\u0007"] = pd.Series(["\ud800x", "a\u001bb"], dtype=object)
+    odd.frame["n"] = [1, 2]
     make_sink().publish([odd])
     values = fake.values("Odd")
     assert values[0][0] == "name\ufffd" and [r[0] for r in values[1:]] == ["\ufffdx", "a\ufffdb"]
