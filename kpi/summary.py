@@ -405,7 +405,12 @@ def _build(ctx: Context) -> pd.DataFrame:
         seg = segments(profile, ctx.params.segments)
     if ctx.billing is not None:
         guesses = (ctx.customer_months, guessed_mrr(ctx.schedule, ctx.billing, ctx.as_of, ctx.timezone))
-    return summary(ctx.mrr_by_month, ue, by_age, ctx.as_of, ctx.params, core, seg, guesses, ctx.mrr_by_quarter)
+    frame = summary(ctx.mrr_by_month, ue, by_age, ctx.as_of, ctx.params, core, seg, guesses, ctx.mrr_by_quarter)
+    if ctx.dataset == "contracts":
+        from kpi.portfolio_summary import contract_summary
+
+        frame = contract_summary(ctx, frame)
+    return frame
 
 
 TABS: list[Tab] = [
@@ -417,7 +422,10 @@ TABS: list[Tab] = [
             "rests on intervals guessed from a single charge (payment logs), LTV:CAC and CAC payback against their "
             "benchmarks (settings economics.ltv_cac_benchmark, economics.payback_benchmark_months) with the inputs "
             "that are assumed defaults, cohort retention and the core users. Rates and unit economics are for the "
-            "last complete month."
+            "last complete month. For contract data also the portfolio: customers direct and indirect, the MRR "
+            "trend, churn per quarter, solutions per customer and per project, projects deployed, sectors and, with "
+            "Lucca, next month's availability, each over complete periods only (About, 'Summary sentence', says how "
+            "each is computed)."
         ),
         columns=(
             Column("Topic", "text", "What the row is about"),
