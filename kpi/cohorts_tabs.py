@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from kpi.cohorts import as_of_month, cohort_tables, retention_by_age
-from kpi.tables import PERIOD_DEFINITION, Chart, Column, Context, Tab
+from kpi.tables import PERIOD_DEFINITION, Chart, ColorScale, Column, Context, Tab
 
 
 def _with_period(ctx: Context, table: pd.DataFrame) -> pd.DataFrame:
@@ -47,6 +47,7 @@ TABS: list[Tab] = [
         columns=_HEAD,
         build=_build_logos,
         wide_kind="percent",
+        scales=(ColorScale(wide=True, good="high"),),
     ),
     Tab(
         name="Cohorts (revenue)",
@@ -58,6 +59,7 @@ TABS: list[Tab] = [
         columns=_HEAD,
         build=_build_revenue,
         wide_kind="percent",
+        scales=(ColorScale(wide=True, good="high"),),
     ),
     Tab(
         name="Retention by age",
@@ -75,5 +77,6 @@ TABS: list[Tab] = [
         ),
         build=_build_by_age,
         charts=(Chart("Retention by months since start", "line", "Age", ("Logo retention", "Revenue retention")),),
+        scales=(ColorScale(("Logo retention", "Revenue retention"), good="high"),),
     ),
 ]

@@ -1,0 +1,89 @@
+"""The .xlsx sink at scale: the row limit of a sheet, values spliced column-wise read back as openpyxl wrote them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+import sync.sinks.xlsx as xlsx
+import sync.sinks.xlsx_rows as xlsx_rows
+from kpi.tables import Column, Tab, Table
+from sync.sinks.xlsx import XlsxSink
+
+MOVES = (Column("Month", "month"), Column("Customer", "text"), Column("Change", "money"), Column("Seats", "int"))
+
+
+def moves(n: int) -> Table:
+    tab = Tab(name="Movements", description="", columns=MOVES, build=lambda ctx: pd.DataFrame())
+    frame = pd.DataFrame({
+        "Month": pd.date_range("2017-01-01", periods=n, freq="MS"),
+        "Customer": [f"=cus_{i}" for i in range(n)],
+        "Change": [10.25 + i for i in range(n)],
+        "Seats": list(range(n)),
+    })
+    return Table(tab=tab, columns=MOVES, frame=frame, note="Newest first.")
+
+
+def test_a_tab_past_the_sheet_row_limit_is_cut_with_the_rest_summarised(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tab longer than a sheet holds keeps the rows that fit (header, blank and note rows included), its note
+    says how many were left out and what their money adds up to, the run is told, and the workbook opens."""
+    monkeypatch.setattr(xlsx, "XLSX_MAX_ROWS", 10)
+    path = tmp_path / "k.xlsx"
+    result = XlsxSink(str(path)).publish([moves(12)])
+    sheet = openpyxl.load_workbook(path)["Movements"]
+    assert sheet.max_row == 10  # 1 header + 7 rows + a blank row + the note: nothing past the limit
+    assert [sheet.cell(row=r, column=2).value for r in (2, 8)] == ["=cus_0", "=cus_6"]
+    assert sheet.cell(row=9, column=1).value is None
+    note = sheet.cell(row=10, column=1).value
+    left_out = sum(10.25 + i for i in range(7, 12))
+    assert note.startswith("Newest first. Truncated: the first 7 of 12 rows (an .xlsx sheet holds at most 10 rows")
+    assert f"The 5 rows left out add up to: Change {left_out:,.2f} EUR." in note
+    assert result.notes == [f"tab 'Movements': {note.removeprefix('Newest first. ')}"]
+    assert sheet.auto_filter.ref == "A1:D8"
+
+
+def test_max_rows_per_tab_cuts_the_workbook_too(tmp_path: Path) -> None:
+    """[publish] max_rows_per_tab caps an .xlsx tab as it caps a Google Sheets tab, and says so in the tab."""
+    path = tmp_path / "k.xlsx"
+    XlsxSink(str(path), max_rows_per_tab=3).publish([moves(5)])
+    sheet = openpyxl.load_workbook(path)["Movements"]
+    assert [sheet.cell(row=r, column=4).value for r in range(2, 5)] == [0, 1, 2]
+    assert sheet.cell(row=5, column=1).value is None
+    assert "the first 3 of 5 rows ([publish] max_rows_per_tab)" in sheet.cell(row=6, column=1).value
+
+
+def test_spliced_cells_keep_types_formats_and_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every kind of cell reads back with its type and format; text with markup, quotes, edge spaces and
+    line breaks reads back as written; several row chunks join up in order."""
+    cols = (Column("When", "datetime"), Column("Day", "date"), Column("Flag", "bool"), Column("Share", "percent"),
+            Column("Note", "text"), Column("Count", "int"), Column("Ratio", "number"))
+    tab = Tab(name="Kinds", description="", columns=cols, build=lambda ctx: pd.DataFrame())
+    texts = ["<b>&amp;</b>", ' "quoted" ', "two\nlines", "cr\r\nlf", ""]  # "" is an empty cell
+    frame = pd.DataFrame({
+        "When": pd.to_datetime(["2017-03-04 05:06:07", None, "2017-01-01 00:00:00", "2017-01-02 00:00:00",
+                                "2017-01-03 00:00:00"]),
+        "Day": pd.to_datetime(["2017-03-04", "2017-03-05", None, "2017-03-06", "2017-03-07"]),
+        "Flag": pd.array([True, False, None, True, False], dtype="boolean"),
+        "Share": [0.125, None, 1.5, -0.25, 0.0],
+        "Note": pd.Series(texts, dtype=object),
+        "Count": [1, 2, None, 4, 1_000_000],
+        "Ratio": [1 / 3, 2.5, float("inf"), -1e-7, 1e16],
+    })
+    path = tmp_path / "k.xlsx"
+    monkeypatch.setattr(xlsx_rows, "CHUNK_ROWS", 2)  # three chunks
+    XlsxSink(str(path)).publish([Table(tab=tab, columns=cols, frame=frame)])
+    sheet = openpyxl.load_workbook(path)["Kinds"]
+    got = [[c.value for c in row] for row in sheet.iter_rows(min_row=2, max_row=6)]
+    assert got[0] == [dt.datetime(2017, 3, 4, 5, 6, 7), dt.datetime(2017, 3, 4), True, 0.125, "<b>&amp;</b>", 1, 1 / 3]
+    assert got[1] == [None, dt.datetime(2017, 3, 5), False, None, ' "quoted" ', 2, 2.5]
+    assert got[2][2:] == [None, 1.5, "two\nlines", None, None]
+    assert got[3][4:] == ["cr\r\nlf", 4, -1e-7]
+    assert got[4][4:] == [None, 1_000_000, 1e16]
+    assert sheet["A2"].number_format == "yyyy-mm-dd hh:mm:ss" and sheet["B2"].number_format == "yyyy-mm-dd"
+    assert sheet["D2"].number_format == "0.0%" and sheet["F2"].number_format == "#,##0"
+    assert sheet["C2"].data_type == "b" and sheet["E2"].data_type == "s"
