@@ -87,3 +87,47 @@ def test_spliced_cells_keep_types_formats_and_text(tmp_path: Path, monkeypatch: 
     assert sheet["A2"].number_format == "yyyy-mm-dd hh:mm:ss" and sheet["B2"].number_format == "yyyy-mm-dd"
     assert sheet["D2"].number_format == "0.0%" and sheet["F2"].number_format == "#,##0"
     assert sheet["C2"].data_type == "b" and sheet["E2"].data_type == "s"
+
+
+def test_every_tab_prints_landscape_one_page_wide_with_its_header_on_each_page(tmp_path: Path) -> None:
+    """Print setup: landscape, fit to one page wide (as many tall as it takes), the header row repeated, the tab name
+    and page numbers in the footer; the Summary on one portrait page, so each sentence prints beside its value."""
+    cols = (Column("Topic", "text"), Column("Value", "text"), Column("Sentence", "text"))
+    summary = Table(tab=Tab(name="Summary", description="", columns=cols, build=lambda ctx: pd.DataFrame()),
+                    columns=cols, frame=pd.DataFrame({"Topic": ["MRR"], "Value": ["1 EUR"], "Sentence": ["word " * 40]}))
+    path = tmp_path / "k.xlsx"
+    XlsxSink(str(path)).publish([summary, moves(3)])
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["Summary", "Movements"]  # no declared chart: no Dashboard
+    moves_sheet, summary_sheet = book["Movements"], book["Summary"]
+    assert moves_sheet.page_setup.orientation == "landscape"
+    assert moves_sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert (moves_sheet.page_setup.fitToWidth, moves_sheet.page_setup.fitToHeight) == (1, 0)
+    assert moves_sheet.print_title_rows == "$1:$1"
+    assert "&A" in moves_sheet.oddFooter.center.text and "&P" in moves_sheet.oddFooter.center.text
+    assert summary_sheet.page_setup.orientation == "portrait"
+    assert (summary_sheet.page_setup.fitToWidth, summary_sheet.page_setup.fitToHeight) == (1, 1)
+    assert summary_sheet.print_title_rows == "$1:$1"
+
+
+def test_a_tab_named_like_the_dashboard_is_refused_and_dashboard_can_be_turned_off(tmp_path: Path) -> None:
+    from kpi.tables import Chart
+    from sync.errors import PublishError
+
+    charted = moves(3)
+    tab = Tab(name="Charts", description="", columns=MOVES, build=lambda ctx: pd.DataFrame(),
+              charts=(Chart("Change", "column", "Month", ("Change",)),))
+    table = Table(tab=tab, columns=MOVES, frame=charted.frame)
+    path = tmp_path / "k.xlsx"
+    with pytest.raises(PublishError, match="dashboard_tab"):
+        XlsxSink(str(path), dashboard_tab="Charts").publish([table])
+    assert not path.exists()
+    XlsxSink(str(path), dashboard_tab="").publish([table])
+    assert openpyxl.load_workbook(path).sheetnames == ["Charts"]
+    XlsxSink(str(path)).publish([table])
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["Dashboard", "Charts"] and book.active.title == "Dashboard"
+    (chart,) = book["Dashboard"]._charts
+    assert chart.series[0].val.numRef.f == "'Charts'!$C$2:$C$4"
+    assert chart.x_axis.number_format.formatCode == "yyyy-mm" and "EUR" in chart.y_axis.number_format.formatCode
+    assert chart.x_axis.delete is False and chart.y_axis.delete is False
