@@ -8,8 +8,8 @@ sees around the cells (it reads the workbook back in the tests); XlsxWriter woul
 (~10 us a cell in Python) and a second library for the same format.
 
 A sheet holds at most XLSX_MAX_ROWS rows: a longer tab (or one past [publish] max_rows_per_tab) is cut,
-its note says how many rows were left out and what their money adds up to, and the run is told. Excel
-can open every workbook this sink writes.
+its note says how many rows were left out and what their money adds up to, and the run is told; so is a
+tab past XLSX_MAX_COLUMNS columns (customer attributes). Excel can open every workbook this sink writes.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from sync.sinks.xlsx_rows import (
 log = get_logger("xlsx")
 
 XLSX_MAX_ROWS = 1_048_576  # rows a worksheet holds (Excel's limit); a module constant so a test can lower it
+XLSX_MAX_COLUMNS = 16_384  # columns a worksheet holds (A to XFD)
 SUMMARY_TAB = "Summary"  # printed on one page: its sentences beside their values
 COMPRESS_LEVEL = 1  # zlib level of the package: level 6 makes files ~15% smaller and the sink ~2x slower
 _NUMERIC = {"int", "number", "money", "percent", "month", "date", "datetime"}
@@ -86,6 +87,10 @@ class XlsxSink:
         drawn: list[tuple[Table, Worksheet, int]] = []
         try:
             for table in tables:
+                table, cut = _fit_columns(table)
+                if cut:
+                    notes.append(f"tab {table.name!r}: {cut}")
+                    log.warning("tab %r: %s", table.name, cut)
                 body = _body(table, self.timezone, self._cap(), self.currency)
                 sheet = book.create_sheet(title=table.name[:31])
                 _write_frame(sheet, table, body, fmt)
@@ -151,6 +156,18 @@ class _Body:
             yield text_row(2, "(none)", self.none_style)
         if self.note:
             yield text_row(self.n_rows + 3, self.note)
+
+
+def _fit_columns(table: Table) -> tuple[Table, str]:
+    """The table with at most XLSX_MAX_COLUMNS columns (the rest left out, its note saying so), and that sentence."""
+    total = len(table.columns)
+    if total <= XLSX_MAX_COLUMNS:
+        return table, ""
+    cut = (f"Truncated: the first {XLSX_MAX_COLUMNS:,} of {total:,} columns (an .xlsx sheet holds at most "
+           f"{XLSX_MAX_COLUMNS:,}; publish to a CSV folder for every column).")
+    note = f"{table.note} {cut}" if table.note else cut
+    return Table(tab=table.tab, columns=table.columns[:XLSX_MAX_COLUMNS],
+                 frame=table.frame.iloc[:, :XLSX_MAX_COLUMNS], note=note), cut
 
 
 def _body(table: Table, timezone: str, cap: tuple[int, str], currency: str) -> _Body:

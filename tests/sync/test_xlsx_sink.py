@@ -131,3 +131,15 @@ def test_a_tab_named_like_the_dashboard_is_refused_and_dashboard_can_be_turned_o
     assert chart.series[0].val.numRef.f == "'Charts'!$C$2:$C$4"
     assert chart.x_axis.number_format.formatCode == "yyyy-mm" and "EUR" in chart.y_axis.number_format.formatCode
     assert chart.x_axis.delete is False and chart.y_axis.delete is False
+
+
+def test_a_tab_past_the_sheet_column_limit_keeps_the_columns_that_fit(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Customer attributes past the columns a sheet holds are left out, and the tab's note and the run say so."""
+    monkeypatch.setattr(xlsx, "XLSX_MAX_COLUMNS", 3)
+    path = tmp_path / "k.xlsx"
+    result = XlsxSink(str(path)).publish([moves(2)])
+    sheet = openpyxl.load_workbook(path)["Movements"]
+    assert [c.value for c in sheet[1]] == ["Month", "Customer", "Change"]
+    assert "the first 3 of 4 columns" in sheet.cell(row=5, column=1).value
+    assert result.notes and "the first 3 of 4 columns" in result.notes[0]
