@@ -9,6 +9,7 @@ from openpyxl import Workbook
 from openpyxl.chart import AreaChart, BarChart, LineChart, Reference
 from openpyxl.chart._chart import ChartBase
 from openpyxl.styles import Font
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kpi.tables import Chart, Table
@@ -55,7 +56,7 @@ def add_dashboard(book: Workbook, name: str, tables: Sequence[tuple[Table, Works
     dash = book.create_sheet(name, 0)
     dash["A1"] = DASHBOARD_TEXT
     dash["A1"].font = Font(italic=True)
-    money = formats(currency)["money"].pattern
+    money = str(formats(currency)["money"].pattern).replace("#,##0.00", "#,##0")  # whole amounts on an axis
     for i, (chart, table, sheet, rows) in enumerate(declared):
         x, series = chart_columns(chart, table)
         drawn = _chart(chart)
@@ -76,23 +77,28 @@ def add_dashboard(book: Workbook, name: str, tables: Sequence[tuple[Table, Works
         drawn.x_axis.delete = False  # openpyxl hides both axes unless told (Excel then draws none)
         drawn.y_axis.delete = False
         drawn.legend.position = "b"
+        if isinstance(drawn, LineChart):
+            for line in drawn.series:
+                line.smooth = False  # openpyxl smooths lines by default: a reader would see values never measured
         dash.add_chart(drawn, f"A{2 + CHART_ROWS * i}")
-    print_setup(dash)
+        if i:
+            dash.row_breaks.append(Break(id=1 + CHART_ROWS * i))  # printed one chart a page, none cut in two
+    print_setup(dash, titles=False)
     book.active = 0
     return len(declared)
 
 
-def print_setup(sheet: Worksheet, *, one_page: bool = False) -> None:
+def print_setup(sheet: Worksheet, *, one_page: bool = False, titles: bool = True) -> None:
     """Landscape, as wide as one page (as many pages tall as it takes), the header row on every page, the tab's
     name and page numbers in the footer.
 
     `one_page`: the whole tab on one portrait page, for the Summary: its three columns of sentences are about
     as wide as a portrait page and a little taller, so portrait prints it at ~85% where landscape would
-    need ~60%; each sentence stays beside its value either way."""
+    need ~60%; each sentence stays beside its value either way. `titles`: repeat row 1 (the header) on each page."""
     sheet.page_setup.orientation = "portrait" if one_page else "landscape"
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 1 if one_page else 0
-    if sheet.max_row > 1 or sheet["A1"].value is not None:
+    if titles:
         sheet.print_title_rows = "1:1"
     sheet.oddFooter.center.text = "&A - page &P of &N"

@@ -143,3 +143,18 @@ def test_a_tab_past_the_sheet_column_limit_keeps_the_columns_that_fit(tmp_path: 
     assert [c.value for c in sheet[1]] == ["Month", "Customer", "Change"]
     assert "the first 3 of 4 columns" in sheet.cell(row=5, column=1).value
     assert result.notes and "the first 3 of 4 columns" in result.notes[0]
+
+
+def test_the_dashboard_prints_one_whole_chart_a_page_with_unsmoothed_lines(tmp_path: Path) -> None:
+    from kpi.tables import Chart
+
+    tab = Tab(name="Charts", description="", columns=MOVES, build=lambda ctx: pd.DataFrame(),
+              charts=(Chart("Change", "line", "Month", ("Change",)), Chart("Seats", "column", "Month", ("Seats",)),
+                      Chart("Both", "line", "Month", ("Change", "Seats"))))
+    path = tmp_path / "k.xlsx"
+    XlsxSink(str(path)).publish([Table(tab=tab, columns=MOVES, frame=moves(4).frame)])
+    dash = openpyxl.load_workbook(path)["Dashboard"]
+    assert [b.id for b in dash.row_breaks.brk] == [21, 41]  # charts anchored at rows 2, 22, 42
+    lines = [s for c in dash._charts if c.tagname == "lineChart" for s in c.series]
+    assert len(lines) == 3 and all(s.smooth is False for s in lines)
+    assert dash.page_setup.orientation == "landscape" and not dash.print_title_rows
