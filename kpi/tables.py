@@ -98,6 +98,21 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class ColorScale:
+    """A colour scale on a tab's data rows (conditional formatting, in every sink that has it): each cell is
+    coloured from red through yellow to green by where it stands between the lowest and the highest value
+    of its range, green at the good end (`good`: "high" for retention, "low" for churn).
+
+    `columns`: declared columns, each a range of its own. `wide`: the tab's wide extra columns (e.g. cohort
+    ages) as one range, so the cells of the grid compare with each other.
+    """
+
+    columns: tuple[str, ...] = ()
+    wide: bool = False
+    good: Literal["high", "low"] = "high"
+
+
+@dataclass(frozen=True)
 class Tab:
     """One published tab.
 
@@ -108,6 +123,7 @@ class Tab:
     (customer attributes: numbers stay numbers, text stays text).
     `volatile`: its content changes on every run (run time, run history); a sink that skips
     unchanged tabs rewrites it only along with a real change.
+    `charts`: drawn on the Dashboard; `scales`: colour scales on its rate columns and grids (ColorScale).
     """
 
     name: str
@@ -118,6 +134,7 @@ class Tab:
     requires: tuple[str, ...] = ()
     wide_kind: ColumnKind | Literal["auto"] | None = None
     charts: tuple[Chart, ...] = ()
+    scales: tuple[ColorScale, ...] = ()
     volatile: bool = False
 
     @property

@@ -235,3 +235,36 @@ def serial(value: dt.date | dt.datetime) -> float:
         value = dt.datetime(value.year, value.month, value.day)
     delta = value - _EPOCH
     return delta.days + delta.seconds / 86400
+
+
+# Colour scales (kpi.tables.ColorScale), drawn the same in every sink: Excel's own red - yellow - green.
+SCALE_RED, SCALE_YELLOW, SCALE_GREEN = "F8696B", "FFEB84", "63BE7B"
+
+
+@dataclass(frozen=True)
+class ScaleRange:
+    """One colour scale as a sink draws it: columns `first`..`last` (0-based, inclusive) of the data rows, the
+    lowest value in `low`, the median in `mid`, the highest in `high` (colours as RRGGBB)."""
+
+    first: int
+    last: int
+    low: str
+    mid: str
+    high: str
+
+
+def scale_ranges(table: Table) -> list[ScaleRange]:
+    """The colour scales a tab declares, as column ranges of its table. Raises ValueError for a column it lacks."""
+    names = [c.name for c in table.columns]
+    declared = len(table.tab.columns)
+    ranges: list[ScaleRange] = []
+    for scale in table.tab.scales:
+        low, high = (SCALE_RED, SCALE_GREEN) if scale.good == "high" else (SCALE_GREEN, SCALE_RED)
+        for name in scale.columns:
+            if name not in names:
+                raise ValueError(f"tab {table.name!r}: a colour scale names column {name!r}, which the tab lacks")
+            i = names.index(name)
+            ranges.append(ScaleRange(i, i, low, SCALE_YELLOW, high))
+        if scale.wide and len(names) > declared:
+            ranges.append(ScaleRange(declared, len(names) - 1, low, SCALE_YELLOW, high))
+    return ranges

@@ -201,7 +201,7 @@ def test_customers_tab_every_cell(tables: dict[str, Table]) -> None:
     assert_cells(tables["Customers"], rows, columns)
 
 
-COHORT_HEAD = ["Cohort", "Period", "Cohort size", "Starting MRR"] + [str(age) for age in range(9)]
+COHORT_HEAD = ["Cohort", "Period", "Cohort size", "Starting MRR"] + [f"Month {age}" for age in range(9)]
 
 
 def test_cohorts_logos_every_cell(tables: dict[str, Table]) -> None:

@@ -62,13 +62,15 @@ def test_every_request_has_a_timeout(fake, make_sink):
 
 
 def test_metadata_read_uses_a_fields_mask_without_grid_data(fake, make_sink):
-    """The one read asks for sheet properties, developer metadata and chart ids only."""
+    """The one read asks for sheet properties, developer metadata, chart ids and the count of conditional format
+    rules (their ranges' sheet ids) only."""
     make_sink().publish(workbook())
     (read,) = [c for c in fake.calls if c.kind == "get"]
     fields = read.query["fields"][0]
     sheets = parse_mask(fields)["sheets"]
-    assert set(sheets) == {"properties", "developerMetadata", "charts"}  # no "data": no grid data
+    assert set(sheets) == {"properties", "developerMetadata", "charts", "conditionalFormats"}  # no grid data
     assert sheets["charts"] == {"chartId": None}
+    assert sheets["conditionalFormats"] == {"ranges": {"sheetId": None}}
 
 
 def test_second_run_with_same_data_sends_no_write(fake, make_sink):
