@@ -20,6 +20,7 @@ every sink (see `sync/sinks/cells.py`):
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -95,6 +96,7 @@ class Chart:
     kind: Literal["line", "column", "stacked_column", "area"]
     x: str
     series: tuple[str, ...]
+    rows: int | None = None  # data rows drawn (set by `Table.charts`: the partial period left out); None = all
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,25 @@ class Table:
     @property
     def name(self) -> str:
         return self.tab.name
+
+    @property
+    def charts(self) -> tuple[Chart, ...]:
+        """The tab's declared charts as every sink draws them: a trailing partial period (its Period column
+        "partial, to ...", metrics.md 4) is left out of the drawn rows and the title says so, so no trend line
+        ends in a month that looks like a collapse."""
+        charts = self.tab.charts
+        if not charts or "Period" not in self.frame.columns or self.frame.empty:
+            return charts
+        partial = self.frame["Period"].astype("string").fillna("").str.startswith("partial").to_numpy()
+        complete = len(partial)
+        while complete and partial[complete - 1]:
+            complete -= 1
+        if complete == len(partial):
+            return charts
+        first = self.frame.iloc[complete, 0]
+        label = first.strftime("%Y-%m") if isinstance(first, pd.Timestamp) else str(first)
+        return tuple(dataclasses.replace(c, rows=complete, title=f"{c.title} (partial {label} not drawn)")
+                     for c in charts)
 
 
 @dataclass(frozen=True)

@@ -273,7 +273,7 @@ def render_table(
         formats=runs if len(rows) > 1 else [],
         fingerprint=_fingerprint({"rows": rows, "formats": runs, "size": [n_rows, n_cols]}),
         columns=tuple(c.name for c in columns),
-        charts=table.tab.charts,
+        charts=table.charts,
         scales=tuple(scale_ranges(table)),
         notes=tuple(notes),
         volatile=table.tab.volatile,
@@ -507,7 +507,7 @@ def chart_spec(chart: Chart, r: Rendered, sheet_id: int) -> Json:
                     {
                         "sheetId": sheet_id,
                         "startRowIndex": 0,
-                        "endRowIndex": len(r.rows),
+                        "endRowIndex": len(r.rows) if chart.rows is None else min(len(r.rows), 1 + chart.rows),
                         "startColumnIndex": c,
                         "endColumnIndex": c + 1,
                     }

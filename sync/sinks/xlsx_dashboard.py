@@ -48,7 +48,7 @@ def _chart(chart: Chart) -> ChartBase:
 def add_dashboard(book: Workbook, name: str, tables: Sequence[tuple[Table, Worksheet, int]], currency: str) -> int:
     """A Dashboard sheet, first in the workbook, with one native chart per declared chart of the tables
     (table, its sheet, its data rows written). Returns the number of charts; no sheet when there are none."""
-    declared = [(chart, table, sheet, rows) for table, sheet, rows in tables for chart in table.tab.charts]
+    declared = [(chart, table, sheet, rows) for table, sheet, rows in tables for chart in table.charts]
     if not declared:
         return 0
     if name in book.sheetnames:
@@ -62,7 +62,7 @@ def add_dashboard(book: Workbook, name: str, tables: Sequence[tuple[Table, Works
         drawn = _chart(chart)
         drawn.title = chart.title
         drawn.width, drawn.height = CHART_WIDTH_CM, CHART_HEIGHT_CM
-        last = max(2, rows + 1)
+        last = max(2, (rows if chart.rows is None else min(rows, chart.rows)) + 1)
         for col in series:
             drawn.add_data(Reference(sheet, min_col=col + 1, min_row=1, max_row=last), titles_from_data=True)
         drawn.set_categories(Reference(sheet, min_col=x + 1, min_row=2, max_row=last))

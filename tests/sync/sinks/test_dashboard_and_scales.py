@@ -129,7 +129,9 @@ def test_xlsx_and_google_sheets_draw_the_same_charts_and_scales(fake, service_ke
     book = openpyxl.load_workbook(path)
     assert book.sheetnames[0] == "Dashboard"
     declared = [c.title for t in all_tabs() for c in t.charts if t.name in book.sheetnames]
-    assert [t for t, _ in _xlsx_charts(book)] == declared
+    # as_of 2017-10-17 is partial: month and quarter charts say it is not drawn, the others keep their title
+    assert [t.split(" (partial ")[0] for t, _ in _xlsx_charts(book)] == declared
+    assert any(t.endswith("(partial 2017-10 not drawn)") for t, _ in _xlsx_charts(book))
     assert _xlsx_charts(book) == sheets_charts
 
     sheets_scales = sorted(
@@ -187,3 +189,37 @@ def test_sheets_redraws_its_rules_with_the_tab_never_piles_them_up(fake, make_si
     assert len(fake.bodies()) > sent + 1  # staged: hidden tabs first, then the switch
     assert _rules(fake, "Grid") == [(1, 201, 1, 2), (1, 201, 3, 5)]
     assert not [t for t in fake.titles() if t.startswith("kpi-sync staging")]
+
+
+def partial_table() -> Table:
+    """A month table whose last row is the partial month of as_of (metrics.md 4)."""
+    cols = (Column("Month", "month"), Column("Period", "text"), Column("MRR", "money"))
+    tab = Tab(name="Months", description="", columns=cols, build=lambda ctx: pd.DataFrame(),
+              charts=(Chart("MRR over time", "line", "Month", ("MRR",)),))
+    frame = pd.DataFrame({"Month": pd.date_range("2017-07-01", periods=4, freq="MS"),
+                          "Period": ["complete", "complete", "complete", "partial, to 2017-10-17"],
+                          "MRR": [100.0, 110.0, 120.0, 40.0]})
+    return Table(tab=tab, columns=cols, frame=frame)
+
+
+def test_charts_leave_the_partial_period_out_in_every_sink(tmp_path: Path) -> None:
+    """A trend line never ends in the partial month (it would read as a collapse): both sinks draw the complete
+    rows only and the title says which period is left out; a table with no partial row draws every row."""
+    table = partial_table()
+    (chart,) = table.charts
+    assert chart.rows == 3 and chart.title == "MRR over time (partial 2017-10 not drawn)"
+    whole = Table(tab=table.tab, columns=table.columns, frame=table.frame.iloc[:3])
+    assert whole.charts == table.tab.charts
+
+    path = tmp_path / "k.xlsx"
+    XlsxSink(str(path)).publish([table])
+    (drawn,) = openpyxl.load_workbook(path)["Dashboard"]._charts
+    assert drawn.series[0].val.numRef.f == "'Months'!$C$2:$C$4"  # header in row 1, the partial month in row 5
+    assert drawn.title.tx.rich.p[0].r[0].t == chart.title
+
+    from sync.sinks.gsheet_plan import chart_spec, render_table
+
+    spec = chart_spec(chart, render_table(table), sheet_id=7)
+    source = spec["basicChart"]["series"][0]["series"]["sourceRange"]["sources"][0]
+    assert (source["startRowIndex"], source["endRowIndex"]) == (0, 4)  # header + 3 complete months
+    assert spec["title"] == chart.title
