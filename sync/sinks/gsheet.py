@@ -27,6 +27,7 @@ from google.auth.transport.requests import AuthorizedSession
 from google.auth.transport.requests import Request as AuthRequest
 from google.oauth2.service_account import Credentials
 from gspread.exceptions import APIError
+from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 
 from kpi.tables import Table
 from sync.errors import ConfigError, PublishError, SyncError
@@ -42,6 +43,7 @@ from sync.sinks.gsheet_plan import (
     make_plan,
     render_table,
 )
+from sync.sinks.gsheet_rows import encode
 
 if TYPE_CHECKING:
     from sync.settings import Settings
@@ -279,8 +281,13 @@ class GSheetSink:
         return Workbook.from_metadata(meta)
 
     def _write_once(self, body: Mapping[str, Any]) -> None:
+        """One batchUpdate. The body is sent as `gsheet_rows.encode` writes it: compact UTF-8 JSON, the rows'
+        text spliced in as rendered (gspread's batch_update would have requests serialise it again)."""
         self.requests += 1
-        self._client.http_client.batch_update(self.spreadsheet_id, body)
+        self._client.http_client.request(
+            "post", SPREADSHEET_BATCH_UPDATE_URL % self.spreadsheet_id, data=encode(body),
+            headers={"Content-Type": "application/json; charset=utf-8"},
+        )
 
     # -- errors a person can act on
 
