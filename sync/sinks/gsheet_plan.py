@@ -785,6 +785,61 @@ def _staged(changed: list[tuple[Rendered, int, Existing | None]], dashboard_unit
     return [*batches, final]
 
 
+class CellLimitError(LimitError):
+    """The spreadsheet would pass MAX_CELLS. `staged`: counting the staging copy of a publish in several requests."""
+
+    def __init__(self, message: str, *, staged: bool):
+        super().__init__(message)
+        self.staged = staged
+
+
+def dashboard_cells(charts: int) -> int:
+    """Grid cells of a dashboard holding `charts` charts (0 without charts)."""
+    return (1 + CHART_ROWS * charts) * 10 if charts else 0
+
+
+def grid_cells(rows: int, cols: int, cap: int = 0) -> int:
+    """Grid cells of a tab of `rows` data rows and `cols` columns, capped at `cap` rows (0: no cap)."""
+    shown = min(rows, cap) if cap else rows
+    return max(2, 1 + shown) * max(1, cols)
+
+
+def fit_rows(shapes: Sequence[tuple[str, int, int]], workbook: Workbook, *, staged: bool, extra_cells: int = 0,
+             max_rows: int = 0) -> int | None:
+    """The largest row cap with which tabs of these (name, data rows, columns) fit in MAX_CELLS, or None if none does.
+
+    Counts the other tabs of the spreadsheet, `extra_cells` (the dashboard) and, when `staged`, the staging copy
+    of every tab next to its visible grid at the larger of its old and new size (what make_plan checks).
+    A cap at or above a tab's rows leaves it whole, so only the longest tabs (one row per customer, charge or
+    movement) are cut. `max_rows` (the configured cap, 0 for none) is never exceeded.
+    """
+    owned = workbook.owned()
+    names = {name for name, _, _ in shapes}
+    mine = {owned[n].sheet_id for n in names if n in owned}
+    others = sum(s.cells for s in workbook.sheets if s.sheet_id not in mine and not s.staging) + extra_cells
+
+    def peak(cap: int) -> int:
+        total = others
+        for name, rows, cols in shapes:
+            new = grid_cells(rows, cols, cap)
+            old = owned[name].cells if name in owned else 0
+            total += new + max(old, new) if staged else new
+        return total
+
+    longest = max((rows for _, rows, _ in shapes), default=0)
+    high = min(max_rows, longest) if max_rows else longest
+    if high < 1 or peak(1) > MAX_CELLS:
+        return None
+    low = 1
+    while low < high:  # the largest cap in [1, high] that fits
+        mid = (low + high + 1) // 2
+        if peak(mid) <= MAX_CELLS:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
 def make_plan(
     workbook: Workbook,
     renders: Sequence[Rendered],
@@ -878,9 +933,10 @@ def make_plan(
     else:
         dashboard_units = []
 
-    # Limits, on the workbook as it would be after the change (tabs we don't own included).
+    # Limits, on the workbook as it would be after the change (tabs we don't own included; staging tabs a stopped
+    # run left are deleted by the first request, before anything grows).
     ours = {sheet_ids.get(n) for n in sizes} | {t.sheet_id for t in tabs}
-    others = sum(s.cells for s in workbook.sheets if s.sheet_id not in ours)
+    others = sum(s.cells for s in workbook.sheets if s.sheet_id not in ours and not s.staging)
     cells_after = others + sum(sizes.values())
     if len(workbook.sheets) + adds > MAX_TABS:
         first_new = next(t.name for t in reversed(tabs) if t.action == "add")
@@ -891,9 +947,10 @@ def make_plan(
     if cells_after > MAX_CELLS:
         biggest = max(renders, key=lambda r: r.cells) if renders else None
         which = f"; largest tab {biggest.name!r} has {biggest.cells:,} cells" if biggest else ""
-        raise LimitError(
+        raise CellLimitError(
             f"the spreadsheet would hold {cells_after:,} cells, over Google Sheets' limit of {MAX_CELLS:,}{which} "
-            f"(set [publish] max_rows_per_tab, or remove other tabs holding {others:,} cells)"
+            f"(set [publish] max_rows_per_tab, or remove other tabs holding {others:,} cells)",
+            staged=False,
         )
 
     # Shrinking tabs go first, so no intermediate state passes the cell limit.
@@ -902,12 +959,15 @@ def make_plan(
     cleanup = [{"deleteSheet": {"sheetId": s.sheet_id}} for s in workbook.sheets if s.staging]
     if len(batches) > 1:
         ordered = sorted(changed, key=lambda c: (not (c[2] is not None and c[0].cells < c[2].cells)))
-        staged_peak = cells_after + sum(r.cells for r, _, _ in changed)
+        # While staging, each changed tab is there twice: its visible grid at its old size (or the new one, once
+        # switched) and its staging copy.
+        staged_peak = cells_after + sum(r.cells + max(0, e.cells - r.cells if e else 0) for r, _, e in changed)
         if staged_peak > MAX_CELLS:
-            raise LimitError(
+            raise CellLimitError(
                 f"publishing in several requests stages a copy of the changed tabs, and the spreadsheet would then hold "
                 f"{staged_peak:,} cells, over Google Sheets' limit of {MAX_CELLS:,} (set [publish] max_rows_per_tab, "
-                f"or remove other tabs)"
+                f"or remove other tabs)",
+                staged=True,
             )
         batches = _staged(ordered, dashboard_units, cleanup, taken_ids, budget, max_request_bytes)
     elif cleanup:
