@@ -105,7 +105,7 @@ def _maybe_unholdable(texts: pa.Array) -> bool:
     return bool(control.any() or (raw == 0x7F).any() or (raw == 0xEF).any())  # 0xEF: U+FFFE and U+FFFF start so
 
 
-def _text_array(values: pd.Series) -> tuple[pa.Array, np.ndarray]:
+def text_array(values: pd.Series) -> tuple[pa.Array, np.ndarray]:
     """A text column as holdable Arrow strings and its not-missing mask (the text `cells.to_cell` gives)."""
     texts: pa.Array | None = None
     try:
@@ -134,7 +134,7 @@ def _text_array(values: pd.Series) -> tuple[pa.Array, np.ndarray]:
     return texts, ~missing
 
 
-def _stamps(values: pd.Series, kind: str, timezone: str) -> tuple[np.ndarray, np.ndarray]:
+def naive_stamps(values: pd.Series, kind: str, timezone: str) -> tuple[np.ndarray, np.ndarray]:
     """Dates and instants as naive datetime64[ns] in `timezone` (months as their first day, instants to the second)."""
     stamps = pd.to_datetime(values)
     if isinstance(stamps.dtype, pd.DatetimeTZDtype):
@@ -169,13 +169,13 @@ def column_pieces(values: pd.Series, column: Column, timezone: str = "UTC", curr
             numbers = np.round(numbers, 2)
         return _numbers(numbers, finite)
     if kind in ("month", "date", "datetime"):
-        stamps, valid = _stamps(values, kind, timezone)
+        stamps, valid = naive_stamps(values, kind, timezone)
         ns = (stamps - _EPOCH).astype("int64")
         days, rest = np.divmod(np.where(valid, ns, 0), _DAY_NS)
         serials = days + (rest // 10**9) / 86400  # cells.serial: delta.days + delta.seconds / 86400
         return _numbers(serials, valid)
     if kind == "text":
-        texts, valid = _text_array(values)
+        texts, valid = text_array(values)
         return _wrap(_escape(texts), *_STRING, valid)
     if kind == "bool":
         missing = values.isna().to_numpy(dtype=bool)
@@ -262,6 +262,10 @@ class RowsJson:
     def rows(self) -> list[Any]:
         """The rows parsed (for tests and small tabs)."""
         return json.loads(self.bytes())
+
+    def __iter__(self) -> Iterator[Any]:
+        """The rows parsed, as RowData dicts (for tests and small tabs)."""
+        return iter(self.rows())
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, RowsJson) and self.bytes() == other.bytes()
