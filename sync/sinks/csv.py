@@ -8,7 +8,6 @@ read the files as data. Numbers are never touched: only text is.
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 from collections.abc import Sequence
@@ -18,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pyarrow import csv as pa_csv
 
 from kpi.tables import Column, Table
 from sync.errors import PublishError
@@ -27,6 +27,8 @@ from sync.sinks.gsheet_rows import naive_stamps, text_array
 from sync.sinks.local import atomic_path, check_folder_target
 
 _LS = pa.large_string()
+_FORMULA_BYTES = np.frombuffer(b"=+-@\t\r", dtype=np.uint8)
+_QUOTE_BYTES = np.frombuffer(b',"\r\n', dtype=np.uint8)
 
 
 def csv_name(tab: str) -> str:
@@ -81,6 +83,15 @@ def _record(fields: list[str], n_columns: int) -> str:
 
 def _quote(field: str) -> str:
     return '"' + field.replace('"', '""') + '"' if any(c in field for c in ',"\r\n') else field
+
+
+def _bytes(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The UTF-8 bytes of all of `texts` and each string's offset into them (no copy)."""
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int64)[texts.offset:texts.offset + len(texts) + 1]
+    data = texts.buffers()[2]
+    if data is None:
+        return np.zeros(0, np.uint8), offsets - offsets[0]
+    return np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]], offsets - offsets[0]
 
 
 def _buffer(rows: pa.Array) -> memoryview:
@@ -140,7 +151,7 @@ def csv_fields(values: pd.Series, column: Column, timezone: str = "UTC", neutral
             else:
                 text = pa.array(whole.astype("int64")).cast(_LS)
         else:
-            text = _g12(np.round(numbers, 2) if kind == "money" else numbers, finite)
+            text = _g12(np.round(numbers, 2) if kind == "money" else numbers, finite, cents=kind == "money")
         return pc.if_else(pa.array(finite), text, _lit(""))
     if kind in ("month", "date", "datetime"):
         stamps, valid = naive_stamps(values, kind, timezone)
@@ -153,18 +164,25 @@ def csv_fields(values: pd.Series, column: Column, timezone: str = "UTC", neutral
         return pc.if_else(pa.array(~missing), text, _lit(""))
     if kind == "text":
         texts, valid = text_array(values)
+        raw, offsets = _bytes(texts)
         if neutralize_formulas:
-            starts = pc.match_substring_regex(texts, r"^[=+\-@\t\r]")
-            plain = pc.match_substring_regex(texts, r"^[+-]?\p{Nd}+(?:\.\p{Nd}+)?$")  # Python's \d: any Nd digit
-            texts = pc.if_else(pc.and_(starts, pc.invert(plain)), pc.binary_join_element_wise(_lit("'"), texts, _lit("")),
-                               texts)
-        needs = pc.match_substring_regex(texts, r'[,"\r\n]')
-        quoted = pc.binary_join_element_wise(_lit('"'), pc.replace_substring(texts, '"', '""'), _lit('"'), _lit(""))
-        return pc.if_else(pa.array(valid), pc.if_else(needs, quoted, texts), _lit(""))
+            lengths = np.diff(offsets)
+            first = raw[np.minimum(offsets[:-1], len(raw) - 1)] if len(raw) else raw[:0]
+            if len(raw) and bool(((lengths > 0) & np.isin(first, _FORMULA_BYTES)).any()):
+                starts = pc.match_substring_regex(texts, r"^[=+\-@\t\r]")
+                plain = pc.match_substring_regex(texts, r"^[+-]?\p{Nd}+(?:\.\p{Nd}+)?$")  # Python's \d: any Nd
+                texts = pc.if_else(pc.and_(starts, pc.invert(plain)),
+                                   pc.binary_join_element_wise(_lit("'"), texts, _lit("")), texts)
+        if bool(np.isin(raw, _QUOTE_BYTES).any()):  # a field with , " CR or LF is quoted, its quotes doubled
+            needs = pc.match_substring_regex(texts, r'[,"\r\n]')
+            quoted = pc.binary_join_element_wise(_lit('"'), pc.replace_substring(texts, '"', '""'), _lit('"'),
+                                                 _lit(""))
+            texts = pc.if_else(needs, quoted, texts)
+        return pc.if_else(pa.array(valid), texts, _lit(""))
     raise ValueError(f"unknown column kind {kind!r}")
 
 
-def _g12(numbers: np.ndarray, finite: np.ndarray) -> pa.Array:
+def _g12(numbers: np.ndarray, finite: np.ndarray, cents: bool = False) -> pa.Array:
     """format(v, ".12g") of each number, vectorized where it can be.
 
     A double whose shortest round-trip decimal has at most 12 significant digits and a decimal exponent in
@@ -174,6 +192,8 @@ def _g12(numbers: np.ndarray, finite: np.ndarray) -> pa.Array:
     safe = np.where(finite, numbers, 0.0)
     text = pa.array(safe).cast(_LS)
     magnitude = np.abs(safe)
+    if cents and bool((magnitude < 1e10).all()):
+        return text  # rounded to the cent, under 1e10: at most 12 digits, 0 or at least 0.01, positional in Arrow
     in_range = (magnitude == 0) | ((magnitude >= 1e-4) & (magnitude < 1e12))
     digits = pc.replace_substring_regex(text, r"[-.]", "")
     digits = pc.utf8_rtrim(pc.utf8_ltrim(digits, "0"), "0")
@@ -220,12 +240,17 @@ def neutralize(value: object) -> object:
 
 
 def verify_folder(expected: dict[Path, int]) -> None:
-    """Read each written CSV file back: valid UTF-8 that parses into the rows written. Raises PublishError otherwise."""
+    """Read each written CSV file back: valid UTF-8 that parses into the rows written, each with as many fields as its
+    header (Arrow's CSV reader, quoted line breaks allowed). Raises PublishError otherwise."""
     for path, rows in expected.items():
         try:
-            with path.open(encoding="utf-8", newline="") as handle:
-                found = sum(1 for _ in csv.reader(handle))
-        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            found = pa_csv.read_csv(
+                path,
+                read_options=pa_csv.ReadOptions(autogenerate_column_names=True),
+                parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+                convert_options=pa_csv.ConvertOptions(check_utf8=True, auto_dict_encode=False),
+            ).num_rows if path.stat().st_size else 0
+        except (OSError, pa.ArrowException) as exc:
             raise PublishError(f"{path.name} does not read back ({type(exc).__name__}); the previous output is "
                                "left as it was") from None
         if found != rows:
