@@ -1,8 +1,9 @@
 """Plan a Google Sheets publish: tables -> typed cells -> the requests of one atomic batchUpdate.
 
 Pure: no network. `render_table` turns a Table into Sheets `RowData` (typed cells only: numberValue,
-stringValue, boolValue; dates as serial numbers with a DATE format; never formulaValue) and a
-fingerprint; `make_plan` compares the renders with the spreadsheet's metadata (as Google returns it
+stringValue, boolValue; dates as serial numbers with a DATE format; never formulaValue), built column-wise as
+JSON text (`gsheet_rows.RowsJson`: no Python object per cell), and a fingerprint hashing that text;
+`fit_rows` finds the row cap that keeps a workbook within Google's cells; `make_plan` compares the renders with the spreadsheet's metadata (as Google returns it
 for `METADATA_FIELDS`) and returns the batchUpdate bodies to send: usually one. When one body would
 pass `max_request_bytes`, the new content is first written into hidden staging tabs over as many
 requests as needed, then one final batchUpdate switches every tab at once (each visible tab is resized,
