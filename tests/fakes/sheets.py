@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import itertools
 import json
 import math
@@ -577,12 +578,12 @@ class FakeSheets:
         metadata copied deeply, the cells shallowly, since a cell is copied before it changes (`_set_cell`) and
         the other handlers put new cell dicts in. A batch costs one dict copy per sheet, not a copy of every cell
         (a deep copy per batch made a large publish through the fake quadratic)."""
-        return Book(
-            title=book.title,
-            sheets=[Sheet(props=copy.deepcopy(s.props), cells=dict(s.cells), charts=copy.deepcopy(s.charts))
-                    for s in book.sheets],
-            metadata=copy.deepcopy(book.metadata),
-        )
+        def fork(sheet: Sheet) -> Sheet:
+            copied = {f.name: copy.deepcopy(getattr(sheet, f.name)) for f in dataclasses.fields(sheet) if f.name != "cells"}
+            return Sheet(cells=dict(sheet.cells), **copied)
+
+        copied = {f.name: copy.deepcopy(getattr(book, f.name)) for f in dataclasses.fields(book) if f.name != "sheets"}
+        return Book(sheets=[fork(s) for s in book.sheets], **copied)
 
     def _apply(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         work = self._fork(self.book)
