@@ -272,7 +272,7 @@ def test_failed_run_is_in_the_history_and_sync_status_tab(tmp_path: Path) -> Non
     this_run, failed, first = rows[1:]
     assert this_run[5] == 2000.0 and this_run[6] == 20 and this_run[1] is None
     # what is known while it publishes: the tabs (in Outcome) and rows it publishes, its start in UTC
-    assert outcomes[0].startswith(f"this run: publishing {len(workbook.sheetnames)} tabs (its duration")
+    assert outcomes[0].startswith(f"this run: publishing {len(tabs)} tabs (its duration")
     assert this_run[4] == history(config)[-1]["rows"] > 0  # as recorded once the publish is done
     assert this_run[0] >= first[0] and abs(this_run[0] - dt.datetime.now(dt.UTC).replace(tzinfo=None)).total_seconds() < 600
     assert "customers file is empty" in failed[7] and failed[3] is None
