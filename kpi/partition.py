@@ -125,16 +125,13 @@ def run_partition(charges: pd.DataFrame, customers: pd.DataFrame, params: Params
     return complete(start(charges, customers, params, as_of, keys), params, as_of, book)
 
 
-def _customer_order(ids: pd.Series) -> np.ndarray:
-    """Positions that sort rows by customer id, keeping each customer's rows in their order."""
-    codes, _ = pd.factorize(ids.astype(str).to_numpy(), sort=True)
-    return np.argsort(codes, kind="stable")
-
-
 def combine(parts: list[PerCustomer]) -> PerCustomer:
     """The per-customer frames of several partitions (no customer in two), in the order one reading of all their
     customers gives: sorted by customer (each customer's rows as its partition gave them); ref_months by month,
-    customer and ref. Every partition must have used the same price book."""
+    customer and ref. Every partition must have used the same price book.
+
+    Each partition's frames are already in that order within the partition, so a stable sort on the customer's rank
+    (and the month, for ref_months) merges them: no string comparisons beyond ranking the customer ids once."""
     if not parts:
         raise ValueError("no partitions to combine")
     if len(parts) == 1:
@@ -142,14 +139,28 @@ def combine(parts: list[PerCustomer]) -> PerCustomer:
     book = parts[0].price_book
     if any(p.price_book != book for p in parts[1:]):
         raise ValueError("partitions read with different price books: learn it once (shared_book) and hand it to all")
+    ids = np.unique(np.concatenate([p.paid.index.astype(str).to_numpy(dtype=object) for p in parts]
+                                   + [p.schedule["customer_id"].astype(str).unique() for p in parts]
+                                   + [p.billing["customer_id"].astype(str).unique() for p in parts]))
+    rank = pd.Index(ids)
+
+    def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+        full = [f for f in frames if len(f)] or frames[:1]
+        return pd.concat(full, ignore_index=True) if len(full) > 1 else full[0].reset_index(drop=True)
+
+    def rank_of(frame: pd.DataFrame) -> np.ndarray:
+        ranks = rank.get_indexer(frame["customer_id"].astype(str))
+        if (ranks < 0).any():  # every frame's customers are the schedule's, billing's or paid revenue's
+            raise ValueError("a partition's frame names a customer none of its frames ranks")
+        return ranks
 
     def by_customer(frames: list[pd.DataFrame]) -> pd.DataFrame:
-        full = [f for f in frames if len(f)] or frames[:1]
-        out = pd.concat(full, ignore_index=True) if len(full) > 1 else full[0]
-        return out.take(_customer_order(out["customer_id"])).reset_index(drop=True)
+        out = concat(frames)
+        return out.take(np.argsort(rank_of(out), kind="stable")).reset_index(drop=True)
 
-    refs = pd.concat([p.ref_months for p in parts if len(p.ref_months)] or [parts[0].ref_months], ignore_index=True)
-    refs = refs.sort_values(["month", "customer_id", "ref"], kind="stable").reset_index(drop=True)
+    refs = concat([p.ref_months for p in parts])
+    month = refs["month"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    refs = refs.take(np.lexsort((rank_of(refs), month))).reset_index(drop=True)  # stable: refs stay sorted
     paid = pd.concat([p.paid for p in parts if len(p.paid)] or [parts[0].paid]).sort_index(kind="stable")
     return PerCustomer(
         schedule=by_customer([p.schedule for p in parts]),
