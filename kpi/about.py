@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from kpi.portfolio_summary import about_rows
 from kpi.tables import Column, Context, Tab, all_tabs
 
 
@@ -45,6 +46,7 @@ def about(ctx: Context) -> pd.DataFrame:
         rows.append(("Definitions", "revenue schedule",
                      "Subscription contracts: ARR / 12 from startDate to the day after endDate; one-shot amounts are "
                      "non-recurring revenue, never MRR."))
+    rows.extend(about_rows(ctx))
     for tab in all_tabs():
         if ctx.skip_reason(tab):
             continue

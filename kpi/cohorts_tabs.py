@@ -9,12 +9,18 @@ from __future__ import annotations
 import pandas as pd
 
 from kpi.cohorts import as_of_month, cohort_tables, retention_by_age
-from kpi.tables import PERIOD_DEFINITION, Chart, Column, Context, Tab
+from kpi.tables import PERIOD_DEFINITION, Chart, ColorScale, Column, Context, Tab
+
+AGE_HEADER = "Month {}"  # the header of the cohort grids' age columns: "Month 0" is the cohort's own month
 
 
 def _with_period(ctx: Context, table: pd.DataFrame) -> pd.DataFrame:
+    """kpi.cohorts.cohort_tables' table with the Period column after Cohort and its age columns "0", "1", ...
+    headed "Month 0", "Month 1", ..."""
+    head = ["Cohort", "Cohort size", "Starting MRR"]
+    ages = {c: AGE_HEADER.format(c) for c in table.columns if c not in head}
     return table.assign(Period=ctx.periods(table["Cohort"])).loc[
-        :, ["Cohort", "Period", *[c for c in table.columns if c != "Cohort"]]]
+        :, ["Cohort", "Period", *[c for c in table.columns if c != "Cohort"]]].rename(columns=ages)
 
 
 def _build_logos(ctx: Context) -> pd.DataFrame:
@@ -40,24 +46,26 @@ TABS: list[Tab] = [
     Tab(
         name="Cohorts (logos)",
         description=(
-            "Logo retention by monthly signup cohort: column n = the share of the cohort's customers "
-            "with MRR > 0 n months after their first month. Empty after as_of, and in the month of as_of while it "
+            "Logo retention by monthly signup cohort: column Month n = the share of the cohort's customers "
+            "with MRR > 0 n months after their first month (Month 0). Empty after as_of, and in the month of as_of while it "
             "is partial (a cell read at as_of would look like a whole month's retention)."
         ),
         columns=_HEAD,
         build=_build_logos,
         wide_kind="percent",
+        scales=(ColorScale(wide=True, good="high"),),
     ),
     Tab(
         name="Cohorts (revenue)",
         description=(
-            "Revenue retention by monthly signup cohort: column n = the cohort's MRR n months after "
-            "its first month / its starting MRR (above 100% when expansion outweighs churn). Empty after as_of, "
+            "Revenue retention by monthly signup cohort: column Month n = the cohort's MRR n months after "
+            "its first month (Month 0) / its starting MRR (above 100% when expansion outweighs churn). Empty after as_of, "
             "and in the month of as_of while it is partial."
         ),
         columns=_HEAD,
         build=_build_revenue,
         wide_kind="percent",
+        scales=(ColorScale(wide=True, good="high"),),
     ),
     Tab(
         name="Retention by age",
@@ -75,5 +83,6 @@ TABS: list[Tab] = [
         ),
         build=_build_by_age,
         charts=(Chart("Retention by months since start", "line", "Age", ("Logo retention", "Revenue retention")),),
+        scales=(ColorScale(("Logo retention", "Revenue retention"), good="high"),),
     ),
 ]

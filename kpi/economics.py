@@ -21,7 +21,7 @@ import pandas as pd
 
 from kpi.cohorts import CohortMatrices, as_of_month, cohort_matrices
 from kpi.params import EconomicsParams
-from kpi.tables import PERIOD_DEFINITION, Chart, Column, Context, Tab
+from kpi.tables import PERIOD_DEFINITION, Chart, ColorScale, Column, Context, Tab
 
 COLUMNS = (
     "Month",
@@ -161,5 +161,6 @@ TABS: list[Tab] = [
             Chart("LTV:CAC", "line", "Month", ("LTV:CAC",)),
             Chart("CAC payback (months)", "column", "Month", ("CAC payback (months)",)),
         ),
+        scales=(ColorScale(("Logo churn (trailing)",), good="low"),),
     ),
 ]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from kpi.mrr import customer_summary, local_month
-from kpi.tables import PERIOD_DEFINITION, Chart, Column, Context, Tab
+from kpi.tables import PERIOD_DEFINITION, Chart, ColorScale, Column, Context, Tab
 
 _RATE = "against the previous month's MRR (empty when that is 0)"
 MRR_COLUMNS: tuple[Column, ...] = (
@@ -211,6 +211,10 @@ TABS: list[Tab] = [
                   ("New MRR", "Expansion MRR", "Reactivation MRR", "Contraction MRR", "Churned MRR")),
             Chart("Churn", "line", "Month", ("Logo churn %", "Gross MRR churn %")),
         ),
+        scales=(
+            ColorScale(("Logo churn %", "Gross MRR churn %", "Net MRR churn %"), good="low"),
+            ColorScale(("NRR (12 months)", "GRR (12 months)"), good="high"),
+        ),
     ),
     Tab(
         name="MRR by quarter",
@@ -220,6 +224,10 @@ TABS: list[Tab] = [
         columns=QUARTER_TAB_COLUMNS,
         build=_quarter_tab,
         charts=(Chart("Churn by quarter", "column", "Quarter", ("Churned MRR", "Contraction MRR")),),
+        scales=(
+            ColorScale(("Logo churn %", "Gross MRR churn %", "Net MRR churn %"), good="low"),
+            ColorScale(("GRR", "NRR"), good="high"),
+        ),
     ),
     Tab(
         name="Movements",

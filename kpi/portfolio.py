@@ -198,6 +198,8 @@ def solutions_by_month(ctx: Context) -> pd.DataFrame:
     pairs = sm.groupby("month")["solution"].size().reindex(months, fill_value=0)
     customers = sm.groupby("month")["customer_id"].nunique().reindex(months, fill_value=0)
     distinct = sm.groupby("month")["solution"].nunique().reindex(months, fill_value=0)
+    per_customer = sm.groupby(["month", "customer_id"])["solution"].size()
+    single = (per_customer == 1).groupby(level="month").sum().reindex(months, fill_value=0)
     return pd.DataFrame(
         {
             "Month": months,
@@ -206,6 +208,8 @@ def solutions_by_month(ctx: Context) -> pd.DataFrame:
             "Active solutions": pairs.to_numpy(dtype="int64"),
             "Solutions per customer": _ratio(pairs.astype("float64"), customers.astype("float64")).to_numpy(),
             "Solutions in use": distinct.to_numpy(dtype="int64"),
+            "Customers with one solution": single.to_numpy(dtype="int64"),
+            "One-solution share": _ratio(single.astype("float64"), customers.astype("float64")).to_numpy(),
         }
     )
 
@@ -275,23 +279,31 @@ def _format_money(amount: float, currency: str) -> str:
     return f"{amount:,.2f} {currency}".strip()
 
 
-def sector_sentence(table: pd.DataFrame, window: int, currency: str) -> str:
-    """The largest sector (by MRR at as_of) and the fastest-churning one (by logo churn over the window), from the table's numbers.
+def sector_sentence(table: pd.DataFrame, window: int, currency: str, end: str | None = None,
+                    start: str | None = None) -> str:
+    """The largest sector (by MRR at as_of), the fastest growing (by MRR growth over the window, when the table has
+    it) and the fastest-churning one (by logo churn over the window), from the table's numbers.
 
+    `end` / `start`: the window's last month and the month whose end it starts from ("YYYY-MM"), to name the period.
     Customers without a sector ("Unknown") are not a sector: they are never named here.
     """
     table = table.loc[table["Sector"] != UNKNOWN_SECTOR]
+    period = f"in the {window} months to {end}" if end else f"in the last {window} months"
     if table.empty or table["MRR"].sum() <= 0:
         largest = "No customer has MRR at as_of."
     else:
         top = table.sort_values(["MRR", "Customers", "Sector"], ascending=[False, False, True], kind="stable").iloc[0]
         largest = (
             f"Largest sector: {top['Sector']}, {top['Share of MRR']:.1%} of MRR "
-            f"({_format_money(top['MRR'], currency)}, {int(top['Customers'])} customers)."
+            f"({_format_money(top['MRR'], currency)}, {int(top['Customers'])} customer"
+            f"{'' if int(top['Customers']) == 1 else 's'})."
         )
+    parts = [largest]
+    if "MRR growth" in table.columns:
+        parts.append(_growth_sentence(table, window, currency, period, start))
     churning = table.loc[table["Churned customers"] > 0]
     if churning.empty:
-        fastest = f"No sector lost a customer in the last {window} months."
+        fastest = f"No sector lost a customer {period}."
     else:
         worst = churning.sort_values(
             ["Logo churn rate", "Churned MRR", "Sector"], ascending=[False, False, True], kind="stable"
@@ -299,9 +311,28 @@ def sector_sentence(table: pd.DataFrame, window: int, currency: str) -> str:
         fastest = (
             f"Fastest churning: {worst['Sector']}, {int(worst['Churned customers'])} churned of "
             f"{int(worst['Customers over the window'])} customers ({worst['Logo churn rate']:.1%}) "
-            f"in the last {window} months, {_format_money(worst['Churned MRR'], currency)} of MRR."
+            f"{period}, {_format_money(worst['Churned MRR'], currency)} of MRR."
         )
-    return f"{largest} {fastest}"
+    parts.append(fastest)
+    return " ".join(parts)
+
+
+def _growth_sentence(table: pd.DataFrame, window: int, currency: str, period: str, start: str | None) -> str:
+    """The sector whose MRR grew the most over the window, in % of its MRR at the window's start."""
+    since = f"at the end of {start}" if start else "at the window's start"
+    growing = table.loc[table["MRR growth"].notna()]
+    if growing.empty:
+        return f"Fastest growing: not enough history (no sector had MRR {since}, {window} months before the window's end)."
+    best = growing.assign(_added=growing["MRR at the window's end"] - growing["MRR at the window's start"]).sort_values(
+        ["MRR growth", "_added", "Sector"], ascending=[False, False, True], kind="stable"
+    ).iloc[0]
+    if float(best["MRR growth"]) <= 0:
+        return f"Fastest growing: none, no sector's MRR grew {period}."
+    before, after = best["MRR at the window's start"], best["MRR at the window's end"]
+    return (
+        f"Fastest growing: {best['Sector']}, MRR up {best['MRR growth']:.1%} {period} "
+        f"(from {_format_money(before, currency)} {since} to {_format_money(after, currency)})."
+    )
 
 
 def sectors(ctx: Context) -> pd.DataFrame:
@@ -316,14 +347,18 @@ def sectors(ctx: Context) -> pd.DataFrame:
     last = matrix.iloc[:, -1] if len(months) else pd.Series(0.0, index=matrix.index)
     prev = matrix.shift(1, axis=1, fill_value=0.0)
     churn_events = (prev > 0) & (matrix == 0)
-    end = as_of_month(ctx)
-    window_months = [m for m in months if m > end - pd.DateOffset(months=window)]
+    # the window ends with the last complete month: a partial month of as_of is left out (metrics.md 4)
+    end = as_of_month(ctx) - pd.DateOffset(months=1 if ctx.partial else 0)
+    window_months = [m for m in months if end - pd.DateOffset(months=window) < m <= end]
     start_month = end - pd.DateOffset(months=window)
+    zero = pd.Series(0.0, index=matrix.index)
+    mrr_start = matrix[start_month] if start_month in matrix.columns else zero
+    mrr_end = matrix[end] if end in matrix.columns else zero
     in_window = churn_events.loc[:, window_months]
     churned_count = in_window.sum(axis=1)
     churned_mrr = prev.loc[:, window_months].where(in_window, 0.0).sum(axis=1)
     # exposed: MRR > 0 at the snapshot before the window, or at any snapshot inside it
-    exposed_cols = [m for m in months if m >= start_month]
+    exposed_cols = [m for m in months if start_month <= m <= end]
     exposed = (matrix.loc[:, exposed_cols] > 0).any(axis=1)
 
     per = pd.DataFrame(
@@ -334,6 +369,8 @@ def sectors(ctx: Context) -> pd.DataFrame:
             "exposed": exposed.astype("int64"),
             "churned": churned_count.astype("int64"),
             "churned_mrr": churned_mrr,
+            "mrr_start": mrr_start,
+            "mrr_end": mrr_end,
         }
     ).groupby("sector").sum().reindex(names, fill_value=0)
     total = float(per["mrr"].sum())
@@ -348,11 +385,16 @@ def sectors(ctx: Context) -> pd.DataFrame:
             "Churned customers": per["churned"].to_numpy(dtype="int64"),
             "Churned MRR": _money(per["churned_mrr"]).to_numpy(),
             "Logo churn rate": _ratio(per["churned"].astype("float64"), per["exposed"].astype("float64")).to_numpy(),
+            "MRR at the window's start": _money(per["mrr_start"]).to_numpy(),
+            "MRR at the window's end": _money(per["mrr_end"]).to_numpy(),
+            "MRR growth": _ratio(per["mrr_end"] - per["mrr_start"], per["mrr_start"]).to_numpy(),
         }
     ).sort_values(["MRR", "Customers", "Sector"], ascending=[False, False, True], kind="stable").reset_index(drop=True)
     summary = pd.Series(None, index=table.index, dtype="object")
     if len(table):
-        summary.iloc[0] = sector_sentence(table, window, ctx.params.currency)
+        label = "%Y-%m"
+        summary.iloc[0] = sector_sentence(table, window, ctx.params.currency, end.strftime(label),
+                                          start_month.strftime(label))
     return table.assign(Summary=summary)
 
 
@@ -382,7 +424,10 @@ def non_recurring_by_month(ctx: Context) -> pd.DataFrame:
 # ---------------------------------------------------------------- declarations
 
 _CONTRACTS = frozenset({"contracts"})
-_WINDOW_NOTE = "the trailing window (portfolio.sector_churn_window_months, default 12): the month of as_of and the months before it"
+_WINDOW_NOTE = (
+    "the trailing window (portfolio.sector_churn_window_months, default 12): the last complete month and the months "
+    "before it (a partial month of as_of is left out)"
+)
 
 TABS = [
     Tab(
@@ -419,11 +464,17 @@ TABS = [
             Column("Active solutions", "int", "Customer x solution pairs with an active subscription."),
             Column("Solutions per customer", "number", "Active solutions / active customers; empty with no customer."),
             Column("Solutions in use", "int", "Distinct solutions with at least one active customer."),
+            Column("Customers with one solution", "int", "Active customers with exactly one active solution."),
+            Column("One-solution share", "percent",
+                   "Customers with one solution / active customers (the room left for cross-sell); empty with no customer."),
         ),
         build=solutions_by_month,
         datasets=_CONTRACTS,
         requires=("contracts",),
-        charts=(Chart("Solutions per customer", "line", "Month", ("Solutions per customer",)),),
+        charts=(
+            Chart("Solutions per customer", "line", "Month", ("Solutions per customer",)),
+            Chart("Customers with one solution only", "line", "Month", ("One-solution share",)),
+        ),
     ),
     Tab(
         name="Solutions by product",
@@ -464,8 +515,9 @@ TABS = [
     Tab(
         name="Sectors",
         description=(
-            "Per business sector (customers without one: Unknown): customers and MRR at as_of, and churn over "
-            f"{_WINDOW_NOTE}. The Summary cell of the first row names the largest and the fastest-churning sector."
+            "Per business sector (customers without one: Unknown): customers and MRR at as_of, and churn and MRR "
+            f"growth over {_WINDOW_NOTE}. The Summary cell of the first row names the largest, the fastest growing "
+            "and the fastest-churning sector."
         ),
         columns=(
             Column("Sector", "text", "The customer's business sector."),
@@ -478,11 +530,18 @@ TABS = [
             Column("Churned customers", "int", "Churn events (MRR went to 0) in the window's months."),
             Column("Churned MRR", "money", "The MRR those customers had before churning."),
             Column("Logo churn rate", "percent", "Churned customers / customers over the window (fastest churning = highest)."),
-            Column("Summary", "text", "On the first row: the largest sector by MRR and the fastest-churning sector (Unknown is never named)."),
+            Column("MRR at the window's start", "money", "The sector's MRR at the snapshot just before the window."),
+            Column("MRR at the window's end", "money", "The sector's MRR at the end of the window's last month."),
+            Column("MRR growth", "percent",
+                   "(MRR at the window's end - at its start) / MRR at its start; empty when it had none at the start "
+                   "(fastest growing = highest)."),
+            Column("Summary", "text", "On the first row: the largest sector by MRR, the fastest growing and the "
+                                      "fastest-churning sector (Unknown is never named)."),
         ),
         build=sectors,
         datasets=_CONTRACTS,
         requires=("contracts",),
+        charts=(Chart("MRR by sector", "column", "Sector", ("MRR",)),),
     ),
     Tab(
         name="Non-recurring revenue",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os.path
+
 import pandas as pd
 
 from kpi.tables import Column, Context, Tab
@@ -9,12 +11,28 @@ from kpi.tables import Column, Context, Tab
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
+def shown_path(path: object, config_path: str) -> object:
+    """An input file as a reader of the workbook should see it: relative to the config file's folder, as a
+    [sources] entry names it ("../data/sample/payments/invoices.json"), never an absolute machine path (which
+    shows the home directory); the file name alone when there is no config or no relative way there (another
+    drive). Anything not an absolute path is returned as it is."""
+    if not isinstance(path, str) or not os.path.isabs(path):
+        return path
+    if config_path and os.path.isabs(config_path):
+        try:
+            return os.path.relpath(path, os.path.dirname(config_path))
+        except ValueError:  # another drive than the config's
+            pass
+    return os.path.basename(path) or path
+
+
 def data_quality(ctx: Context) -> pd.DataFrame:
-    """One row per issue, errors first, then by file and line."""
+    """One row per issue, errors first, then by file and line; files named relative to the config's folder."""
     issues = ctx.issues
     order = issues["severity"].map(_SEVERITY_ORDER).fillna(3)
+    files = issues["file"].map(lambda f: shown_path(f, ctx.run.config_path), na_action="ignore")
     return (
-        issues.assign(_order=order)
+        issues.assign(_order=order, file=files)
         .sort_values(["_order", "file", "line"], kind="stable", na_position="last")
         .loc[:, ["severity", "file", "line", "field", "reason", "value"]]
         .set_axis(["Severity", "File", "Line", "Field", "Reason", "Value"], axis=1)
@@ -32,7 +50,7 @@ TABS = [
         ),
         columns=(
             Column("Severity", "text", "error (line dropped), warning (kept, see reason) or info (ignored for MRR)."),
-            Column("File", "text", "The input file."),
+            Column("File", "text", "The input file, relative to the config file's folder (as [sources] names it)."),
             Column("Line", "int", "Line number in the file, from 1; empty on a row that summarises further lines."),
             Column("Field", "text", "The field, by its name in the file; empty when the whole line is unreadable."),
             Column("Reason", "text", "What is wrong and what the job did about it."),

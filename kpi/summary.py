@@ -19,7 +19,7 @@ from kpi.cohorts import as_of_month, retention_by_age
 from kpi.economics import economics_of
 from kpi.mrr import customer_months, month_is_complete, to_cents
 from kpi.params import Params
-from kpi.tables import Column, Context, Tab
+from kpi.tables import Column, Context, Figure, Tab
 
 COLUMNS = ["Topic", "Value", "Sentence"]
 
@@ -29,9 +29,8 @@ def _missing(x: object) -> bool:
 
 
 def money(x: float, currency: str) -> str:
-    """12345.6 -> "12,346 EUR"; under 100 with cents: "18.50 EUR"."""
-    amount = f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
-    return f"{amount} {currency}".strip()
+    """12345.6 -> "12,345.60 EUR": always to the cent, as every money column and the Summary's values show money."""
+    return f"{x:,.2f} {currency}".strip()
 
 
 def signed_money(x: float, currency: str) -> str:
@@ -60,11 +59,12 @@ def month_label(month: pd.Timestamp) -> str:
     return pd.Timestamp(month).strftime("%Y-%m")
 
 
-def _row(topic: str, value: str, sentence: str) -> dict[str, str]:
-    return {"Topic": topic, "Value": value, "Sentence": sentence}
+def _row(topic: str, value: Figure | str | None, sentence: str) -> dict[str, object]:
+    """A Summary row; `value` is its headline number as a Figure (a number with its own display) or None."""
+    return {"Topic": topic, "Value": None if value == "" else value, "Sentence": sentence}
 
 
-def mrr_rows(mm: pd.DataFrame, as_of: pd.Timestamp, timezone: str, currency: str) -> list[dict[str, str]]:
+def mrr_rows(mm: pd.DataFrame, as_of: pd.Timestamp, timezone: str, currency: str) -> list[dict[str, object]]:
     """MRR now and its change from the previous month end; the latest month's movements."""
     if mm.empty:
         return [_row("MRR", "", "There is no revenue in the data up to as_of, so there is no MRR to report.")]
@@ -85,7 +85,7 @@ def mrr_rows(mm: pd.DataFrame, as_of: pd.Timestamp, timezone: str, currency: str
         rate = "" if _missing(growth) or change == 0 else f" {pct(abs(float(growth)))}"
         sentence = (f"{head}, {direction}{rate} ({signed_money(change, currency)}) from "
                     f"{money(prev_mrr, currency)} at the end of {month_label(prev['month'])}.")
-    rows = [_row("MRR", money(mrr, currency), sentence)]
+    rows = [_row("MRR", Figure(mrr, "money"), sentence)]
 
     so_far = "" if complete else " so far"
     parts = [
@@ -98,7 +98,7 @@ def mrr_rows(mm: pd.DataFrame, as_of: pd.Timestamp, timezone: str, currency: str
     ]
     net = float(last["net_new_mrr"])
     rows.append(_row(
-        "MRR movements", signed_money(net, currency),
+        "MRR movements", Figure(net, "money", signed=True),
         f"In {month_label(last['month'])}{so_far}, net new MRR was {signed_money(net, currency)}: "
         + ", ".join(parts) + ".",
     ))
@@ -112,7 +112,7 @@ def _complete_row(frame: pd.DataFrame, month_column: str, month: pd.Timestamp | 
     return None if hit.empty else hit.iloc[-1]
 
 
-def churn_row(mm: pd.DataFrame, month: pd.Timestamp | None) -> dict[str, str]:
+def churn_row(mm: pd.DataFrame, month: pd.Timestamp | None) -> dict[str, object]:
     """Logo churn and gross / net MRR churn of the last complete month."""
     row = _complete_row(mm, "month", month)
     if row is None:
@@ -131,11 +131,11 @@ def churn_row(mm: pd.DataFrame, month: pd.Timestamp | None) -> dict[str, str]:
         sentence += f"; gross MRR churn was {pct(float(gross))} and net MRR churn {pct(float(net))}"
         if float(net) < 0:
             sentence += " (negative: expansion and reactivation outweighed the MRR lost)"
-    return _row("Churn", pct(float(logo)), sentence + ".")
+    return _row("Churn", Figure(float(logo), "percent"), sentence + ".")
 
 
 def revenue_retention_row(mm: pd.DataFrame, quarters: pd.DataFrame | None, month: pd.Timestamp | None,
-                          currency: str) -> dict[str, str] | None:
+                          currency: str) -> dict[str, object] | None:
     """NRR and GRR over the 12 months to the last complete month, and the last complete quarter's rates, all on the
     customers paying at the period's start (metrics.md 4)."""
     row = _complete_row(mm, "month", month)
@@ -143,7 +143,7 @@ def revenue_retention_row(mm: pd.DataFrame, quarters: pd.DataFrame | None, month
         return None
     label = month_label(month)
     parts: list[str] = []
-    value = ""
+    value: Figure | None = None
     before = month - pd.DateOffset(months=12)
     base = mm.loc[mm["month"] == before]
     nrr, grr = row["nrr_12m"], row["grr_12m"]
@@ -153,7 +153,7 @@ def revenue_retention_row(mm: pd.DataFrame, quarters: pd.DataFrame | None, month
             f"over the 12 months to the end of {label}, the {plural(int(start['customers']), 'customer')} paying at "
             f"the end of {month_label(before)} ({money(float(start['mrr']), currency)} of MRR) kept {pct(float(grr))} "
             f"of it counting only what they lost (GRR) and pay {pct(float(nrr))} of it now, expansion included (NRR)")
-        value = f"NRR {pct(float(nrr))}"
+        value = Figure(float(nrr), "percent", prefix="NRR ")
     else:
         parts.append(f"NRR and GRR over 12 months need paying customers 12 months before {label}, and the data "
                      f"starts in {month_label(mm['month'].min())}")
@@ -168,7 +168,7 @@ def revenue_retention_row(mm: pd.DataFrame, quarters: pd.DataFrame | None, month
                 f" gone at its end (logo churn "
                 f"{pct(float(q['logo_churn']))}), gross MRR churn was {pct(float(q['gross_mrr_churn']))} (GRR "
                 f"{pct(float(q['grr']))}) and NRR {pct(float(q['nrr']))}")
-            value = value or f"NRR {pct(float(q['nrr']))} ({q['quarter']})"
+            value = value or Figure(float(q["nrr"]), "percent", prefix="NRR ", suffix=f" ({q['quarter']})")
     sentence = "; ".join(parts)
     return _row("Revenue retention", value, sentence[0].upper() + sentence[1:] + ".")
 
@@ -190,7 +190,7 @@ def assumed_inputs(params: Params, month: str, spend: float) -> str | None:
             "the config; see docs/growth-and-retention.md, Settings)")
 
 
-def economics_rows(ue: pd.DataFrame, month: pd.Timestamp | None, params: Params) -> list[dict[str, str]]:
+def economics_rows(ue: pd.DataFrame, month: pd.Timestamp | None, params: Params) -> list[dict[str, object]]:
     """LTV:CAC and CAC payback of the last complete month, with a verdict against the benchmarks.
 
     When the spend or the gross margin behind them is a default, each verdict says so, with where to set them, and
@@ -226,7 +226,7 @@ def economics_rows(ue: pd.DataFrame, month: pd.Timestamp | None, params: Params)
         judged = (f"{verdict}, which would be healthy, but {caveat}" if caveat and above
                   else f"{verdict}, which would mean {health}, but {caveat}" if caveat else f"{verdict}, {health}")
         ltv_row = _row(
-            "LTV:CAC", f"{float(ratio):.2f}{flag}",
+            "LTV:CAC", Figure(float(ratio), "number", 2, suffix=flag),
             f"In {label}, LTV:CAC was {float(ratio):.2f} (LTV {money(float(ltv), cur)} = ARPA "
             f"{money(float(row['ARPA']), cur)} x gross margin {pct(e.gross_margin)} / trailing logo churn "
             f"{pct(float(row['Logo churn (trailing)']))}; CAC {money(float(cac), cur)} from {basis}): {judged}.",
@@ -239,7 +239,7 @@ def economics_rows(ue: pd.DataFrame, month: pd.Timestamp | None, params: Params)
         verdict = (f"within the {number(e.payback_benchmark_months)}-month benchmark" if within
                    else f"longer than the {number(e.payback_benchmark_months)}-month benchmark")
         pay_row = _row(
-            "CAC payback", f"{float(payback):.1f} months{flag}",
+            "CAC payback", Figure(float(payback), "number", 1, suffix=f" months{flag}"),
             f"In {label}, CAC payback was {float(payback):.1f} months (CAC {money(float(cac), cur)} / new MRR per "
             f"new customer {money(float(per_new), cur)} x gross margin {pct(e.gross_margin)}): "
             + (f"{verdict}, but {caveat}." if caveat else f"{verdict}."),
@@ -247,7 +247,7 @@ def economics_rows(ue: pd.DataFrame, month: pd.Timestamp | None, params: Params)
     return [ltv_row, pay_row]
 
 
-def retention_row(by_age: pd.DataFrame, ages: tuple[int, ...] = (3, 6, 12)) -> dict[str, str] | None:
+def retention_row(by_age: pd.DataFrame, ages: tuple[int, ...] = (3, 6, 12)) -> dict[str, object] | None:
     """Pooled cohort retention at a few ages (those the data reaches)."""
     hit = by_age.loc[by_age["Age"].isin(ages) & by_age["Logo retention"].notna()]
     if hit.empty:
@@ -261,10 +261,13 @@ def retention_row(by_age: pd.DataFrame, ages: tuple[int, ...] = (3, 6, 12)) -> d
     revenue = hit["Revenue retention"]
     if revenue.notna().all():
         sentence += f"; the cohorts kept {join([pct(float(v)) for v in revenue])} of their starting MRR at those ages"
-    return _row("Cohort retention", logos[0], sentence + ".")
+    first = hit.iloc[0]
+    return _row("Cohort retention", Figure(float(first["Logo retention"]), "percent",
+                                           suffix=f" after {int(first['Age'])} month{'' if int(first['Age']) == 1 else 's'}"),
+                sentence + ".")
 
 
-def core_row(core: pd.DataFrame, currency: str) -> dict[str, str] | None:
+def core_row(core: pd.DataFrame, currency: str) -> dict[str, object] | None:
     """The core users' median profile beside everyone else's, in one sentence."""
     groups = core.set_index("Group")
     if "Core users" not in groups.index or int(groups.loc["Core users", "Customers"]) == 0:
@@ -285,7 +288,7 @@ def core_row(core: pd.DataFrame, currency: str) -> dict[str, str] | None:
     share_mrr = "" if _missing(c["Share of MRR"]) else f"{pct(float(c['Share of MRR']))} of MRR and "
     share_life = "" if _missing(c["Share of lifetime revenue"]) else f"{pct(float(c['Share of lifetime revenue']))}"
     return _row(
-        "Core users", f"{int(c['Customers'])} customers",
+        "Core users", Figure(int(c["Customers"]), "int", suffix=" customers"),
         f"The top quarter by lifetime revenue ({int(c['Customers'])} customers, "
         f"{pct(float(c['Share of customers']))} of all, median lifetime revenue "
         f"{money(float(c['Median lifetime revenue']), currency)}) hold {share_mrr}{share_life} of lifetime revenue; "
@@ -293,7 +296,7 @@ def core_row(core: pd.DataFrame, currency: str) -> dict[str, str] | None:
     )
 
 
-def segment_row(seg: pd.DataFrame) -> dict[str, str] | None:
+def segment_row(seg: pd.DataFrame) -> dict[str, object] | None:
     """Which seat bucket carries the most MRR, and how many customers have no known seat count."""
     seats = seg.loc[(seg["Dimension"] == "Seats")]
     known = seats.loc[seats["Segment"] != "unknown"]
@@ -306,7 +309,7 @@ def segment_row(seg: pd.DataFrame) -> dict[str, str] | None:
             f"{'has' if n_unknown == 1 else 'have'} no known seat count (the unknown bucket)") if n_unknown else ""
     label = f"{top['Segment']} seat" + ("" if top["Segment"] == "1" else "s")
     return _row(
-        "Segments", label,
+        "Segments", Figure(float(top["Share of MRR"]), "percent", prefix=f"{label}: ", suffix=" of MRR"),
         f"Customers with {label} carry the most MRR: {pct(float(top['Share of MRR']))} of MRR from "
         f"{pct(float(top['Share of customers']))} of customers{tail}.",
     )
@@ -323,7 +326,7 @@ def guessed_mrr(schedule: pd.DataFrame, billing: pd.DataFrame, as_of: pd.Timesta
 
 
 def guess_row(customer_months_: pd.DataFrame, guessed: pd.DataFrame, month: pd.Timestamp | None,
-              as_of: pd.Timestamp, timezone: str, currency: str) -> dict[str, str]:
+              as_of: pd.Timestamp, timezone: str, currency: str) -> dict[str, object]:
     """How much of the last complete month's churned MRR, and of MRR now, rests on intervals guessed from one charge."""
     now = as_of_month(as_of, timezone)
     g = guessed.assign(month=lambda d: d["month"].astype("datetime64[ns]")).set_index(["customer_id", "month"])["mrr"]
@@ -353,7 +356,7 @@ def guess_row(customer_months_: pd.DataFrame, guessed: pd.DataFrame, month: pd.T
         head = (f"In {label}, {pct(share)} of the churned MRR ({money(float(from_guess.sum()), currency)} of "
                 f"{money(churned, currency)}; {int((from_guess > 0).sum())} of {plural(len(churn), 'churned customer')})"
                 f" came from intervals guessed from a single charge, and so does {share_now}")
-        return _row("Guesses", pct(share), head + tail)
+        return _row("Guesses", Figure(share, "percent", suffix=" of churned MRR"), head + tail)
     return _row("Guesses", "", f"In {label} no MRR churned; {share_now} rests on intervals guessed from a single "
                                f"charge{tail}")
 
@@ -402,7 +405,12 @@ def _build(ctx: Context) -> pd.DataFrame:
         seg = segments(profile, ctx.params.segments)
     if ctx.billing is not None:
         guesses = (ctx.customer_months, guessed_mrr(ctx.schedule, ctx.billing, ctx.as_of, ctx.timezone))
-    return summary(ctx.mrr_by_month, ue, by_age, ctx.as_of, ctx.params, core, seg, guesses, ctx.mrr_by_quarter)
+    frame = summary(ctx.mrr_by_month, ue, by_age, ctx.as_of, ctx.params, core, seg, guesses, ctx.mrr_by_quarter)
+    if ctx.dataset == "contracts":
+        from kpi.portfolio_summary import contract_summary
+
+        frame = contract_summary(ctx, frame)
+    return frame
 
 
 TABS: list[Tab] = [
@@ -414,11 +422,16 @@ TABS: list[Tab] = [
             "rests on intervals guessed from a single charge (payment logs), LTV:CAC and CAC payback against their "
             "benchmarks (settings economics.ltv_cac_benchmark, economics.payback_benchmark_months) with the inputs "
             "that are assumed defaults, cohort retention and the core users. Rates and unit economics are for the "
-            "last complete month."
+            "last complete month. For contract data also the portfolio: customers direct and indirect, the MRR "
+            "trend, churn per quarter, solutions per customer and per project, projects deployed, sectors and, with "
+            "Lucca, next month's availability, each over complete periods only (About, 'Summary sentence', says how "
+            "each is computed)."
         ),
         columns=(
             Column("Topic", "text", "What the row is about"),
-            Column("Value", "text", "The topic's headline figure, as written in the sentence"),
+            Column("Value", "figure",
+                   "The topic's headline figure as a number (money, a percentage, a count or a ratio), shown with its "
+                   "unit and words that say what it is; empty when the sentence says why there is none"),
             Column("Sentence", "text", "One sentence built from the numbers of the other tabs"),
         ),
         build=_build,

@@ -13,10 +13,14 @@ every sink (see `sync/sinks/cells.py`):
     date      a calendar day; shown yyyy-mm-dd
     datetime  an instant, shown in the configured timezone
     bool      TRUE / FALSE
+    count     a whole number or a median of whole numbers: shown whole (5), a half as such (5.5)
+    figure    one headline number per row, each with its own display (a `Figure`: money, percent, a
+              count or a ratio, with words around it); written as a number, formatted cell by cell
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,8 +39,10 @@ if TYPE_CHECKING:
     from kpi.params import Params
     from kpi.partition import PerCustomer
 
-ColumnKind = Literal["text", "int", "number", "money", "percent", "month", "date", "datetime", "bool"]
-COLUMN_KINDS: tuple[str, ...] = ("text", "int", "number", "money", "percent", "month", "date", "datetime", "bool")
+ColumnKind = Literal["text", "int", "number", "money", "percent", "month", "date", "datetime", "bool", "count",
+                     "figure"]
+COLUMN_KINDS: tuple[str, ...] = ("text", "int", "number", "money", "percent", "month", "date", "datetime", "bool",
+                                 "count", "figure")
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,31 @@ class Column:
     def __post_init__(self) -> None:
         if self.kind not in COLUMN_KINDS:
             raise ValueError(f"column {self.name!r}: unknown kind {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A number in a column of kind "figure" and how it is shown: as money (in the configured currency, with cents,
+    as in every money column), a percent (a fraction, one decimal), an int, or a number with `decimals`; `prefix`
+    and `suffix` are words shown around it ("NRR " 104.3%, 3.8 " months"); `signed` shows a + before a gain.
+    Sinks write `value` as a number and give each cell its own number format (sync/sinks/cells.py)."""
+
+    value: float
+    kind: Literal["money", "percent", "int", "number"]
+    decimals: int = 2
+    prefix: str = ""
+    suffix: str = ""
+    signed: bool = False
+
+    def text(self, currency: str = "") -> str:
+        """The figure as its cell shows it: "41,019.23 EUR", "NRR 104.3%", "+482.75 EUR", "3.8 months"."""
+        v = float(self.value)
+        digits = {"money": f"{abs(v):,.2f}", "percent": f"{abs(v):.1%}", "int": f"{abs(v):,.0f}"}.get(
+            self.kind, f"{abs(v):,.{max(self.decimals, 0)}f}")
+        shown_zero = not digits.strip("0.,%")
+        sign = "" if shown_zero else "-" if v < 0 else "+" if self.signed else ""
+        unit = f" {currency}" if self.kind == "money" and currency else ""
+        return f"{self.prefix}{sign}{digits}{unit}{self.suffix}"
 
 
 # The Period column of every month and quarter table (metrics.md 4): one definition for all of them.
@@ -66,6 +97,22 @@ class Chart:
     kind: Literal["line", "column", "stacked_column", "area"]
     x: str
     series: tuple[str, ...]
+    rows: int | None = None  # data rows drawn (set by `Table.charts`: the partial period left out); None = all
+
+
+@dataclass(frozen=True)
+class ColorScale:
+    """A colour scale on a tab's data rows (conditional formatting, in every sink that has it): each cell is
+    coloured from red through yellow to green by where it stands between the lowest and the highest value
+    of its range, green at the good end (`good`: "high" for retention, "low" for churn).
+
+    `columns`: declared columns, each a range of its own. `wide`: the tab's wide extra columns (e.g. cohort
+    ages) as one range, so the cells of the grid compare with each other.
+    """
+
+    columns: tuple[str, ...] = ()
+    wide: bool = False
+    good: Literal["high", "low"] = "high"
 
 
 @dataclass(frozen=True)
@@ -79,6 +126,7 @@ class Tab:
     (customer attributes: numbers stay numbers, text stays text).
     `volatile`: its content changes on every run (run time, run history); a sink that skips
     unchanged tabs rewrites it only along with a real change.
+    `charts`: drawn on the Dashboard; `scales`: colour scales on its rate columns and grids (ColorScale).
     """
 
     name: str
@@ -89,6 +137,7 @@ class Tab:
     requires: tuple[str, ...] = ()
     wide_kind: ColumnKind | Literal["auto"] | None = None
     charts: tuple[Chart, ...] = ()
+    scales: tuple[ColorScale, ...] = ()
     volatile: bool = False
 
     @property
@@ -108,6 +157,25 @@ class Table:
     @property
     def name(self) -> str:
         return self.tab.name
+
+    @property
+    def charts(self) -> tuple[Chart, ...]:
+        """The tab's declared charts as every sink draws them: a trailing partial period (its Period column
+        "partial, to ...", metrics.md 4) is left out of the drawn rows and the title says so, so no trend line
+        ends in a month that looks like a collapse."""
+        charts = self.tab.charts
+        if not charts or "Period" not in self.frame.columns or self.frame.empty:
+            return charts
+        partial = self.frame["Period"].astype("string").fillna("").str.startswith("partial").to_numpy()
+        complete = len(partial)
+        while complete and partial[complete - 1]:
+            complete -= 1
+        if complete == len(partial):
+            return charts
+        first = self.frame.iloc[complete, 0]
+        label = first.strftime("%Y-%m") if isinstance(first, pd.Timestamp) else str(first)
+        return tuple(dataclasses.replace(c, rows=complete, title=f"{c.title} (partial {label} not drawn)")
+                     for c in charts)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,9 @@ def catalogue() -> str:
         "",
         "Generated from the tab declarations in `kpi/` by `python -m sync.catalog`; do not edit by hand.",
         "Definitions: [metrics.md](metrics.md). Kinds: percent = a fraction shown as a percentage; "
-        "month = the month's first day shown yyyy-mm; money in the configured currency.",
+        "month = the month's first day shown yyyy-mm; money in the configured currency, to the cent; "
+        "count = a whole number or a median of whole numbers, shown whole (5) or with its half (5.5); "
+        "figure = one number per row with its own unit and format (money, percentage, count or ratio).",
         "",
     ]
     for tab in all_tabs():

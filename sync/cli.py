@@ -35,27 +35,30 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", metavar="PATH", help="TOML config file (default: config/default.toml)")
-    p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    _add_log_format(p, argparse.SUPPRESS)
+def _add_global(p: argparse.ArgumentParser, *, top: bool, config: bool = True) -> None:
+    """The options every command takes, accepted before or after the command: `kpi-sync --debug now` and
+    `kpi-sync now --debug` are the same. On the top-level parser they carry the defaults; on a command's parser
+    their default is SUPPRESS, so an option given before the command is not reset by the command's parser."""
+    def default(value: object) -> object:
+        return value if top else argparse.SUPPRESS
 
-
-def _add_log_format(p: argparse.ArgumentParser, default: object) -> None:
-    # SUPPRESS on subcommands: `kpi-sync --log-format json now` and `kpi-sync now --log-format json` both work.
-    p.add_argument("--log-format", choices=LOG_FORMATS, default=default,
+    if config:
+        p.add_argument("--config", metavar="PATH", default=default(None),
+                       help="TOML config file (default: config/default.toml)")
+    p.add_argument("--debug", action="store_true", default=default(False), help="show tracebacks on errors")
+    p.add_argument("--log-format", choices=LOG_FORMATS, default=default(None),
                    help="human (default) or json: one JSON object per line (env: KPI_SYNC_LOG_FORMAT)")
 
 
 def _add_engine(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=["local", "dask"], help="where the per-customer work runs (default: the "
                    "config's [engine], else local); dask needs `pip install 'kpi-sync[dask]'` (docs/scale.md)")
-    p.add_argument("--workers", type=_count, metavar="N", help="dask: start a local cluster of N worker processes")
+    p.add_argument("--workers", type=_positive, metavar="N", help="dask: start a local cluster of N worker processes")
     p.add_argument("--scheduler", metavar="ADDRESS", help="dask: a running cluster's scheduler, e.g. tcp://host:8786")
-    p.add_argument("--partitions", type=_count, metavar="N", help="dask: customer partitions (default: 2 per thread)")
+    p.add_argument("--partitions", type=_positive, metavar="N", help="dask: customer partitions (default: 2 per thread)")
 
 
-def _count(text: str) -> int:
+def _positive(text: str) -> int:
     """A whole number of 1 or more for argparse."""
     try:
         value = int(text)
@@ -92,12 +95,17 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kpi-sync",
         description="Turn billing and customer data into growth and retention KPIs and publish them.",
     )
-    parser.add_argument("--version", action="version", version=f"kpi-sync {__version__}")
-    _add_log_format(parser, None)
+    parser.add_argument("--version", action="version", version=f"kpi-sync {__version__}",
+                        help="print the version and exit")
+    _add_global(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    now = sub.add_parser("now", help="run the job once and publish")
-    _add_common(now)
+    now = sub.add_parser(
+        "now", help="run the job once and publish",
+        description="Read the configured data, compute every tab, check the invariants and the guard, then publish "
+                    "to the sink (default: Google Sheets when configured, else xlsx:out/kpis.xlsx). Prints what it "
+                    "published; --dry-run computes and checks everything and publishes nothing.")
+    _add_global(now, top=False)
     now.add_argument("--sink", metavar="URI", help="xlsx:PATH, csv:DIR or gsheet:SPREADSHEET_ID")
     now.add_argument("--as-of", metavar="YYYY-MM-DD", help="compute as of the end of this day")
     now.add_argument("--dry-run", action="store_true", help="compute and check everything, publish nothing")
@@ -105,20 +113,30 @@ def build_parser() -> argparse.ArgumentParser:
     now.add_argument("--availability-month", metavar="YYYY-MM", type=_month, help="month for the availability tabs")
     _add_engine(now)
 
-    worker = sub.add_parser("worker", help="run the job on the schedule in the config, until stopped")
-    _add_common(worker)
+    worker = sub.add_parser(
+        "worker", help="run the job on the schedule in the config, until stopped",
+        description="Run `now` once at start, then on the config's [schedule] (every = \"1h\" or daily_at = "
+                    "\"06:00\"; default every hour), until stopped by SIGTERM or Ctrl-C (exit 0; a publish in "
+                    "progress is never cut off).")
+    _add_global(worker, top=False)
     worker.add_argument("--sink", metavar="URI", help="xlsx:PATH, csv:DIR or gsheet:SPREADSHEET_ID")
     _add_engine(worker)
 
-    check = sub.add_parser("check", help="check the Google Sheets setup and show what `now` would send")
-    _add_common(check)
+    check = sub.add_parser(
+        "check", help="check the Google Sheets setup and show what `now` would send",
+        description="Check the Google Sheets setup (config, service account key, access to the spreadsheet) and "
+                    "print what `now` would add, update or leave, without writing. For a local sink (xlsx, csv) "
+                    "use `kpi-sync now --dry-run` instead.")
+    _add_global(check, top=False)
     check.add_argument("--sink", metavar="URI", help="gsheet:SPREADSHEET_ID (default: from the config/env)")
     check.add_argument("--as-of", metavar="YYYY-MM-DD", help="compute as of the end of this day")
     check.add_argument("--force", action="store_true", help="plan as `now --force` would (rewrite every tab)")
 
-    sample = sub.add_parser("sample", help="write a deterministic generated dataset")
-    sample.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    _add_log_format(sample, argparse.SUPPRESS)
+    sample = sub.add_parser(
+        "sample", help="write a deterministic generated dataset",
+        description="Write a generated dataset (NDJSON files) to try kpi-sync without real data: the same options "
+                    "always write the same files. Point a config's [sources] at the folder written.")
+    _add_global(sample, top=False, config=False)
     sample.add_argument("--kind", choices=["payments", "contracts"], default="payments",
                         help="a payment log (default) or contract data")
     sample.add_argument("--out", metavar="DIR", required=True, help="folder to write the NDJSON files into")
@@ -145,10 +163,33 @@ def _summary(outcome: RunOutcome) -> str:
         lines.append(f"  unchanged, not rewritten: {', '.join(result.unchanged)}")
     for name, reason in outcome.skipped:
         lines.append(f"  skipped {name}: {reason}")
-    if outcome.issues:
-        lines.append(f"  {outcome.issues} data-quality issues: see the Data quality tab")
+    quality = _quality_line(outcome)
+    if quality:
+        lines.append(f"  {quality}")
     lines.extend(f"  {note}" for note in outcome.notes)
     return "\n".join(lines)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def _quality_line(outcome: RunOutcome) -> str:
+    """The Data quality tab in one line: problems (errors: lines dropped; warnings: kept, worth a look) apart from
+    informational notes (zero amounts, refunds: nothing to fix). Counts are the tab's rows by severity."""
+    table = next((t for t in outcome.tables if t.name == "Data quality"), None)
+    if table is None:
+        return f"{_count(outcome.issues, 'data-quality issue')}: see the Data quality tab" if outcome.issues else ""
+    counts = table.frame["Severity"].value_counts()
+    errors, warnings, notes = (int(counts.get(s, 0)) for s in ("error", "warning", "info"))
+    if not errors + warnings + notes:
+        return ""
+    kinds = [f"{_count(errors, 'error')} (lines dropped)" if errors else "",
+             f"{_count(warnings, 'warning')} (lines kept, worth a look)" if warnings else ""]
+    problems = (f"{_count(errors + warnings, 'problem')}: {' and '.join(k for k in kinds if k)}"
+                if errors + warnings else "no problems")
+    info = f"; {_count(notes, 'informational note')} (e.g. zero amounts, refunds: nothing to fix)" if notes else ""
+    return f"Data quality: {problems}{info}; see the Data quality tab"
 
 
 def _cmd_now(args: argparse.Namespace) -> int:
@@ -185,6 +226,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
+    if args.config:
+        print("Error: --config does not apply to sample (it writes generated data; see --out)", file=sys.stderr)
+        return 2
     if args.kind == "payments":
         from sync.samples.payments import DEFAULT_SCHEME
         from sync.samples.payments import write_sample as write_payments

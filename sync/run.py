@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from kpi.schedule import check_schedule
+from kpi.syncstatus import count_this_run
 from kpi.tables import Context, RunInfo, Table, all_tabs, build_table, empty_issues
 from sync import __version__
 from sync.engine import LOCAL, Engine, open_engine
@@ -175,7 +176,7 @@ def compute_tables(ctx: Context) -> tuple[list[Table], list[tuple[str, str]]]:
             skipped.append((tab.name, reason))
             continue
         tables.append(build_table(tab, ctx))
-    return publishable(tables), skipped
+    return publishable(count_this_run(tables)), skipped
 
 
 def check_invariants(ctx: Context) -> None:

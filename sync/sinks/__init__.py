@@ -45,7 +45,9 @@ def open_sink(uri: str, settings: Settings) -> Sink:
     if scheme == "xlsx":
         from sync.sinks.xlsx import XlsxSink
 
-        return XlsxSink(target, currency=settings.params.currency, timezone=settings.params.timezone)
+        publish = settings.section("publish")
+        return XlsxSink(target, currency=settings.params.currency, timezone=settings.params.timezone,
+                        max_rows_per_tab=max(0, publish.max_rows_per_tab), dashboard_tab=publish.dashboard_tab)
     if scheme == "csv":
         from sync.sinks.csv import CsvSink
 

@@ -3,7 +3,9 @@
 Missing values become empty cells (None), numbers stay numbers (money rounded to the cent), months and dates become
 `datetime.date`, instants become naive `datetime.datetime` in the configured timezone, and
 text stays text whatever it starts with ("=", "+", "-", "@" are never formulas here).
-Each sink maps a column kind to its own number format with `FORMATS`.
+Each sink maps a column kind to its own number format with `formats`; a "figure" column (the Summary's Value) holds
+`kpi.tables.Figure`s, written as numbers each with its own format (`figure_formats`); a "count" column has no fixed
+format, so 5 shows as 5 and a median of 5.5 as 5.5.
 
 Text is made holdable by every sink before any sink runs (`publishable`): characters no sink can hold
 (control characters, lone surrogates) are replaced with U+FFFD, and a cell longer than an .xlsx cell
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kpi.tables import Column, Table
+from kpi.tables import Column, Figure, Table
 from sync.text import MAX_CELL_CHARS, UNHOLDABLE, holdable
 
 CellValue = None | str | int | float | bool | dt.date | dt.datetime
@@ -48,7 +50,50 @@ def formats(currency: str = "EUR") -> dict[str, KindFormat]:
         "date": KindFormat("yyyy-mm-dd", "DATE", "%Y-%m-%d"),
         "datetime": KindFormat("yyyy-mm-dd hh:mm:ss", "DATE_TIME", "%Y-%m-%d %H:%M:%S"),
         "bool": KindFormat(None, None),
+        "count": KindFormat(None, None),  # General / automatic: 5 and 5.5, never 5.00
+        "figure": KindFormat(None, None),  # a format per cell: figure_formats
     }
+
+
+def _literal(text: str) -> str:
+    """Words in a number format, quoted (a double quote cannot be in one: it becomes a single quote)."""
+    return f'"{text.replace(chr(34), chr(39))}"' if text else ""
+
+
+def figure_format(figure: Figure, fmt: dict[str, KindFormat]) -> KindFormat:
+    """The number format of one Figure's cell: its kind's format (money exactly as in every money column), its
+    decimals, the words around it, and a + before a gain when it is signed."""
+    if figure.kind == "number":
+        base = "#,##0" + ("." + "0" * figure.decimals if figure.decimals > 0 else "")
+    else:
+        base = fmt[figure.kind].pattern or "General"
+    pre, post = _literal(figure.prefix), _literal(figure.suffix)
+    if figure.signed:
+        pattern = f"{pre}+{base}{post};{pre}-{base}{post};{pre}{base}{post}"
+    else:
+        pattern = f"{pre}{base}{post}"
+    sheets = {"money": "CURRENCY", "percent": "PERCENT"}.get(figure.kind, "NUMBER")
+    return KindFormat(pattern, sheets)
+
+
+def figure_value(value: object) -> CellValue:
+    """A figure column's cell: the Figure's number (money to the cent, an int whole); text as text; else empty."""
+    if isinstance(value, Figure):
+        number = float(value.value)
+        if math.isnan(number) or math.isinf(number):
+            return None
+        if value.kind == "money":
+            return round(number, 2)
+        return int(round(number)) if value.kind == "int" else number
+    if isinstance(value, str):
+        return safe_text(value)
+    return None
+
+
+def figure_formats(values: pd.Series, fmt: dict[str, KindFormat]) -> list[KindFormat | None]:
+    """Per row of a figure column: its cell's number format, or None (empty, or text)."""
+    return [figure_format(v, fmt) if isinstance(v, Figure) and figure_value(v) is not None else None
+            for v in values.tolist()]
 
 
 def _is_missing(value: object) -> bool:
@@ -72,8 +117,10 @@ def to_cell(value: object, column: Column, timezone: str = "UTC") -> CellValue:
         return int(round(float(value)))  # type: ignore[arg-type]
     if kind == "money":
         return round(float(value), 2)  # type: ignore[arg-type]
-    if kind in ("number", "percent"):
+    if kind in ("number", "percent", "count"):
         return float(value)  # type: ignore[arg-type]
+    if kind == "figure":
+        return figure_value(value)
     if kind in ("month", "date"):
         ts = pd.Timestamp(value)
         if ts.tzinfo is not None:
@@ -91,7 +138,9 @@ def to_cell(value: object, column: Column, timezone: str = "UTC") -> CellValue:
 def column_values(values: pd.Series, column: Column, timezone: str = "UTC") -> list[CellValue]:
     """One column -> its typed cell values, converted column-wise (the same values `to_cell` gives one by one)."""
     kind = column.kind
-    if kind in ("number", "money", "percent", "int"):
+    if kind == "figure":
+        return [figure_value(v) for v in values.tolist()]
+    if kind in ("number", "money", "percent", "int", "count"):
         numbers = pd.to_numeric(values, errors="raise").to_numpy(dtype="float64", na_value=np.nan)
         finite = np.isfinite(numbers)
         if kind == "int":
@@ -186,3 +235,36 @@ def serial(value: dt.date | dt.datetime) -> float:
         value = dt.datetime(value.year, value.month, value.day)
     delta = value - _EPOCH
     return delta.days + delta.seconds / 86400
+
+
+# Colour scales (kpi.tables.ColorScale), drawn the same in every sink: Excel's own red - yellow - green.
+SCALE_RED, SCALE_YELLOW, SCALE_GREEN = "F8696B", "FFEB84", "63BE7B"
+
+
+@dataclass(frozen=True)
+class ScaleRange:
+    """One colour scale as a sink draws it: columns `first`..`last` (0-based, inclusive) of the data rows, the
+    lowest value in `low`, the median in `mid`, the highest in `high` (colours as RRGGBB)."""
+
+    first: int
+    last: int
+    low: str
+    mid: str
+    high: str
+
+
+def scale_ranges(table: Table) -> list[ScaleRange]:
+    """The colour scales a tab declares, as column ranges of its table. Raises ValueError for a column it lacks."""
+    names = [c.name for c in table.columns]
+    declared = len(table.tab.columns)
+    ranges: list[ScaleRange] = []
+    for scale in table.tab.scales:
+        low, high = (SCALE_RED, SCALE_GREEN) if scale.good == "high" else (SCALE_GREEN, SCALE_RED)
+        for name in scale.columns:
+            if name not in names:
+                raise ValueError(f"tab {table.name!r}: a colour scale names column {name!r}, which the tab lacks")
+            i = names.index(name)
+            ranges.append(ScaleRange(i, i, low, SCALE_YELLOW, high))
+        if scale.wide and len(names) > declared:
+            ranges.append(ScaleRange(declared, len(names) - 1, low, SCALE_YELLOW, high))
+    return ranges

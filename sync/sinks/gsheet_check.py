@@ -12,7 +12,7 @@ import pandas as pd
 
 from kpi.tables import Table
 from sync.errors import ConfigError
-from sync.settings import Settings
+from sync.settings import DEFAULT_LOCAL_SINK, Settings
 from sync.sinks.gsheet import GSheetSink
 from sync.sinks.gsheet_plan import Plan, Workbook
 
@@ -35,10 +35,13 @@ def open_checked_sink(settings: Settings, sink_uri: str | None) -> GSheetSink:
     uri = sink_uri or default_sink_uri(settings)
     if not uri.startswith("gsheet:"):
         missing = _missing_google(settings)
-        hint = f": set {missing}" if missing else ""
+        google = (f"to publish to Google Sheets instead, set {missing} (see docs/google-sheets.md)" if missing
+                  else "to check a Google Sheets destination, give --sink gsheet:SPREADSHEET_ID")
         raise ConfigError(
-            f"check verifies Google Sheets publishing, but the destination is {uri}{hint} "
-            f"(see docs/google-sheets.md)"
+            f"check verifies Google Sheets publishing, and the destination is {uri}, a local one: "
+            f"`kpi-sync now --dry-run` checks everything for it and writes nothing. Without Google, kpi-sync "
+            f"publishes to an .xlsx workbook (xlsx:PATH, the default {DEFAULT_LOCAL_SINK}) or a folder of CSV files "
+            f"(csv:DIR); {google}"
         )
     sink = open_sink(uri, settings)
     assert isinstance(sink, GSheetSink)

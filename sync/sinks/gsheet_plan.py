@@ -26,9 +26,9 @@ from typing import Any, Literal
 
 from kpi.tables import Chart, Table
 from sync.errors import LimitError, PublishError
-from sync.sinks.cells import formats, safe_text, serial, table_rows
+from sync.sinks.cells import ScaleRange, figure_formats, formats, safe_text, scale_ranges, serial, table_rows
 
-FORMAT_VERSION = "1"  # bump when the rendering changes: every tab is rewritten once
+FORMAT_VERSION = "2"  # bump when the rendering changes: every tab is rewritten once (2: colour scales)
 META_KEY = "kpi-sync"
 STAGING_KEY = "kpi-sync-staging"  # developer metadata of a hidden staging tab; value {"tab": name}
 STAGING_TITLE = "kpi-sync staging {}"
@@ -41,7 +41,7 @@ CELL_FIELDS = "userEnteredValue,userEnteredFormat,note"
 METADATA_FIELDS = (
     "spreadsheetId,properties.title,"
     "sheets(properties(sheetId,title,index,sheetType,gridProperties(rowCount,columnCount,frozenRowCount)),"
-    "developerMetadata(metadataId,metadataKey,metadataValue,location),charts(chartId))"
+    "developerMetadata(metadataId,metadataKey,metadataValue,location),charts(chartId),conditionalFormats(ranges(sheetId)))"
 )
 CHART_ROWS = 20  # dashboard rows per chart
 CHART_TYPES = {"line": "LINE", "column": "COLUMN", "stacked_column": "COLUMN", "area": "AREA"}
@@ -68,6 +68,7 @@ class Existing:
     chart_map: tuple[tuple[str, int], ...] = ()  # dashboard: chart key -> chart id we made
     chart_ids: tuple[int, ...] = ()  # charts on this sheet
     staging: bool = False  # a hidden staging tab of ours (a run stopped before its switch left it)
+    conditional_formats: int = 0  # conditional format rules on this sheet (ours: redrawn with the tab)
 
     @property
     def cells(self) -> int:
@@ -119,6 +120,7 @@ class Workbook:
                     fingerprint=fingerprint,
                     chart_map=chart_map,
                     chart_ids=tuple(int(c["chartId"]) for c in sheet.get("charts", []) if "chartId" in c),
+                    conditional_formats=len(sheet.get("conditionalFormats", [])),
                     staging=staging,
                 )
             )
@@ -160,6 +162,7 @@ class Rendered:
     fingerprint: str
     columns: tuple[str, ...] = ()
     charts: tuple[Chart, ...] = ()
+    scales: tuple[ScaleRange, ...] = ()  # colour scales on the data rows (sync.sinks.cells.scale_ranges)
     notes: tuple[str, ...] = ()
     volatile: bool = False  # changes every run (run time, history): rewritten only along with a real change
 
@@ -241,11 +244,15 @@ def render_table(
             cell["note"] = _text(note, name, "a header note")
         header.append(cell)
     rows: list[Json] = [{"values": header}]
-    for r, values in enumerate(body, start=2):
-        rows.append(
-            {"values": [_cell(v, name, f"cell {_column_letter(c)}{r}") for c, v in enumerate(values)]}
-        )
     fmt = formats(currency)
+    figures = {c: figure_formats(table.frame.iloc[:, c], fmt) for c, col in enumerate(columns) if col.kind == "figure"}
+    for r, values in enumerate(body, start=2):
+        cells = [_cell(v, name, f"cell {_column_letter(c)}{r}") for c, v in enumerate(values)]
+        for c, per_row in figures.items():  # a figure column: each cell its own number format
+            kf = per_row[r - 2]
+            if kf is not None and cells[c]:
+                cells[c]["userEnteredFormat"] = {"numberFormat": {"type": kf.sheets_type, "pattern": kf.pattern}}
+        rows.append({"values": cells})
     runs: list[tuple[int, int, Json]] = []
     for c, col in enumerate(columns):
         kf = fmt[col.kind]
@@ -266,7 +273,8 @@ def render_table(
         formats=runs if len(rows) > 1 else [],
         fingerprint=_fingerprint({"rows": rows, "formats": runs, "size": [n_rows, n_cols]}),
         columns=tuple(c.name for c in columns),
-        charts=table.tab.charts,
+        charts=table.charts,
+        scales=tuple(scale_ranges(table)),
         notes=tuple(notes),
         volatile=table.tab.volatile,
     )
@@ -499,7 +507,7 @@ def chart_spec(chart: Chart, r: Rendered, sheet_id: int) -> Json:
                     {
                         "sheetId": sheet_id,
                         "startRowIndex": 0,
-                        "endRowIndex": len(r.rows),
+                        "endRowIndex": len(r.rows) if chart.rows is None else min(len(r.rows), 1 + chart.rows),
                         "startColumnIndex": c,
                         "endColumnIndex": c + 1,
                     }
@@ -738,7 +746,7 @@ def _staged(changed: list[tuple[Rendered, int, Existing | None]], dashboard_unit
         stage_id = stable_id(f"staging:{r.name}", taken_ids)
         taken_ids.add(stage_id)
         staging.extend(_staging_units(r, stage_id, budget))
-        switch.extend(_switch_requests(r, sheet_id, existing, stage_id))
+        switch.extend(with_scales_switched(_switch_requests(r, sheet_id, existing, stage_id), r, sheet_id, existing))
     switch.extend(req for unit in dashboard_units for req in unit.requests())
     batches = [dataclasses.replace(b, tabs=(), staging=True) for b in _pack(staging, max_request_bytes)]
     if cleanup:
@@ -818,12 +826,12 @@ def make_plan(
             assert existing is not None  # an update has an existing tab
             deferred.append((len(tabs) - 1, r, sheet_id, existing))
         elif action != "unchanged":
-            units.extend(_tab_units(r, sheet_id, existing, budget, None))
+            units.extend(with_scales(_tab_units(r, sheet_id, existing, budget, None), r, sheet_id, existing))
             changed.append((r, sheet_id, existing))
     # A run whose only news is its own run time and history sends nothing (sheets.md: 0 writes when nothing changed).
     if units:
         for _i, r, sheet_id, existing in deferred:
-            units.extend(_tab_units(r, sheet_id, existing, budget, None))
+            units.extend(with_scales(_tab_units(r, sheet_id, existing, budget, None), r, sheet_id, existing))
             changed.append((r, sheet_id, existing))
     else:
         for i, *_rest in deferred:
@@ -887,3 +895,50 @@ def make_plan(
         batches = [Batch(body=body, tabs=first.tabs if first else (), size=_size(body))]
     notes = [n for r in renders for n in r.notes]
     return Plan(workbook=workbook, tabs=tabs, batches=batches, cells_after=cells_after, notes=notes)
+
+
+# ---------------------------------------------------------------- colour scales (conditional formats)
+# Every rewrite of one of our tabs redraws its rules: the rules on it are deleted (a tab of ours is rewritten
+# whole, as its cells are) and the declared scales added, in the same batchUpdate as its cells.
+
+
+def _color(hex_rgb: str) -> Json:
+    return {"red": int(hex_rgb[0:2], 16) / 255, "green": int(hex_rgb[2:4], 16) / 255,
+            "blue": int(hex_rgb[4:6], 16) / 255}
+
+
+def clear_scale_requests(sheet_id: int, existing: Existing | None) -> list[Json]:
+    """Delete every conditional format rule of one of our tabs (none on a new tab)."""
+    n = existing.conditional_formats if existing is not None else 0
+    return [{"deleteConditionalFormatRule": {"sheetId": sheet_id, "index": 0}} for _ in range(n)]
+
+
+def add_scale_requests(r: Rendered, sheet_id: int) -> list[Json]:
+    """The tab's colour scales (red - yellow - green, from its lowest value through the median to its highest)
+    on its data rows; none for a tab without data rows."""
+    if len(r.rows) < 2:
+        return []
+    return [
+        {"addConditionalFormatRule": {"index": i, "rule": {
+            "ranges": [{"sheetId": sheet_id, "startRowIndex": 1, "endRowIndex": len(r.rows),
+                        "startColumnIndex": scale.first, "endColumnIndex": scale.last + 1}],
+            "gradientRule": {
+                "minpoint": {"color": _color(scale.low), "type": "MIN"},
+                "midpoint": {"color": _color(scale.mid), "type": "PERCENTILE", "value": "50"},
+                "maxpoint": {"color": _color(scale.high), "type": "MAX"},
+            },
+        }}}
+        for i, scale in enumerate(r.scales)
+    ]
+
+
+def with_scales(units: list[Unit], r: Rendered, sheet_id: int, existing: Existing | None) -> list[Unit]:
+    """A tab's units with its colour scales redrawn by its last one (a tab's units share one batch unless the
+    publish is staged, where with_scales_switched applies)."""
+    units[-1].cells.extend(clear_scale_requests(sheet_id, existing) + add_scale_requests(r, sheet_id))
+    return units
+
+
+def with_scales_switched(switch: list[Json], r: Rendered, sheet_id: int, existing: Existing | None) -> list[Json]:
+    """A tab's switch requests with its old rules deleted first and its scales added after its rows are copied in."""
+    return clear_scale_requests(sheet_id, existing) + switch + add_scale_requests(r, sheet_id)

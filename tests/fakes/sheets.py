@@ -241,6 +241,7 @@ class Sheet:
     props: dict[str, Any]
     cells: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     charts: list[dict[str, Any]] = field(default_factory=list)
+    conditional_formats: list[dict[str, Any]] = field(default_factory=list)  # ConditionalFormatRule, in order
 
     @property
     def id(self) -> int:
@@ -528,6 +529,8 @@ class FakeSheets:
                 entry["developerMetadata"] = md
             if s.charts:
                 entry["charts"] = copy.deepcopy(s.charts)
+            if s.conditional_formats:
+                entry["conditionalFormats"] = copy.deepcopy(s.conditional_formats)
             sheets.append(entry)
         return {
             "spreadsheetId": self.spreadsheet_id,
@@ -817,6 +820,27 @@ class FakeSheets:
                     s.charts.remove(c)
                     return
         raise Invalid(f"No object with id: {args['objectId']}")
+
+    def _do_addConditionalFormatRule(self, book: Book, args: dict[str, Any]) -> None:
+        rule = copy.deepcopy(args["rule"])
+        ranges = rule.get("ranges") or []
+        if not ranges or ("gradientRule" in rule) == ("booleanRule" in rule):
+            raise Invalid("A conditional format rule needs ranges and exactly one of gradientRule, booleanRule")
+        sheets = {self._check_range(book, rng)[0].id for rng in ranges}
+        if len(sheets) != 1:
+            raise Invalid("All ranges of a conditional format rule must be on one sheet")
+        target = self._find(book, sheets.pop())
+        index = args.get("index", 0)
+        if not 0 <= index <= len(target.conditional_formats):
+            raise Invalid(f"Invalid index {index}: the sheet has {len(target.conditional_formats)} rules")
+        target.conditional_formats.insert(index, rule)
+
+    def _do_deleteConditionalFormatRule(self, book: Book, args: dict[str, Any]) -> dict[str, Any]:
+        s = self._find(book, args.get("sheetId", 0))
+        index = args.get("index", 0)
+        if not 0 <= index < len(s.conditional_formats):
+            raise Invalid(f"Invalid index {index}: the sheet has {len(s.conditional_formats)} rules")
+        return {"rule": s.conditional_formats.pop(index)}
 
     def _do_deleteSheet(self, book: Book, args: dict[str, Any]) -> None:
         s = self._find(book, args["sheetId"])

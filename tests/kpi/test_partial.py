@@ -104,5 +104,5 @@ def test_shared_log_october_no_longer_reads_like_a_whole_month():
     economics = build_table(tabs["Unit economics"], ctx).frame.set_index("Month")
     assert np.isnan(economics.loc["2017-10-01", "CAC"]) and economics.loc["2017-09-01", "CAC"] > 0
     logos = build_table(tabs["Cohorts (logos)"], ctx).frame.set_index("Cohort")
-    assert np.isnan(logos.loc["2017-09-01", "1"])  # was 100.0%: October read on the 17th
-    assert logos.loc["2017-09-01", "0"] == 1.0
+    assert np.isnan(logos.loc["2017-09-01", "Month 1"])  # was 100.0%: October read on the 17th
+    assert logos.loc["2017-09-01", "Month 0"] == 1.0

@@ -84,13 +84,22 @@ def test_portfolio_indirect_types_are_configurable(ctx: Context) -> None:
 
 
 def test_solutions_per_month(ctx: Context) -> None:
-    """Solutions: active customers, customer x solution pairs, their ratio and distinct solutions, per month."""
-    values = [  # customers, pairs, distinct
-        (2, 2, 2), (3, 4, 3), (3, 4, 3), (4, 5, 4), (4, 5, 3), (3, 4, 3), (3, 4, 3), (3, 5, 3), (5, 7, 4),
+    """Solutions: active customers, customer x solution pairs, their ratio, distinct solutions and the customers with
+    one solution only, per month."""
+    values = [  # customers, pairs, distinct, customers with one solution
+        (2, 2, 2, 2),  # Oct: A Payroll, C T&A
+        (3, 4, 3, 2),  # Nov-Dec: B has Payroll + Absences
+        (3, 4, 3, 2),
+        (4, 5, 4, 3),  # Jan: + D Expenses
+        (4, 5, 3, 3),  # Feb: A adds Expenses, B drops Absences: B, C, D single
+        (3, 4, 3, 2),  # Mar: D gone: B, C single
+        (3, 4, 3, 2),  # Apr: B gone, F Payroll: C, F single
+        (3, 5, 3, 1),  # May: C adds Payroll: F single
+        (5, 7, 4, 3),  # Jun: D (Expenses) back, E (Absences) new: D, E, F single
     ]
-    rows = [(m, c, p, p / c, d) for m, (c, p, d) in zip(MONTHS, values, strict=True)]
+    rows = [(m, c, p, p / c, d, one, one / c) for m, (c, p, d, one) in zip(MONTHS, values, strict=True)]
     expected = expect(rows, ["Month", "Active customers", "Active solutions", "Solutions per customer",
-                             "Solutions in use"])
+                             "Solutions in use", "Customers with one solution", "One-solution share"])
     assert_table(portfolio.solutions_by_month(ctx), expected)
 
 
@@ -128,25 +137,67 @@ def test_projects_per_month_and_type(ctx: Context) -> None:
 
 
 SECTOR_SENTENCE = (
-    "Largest sector: Health, 48.1% of MRR (1,250.00 EUR, 3 customers). Fastest churning: Retail, 1 churned of "
-    "2 customers (50.0%) in the last 12 months, 500.00 EUR of MRR."
+    "Largest sector: Health, 48.1% of MRR (1,250.00 EUR, 3 customers). Fastest growing: not enough history (no "
+    "sector had MRR at the end of 2023-06, 12 months before the window's end). Fastest churning: Retail, 1 churned of "
+    "2 customers (50.0%) in the 12 months to 2024-06, 500.00 EUR of MRR."
 )
+SECTOR_COLUMNS = ["Sector", "Customers", "MRR", "Share of MRR", "Average MRR per customer", "Customers over the window",
+                  "Churned customers", "Churned MRR", "Logo churn rate", "MRR at the window's start",
+                  "MRR at the window's end", "MRR growth", "Summary"]
 
 
 def test_sectors(ctx: Context) -> None:
-    """Sectors: customers and MRR at as_of, 12-month churn, and the sentence naming the largest and fastest-churning sector."""
+    """Sectors: customers and MRR at as_of, 12-month churn and growth, and the sentence naming the largest, the fastest
+    growing (none: nothing was paid at the end of 2023-06, where the window starts) and the fastest-churning sector."""
     rows = [
-        ("Health", 3, 1250.0, 1250 / 2600, 416.67, 3, 1, 200.0, 1 / 3, SECTOR_SENTENCE),
-        ("Retail", 1, 1200.0, 1200 / 2600, 1200.0, 2, 1, 500.0, 1 / 2, None),
-        ("Unknown", 1, 150.0, 150 / 2600, 150.0, 1, 0, 0.0, 0.0, None),
+        ("Health", 3, 1250.0, 1250 / 2600, 416.67, 3, 1, 200.0, 1 / 3, 0.0, 1250.0, NAN, SECTOR_SENTENCE),
+        ("Retail", 1, 1200.0, 1200 / 2600, 1200.0, 2, 1, 500.0, 1 / 2, 0.0, 1200.0, NAN, None),
+        ("Unknown", 1, 150.0, 150 / 2600, 150.0, 1, 0, 0.0, 0.0, 0.0, 150.0, NAN, None),
     ]
-    expected = expect(rows, ["Sector", "Customers", "MRR", "Share of MRR", "Average MRR per customer",
-                             "Customers over the window", "Churned customers", "Churned MRR", "Logo churn rate",
-                             "Summary"])
+    expected = expect(rows, SECTOR_COLUMNS)
     got = portfolio.sectors(ctx)
     assert got["Summary"].iloc[0] == SECTOR_SENTENCE
     assert got["Summary"].iloc[1:].isna().all()
     assert_table(got.drop(columns="Summary"), expected.drop(columns="Summary"))
+
+
+def test_sectors_leave_the_partial_month_out() -> None:
+    """With as_of on 2024-04-15 (April partial), the window is the 12 months to 2024-03: B's April churn is not counted,
+    and the growth runs from the end of 2023-03 to the end of 2024-03, while Customers and MRR are read at as_of.
+
+    At as_of: A 1200 (Retail), C 300 and F 300 (Health; F started Apr 1); B's Payroll ended Mar 31. At the end of March:
+    A 1200 and B 500 (Retail), C 300 (Health); D (Health) churned in March (200).
+    """
+    settings = load_settings(FIXTURE / "config.toml", {})
+    loaded = load_dataset(settings)
+    partial = build_context(settings, loaded, resolve_as_of(settings, loaded, "2024-04-15"), RunInfo())
+    assert partial.partial
+    rows = [
+        ("Retail", 1, 1200.0, 1200 / 1800, 1200.0, 2, 0, 0.0, 0.0, 0.0, 1700.0, NAN),
+        ("Health", 2, 600.0, 600 / 1800, 300.0, 2, 1, 200.0, 1 / 2, 0.0, 300.0, NAN),
+        ("Unknown", 0, 0.0, 0.0, NAN, 0, 0, 0.0, NAN, 0.0, 0.0, NAN),
+    ]
+    got = portfolio.sectors(partial)
+    assert_table(got.drop(columns="Summary"), expect(rows, SECTOR_COLUMNS[:-1]))
+    assert got["Summary"].iloc[0].endswith(
+        "Fastest churning: Health, 1 churned of 2 customers (50.0%) in the 12 months to 2024-03, 200.00 EUR of MRR.")
+
+
+def test_sector_sentence_names_the_fastest_growing_sector() -> None:
+    """Fastest growing = the highest MRR growth over the window among sectors that had MRR at its start."""
+    table = pd.DataFrame({
+        "Sector": ["Retail", "Health", "Unknown", "Banking"], "Customers": [5, 3, 2, 1],
+        "MRR": [1000.0, 600.0, 500.0, 50.0], "Share of MRR": [1000 / 2150, 600 / 2150, 500 / 2150, 50 / 2150],
+        "Customers over the window": [5, 3, 2, 1], "Churned customers": [0, 0, 0, 0],
+        "Churned MRR": [0.0, 0.0, 0.0, 0.0], "Logo churn rate": [0.0, 0.0, 0.0, 0.0],
+        "MRR at the window's start": [800.0, 400.0, 100.0, 0.0], "MRR at the window's end": [1000.0, 600.0, 500.0, 50.0],
+        "MRR growth": [0.25, 0.5, 4.0, NAN],
+    })
+    assert portfolio.sector_sentence(table, 12, "EUR", "2024-11", "2023-11") == (
+        "Largest sector: Retail, 46.5% of MRR (1,000.00 EUR, 5 customers). Fastest growing: Health, MRR up 50.0% in "
+        "the 12 months to 2024-11 (from 400.00 EUR at the end of 2023-11 to 600.00 EUR). "
+        "No sector lost a customer in the 12 months to 2024-11."
+    )
 
 
 def test_sector_sentence_without_churn_and_without_unknown() -> None:
@@ -157,7 +208,7 @@ def test_sector_sentence_without_churn_and_without_unknown() -> None:
         "Logo churn rate": [1 / 3, 0.0],
     })
     assert portfolio.sector_sentence(table, 12, "EUR") == (
-        "Largest sector: Retail, 10.0% of MRR (100.00 EUR, 1 customers). "
+        "Largest sector: Retail, 10.0% of MRR (100.00 EUR, 1 customer). "
         "No sector lost a customer in the last 12 months."
     )
 

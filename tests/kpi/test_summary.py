@@ -12,6 +12,7 @@ from kpi.economics import unit_economics
 from kpi.params import EconomicsParams, Params, SegmentParams
 from kpi.profile import core_users, segments
 from kpi.summary import COLUMNS, month_is_complete, summary
+from kpi.tables import Figure
 from tests.kpi.test_cohorts import fixture_customer_months, shared_context_or_skip
 from tests.kpi.test_economics import fixture_mrr_by_month
 from tests.kpi.test_profile import fixture_profile
@@ -37,7 +38,13 @@ def build(as_of: pd.Timestamp = MID_APRIL, economics: EconomicsParams | None = N
                     core_users(profile) if with_profile else None,
                     segments(profile, SegmentParams()) if with_profile else None)
     assert list(frame.columns) == COLUMNS
-    return {r.Topic: (r.Value, r.Sentence) for r in frame.itertuples()}
+    return {r.Topic: (shown(r.Value), r.Sentence) for r in frame.itertuples()}
+
+
+def shown(value: object) -> str:
+    """A Summary value as its cell shows it ("" when empty); every value is a typed Figure, never text."""
+    assert value is None or isinstance(value, Figure), value
+    return "" if value is None else value.text("EUR")
 
 
 def test_summary_sentences_by_hand():
@@ -62,7 +69,7 @@ def test_summary_sentences_by_hand():
     value, sentence = rows["CAC payback"]
     assert value == "6.0 months" and "within the 12-month benchmark" in sentence
     value, sentence = rows["Cohort retention"]
-    assert value == "50.0%"
+    assert value == "50.0% after 3 months"
     assert sentence == ("Across signup cohorts (pooled), 50.0% of customers were still paying 3 months after their "
                         "first month (of 2 customers in cohorts old enough); the cohorts kept 50.0% of their "
                         "starting MRR at those ages.")
@@ -169,8 +176,8 @@ def test_guess_row_names_the_share_of_churn_and_mrr_resting_on_single_charges():
     cm = customer_months(schedule, MID_APRIL, "UTC")
     guessed = guessed_mrr(schedule, billing, MID_APRIL, "UTC")
     value, sentence = tuple(guess_row(cm, guessed, pd.Timestamp("2024-03-01"), MID_APRIL, "UTC", "EUR").values())[1:]
-    assert value == "40.0%"  # 40 of the 100 churned in March (b 40 guessed, d 60 not)
-    assert sentence.startswith("In 2024-03, 40.0% of the churned MRR (40.00 EUR of 100 EUR; 1 of 2 churned "
+    assert shown(value) == "40.0% of churned MRR"  # 40 of the 100 churned in March (b 40 guessed, d 60 not)
+    assert sentence.startswith("In 2024-03, 40.0% of the churned MRR (40.00 EUR of 100.00 EUR; 1 of 2 churned "
                                "customers) came from intervals guessed from a single charge, and so does 13.0% of "
                                "MRR on 2024-04-15 (15.00 EUR)")
 
@@ -180,7 +187,7 @@ def test_verdicts_on_default_inputs_say_so_and_where_to_set_them():
     rows = build(economics=EconomicsParams(churn_window_months=2), stated=None)  # 4000 a month, 100%: defaults
     value, sentence = rows["LTV:CAC"]
     assert value.endswith(" (assumed inputs)")
-    assert ("but on assumed inputs: the default acquisition spend of 4,000 EUR a month and the default gross margin "
+    assert ("but on assumed inputs: the default acquisition spend of 4,000.00 EUR a month and the default gross margin "
             "of 100.0%, not this business's figures (set the spend (acquisition_spend_per_month, spend_file or "
             "spend_by_month) and gross_margin under [economics] in the config") in sentence
     value, sentence = rows["CAC payback"]
@@ -209,4 +216,9 @@ def test_no_healthy_verdict_without_its_caveat_on_the_datasets(name):
     frame = build_table(all_tabs()[0], ctx).frame.set_index("Topic")
     for sentence in frame["Sentence"]:
         assert "healthy" not in sentence or "which would be healthy, but on assumed inputs" in sentence
-    assert "on assumed inputs" in frame.loc["LTV:CAC", "Sentence"]
+    if ctx.dataset == "contracts":  # no spend configured: no ratio at all, and the row says why (portfolio_summary)
+        assert "LTV:CAC" not in frame.index
+        assert "LTV:CAC and CAC payback are not stated: no acquisition spend is configured" in \
+            frame.loc["Unit economics", "Sentence"]
+    else:
+        assert "on assumed inputs" in frame.loc["LTV:CAC", "Sentence"]

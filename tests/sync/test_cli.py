@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import csv
 import subprocess
 import sys
 from pathlib import Path
@@ -10,9 +12,9 @@ import openpyxl
 import pytest
 
 from sync import __version__
-from sync.cli import main
+from sync.cli import build_parser, main
 from sync.settings import load_settings
-from tests.sync.test_loading import good_customers, good_invoices, make_config
+from tests.sync.test_loading import BASE, good_customers, good_invoices, make_config, write_lines
 
 
 def test_version(capsys: pytest.CaptureFixture) -> None:
@@ -104,6 +106,77 @@ def test_debug_shows_the_traceback(tmp_path: Path, capsys: pytest.CaptureFixture
     (tmp_path / "invoices.json").unlink()
     assert main(["now", "--config", str(config), "--sink", f"csv:{tmp_path / 'o'}", "--debug"]) == 1
     assert "Traceback" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("before", [True, False], ids=["before the command", "after the command"])
+def test_global_options_go_before_or_after_the_command(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                       before: bool) -> None:
+    """--config, --debug and --log-format mean the same before the command (`kpi-sync --debug now`) and after it."""
+    config = make_config(tmp_path, good_invoices(), good_customers())
+    (tmp_path / "invoices.json").unlink()
+    options = ["--config", str(config), "--debug", "--log-format", "human"]
+    rest = ["--sink", f"csv:{tmp_path / 'o'}"]
+    argv = [*options, "now", *rest] if before else ["now", *rest, *options]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "invoices" in err and "config/default.toml" not in err
+
+
+def test_config_before_sample_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """`sample` reads no config: a --config given before it is refused rather than silently ignored."""
+    assert main(["--config", "kpi.toml", "sample", "--out", str(tmp_path / "s")]) == 2
+    assert "--config does not apply to sample" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
+
+
+def _parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The top-level parser and each command's parser, by command name ("" for the top level)."""
+    found = {"": parser}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found.update(action.choices)
+    return found
+
+
+def test_every_command_and_option_is_explained() -> None:
+    """`kpi-sync COMMAND --help` says what the command does and what each of its options means."""
+    parsers = _parsers(build_parser())
+    assert set(parsers) == {"", "now", "worker", "check", "sample"}
+    for name, parser in parsers.items():
+        assert parser.description and len(parser.description) > 40, f"{name or 'kpi-sync'} has no description"
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                continue
+            assert action.help and action.help != argparse.SUPPRESS, f"{name}: {action.option_strings} unexplained"
+
+
+def test_data_quality_separates_problems_from_notes_and_names_files_from_the_config(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """The run's summary counts problems (errors, warnings) apart from informational notes (zero amounts, refunds),
+    and the Data quality tab names files as the config does (relative to its folder), never by a machine path."""
+    (tmp_path / "project" / "config").mkdir(parents=True)
+    (tmp_path / "project" / "data").mkdir()
+    invoices = good_invoices()
+    invoices[3] = {**invoices[3], "amountPaid": 0.0}
+    invoices[7] = {**invoices[7], "amountPaid": -10.0}
+    invoices.append({"customerId": 1, "amountPaid": "ten", "timestampPaid": BASE})
+    write_lines(tmp_path / "project" / "data" / "invoices.json", invoices)
+    write_lines(tmp_path / "project" / "data" / "customers.json", good_customers())
+    config = tmp_path / "project" / "config" / "kpi.toml"
+    config.write_text('[sources]\ninvoices = "../data/invoices.json"\ncustomers = "../data/customers.json"\n',
+                      encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["now", "--config", str(config), "--sink", f"csv:{out}"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "Data quality:" in x)
+    with (out / "data_quality.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    # 1 error (the unreadable amount); info: the zero, the refund and the tab's rows that total them
+    assert [r["Severity"] for r in rows].count("error") == 1
+    notes = [r["Severity"] for r in rows].count("info")
+    assert notes >= 2 and f"; {notes} informational notes" in line, line
+    assert "Data quality: 1 problem: 1 error (lines dropped);" in line, line
+    assert {r["File"] for r in rows} == {"../data/invoices.json"}
+    assert str(tmp_path) not in (out / "data_quality.csv").read_text(encoding="utf-8")
 
 
 def test_as_of_before_any_revenue_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

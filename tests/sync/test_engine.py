@@ -187,6 +187,8 @@ def test_dask_engine_reads_a_glob_of_files_as_the_one_file(tmp_path: Path, clust
             inputs = about.loc[about["Section"] == "Input"]
             assert sum(inputs.astype(str).apply(lambda r: r.str.contains("invoices-").any(), axis=1)) >= 3
             continue
+        if name == "Sync status":  # this run's row count: Data quality has a total per file
+            continue
         if name == "Data quality":  # line numbers are per file, totals ("in all") too: the same lines' issues
             def lines(frame: pd.DataFrame) -> list[tuple]:
                 rows = frame.loc[frame["Line"].notna(), ["Severity", "Field", "Reason", "Value"]]

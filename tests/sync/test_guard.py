@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
 import openpyxl
 import pytest
 
+from kpi.syncstatus import this_run_outcome
 from sync.cli import main
 from sync.errors import ConfigError, GuardError
 from sync.guard import (
@@ -260,13 +262,18 @@ def test_failed_run_is_in_the_history_and_sync_status_tab(tmp_path: Path) -> Non
     write_ndjson(tmp_path / "customers.json", customers())
     assert main(["now", "--config", str(config), *sink]) == 0
 
-    sheet = openpyxl.load_workbook(book)["Sync status"]
+    workbook = openpyxl.load_workbook(book)
+    sheet = workbook["Sync status"]
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0] == ("Started", "Duration (s)", "Outcome", "Tabs changed", "Rows", "MRR", "Customers", "Error")
+    assert rows[0] == ("Started (UTC)", "Duration (s)", "Outcome", "Tabs changed", "Rows", "MRR", "Customers", "Error")
     outcomes = [r[2] for r in rows[1:]]
-    assert outcomes == ["this run (publishing)", FAILED, PUBLISHED]  # newest first
+    assert outcomes == [this_run_outcome(len(workbook.sheetnames)), FAILED, PUBLISHED]  # newest first
     this_run, failed, first = rows[1:]
     assert this_run[5] == 2000.0 and this_run[6] == 20 and this_run[1] is None
+    # what is known while it publishes: the tabs (in Outcome) and rows it publishes, its start in UTC
+    assert outcomes[0].startswith(f"this run: publishing {len(workbook.sheetnames)} tabs (its duration")
+    assert this_run[4] == history(config)[-1]["rows"] > 0  # as recorded once the publish is done
+    assert this_run[0] >= first[0] and abs(this_run[0] - dt.datetime.now(dt.UTC).replace(tzinfo=None)).total_seconds() < 600
     assert "customers file is empty" in failed[7] and failed[3] is None
     assert first[3] > 0 and first[4] > 0 and first[7] is None  # tabs changed, rows; no error
 

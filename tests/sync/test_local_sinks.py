@@ -216,7 +216,7 @@ def unholdable_table() -> Table:
     """A one-column table holding a lone surrogate and a control character."""
     columns = (Column("Note", "text"),)
     tab = Tab(name="Notes", description="test", columns=columns, build=lambda ctx: pd.DataFrame())
-    return Table(tab=tab, columns=columns, frame=pd.DataFrame({"Note": ["\ud800", "a\u0007b"]}))
+    return Table(tab=tab, columns=columns, frame=pd.DataFrame({"Note": pd.Series(["\ud800", "a\u0007b"], dtype=object)}))
 
 
 @pytest.mark.parametrize("kind", ["xlsx", "csv"])
@@ -243,7 +243,7 @@ def test_a_file_that_does_not_read_back_never_replaces_the_old_one(tmp_path: Pat
     before = target.read_bytes() if kind == "xlsx" else (target / "mrr_by_quarter.csv").read_bytes()
     monkeypatch.setattr(sync.sinks.cells, "holdable", lambda text: text)
     broken = Table(tab=unholdable_table().tab, columns=unholdable_table().columns,
-                   frame=pd.DataFrame({"Note": ["\ud800"]}))
+                   frame=pd.DataFrame({"Note": pd.Series(["\ud800"], dtype=object)}))
     with pytest.raises(PublishError):
         sink.publish([sample_table(), broken])
     after = target.read_bytes() if kind == "xlsx" else (target / "mrr_by_quarter.csv").read_bytes()

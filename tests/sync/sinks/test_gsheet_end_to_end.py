@@ -99,6 +99,8 @@ def test_check_says_what_is_missing(config, monkeypatch, capsys):
     assert main(["check", "--config", str(config)]) == 1
     err = capsys.readouterr().err
     assert "set KPI_SYNC_SPREADSHEET_ID (or [publish] spreadsheet_id) and GOOGLE_SERVICE_ACCOUNT_FILE" in err
+    # ... and that kpi-sync works without Google: which local sinks there are, and how to check a run on them.
+    assert "`kpi-sync now --dry-run`" in err and "xlsx:PATH" in err and "csv:DIR" in err
 
 
 def test_check_reports_an_unshared_spreadsheet(fake, config, google_env, service_key, capsys):

@@ -62,13 +62,15 @@ def test_every_request_has_a_timeout(fake, make_sink):
 
 
 def test_metadata_read_uses_a_fields_mask_without_grid_data(fake, make_sink):
-    """The one read asks for sheet properties, developer metadata and chart ids only."""
+    """The one read asks for sheet properties, developer metadata, chart ids and the count of conditional format
+    rules (their ranges' sheet ids) only."""
     make_sink().publish(workbook())
     (read,) = [c for c in fake.calls if c.kind == "get"]
     fields = read.query["fields"][0]
     sheets = parse_mask(fields)["sheets"]
-    assert set(sheets) == {"properties", "developerMetadata", "charts"}  # no "data": no grid data
+    assert set(sheets) == {"properties", "developerMetadata", "charts", "conditionalFormats"}  # no grid data
     assert sheets["charts"] == {"chartId": None}
+    assert sheets["conditionalFormats"] == {"ranges": {"sheetId": None}}
 
 
 def test_second_run_with_same_data_sends_no_write(fake, make_sink):
@@ -389,7 +391,10 @@ def test_plan_reports_without_writing(fake, make_sink):
 
 def test_text_no_sheet_can_hold_is_replaced_headers_included(fake, make_sink):
     """A lone surrogate or a control character in a column name or a cell reaches Google Sheets as U+FFFD, never as an invalid string."""
-    odd = table("Odd", [("name\u0007", "text"), ("n", "int")], [["\ud800x", 1], ["a\u001bb", 2]])
+    odd = table("Odd", [("name\u0007", "text"), ("n", "int")], [])
+    # object dtype: pandas' pyarrow-backed strings cannot even hold a lone surrogate, but an object column can
+    odd.frame["name\u0007"] = pd.Series(["\ud800x", "a\u001bb"], dtype=object)
+    odd.frame["n"] = [1, 2]
     make_sink().publish([odd])
     values = fake.values("Odd")
     assert values[0][0] == "name\ufffd" and [r[0] for r in values[1:]] == ["\ufffdx", "a\ufffdb"]
