@@ -26,7 +26,7 @@ from kpi.partition import (
     start,
 )
 from kpi.tables import Table
-from sync.errors import ConfigError
+from sync.errors import ConfigError, InputDataError
 from sync.run import compute_tables, prepare_context
 from sync.samples.payments import write_sample
 from sync.settings import EngineSection, Settings, load_settings, with_engine
@@ -142,12 +142,17 @@ def test_partition_of_is_stable_and_spreads() -> None:
 
 # ---------------------------------------------------------------------------------------------------- dask engine
 
-distributed = pytest.importorskip("distributed", reason="the dask extra is not installed (pip install '.[dask]')")
+try:
+    import distributed
+except ImportError:  # the test extra installs it; without it only the dask engine's tests are skipped
+    distributed = None
 
 
 @pytest.fixture(scope="module")
 def cluster():
     """A dask.distributed cluster in this process (threads): seconds to start, the same tasks as processes."""
+    if distributed is None:
+        pytest.skip("dask.distributed is not installed (pip install '.[dask]')")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as c:
         yield c
 
@@ -227,6 +232,24 @@ def test_a_bad_line_in_a_remote_file_is_named_by_its_url(tmp_path: Path, cluster
     quality = next(t for t in tables(_on(remote, cluster)) if t.name == "Data quality").frame
     bad = quality.loc[(quality["File"] == "memory://kpi-bad/invoices.json") & (quality["Line"] == 5)]
     assert list(bad["Field"]) == ["amountPaid"]
+
+
+def test_local_engine_reads_a_glob_too_and_names_a_glob_that_matches_nothing(tmp_path: Path) -> None:
+    whole = _generated(tmp_path, 80, 6)
+    lines = (tmp_path / "invoices.json").read_text(encoding="utf-8").splitlines(keepends=True)
+    (tmp_path / "split").mkdir()
+    half = len(lines) // 2
+    (tmp_path / "split" / "a.json").write_text("".join(lines[:half]), encoding="utf-8")
+    (tmp_path / "split" / "b.json").write_text("".join(lines[half:]), encoding="utf-8")
+    (tmp_path / "split" / "customers.json").write_bytes((tmp_path / "customers.json").read_bytes())
+    split = load_settings(_config(tmp_path / "split", "[ab].json", "customers.json"), {})
+    got = {t.name: t.frame for t in tables(split)}
+    for t in tables(whole):
+        if t.name not in ("About", "Data quality", "Sync status"):
+            pd.testing.assert_frame_equal(got[t.name], t.frame, check_exact=True, obj=t.name)
+    nothing = load_settings(_config(tmp_path / "split", "missing-*.json", "customers.json"), {})
+    with pytest.raises(InputDataError, match=r"missing-\*\.json: no invoices file matches"):
+        tables(nothing)
 
 
 # ---------------------------------------------------------------------------------------------------- settings
