@@ -137,7 +137,8 @@ class PublishSection:
     """Google Sheets publishing (credentials come from GOOGLE_SERVICE_ACCOUNT_FILE or _JSON, never from here)."""
 
     spreadsheet_id: str = ""  # KPI_SYNC_SPREADSHEET_ID wins when set
-    max_rows_per_tab: int = 0  # 0: never truncate (a tab over a Sheets limit fails the run instead)
+    max_rows_per_tab: int = 0  # 0: no cap; N: a longer tab shows its first N-1 rows and one row summing the rest
+    over_limit: str = "cap"  # past Google's 10M cells: "cap" the longest tabs at the rows that fit, or "fail"
     dashboard_tab: str = "Dashboard"  # the tab holding the native charts; "" for no dashboard
     timeout_seconds: float = 60.0  # per HTTP request (connect and read)
     max_retries: int = 5  # in total for one run, on 408, 429, 5xx and connection errors

@@ -120,11 +120,15 @@ class Worker:
         planned = plan_jobs(self.settings, self.scheduler, self.run_job)
         log.info("worker started: one run now, then %s", describe_plan(self.settings))
         self.run_job()
+        announced = None
         while not self.stopping:
             self.scheduler.run_pending()
             if self.stopping:
                 break
-            log.debug("next run at %s", _next_run_utc(planned))
+            upcoming = _next_run_utc(planned)
+            if upcoming != announced:  # once after each run: an operator reading the log knows when the next one is
+                log.info("next run at %s", upcoming)
+                announced = upcoming
             idle = self.scheduler.idle_seconds
             self.wait(MAX_IDLE_SECONDS if idle is None else min(max(idle, 0.0), MAX_IDLE_SECONDS))
         self._shutdown()

@@ -144,7 +144,11 @@ def column_values(values: pd.Series, column: Column, timezone: str = "UTC") -> l
         numbers = pd.to_numeric(values, errors="raise").to_numpy(dtype="float64", na_value=np.nan)
         finite = np.isfinite(numbers)
         if kind == "int":
-            cast: list[CellValue] = np.rint(np.where(finite, numbers, 0)).astype("int64").tolist()
+            whole = np.rint(np.where(finite, numbers, 0))
+            if len(whole) and np.abs(whole).max() >= 2**63:  # past int64: Python ints, not an overflowed cast
+                cast: list[CellValue] = [int(v) for v in whole.tolist()]
+            else:
+                cast = whole.astype("int64").tolist()
         elif kind == "money":
             cast = np.round(numbers, 2).tolist()  # amounts are shown and exported to the cent
         else:

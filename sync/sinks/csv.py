@@ -8,18 +8,27 @@ read the files as data. Numbers are never touched: only text is.
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from kpi.tables import Table
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyarrow import csv as pa_csv
+
+from kpi.tables import Column, Table
 from sync.errors import PublishError
 from sync.sinks import PublishResult
-from sync.sinks.cells import CellValue, formats, header, table_rows
+from sync.sinks.cells import column_values, formats, header
+from sync.sinks.gsheet_rows import naive_stamps, text_array
 from sync.sinks.local import atomic_path, check_folder_target
+
+_LS = pa.large_string()
+_FORMULA_BYTES = np.frombuffer(b"=+-@\t\r", dtype=np.uint8)
+_QUOTE_BYTES = np.frombuffer(b',"\r\n', dtype=np.uint8)
 
 
 def csv_name(tab: str) -> str:
@@ -38,30 +47,185 @@ class CsvSink:
 
     def publish(self, tables: Sequence[Table], *, force: bool = False) -> PublishResult:
         """Write every tab into a fresh folder, then swap it in for the old one."""
-        fmt = formats()
         with atomic_path(self.directory, directory=True) as tmp:
             expected: dict[Path, int] = {}
             for table in tables:
-                patterns = [fmt[c.kind].csv for c in table.columns]
                 path = tmp / csv_name(table.name)
-                rows = table_rows(table, self.timezone)
+                head = [self._safe(h) for h in header(table)]
                 try:
-                    with path.open("w", encoding="utf-8", newline="") as handle:
-                        writer = csv.writer(handle)
-                        writer.writerow([self._safe(h) for h in header(table)])
-                        for row in rows:
-                            writer.writerow([_text(self._safe(v), p) for v, p in zip(row, patterns, strict=True)])  # type: ignore[arg-type]
-                        handle.flush()
-                        os.fsync(handle.fileno())
+                    head_line = _record(head, len(head)).encode("utf-8")
                 except UnicodeEncodeError as exc:  # sinks get holdable text (cells.py); this is the last line of defence
                     raise PublishError(f"cannot write {path.name}: {exc.reason}") from None
-                expected[path] = 1 + len(rows)
+                try:
+                    body = csv_body(table, self.timezone, self.neutralize)
+                except UnicodeEncodeError as exc:  # text not made holdable (cells.py): UTF-8 cannot hold it
+                    raise PublishError(f"cannot write {path.name}: {exc.reason}") from None
+                with path.open("wb") as handle:
+                    handle.write(head_line)
+                    if body is not None:
+                        handle.write(_buffer(body))
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                expected[path] = 1 + len(table.frame)
             verify_folder(expected)
         return PublishResult(destination=self.destination, written=[t.name for t in tables])
 
+    def _safe(self, value: str) -> str:
+        return str(neutralize(value)) if self.neutralize else value
 
-    def _safe(self, value: object) -> object:
-        return neutralize(value) if self.neutralize else value
+
+def _record(fields: list[str], n_columns: int) -> str:
+    """One CSV record as the csv module writes it (QUOTE_MINIMAL, \\r\\n; a lone empty field as \"\")."""
+    if n_columns == 1 and fields == [""]:
+        return '""\r\n'
+    return ",".join(_quote(f) for f in fields) + "\r\n"
+
+
+def _quote(field: str) -> str:
+    return '"' + field.replace('"', '""') + '"' if any(c in field for c in ',"\r\n') else field
+
+
+def _bytes(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The UTF-8 bytes of all of `texts` and each string's offset into them (no copy)."""
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int64)[texts.offset:texts.offset + len(texts) + 1]
+    data = texts.buffers()[2]
+    if data is None:
+        return np.zeros(0, np.uint8), offsets - offsets[0]
+    return np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]], offsets - offsets[0]
+
+
+def _buffer(rows: pa.Array) -> memoryview:
+    """The UTF-8 text of all of `rows` (one string per record), without a copy."""
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset:rows.offset + len(rows) + 1]
+    return memoryview(rows.buffers()[2])[int(offsets[0]):int(offsets[-1])]
+
+
+def _lit(text: str) -> pa.Scalar:
+    return pa.scalar(text, _LS)
+
+
+def _join(pieces: list) -> pa.Array:
+    return pc.binary_join_element_wise(*[_lit(p) if isinstance(p, str) else p.cast(_LS) for p in pieces], _lit(""))
+
+
+def csv_body(table: Table, timezone: str = "UTC", neutralize_formulas: bool = True) -> pa.Array | None:
+    """Every row of the table as one CSV record (its \\r\\n included), built column by column: the bytes the csv
+    module wrote from `cells.table_rows` before, with no Python work per value (None for no rows)."""
+    n = len(table.frame)
+    if n == 0:
+        return None
+    if not table.columns:
+        return pa.array(["\r\n"] * n, _LS)
+    pieces: list = []
+    for i, column in enumerate(table.columns):
+        try:
+            fields = csv_fields(table.frame.iloc[:, i], column, timezone, neutralize_formulas)
+        except UnicodeEncodeError:
+            raise
+        except (TypeError, ValueError, OverflowError, pa.ArrowException) as exc:
+            raise ValueError(f"tab {table.name!r}, column {column.name!r}: {exc}") from exc
+        if len(table.columns) == 1:  # the csv module writes a record of one empty field as ""
+            fields = pc.if_else(pc.equal(fields, _lit("")), _lit('""'), fields)
+        pieces.extend([",", fields] if i else [fields])
+    pieces.append("\r\n")
+    return _join(pieces)
+
+
+def csv_fields(values: pd.Series, column: Column, timezone: str = "UTC", neutralize_formulas: bool = True) -> pa.Array:
+    """One column as CSV fields, quoted where needed: numbers as %.12g, whole numbers as integers, dates with the kind's
+    pattern, True/False, text neutralised (when asked) as `neutralize` does, missing values empty."""
+    kind = column.kind
+    if kind == "figure":  # the Summary's Value: a few rows of numbers and text, one by one
+        fields = []
+        for value in column_values(values, column, timezone):
+            shown = neutralize(value) if neutralize_formulas else value
+            fields.append("" if shown is None else format(shown, ".12g") if isinstance(shown, float) else str(shown))
+        return pa.array([_quote(f) for f in fields], _LS)
+    if kind in ("number", "money", "percent", "int", "count"):
+        numbers = pd.to_numeric(values, errors="raise").to_numpy(dtype="float64", na_value=np.nan)
+        finite = np.isfinite(numbers)
+        if kind == "int":
+            whole = np.rint(np.where(finite, numbers, 0))
+            if len(whole) and np.abs(whole).max() >= 2**63:
+                text = pa.array([str(int(v)) for v in whole.tolist()], _LS)  # past int64: Python ints
+            else:
+                text = pa.array(whole.astype("int64")).cast(_LS)
+        else:
+            text = _g12(np.round(numbers, 2) if kind == "money" else numbers, finite, cents=kind == "money")
+        return pc.if_else(pa.array(finite), text, _lit(""))
+    if kind in ("month", "date", "datetime"):
+        stamps, valid = naive_stamps(values, kind, timezone)
+        text = _strftime(stamps, formats()[kind].csv or "")
+        return pc.if_else(pa.array(valid), text, _lit(""))
+    if kind == "bool":
+        missing = values.isna().to_numpy(dtype=bool)
+        flags = values.where(~missing, False).astype(bool).to_numpy(dtype=bool)
+        text = pc.if_else(pa.array(flags), _lit("True"), _lit("False"))
+        return pc.if_else(pa.array(~missing), text, _lit(""))
+    if kind == "text":
+        texts, valid = text_array(values)
+        raw, offsets = _bytes(texts)
+        if neutralize_formulas:
+            lengths = np.diff(offsets)
+            first = raw[np.minimum(offsets[:-1], len(raw) - 1)] if len(raw) else raw[:0]
+            if len(raw) and bool(((lengths > 0) & np.isin(first, _FORMULA_BYTES)).any()):
+                starts = pc.match_substring_regex(texts, r"^[=+\-@\t\r]")
+                plain = pc.match_substring_regex(texts, r"^[+-]?\p{Nd}+(?:\.\p{Nd}+)?$")  # Python's \d: any Nd
+                texts = pc.if_else(pc.and_(starts, pc.invert(plain)),
+                                   pc.binary_join_element_wise(_lit("'"), texts, _lit("")), texts)
+        if bool(np.isin(raw, _QUOTE_BYTES).any()):  # a field with , " CR or LF is quoted, its quotes doubled
+            needs = pc.match_substring_regex(texts, r'[,"\r\n]')
+            quoted = pc.binary_join_element_wise(_lit('"'), pc.replace_substring(texts, '"', '""'), _lit('"'),
+                                                 _lit(""))
+            texts = pc.if_else(needs, quoted, texts)
+        return pc.if_else(pa.array(valid), texts, _lit(""))
+    raise ValueError(f"unknown column kind {kind!r}")
+
+
+def _g12(numbers: np.ndarray, finite: np.ndarray, cents: bool = False) -> pa.Array:
+    """format(v, ".12g") of each number, vectorized where it can be.
+
+    A double whose shortest round-trip decimal has at most 12 significant digits and a decimal exponent in
+    [-4, 12) prints under %.12g as that decimal in positional notation (the 12-digit rounding of the exact value
+    is that decimal, padded with zeros, which %g strips), which is Arrow's formatting in that range. Only the
+    others (more digits, tiny or huge) go through Python's format, one by one."""
+    safe = np.where(finite, numbers, 0.0)
+    text = pa.array(safe).cast(_LS)
+    magnitude = np.abs(safe)
+    if cents and bool((magnitude < 1e10).all()):
+        return text  # rounded to the cent, under 1e10: at most 12 digits, 0 or at least 0.01, positional in Arrow
+    in_range = (magnitude == 0) | ((magnitude >= 1e-4) & (magnitude < 1e12))
+    digits = pc.replace_substring_regex(text, r"[-.]", "")
+    digits = pc.utf8_rtrim(pc.utf8_ltrim(digits, "0"), "0")
+    short = pc.and_(pc.less_equal(pc.utf8_length(digits), 12), pc.invert(pc.match_substring(text, "e")))
+    short = short.to_numpy(zero_copy_only=False)  # "e": Arrow's exponent form, which %g writes differently
+    slow = np.flatnonzero(finite & ~(in_range & short))
+    if len(slow) == 0:
+        return text
+    fixed = [format(v, ".12g") for v in safe[slow].tolist()]
+    out = text.to_numpy(zero_copy_only=False).astype(object)
+    out[slow] = fixed
+    return pa.array(out, _LS)
+
+
+def _strftime(stamps: np.ndarray, pattern: str) -> pa.Array:
+    """%Y-%m, %Y-%m-%d or %Y-%m-%d %H:%M:%S of naive datetime64[ns] values (NaT gives anything: masked later)."""
+    days = stamps.astype("datetime64[D]")
+    safe = np.where(np.isnat(stamps), np.datetime64("2000-01-01"), days)
+    years = safe.astype("datetime64[Y]")
+    months = safe.astype("datetime64[M]")
+
+    def two(values: np.ndarray) -> pa.Array:
+        return pc.utf8_lpad(pa.array(values.astype("int64")).cast(_LS), 2, "0")
+
+    pieces: list = [pa.array(years.astype("int64") + 1970).cast(_LS), "-", two(months - years + 1)]
+    if "%d" in pattern:
+        pieces.extend(["-", two(safe - months + 1)])
+    if "%H" in pattern:
+        seconds = (np.where(np.isnat(stamps), np.datetime64("2000-01-01", "ns"), stamps) - safe).astype(
+            "timedelta64[s]").astype("int64")
+        pieces.extend([" ", two(seconds // 3600), ":", two(seconds // 60 % 60), ":", two(seconds % 60)])
+    return _join(pieces)
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -76,24 +240,19 @@ def neutralize(value: object) -> object:
 
 
 def verify_folder(expected: dict[Path, int]) -> None:
-    """Read each written CSV file back: valid UTF-8 that parses into the rows written. Raises PublishError otherwise."""
+    """Read each written CSV file back: valid UTF-8 that parses into the rows written, each with as many fields as its
+    header (Arrow's CSV reader, quoted line breaks allowed). Raises PublishError otherwise."""
     for path, rows in expected.items():
         try:
-            with path.open(encoding="utf-8", newline="") as handle:
-                found = sum(1 for _ in csv.reader(handle))
-        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            found = pa_csv.read_csv(
+                path,
+                read_options=pa_csv.ReadOptions(autogenerate_column_names=True),
+                parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+                convert_options=pa_csv.ConvertOptions(check_utf8=True, auto_dict_encode=False),
+            ).num_rows if path.stat().st_size else 0
+        except (OSError, pa.ArrowException) as exc:
             raise PublishError(f"{path.name} does not read back ({type(exc).__name__}); the previous output is "
                                "left as it was") from None
         if found != rows:
             raise PublishError(f"{path.name} reads back {found} rows instead of {rows}; the previous output is "
                                "left as it was")
-
-
-def _text(value: CellValue, pattern: str | None) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, dt.date) and pattern:
-        return value.strftime(pattern)
-    if isinstance(value, float):
-        return format(value, ".12g")  # 18.0 -> 18, 0.05 -> 0.05, no float noise
-    return value

@@ -13,6 +13,7 @@ See docs/google-sheets.md for the Google setup and /work/shared/docs/sheets.md f
 from __future__ import annotations
 
 import json
+import logging
 import random
 import re
 import time
@@ -27,26 +28,35 @@ from google.auth.transport.requests import AuthorizedSession
 from google.auth.transport.requests import Request as AuthRequest
 from google.oauth2.service_account import Credentials
 from gspread.exceptions import APIError
+from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 
 from kpi.tables import Table
-from sync.errors import ConfigError, PublishError, SyncError
+from sync.errors import ConfigError, LimitError, PublishError, SyncError
 from sync.logs import clip, current_redactor, decode_base64_text
 from sync.retry import Backoff, GaveUp, Retry, RetryPolicy, parse_retry_after
-from sync.sinks import PublishResult
+from sync.sinks import PublishResult, gsheet_plan
 from sync.sinks.gsheet_plan import (
     MAX_REQUEST_BYTES,
     METADATA_FIELDS,
+    CellLimitError,
     Plan,
     Rendered,
     Workbook,
+    dashboard_cells,
+    fit_rows,
+    grid_cells,
     make_plan,
     render_table,
 )
+from sync.sinks.gsheet_rows import encode
 
 if TYPE_CHECKING:
     from sync.settings import Settings
 
+log = logging.getLogger(__name__)
+
 SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
+OVER_LIMIT = ("cap", "fail")
 SHEET_URL = "https://docs.google.com/spreadsheets/d/{}"
 _ID = re.compile(r"^[A-Za-z0-9_-]{10,}$")
 _URL_ID = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
@@ -232,6 +242,7 @@ class GSheetSink:
         currency: str = "EUR",
         timezone: str = "UTC",
         max_rows_per_tab: int = 0,
+        over_limit: str = "cap",
         dashboard_tab: str = "Dashboard",
         timeout_seconds: float = 60.0,
         policy: RetryPolicy | None = None,
@@ -249,6 +260,9 @@ class GSheetSink:
         self.currency = currency
         self.timezone = timezone
         self.max_rows_per_tab = max_rows_per_tab
+        if over_limit not in OVER_LIMIT:
+            raise ConfigError(f"publish.over_limit = {over_limit!r}: expected \"cap\" or \"fail\"")
+        self.over_limit = over_limit
         self.dashboard_tab = dashboard_tab
         self.policy = policy or RetryPolicy()
         self.max_request_bytes = max_request_bytes
@@ -279,8 +293,13 @@ class GSheetSink:
         return Workbook.from_metadata(meta)
 
     def _write_once(self, body: Mapping[str, Any]) -> None:
+        """One batchUpdate. The body is sent as `gsheet_rows.encode` writes it: compact UTF-8 JSON, the rows'
+        text spliced in as rendered (gspread's batch_update would have requests serialise it again)."""
         self.requests += 1
-        self._client.http_client.batch_update(self.spreadsheet_id, body)
+        self._client.http_client.request(
+            "post", SPREADSHEET_BATCH_UPDATE_URL % self.spreadsheet_id, data=encode(body),
+            headers={"Content-Type": "application/json; charset=utf-8"},
+        )
 
     # -- errors a person can act on
 
@@ -361,10 +380,12 @@ class GSheetSink:
 
     # -- planning
 
-    def render(self, tables: Sequence[Table]) -> list[Rendered]:
-        """Every table as cells; raises LimitError before anything is sent when a tab cannot fit."""
+    def render(self, tables: Sequence[Table], cap: int = 0, why: str = "") -> list[Rendered]:
+        """Every table as cells, long ones capped at `cap` rows (default: [publish] max_rows_per_tab); raises
+        LimitError before anything is sent when a tab cannot fit."""
         return [
-            render_table(t, timezone=self.timezone, currency=self.currency, max_rows=self.max_rows_per_tab)
+            render_table(t, timezone=self.timezone, currency=self.currency, max_rows=cap or self.max_rows_per_tab,
+                         why=why)
             for t in tables
         ]
 
@@ -377,10 +398,40 @@ class GSheetSink:
             max_request_bytes=self.max_request_bytes,
         )
 
+    def _fitted(self, tables: Sequence[Table], renders: list[Rendered], workbook: Workbook,
+                force: bool | Iterable[str]) -> tuple[list[Rendered], Plan]:
+        """The renders and the plan, within Google's 10 million cells: when the tabs would pass it and
+        [publish] over_limit = "cap", the longest tabs are capped (the rest summarised in one row) at the most rows
+        that fit, and a warning says so before anything is sent; with "fail" the LimitError stands.
+        `renders`: the tables rendered as configured (before the read, so a tab no sheet holds fails first)."""
+        for _attempt in range(3):  # uncapped, capped for one request, capped for a staged publish
+            try:
+                return renders, self._plan(workbook, renders, force)
+            except CellLimitError as exc:
+                if self.over_limit != "cap":
+                    raise
+                shapes = [(t.name, len(t.frame), len(t.columns)) for t in tables]
+                charts = sum(len(t.tab.charts) for t in tables) if self.dashboard_tab else 0
+                cap = fit_rows(shapes, workbook, staged=exc.staged, extra_cells=dashboard_cells(charts),
+                               max_rows=self.max_rows_per_tab)
+                if cap is None:
+                    raise LimitError(f"{exc}; even one row per tab does not fit") from None
+                capped = [name for name, rows, _ in shapes if rows > cap]
+                why = (f"the spreadsheet would pass Google Sheets' limit of {gsheet_plan.MAX_CELLS:,} cells; "
+                       f"[publish] over_limit = \"cap\"")
+                log.warning(
+                    "%s: tabs %s capped at %s rows each (the last one sums the rest: %s cells in all); "
+                    "set [publish] over_limit = \"fail\" to fail instead",
+                    clip(str(exc), 300), ", ".join(repr(n) for n in capped), f"{cap:,}",
+                    f"{sum(grid_cells(r, c, cap) for _, r, c in shapes):,}",
+                )
+                renders = self.render(tables, cap=cap, why=why)
+        raise LimitError("the tabs do not fit in Google Sheets' limit of cells even capped")
+
     def plan(self, tables: Sequence[Table], force: bool = False, workbook: Workbook | None = None) -> Plan:
         """What `publish` would send, without writing: one metadata read (none if `workbook` is given)."""
         renders = self.render(tables)
-        return self._plan(workbook or self.read(), renders, force)
+        return self._fitted(tables, renders, workbook or self.read(), force)[1]
 
     # -- publishing
 
@@ -389,9 +440,9 @@ class GSheetSink:
         passes the payload limit, staging writes to hidden tabs and one switch. Tabs we don't own are untouched."""
         self.requests = 0
         self._staged = False  # a staging batch landed: hidden tabs only, nothing a reader sees
-        renders = self.render(tables)
         backoff = self._backoff()
-        plan = self._plan(self.read(backoff), renders, force)
+        renders = self.render(tables)
+        renders, plan = self._fitted(tables, renders, self.read(backoff), force)
         changed = plan.names("add") + plan.names("update")
         result = PublishResult(
             destination=self.destination,
@@ -450,6 +501,7 @@ def open_gsheet_sink(target: str, settings: Settings, **overrides: Any) -> GShee
         "currency": settings.params.currency,
         "timezone": settings.params.timezone,
         "max_rows_per_tab": publish.max_rows_per_tab,
+        "over_limit": publish.over_limit,
         "dashboard_tab": publish.dashboard_tab,
         "timeout_seconds": publish.timeout_seconds,
         "policy": RetryPolicy(

@@ -1,8 +1,9 @@
 """Plan a Google Sheets publish: tables -> typed cells -> the requests of one atomic batchUpdate.
 
 Pure: no network. `render_table` turns a Table into Sheets `RowData` (typed cells only: numberValue,
-stringValue, boolValue; dates as serial numbers with a DATE format; never formulaValue) and a
-fingerprint; `make_plan` compares the renders with the spreadsheet's metadata (as Google returns it
+stringValue, boolValue; dates as serial numbers with a DATE format; never formulaValue), built column-wise as
+JSON text (`gsheet_rows.RowsJson`: no Python object per cell), and a fingerprint hashing that text;
+`fit_rows` finds the row cap that keeps a workbook within Google's cells; `make_plan` compares the renders with the spreadsheet's metadata (as Google returns it
 for `METADATA_FIELDS`) and returns the batchUpdate bodies to send: usually one. When one body would
 pass `max_request_bytes`, the new content is first written into hidden staging tabs over as many
 requests as needed, then one final batchUpdate switches every tab at once (each visible tab is resized,
@@ -17,18 +18,24 @@ Ownership: a tab is ours when it carries developer metadata with key `META_KEY`;
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
 from kpi.tables import Chart, Table
 from sync.errors import LimitError, PublishError
-from sync.sinks.cells import ScaleRange, figure_formats, formats, safe_text, scale_ranges, serial, table_rows
+from sync.sinks.cells import ScaleRange, formats, safe_text, scale_ranges
+from sync.sinks.gsheet_rows import RowsJson, json_size, table_row_texts
 
-FORMAT_VERSION = "2"  # bump when the rendering changes: every tab is rewritten once (2: colour scales)
+# Bump when the rendering changes: every tab is rewritten once. 2: colour scales; 3: fingerprints hash the rows'
+# JSON text (sync/sinks/gsheet_rows.py).
+FORMAT_VERSION = "3"
 META_KEY = "kpi-sync"
 STAGING_KEY = "kpi-sync-staging"  # developer metadata of a hidden staging tab; value {"tab": name}
 STAGING_TITLE = "kpi-sync staging {}"
@@ -155,7 +162,7 @@ class Rendered:
     """A tab as cells: header + data rows as RowData, number formats per column run, a fingerprint."""
 
     name: str
-    rows: list[Json]
+    rows: RowsJson  # header + data rows, as RowData JSON text
     n_rows: int  # grid rows (header included)
     n_cols: int
     formats: list[tuple[int, int, Json]]  # (first column, end column, numberFormat) for the data rows
@@ -176,6 +183,16 @@ def _fingerprint(payload: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
+def _rows_fingerprint(rows: RowsJson, payload: Any) -> str:
+    """A tab's fingerprint: its format runs and size (`payload`), then its rows' JSON text, header included."""
+    digest = hashlib.sha256(
+        json.dumps([FORMAT_VERSION, payload], sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    )
+    for chunk in rows.chunks():
+        digest.update(chunk)
+    return digest.hexdigest()[:32]
+
+
 def _text(value: str, tab: str, where: str) -> str:
     if len(value) > MAX_CELL_CHARS:
         raise LimitError(
@@ -185,37 +202,44 @@ def _text(value: str, tab: str, where: str) -> str:
     return value
 
 
-def _cell(value: Any, tab: str, where: str) -> Json:
-    """One typed cell value as Sheets CellData. Text stays text, whatever it starts with."""
-    if value is None:
-        return {}
-    if isinstance(value, bool):
-        return {"userEnteredValue": {"boolValue": value}}
-    if isinstance(value, str):
-        return {"userEnteredValue": {"stringValue": _text(value, tab, where)}}
-    if isinstance(value, dt.date):  # dt.datetime included
-        return {"userEnteredValue": {"numberValue": serial(value)}}
-    if isinstance(value, int | float):
-        return {"userEnteredValue": {"numberValue": value}}
-    raise PublishError(f"tab {tab!r}: {where}: cannot write a {type(value).__name__} to Google Sheets")
+SUMMED_KINDS = ("int", "number", "money")
 
 
-def _column_letter(index: int) -> str:
-    name = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        name = chr(65 + rem) + name
-    return name
+def _summary_row(rest: pd.DataFrame, table: Table) -> pa.Array:
+    """One row standing for the rows a cap leaves out: a label in the first column, the sums of the whole-number,
+    number and money columns under the others, the rest empty. The row's text ends with a comma, like a body row."""
+    cells: list[Json] = []
+    for i, column in enumerate(table.columns):
+        if i == 0:
+            label = f"{len(rest):,} more rows not shown; this row sums them"
+            cells.append({"userEnteredValue": {"stringValue": label},
+                          "userEnteredFormat": {"textFormat": {"italic": True}}})
+            continue
+        if column.kind not in SUMMED_KINDS:
+            cells.append({})
+            continue
+        numbers = pd.to_numeric(rest.iloc[:, i], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        numbers = numbers[np.isfinite(numbers)]
+        total = float(numbers.sum()) if len(numbers) else 0.0
+        if not np.isfinite(total):
+            cells.append({})
+        elif column.kind == "int":
+            cells.append({"userEnteredValue": {"numberValue": int(round(total))}})
+        else:
+            cells.append({"userEnteredValue": {"numberValue": round(total, 2) if column.kind == "money" else total}})
+    text = json.dumps({"values": cells}, separators=(",", ":"), ensure_ascii=False) + ","
+    return pa.array([text], pa.large_string())
 
 
 def render_table(
-    table: Table, *, timezone: str = "UTC", currency: str = "EUR", max_rows: int = 0
+    table: Table, *, timezone: str = "UTC", currency: str = "EUR", max_rows: int = 0, why: str = ""
 ) -> Rendered:
     """A table as Sheets rows: a bold header (column descriptions as notes), then typed cells.
 
     Raises LimitError (naming the tab) for more columns or longer text than a sheet holds.
-    With `max_rows` > 0 longer tables are cut, and the header's first cell says so in its note.
+    With `max_rows` > 0 a longer table is capped at `max_rows` rows under its header: the first `max_rows - 1`
+    rows, then one row summing the others (`_summary_row`); the header's first cell and the notes say so, with
+    `why` (default: the [publish] max_rows_per_tab setting). Cells are built column-wise (`gsheet_rows`).
     """
     name = table.name
     columns = table.columns
@@ -223,16 +247,21 @@ def render_table(
         raise LimitError(
             f"tab {name!r}: {len(columns):,} columns, over Google Sheets' limit of {MAX_COLUMNS:,}"
         )
-    body = table_rows(table, timezone)
+    frame = table.frame
+    total = len(frame)
     notes: list[str] = []
     first_note = [table.tab.description] if table.tab.description else []
     if table.note:
         first_note.append(table.note)
-    if max_rows and len(body) > max_rows:
-        cut = f"Truncated: the first {max_rows:,} of {len(body):,} rows ([publish] max_rows_per_tab)."
+    summary = None
+    if max_rows and total > max_rows:
+        keep = max_rows - 1
+        cut = (f"Capped: the first {keep:,} of {total:,} rows, then one row summing the other {total - keep:,} "
+               f"({why or '[publish] max_rows_per_tab'}).")
         first_note.append(cut)
         notes.append(f"tab {name!r}: {cut}")
-        body = body[:max_rows]
+        summary = _summary_row(frame.iloc[keep:], table)
+        frame = frame.iloc[:keep]
     header: list[Json] = []
     for i, col in enumerate(columns):
         cell: Json = {
@@ -243,16 +272,11 @@ def render_table(
         if note:
             cell["note"] = _text(note, name, "a header note")
         header.append(cell)
-    rows: list[Json] = [{"values": header}]
+    body = table_row_texts(frame, columns, timezone, name, currency)
+    if summary is not None:
+        body = summary if body is None else pa.concat_arrays([body, summary])
+    rows = RowsJson.build(header, body)
     fmt = formats(currency)
-    figures = {c: figure_formats(table.frame.iloc[:, c], fmt) for c, col in enumerate(columns) if col.kind == "figure"}
-    for r, values in enumerate(body, start=2):
-        cells = [_cell(v, name, f"cell {_column_letter(c)}{r}") for c, v in enumerate(values)]
-        for c, per_row in figures.items():  # a figure column: each cell its own number format
-            kf = per_row[r - 2]
-            if kf is not None and cells[c]:
-                cells[c]["userEnteredFormat"] = {"numberFormat": {"type": kf.sheets_type, "pattern": kf.pattern}}
-        rows.append({"values": cells})
     runs: list[tuple[int, int, Json]] = []
     for c, col in enumerate(columns):
         kf = fmt[col.kind]
@@ -271,13 +295,18 @@ def render_table(
         n_rows=n_rows,
         n_cols=n_cols,
         formats=runs if len(rows) > 1 else [],
-        fingerprint=_fingerprint({"rows": rows, "formats": runs, "size": [n_rows, n_cols]}),
+        fingerprint=_rows_fingerprint(rows, {"formats": runs, "size": [n_rows, n_cols]}),
         columns=tuple(c.name for c in columns),
         charts=table.charts,
         scales=tuple(scale_ranges(table)),
         notes=tuple(notes),
         volatile=table.tab.volatile,
     )
+
+
+def table_shape(table: Table) -> tuple[int, int]:
+    """(data rows, columns) of a table as `render_table` would lay it out uncapped."""
+    return len(table.frame), len(table.columns)
 
 
 # ---------------------------------------------------------------- planning
@@ -402,8 +431,20 @@ def _grid(sheet_id: int, rows: int, cols: int, frozen: bool) -> Json:
 
 
 def _size(obj: Any) -> int:
-    """Bytes of `obj` as requests sends it (json.dumps defaults: spaces after separators, ASCII escapes)."""
-    return len(json.dumps(obj))
+    """Bytes of `obj` as the sink sends it (compact UTF-8 JSON, rows spliced in: gsheet_rows.encode)."""
+    return json_size(obj)
+
+
+def _chunk_bounds(sizes: np.ndarray, start: int, budget: int) -> list[tuple[int, int]]:
+    """Rows start.. in consecutive chunks, each as many rows as fit in `budget` bytes (at least one row)."""
+    cum = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
+    bounds: list[tuple[int, int]] = []
+    a, n = start, len(sizes)
+    while a < n:
+        b = max(a + 1, int(np.searchsorted(cum, cum[a] + budget, side="right")) - 1)
+        bounds.append((a, b))
+        a = b
+    return bounds
 
 
 def _tab_units(
@@ -462,17 +503,8 @@ def _tab_units(
         return [first]
 
     # Too large for one request body: split the rows.
-    row_sizes = [_size(row) + 1 for row in r.rows]
     fixed = _size([first.shrink, first.add, first.grow, formats]) + 2048
-    chunk_budget = max(1, budget - fixed)
-    chunks: list[tuple[int, int]] = []
-    start, total = 0, 0
-    for i, size in enumerate(row_sizes):
-        if i > start and total + size > chunk_budget:
-            chunks.append((start, i))
-            start, total = i, 0
-        total += size
-    chunks.append((start, len(r.rows)))
+    chunks = _chunk_bounds(r.rows.row_sizes(), 0, max(1, budget - fixed))
     units: list[Unit] = []
     for k, (a, b) in enumerate(chunks):
         unit = first if k == 0 else Unit(r.name)
@@ -689,16 +721,7 @@ def _staging_units(r: Rendered, stage_id: int, budget: int) -> list[Unit]:
     ]
     units = [first]
     chunk_budget = max(1, budget - _size([first.add, first.meta, formats]) - 2048)
-    start, total = 1, 0
-    bounds: list[tuple[int, int]] = []
-    for i in range(1, len(r.rows)):
-        size = _size(r.rows[i]) + 1
-        if i > start and total + size > chunk_budget:
-            bounds.append((start, i))
-            start, total = i, 0
-        total += size
-    if start < len(r.rows):
-        bounds.append((start, len(r.rows)))
+    bounds = _chunk_bounds(r.rows.row_sizes(), 1, chunk_budget)
     for k, (a, b) in enumerate(bounds):
         unit = first if k == 0 else Unit(r.name)
         unit.cells.append({"updateCells": {"rows": r.rows[a:b], "fields": CELL_FIELDS,
@@ -761,6 +784,61 @@ def _staged(changed: list[tuple[Rendered, int, Existing | None]], dashboard_unit
             f"one request may carry: publish fewer tabs"
         )
     return [*batches, final]
+
+
+class CellLimitError(LimitError):
+    """The spreadsheet would pass MAX_CELLS. `staged`: counting the staging copy of a publish in several requests."""
+
+    def __init__(self, message: str, *, staged: bool):
+        super().__init__(message)
+        self.staged = staged
+
+
+def dashboard_cells(charts: int) -> int:
+    """Grid cells of a dashboard holding `charts` charts (0 without charts)."""
+    return (1 + CHART_ROWS * charts) * 10 if charts else 0
+
+
+def grid_cells(rows: int, cols: int, cap: int = 0) -> int:
+    """Grid cells of a tab of `rows` data rows and `cols` columns, capped at `cap` rows (0: no cap)."""
+    shown = min(rows, cap) if cap else rows
+    return max(2, 1 + shown) * max(1, cols)
+
+
+def fit_rows(shapes: Sequence[tuple[str, int, int]], workbook: Workbook, *, staged: bool, extra_cells: int = 0,
+             max_rows: int = 0) -> int | None:
+    """The largest row cap with which tabs of these (name, data rows, columns) fit in MAX_CELLS, or None if none does.
+
+    Counts the other tabs of the spreadsheet, `extra_cells` (the dashboard) and, when `staged`, the staging copy
+    of every tab next to its visible grid at the larger of its old and new size (what make_plan checks).
+    A cap at or above a tab's rows leaves it whole, so only the longest tabs (one row per customer, charge or
+    movement) are cut. `max_rows` (the configured cap, 0 for none) is never exceeded.
+    """
+    owned = workbook.owned()
+    names = {name for name, _, _ in shapes}
+    mine = {owned[n].sheet_id for n in names if n in owned}
+    others = sum(s.cells for s in workbook.sheets if s.sheet_id not in mine and not s.staging) + extra_cells
+
+    def peak(cap: int) -> int:
+        total = others
+        for name, rows, cols in shapes:
+            new = grid_cells(rows, cols, cap)
+            old = owned[name].cells if name in owned else 0
+            total += new + max(old, new) if staged else new
+        return total
+
+    longest = max((rows for _, rows, _ in shapes), default=0)
+    high = min(max_rows, longest) if max_rows else longest
+    if high < 1 or peak(1) > MAX_CELLS:
+        return None
+    low = 1
+    while low < high:  # the largest cap in [1, high] that fits
+        mid = (low + high + 1) // 2
+        if peak(mid) <= MAX_CELLS:
+            low = mid
+        else:
+            high = mid - 1
+    return low
 
 
 def make_plan(
@@ -856,9 +934,10 @@ def make_plan(
     else:
         dashboard_units = []
 
-    # Limits, on the workbook as it would be after the change (tabs we don't own included).
+    # Limits, on the workbook as it would be after the change (tabs we don't own included; staging tabs a stopped
+    # run left are deleted by the first request, before anything grows).
     ours = {sheet_ids.get(n) for n in sizes} | {t.sheet_id for t in tabs}
-    others = sum(s.cells for s in workbook.sheets if s.sheet_id not in ours)
+    others = sum(s.cells for s in workbook.sheets if s.sheet_id not in ours and not s.staging)
     cells_after = others + sum(sizes.values())
     if len(workbook.sheets) + adds > MAX_TABS:
         first_new = next(t.name for t in reversed(tabs) if t.action == "add")
@@ -869,9 +948,10 @@ def make_plan(
     if cells_after > MAX_CELLS:
         biggest = max(renders, key=lambda r: r.cells) if renders else None
         which = f"; largest tab {biggest.name!r} has {biggest.cells:,} cells" if biggest else ""
-        raise LimitError(
+        raise CellLimitError(
             f"the spreadsheet would hold {cells_after:,} cells, over Google Sheets' limit of {MAX_CELLS:,}{which} "
-            f"(set [publish] max_rows_per_tab, or remove other tabs holding {others:,} cells)"
+            f"(set [publish] max_rows_per_tab, or remove other tabs holding {others:,} cells)",
+            staged=False,
         )
 
     # Shrinking tabs go first, so no intermediate state passes the cell limit.
@@ -880,12 +960,15 @@ def make_plan(
     cleanup = [{"deleteSheet": {"sheetId": s.sheet_id}} for s in workbook.sheets if s.staging]
     if len(batches) > 1:
         ordered = sorted(changed, key=lambda c: (not (c[2] is not None and c[0].cells < c[2].cells)))
-        staged_peak = cells_after + sum(r.cells for r, _, _ in changed)
+        # While staging, each changed tab is there twice: its visible grid at its old size (or the new one, once
+        # switched) and its staging copy.
+        staged_peak = cells_after + sum(r.cells + max(0, e.cells - r.cells if e else 0) for r, _, e in changed)
         if staged_peak > MAX_CELLS:
-            raise LimitError(
+            raise CellLimitError(
                 f"publishing in several requests stages a copy of the changed tabs, and the spreadsheet would then hold "
                 f"{staged_peak:,} cells, over Google Sheets' limit of {MAX_CELLS:,} (set [publish] max_rows_per_tab, "
-                f"or remove other tabs)"
+                f"or remove other tabs)",
+                staged=True,
             )
         batches = _staged(ordered, dashboard_units, cleanup, taken_ids, budget, max_request_bytes)
     elif cleanup:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import itertools
 import json
 import math
@@ -571,8 +572,21 @@ class FakeSheets:
 
     # -- batchUpdate semantics (atomic)
 
+    @staticmethod
+    def _fork(book: Book) -> Book:
+        """The book a batchUpdate is applied to (kept only if every sub-request succeeds): properties, charts and
+        metadata copied deeply, the cells shallowly, since a cell is copied before it changes (`_set_cell`) and
+        the other handlers put new cell dicts in. A batch costs one dict copy per sheet, not a copy of every cell
+        (a deep copy per batch made a large publish through the fake quadratic)."""
+        def fork(sheet: Sheet) -> Sheet:
+            copied = {f.name: copy.deepcopy(getattr(sheet, f.name)) for f in dataclasses.fields(sheet) if f.name != "cells"}
+            return Sheet(cells=dict(sheet.cells), **copied)
+
+        copied = {f.name: copy.deepcopy(getattr(book, f.name)) for f in dataclasses.fields(book) if f.name != "sheets"}
+        return Book(sheets=[fork(s) for s in book.sheets], **copied)
+
     def _apply(self, body: dict[str, Any]) -> list[dict[str, Any]]:
-        work = copy.deepcopy(self.book)
+        work = self._fork(self.book)
         replies = []
         for i, req in enumerate(body.get("requests", [])):
             ((kind, args),) = req.items()
@@ -628,7 +642,8 @@ class FakeSheets:
             raise Invalid("You can't freeze all visible rows on the sheet.")
 
     def _set_cell(self, s: Sheet, r: int, c: int, data: dict[str, Any], mask: str) -> None:
-        cell = s.cells.get((r, c), {})
+        old = s.cells.get((r, c))
+        cell = copy.deepcopy(old) if old else {}  # the committed book may share this dict (_fork)
         apply_mask(cell, data, mask)
         for v in (cell.get("userEnteredValue") or {}).values():
             if isinstance(v, str) and len(v) > MAX_CELL_CHARS:

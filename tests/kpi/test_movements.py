@@ -138,7 +138,7 @@ def test_at_scale_the_publish_cap_cuts_movements_like_the_other_per_customer_tab
     ctx = dataset_context("generated")
     table = build_table(next(t for t in TABS if t.name == "Movements"), ctx)
     rendered = render_table(table, max_rows=50)
-    assert len(rendered.rows) == 51  # the header and the first 50 rows
-    assert any("Truncated: the first 50 of" in note for note in rendered.notes)
-    kept, cut = table.frame.iloc[:50], table.frame.iloc[50:]
+    assert len(rendered.rows) == 51  # the header, the first 49 rows and one row summing the others
+    assert any("Capped: the first 49 of" in note for note in rendered.notes)
+    kept, cut = table.frame.iloc[:49], table.frame.iloc[49:]
     assert kept["Month"].min() >= cut["Month"].max()  # newest months first: the cut drops the oldest

@@ -91,6 +91,9 @@ def test_worker_keeps_its_schedule_after_a_failed_run(tmp_path: Path, clock: Fak
     assert "worker started: one run now, then every 1h" in messages
     assert "run failed: invoices.json: invoices file is empty" in messages
     assert messages[-1] == "worker stopped"
+    # after each run (failed or not) the log says once when the next one is, in UTC
+    nexts = [m for m in messages if m.startswith("next run at ")]
+    assert nexts == [f"next run at {(start + k * HOUR).astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC" for k in (1, 2)]
 
 
 def test_locked_and_crashing_runs_do_not_stop_the_worker(tmp_path: Path, clock: FakeClock,

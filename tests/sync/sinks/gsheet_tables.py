@@ -15,10 +15,12 @@ def table(
     rows: list[list[Any]],
     charts: tuple[Chart, ...] = (),
     description: str = "",
+    dtype: Any = None,
 ) -> Table:
-    """A built Table straight from rows (no builder run)."""
+    """A built Table straight from rows (no builder run). dtype=object keeps text pandas' str dtype cannot hold
+    (lone surrogates), as the reader's object columns do."""
     cols = tuple(Column(n, k) for n, k in columns)
-    frame = pd.DataFrame(rows or None, columns=[c.name for c in cols])
+    frame = pd.DataFrame(rows or None, columns=[c.name for c in cols], dtype=dtype)
     tab = Tab(name=name, description=description, columns=cols, build=lambda ctx: frame, charts=charts)
     return Table(tab=tab, columns=cols, frame=frame)
 

@@ -368,12 +368,17 @@ def test_too_many_tabs_is_refused(fake, make_sink):
     assert fake.count("batchUpdate") == 0
 
 
-def test_max_rows_per_tab_truncates_with_a_note(fake, make_sink):
-    """With max_rows_per_tab, a longer table is cut and says so in its header note and the run notes."""
-    result = make_sink(max_rows_per_tab=2).publish([mrr_table(months=5)])
-    assert fake.sheet("MRR").rows == 3
-    assert "Truncated: the first 2 of 5 rows" in fake.cell("MRR", 0, 0)["note"]
-    assert any("'MRR'" in n and "Truncated" in n for n in result.notes)
+def test_max_rows_per_tab_caps_with_the_rest_summarised(fake, make_sink):
+    """With max_rows_per_tab = N, a longer table shows N rows: its first N - 1, then one row summing the others
+    (whole-number, number and money columns; the others empty); the header note and the run notes say so."""
+    result = make_sink(max_rows_per_tab=3).publish([mrr_table(months=5)])
+    assert fake.sheet("MRR").rows == 4
+    assert "Capped: the first 2 of 5 rows, then one row summing the other 3" in fake.cell("MRR", 0, 0)["note"]
+    assert any("'MRR'" in n and "Capped" in n for n in result.notes)
+    values = fake.values("MRR")
+    assert [row[1] for row in values[1:3]] == [1000.0, 1100.0]
+    # months 2..4: mrr 1200+1300+1400, customers 12+13+14, logo churn (a percent) not summed, new and churned MRR
+    assert values[3] == ["3 more rows not shown; this row sums them", 3900.0, 39, None, 900.0, -180.0]
 
 
 def test_plan_reports_without_writing(fake, make_sink):

@@ -1,0 +1,99 @@
+"""The column-wise CSV writer (sync.sinks.csv) writes the bytes the per-value writer it replaced wrote.
+
+`reference_csv` is that writer, kept here as the definition: typed cells from `cells.table_rows`, each value
+formatted one by one (%.12g numbers, the kind's date pattern, True/False, OWASP neutralisation), the csv module.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kpi.tables import Table
+from sync.run import compute_tables
+from sync.sinks.cells import CellValue, formats, header, table_rows
+from sync.sinks.csv import CsvSink, csv_name, neutralize
+from tests.kpi.datasets import dataset_context
+from tests.sync.sinks.gsheet_tables import table
+
+
+def _text(value: CellValue, pattern: str | None) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, dt.date) and pattern:
+        return value.strftime(pattern)
+    if isinstance(value, float):
+        return format(value, ".12g")
+    return value
+
+
+def reference_csv(t: Table, timezone: str = "UTC", neutralize_formulas: bool = True) -> bytes:
+    safe = neutralize if neutralize_formulas else (lambda v: v)
+    fmt = formats()
+    patterns = [fmt[c.kind].csv for c in t.columns]
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow([safe(h) for h in header(t)])
+    for row in table_rows(t, timezone):
+        writer.writerow([_text(safe(v), p) for v, p in zip(row, patterns, strict=True)])  # type: ignore[arg-type]
+    return out.getvalue().encode("utf-8")
+
+
+def written(tables: list[Table], tmp_path, timezone: str = "UTC", neutralize_formulas: bool = True) -> dict[str, bytes]:
+    folder = tmp_path / "out"
+    CsvSink(str(folder), timezone=timezone, neutralize_formulas=neutralize_formulas).publish(tables)
+    return {t.name: (folder / csv_name(t.name)).read_bytes() for t in tables}
+
+
+@pytest.mark.parametrize("dataset", ["shared", "generated", "contracts fixture", "payments sample"])
+def test_byte_identical_to_the_per_value_writer(dataset, tmp_path):
+    ctx = dataset_context(dataset)
+    tables, _ = compute_tables(ctx)
+    got = written(tables, tmp_path, ctx.timezone)
+    for t in tables:
+        assert got[t.name] == reference_csv(t, ctx.timezone), t.name
+
+
+TRICKY = ['a,b', 'say "hi"', "line\nfeed", "cr\rx", "tab\tx", "=SUM(A1)", "+1", "-4.50", "-4.", "+٣", "@home",
+          "\tx", "\rx", "-", "", "é ✓ 😀", "x" * 40_000, "ctl\u0007", None, "'quoted", " lead"]
+
+
+@pytest.mark.parametrize("neutral", [True, False])
+def test_tricky_values_on_every_kind(neutral, tmp_path):
+    n = len(TRICKY)
+    floats = [0.0, -0.0, 0.1 + 0.2, 1 / 3, 1e20, 1e-7, 123456789012345.0, 1234.565, np.nan, np.inf, 2.5, -1e-4,
+              1e12, 999999999999.5, 0.00012345678901234, 5.0, None, 7e-5, -3.0, 1e11, 42.125]
+    stamps = pd.to_datetime(["2024-03-31 23:30:15.7", "1900-01-01", None, "2017-10-17", "2262-04-11"] * 5,
+                            utc=True, format="ISO8601")[:n]
+    t = table("Tricky", [("text", "text"), ("number", "number"), ("money", "money"), ("percent", "percent"),
+                         ("int", "int"), ("month", "month"), ("date", "date"), ("datetime", "datetime"),
+                         ("bool", "bool")],
+              [[TRICKY[i], floats[i], floats[i], floats[i], floats[i], stamps[i], stamps[i], stamps[i],
+                [True, False, None][i % 3]] for i in range(n)], dtype=object)
+    for tz in ("UTC", "Pacific/Chatham"):
+        assert written([t], tmp_path / tz, tz, neutral)["Tricky"] == reference_csv(t, tz, neutral)
+
+
+def test_one_column_tabs_and_empty_tabs(tmp_path):
+    one = table("One", [("=x", "text")], [[""], [None], ["a"]], dtype=object)
+    empty = table("Empty", [("a", "text"), ("b", "int")], [])
+    got = written([one, empty], tmp_path)
+    assert got["One"] == reference_csv(one) == b"'=x\r\n\"\"\r\n\"\"\r\na\r\n"
+    assert got["Empty"] == reference_csv(empty)
+
+
+@settings(max_examples=40, deadline=None)
+@given(texts=st.lists(st.none() | st.text(max_size=10), min_size=1, max_size=6),
+       numbers=st.lists(st.none() | st.floats(width=64, min_value=-1e15, max_value=1e15), min_size=1, max_size=6))
+def test_any_text_and_number(tmp_path_factory, texts, numbers):
+    k = min(len(texts), len(numbers))
+    t = table("Any", [("t", "text"), ("n", "number"), ("m", "money"), ("i", "int")],
+              [[texts[i], numbers[i], numbers[i], numbers[i]] for i in range(k)], dtype=object)
+    assert written([t], tmp_path_factory.mktemp("any"))["Any"] == reference_csv(t)
