@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kpi.mrr import customer_summary, lifetime_revenue, local_month
+from kpi.mrr import customer_summary, local_month
 from kpi.tables import PERIOD_DEFINITION, Chart, ColorScale, Column, Context, Tab
 
 _RATE = "against the previous month's MRR (empty when that is 0)"
@@ -174,8 +174,7 @@ def _attribute_name(name: str, taken: set[str]) -> str:
 
 def _customers_tab(ctx: Context) -> pd.DataFrame:
     as_of_month = local_month(ctx.as_of, ctx.timezone)
-    lifetime = lifetime_revenue(ctx.charges, ctx.as_of, ctx.customer_months)
-    table = customer_summary(ctx.customer_months, ctx.customers, lifetime, as_of_month)
+    table = customer_summary(ctx.customer_months, ctx.customers, ctx.lifetime, as_of_month)
     declared = [c.name for c in CUSTOMER_COLUMNS]
     extra = list(table.columns[len(declared):])
     # attributes vary by dataset: numbers stay numbers (whole ones as integers), the rest is text (wide_kind "auto")

@@ -37,6 +37,7 @@ from kpi.profile import customer_profile, last_interval
 
 if TYPE_CHECKING:
     from kpi.params import Params
+    from kpi.partition import PerCustomer
 
 ColumnKind = Literal["text", "int", "number", "money", "percent", "month", "date", "datetime", "bool", "count",
                      "figure"]
@@ -241,6 +242,10 @@ class Context:
     # Past runs for the Sync status tab (sync.guard.history_frame: started_at, seconds, destination, outcome,
     # tabs_changed, rows, mrr, customers, error), oldest first; None when the caller keeps no history.
     history: pd.DataFrame | None = None
+    # The per-customer frames (customer months, ref months, paid revenue) when they were computed partition by
+    # partition (kpi.partition.PerCustomer, combined): used as they are; None: computed here from the schedule.
+    # Either way they are the same frames.
+    per_customer: PerCustomer | None = None
 
     @property
     def timezone(self) -> str:
@@ -257,6 +262,8 @@ class Context:
 
     @cached_property
     def customer_months(self) -> pd.DataFrame:
+        if self.per_customer is not None:
+            return self.per_customer.customer_months
         return mrr.customer_months(self.schedule, self.as_of, self.params.timezone)
 
     @cached_property
@@ -267,7 +274,10 @@ class Context:
     def movements(self) -> pd.DataFrame:
         """The Movements tab's rows (kpi.mrr.movement_table, with the refs behind each movement), computed once for
         the tab and the invariant that checks them against the MRR tab."""
-        refs = mrr.ref_months(self.schedule, self.as_of, self.params.timezone)
+        if self.per_customer is not None:
+            refs = self.per_customer.ref_months
+        else:
+            refs = mrr.ref_months(self.schedule, self.as_of, self.params.timezone)
         return mrr.movement_table(self.customer_months, refs)
 
     @cached_property
@@ -287,9 +297,15 @@ class Context:
         Lifetime revenue comes from the charges when there are any (kpi.mrr.lifetime_revenue).
         """
         month = as_of_month(self.as_of, self.timezone)
-        lifetime = mrr.lifetime_revenue(self.charges, self.as_of, self.customer_months)
-        return customer_profile(self.customers, self.customer_months, lifetime, month, self.params.segments,
+        return customer_profile(self.customers, self.customer_months, self.lifetime, month, self.params.segments,
                                 last_interval(self.billing))
+
+    @cached_property
+    def lifetime(self) -> pd.Series:
+        """customer_id -> lifetime revenue (kpi.mrr.lifetime_revenue), computed once."""
+        if self.per_customer is not None and self.charges is not None:
+            return self.per_customer.paid
+        return mrr.lifetime_revenue(self.charges, self.as_of, self.customer_months)
 
     def skip_reason(self, tab: Tab) -> str | None:
         if self.dataset not in tab.datasets:

@@ -16,11 +16,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from sync import __version__
-from sync.errors import SyncError
+from sync.errors import ConfigError, SyncError
 from sync.logs import LOG_FORMATS, Redactor, format_exception, get_logger, setup_logging
 
 if TYPE_CHECKING:
     from sync.run import RunOutcome
+    from sync.settings import Settings
 
 log = get_logger("cli")
 
@@ -47,6 +48,37 @@ def _add_global(p: argparse.ArgumentParser, *, top: bool, config: bool = True) -
     p.add_argument("--debug", action="store_true", default=default(False), help="show tracebacks on errors")
     p.add_argument("--log-format", choices=LOG_FORMATS, default=default(None),
                    help="human (default) or json: one JSON object per line (env: KPI_SYNC_LOG_FORMAT)")
+
+
+def _add_engine(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--engine", choices=["local", "dask"], help="where the per-customer work runs (default: the "
+                   "config's [engine], else local); dask needs `pip install 'kpi-sync[dask]'` (docs/scale.md)")
+    p.add_argument("--workers", type=_positive, metavar="N", help="dask: start a local cluster of N worker processes")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="dask: a running cluster's scheduler, e.g. tcp://host:8786")
+    p.add_argument("--partitions", type=_positive, metavar="N", help="dask: customer partitions (default: 2 per thread)")
+
+
+def _positive(text: str) -> int:
+    """A whole number of 1 or more for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected 1 or more")
+    return value
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """The config's settings, with the engine flags given on the command line."""
+    from sync.settings import load_settings, with_engine
+
+    settings = load_settings(args.config, _environ())
+    flags = any(getattr(args, k, None) is not None for k in ("workers", "scheduler", "partitions"))
+    if flags and getattr(args, "engine", None) is None and settings.engine.name != "dask":
+        raise ConfigError("--workers, --scheduler and --partitions apply to the dask engine: add --engine dask")
+    return with_engine(settings, name=getattr(args, "engine", None), workers=getattr(args, "workers", None),
+                       scheduler=getattr(args, "scheduler", None), partitions=getattr(args, "partitions", None))
 
 
 def _month(text: str) -> str:
@@ -79,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     now.add_argument("--dry-run", action="store_true", help="compute and check everything, publish nothing")
     now.add_argument("--force", action="store_true", help="publish even unchanged tabs and past the guard")
     now.add_argument("--availability-month", metavar="YYYY-MM", type=_month, help="month for the availability tabs")
+    _add_engine(now)
 
     worker = sub.add_parser(
         "worker", help="run the job on the schedule in the config, until stopped",
@@ -87,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "progress is never cut off).")
     _add_global(worker, top=False)
     worker.add_argument("--sink", metavar="URI", help="xlsx:PATH, csv:DIR or gsheet:SPREADSHEET_ID")
+    _add_engine(worker)
 
     check = sub.add_parser(
         "check", help="check the Google Sheets setup and show what `now` would send",
@@ -160,9 +194,8 @@ def _quality_line(outcome: RunOutcome) -> str:
 
 def _cmd_now(args: argparse.Namespace) -> int:
     from sync.run import run_once
-    from sync.settings import load_settings
 
-    settings = load_settings(args.config, _environ())
+    settings = _settings(args)
     outcome = run_once(
         settings,
         sink_uri=args.sink,
@@ -176,10 +209,9 @@ def _cmd_now(args: argparse.Namespace) -> int:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    from sync.settings import load_settings
     from sync.worker import run_worker
 
-    settings = load_settings(args.config, _environ())
+    settings = _settings(args)
     return run_worker(settings, sink_uri=args.sink)
 
 

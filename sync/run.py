@@ -14,6 +14,7 @@ from kpi.schedule import check_schedule
 from kpi.syncstatus import count_this_run
 from kpi.tables import Context, RunInfo, Table, all_tabs, build_table, empty_issues
 from sync import __version__
+from sync.engine import LOCAL, Engine, open_engine
 from sync.errors import ConfigError, GuardError, InvariantError, SyncError
 from sync.guard import (
     FAILED,
@@ -60,13 +61,14 @@ class RunOutcome:
         return sum(len(t.frame) for t in self.tables)
 
 
-def load_dataset(settings: Settings, now: pd.Timestamp | None = None) -> Loaded:
+def load_dataset(settings: Settings, now: pd.Timestamp | None = None, engine: Engine | None = None) -> Loaded:
     """Read the configured dataset's files (file, line and field named on every problem).
 
-    `now`: the run's own clock; a timestamp after it (plus quality.clock_skew_hours) is a bad line."""
+    `now`: the run's own clock; a timestamp after it (plus quality.clock_skew_hours) is a bad line.
+    `engine`: reads a payment log's files on its workers (sync.engine; default: here)."""
     kind = settings.dataset.kind
     if kind == "payments":
-        return load_payments(settings, now)
+        return load_payments(settings, now, engine.map if engine is not None else None)
     if kind == "contracts":
         return load_contracts(settings, now)
     raise ConfigError(f"dataset.kind = {kind!r}: expected payments or contracts")
@@ -109,21 +111,24 @@ def check_as_of(as_of: pd.Timestamp, loaded: Loaded) -> None:
 
 
 def build_context(settings: Settings, loaded: Loaded, as_of: pd.Timestamp, run: RunInfo, hr: object | None = None,
-                  unavailable: tuple[tuple[str, str], ...] = (), history: pd.DataFrame | None = None) -> Context:
-    """The canonical revenue schedule and everything builders read."""
+                  unavailable: tuple[tuple[str, str], ...] = (), history: pd.DataFrame | None = None,
+                  engine: Engine | None = None) -> Context:
+    """The canonical revenue schedule and everything builders read.
+
+    A payment log's per-customer frames (schedule, billing, customer months...) come from `engine` (sync.engine:
+    the whole log as one partition here by default, or partitions on Dask; the same frames either way)."""
     params = settings.params
     billing = None
     price_book = None
     one_shots = None
+    per_customer = None
     if settings.dataset.kind == "payments":
-        from kpi.billing import infer
+        from kpi.partition import charges_by
 
         assert loaded.charges is not None
-        charges = loaded.charges.loc[loaded.charges["paid_at"] <= as_of]
-        column = params.segments.seats_column
-        seats = loaded.customers.set_index("customer_id")[column] if column in loaded.customers.columns else None
-        inferred = infer(charges, params.billing, as_of=as_of, seats=seats)
-        schedule, billing, price_book = inferred.schedule, inferred.billing, inferred.price_book
+        charges = charges_by(loaded.charges, as_of)
+        per_customer = (engine or LOCAL).per_customer(loaded.charges, loaded.customers, params, as_of)
+        schedule, billing, price_book = per_customer.schedule, per_customer.billing, per_customer.price_book
     else:
         from kpi.contracts import schedule_from_contracts
 
@@ -151,6 +156,7 @@ def build_context(settings: Settings, loaded: Loaded, as_of: pd.Timestamp, run: 
         hr=hr,
         unavailable=unavailable,
         history=history,
+        per_customer=per_customer,
     )
 
 
@@ -272,20 +278,23 @@ def prepare_context(
     hr_data: Callable[[], tuple[object | None, tuple[tuple[str, str], ...]]],
 ) -> Context:
     """Load, resolve as_of, build the context and check the invariants: everything before publishing,
-    shared by `now`, the worker and `check`. `hr_data` fetches the HR data (or says why there is none)."""
-    loaded = load_dataset(settings, started_at)
-    when = resolve_as_of(settings, loaded, as_of, started_at)
-    check_as_of(when, loaded)
-    hr, unavailable = hr_data()
-    run = RunInfo(
-        version=__version__,
-        started_at=started_at,
-        config_path=str(settings.config_path),
-        destination=destination,
-        settings=settings.about_rows(),
-        inputs=loaded.inputs,
-    )
-    ctx = build_context(settings, loaded, when, run, hr=hr, unavailable=unavailable, history=history_frame(history))
+    shared by `now`, the worker and `check`. `hr_data` fetches the HR data (or says why there is none).
+    The engine of the settings (sync.engine) reads the files and computes the per-customer frames."""
+    with open_engine(settings.engine) as engine:
+        loaded = load_dataset(settings, started_at, engine)
+        when = resolve_as_of(settings, loaded, as_of, started_at)
+        check_as_of(when, loaded)
+        hr, unavailable = hr_data()
+        run = RunInfo(
+            version=__version__,
+            started_at=started_at,
+            config_path=str(settings.config_path),
+            destination=destination,
+            settings=settings.about_rows(),
+            inputs=loaded.inputs,
+        )
+        ctx = build_context(settings, loaded, when, run, hr=hr, unavailable=unavailable,
+                            history=history_frame(history), engine=engine)
     check_invariants(ctx)
     return ctx
 

@@ -8,6 +8,7 @@ Secrets come only from the environment (see `Secrets`), never from the TOML file
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 import types
 import typing
@@ -30,6 +31,11 @@ from sync.errors import ConfigError
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"
 DEFAULT_LOCAL_SINK = "xlsx:out/kpis.xlsx"
+
+
+def is_url(path: str) -> bool:
+    """Is this input a URL (s3://..., gs://..., memory://...: read through fsspec) rather than a local path?"""
+    return re.match(r"[a-zA-Z][a-zA-Z0-9+.-]+://", path) is not None
 
 
 def _path(default: str = "") -> Any:
@@ -162,6 +168,73 @@ class SegmentsSection:
     sessions_column: str = "sessions"
 
 
+ENGINES = ("local", "dask")
+
+
+@dataclass(frozen=True)
+class EngineSection:
+    """Where the per-customer work runs (docs/scale.md). local: this process. dask: on dask.distributed, the
+    customers split by a hash of their id into `partitions`, on a local cluster of `workers` processes or on the
+    running cluster whose scheduler is at `scheduler` (e.g. tcp://10.0.0.5:8786). Same tables either way."""
+
+    name: Literal["local", "dask"] = "local"
+    workers: int = 0  # dask: start a local cluster of this many worker processes
+    scheduler: str = ""  # dask: the address of a running cluster's scheduler
+    partitions: int = 0  # dask: customer partitions (0: 2 per worker thread, at least 2)
+    threads_per_worker: int = 1  # dask local cluster: threads per worker process
+
+
+def check_engine(engine: EngineSection, where: str, dataset: str = "payments") -> EngineSection:
+    """The engine settings, or a ConfigError saying what is wrong with them (`where`: the config file or the flags)."""
+    if engine.name not in ENGINES:
+        raise ConfigError(f"{where}: engine.name = {engine.name!r}: expected one of {', '.join(ENGINES)}")
+    for key in ("workers", "partitions"):
+        if getattr(engine, key) < 0:
+            raise ConfigError(f"{where}: engine.{key} = {getattr(engine, key)}: expected 0 or more")
+    if engine.threads_per_worker < 1:
+        raise ConfigError(f"{where}: engine.threads_per_worker = {engine.threads_per_worker}: expected 1 or more")
+    if engine.name == "local":
+        if engine.workers or engine.scheduler:
+            raise ConfigError(f"{where}: engine.workers and engine.scheduler apply to the dask engine only "
+                              "(set engine.name = \"dask\", or --engine dask)")
+        return engine
+    if engine.workers and engine.scheduler:
+        raise ConfigError(f"{where}: give engine.workers (a local Dask cluster) or engine.scheduler (a running one), "
+                          "not both")
+    if not engine.workers and not engine.scheduler:
+        raise ConfigError(f"{where}: the dask engine needs engine.workers (a local cluster of N processes) or "
+                          "engine.scheduler (the address of a running cluster's scheduler)")
+    if engine.scheduler and not re.fullmatch(r"(tcp|tls|ucx|inproc|ws|wss)://\S+|[\w.-]+:\d+", engine.scheduler):
+        raise ConfigError(f"{where}: engine.scheduler = {engine.scheduler!r}: expected an address such as "
+                          "tcp://10.0.0.5:8786")
+    if dataset != "payments":
+        raise ConfigError(f"{where}: the dask engine partitions payment logs by customer; a {dataset} dataset runs "
+                          "on the local engine")
+    return engine
+
+
+def with_engine(settings: Settings, *, name: str | None = None, workers: int | None = None,
+                scheduler: str | None = None, partitions: int | None = None) -> Settings:
+    """The settings with the engine given on the command line (each flag given overrides the config's)."""
+    if name is None and workers is None and scheduler is None and partitions is None:
+        return settings
+    current = settings.engine
+    changes: dict[str, Any] = {}
+    if name is not None:
+        changes["name"] = name
+    if workers is not None:
+        changes.update(workers=workers, scheduler="")
+    if scheduler is not None:
+        changes.update(scheduler=scheduler, workers=0)
+    if partitions is not None:
+        changes["partitions"] = partitions
+    if changes.get("name", current.name) == "dask" and name is not None and workers is None and scheduler is None \
+            and not current.workers and not current.scheduler:
+        changes["workers"] = 1
+    engine = check_engine(dataclasses.replace(current, **changes), "command line", settings.dataset.kind)
+    return dataclasses.replace(settings, engine=engine)
+
+
 SECTIONS: dict[str, type] = {
     "dataset": DatasetSection,
     "sources": SourcesSection,
@@ -218,6 +291,9 @@ class Settings:
     secrets: Secrets
     params: Params
     sections: Mapping[str, Any] = field(default_factory=dict)  # every section by name, for About
+    # where the work runs: not a setting of the numbers (About does not list it: the tables are the same on every
+    # engine)
+    engine: EngineSection = field(default_factory=EngineSection)
 
     def section(self, name: str) -> Any:
         """Any section by its TOML name (sections added later are reached this way)."""
@@ -307,7 +383,7 @@ def _section(cls: type, raw: Any, name: str, base: Path, source: str) -> Any:
     values: dict[str, Any] = {}
     for key, value in raw.items():
         coerced = _coerce(value, hints[key], f"{source}: {name}.{key}")
-        if known[key].metadata.get("path") and coerced:
+        if known[key].metadata.get("path") and coerced and not is_url(coerced):
             coerced = str((base / coerced).resolve())
         values[key] = coerced
     return cls(**values)
@@ -441,12 +517,14 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
         raise ConfigError(f"config file {source}: {exc.strerror}") from None
     base = config_path.resolve().parent
 
-    unknown = sorted(k for k in raw if k not in SECTIONS and k not in TOP_LEVEL_KEYS)
+    unknown = sorted(k for k in raw if k not in SECTIONS and k not in TOP_LEVEL_KEYS and k != "engine")
     if unknown:
         raise ConfigError(
-            f"{source}: unknown key {unknown[0]} (known: {', '.join(sorted([*SECTIONS, *TOP_LEVEL_KEYS]))})"
+            f"{source}: unknown key {unknown[0]} (known: {', '.join(sorted([*SECTIONS, *TOP_LEVEL_KEYS, 'engine']))})"
         )
     sections = {name: _section(cls, raw.get(name, {}), name, base, source) for name, cls in SECTIONS.items()}
+    engine = check_engine(_section(EngineSection, raw.get("engine", {}), "engine", base, source), source,
+                          sections["dataset"].kind)
     top = {k: _coerce(raw[k], t, f"{source}: {k}") for k, t in TOP_LEVEL_KEYS.items() if k in raw}
     timezone = top.get("timezone") or sections["billing"].timezone or "UTC"
     _check_timezone(timezone, f"{source}: timezone")
@@ -460,5 +538,6 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
         secrets=Secrets(environ if environ is not None else {}),
         params=build_params(sections, timezone, frozenset(raw.get("economics", {}))),
         sections=sections,
+        engine=engine,
         **{f.name: sections[f.name] for f in dataclasses.fields(Settings) if f.name in sections},
     )

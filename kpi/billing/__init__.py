@@ -44,17 +44,26 @@ import pandas as pd
 
 from kpi.billing.log import AUTO, Log, prepare
 from kpi.billing.pieces import schedule_pieces
-from kpi.billing.pricebook import OFF, PriceBook, learn_price_book, read_amounts
+from kpi.billing.pricebook import (
+    OFF,
+    PriceBook,
+    PriceEvidence,
+    book_from_evidence,
+    learn_price_book,
+    price_evidence,
+    read_amounts,
+)
 from kpi.billing.prices import Price
 from kpi.billing.prorations import place_prorations
 from kpi.billing.reasons import BILLING_COLUMNS, billing_table, empty_billing, name_spans
 from kpi.billing.series import Series, Spans, annual_proration_of, find_series, relink, settle_series
 from kpi.billing.terms import end_switched, read_single_charges, renewal_switches
-from kpi.billing.timeline import add_months
+from kpi.billing.timeline import Keys, add_months
 from kpi.params import BillingRules
 from kpi.schedule import empty_schedule
 
-__all__ = ["BILLING_COLUMNS", "Inference", "PriceBook", "add_months", "empty_billing", "infer", "infer_schedule"]
+__all__ = ["BILLING_COLUMNS", "Inference", "PriceBook", "PriceEvidence", "Reading", "add_months", "empty_billing",
+           "evidence_of", "finish", "infer", "infer_schedule", "learned_book", "read_log"]
 
 
 @dataclass(frozen=True)
@@ -66,22 +75,60 @@ class Inference:
     price_book: PriceBook
 
 
+@dataclass(frozen=True)
+class Reading:
+    """A payment log's first steps (1-3), before the price book: what `price_evidence` and `finish` read."""
+
+    log: Log
+    series: Series | None  # None: no positive charge by as_of
+
+
+def read_log(charges: pd.DataFrame, rules: BillingRules, *, as_of: pd.Timestamp | None = None,
+             seats: pd.Series | None = None, keys: Keys | None = None) -> Reading:
+    """Steps 1-3 of `infer`. `keys`: the key fit of the whole log when `charges` are a partition of it."""
+    log = prepare(charges, rules, as_of, seats, keys)  # 1
+    return Reading(log, find_series(log) if len(log) else None)  # 2-3
+
+
+def evidence_of(reading: Reading) -> PriceEvidence:
+    """What the price book is learned from in this reading (kpi.billing.pricebook.PriceEvidence)."""
+    if reading.series is None:
+        return PriceEvidence.concat([])
+    return price_evidence(reading.log, reading.series, *_first_reading(reading.log, reading.series))
+
+
+def learned_book(evidence: PriceEvidence, rules: BillingRules) -> PriceBook:
+    """The price book `infer` uses for a log with this evidence (of the whole log: of every partition together)."""
+    return book_from_evidence(evidence, rules)
+
+
 def infer(charges: pd.DataFrame, rules: BillingRules, *, as_of: pd.Timestamp | None = None,
-          seats: pd.Series | None = None) -> Inference:
+          seats: pd.Series | None = None, book: PriceBook | None = None, keys: Keys | None = None) -> Inference:
     """Payment log -> revenue schedule, billing classification and price book (metrics.md 2b; see the module docstring).
 
     `charges`: customer_id, paid_at (UTC), amount; zero and negative amounts are ignored.
     `as_of`: the instant the log is read at (charges after it are ignored); None = the newest charge.
     `seats`: each customer's seat count (today's) by customer id; unknown where missing.
+    `book`, `keys`: when `charges` are one partition (a set of customers) of a larger log, the price book learned
+    from the whole log (`learned_book` of every partition's `evidence_of`) and the whole log's key fit
+    (kpi.billing.log.fit_keys): the reading of each customer is then exactly its reading in the whole log. None:
+    learned from (fitted to) `charges` themselves.
     The schedule has kpi.schedule.SCHEDULE_COLUMNS, one row per piece, sorted by customer and start;
     the billing table BILLING_COLUMNS, one row per series or term, sorted by customer and anchor (`ref`
     links the two).
     """
-    log = prepare(charges, rules, as_of, seats)  # 1
-    if len(log) == 0:
-        return Inference(empty_schedule(), empty_billing(), OFF if rules.price_book == "off" else PriceBook("learned"))
-    series = find_series(log)  # 2-3
-    book = learn_price_book(log, rules, series, *_first_reading(log, series)) if rules.price_book != "off" else OFF  # 4
+    return finish(read_log(charges, rules, as_of=as_of, seats=seats, keys=keys), rules, book)
+
+
+def finish(reading: Reading, rules: BillingRules, book: PriceBook | None = None) -> Inference:
+    """Steps 4-8 of `infer` on a reading, with `book` (None: learned from this reading)."""
+    log, series = reading.log, reading.series
+    if series is None:
+        if book is None:
+            book = OFF if rules.price_book == "off" else PriceBook("learned")
+        return Inference(empty_schedule(), empty_billing(), book)
+    if book is None:
+        book = learn_price_book(log, rules, series, *_first_reading(log, series)) if rules.price_book != "off" else OFF  # 4
     verdict = read_amounts(book, log.amount, log.seats, log.pending)
     annual_like = verdict.annual & (log.mode == AUTO)
     annual_prices = tuple(a for a in book.annual_seat if not a.assumed)

@@ -52,10 +52,12 @@ def utc_ns(when: pd.Timestamp) -> int:
 
 
 def prepare(charges: pd.DataFrame, rules: BillingRules, as_of: pd.Timestamp | None,
-            seats: pd.Series | None = None) -> Log:
+            seats: pd.Series | None = None, keys: Keys | None = None) -> Log:
     """charges [customer_id, paid_at, amount] -> Log (empty when nothing positive was paid by as_of).
 
     `seats`: seat count by customer id (today's, from the customers file); missing, zero or negative = unknown.
+    `keys`: the key fit of the whole log (`fit_keys`) when these charges are one partition of it, so that every
+    partition searches at the same resolution as one reading of the whole log; None: fitted to these charges.
     """
     if not 0 < rules.renewal_tolerance_hours < MAX_TOLERANCE_HOURS:
         raise ValueError(f"renewal_tolerance_hours must be between 0 and {MAX_TOLERANCE_HOURS}")
@@ -80,7 +82,8 @@ def prepare(charges: pd.DataFrame, rules: BillingRules, as_of: pd.Timestamp | No
     tol_ns = int(round(rules.renewal_tolerance_hours * HOUR_NS))
     n = len(t)
     as_of_ns = (int(t.max()) if n else 0) if as_of is None else utc_ns(as_of)
-    keys = Keys.fit(int(t.min()) if n else 0, int(t.max()) if n else 0, n, tol_ns)  # groups: customers or series
+    if keys is None:
+        keys = Keys.fit(int(t.min()) if n else 0, int(t.max()) if n else 0, n, tol_ns)  # groups: customers or series
     by_customer = np.full(len(uniques), np.nan)
     if seats is not None and len(seats):
         known = pd.to_numeric(pd.Series(seats.to_numpy(), index=seats.index.astype(str)), errors="coerce")
@@ -102,3 +105,36 @@ def prepare(charges: pd.DataFrame, rules: BillingRules, as_of: pd.Timestamp | No
         keys=keys,
         tol=keys.span(tol_ns),
     )
+
+
+@dataclass(frozen=True)
+class Extent:
+    """What the key fit of a log depends on: its first and last positive charge by as_of (ns) and their number."""
+
+    t_min: int
+    t_max: int
+    n: int
+
+    @classmethod
+    def of(cls, charges: pd.DataFrame, as_of: pd.Timestamp | None) -> Extent:
+        """The extent of these charges' positive ones paid by as_of (as `prepare` keeps them)."""
+        paid = pd.to_datetime(charges["paid_at"], utc=True).astype("datetime64[ns, UTC]")
+        keep = (charges["amount"] > 0).to_numpy()
+        if as_of is not None:
+            keep = keep & (paid <= pd.Timestamp(utc_ns(as_of), tz="UTC")).to_numpy()
+        t = paid.loc[keep].dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").view(np.int64)
+        return cls(int(t.min()) if len(t) else 0, int(t.max()) if len(t) else 0, len(t))
+
+    @classmethod
+    def union(cls, parts: list[Extent]) -> Extent:
+        """The extent of several sets of charges together."""
+        full = [p for p in parts if p.n]
+        if not full:
+            return cls(0, 0, 0)
+        return cls(min(p.t_min for p in full), max(p.t_max for p in full), sum(p.n for p in full))
+
+
+def fit_keys(extent: Extent, rules: BillingRules) -> Keys:
+    """The keys `prepare` fits to a log of this extent."""
+    tol_ns = int(round(rules.renewal_tolerance_hours * HOUR_NS))
+    return Keys.fit(extent.t_min, extent.t_max, extent.n, tol_ns)

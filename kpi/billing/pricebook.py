@@ -39,6 +39,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 
 from kpi.billing.log import AUTO, Log
 from kpi.billing.prices import MIN_ANNUAL_MONTHS, Price
@@ -224,23 +225,55 @@ def configured_book(prices: PriceList) -> PriceBook:
                      annual_seat=listed(prices.annual_seat), annual_points=listed(prices.annual_points))
 
 
-def learn_price_book(log: Log, rules: BillingRules, series: Series, spans: Spans, proration_charges: np.ndarray,
-                     host: np.ndarray, yearly: np.ndarray, renews: np.ndarray) -> PriceBook:
-    """The price book of `rules.price_book`: OFF, the configured prices, or prices learned from this log.
+@dataclass(frozen=True)
+class PriceEvidence:
+    """What a price book is learned from (`learn_price_book`), as plain arrays: the evidence of a set of customers.
 
-    `series`, `spans`, `proration_charges` and `host` are a first reading of the log by the amount rules alone (no
-    price book): its monthly series, its terms (annual ones are evidence), and its prorations (charge indices) with
-    the span each was placed in; `yearly` and `renews` its annual renewals (kpi.billing.terms.yearly_renewals).
+    The evidence of several sets of customers is their concatenation (`PriceEvidence.concat`), and the book learned
+    from it is the book learned from all their charges at once: every rule of the book counts distinct customers,
+    takes medians or counts matches over these arrays, none depends on their order. A run partitioned by customer
+    gathers the evidence of every partition, learns the book once and hands it to every partition (kpi.partition).
+    Customers are named by id (`*_cust`), so that they stay distinct across partitions.
     """
-    if rules.price_book == "off":
-        return OFF
+
+    charges: int  # positive charges read (0: no book to learn)
+    monthly_value: np.ndarray  # each monthly series' last renewal / its customer's seats (where known)
+    monthly_cust: np.ndarray
+    monthly_amount: np.ndarray
+    annual_value: np.ndarray  # annual charges / seats, then prorations on annual terms / share of the term left
+    annual_cust: np.ndarray
+    annual_from_prorations: np.ndarray
+    annual_amount: np.ndarray  # the charge behind each annual value (NaN for a proration)
+    first_seats: np.ndarray  # each customer's seat count (NaN: unknown), for the seat prior
+    single_amount: np.ndarray  # single charges whose first renewal was due (amount, seats), for the mix
+    single_seats: np.ndarray
+    series: int  # monthly series in the first reading
+
+    @classmethod
+    def concat(cls, parts: list[PriceEvidence]) -> PriceEvidence:
+        """The evidence of all these sets of customers together (no customer is in two of them)."""
+        def cat(name: str, dtype: object) -> np.ndarray:
+            arrays = [getattr(p, name) for p in parts]
+            return np.concatenate(arrays) if arrays else np.zeros(0, dtype=dtype)  # type: ignore[call-overload]
+
+        return cls(charges=sum(p.charges for p in parts), series=sum(p.series for p in parts),
+                   monthly_value=cat("monthly_value", float), monthly_cust=cat("monthly_cust", object),
+                   monthly_amount=cat("monthly_amount", float), annual_value=cat("annual_value", float),
+                   annual_cust=cat("annual_cust", object), annual_from_prorations=cat("annual_from_prorations", bool),
+                   annual_amount=cat("annual_amount", float), first_seats=cat("first_seats", float),
+                   single_amount=cat("single_amount", float), single_seats=cat("single_seats", float))
+
+
+def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np.ndarray, host: np.ndarray,
+                   yearly: np.ndarray, renews: np.ndarray) -> PriceEvidence:
+    """The evidence a price book is learned from, in a first reading of the log by the amount rules alone (no price
+    book): its monthly series, its terms (annual ones are evidence) and its prorations (charge indices) with the span
+    each was placed in; `yearly` and `renews` its annual renewals (kpi.billing.terms.yearly_renewals)."""
     has_seats = ~np.isnan(log.seats)
 
     # monthly: each series' last renewal / seats
     last = series.member_index[series.last]
     last = last[has_seats[last]]
-    monthly = _accepted(log.amount[last] / log.seats[last], log.cust[last], "last renewal of a monthly series / seats",
-                        amounts=log.amount[last])
 
     # annual: single charges >= annual_min_amount or renewed a year later / seats, and prorations on annual terms /
     # share of the term left
@@ -252,16 +285,55 @@ def learn_price_book(log: Log, rules: BillingRules, series: Series, spans: Spans
     share_left = (spans.end[host] - log.t[pc]) / (spans.end[host] - spans.start[host])
     ok = share_left > 0.02  # a few days before the term's end, the share rounds too coarsely to say a price
     pc, share_left = pc[ok], share_left[ok]
-    values = np.r_[log.amount[big] / log.seats[big], log.amount[pc] / share_left]
-    cust = np.r_[log.cust[big], log.cust[pc]]
-    from_prorations = np.r_[np.zeros(len(big), dtype=bool), np.ones(len(pc), dtype=bool)]
+
+    first = np.r_[True, log.cust[1:] != log.cust[:-1]] if len(log) else np.zeros(0, dtype=bool)
+    singles = spans.charge[(spans.series < 0) & ~log.pending[spans.charge]]
+    return PriceEvidence(
+        charges=len(log),
+        monthly_value=log.amount[last] / log.seats[last],
+        monthly_cust=log.ids[log.cust[last]],
+        monthly_amount=log.amount[last],
+        annual_value=np.r_[log.amount[big] / log.seats[big], log.amount[pc] / share_left],
+        annual_cust=np.r_[log.ids[log.cust[big]], log.ids[log.cust[pc]]],
+        annual_from_prorations=np.r_[np.zeros(len(big), dtype=bool), np.ones(len(pc), dtype=bool)],
+        annual_amount=np.r_[log.amount[big], np.full(len(pc), np.nan)],
+        first_seats=log.seats[first],
+        single_amount=log.amount[singles],
+        single_seats=log.seats[singles],
+        series=len(series.spans.cust),
+    )
+
+
+def learn_price_book(log: Log, rules: BillingRules, series: Series, spans: Spans, proration_charges: np.ndarray,
+                     host: np.ndarray, yearly: np.ndarray, renews: np.ndarray) -> PriceBook:
+    """The price book of `rules.price_book`: OFF, the configured prices, or prices learned from this log.
+
+    The arguments are a first reading of the log by the amount rules alone (`price_evidence`).
+    """
+    if rules.price_book == "off":
+        return OFF
+    return book_from_evidence(price_evidence(log, series, spans, proration_charges, host, yearly, renews), rules)
+
+
+def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBook:
+    """The price book of `rules.price_book` learned from `evidence` (of one log, or of every partition of one)."""
+    if rules.price_book == "off":
+        return OFF
+    if evidence.charges == 0:
+        return PriceBook("learned")
+    ev = evidence
+    # customers as whole numbers (ids are distinct across partitions; only their count matters)
+    codes = pd.factorize(np.r_[ev.monthly_cust, ev.annual_cust])[0].astype(np.int64)
+    monthly_cust, cust = codes[:len(ev.monthly_cust)], codes[len(ev.monthly_cust):]
+    monthly = _accepted(ev.monthly_value, monthly_cust, "last renewal of a monthly series / seats",
+                        amounts=ev.monthly_amount)
+    values = ev.annual_value
     if isinstance(rules.price_book, PriceList):  # as given; the log only says how often each is used
         book = configured_book(rules.price_book)
-        book = replace(book, monthly_seat=_used(book.monthly_seat, log.amount[last] / log.seats[last], log.cust[last]),
+        book = replace(book, monthly_seat=_used(book.monthly_seat, ev.monthly_value, monthly_cust),
                        annual_seat=_used(book.annual_seat, values, cust))
-        return _with_mix(book, log, series, spans)
-    annual = _accepted(values, cust, "", detail=from_prorations,
-                       amounts=np.r_[log.amount[big], np.full(len(pc), np.nan)])
+        return _with_mix(book, ev)
+    annual = _accepted(values, cust, "", detail=ev.annual_from_prorations, amounts=ev.annual_amount)
     if monthly:
         annual = [a for a in annual if a.amount >= MIN_ANNUAL_MONTHS * monthly[0].amount]
         if not annual:  # no annual evidence yet: an annual seat costs 10 or 12 months of a monthly one
@@ -271,8 +343,8 @@ def learn_price_book(log: Log, rules: BillingRules, series: Series, spans: Spans
         else:
             annual += _derived(monthly, annual)
     book = PriceBook(mode="learned", monthly_seat=tuple(monthly), annual_seat=tuple(annual),
-                     considered={"monthly seat price": len(last), "annual seat price": len(values)})
-    return _with_mix(book, log, series, spans)
+                     considered={"monthly seat price": len(ev.monthly_value), "annual seat price": len(values)})
+    return _with_mix(book, ev)
 
 
 def _used(prices: tuple[Price, ...], values: np.ndarray, cust: np.ndarray) -> tuple[Price, ...]:
@@ -302,7 +374,7 @@ MIN_SEAT_COUNTS = 20  # customers with a known seat count needed to weigh seat c
 MIN_MIX_EVIDENCE = 10  # single charges matching seats x a price exactly, and monthly series, needed to weigh the mix
 
 
-def _with_mix(book: PriceBook, log: Log, series: Series, spans: Spans) -> PriceBook:
+def _with_mix(book: PriceBook, evidence: PriceEvidence) -> PriceBook:
     """The book with the log's mix of plans, from a first reading (its series and terms):
 
     - annual_share_single: among single charges whose first renewal was due and did not come, the share that are
@@ -314,25 +386,23 @@ def _with_mix(book: PriceBook, log: Log, series: Series, spans: Spans) -> PriceB
     MIN_SEAT_COUNTS known seat counts, or fewer than MIN_MIX_EVIDENCE exact single matches or monthly series
     (a young log); configured prices are weighed from the first day, the two intervals even until then.
     """
-    first = np.r_[True, log.cust[1:] != log.cust[:-1]] if len(log) else np.zeros(0, dtype=bool)
-    seats = log.seats[first]
+    seats = evidence.first_seats
     seats = np.rint(seats[~np.isnan(seats)]).astype(np.int64)
     seats = seats[(seats >= 1) & (seats <= MAX_SEATS)]
     if len(seats) < MIN_SEAT_COUNTS or not (book.annual_seat or book.monthly_seat):
         return book
     counts = np.bincount(seats)[1:].astype("float64")
     prior = tuple(((counts + 0.5) / (counts.sum() + 0.5 * len(counts))).tolist())
-    singles = spans.charge[(spans.series < 0) & ~log.pending[spans.charge]]
-    exact = read_amounts(book, log.amount[singles], log.seats[singles]).code
+    exact = read_amounts(book, evidence.single_amount, evidence.single_seats).code
     annual, monthly = int((exact == ANNUAL_SEATS).sum()), int((exact == MONTHLY_SEATS).sum())
-    if annual + monthly < MIN_MIX_EVIDENCE or len(series.spans.cust) < MIN_MIX_EVIDENCE:
+    if annual + monthly < MIN_MIX_EVIDENCE or evidence.series < MIN_MIX_EVIDENCE:
         if book.mode != "configured":
             return book  # too young a log to say what its plans are, or its prices: no weighing
         # configured prices are known from the first day: weigh by them and the seat counts alone, interval even
         return replace(book, annual_share_single=0.5, annual_share_new=0.5, seat_prior=prior)
     single_share = (annual + 1) / (annual + monthly + 2)
-    plans = len(singles) + len(series.spans.cust)
-    new_share = single_share * len(singles) / plans if plans else single_share
+    plans = len(evidence.single_amount) + evidence.series
+    new_share = single_share * len(evidence.single_amount) / plans if plans else single_share
     return replace(book, annual_share_single=single_share, annual_share_new=new_share, seat_prior=prior)
 
 

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from sync.errors import ConfigError, InputDataError
+from sync.sources.files import FileRead, Mapper, read_all
 from sync.sources.loaded import Loaded
-from sync.sources.ndjson import Issue, field_renames, fields_from_spec, issues_frame, limits_from, read_ndjson
+from sync.sources.ndjson import Issue, ReadResult, field_renames, fields_from_spec, issues_frame, limits_from
 
 if TYPE_CHECKING:
     from sync.settings import Settings
@@ -26,12 +27,14 @@ CUSTOMER_FIELDS = {
 }
 
 
-def load_payments(settings: Settings, now: pd.Timestamp | None = None) -> Loaded:
+def load_payments(settings: Settings, now: pd.Timestamp | None = None, mapper: Mapper | None = None) -> Loaded:
     """Read invoices and customers.
 
     Returns Loaded with charges [customer_id, paid_at, amount, line] (every valid charge, zero
     and negative amounts included: kpi/ ignores them for MRR) and customers [customer_id, seats,
     sessions, other attributes...], one row per customer. `now` is the run's clock: later timestamps are bad lines.
+    Each input may be one file, a glob of several or a URL (sync.sources.files); each file is read by the same
+    reader, through `mapper` (an engine's: on its workers; default: here, one after the other).
     """
     src = settings.sources
     for key in ("invoices", "customers"):
@@ -39,23 +42,50 @@ def load_payments(settings: Settings, now: pd.Timestamp | None = None) -> Loaded
             raise ConfigError(f"{settings.config_path}: sources.{key} is not set (a payment log needs invoices and customers)")
     renames = field_renames(settings, set(INVOICE_FIELDS) | set(CUSTOMER_FIELDS), "payments")
     limits = limits_from(settings, now)
-    invoices = read_ndjson(src.invoices, "invoices", fields_from_spec(INVOICE_FIELDS, renames), limits)
-    customers = read_ndjson(src.customers, "customers", fields_from_spec(CUSTOMER_FIELDS, renames), limits,
-                            unique="customer_id", extras=True)
-
-    charges = invoices.frame.loc[:, ["customer_id", "paid_at", "amount", "line"]]
-    issues: list[Issue] = [*invoices.issues, *customers.issues, *_charge_notes(charges, customers.frame, src.invoices, renames)]
+    invoice_files = read_all(src.invoices, FileRead("invoices", tuple(fields_from_spec(INVOICE_FIELDS, renames)), limits),
+                             mapper)
+    customer_files = read_all(src.customers, FileRead("customers", tuple(fields_from_spec(CUSTOMER_FIELDS, renames)),
+                                                      limits, unique="customer_id", extras=True), mapper)
+    customers, customer_issues = _customers(customer_files, renames)
+    issues: list[Issue] = [i for _, read in invoice_files for i in read.issues]
+    issues += customer_issues
+    parts = []
+    for name, read in invoice_files:
+        part = read.frame.loc[:, ["customer_id", "paid_at", "amount", "line"]]
+        issues += _charge_notes(part, customers, name, renames)
+        parts.append(part)
+    charges = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     if charges.empty:
         raise InputDataError(f"{src.invoices}: no valid charges")
-    customer_frame = customers.frame.drop(columns="line")
+    customer_frame = customers.drop(columns="line")
     revenue = charges.loc[charges["amount"] > 0, "paid_at"]
     return Loaded(
         customers=customer_frame,
         issues=issues_frame(issues),
-        inputs=(invoices.info, customers.info),
+        inputs=(*(read.info for _, read in invoice_files), *(read.info for _, read in customer_files)),
         revenue_times=revenue,
         charges=charges,
     )
+
+
+def _customers(files: list[tuple[str, ReadResult]], renames: dict[str, str]) -> tuple[pd.DataFrame, list[Issue]]:
+    """The customers of every customers file, one row each: a customer in two files keeps its first row (the
+    later one is reported, as a repeat within one file is)."""
+    issues = [i for _, read in files for i in read.issues]
+    if len(files) == 1:
+        return files[0][1].frame, issues
+    frames = []
+    seen: pd.Index = pd.Index([], dtype="object")
+    id_field = renames.get("customer_id", "customerId")
+    for name, read in files:
+        frame = read.frame
+        again = frame["customer_id"].isin(seen)
+        issues += [Issue(name, int(line), id_field, "customer already in an earlier customers file: the first row is "
+                         "kept", "warning", str(cid))
+                   for line, cid in zip(frame.loc[again, "line"], frame.loc[again, "customer_id"], strict=True)]
+        frames.append(frame.loc[~again])
+        seen = seen.append(pd.Index(frame.loc[~again, "customer_id"]))
+    return pd.concat(frames, ignore_index=True), issues
 
 
 def _charge_notes(charges: pd.DataFrame, customers: pd.DataFrame, file: str, renames: dict[str, str]) -> list[Issue]:

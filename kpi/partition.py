@@ -1,0 +1,184 @@
+"""A payment log read partition by partition: the per-customer frames of a set of customers, and their combination.
+
+Everything a payment-log run derives per customer depends on that customer's charges and attributes alone, with
+two exceptions that are shared by the whole log and handed to every partition:
+
+- the price book (kpi.billing.pricebook), learned from the evidence of all customers: each partition gives its
+  `evidence` (a first reading by the amount rules alone), the evidence of all partitions is concatenated and the
+  book learned once (`shared_book`), exactly as one reading of the whole log learns it;
+- the key resolution the billing searches run at (kpi.billing.timeline.Keys), fitted to the whole log's first and
+  last charge and its number of charges (`shared_keys`).
+
+With both, `finish` gives each customer exactly the frames one reading of the whole log gives it, and `combine`
+puts the partitions' frames back in the whole log's order, so the tables computed from them are the same cell for
+cell (tests/sync/test_engine.py checks it on every published tab). The month tables are then computed from the
+combined customer-month frame (sums of whole cents per month: kpi.mrr.mrr_by_month), as in a single run.
+
+A single-process run is one partition whose book and keys are its own (`run_partition` with `book=None`,
+`keys=None`): sync/run.py calls exactly that. sync/engine.py runs the same functions on Dask, one task per
+partition (customers split by a hash of their id); docs/scale.md shows them under Spark.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from kpi import mrr
+from kpi.billing import Reading, evidence_of, finish, learned_book, read_log
+from kpi.billing.log import Extent, fit_keys
+from kpi.billing.pricebook import PriceBook, PriceEvidence
+from kpi.billing.timeline import Keys
+from kpi.params import Params
+from kpi.schedule import check_schedule
+
+
+@dataclass(frozen=True)
+class PerCustomer:
+    """The per-customer frames of a set of customers (one partition, or all of them combined).
+
+    schedule: kpi.schedule.SCHEDULE_COLUMNS, pieces starting by as_of, sorted by customer, start, end;
+    billing: kpi.billing.BILLING_COLUMNS, sorted by customer and anchor;
+    customer_months: kpi.mrr.customer_months (month, customer_id, mrr), sorted by customer and month;
+    ref_months: kpi.mrr.ref_months (month, customer_id, ref, mrr), sorted by month, customer, ref;
+    paid: kpi.mrr.paid_revenue, customer_id -> positive charges paid by as_of, sorted by customer;
+    price_book: the book the reading used (the shared one in a partitioned run).
+    """
+
+    schedule: pd.DataFrame
+    billing: pd.DataFrame
+    customer_months: pd.DataFrame
+    ref_months: pd.DataFrame
+    paid: pd.Series
+    price_book: PriceBook
+
+
+@dataclass(frozen=True)
+class Started:
+    """A partition after its first steps (the reading before the price book), kept where it was computed."""
+
+    charges: pd.DataFrame
+    reading: Reading
+
+
+def charges_by(charges: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The charges a run reads: those paid by as_of (every amount: the inference drops the non-positive ones)."""
+    return charges.loc[charges["paid_at"] <= as_of]
+
+
+def seats_of(customers: pd.DataFrame, params: Params) -> pd.Series | None:
+    """Each customer's seat count by id (the configured seats column), None when the customers have none."""
+    column = params.segments.seats_column
+    return customers.set_index("customer_id")[column] if column in customers.columns else None
+
+
+def extent(charges: pd.DataFrame, as_of: pd.Timestamp) -> Extent:
+    """What the shared key fit needs of this partition."""
+    return Extent.of(charges_by(charges, as_of), as_of)
+
+
+def shared_keys(extents: list[Extent], params: Params) -> Keys:
+    """The key fit of the whole log, from every partition's `extent`."""
+    return fit_keys(Extent.union(extents), params.billing)
+
+
+def start(charges: pd.DataFrame, customers: pd.DataFrame, params: Params, as_of: pd.Timestamp,
+          keys: Keys | None = None) -> Started:
+    """Steps 1-3 of the inference on a partition's charges (kpi.billing.read_log)."""
+    paid = charges_by(charges, as_of)
+    return Started(paid, read_log(paid, params.billing, as_of=as_of, seats=seats_of(customers, params), keys=keys))
+
+
+def evidence(started: Started) -> PriceEvidence:
+    """The partition's price-book evidence, to be concatenated with every other partition's."""
+    return evidence_of(started.reading)
+
+
+def shared_book(evidences: list[PriceEvidence], params: Params) -> PriceBook:
+    """The price book of the whole log, from every partition's `evidence`."""
+    return learned_book(PriceEvidence.concat(evidences), params.billing)
+
+
+def complete(started: Started, params: Params, as_of: pd.Timestamp, book: PriceBook | None = None) -> PerCustomer:
+    """Steps 4-8 and the per-customer frames of a started partition, with the shared book (None: its own)."""
+    inferred = finish(started.reading, params.billing, book)
+    schedule = inferred.schedule.loc[inferred.schedule["start"] <= as_of].reset_index(drop=True)
+    return PerCustomer(
+        schedule=schedule,
+        billing=inferred.billing,
+        customer_months=mrr.customer_months(schedule, as_of, params.timezone),
+        ref_months=mrr.ref_months(schedule, as_of, params.timezone),
+        paid=mrr.paid_revenue(started.charges, as_of),
+        price_book=inferred.price_book,
+    )
+
+
+def run_partition(charges: pd.DataFrame, customers: pd.DataFrame, params: Params, as_of: pd.Timestamp,
+                  keys: Keys | None = None, book: PriceBook | None = None) -> PerCustomer:
+    """The per-partition function: the charges and customers of a set of customers -> their per-customer frames.
+
+    `keys` and `book`: the whole log's (`shared_keys`, `shared_book`) when this is one partition of several; None
+    when it is the whole log (a single-process run).
+    """
+    return complete(start(charges, customers, params, as_of, keys), params, as_of, book)
+
+
+def combine(parts: list[PerCustomer]) -> PerCustomer:
+    """The per-customer frames of several partitions (no customer in two), in the order one reading of all their
+    customers gives: sorted by customer (each customer's rows as its partition gave them); ref_months by month,
+    customer and ref. Every partition must have used the same price book.
+
+    Each partition's frames are already in that order within the partition, so a stable sort on the customer's rank
+    (and the month, for ref_months) merges them: no string comparisons beyond ranking the customer ids once."""
+    if not parts:
+        raise ValueError("no partitions to combine")
+    if len(parts) == 1:
+        return parts[0]
+    book = parts[0].price_book
+    if any(p.price_book != book for p in parts[1:]):
+        raise ValueError("partitions read with different price books: learn it once (shared_book) and hand it to all")
+    ids = np.unique(np.concatenate([p.paid.index.astype(str).to_numpy(dtype=object) for p in parts]
+                                   + [p.schedule["customer_id"].astype(str).unique() for p in parts]
+                                   + [p.billing["customer_id"].astype(str).unique() for p in parts]))
+    rank = pd.Index(ids)
+
+    def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+        full = [f for f in frames if len(f)] or frames[:1]
+        return pd.concat(full, ignore_index=True) if len(full) > 1 else full[0].reset_index(drop=True)
+
+    def rank_of(frame: pd.DataFrame) -> np.ndarray:
+        ranks = rank.get_indexer(frame["customer_id"].astype(str))
+        if (ranks < 0).any():  # every frame's customers are the schedule's, billing's or paid revenue's
+            raise ValueError("a partition's frame names a customer none of its frames ranks")
+        return ranks
+
+    def by_customer(frames: list[pd.DataFrame]) -> pd.DataFrame:
+        out = concat(frames)
+        return out.take(np.argsort(rank_of(out), kind="stable")).reset_index(drop=True)
+
+    refs = concat([p.ref_months for p in parts])
+    month = refs["month"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    refs = refs.take(np.lexsort((rank_of(refs), month))).reset_index(drop=True)  # stable: refs stay sorted
+    paid = pd.concat([p.paid for p in parts if len(p.paid)] or [parts[0].paid]).sort_index(kind="stable")
+    return PerCustomer(
+        schedule=by_customer([p.schedule for p in parts]),
+        billing=by_customer([p.billing for p in parts]),
+        customer_months=by_customer([p.customer_months for p in parts]),
+        ref_months=refs,
+        paid=paid,
+        price_book=book,
+    )
+
+
+def schedule_problems(per_customer: PerCustomer) -> list[str]:
+    """kpi.schedule.check_schedule on the combined schedule."""
+    return check_schedule(per_customer.schedule)
+
+
+def partition_of(ids: pd.Series, partitions: int) -> np.ndarray:
+    """The partition (0 .. partitions - 1) of each customer id: a stable hash of the id, the same in every process
+    and on every machine (Python's own str hash is salted per process)."""
+    hashed = pd.util.hash_pandas_object(ids.astype(str).reset_index(drop=True), index=False).to_numpy()
+    return (hashed % np.uint64(partitions)).astype(np.int64)

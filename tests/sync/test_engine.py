@@ -1,0 +1,289 @@
+"""Partitioned runs give exactly the tables of the single-process run (issue 13, item 4).
+
+kpi.partition run partition by partition (here, in one process), and the dask engine on a dask.distributed
+LocalCluster, on the shared payment log (skipped when absent) and on generated logs: every published tab, cell
+for cell, the same as the single-process run's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kpi.partition import (
+    PerCustomer,
+    combine,
+    complete,
+    evidence,
+    extent,
+    partition_of,
+    run_partition,
+    shared_book,
+    shared_keys,
+    start,
+)
+from kpi.tables import Table
+from sync.errors import ConfigError, InputDataError
+from sync.run import compute_tables, prepare_context
+from sync.samples.payments import write_sample
+from sync.settings import EngineSection, Settings, load_settings, with_engine
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED_CONFIG = REPO / "config" / "shared-payments-log.toml"
+SHARED_LOG = Path("/work/shared/data/payments-log/invoices_per_customer.json")
+STARTED = pd.Timestamp("2026-01-15 12:00", tz="UTC")
+
+
+def _config(folder: Path, invoices: str, customers: str, extra: str = "") -> Path:
+    path = folder / "config.toml"
+    path.write_text(f"""timezone = "UTC"
+[dataset]
+kind = "payments"
+[sources]
+invoices = "{invoices}"
+customers = "{customers}"
+[guard]
+state_file = "{folder / 'state.json'}"
+lock_file = "{folder / 'run.lock'}"
+{extra}
+""", encoding="utf-8")
+    return path
+
+
+def _generated(folder: Path, customers: int, seed: int, scheme: str = "seat10") -> Settings:
+    write_sample(folder, customers=customers, seed=seed, scheme=scheme)
+    return load_settings(_config(folder, "invoices.json", "customers.json"), {})
+
+
+def _shared() -> Settings:
+    if not SHARED_LOG.is_file():
+        pytest.skip(f"the shared payment log is absent ({SHARED_LOG})")
+    return load_settings(SHARED_CONFIG, {})
+
+
+def tables(settings: Settings) -> list[Table]:
+    """Every tab the run would publish, at a fixed clock (the About tab shows it)."""
+    ctx = prepare_context(settings, as_of=None, started_at=STARTED, destination="csv:out", history=[],
+                          hr_data=lambda: (None, (("hr", "not configured"),)))
+    return compute_tables(ctx)[0]
+
+
+def assert_same_tables(got: list[Table], want: list[Table]) -> None:
+    assert [t.name for t in got] == [t.name for t in want]
+    for a, b in zip(got, want, strict=True):
+        assert a.columns == b.columns, a.name
+        assert a.note == b.note, a.name
+        pd.testing.assert_frame_equal(a.frame, b.frame, check_exact=True, obj=f"tab {a.name}")
+    assert sum(len(t.frame) for t in want) > 0
+
+
+def _partitioned(settings: Settings, n: int) -> PerCustomer:
+    """kpi.partition as an engine runs it, one partition after the other in this process."""
+    from sync.run import load_dataset, resolve_as_of
+
+    loaded = load_dataset(settings, STARTED)
+    as_of = resolve_as_of(settings, loaded, None, STARTED)
+    params = settings.params
+    assert loaded.charges is not None
+    by_charge = partition_of(loaded.charges["customer_id"], n)
+    by_customer = partition_of(loaded.customers["customer_id"], n)
+    parts = [(loaded.charges.loc[by_charge == i], loaded.customers.loc[by_customer == i]) for i in range(n)]
+    keys = shared_keys([extent(c, as_of) for c, _ in parts], params)
+    started = [start(c, cu, params, as_of, keys) for c, cu in parts]
+    book = shared_book([evidence(s) for s in started], params)
+    done = combine([complete(s, params, as_of, book) for s in started])
+    whole = run_partition(loaded.charges, loaded.customers, params, as_of)
+    for name in ("schedule", "billing", "customer_months", "ref_months"):
+        pd.testing.assert_frame_equal(getattr(done, name), getattr(whole, name), check_exact=True, obj=name)
+    pd.testing.assert_series_equal(done.paid, whole.paid, check_exact=True)
+    assert done.price_book == whole.price_book
+    return done
+
+
+@pytest.mark.parametrize("scheme", ["seat10", "seat12", "noseats"])
+def test_partitions_give_the_frames_of_one_reading_on_generated_logs(tmp_path: Path, scheme: str) -> None:
+    settings = _generated(tmp_path, 400, 3, scheme)
+    for n in (2, 5):
+        _partitioned(settings, n)
+
+
+def test_partitions_give_the_frames_of_one_reading_on_the_shared_log() -> None:
+    settings = _shared()
+    done = _partitioned(settings, 3)
+    assert done.price_book.mode == "learned" and done.price_book.monthly_seat  # a book learned across partitions
+
+
+def test_a_book_learned_per_partition_would_differ_so_it_is_learned_once(tmp_path: Path) -> None:
+    """Why the book is shared: a partition's own evidence learns another book (here: too few customers)."""
+    settings = _generated(tmp_path, 400, 3)
+    from sync.run import load_dataset, resolve_as_of
+
+    loaded = load_dataset(settings, STARTED)
+    as_of = resolve_as_of(settings, loaded, None, STARTED)
+    assert loaded.charges is not None
+    small = loaded.charges.loc[partition_of(loaded.charges["customer_id"], 40) == 0]
+    alone = run_partition(small, loaded.customers, settings.params, as_of)
+    whole = run_partition(loaded.charges, loaded.customers, settings.params, as_of)
+    assert alone.price_book != whole.price_book
+    with pytest.raises(ValueError, match="different price books"):
+        combine([alone, whole])
+
+
+def test_partition_of_is_stable_and_spreads() -> None:
+    ids = pd.Series([f"c{i}" for i in range(1000)])
+    first = partition_of(ids, 4)
+    assert (first == partition_of(ids.sample(frac=1, random_state=1).sort_index(), 4)).all()
+    assert sorted(set(first)) == [0, 1, 2, 3] and min(pd.Series(first).value_counts()) > 150
+    assert list(partition_of(pd.Series(["42"]), 7)) == list(partition_of(pd.Series([42]), 7))  # ids are text
+
+
+# ---------------------------------------------------------------------------------------------------- dask engine
+
+try:
+    import distributed
+except ImportError:  # the test extra installs it; without it only the dask engine's tests are skipped
+    distributed = None
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A dask.distributed cluster in this process (threads): seconds to start, the same tasks as processes."""
+    if distributed is None:
+        pytest.skip("dask.distributed is not installed (pip install '.[dask]')")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as c:
+        yield c
+
+
+def _on(settings: Settings, cluster, partitions: int = 4) -> Settings:
+    return with_engine(settings, name="dask", scheduler=cluster.scheduler_address, partitions=partitions)
+
+
+def test_dask_engine_gives_the_same_tables_on_a_generated_log(tmp_path: Path, cluster) -> None:
+    settings = _generated(tmp_path, 300, 8)
+    assert_same_tables(tables(_on(settings, cluster)), tables(settings))
+
+
+def test_dask_engine_gives_the_same_tables_on_the_shared_log(cluster) -> None:
+    settings = _shared()
+    assert_same_tables(tables(_on(settings, cluster, 3)), tables(settings))
+
+
+def test_dask_engine_reads_a_glob_of_files_as_the_one_file(tmp_path: Path, cluster) -> None:
+    """A log split in three files (a glob, one read task each) gives the tables of the whole file, but for the
+    About tab's list of input files."""
+    whole = _generated(tmp_path, 200, 9)
+    lines = (tmp_path / "invoices.json").read_text(encoding="utf-8").splitlines(keepends=True)
+    split = tmp_path / "split"
+    split.mkdir()
+    third = len(lines) // 3 + 1
+    for i in range(3):  # in order: the concatenation is the whole file (a sum of floats depends on its order)
+        (split / f"invoices-{i}.json").write_text("".join(lines[i * third:(i + 1) * third]), encoding="utf-8")
+    (split / "customers.json").write_bytes((tmp_path / "customers.json").read_bytes())
+    parts = load_settings(_config(split, "invoices-*.json", "customers.json"), {})
+    got = {t.name: t for t in tables(_on(parts, cluster))}
+    want = {t.name: t for t in tables(whole)}
+    assert got.keys() == want.keys()
+    for name in want:
+        if name == "About":
+            about = got[name].frame
+            inputs = about.loc[about["Section"] == "Input"]
+            assert sum(inputs.astype(str).apply(lambda r: r.str.contains("invoices-").any(), axis=1)) >= 3
+            continue
+        if name == "Sync status":  # this run's row count: Data quality has a total per file
+            continue
+        if name == "Data quality":  # line numbers are per file, totals ("in all") too: the same lines' issues
+            def lines(frame: pd.DataFrame) -> list[tuple]:
+                rows = frame.loc[frame["Line"].notna(), ["Severity", "Field", "Reason", "Value"]]
+                return sorted(map(tuple, rows.astype(str).to_numpy()))
+            assert lines(got[name].frame) == lines(want[name].frame) and lines(want[name].frame)
+            continue
+        pd.testing.assert_frame_equal(got[name].frame, want[name].frame, check_exact=True, obj=name)
+
+
+def test_dask_engine_reads_urls_through_fsspec(tmp_path: Path, cluster) -> None:
+    """Inputs on object storage: here fsspec's in-memory file system, shared by this process's workers."""
+    fsspec = pytest.importorskip("fsspec")
+    settings = _generated(tmp_path, 120, 4)
+    fs = fsspec.filesystem("memory")
+    for name in ("invoices.json", "customers.json"):
+        fs.pipe(f"/kpi-test/{name}", (tmp_path / name).read_bytes())
+    remote = load_settings(_config(tmp_path, "memory://kpi-test/invoices.json", "memory://kpi-test/customers.json"), {})
+    got, want = tables(_on(remote, cluster)), tables(settings)
+    for a, b in zip(got, want, strict=True):
+        if a.name in ("About", "Data quality"):  # they name the files: URLs here
+            continue
+        pd.testing.assert_frame_equal(a.frame, b.frame, check_exact=True, obj=a.name)
+    about = next(t for t in got if t.name == "About").frame
+    assert about.astype(str).apply(lambda r: r.str.contains("memory://kpi-test/invoices.json").any(), axis=1).any()
+
+
+def test_a_bad_line_in_a_remote_file_is_named_by_its_url(tmp_path: Path, cluster) -> None:
+    fsspec = pytest.importorskip("fsspec")
+    _generated(tmp_path, 60, 4)
+    fs = fsspec.filesystem("memory")
+    data = (tmp_path / "invoices.json").read_bytes().splitlines(keepends=True)
+    data[4] = b'{"customerId": "x", "amountPaid": "lots", "timestampPaid": 1500000000}\n'
+    fs.pipe("/kpi-bad/invoices.json", b"".join(data))
+    fs.pipe("/kpi-bad/customers.json", (tmp_path / "customers.json").read_bytes())
+    remote = load_settings(_config(tmp_path, "memory://kpi-bad/invoices.json", "memory://kpi-bad/customers.json"), {})
+    quality = next(t for t in tables(_on(remote, cluster)) if t.name == "Data quality").frame
+    bad = quality.loc[(quality["File"] == "memory://kpi-bad/invoices.json") & (quality["Line"] == 5)]
+    assert list(bad["Field"]) == ["amountPaid"]
+
+
+def test_local_engine_reads_a_glob_too_and_names_a_glob_that_matches_nothing(tmp_path: Path) -> None:
+    whole = _generated(tmp_path, 80, 6)
+    lines = (tmp_path / "invoices.json").read_text(encoding="utf-8").splitlines(keepends=True)
+    (tmp_path / "split").mkdir()
+    half = len(lines) // 2
+    (tmp_path / "split" / "a.json").write_text("".join(lines[:half]), encoding="utf-8")
+    (tmp_path / "split" / "b.json").write_text("".join(lines[half:]), encoding="utf-8")
+    (tmp_path / "split" / "customers.json").write_bytes((tmp_path / "customers.json").read_bytes())
+    split = load_settings(_config(tmp_path / "split", "[ab].json", "customers.json"), {})
+    got = {t.name: t.frame for t in tables(split)}
+    for t in tables(whole):
+        if t.name not in ("About", "Data quality", "Sync status"):
+            pd.testing.assert_frame_equal(got[t.name], t.frame, check_exact=True, obj=t.name)
+    nothing = load_settings(_config(tmp_path / "split", "missing-*.json", "customers.json"), {})
+    with pytest.raises(InputDataError, match=r"missing-\*\.json: no invoices file matches"):
+        tables(nothing)
+
+
+# ---------------------------------------------------------------------------------------------------- settings
+
+
+def test_engine_settings_are_checked(tmp_path: Path) -> None:
+    def config(text: str) -> Settings:
+        return load_settings(_config(tmp_path, "i.json", "c.json", text), {})
+
+    assert config("").engine == EngineSection()
+    assert config('[engine]\nname = "dask"\nworkers = 2').engine.workers == 2
+    for bad, words in [('[engine]\nname = "spark"', "expected one of"),
+                       ('[engine]\nname = "dask"', "needs engine.workers"),
+                       ('[engine]\nname = "dask"\nworkers = 2\nscheduler = "tcp://h:8786"', "not both"),
+                       ('[engine]\nworkers = 2', "dask engine only"),
+                       ('[engine]\nname = "dask"\nscheduler = "h"', "expected an address"),
+                       ('[engine]\nname = "dask"\nworkers = -1', "0 or more"),
+                       ('[engine]\ncores = 2', "unknown key engine.cores")]:
+        with pytest.raises(ConfigError, match=words):
+            config(bad)
+    settings = config("")
+    assert with_engine(settings, name="dask").engine.workers == 1
+    assert with_engine(settings, name="dask", scheduler="tcp://10.0.0.5:8786").engine.scheduler
+    with pytest.raises(ConfigError, match="contracts"):
+        with_engine(dataclasses.replace(settings, dataset=dataclasses.replace(settings.dataset, kind="contracts")),
+                    name="dask", workers=2)
+
+
+def test_cli_engine_flags(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from sync.cli import main
+
+    write_sample(tmp_path, customers=40, seed=2)
+    cfg = _config(tmp_path, "invoices.json", "customers.json")
+    assert main(["now", "--config", str(cfg), "--workers", "2", "--dry-run"]) == 1
+    assert "add --engine dask" in capsys.readouterr().err
+    assert main(["now", "--config", str(cfg), "--engine", "dask", "--workers", "0", "--dry-run"]) == 2
+    assert "expected 1 or more" in capsys.readouterr().err
