@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from kpi.params import Params
-from kpi.summary import COLUMNS, join, money, month_label, pct, plural, signed_money
 from kpi.tables import Context, Figure, Tab, build_table
+from kpi.wording import COLUMNS, join, money, month_label, pct, plural, signed_money
 
 COMPLETE = "complete"
 # how each contract sentence is computed (the About tab lists these under "Summary sentence")
