@@ -128,7 +128,7 @@ def test_a_bad_line_in_a_large_file_is_named_by_file_line_and_field(tmp_path: Pa
         (b'{"customerId": 3, "amountPaid": "ten", "timestampPaid": 1488326400}', "amountPaid", "expected a number", False),
     ]:
         lines = good.splitlines(keepends=True)
-        lines.insert(73_456, bad + b"\n")  # line 123,457
+        lines.insert(73_456, bad + b"\n")  # line 73,457
         path = tmp_path / "invoices.json"
         path.write_bytes(b"".join(lines))
         result = read_ndjson(path, "invoices", INVOICES, Limits(now=NOW))
