@@ -235,7 +235,7 @@ def row(r: Result) -> str:
     d = r.dataset
     wall = f"{r.median:.1f} [{min(r.walls):.1f}-{max(r.walls):.1f}]" if r.walls else "-"
     rss = f"{max(r.rss_mb):.0f}" if r.rss_mb else "?"
-    floor = f"{d.floor_s:.2f}" if d.floor_s else "?"
+    floor = f"{d.floor_s:.3f}" if d.floor_s else "?"
     ratio = f"{r.median / d.floor_s:.1f}x" if d.floor_s and r.walls and not r.exit_code else "-"
     sheets = (f"{int(r.sheets['requests'])} ({r.sheets['request_mb']:.1f})" if r.sheets else "-")
     plan = f"{r.sheets['plan_s']:.1f}" if r.sheets and r.sheets.get("plan_s") is not None else "-"
