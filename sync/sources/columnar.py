@@ -24,6 +24,7 @@ checks no UTF-8. Each is handled below.
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,9 @@ _BLOCK = 1 << 24  # pyarrow's block size: fewer, larger blocks parse faster than
 _MAX_NESTING = 64
 # Opening brackets a line may hold to be given to pyarrow (it crashed at 30,000 levels, held 10,000).
 _MAX_BRACKETS = 1000
+# Keys of nested objects an attribute file may hold beside its attributes before it is read line by line.
+_NESTED_KEYS = 100
+_KEY = re.compile(rb'"((?:[^"\\\n]|\\.)*)"\s*:')
 _SCALAR = (pa.types.is_int64, pa.types.is_float64, pa.types.is_string, pa.types.is_boolean, pa.types.is_null)
 
 
@@ -63,14 +67,23 @@ def read_columnar(data: bytes, name: str, fields: Sequence[nd.Field], checker: n
                   unique: str | None, extras: bool) -> Columnar | None:
     """Read a whole file's bytes; None when the line-by-line reader must read it."""
     skip = len(nd._BOM) if data.startswith(nd._BOM) else 0
-    if len(data) == skip or (data[skip:] if skip else data).isspace() or any(f.kind in ("date", "list") for f in fields):
+    if len(data) == skip or any(f.kind in ("date", "list") for f in fields):
         return None  # empty (the line reader says so) or a kind only the line reader checks
     if not _utf8(data, skip) or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
         return None  # pyarrow checks no UTF-8, and ends a line at a lone CR
     lines = _Lines(data, skip)
-    if not lines.shallow():
+    brackets = lines.brackets()
+    if brackets is not None and int(brackets.max(initial=0)) > _MAX_BRACKETS:
         return None  # pyarrow's parser recurses: some 30,000 levels crash the process
-    table = _parse(data, skip)
+    if extras:
+        if _keys_at_most(data, skip) > nd.MAX_ATTRIBUTES + len(fields) + _NESTED_KEYS:
+            return None  # pyarrow makes a full-length column per key: thousands of keys would take gigabytes
+        schema = None
+    else:  # only the declared fields: the others are never columns (a line of 20,000 keys costs nothing)
+        schema = _schema(data, skip, lines, fields)
+        if schema is None:
+            return None
+    table = _parse(data, skip, schema)
     if table is None or not lines.match(table.num_rows):
         return None
     declared = {f.source for f in fields}
@@ -82,6 +95,9 @@ def read_columnar(data: bytes, name: str, fields: Sequence[nd.Field], checker: n
         return None
     n = table.num_rows
     flag = np.zeros(n, dtype=bool)
+    if brackets is not None:  # nesting the line reader may find too deep, in a value pyarrow may never show
+        flag |= lines.kept(brackets) > _MAX_NESTING
+    flag[lines.rows_holding(data, (b"NaN", b"Infinity"))] = True  # json refuses them anywhere in a line
     values: dict[str, Any] = {}
     for f in fields:
         values[f.canonical] = _declared(table, f, checker, flag)
@@ -128,23 +144,57 @@ def _utf8(data: bytes, skip: int) -> bool:
     return True
 
 
-def _parse(data: bytes, skip: int) -> pa.Table | None:
-    """The file as a table (top-level ISO 8601 text kept as text), or None when pyarrow refuses it."""
+def _parse(data: bytes, skip: int, schema: pa.Schema | None) -> pa.Table | None:
+    """The file as a table (top-level ISO 8601 text kept as text), or None when pyarrow refuses it.
+
+    With `schema`, only its fields are read, with its types (a value of another JSON type fails the file)."""
     buffer = pa.py_buffer(data).slice(skip)
     try:
-        table = _read(buffer, None)
+        if schema is not None:
+            return _read(buffer, schema, "ignore")
+        table = _read(buffer, None, "infer")
         stamps = [f.name for f in table.schema if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)]
         if stamps:
-            table = _read(buffer, pa.schema([(name, pa.string()) for name in stamps]))
+            table = _read(buffer, pa.schema([(name, pa.string()) for name in stamps]), "infer")
     except (pa.ArrowException, ValueError, OverflowError, MemoryError):
         return None
     return table
 
 
-def _read(buffer: pa.Buffer, schema: pa.Schema | None) -> pa.Table:
+def _read(buffer: pa.Buffer, schema: pa.Schema | None, others: str) -> pa.Table:
     return pj.read_json(pa.BufferReader(buffer), read_options=pj.ReadOptions(block_size=_BLOCK),
                         parse_options=pj.ParseOptions(explicit_schema=schema, newlines_in_values=False,
-                                                      unexpected_field_behavior="infer"))
+                                                      unexpected_field_behavior=others))
+
+
+def _schema(data: bytes, skip: int, lines: _Lines, fields: Sequence[nd.Field]) -> pa.Schema | None:
+    """Types for the declared fields: numbers as float64 (what the line reader makes of them), ids as the first
+    record has them (int64 or text; a file that mixes both fails pyarrow and is read line by line)."""
+    first = next((text for s, e in zip(lines.starts[:100].tolist(), lines.ends[:100].tolist(), strict=True)
+                  if (text := data[skip + s:skip + e].strip())), b"")
+    try:
+        record = nd._DECODER.decode(first.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(record, dict):
+        return None
+    types: list[tuple[str, pa.DataType]] = []
+    for f in fields:
+        if f.kind in ("number", "timestamp"):
+            types.append((f.source, pa.float64()))
+        elif f.kind == "int":
+            types.append((f.source, pa.int64()))
+        elif f.kind == "string":
+            types.append((f.source, pa.string()))
+        else:  # an id
+            value = record.get(f.source)
+            types.append((f.source, pa.int64() if isinstance(value, int) and not isinstance(value, bool) else pa.string()))
+    return pa.schema(types)
+
+
+def _keys_at_most(data: bytes, skip: int) -> int:
+    """At least as many as the distinct keys in the file (any text before a colon counts; escapes are not undone)."""
+    return len(set(_KEY.findall(data, skip)))
 
 
 class _Lines:
@@ -163,21 +213,36 @@ class _Lines:
         self.ends = ends.astype(np.int64)
         self.numbers = np.arange(1, len(self.ends) + 1, dtype=np.int64)
 
-    def shallow(self) -> bool:
-        """Whether no line holds more than _MAX_BRACKETS opening brackets (a bound on its nesting)."""
+    def brackets(self) -> np.ndarray | None:
+        """Opening brackets on each line (a bound on its nesting), or None when no line can hold more than one."""
         data, skip, arr, starts = self.data, self.skip, self.arr, self.starts
         braces, brackets = data.count(b"{", skip), data.count(b"[", skip)
-        if braces + brackets <= _MAX_BRACKETS:
-            return True
-        if not len(starts):
-            return True
-        if brackets == 0 and braces == len(starts) and bool((arr[np.minimum(starts, len(arr) - 1)] == _OPEN).all()):
-            return True  # one "{" per line, at its start
+        if not len(starts) or (brackets == 0 and braces == len(starts)
+                               and bool((arr[np.minimum(starts, len(arr) - 1)] == _OPEN).all())):
+            return None  # one "{" per line, at its start: no nesting at all
+        if braces + brackets <= _MAX_NESTING:
+            return None
         found = [np.flatnonzero((arr[at:at + _CHUNK] == _OPEN) | (arr[at:at + _CHUNK] == ord("["))) + at
                  for at in range(0, len(arr), _CHUNK)]
         opens = np.concatenate(found)
-        per_line = np.diff(np.searchsorted(opens, np.append(starts, len(arr))))
-        return int(per_line.max()) <= _MAX_BRACKETS
+        return np.diff(np.searchsorted(opens, np.append(starts, len(arr))))
+
+    def kept(self, per_line: np.ndarray) -> np.ndarray:
+        """A per-line array (all lines) for the rows only (after match())."""
+        return per_line[self.numbers - 1]
+
+    def rows_holding(self, data: bytes, needles: tuple[bytes, ...]) -> np.ndarray:
+        """Rows (after match()) whose line holds any of `needles`."""
+        at: list[int] = []
+        for needle in needles:
+            found = data.find(needle, self.skip)
+            while found >= 0:
+                at.append(found - self.skip)
+                found = data.find(needle, found + 1)
+        if not at:
+            return np.zeros(0, dtype=np.int64)
+        rows = np.searchsorted(self.starts, np.asarray(at), side="right") - 1
+        return np.unique(rows[(rows >= 0) & (np.asarray(at) < self.ends[np.maximum(rows, 0)])])
 
     def match(self, rows: int) -> bool:
         """Whether the table's rows are the file's non-blank lines one to one (then keeps only those lines).
