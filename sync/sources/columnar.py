@@ -76,8 +76,11 @@ def read_columnar(data: bytes, name: str, fields: Sequence[nd.Field], checker: n
     if brackets is not None and int(brackets.max(initial=0)) > _MAX_BRACKETS:
         return None  # pyarrow's parser recurses: some 30,000 levels crash the process
     if extras:
-        if _keys_at_most(data, skip) > nd.MAX_ATTRIBUTES + len(fields) + _NESTED_KEYS:
-            return None  # pyarrow makes a full-length column per key: thousands of keys would take gigabytes
+        # pyarrow makes a full-length column per distinct key: thousands of them would take gigabytes. With no
+        # more colons than declared fields per line there is no room for other keys; else count the keys.
+        if (data.count(b":", skip) > len(fields) * len(lines.starts)
+                and _keys_at_most(data, skip) > nd.MAX_ATTRIBUTES + len(fields) + _NESTED_KEYS):
+            return None
         schema = None
     else:  # only the declared fields: the others are never columns (a line of 20,000 keys costs nothing)
         schema = _schema(data, skip, lines, fields)
