@@ -106,6 +106,7 @@ class Result:
     sink: str
     engine: str
     walls: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)  # user + system seconds: what a shared CPU does not inflate
     rss_mb: list[float] = field(default_factory=list)
     exit_code: int = 0
     error: str = ""
@@ -189,8 +190,10 @@ def job_command(config: Path, sink: str, folder: Path, engine: str, workers: int
     return [sys.executable, "-m", "sync", "now", "--config", str(config.resolve()), "--sink", target, *extra]
 
 
-def run_job(command: list[str], folder: Path) -> tuple[float, float | None, int, str]:
-    """Run one job in a child process in `folder` (its own lock and state); (wall s, peak RSS MB, exit, last error line)."""
+def run_job(command: list[str], folder: Path) -> tuple[float, float | None, float | None, int, str]:
+    """Run one job in a child process in `folder` (its own lock and state).
+
+    Returns (wall s, CPU s (user + system; None without /usr/bin/time), peak RSS MB, exit, last error line)."""
     full = [TIME, "-v", *command] if os.access(TIME, os.X_OK) else [sys.executable, "-c", _WRAPPER, *command]
     folder.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
@@ -198,8 +201,10 @@ def run_job(command: list[str], folder: Path) -> tuple[float, float | None, int,
     wall = time.perf_counter() - began
     found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
     rss = int(found.group(1)) / 1024 if found else None
+    times = [float(m) for m in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", done.stderr)]
+    cpu = sum(times) if len(times) == 2 else None
     job_lines = [line for line in done.stderr.splitlines() if line and not line.startswith(("\t", "Command exited"))]
-    return wall, rss, done.returncode, (job_lines[-1] if done.returncode and job_lines else "")
+    return wall, cpu, rss, done.returncode, (job_lines[-1] if done.returncode and job_lines else "")
 
 
 def bench(data: Dataset, sink: str, runs: int, engine: str, workers: int, workdir: Path, validate: bool) -> Result:
@@ -207,8 +212,10 @@ def bench(data: Dataset, sink: str, runs: int, engine: str, workers: int, workdi
     result = Result(data, sink, label)
     for i in range(runs):
         folder = workdir / f"run-{data.charges}-{sink}-{i}"
-        wall, rss, code, error = run_job(job_command(data.config, sink, folder, engine, workers, validate), folder)
+        wall, cpu, rss, code, error = run_job(job_command(data.config, sink, folder, engine, workers, validate), folder)
         result.walls.append(wall)
+        if cpu is not None:
+            result.cpus.append(cpu)
         if rss is not None:
             result.rss_mb.append(rss)
         stats = folder / "sheets.json"
@@ -221,12 +228,12 @@ def bench(data: Dataset, sink: str, runs: int, engine: str, workers: int, workdi
     return result
 
 
-HEADER = ("| dataset | charges | customers | input MB | sink | engine | runs | wall s median [min-max] | peak RSS MB | "
-          "parse floor s | ratio | Sheets requests (MB) | plan s | exit |")
+HEADER = ("| dataset | charges | customers | input MB | sink | engine | runs | wall s median [min-max] | CPU s median | "
+          "peak RSS MB | parse floor s | ratio | Sheets requests (MB) | plan s | exit |")
 
 
 def table(results: list[Result]) -> str:
-    rows = [HEADER, "|---|---:|---:|---:|---|---|---:|---|---:|---:|---:|---|---:|---|"]
+    rows = [HEADER, "|---|---:|---:|---:|---|---|---:|---|---:|---:|---:|---:|---|---:|---|"]
     rows += [row(r) for r in results]
     return "\n".join(rows)
 
@@ -235,13 +242,14 @@ def row(r: Result) -> str:
     d = r.dataset
     wall = f"{r.median:.1f} [{min(r.walls):.1f}-{max(r.walls):.1f}]" if r.walls else "-"
     rss = f"{max(r.rss_mb):.0f}" if r.rss_mb else "?"
+    cpu = f"{statistics.median(r.cpus):.1f}" if r.cpus else "?"
     floor = f"{d.floor_s:.3f}" if d.floor_s else "?"
     ratio = f"{r.median / d.floor_s:.1f}x" if d.floor_s and r.walls and not r.exit_code else "-"
     sheets = (f"{int(r.sheets['requests'])} ({r.sheets['request_mb']:.1f})" if r.sheets else "-")
     plan = f"{r.sheets['plan_s']:.1f}" if r.sheets and r.sheets.get("plan_s") is not None else "-"
     exit_text = str(r.exit_code) + (f" ({r.error})" if r.error else "")
     return (f"| {d.name} | {d.charges:,} | {d.customers:,} | {d.input_mb:.1f} | {r.sink} | {r.engine} | {len(r.walls)} | "
-            f"{wall} | {rss} | {floor} | {ratio} | {sheets} | {plan} | {exit_text} |")
+            f"{wall} | {cpu} | {rss} | {floor} | {ratio} | {sheets} | {plan} | {exit_text} |")
 
 
 def machine() -> str:

@@ -32,8 +32,8 @@ def test_tiny_run_reports_floor_ratio_and_sheets_requests(bench: ModuleType, tmp
     rows = [line for line in report.read_text(encoding="utf-8").splitlines() if line.startswith("| generated")]
     assert [r.split(" | ")[4] for r in rows] == ["gsheet"]
     sheets = rows[0].split(" | ")
-    assert float(sheets[9]) > 0 and sheets[10].endswith("x") and sheets[-1] == "0 |"
-    assert int(sheets[11].split(" ")[0]) >= 2 and float(sheets[12]) > 0  # a read and a write at least; a plan
+    assert float(sheets[10]) > 0 and sheets[11].endswith("x") and sheets[-1] == "0 |"
+    assert int(sheets[12].split(" ")[0]) >= 2 and float(sheets[13]) > 0  # a read and a write at least; a plan
     assert (tmp_path / "generated-1500-seed7" / "invoices.json").is_file()  # kept for the next run
 
 
