@@ -186,7 +186,7 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     tol_h = f"{rules.renewal_tolerance_hours:g}"
     minimum = f"{rules.annual_min_amount:g}"
     prorate = "spread to its next boundary" if rules.prorations == "normalize" else "ignored (prorations = ignore)"
-    until = utc(span_end).strftime("%Y-%m-%d %H:%M")
+    until = np.asarray(utc(span_end).strftime("%Y-%m-%d %H:%M"), dtype=object)  # an Index costs ~20 us per [j]
     next_slot = np.where(is_series, add_months(anchor_t, renewals + 1), span_end)
     extended = is_series & (span_end != next_slot) & (cut_by < 0)  # its next slot's renewal may still come at as_of
     slot_at = _minutes(next_slot, extended)

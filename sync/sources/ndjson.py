@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, cast
 
+import numpy as np
 import pandas as pd
 
 from kpi.tables import InputFile, empty_issues
@@ -369,14 +371,18 @@ def read_ndjson(
     *,
     unique: str | None = None,
     extras: bool = False,
+    engine: Literal["auto", "lines"] = "auto",
 ) -> ReadResult:
     """Read and validate one NDJSON file.
 
     Returns valid rows as a frame with one column per canonical field (timestamps as
     datetime64[ns, UTC], dates as tz-naive datetime64, ids as str) plus `line`; with `extras`,
-    other scalar keys of the records become extra columns (attributes). With `unique`, a
-    later row repeating that field's value is reported: a warning when it is identical, a bad
-    line when it differs (the first row is kept either way).
+    other scalar keys of the records become extra columns (attributes; None where a record has
+    none). With `unique`, a later row repeating that field's value is reported: a warning when it
+    is identical, a bad line when it differs (the first row is kept either way).
+    `engine`: "auto" reads the file with pyarrow and vectorized checks (sync/sources/columnar.py),
+    going line by line only for the lines (or the file) it cannot vouch for; "lines" reads every
+    line with `json`. Both give the same result.
     Raises InputDataError when the file is missing or empty, or too many lines are bad.
     """
     file = Path(path)
@@ -385,23 +391,55 @@ def read_ndjson(
         raise InputDataError(f"{name}: {role} is a folder, not a file")
     if not file.is_file():
         raise InputDataError(f"{name}: {role} file not found")
-    digest = hashlib.sha256()
-    state = _FileReader(name, fields, _Checker(limits), unique=unique, extras=extras)
-    read = 0
+    checker = _Checker(limits)
+    if engine == "auto":
+        from sync.sources.columnar import read_columnar
+
+        data = file.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        fast = read_columnar(data, name, fields, checker, unique=unique, extras=extras)
+        if fast is not None:
+            return _result(name, role, limits, fast.frame, fast.issues, fast.bad, fast.read, digest)
+        with io.BytesIO(data) as raw:
+            return _read_lines(raw, name, role, fields, checker, limits, unique=unique, extras=extras)
     with file.open("rb") as raw:
-        for number, chunk in enumerate(raw, start=1):
-            digest.update(chunk)
-            if number == 1 and chunk.startswith(_BOM):  # a byte order mark is UTF-8's, not part of the record
-                chunk = chunk[len(_BOM):]
-            if not chunk.strip():
-                continue
-            read += 1
-            state.line(number, chunk)
-    issues, bad, columns, lines, extra_columns = state.issues, state.bad, state.columns, state.lines, state.extra_columns
+        return _read_lines(raw, name, role, fields, checker, limits, unique=unique, extras=extras)
+
+
+def _read_lines(raw: BinaryIO, name: str, role: str, fields: Sequence[Field], checker: _Checker, limits: Limits, *,
+                unique: str | None, extras: bool) -> ReadResult:
+    """The line-by-line reader: every line decoded with `json` and checked value by value."""
+    digest = hashlib.sha256()
+    state = _FileReader(name, fields, checker, unique=unique, extras=extras)
+    read = 0
+    for number, chunk in enumerate(raw, start=1):
+        digest.update(chunk)
+        if number == 1 and chunk.startswith(_BOM):  # a byte order mark is UTF-8's, not part of the record
+            chunk = chunk[len(_BOM):]
+        if not chunk.strip():
+            continue
+        read += 1
+        state.line(number, chunk)
+    frame = None
+    if read and state.bad / read <= limits.max_bad_share:
+        n = len(state.lines)
+        frame = _to_frame(state.columns, fields, state.lines)
+        attributes = {}
+        for key, values in state.extra_columns.items():
+            column = np.full(n, None, dtype=object)
+            column[list(values)] = list(values.values())
+            attributes[key] = column
+        frame = _with_attributes(frame, attributes)
+    return _result(name, role, limits, frame, state.issues, state.bad, read, digest.hexdigest())
+
+
+def _result(name: str, role: str, limits: Limits, frame: pd.DataFrame | None, issues: list[Issue], bad: int, read: int,
+            digest: str) -> ReadResult:
+    """The fatal rules (an empty file, too many bad lines), then the result."""
     if read == 0:
         raise InputDataError(f"{name}: {role} file is empty")
     share = bad / read
-    if share > limits.max_bad_share:
+    if share > limits.max_bad_share or frame is None:
         first = next(i for i in issues if i.severity == "error")
         raise InputDataError(
             f"{name}: {bad} of {read} lines are bad ({share:.1%}, more than the allowed "
@@ -409,16 +447,21 @@ def read_ndjson(
             + (f", field {first.field}" if first.field else "")
             + f": {first.reason}"
         )
-    frame = _to_frame(columns, fields, lines)
-    extra = {key: pd.Series(values, index=list(values), dtype="object").reindex(range(len(lines)))
-             for key, values in extra_columns.items() if key not in frame.columns}
-    if extra:  # all at once: one column at a time fragments the frame
-        frame = pd.concat([frame, pd.DataFrame(extra, index=frame.index)], axis=1)
-    info = InputFile(role=role, path=name, rows=read, sha256=digest.hexdigest())
+    info = InputFile(role=role, path=name, rows=read, sha256=digest)
     return ReadResult(frame=frame, issues=issues, info=info, bad_lines=bad)
 
 
-def _to_frame(columns: dict[str, list[Any]], fields: Sequence[Field], lines: list[int]) -> pd.DataFrame:
+def _with_attributes(frame: pd.DataFrame, attributes: dict[str, Any]) -> pd.DataFrame:
+    """The frame with the attribute columns (object arrays, one value per row, None for none) after its own."""
+    extra = {key: pd.Series(values, index=frame.index, dtype="object")
+             for key, values in attributes.items() if key not in frame.columns}
+    if extra:  # all at once: one column at a time fragments the frame
+        frame = pd.concat([frame, pd.DataFrame(extra, index=frame.index)], axis=1)
+    return frame
+
+
+def _to_frame(columns: dict[str, Any], fields: Sequence[Field], lines: Any) -> pd.DataFrame:
+    """Canonical columns (lists or arrays of the checked values, None/NaN for none) as typed frame columns."""
     data: dict[str, Any] = {}
     for f in fields:
         values = columns[f.canonical]
