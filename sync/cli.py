@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -283,12 +284,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # whoever read stdout stopped (`kpi-sync now | head`): not a bug of ours
+        _silence_stdout()
+        print("Error: standard output was closed before everything was printed (e.g. piped into head); "
+              "whatever the command did before that stands (Sync status and the log tell)", file=sys.stderr)
+        return 1
     except Exception as exc:  # a bug: say so, with the traceback (secrets removed)
         _report(fmt, exc, f"Error: internal error ({type(exc).__name__}: {exc}); please report it", show_traceback=True)
         return 1
 
 
 _redactor: Redactor = Redactor()
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so Python's flush at exit raises no second BrokenPipeError (Python's docs, signal)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is no real file (captured, closed): nothing to silence
+        pass
 
 
 def _report(fmt: str, exc: BaseException, line: str, *, show_traceback: bool) -> None:

@@ -208,3 +208,18 @@ def test_the_run_reads_billing_as_of_its_as_of_not_the_newest_charge(tmp_path: P
     assert main(["now", "--config", str(config), "--sink", f"csv:{out}", "--as-of", "2017-02-15"]) == 0
     rows = (out / "customers.csv").read_text(encoding="utf-8").splitlines()
     assert rows[1].split(",")[4] == "active"
+
+
+def test_a_closed_stdout_is_a_clear_error_not_an_internal_one(tmp_path: Path) -> None:
+    """`kpi-sync now | head`: when the reader of stdout goes away the run still publishes, and the command ends
+    with one clear line on stderr (was 'internal error (BrokenPipeError) ... please report it')."""
+    config = make_config(tmp_path, good_invoices(), good_customers())
+    out = tmp_path / "out"
+    child = subprocess.Popen([sys.executable, "-m", "sync", "now", "--config", str(config), "--sink", f"csv:{out}"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()  # the reader is gone before the run prints its summary
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 1
+    assert "standard output was closed" in err and "internal error" not in err and "Traceback" not in err
+    assert (out / "mrr.csv").exists()  # the publish happened before the summary was printed
