@@ -22,7 +22,7 @@ from sync.sources import columnar
 from sync.sources.ndjson import Limits, ReadResult, _Checker, fields_from_spec, read_ndjson
 from sync.sources.payments import CUSTOMER_FIELDS, INVOICE_FIELDS
 
-SHARED = Path("/work/shared/data/payments-log")
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "payments-log"  # ../shared beside the checkout
 NOW = 1_790_000_000.0  # 2026-09-21: the run's clock in these tests
 LIMITS = Limits(max_bad_share=1.0, now=NOW)
 INVOICES = fields_from_spec(INVOICE_FIELDS, {})

@@ -33,7 +33,7 @@ from sync.settings import EngineSection, Settings, load_settings, with_engine
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_CONFIG = REPO / "config" / "shared-payments-log.toml"
-SHARED_LOG = Path("/work/shared/data/payments-log/invoices_per_customer.json")
+SHARED_LOG = REPO.parent / "shared" / "data" / "payments-log" / "invoices_per_customer.json"  # ../shared beside the checkout
 STARTED = pd.Timestamp("2026-01-15 12:00", tz="UTC")
 
 

@@ -60,6 +60,6 @@ def test_spark_recipe_gives_the_frames_of_one_process(tmp_path: Path, spark) -> 
 
 
 def test_spark_recipe_on_the_shared_log(spark) -> None:
-    if not Path("/work/shared/data/payments-log/invoices_per_customer.json").is_file():
+    if not (SHARED_CONFIG.parents[2] / "shared" / "data" / "payments-log" / "invoices_per_customer.json").is_file():
         pytest.skip("the shared payment log is absent")
     _same(load_settings(SHARED_CONFIG, {}), spark, 4)
