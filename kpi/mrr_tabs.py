@@ -207,8 +207,10 @@ TABS: list[Tab] = [
         build=_month_tab,
         charts=(
             Chart("MRR over time", "line", "Month", ("MRR",)),
-            Chart("MRR movements", "stacked_column", "Month",
-                  ("New MRR", "Expansion MRR", "Reactivation MRR", "Contraction MRR", "Churned MRR")),
+            # gains and losses apart: the tab's losses are positive amounts, and stacked on the gains they would
+            # read as growth
+            Chart("MRR gained", "stacked_column", "Month", ("New MRR", "Expansion MRR", "Reactivation MRR")),
+            Chart("MRR lost", "stacked_column", "Month", ("Contraction MRR", "Churned MRR")),
             Chart("Churn", "line", "Month", ("Logo churn %", "Gross MRR churn %")),
         ),
         scales=(
