@@ -59,6 +59,10 @@ def test_about_tab_names_each_input_with_rows_and_sha256(shared_out: Path) -> No
     inputs = [r for r in rows if r["Section"] == "Input"]
     assert len(inputs) == 2 and all("sha256 " in r["Value"] for r in inputs)
     assert any("3177 lines read" in r["Value"] for r in inputs)
+    # inputs named as the config's [sources] names them, the config by its name: no machine path in the workbook
+    assert {r["Item"] for r in inputs} == {"invoices: ../../shared/data/payments-log/invoices_per_customer.json",
+                                           "customers: ../../shared/data/payments-log/information_customer.json"}
+    assert items[("Run", "config file")] == "shared-payments-log.toml"
     assert items[("Setting", "billing.renewal_tolerance_hours")] == "2.0"
     assert items[("Run", "published to")] == f"csv:{shared_out}"
 
