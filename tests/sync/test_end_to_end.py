@@ -60,8 +60,12 @@ def test_about_tab_names_each_input_with_rows_and_sha256(shared_out: Path) -> No
     assert len(inputs) == 2 and all("sha256 " in r["Value"] for r in inputs)
     assert any("3177 lines read" in r["Value"] for r in inputs)
     # inputs named as the config's [sources] names them, the config by its name: no machine path in the workbook
-    assert {r["Item"] for r in inputs} == {"invoices: ../../shared/data/payments-log/invoices_per_customer.json",
-                                           "customers: ../../shared/data/payments-log/information_customer.json"}
+    # (how many ../ depends on where the checkout and ../shared really are: symlinks are resolved)
+    shown = sorted(r["Item"] for r in inputs)
+    assert [s.split(": ", 1)[0] for s in shown] == ["customers", "invoices"]
+    assert all(s.split(": ", 1)[1].startswith("../") for s in shown)
+    assert shown[0].endswith("/shared/data/payments-log/information_customer.json")
+    assert shown[1].endswith("/shared/data/payments-log/invoices_per_customer.json")
     assert items[("Run", "config file")] == "shared-payments-log.toml"
     assert items[("Setting", "billing.renewal_tolerance_hours")] == "2.0"
     assert items[("Run", "published to")] == f"csv:{shared_out}"
