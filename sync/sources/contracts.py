@@ -27,8 +27,8 @@ from sync.sources.ndjson import (
     fields_from_spec,
     issues_frame,
     limits_from,
-    read_ndjson,
 )
+from sync.sources.reader import read_ndjson
 
 if TYPE_CHECKING:
     from sync.settings import Settings

@@ -1,6 +1,6 @@
 """An input named in the config: one local file (as always), a glob of several, or a URL read through fsspec.
 
-Every file, local or remote, is read by the same validating reader (sync.sources.ndjson.read_ndjson), so every
+Every file, local or remote, is read by the same validating reader (sync.sources.reader.read_ndjson), so every
 problem still names its file (the path or URL as given), line and field. A remote file is copied to a local
 temporary file first (streamed, never whole in memory) and read from there; its name in every issue, in the About
 tab and in every error is its URL. URLs need fsspec and the file system's package (s3fs for s3://, gcsfs for
@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 
 from sync.errors import ConfigError, InputDataError
 from sync.settings import is_url
-from sync.sources.ndjson import Field, Limits, ReadResult, read_ndjson
+from sync.sources.ndjson import Field, Limits, ReadResult
+from sync.sources.reader import read_ndjson
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
 import math
 import re
@@ -361,49 +360,6 @@ class _FileReader:
             self.issues.append(Issue(self.name, number, field, _TEXT_REPLACED.format("in a list item"), "warning"))
             return [holdable(v) if isinstance(v, str) else v for v in value]
         return value
-
-
-def read_ndjson(
-    path: str | Path,
-    role: str,
-    fields: Sequence[Field],
-    limits: Limits,
-    *,
-    unique: str | None = None,
-    extras: bool = False,
-    engine: Literal["auto", "lines"] = "auto",
-) -> ReadResult:
-    """Read and validate one NDJSON file.
-
-    Returns valid rows as a frame with one column per canonical field (timestamps as
-    datetime64[ns, UTC], dates as tz-naive datetime64, ids as str) plus `line`; with `extras`,
-    other scalar keys of the records become extra columns (attributes; None where a record has
-    none). With `unique`, a later row repeating that field's value is reported: a warning when it
-    is identical, a bad line when it differs (the first row is kept either way).
-    `engine`: "auto" reads the file with pyarrow and vectorized checks (sync/sources/columnar.py),
-    going line by line only for the lines (or the file) it cannot vouch for; "lines" reads every
-    line with `json`. Both give the same result.
-    Raises InputDataError when the file is missing or empty, or too many lines are bad.
-    """
-    file = Path(path)
-    name = str(path)
-    if file.is_dir():
-        raise InputDataError(f"{name}: {role} is a folder, not a file")
-    if not file.is_file():
-        raise InputDataError(f"{name}: {role} file not found")
-    checker = _Checker(limits)
-    if engine == "auto":
-        from sync.sources.columnar import read_columnar
-
-        data = file.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
-        fast = read_columnar(data, name, fields, checker, unique=unique, extras=extras)
-        if fast is not None:
-            return _result(name, role, limits, fast.frame, fast.issues, fast.bad, fast.read, digest)
-        with io.BytesIO(data) as raw:
-            return _read_lines(raw, name, role, fields, checker, limits, unique=unique, extras=extras)
-    with file.open("rb") as raw:
-        return _read_lines(raw, name, role, fields, checker, limits, unique=unique, extras=extras)
 
 
 def _read_lines(raw: BinaryIO, name: str, role: str, fields: Sequence[Field], checker: _Checker, limits: Limits, *,

@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 from sync.errors import InputDataError
 from sync.sources import columnar
-from sync.sources.ndjson import Limits, ReadResult, _Checker, fields_from_spec, read_ndjson
+from sync.sources.ndjson import Limits, ReadResult, _Checker, fields_from_spec
 from sync.sources.payments import CUSTOMER_FIELDS, INVOICE_FIELDS
+from sync.sources.reader import read_ndjson
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "payments-log"  # ../shared beside the checkout
 NOW = 1_790_000_000.0  # 2026-09-21: the run's clock in these tests

@@ -1,0 +1,56 @@
+"""Reading one NDJSON file: the columnar reader (sync/sources/columnar.py) where its checks vouch for the lines,
+the line-by-line reader (sync/sources/ndjson.py) for the rest. Its own module so that neither reader imports the
+other's dispatcher: columnar.py builds on ndjson.py's line reader, and this module on both."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+from sync.errors import InputDataError
+from sync.sources import ndjson as nd
+from sync.sources.columnar import read_columnar
+
+
+def read_ndjson(
+    path: str | Path,
+    role: str,
+    fields: Sequence[nd.Field],
+    limits: nd.Limits,
+    *,
+    unique: str | None = None,
+    extras: bool = False,
+    engine: Literal["auto", "lines"] = "auto",
+) -> nd.ReadResult:
+    """Read and validate one NDJSON file.
+
+    Returns valid rows as a frame with one column per canonical field (timestamps as
+    datetime64[ns, UTC], dates as tz-naive datetime64, ids as str) plus `line`; with `extras`,
+    other scalar keys of the records become extra columns (attributes; None where a record has
+    none). With `unique`, a later row repeating that field's value is reported: a warning when it
+    is identical, a bad line when it differs (the first row is kept either way).
+    `engine`: "auto" reads the file with pyarrow and vectorized checks (sync/sources/columnar.py),
+    going line by line only for the lines (or the file) it cannot vouch for; "lines" reads every
+    line with `json`. Both give the same result.
+    Raises InputDataError when the file is missing or empty, or too many lines are bad.
+    """
+    file = Path(path)
+    name = str(path)
+    if file.is_dir():
+        raise InputDataError(f"{name}: {role} is a folder, not a file")
+    if not file.is_file():
+        raise InputDataError(f"{name}: {role} file not found")
+    checker = nd._Checker(limits)
+    if engine == "auto":
+        data = file.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        fast = read_columnar(data, name, fields, checker, unique=unique, extras=extras)
+        if fast is not None:
+            return nd._result(name, role, limits, fast.frame, fast.issues, fast.bad, fast.read, digest)
+        with io.BytesIO(data) as raw:
+            return nd._read_lines(raw, name, role, fields, checker, limits, unique=unique, extras=extras)
+    with file.open("rb") as raw:
+        return nd._read_lines(raw, name, role, fields, checker, limits, unique=unique, extras=extras)
