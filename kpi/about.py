@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import os.path
-
 import pandas as pd
 
 from kpi.portfolio_summary import about_rows
-from kpi.quality import shown_path
 from kpi.tables import Column, Context, Tab, all_tabs
-
-
-def _file_name(path: str) -> str:
-    """The config file as a reader of the workbook sees it: its name, not the machine path (home directory)."""
-    return os.path.basename(path) or path if path else path
 
 
 def about(ctx: Context) -> pd.DataFrame:
@@ -26,11 +18,11 @@ def about(ctx: Context) -> pd.DataFrame:
     rows.append(("Run", "as_of (UTC)", f"{ctx.as_of:%Y-%m-%d %H:%M:%S}"))
     rows.append(("Run", "timezone for month boundaries", ctx.timezone))
     rows.append(("Run", "dataset", ctx.dataset))
-    rows.append(("Run", "config file", _file_name(run.config_path)))
+    rows.append(("Run", "config file", run.config_path))
     if run.destination:
         rows.append(("Run", "published to", run.destination))
     for f in run.inputs:
-        rows.append(("Input", f"{f.role}: {shown_path(f.path, run.config_path)}", f"{f.rows} lines read; sha256 {f.sha256}"))
+        rows.append(("Input", f"{f.role}: {f.path}", f"{f.rows} lines read; sha256 {f.sha256}"))
     rows.extend(_quality_rows(ctx))
     for key, value in run.settings:
         rows.append(("Setting", key, value))

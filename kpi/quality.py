@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os.path
-
 import pandas as pd
 
 from kpi.tables import Column, Context, Tab
@@ -11,28 +9,13 @@ from kpi.tables import Column, Context, Tab
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
-def shown_path(path: object, config_path: str) -> object:
-    """An input file as a reader of the workbook should see it: relative to the config file's folder, as a
-    [sources] entry names it ("../data/sample/payments/invoices.json"), never an absolute machine path (which
-    shows the home directory); the file name alone when there is no config or no relative way there (another
-    drive). Anything not an absolute path is returned as it is."""
-    if not isinstance(path, str) or not os.path.isabs(path):
-        return path
-    if config_path and os.path.isabs(config_path):
-        try:
-            return os.path.relpath(path, os.path.dirname(config_path))
-        except ValueError:  # another drive than the config's
-            pass
-    return os.path.basename(path) or path
-
-
 def data_quality(ctx: Context) -> pd.DataFrame:
-    """One row per issue, errors first, then by file and line; files named relative to the config's folder."""
+    """One row per issue, errors first, then by file and line (files as sync/ names them for a reader: relative to
+    the config's folder, sync.paths)."""
     issues = ctx.issues
     order = issues["severity"].map(_SEVERITY_ORDER).fillna(3)
-    files = issues["file"].map(lambda f: shown_path(f, ctx.run.config_path), na_action="ignore")
     return (
-        issues.assign(_order=order, file=files)
+        issues.assign(_order=order)
         .sort_values(["_order", "file", "line"], kind="stable", na_position="last")
         .loc[:, ["severity", "file", "line", "field", "reason", "value"]]
         .set_axis(["Severity", "File", "Line", "Field", "Reason", "Value"], axis=1)

@@ -34,6 +34,7 @@ from sync.guard import (
 )
 from sync.lock import Cancelled, StopGate, run_lock
 from sync.logs import Redactor, get_logger, one_line
+from sync.paths import shown_inputs, shown_path
 from sync.settings import DEFAULT_LOCAL_SINK, Settings
 from sync.sinks import PublishResult, Sink, open_sink
 from sync.sinks.cells import publishable
@@ -285,13 +286,15 @@ def prepare_context(
         when = resolve_as_of(settings, loaded, as_of, started_at)
         check_as_of(when, loaded)
         hr, unavailable = hr_data()
+        config = str(settings.config_path)
+        loaded, inputs = shown_inputs(loaded, config)  # no machine path in the workbook (sync/paths.py)
         run = RunInfo(
             version=__version__,
             started_at=started_at,
-            config_path=str(settings.config_path),
+            config_path=str(shown_path(config, config)),  # its file name
             destination=destination,
             settings=settings.about_rows(),
-            inputs=loaded.inputs,
+            inputs=inputs,
         )
         ctx = build_context(settings, loaded, when, run, hr=hr, unavailable=unavailable,
                             history=history_frame(history), engine=engine)
