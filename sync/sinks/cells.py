@@ -272,3 +272,18 @@ def scale_ranges(table: Table) -> list[ScaleRange]:
         if scale.wide and len(names) > declared:
             ranges.append(ScaleRange(declared, len(names) - 1, low, SCALE_YELLOW, high))
     return ranges
+
+
+def naive_stamps(values: pd.Series, kind: str, timezone: str) -> tuple[np.ndarray, np.ndarray]:
+    """Dates and instants as naive datetime64[ns] in `timezone` (months as their first day, instants to the second)."""
+    stamps = pd.to_datetime(values)
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        stamps = stamps.dt.tz_convert(timezone).dt.tz_localize(None)
+    missing = stamps.isna().to_numpy(dtype=bool)
+    if kind == "datetime":
+        stamps = stamps.dt.floor("s")
+    elif kind == "month":
+        stamps = stamps.dt.to_period("M").dt.start_time
+    else:
+        stamps = stamps.dt.normalize()
+    return stamps.to_numpy(dtype="datetime64[ns]"), ~missing

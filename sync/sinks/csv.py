@@ -22,8 +22,8 @@ from pyarrow import csv as pa_csv
 from kpi.tables import Column, Table
 from sync.errors import PublishError
 from sync.sinks import PublishResult
-from sync.sinks.cells import column_values, formats, header
-from sync.sinks.gsheet_rows import naive_stamps, text_array
+from sync.sinks.cells import column_values, formats, header, naive_stamps
+from sync.sinks.gsheet_rows import text_array
 from sync.sinks.local import atomic_path, check_folder_target
 
 _LS = pa.large_string()

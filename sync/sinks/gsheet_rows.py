@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kpi.tables import Column
-from sync.sinks.cells import column_values, figure_formats, formats, safe_text, to_cell
+from sync.sinks.cells import column_values, figure_formats, formats, naive_stamps, safe_text, to_cell
 from sync.text import MAX_CELL_CHARS
 
 EMPTY_CELL = "{}"
@@ -132,21 +132,6 @@ def text_array(values: pd.Series) -> tuple[pa.Array, np.ndarray]:
             fixed[i] = safe_text(fixed[i])
         texts = pa.array(fixed, _LS)
     return texts, ~missing
-
-
-def naive_stamps(values: pd.Series, kind: str, timezone: str) -> tuple[np.ndarray, np.ndarray]:
-    """Dates and instants as naive datetime64[ns] in `timezone` (months as their first day, instants to the second)."""
-    stamps = pd.to_datetime(values)
-    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
-        stamps = stamps.dt.tz_convert(timezone).dt.tz_localize(None)
-    missing = stamps.isna().to_numpy(dtype=bool)
-    if kind == "datetime":
-        stamps = stamps.dt.floor("s")
-    elif kind == "month":
-        stamps = stamps.dt.to_period("M").dt.start_time
-    else:
-        stamps = stamps.dt.normalize()
-    return stamps.to_numpy(dtype="datetime64[ns]"), ~missing
 
 
 def column_cells(values: pd.Series, column: Column, timezone: str = "UTC", currency: str = "EUR") -> pa.Array:

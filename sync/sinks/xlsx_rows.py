@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from kpi.tables import Column, Figure
 from sync.errors import PublishError
-from sync.sinks.cells import KindFormat, figure_format, figure_value, safe_text
+from sync.sinks.cells import KindFormat, figure_format, figure_value, naive_stamps, safe_text
 from sync.text import MAX_CELL_CHARS
 
 MAX_WIDTH = 60  # a column wider than this wraps its text instead
@@ -34,7 +34,7 @@ LINE_HEIGHT = 15  # points per wrapped line
 CHUNK_ROWS = 65_536  # rows built per Arrow pass: bounds the memory of one pass
 # UNHOLDABLE (sync/text.py) in RE2's syntax, for text Arrow already holds (so without lone surrogates).
 _UNHOLDABLE_RE2 = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f\\x{FFFE}\\x{FFFF}]"
-_EPOCH = pd.Timestamp("1899-12-30")  # spreadsheets count days from here
+_EPOCH = np.datetime64("1899-12-30", "ns")  # spreadsheets count days from here
 _FIXED_WIDTH = {"percent": 7, "month": 7, "date": 10, "datetime": 19}
 
 
@@ -175,17 +175,9 @@ def prepare(values: pd.Series, column: Column, timezone: str) -> Prepared:
         width = 7 if kind == "percent" and len(present) else _number_width(present, kind)
         return Prepared(column, out, width)
     if kind in ("month", "date", "datetime"):
-        stamps = pd.to_datetime(values)
-        if isinstance(stamps.dtype, pd.DatetimeTZDtype):
-            stamps = stamps.dt.tz_convert(timezone).dt.tz_localize(None)
-        if kind == "datetime":
-            stamps = stamps.dt.floor("s")
-        elif kind == "month":
-            stamps = stamps.dt.to_period("M").dt.start_time
-        else:
-            stamps = stamps.dt.normalize()
-        missing = stamps.isna().to_numpy()
-        days = ((stamps - _EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype="float64", na_value=np.nan)
+        stamps, valid = naive_stamps(values, kind, timezone)
+        missing = ~valid
+        days = (stamps - _EPOCH) / np.timedelta64(1, "D")  # NaT -> NaN
         if kind == "datetime":
             out = _strings(days, missing)
         else:
