@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from kpi.params import Params
-from kpi.tables import Context, Figure, Tab, build_table
+from kpi.tables import Context, Figure, Tab, built_table
 from kpi.wording import COLUMNS, join, money, month_label, pct, plural, signed_money
 
 COMPLETE = "complete"
@@ -524,7 +524,7 @@ def _tabs(ctx: Context) -> dict[str, pd.DataFrame]:
     wanted = {"Portfolio", "Solutions", "Projects", "MRR", "MRR by quarter", "Sectors", "Availability",
               "Unit economics"}
     found: dict[str, Tab] = {t.name: t for t in all_tabs() if t.name in wanted}
-    return {name: build_table(tab, ctx).frame for name, tab in found.items() if ctx.skip_reason(tab) is None}
+    return {name: built_table(tab, ctx).frame for name, tab in found.items() if ctx.skip_reason(tab) is None}
 
 
 def portfolio_rows(ctx: Context) -> list[dict[str, object]]:

@@ -246,6 +246,8 @@ class Context:
     # partition (kpi.partition.PerCustomer, combined): used as they are; None: computed here from the schedule.
     # Either way they are the same frames.
     per_customer: PerCustomer | None = None
+    # Tables built so far (`table`): a tab another builder reads (the contract Summary reads seven) is built once.
+    built: dict[str, Table] = field(default_factory=dict, init=False, compare=False, repr=False)  # not copied by replace()
 
     @property
     def timezone(self) -> str:
@@ -329,6 +331,14 @@ def _kind_of(values: pd.Series) -> ColumnKind:
     if pd.api.types.is_datetime64_any_dtype(values):
         return "date"
     return "text"
+
+
+def built_table(tab: Tab, ctx: Context) -> Table:
+    """The tab built for this context, once: `build_table` on first use, the same Table after (the run's
+    publishing and a builder that reads another tab share it; no builder changes a frame it is given)."""
+    if tab.name not in ctx.built:
+        ctx.built[tab.name] = build_table(tab, ctx)
+    return ctx.built[tab.name]
 
 
 def build_table(tab: Tab, ctx: Context) -> Table:

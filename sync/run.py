@@ -12,7 +12,7 @@ import pandas as pd
 
 from kpi.schedule import check_schedule
 from kpi.syncstatus import count_this_run
-from kpi.tables import Context, RunInfo, Table, all_tabs, build_table, empty_issues
+from kpi.tables import Context, RunInfo, Table, all_tabs, built_table, empty_issues
 from sync import __version__
 from sync.engine import LOCAL, Engine, open_engine
 from sync.errors import ConfigError, GuardError, InvariantError, SyncError
@@ -176,7 +176,7 @@ def compute_tables(ctx: Context) -> tuple[list[Table], list[tuple[str, str]]]:
         if reason:
             skipped.append((tab.name, reason))
             continue
-        tables.append(build_table(tab, ctx))
+        tables.append(built_table(tab, ctx))
     return publishable(count_this_run(tables)), skipped
 
 

@@ -492,3 +492,18 @@ def test_no_deployed_project_is_said_plainly() -> None:
     assert ps.projects_row(empty) == {"Topic": "Projects deployed", "Value": None,
                                       "Sentence": "Projects deployed: no project was deployed up to as_of."}
     assert ps.project_solutions_row(empty)["Sentence"] == "Solutions per project: no project was deployed up to as_of."
+
+
+def test_the_summary_reads_the_tabs_the_run_publishes_built_once() -> None:
+    """The contract Summary reads Portfolio, Solutions, ... through `built_table`: the run then publishes those very
+    tables (built once); a context made with dataclasses.replace starts with nothing built (other params, other tabs)."""
+    from kpi.tables import built_table
+
+    ctx = fixture_context()
+    tabs = {t.name: t for t in all_tabs()}
+    summary = built_table(tabs["Summary"], ctx)
+    assert {"Portfolio", "Solutions", "MRR", "MRR by quarter"} <= set(ctx.built)
+    portfolio = ctx.built["Portfolio"]
+    assert built_table(tabs["Portfolio"], ctx) is portfolio and built_table(tabs["Summary"], ctx) is summary
+    assert build_table(tabs["Portfolio"], ctx).frame.equals(portfolio.frame)
+    assert dataclasses.replace(ctx, hr=None).built == {}
