@@ -18,8 +18,13 @@ a customer with twice the seats today); a charge that is a whole multiple of the
 evidence of another price. The best supported price of a kind is the list price; the others are
 tiers (discounts, products). An annual seat price must be at least MIN_ANNUAL_MONTHS times the
 monthly list price: anything smaller is a monthly proration misread, not a year's price. A monthly
-tier with no annual evidence gets the list prices' ratio (derived); with no annual evidence at all,
-10 or 12 months of the monthly list price stand in, for seat matches only (assumed).
+tier with no annual evidence gets the book's months a year (derived: the ratio of the best supported
+monthly and annual prices that make a plausible year, `year_ratio`; with two products the best
+supported prices of each kind need not be one product's); with no annual evidence at all, 10 or 12
+months of the monthly list price stand in (assumed), for seat matches and for the weighing below.
+Before any monthly series has renewed (a log's first month), two per-seat prices among the single
+charges, one 10 or 12 times the other and each paid by MIN_CUSTOMERS+ customers, are a month's and a
+year's seat price (`_paired`).
 
 What it says of a charge of amount A whose customer has S seats (S may be unknown) (`read_amounts`):
 - MONTHLY_SEATS: A = S x a monthly seat price. This wins: the book calls A annual only when it is not that.
@@ -27,7 +32,7 @@ What it says of a charge of amount A whose customer has S seats (S may be unknow
 - ANNUAL_POINT: A = a configured annual price point (flat plans); or, when the log gives no seat counts
   to weigh, A = k x the annual list price (k seats bought for a year).
 - ANNUAL_LIKELY / MONTHLY_LIKELY: S settles nothing, and the likelier of k seats x an annual price and
-  k' seats x a monthly price, given the log's mix (`_with_mix`: the share of annual plans among single
+  k' seats x a monthly price (a log too young to say its mix weighs the two intervals evenly), given the log's mix (`_with_mix`: the share of annual plans among single
   charges and among new plans, each price's share, P(k seats) from the customers' seat counts, and
   k's distance from today's S).
 Equal means within AMOUNT_TOLERANCE (0.1 %, at least one cent).
@@ -71,6 +76,7 @@ class PriceBook:
     annual_share_single: float = 0.0
     annual_share_new: float = 0.0
     seat_prior: tuple[float, ...] = ()
+    mix_known: bool = True  # False: too young a log to say its mix; the two intervals weigh evenly
 
     def source_of(self, amount: float) -> str:
         """How the book knows the price `amount` (Price.source), "configured" if it is none of its prices."""
@@ -83,8 +89,9 @@ class PriceBook:
     def switch_ratios(self) -> tuple[float, ...]:
         """Annual price / monthly rate ratios that mark a switch to annual: 10 and 12, and the book's own."""
         ratios = set(SWITCH_RATIOS)
-        if self.monthly_seat and self.annual_seat:
-            ratios.add(round(self.annual_seat[0].amount / self.monthly_seat[0].amount, 4))
+        ratio = year_ratio(self.monthly_seat, self.annual_seat)
+        if ratio:
+            ratios.add(round(ratio, 4))
         return tuple(sorted(ratios))
 
     def rows(self) -> list[tuple[str, str]]:
@@ -102,7 +109,15 @@ class PriceBook:
                 seen = self.considered.get(label)
                 out.append((label, "none" + (f" (no price shared by {MIN_CUSTOMERS}+ customers among {seen} pieces of "
                                               "evidence)" if seen else "")))
-        if self.seat_prior:
+        if self.seat_prior and not self.mix_known:
+            out.append(("weighing two readings", "an amount that today's seats do not settle is read as k seats x an "
+                                                 "annual price or k' seats x a monthly one, whichever is likelier given "
+                                                 "each price's share of its kind and how common k seats is among the "
+                                                 "customers (closer to today's count: likelier); the log is too young "
+                                                 f"(fewer than {MIN_MIX_EVIDENCE} single charges matching seats x a "
+                                                 f"price, or fewer than {MIN_MIX_EVIDENCE} monthly series) to say how "
+                                                 "many plans are annual, so the two intervals weigh evenly"))
+        elif self.seat_prior:
             out.append(("weighing two readings", f"an amount that today's seats do not settle is read as k seats x an "
                                                  f"annual price or k' seats x a monthly one, whichever is likelier given "
                                                  f"the log: {self.annual_share_single:.0%} of the single charges that "
@@ -168,7 +183,8 @@ def read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pending
     if book.seat_prior:  # today's seats do not say: weigh k seats for a year against k' seats for a month
         share = np.where(np.zeros(n, dtype=bool) if pending is None else pending, book.annual_share_new,
                          book.annual_share_single)
-        a_score, a_price, a_k = _likeliest(book, [a for a in book.annual_seat if not a.assumed], amount, share, seats)
+        learned = [a for a in book.annual_seat if not a.assumed]  # until annual evidence comes, the assumed ones
+        a_score, a_price, a_k = _likeliest(book, learned or list(book.annual_seat), amount, share, seats)
         m_score, m_price, m_k = _likeliest(book, list(book.monthly_seat), amount, 1 - share, seats)
         annual_wins = a_score > m_score
         mark(annual_wins & np.isfinite(a_score), ANNUAL_LIKELY, a_price, a_k)
@@ -197,8 +213,8 @@ def _likeliest(book: PriceBook, prices: list[Price], amount: np.ndarray, share: 
     best = np.full(n, -np.inf)
     best_price = np.full(n, np.nan)
     best_k = np.zeros(n, dtype=np.int64)
-    support = sum(p.customers for p in prices)
-    if not prices or support <= 0:
+    support = sum(max(p.customers, 1) for p in prices)
+    if not prices:
         return best, best_price, best_k
     prior = np.log(np.r_[book.seat_prior, min(book.seat_prior) / 10])  # beyond the largest count seen: rarer still
     with np.errstate(divide="ignore"):
@@ -248,6 +264,8 @@ class PriceEvidence:
     single_amount: np.ndarray  # single charges whose first renewal was due (amount, seats), for the mix
     single_seats: np.ndarray
     series: int  # monthly series in the first reading
+    opening_value: np.ndarray = field(default_factory=lambda: np.zeros(0))  # every single charge / seats (known),
+    opening_cust: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))  # pending ones too: pairs
 
     @classmethod
     def concat(cls, parts: list[PriceEvidence]) -> PriceEvidence:
@@ -261,7 +279,8 @@ class PriceEvidence:
                    monthly_amount=cat("monthly_amount", float), annual_value=cat("annual_value", float),
                    annual_cust=cat("annual_cust", object), annual_from_prorations=cat("annual_from_prorations", bool),
                    annual_amount=cat("annual_amount", float), first_seats=cat("first_seats", float),
-                   single_amount=cat("single_amount", float), single_seats=cat("single_seats", float))
+                   single_amount=cat("single_amount", float), single_seats=cat("single_seats", float),
+                   opening_value=cat("opening_value", float), opening_cust=cat("opening_cust", object))
 
 
 def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np.ndarray, host: np.ndarray,
@@ -287,6 +306,7 @@ def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np
     pc, share_left = pc[ok], share_left[ok]
 
     first = np.r_[True, log.cust[1:] != log.cust[:-1]] if len(log) else np.zeros(0, dtype=bool)
+    every_single = spans.charge[(spans.series < 0) & has_seats[spans.charge] & (log.mode[spans.charge] == AUTO)]
     singles = spans.charge[(spans.series < 0) & ~log.pending[spans.charge]]
     return PriceEvidence(
         charges=len(log),
@@ -301,6 +321,8 @@ def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np
         single_amount=log.amount[singles],
         single_seats=log.seats[singles],
         series=len(series.spans.cust),
+        opening_value=log.amount[every_single] / log.seats[every_single],
+        opening_cust=log.ids[log.cust[every_single]],
     )
 
 
@@ -334,6 +356,10 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
                        annual_seat=_used(book.annual_seat, values, cust))
         return _with_mix(book, ev)
     annual = _accepted(values, cust, "", detail=ev.annual_from_prorations, amounts=ev.annual_amount)
+    if not monthly:  # no monthly series yet (a log's first month): prices paired among single charges
+        monthly, paired = _paired(ev.opening_value, ev.opening_cust)
+        if monthly:
+            annual = [a for a in annual if a.amount >= MIN_ANNUAL_MONTHS * monthly[0].amount] + paired
     if monthly:
         annual = [a for a in annual if a.amount >= MIN_ANNUAL_MONTHS * monthly[0].amount]
         if not annual:  # no annual evidence yet: an annual seat costs 10 or 12 months of a monthly one
@@ -347,6 +373,32 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
     return _with_mix(book, ev)
 
 
+def _paired(values: np.ndarray, cust: np.ndarray) -> tuple[list[Price], list[Price]]:
+    """Monthly and annual seat prices from single charges alone (pending ones too): two per-seat prices among them,
+    each paid by MIN_CUSTOMERS+ customers, one SWITCH_RATIOS (10 or 12) times the other, are a month's and a year's
+    price of one seat (a customer who pays ten times the price for the same seats buys ten months or more at once).
+    Each pair is a monthly and an annual price, best supported pair first; none when no two groups pair up."""
+    ok = np.isfinite(values) & (values > 0)
+    codes = pd.factorize(cust[ok])[0]
+    groups = _groups(values[ok], codes, "", None)
+    monthly: list[Price] = []
+    annual: list[Price] = []
+    for low in groups:
+        for high in groups:
+            ratio = high.amount / low.amount
+            if not any(abs(ratio - r) <= TOLERANCE * r for r in SWITCH_RATIOS):
+                continue
+            if any(m.amount == low.amount or _whole_ratio(m.amount, low.amount) for m in monthly) or \
+                    any(a.amount == high.amount for a in annual):
+                continue  # a multiple of a paired price is seats counted today (36 and 360: 2 x 18 and 2 x 180)
+            basis = (f"paired among single charges / seats: {low.amount:.2f} ({low.customers} customers) and "
+                     f"{high.amount:.2f} ({high.customers} customers), {ratio:.4g} times it; no monthly series yet")
+            monthly.append(replace(low, basis=basis))
+            annual.append(replace(high, basis=basis))
+    order = sorted(range(len(monthly)), key=lambda i: -(monthly[i].customers + annual[i].customers))
+    return [monthly[i] for i in order], [annual[i] for i in order]
+
+
 def _used(prices: tuple[Price, ...], values: np.ndarray, cust: np.ndarray) -> tuple[Price, ...]:
     """Configured prices with the customers whose evidence (values of the same kind) matches each: how often each is
     used, to weigh one against another (at least 1 each)."""
@@ -354,12 +406,30 @@ def _used(prices: tuple[Price, ...], values: np.ndarray, cust: np.ndarray) -> tu
                  for p in prices)
 
 
+def year_ratio(monthly: tuple[Price, ...], annual: tuple[Price, ...]) -> float:
+    """How many months of a monthly seat price the book's year costs: annual / monthly for the best supported pair of
+    a monthly and an annual price (the fewer customers of the two) whose ratio is a plausible year (MIN_ANNUAL_MONTHS
+    to 12 months); 0.0 when none is. With two products (25 and 45 a month, 300 and 540 a year) the best supported
+    monthly and annual prices need not be one product's: 540 / 25 is no year."""
+    best, ratio = 0, 0.0
+    for m in monthly:
+        for a in annual:
+            r = a.amount / m.amount
+            support = min(max(m.customers, 1), max(a.customers, 1))
+            if MIN_ANNUAL_MONTHS <= r <= 12 * (1 + TOLERANCE) and support > best:
+                best, ratio = support, r
+    return ratio
+
+
 def _derived(monthly: list[Price], annual: list[Price]) -> list[Price]:
-    """Annual prices for the monthly tiers that have none yet: the list prices' ratio times the tier (a discount or a
-    product costs as many months a year at every tier), supported like the list annual price in proportion."""
-    ratio = annual[0].amount / monthly[0].amount
+    """Annual prices for the monthly tiers that have none yet: the book's months a year (`year_ratio`) times the tier
+    (a discount or a product costs as many months a year at every tier), supported like the list annual price in
+    proportion; none when no annual price is a year of a monthly one."""
+    ratio = year_ratio(tuple(monthly), tuple(annual))
+    if not ratio:
+        return []
     out = []
-    for m in monthly[1:]:
+    for m in monthly:
         amount = round(ratio * m.amount, 2)
         if any(abs(a.amount - amount) <= TOLERANCE * amount for a in annual):
             continue
@@ -396,10 +466,10 @@ def _with_mix(book: PriceBook, evidence: PriceEvidence) -> PriceBook:
     exact = read_amounts(book, evidence.single_amount, evidence.single_seats).code
     annual, monthly = int((exact == ANNUAL_SEATS).sum()), int((exact == MONTHLY_SEATS).sum())
     if annual + monthly < MIN_MIX_EVIDENCE or evidence.series < MIN_MIX_EVIDENCE:
-        if book.mode != "configured":
-            return book  # too young a log to say what its plans are, or its prices: no weighing
-        # configured prices are known from the first day: weigh by them and the seat counts alone, interval even
-        return replace(book, annual_share_single=0.5, annual_share_new=0.5, seat_prior=prior)
+        if not book.monthly_seat:
+            return book  # no monthly price to weigh an annual one against
+        # too young a log to say what its plans are: weigh by the prices and the seat counts alone, interval even
+        return replace(book, annual_share_single=0.5, annual_share_new=0.5, seat_prior=prior, mix_known=False)
     single_share = (annual + 1) / (annual + monthly + 2)
     plans = len(evidence.single_amount) + evidence.series
     new_share = single_share * len(evidence.single_amount) / plans if plans else single_share

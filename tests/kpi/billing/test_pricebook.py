@@ -16,8 +16,10 @@ from kpi.billing.pricebook import (
     MONTHLY_SEATS,
     NONE,
     PriceBook,
+    _derived,
     configured_book,
     read_amounts,
+    year_ratio,
 )
 from kpi.billing.prices import Price
 from kpi.params import BillingRules, PriceList
@@ -249,3 +251,63 @@ def test_a_whole_multiple_of_the_list_price_is_no_evidence_of_a_tier():
         counts[f"d{i}"] = 6
     book = read(pd.concat([log, charges(*drift)]), seat_counts=counts).price_book
     assert [p.amount for p in book.monthly_seat] == [18.0]
+
+
+# ----------------------------------------------------------------------------- a young log, several products
+
+
+def first_month(annual: dict[str, int], monthly_seats: dict[str, int], price: float = 18.0, year: float = 180.0
+                ) -> tuple[pd.DataFrame, pd.Series]:
+    """A log's first month: one charge per customer, seats x `year` for `annual`, seats x `price` for the others."""
+    rows = [(c, f"2017-01-{3 + i:02d} 10:00", n * year) for i, (c, n) in enumerate(annual.items())]
+    rows += [(c, f"2017-01-{3 + i:02d} 11:00", n * price) for i, (c, n) in enumerate(monthly_seats.items())]
+    return charges(*rows), seats(**annual, **monthly_seats)
+
+
+def test_a_logs_first_month_pairs_a_month_and_a_year_of_a_seat():
+    """No series has renewed yet: 18 a seat (5 customers) and 180 a seat (3 customers), ten times it, are the monthly
+    and annual seat prices; a 360 charge of a 2-seat customer is read as a year at once, not a month then churn."""
+    log, counts = first_month({"a1": 1, "a2": 2, "a3": 1, "x": 2}, {f"m{i}": i % 3 + 1 for i in range(5)})
+    result = read(log, as_of="2017-01-31 23:59:59", seat_counts=counts)
+    book = result.price_book
+    assert [p.amount for p in book.monthly_seat] == [18.0] and [p.amount for p in book.annual_seat] == [180.0]
+    assert "paired among single charges / seats: 18.00 (5 customers) and 180.00 (4 customers)" in \
+        book.annual_seat[0].basis
+    assert month_ends(result, "2017-01-31 23:59:59", "x") == {"2017-01": 30.0}
+    assert "annual" in rows_of(result, "x")["kind"].iloc[0]
+
+
+def test_prices_pair_only_with_three_customers_each_and_a_year_between_them():
+    """Two customers at 180 a seat are no price; nor is 54 a seat (3 times 18: no year) however many pay it."""
+    log, counts = first_month({"a1": 1, "a2": 2}, {f"m{i}": 1 for i in range(5)})
+    assert read(log, as_of="2017-01-31 23:59:59", seat_counts=counts).price_book.annual_seat == ()
+    log, counts = first_month({f"a{i}": 1 for i in range(4)}, {f"m{i}": 1 for i in range(5)}, year=54.0)
+    book = read(log, as_of="2017-01-31 23:59:59", seat_counts=counts).price_book
+    assert book.monthly_seat == () and book.annual_seat == ()
+
+
+def test_the_year_of_two_products_is_read_within_one_product():
+    """25 and 45 a seat a month, 300 and 540 a year: 540 is best supported among annual prices and 25 among monthly
+    ones, but the year is 12 months (300 / 25), not 21.6 (540 / 25): a 21.25 tier's year is 255."""
+    monthly_prices = (Price(25.0, 23, 23, "x"), Price(21.25, 7, 7, "x"), Price(38.25, 4, 4, "x"))
+    annual_prices = (Price(540.0, 11, 8, "x"), Price(300.0, 8, 6, "x"))
+    assert year_ratio(monthly_prices, annual_prices) == pytest.approx(12.0)
+    derived = [p.amount for p in _derived(list(monthly_prices), list(annual_prices))]
+    assert derived == [255.0, 459.0]  # 25 x 12 = 300 is known already
+    book = PriceBook("learned", monthly_seat=monthly_prices, annual_seat=annual_prices)
+    assert book.switch_ratios == (10.0, 12.0)
+    assert year_ratio((Price(25.0, 9, 9, "x"),), (Price(100.0, 9, 9, "x"),)) == 0.0  # 4 months: no year, no ratio
+
+
+def test_assumed_annual_prices_are_weighed_in_a_young_log():
+    """No annual evidence yet (180 assumed), today's 8 seats: 900 is 5 seats for a year sooner than 50 seats for a
+    month; the book was learned from too young a log to weigh the intervals by its mix, and About says so."""
+    young = PriceBook("learned", monthly_seat=(Price(18.0, 8, 8, "x"),),
+                      annual_seat=(Price(180.0, assumed=True, basis="assumed"), Price(216.0, assumed=True,
+                                                                                      basis="assumed")),
+                      annual_share_single=0.5, annual_share_new=0.5,
+                      seat_prior=(0.3, 0.25, 0.15, 0.1, 0.05) + (0.005,) * 30, mix_known=False)
+    v = read_amounts(young, np.array([900.0, 36.0]), np.array([8.0, 3.0]))
+    assert (int(v.code[0]), float(v.price[0]), int(v.multiple[0])) == (ANNUAL_LIKELY, 180.0, 5)
+    assert int(v.code[1]) == MONTHLY_LIKELY  # 36 is no year of any seat count
+    assert "too young" in dict(young.rows())["weighing two readings"]
