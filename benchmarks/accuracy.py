@@ -39,6 +39,7 @@ takes about 20 s on 2 cores.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import pickle
@@ -92,8 +93,10 @@ PATTERNS = (  # a customer's pattern: the first that applies, in this order
 # ----------------------------------------------------------------------------- the job's readings (child process)
 
 
-def job_readings(config: str | Path, days: list[str]) -> dict[str, Any]:
-    """Run the job's load and context steps on `config`: the final reading and one at the end of each day in `days`.
+def job_readings(config: str | Path, days: list[str], seats_by_day: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run the job's load and context steps on `config`: the final reading and one at the end of each day in `days`
+    (with `seats_by_day`, each day's reading sees that day's seat counts, customer id -> seats, as an export made
+    then would hold them; without, the customers file's).
 
     Returns final (as_of, mrr_by_month, customer_months, billing), readings (per day: day, as_of,
     the month's row of mrr_by_month, the customer_months of that month), seconds, and the files of
@@ -110,9 +113,15 @@ def job_readings(config: str | Path, days: list[str]) -> dict[str, Any]:
     loaded = load_dataset(settings)
 
     def context(day: str | None) -> Any:
-        as_of = resolve_as_of(settings, loaded, day)
-        check_as_of(as_of, loaded)
-        ctx = build_context(settings, loaded, as_of, RunInfo())
+        data = loaded
+        if day is not None and seats_by_day is not None:
+            customers = loaded.customers.copy()
+            then = customers["customer_id"].astype(str).map(seats_by_day[day])
+            customers["seats"] = then.where(then.notna(), customers["seats"]).astype("float64")
+            data = dataclasses.replace(loaded, customers=customers)
+        as_of = resolve_as_of(settings, data, day)
+        check_as_of(as_of, data)
+        ctx = build_context(settings, data, as_of, RunInfo())
         check_invariants(ctx)
         return ctx
 
@@ -145,6 +154,7 @@ class Dataset:
     charges: int
     customers: int
     log: Any  # sync.samples.payments.SampleLog
+    seats_then: Path | None = None  # each month end's seat counts (pickled {day: Series}), for --seats then
 
 
 def month_ends(start: str, months: int) -> tuple[list[str], str]:
@@ -156,11 +166,41 @@ def month_ends(start: str, months: int) -> tuple[list[str], str]:
     return days, f"{days[-1]} 23:59:59"
 
 
-def make_dataset(scheme: str, seed: int, customers: int, months: int, billing: list[str], root: Path) -> Dataset:
-    """Generate one log with its truth and write it, truth.csv and a config into root/<scheme>-<seed>."""
+def seats_then(log: Any, at: Any) -> Any:
+    """The seat count a customers export made at instant `at` would hold: for a customer with a per-seat plan running
+    at `at` (the latest started, if several), its seats then (the truth's MRR of that plan's pieces running at `at`
+    over one seat's monthly price); for anyone else, today's export value. Plans with an upgrade keep today's value
+    (their per-seat price changed mid-plan). Null where today's export is null (an export that lacks the count)."""
+    import numpy as np
+
+    scheme, plans, truth = log.scheme, log.plans, log.truth
+    per_seat = dict(zip(scheme.products, scheme.per_seat, strict=True))
+    months = dict(zip(scheme.products, scheme.annual_months, strict=True))
+    plans = plans.loc[plans["product"].map(per_seat)].copy()
+    annual = plans["interval"] == "annual"
+    plans["unit"] = plans["list_price"] * plans["discount"] * np.where(annual, plans["product"].map(months) / 12.0, 1.0)
+    upgraded = set(truth.loc[truth["source"] == "upgrade", "ref"])
+    running = truth.loc[(truth["start"] <= at) & (truth["end"] > at) & truth["ref"].isin(plans["ref"])
+                        & ~truth["ref"].isin(upgraded)]
+    by_plan = running.groupby("ref", sort=False)["mrr"].sum().rename("mrr").reset_index().merge(plans, on="ref")
+    by_plan["seats"] = np.maximum(np.rint(by_plan["mrr"] / by_plan["unit"]), 1)
+    latest = by_plan.sort_values("start").drop_duplicates("customer_id", keep="last").set_index("customer_id")["seats"]
+    today = log.customers.set_index(log.customers["customerId"].astype(str))["nrSeats"].astype("Float64")
+    then = today.copy()
+    known = latest.index.intersection(today.index[today.notna()])
+    then.loc[known] = latest.loc[known].to_numpy()
+    return then.astype("float64")
+
+
+def make_dataset(scheme: str, seed: int, customers: int, months: int, billing: list[str], root: Path,
+                 seats: str = "today") -> Dataset:
+    """Generate one log with its truth and write it, truth.csv and a config into root/<scheme>-<seed>; with seats =
+    "then" (and a seat column), also each month end's seat counts (`seats_then`) into seats_then.pkl."""
+    import pandas as pd
+
     from sync.samples.payments import generate_with_truth, write_truth
 
-    _, end = month_ends(START, months)
+    days, end = month_ends(START, months)
     log = generate_with_truth(customers, seed, start=START, end=end, scheme=scheme)
     folder = root / f"{scheme}-{seed}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -170,7 +210,13 @@ def make_dataset(scheme: str, seed: int, customers: int, months: int, billing: l
     config = folder / "accuracy.toml"
     config.write_text(CONFIG.format(invoices=folder / "invoices.json", customers=folder / "customers.json",
                                     billing="\n".join(billing)), encoding="utf-8")
-    return Dataset(scheme, seed, folder, config, len(log.invoices), len(log.customers), log)
+    then = None
+    if seats == "then" and "nrSeats" in log.customers.columns:
+        then = folder / "seats_then.pkl"
+        with open(then, "wb") as fh:
+            pickle.dump({day: seats_then(log, pd.Timestamp(day, tz="UTC") + pd.Timedelta(hours=23, minutes=59, seconds=59))
+                         for day in days}, fh)
+    return Dataset(scheme, seed, folder, config, len(log.invoices), len(log.customers), log, then)
 
 
 def start_reader(ds: Dataset, days: list[str], job_repo: Path) -> subprocess.Popen[str]:
@@ -178,7 +224,8 @@ def start_reader(ds: Dataset, days: list[str], job_repo: Path) -> subprocess.Pop
     if job_repo != REPO:
         env["PYTHONDONTWRITEBYTECODE"] = "1"  # read another checkout, write nothing into it
     command = [sys.executable, str(Path(__file__).resolve()), "--read", str(ds.config), "--out",
-               str(ds.folder / "readings.pkl"), "--days", *days]
+               str(ds.folder / "readings.pkl"), *(["--seats-then", str(ds.seats_then)] if ds.seats_then else []),
+               "--days", *days]
     return subprocess.Popen(command, cwd=ds.folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -547,14 +594,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", metavar="PATH", help="also write the report, with command and machine, to PATH")
     parser.add_argument("--json", metavar="PATH", help="also write every figure as JSON to PATH")
     parser.add_argument("--keep", metavar="DIR", help="write the logs, truth and readings into DIR and keep them")
+    parser.add_argument("--seats", choices=("today", "then"), default="today",
+                        help="the seat counts each month-end reading sees: today's (the customers file of the log's "
+                             "end, the default: pessimistic) or then's (as an export made at that month end holds "
+                             "them: what an hourly worker sees)")
     parser.add_argument("--read", metavar="CONFIG", help=argparse.SUPPRESS)
+    parser.add_argument("--seats-then", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--days", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.read:  # the child: the job's own code, from PYTHONPATH
+        seats_by_day = None
+        if args.seats_then:
+            with open(args.seats_then, "rb") as fh:
+                seats_by_day = pickle.load(fh)
         with open(args.out, "wb") as fh:
-            pickle.dump(job_readings(args.read, args.days or []), fh)
+            pickle.dump(job_readings(args.read, args.days or [], seats_by_day), fh)
         return 0
 
     sys.path.insert(0, str(REPO))
@@ -571,7 +627,8 @@ def main(argv: list[str] | None = None) -> int:
     results: list[dict[str, Any]] = []
     modules: set[str] = set()
     try:
-        datasets = [make_dataset(s, seed, args.customers, args.months, args.billing, root) for s in schemes for seed in args.seeds]
+        datasets = [make_dataset(s, seed, args.customers, args.months, args.billing, root, args.seats)
+                    for s in schemes for seed in args.seeds]
         pending = list(datasets)
         running: list[tuple[Dataset, subprocess.Popen[str]]] = []
         while pending or running:
@@ -604,7 +661,9 @@ def main(argv: list[str] | None = None) -> int:
               f"Command: `{command}`\n\n"
               f"Logs: {args.customers:,} customers each, {args.months} months from {START}, schemes "
               f"{', '.join(schemes)}, seeds {' '.join(map(str, args.seeds))}; [billing] at its defaults"
-              f"{' plus ' + '; '.join(args.billing) if args.billing else ''}. Job: {job_repo} (commit "
+              f"{' plus ' + '; '.join(args.billing) if args.billing else ''}; month-end readings see "
+              f"{'the seat counts of their month end' if args.seats == 'then' else 'the customers file of the log end'}"
+              ". Job: {job_repo} (commit "
               f"{commit_of(job_repo)}); generator: commit {commit_of(REPO)}.\n\n"
               f"Machine: {machine()}, {time.strftime('%Y-%m-%d')}; {seconds:.0f} s wall for the whole run.\n")
     print(header + "\n" + text)
@@ -613,7 +672,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         payload = {"command": command, "machine": machine(), "generator_commit": commit_of(REPO),
                    "job_repo": str(job_repo), "job_commit": commit_of(job_repo), "job_modules": sorted(modules),
-                   "customers": args.customers, "months": args.months, "start": START, "billing": args.billing,
+                   "customers": args.customers, "months": args.months, "seats": args.seats, "start": START, "billing": args.billing,
                    "seconds": seconds, "targets": {"month": MONTH_TARGET, "churn": CHURN_TARGET},
                    "schemes": summary, "runs": results}
         Path(args.json).write_text(json.dumps(payload, indent=1, default=str) + "\n", encoding="utf-8")
