@@ -31,7 +31,9 @@ runs to slot + tolerance.
 A charge is *pending* while its first renewal is not yet due at as_of (charge + 1 calendar month +
 renewal tolerance): the absence of that renewal proves nothing yet. A pending charge is read as
 provisional: annual when the price book or the amount says so (from the start: no month read at
-full price, then restated), else one month. A pending charge whose every host ended before as_of is
+full price, then restated), else one month; one month too, whatever its amount, when the book reads
+it as exactly its customer's seats x a monthly seat price (1800 by a 100-seat customer: a big monthly
+plan's first month, not a year because it is >= annual_min_amount). A pending charge whose every host ended before as_of is
 not a proration of a plan that stopped: it opens a provisional term (a new plan), and the small
 charges of its month prorate that term. `billing_overrides`: "monthly" disables annual terms;
 "annual" makes every single charge annual (no provisional one-month terms).
@@ -220,6 +222,8 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     switch = (switch_rate > 0) & (log.mode != MONTHLY)
     yearly, renews = yearly_renewals(log, single)
     big = (log.amount >= log.annual_min) & ~month_first
+    # ... unless, pending, the price book reads it as a month of its customer's seats: a big monthly plan's first month
+    big &= ~(pending & (verdict.code == MONTHLY_SEATS) & (log.mode == AUTO))
     strong = single & (log.mode != MONTHLY) & (big | switch | (yearly >= 0) | (renews >= 0))
     opens = strong.copy()
     annual = strong.copy()

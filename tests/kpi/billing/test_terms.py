@@ -101,6 +101,19 @@ def test_a_pending_charge_of_seats_times_the_monthly_price_is_one_month():
     assert "36.00 = 2 seats x 18.00, the monthly seat price configured" in row["reason"]
 
 
+def test_a_big_pending_charge_of_seats_times_the_monthly_price_is_one_month_not_a_year():
+    """1800 by a 100-seat customer, ten days in, is 100 seats x 18 (a big monthly plan's first month), not a year at
+    150 a month because it is >= annual_min_amount; once its renewal is due and has not come, the amount rule holds."""
+    log = charges(("c", "2017-03-01 12:00", 1800.0))
+    pending = read(log, "2017-03-11 00:00:00", rules=BOOK, seat_counts=seats(c=100))
+    row = rows_of(pending, "c").iloc[0]
+    assert row["kind"] == "monthly term" and "provisional" in row["reason"]
+    assert month_ends(pending, "2017-03-11 00:00:00", "c") == {"2017-03": 1800.0}
+    due = read(log, "2017-04-11 00:00:00", rules=BOOK, seat_counts=seats(c=100))
+    assert rows_of(due, "c")["kind"].iloc[0] == "annual term"
+    assert month_ends(due, "2017-04-11 00:00:00", "c") == {"2017-03": 150.0, "2017-04": 150.0}
+
+
 def test_smaller_charges_after_a_month_of_seats_do_not_make_it_annual():
     """36 for two seats then 20 two months later: the book reads 36 as a month of seats, so no annual term by followers."""
     log = charges(("c", "2017-01-05 10:00", 36.0), ("c", "2017-03-20 10:00", 20.0))
