@@ -30,7 +30,8 @@ What it says of a charge of amount A whose customer has S seats (S may be unknow
 - MONTHLY_SEATS: A = S x a monthly seat price. This wins: the book calls A annual only when it is not that.
 - ANNUAL_SEATS: A = S x an annual seat price.
 - ANNUAL_POINT: A = a configured annual price point (flat plans); or, when the log gives no seat counts
-  to weigh, A = k x the annual list price (k seats bought for a year).
+  to weigh, A = k x the annual list price (k seats bought for a year), or k x a learned tier price when
+  the log's year-old tier multiples renewed about as often as its list multiples (`_with_tier_points`).
 - ANNUAL_LIKELY / MONTHLY_LIKELY: S settles nothing, and the likelier of k seats x an annual price and
   k' seats x a monthly price (a log too young to say its mix weighs the two intervals evenly), given the log's mix (`_with_mix`: the share of annual plans among single
   charges and among new plans, each price's share, P(k seats) from the customers' seat counts, and
@@ -49,6 +50,7 @@ import pandas as pd
 from kpi.billing.log import AUTO, Log
 from kpi.billing.prices import MIN_ANNUAL_MONTHS, Price
 from kpi.billing.series import Series, Spans
+from kpi.billing.timeline import add_months
 from kpi.params import BillingRules, PriceList
 
 TOLERANCE = 0.005  # prices learned: values this close are one price
@@ -77,6 +79,10 @@ class PriceBook:
     annual_share_new: float = 0.0
     seat_prior: tuple[float, ...] = ()
     mix_known: bool = True  # False: too young a log to say its mix; the two intervals weigh evenly
+    # no seat counts to weigh: whole multiples of every learned annual seat price (tiers too) are annual points, when
+    # the log's year-old single charges at a tier renewed a year later about as often as those at the list price
+    tier_points: bool = False
+    tier_renewals: tuple[int, ...] = ()  # (list renewed, list aged, tier renewed, tier aged), when compared
 
     def source_of(self, amount: float) -> str:
         """How the book knows the price `amount` (Price.source), "configured" if it is none of its prices."""
@@ -125,9 +131,18 @@ class PriceBook:
                                                  "of new plans), each price's share of its kind, and how common k "
                                                  "seats is among the customers (closer to today's count: likelier)"))
         elif self.annual_seat and not self.annual_seat[0].assumed:
+            tiers = [p for p in self.annual_seat[1:] if not p.assumed and not p.derived] if self.tier_points else []
             out.append(("annual price points", f"every whole multiple of {self.annual_seat[0].amount:.2f} (k seats "
-                                               "bought for a year at the list price)" + (", and the points above"
-                                                                                          if self.annual_points else "")))
+                                               "bought for a year at the list price)" + (
+                                                   ", and of " + ", ".join(f"{p.amount:.2f}" for p in tiers)
+                                                   if tiers else "") + (", and the points above"
+                                                                        if self.annual_points else "")))
+            if self.tier_renewals:
+                lr, la, tr, ta = self.tier_renewals
+                verdict = "read as annual" if self.tier_points else "not read as annual (they may be months of seats)"
+                out.append(("tier multiples", f"single charges a year old or more: {lr} of {la} at k x the list price "
+                                              f"renewed a year later, {tr} of {ta} at k x a tier price: tier multiples "
+                                              f"are {verdict}"))
         return out
 
 
@@ -193,8 +208,9 @@ def read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pending
         other_price[decided] = np.where(annual_wins, m_price, a_price)[decided]
         other_multiple[decided] = np.where(annual_wins, m_k, a_k)[decided]
     else:
-        listed = [a for a in book.annual_seat if not a.assumed][:1]  # no seat counts to weigh: multiples of the
-        for a in listed:  # annual list price only (tiers are too dense: 126 = 7 x 18), never of a guess
+        learned = [a for a in book.annual_seat if not a.assumed and not a.derived]
+        listed = learned if book.tier_points else learned[:1]  # no seat counts to weigh: multiples of the annual list
+        for a in listed:  # price only (tiers are too dense: 126 = 7 x 18) unless the log's renewals say, never a guess
             k = np.rint(amount / a.amount).astype(np.int64)
             mark((k >= 1) & _close(amount, k * a.amount), ANNUAL_POINT, a.amount, k)
     return Verdict(code=code, price=price, multiple=multiple, other_price=other_price, other_multiple=other_multiple)
@@ -264,6 +280,8 @@ class PriceEvidence:
     single_amount: np.ndarray  # single charges whose first renewal was due (amount, seats), for the mix
     single_seats: np.ndarray
     series: int  # monthly series in the first reading
+    aged_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))  # single charges a year old or more at as_of
+    aged_renewed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # ... renewed a year later
     opening_value: np.ndarray = field(default_factory=lambda: np.zeros(0))  # every single charge / seats (known),
     opening_cust: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))  # pending ones too: pairs
 
@@ -280,7 +298,8 @@ class PriceEvidence:
                    annual_cust=cat("annual_cust", object), annual_from_prorations=cat("annual_from_prorations", bool),
                    annual_amount=cat("annual_amount", float), first_seats=cat("first_seats", float),
                    single_amount=cat("single_amount", float), single_seats=cat("single_seats", float),
-                   opening_value=cat("opening_value", float), opening_cust=cat("opening_cust", object))
+                   opening_value=cat("opening_value", float), opening_cust=cat("opening_cust", object),
+                   aged_amount=cat("aged_amount", float), aged_renewed=cat("aged_renewed", bool))
 
 
 def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np.ndarray, host: np.ndarray,
@@ -308,6 +327,7 @@ def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np
     first = np.r_[True, log.cust[1:] != log.cust[:-1]] if len(log) else np.zeros(0, dtype=bool)
     every_single = spans.charge[(spans.series < 0) & has_seats[spans.charge] & (log.mode[spans.charge] == AUTO)]
     singles = spans.charge[(spans.series < 0) & ~log.pending[spans.charge]]
+    aged = singles[(log.mode[singles] == AUTO) & (add_months(log.t[singles], 12) + log.tol_ns <= log.as_of)]
     return PriceEvidence(
         charges=len(log),
         monthly_value=log.amount[last] / log.seats[last],
@@ -323,6 +343,8 @@ def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np
         series=len(series.spans.cust),
         opening_value=log.amount[every_single] / log.seats[every_single],
         opening_cust=log.ids[log.cust[every_single]],
+        aged_amount=log.amount[aged],
+        aged_renewed=yearly[aged] >= 0,
     )
 
 
@@ -460,7 +482,7 @@ def _with_mix(book: PriceBook, evidence: PriceEvidence) -> PriceBook:
     seats = np.rint(seats[~np.isnan(seats)]).astype(np.int64)
     seats = seats[(seats >= 1) & (seats <= MAX_SEATS)]
     if len(seats) < MIN_SEAT_COUNTS or not (book.annual_seat or book.monthly_seat):
-        return book
+        return _with_tier_points(book, evidence)
     counts = np.bincount(seats)[1:].astype("float64")
     prior = tuple(((counts + 0.5) / (counts.sum() + 0.5 * len(counts))).tolist())
     exact = read_amounts(book, evidence.single_amount, evidence.single_seats).code
@@ -474,6 +496,38 @@ def _with_mix(book: PriceBook, evidence: PriceEvidence) -> PriceBook:
     plans = len(evidence.single_amount) + evidence.series
     new_share = single_share * len(evidence.single_amount) / plans if plans else single_share
     return replace(book, annual_share_single=single_share, annual_share_new=new_share, seat_prior=prior)
+
+
+MIN_AGED = 10  # year-old single charges at the list price and at tiers needed to compare their renewals
+TIER_RENEWAL_RATIO = 0.5  # tier multiples are annual when they renew at least half as often as list multiples
+
+
+def _with_tier_points(book: PriceBook, evidence: PriceEvidence) -> PriceBook:
+    """With no seat counts to weigh, a whole multiple of a learned tier price (126, 144, 162 beside the list 180) may
+    be k seats for a year at that tier or a month of k' seats (126 = 7 x 18). The log says which is likelier: an annual
+    plan renews a year later unless it churns, a month of seats never does. Among single charges a year old or more
+    at as_of, compare the share renewed a year later at k x a tier price with the share at k x the list price (whose
+    multiples are annual points already): at least TIER_RENEWAL_RATIO of it, and tier multiples are annual points
+    too. Needs MIN_AGED such charges of each kind (a log younger than a year says nothing: list multiples only)."""
+    learned = [a for a in book.annual_seat if not a.assumed and not a.derived]
+    if len(learned) < 2 or not len(evidence.aged_amount):
+        return book
+    amount, renewed = evidence.aged_amount, evidence.aged_renewed
+
+    def multiple_of(price: float) -> np.ndarray:
+        k = np.rint(amount / price)
+        return (k >= 1) & _close(amount, k * price)
+
+    at_list = multiple_of(learned[0].amount)
+    at_tier = np.zeros(len(amount), dtype=bool)
+    for p in learned[1:]:
+        at_tier |= multiple_of(p.amount)
+    at_tier &= ~at_list
+    la, ta = int(at_list.sum()), int(at_tier.sum())
+    lr, tr = int((renewed & at_list).sum()), int((renewed & at_tier).sum())
+    if la < MIN_AGED or ta < MIN_AGED or lr == 0:
+        return book
+    return replace(book, tier_points=(tr / ta) >= TIER_RENEWAL_RATIO * (lr / la), tier_renewals=(lr, la, tr, ta))
 
 
 def _accepted(values: np.ndarray, cust: np.ndarray, basis: str, detail: np.ndarray | None = None,

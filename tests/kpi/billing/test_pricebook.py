@@ -311,3 +311,42 @@ def test_assumed_annual_prices_are_weighed_in_a_young_log():
     assert (int(v.code[0]), float(v.price[0]), int(v.multiple[0])) == (ANNUAL_LIKELY, 180.0, 5)
     assert int(v.code[1]) == MONTHLY_LIKELY  # 36 is no year of any seat count
     assert "too young" in dict(young.rows())["weighing two readings"]
+
+
+# ----------------------------------------------------------------------------- no seat counts: tier multiples
+
+
+def no_seat_company(tiers_renew: bool) -> pd.DataFrame:
+    """No seat column. 14 customers buy 180 x k for a year in 2016 (a seat added later) and renew a year later; 12
+    others buy at the 144 tier the same way, renewing (`tiers_renew`) or never paying again."""
+    rows: list[tuple[str, str, float]] = []
+    for i in range(14):
+        rows += annual_with_proration(f"l{i}", f"2016-01-{i + 3:02d} 09:00", 1 + i % 3)
+        rows.append((f"l{i}", f"2017-01-{i + 3:02d} 09:00", 180.0 * (2 + i % 3)))
+    for i in range(12):
+        rows += annual_with_proration(f"t{i}", f"2016-02-{i + 3:02d} 09:00", 1 + i % 3, price=144.0)
+        if tiers_renew:
+            rows.append((f"t{i}", f"2017-02-{i + 3:02d} 09:00", 144.0 * (2 + i % 3)))
+    return charges(*rows, ("x", "2017-03-01 12:00", 288.0))
+
+
+def test_without_seats_tier_multiples_are_annual_when_the_logs_tier_plans_renew():
+    """Year-old charges at k x 144 renewed as often as those at k x 180: 288 (2 x 144) is a year, not a month then
+    churn; About says what the comparison was."""
+    result = read(no_seat_company(tiers_renew=True), "2017-06-01 00:00:00")
+    book = result.price_book
+    assert [p.amount for p in book.annual_seat] == [180.0, 144.0] and book.tier_points
+    assert month_ends(result, "2017-06-01 00:00:00", "x") == dict.fromkeys(["2017-03", "2017-04", "2017-05", "2017-06"],
+                                                                          24.0)
+    rows = dict(book.rows())
+    assert rows["tier multiples"].startswith("single charges a year old or more: 14 of 14 at k x the list price "
+                                             "renewed a year later, 12 of 12 at k x a tier price")
+
+
+def test_without_seats_tier_multiples_stay_months_when_the_logs_tier_plans_never_renew():
+    """The same log where no k x 144 charge ever renewed: 288 may be a month of 16 seats at 18; one month, then churn."""
+    result = read(no_seat_company(tiers_renew=False), "2017-06-01 00:00:00")
+    assert not result.price_book.tier_points
+    assert month_ends(result, "2017-06-01 00:00:00", "x") == {"2017-03": 288.0, "2017-04": 0.0, "2017-05": 0.0,
+                                                              "2017-06": 0.0}
+    assert "not read as annual" in dict(result.price_book.rows())["tier multiples"]
