@@ -209,10 +209,13 @@ def read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pending
         other_multiple[decided] = np.where(annual_wins, m_k, a_k)[decided]
     else:
         learned = [a for a in book.annual_seat if not a.assumed and not a.derived]
-        listed = learned if book.tier_points else learned[:1]  # no seat counts to weigh: multiples of the annual list
-        for a in listed:  # price only (tiers are too dense: 126 = 7 x 18) unless the log's renewals say, never a guess
+        # no seat counts to weigh: multiples of the annual list price only (tiers are too dense: 126 = 7 x 18), never
+        # of a guess; of the tiers too when the log's renewals say so, for charges whose renewal was due (what the
+        # renewals measured; a pending one may as well be a new monthly plan's first month)
+        settled = np.ones(n, dtype=bool) if pending is None else ~pending
+        for i, a in enumerate(learned if book.tier_points else learned[:1]):
             k = np.rint(amount / a.amount).astype(np.int64)
-            mark((k >= 1) & _close(amount, k * a.amount), ANNUAL_POINT, a.amount, k)
+            mark((k >= 1) & _close(amount, k * a.amount) & (settled if i else True), ANNUAL_POINT, a.amount, k)
     return Verdict(code=code, price=price, multiple=multiple, other_price=other_price, other_multiple=other_multiple)
 
 
