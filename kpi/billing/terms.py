@@ -179,6 +179,20 @@ def yearly_renewals(log: Log, single: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return yearly, renews
 
 
+def _monthly_beside(log: Log, book: PriceBook, verdict: Verdict, charges: np.ndarray, head_t: np.ndarray,
+                    head_annual: np.ndarray) -> np.ndarray:
+    """Per charge inside the term its customer's head charge (at head_t) opened: is it a pending month of the
+    customer's seats (the book's exact match) inside an annual term, and no annual proration of that term (seats x an
+    annual seat price x the share of its year left)? Then it is a monthly plan starting beside the annual one (491172:
+    180 for a year, then 18 = 1 seat x 18 a day later and monthly since), not a seat added to the year."""
+    hit = log.pending[charges] & (verdict.code[charges] == MONTHLY_SEATS) & head_annual & (log.mode[charges] == AUTO)
+    if hit.any():
+        year_end = add_months(head_t[hit], 12)
+        share = (year_end - log.t[charges[hit]]) / np.maximum(year_end - head_t[hit], 1)
+        hit[hit] = proration_fit(book.annual_seat, log.amount[charges[hit]] / np.maximum(share, 1e-9)) == 0
+    return hit
+
+
 def _rate_of_piece(log: Log, series: Series, charges: np.ndarray) -> np.ndarray:
     """For each charge: the rate of the series piece of its customer it falls in (0: none; the latest if several)."""
     mi = series.member_index
@@ -299,6 +313,8 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
                 switch_rate[u[sw]] = head_rate[switching]
                 switch[u[sw]] = True
             inside &= ~(book_annual[u[todo]] & ~head_annual) & ~(annual_u[todo] & ~head_annual & (switch_rate[u[todo]] > 0))
+            if book.annual_seat:  # ... and a pending month of the customer's seats inside an annual term that it does
+                inside &= ~_monthly_beside(log, book, verdict, u[todo], log.t[u[todo[head]]][group], head_annual)
             opens[u[todo[head]]] = True
             annual[u[todo[head]]] = annual_u[todo[head]]
             prorated[u[todo[inside]]] = True
