@@ -114,6 +114,18 @@ def test_a_big_pending_charge_of_seats_times_the_monthly_price_is_one_month_not_
     assert month_ends(due, "2017-04-11 00:00:00", "c") == {"2017-03": 150.0, "2017-04": 150.0}
 
 
+def test_a_pending_month_of_seats_after_a_book_annual_charge_is_a_plan_beside_it():
+    """Like 491172: 180 = 1 seat x 180 for a year, then 18 = 1 seat x 18 the next day (a monthly plan beside it, not a
+    seat added to the year: that would cost 180 x the share left); read two days later, 15 + 18 = 33."""
+    log = charges(("c", "2016-11-27 10:49", 180.0), ("c", "2016-11-28 13:52", 18.0))
+    result = read(log, "2016-11-30 23:59:59", rules=BOOK, seat_counts=seats(c=1))
+    assert list(rows_of(result, "c")["kind"]) == ["annual term", "monthly term"]
+    assert month_ends(result, "2016-11-30 23:59:59", "c") == {"2016-11": 33.0}
+    seat_added = charges(("c", "2016-11-27 10:49", 180.0), ("c", "2016-11-28 13:52", 179.51))  # 180 x 364/365
+    assert list(rows_of(read(seat_added, "2016-11-30 23:59:59", rules=BOOK, seat_counts=seats(c=1)), "c")["kind"]) == [
+        "annual term"]
+
+
 def test_smaller_charges_after_a_month_of_seats_do_not_make_it_annual():
     """36 for two seats then 20 two months later: the book reads 36 as a month of seats, so no annual term by followers."""
     log = charges(("c", "2017-01-05 10:00", 36.0), ("c", "2017-03-20 10:00", 20.0))
