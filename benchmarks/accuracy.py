@@ -550,13 +550,15 @@ def report(results: list[dict[str, Any]], summary: dict[str, dict[str, Any]]) ->
 
 
 def write_section(path: Path, section: str) -> None:
-    """Write `section` (starting with SECTION) into path: in place of an earlier one, else appended (else a new file)."""
+    """Write `section` (starting with its "## " heading line) into path: in place of an earlier section with the same
+    heading, else appended (else a new file)."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    start = text.find(SECTION)
+    heading = section.split("\n", 1)[0]
+    start = text.find(heading + "\n")
     if start < 0:
         text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + section
     else:
-        after = text.find("\n## ", start + len(SECTION))
+        after = text.find("\n## ", start + len(heading))
         text = text[:start] + section + (text[after + 1:] if after >= 0 else "")
     path.write_text(text, encoding="utf-8")
 
@@ -657,7 +659,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = per_scheme(results)
     text = report(results, summary)
     command = " ".join(["python benchmarks/accuracy.py", *(argv if argv is not None else sys.argv[1:])])
-    header = (f"{SECTION}\n\n"
+    header = (f"{SECTION}{' (month ends with the seat counts of then)' if args.seats == 'then' else ''}\n\n"
               f"Command: `{command}`\n\n"
               f"Logs: {args.customers:,} customers each, {args.months} months from {START}, schemes "
               f"{', '.join(schemes)}, seeds {' '.join(map(str, args.seeds))}; [billing] at its defaults"

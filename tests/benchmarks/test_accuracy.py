@@ -64,7 +64,7 @@ def test_a_tiny_run_writes_the_report_and_the_figures(accuracy: ModuleType, tmp_
     """A 150-customer, 3-month run reads the log with this checkout's job and writes markdown and JSON with every month."""
     md, js = tmp_path / "acc.md", tmp_path / "acc.json"
     assert accuracy.main(["--schemes", "seat12", "--seeds", "3", "--customers", "150", "--months", "3", "--jobs", "1",
-                          "--markdown", str(md), "--json", str(js)]) == 0
+                          "--seats", "then", "--markdown", str(md), "--json", str(js)]) == 0
     figures = json.loads(js.read_text())
     run = figures["runs"][0]
     assert [m["month"] for m in run["months"]] == ["2016-01", "2016-02", "2016-03"]
@@ -73,6 +73,7 @@ def test_a_tiny_run_writes_the_report_and_the_figures(accuracy: ModuleType, tmp_
         "every month within 2% (final)", "every month within 2% (own month end)", "churned MRR within 5%",
         "churned customers within 5%"}
     text = md.read_text()
+    assert figures["seats"] == "then" and "month-end readings see the seat counts of their month end" in text
     assert text.startswith("## Accuracy of the billing inference") and "Command: `python benchmarks/accuracy.py" in text
     assert "| seat12 | 3 |" in capsys.readouterr().out
 
@@ -89,3 +90,38 @@ def test_the_markdown_section_replaces_its_earlier_self(accuracy: ModuleType, tm
     path.write_text(text.replace("second\n", "second\n\n## Later section\n\nkept\n"))
     accuracy.write_section(path, accuracy.SECTION + "\n\nthird\n")
     assert "third" in path.read_text() and "## Later section\n\nkept" in path.read_text()
+
+
+def test_sections_with_different_headings_live_side_by_side(accuracy: ModuleType, tmp_path: Path) -> None:
+    """The --seats then report has a heading of its own: writing it keeps the default report, and the other way round."""
+    path = tmp_path / "results.md"
+    then = accuracy.SECTION + " (month ends with the seat counts of then)"
+    accuracy.write_section(path, accuracy.SECTION + "\n\ntoday's\n")
+    accuracy.write_section(path, then + "\n\nthen's\n")
+    accuracy.write_section(path, accuracy.SECTION + "\n\ntoday's again\n")
+    text = path.read_text()
+    assert "today's again" in text and "then's" in text and "today's\n" not in text.replace("today's again", "")
+
+
+def test_seats_then_are_the_seats_a_plan_held_at_that_instant(accuracy: ModuleType) -> None:
+    """An annual 5-seat plan at 18 x 10 months (75 a month) with a seat added in June, 33 seats in today's export:
+    5 in April, 6 in July; a flat-plan customer and a customer whose export has no count keep today's value."""
+    from sync.samples.payments import SCHEMES, SampleLog
+
+    utc = "datetime64[ns, UTC]"
+    plans = pd.DataFrame({"customer_id": ["a", "f"], "ref": ["a:annual-seat-1", "f:monthly-flat-1"],
+                          "interval": ["annual", "monthly"], "product": ["seat 18", "flat 75"],
+                          "list_price": [18.0, 75.0], "discount": [1.0, 1.0], "seats": [5, 1],
+                          "start": pd.to_datetime(["2016-03-19", "2016-03-01"], utc=True).astype(utc)})
+    truth = pd.DataFrame({"customer_id": ["a", "a", "f"], "ref": ["a:annual-seat-1", "a:annual-seat-1",
+                                                                  "f:monthly-flat-1"],
+                          "start": pd.to_datetime(["2016-03-19", "2016-06-01", "2016-03-01"], utc=True).astype(utc),
+                          "end": pd.to_datetime(["2017-03-19", "2017-03-19", "2016-12-01"], utc=True).astype(utc),
+                          "mrr": [75.0, 15.0, 75.0], "source": ["annual", "seats added", "monthly"]})
+    customers = pd.DataFrame({"customerId": ["a", "f", "n"], "nrSessions": [1, 1, 1],
+                              "nrSeats": pd.array([33, 4, pd.NA], dtype="Int64")})
+    log = SampleLog(invoices=pd.DataFrame(), customers=customers, truth=truth, plans=plans, scheme=SCHEMES["seat10"])
+    april = accuracy.seats_then(log, pd.Timestamp("2016-04-30 23:59:59", tz="UTC"))
+    july = accuracy.seats_then(log, pd.Timestamp("2016-07-31 23:59:59", tz="UTC"))
+    assert april.loc["a"] == 5.0 and july.loc["a"] == 6.0
+    assert april.loc["f"] == 4.0 and pd.isna(april.loc["n"])
