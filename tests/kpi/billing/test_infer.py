@@ -201,6 +201,20 @@ def test_add_months_clamps_and_keeps_the_time_of_day():
                          pd.Timestamp("2018-02-15 00:00:01")]
 
 
+def test_add_months_by_table_matches_the_direct_calendar_arithmetic():
+    """add_months looks the calendar up per distinct day: the same instants as converting each one, for every day
+    of two centuries (month ends, leap days, before 1970) and month steps either way, scalar or per instant."""
+    from kpi.billing.timeline import _add_months_direct
+
+    days = np.arange(np.datetime64("1899-12-01"), np.datetime64("2101-02-01")).astype("datetime64[ns]").view(np.int64)
+    t = days + np.random.default_rng(3).integers(0, 86_400 * 10**9, len(days))
+    for months in (1, 12, -1, 0, 25):
+        assert (add_months(t, months) == _add_months_direct(t, months)).all()
+    steps = np.random.default_rng(4).integers(-30, 30, len(t))
+    assert (add_months(t, steps) == _add_months_direct(t, steps)).all()
+    assert len(add_months(t[:0], 1)) == 0
+
+
 def test_late_renewal_within_tolerance_leaves_no_gap_at_the_month_end():
     """A renewal 90 minutes late, after midnight, extends the previous piece: the month-end snapshot still counts it."""
     frame = charges(("c", "2017-01-31 23:00", 30), ("c", "2017-03-01 00:30", 30), ("c", "2017-03-31 23:00", 30))
