@@ -269,8 +269,14 @@ class Context:
         return mrr.customer_months(self.schedule, self.as_of, self.params.timezone)
 
     @cached_property
+    def classified(self) -> mrr.Classified:
+        """The customer months made dense, with each one's movement (kpi.mrr.classify): read once for the MRR tab
+        and the Movements tab."""
+        return mrr.classify(self.customer_months)
+
+    @cached_property
     def mrr_by_month(self) -> pd.DataFrame:
-        return mrr.mrr_by_month(self.customer_months)
+        return mrr.mrr_by_month(self.customer_months, self.classified)
 
     @cached_property
     def movements(self) -> pd.DataFrame:
@@ -280,7 +286,7 @@ class Context:
             refs = self.per_customer.ref_months
         else:
             refs = mrr.ref_months(self.schedule, self.as_of, self.params.timezone)
-        return mrr.movement_table(self.customer_months, refs)
+        return mrr.movement_table(self.customer_months, refs, self.classified)
 
     @cached_property
     def mrr_by_quarter(self) -> pd.DataFrame:
