@@ -318,6 +318,17 @@ def test_override_monthly_reads_a_large_single_charge_as_one_month():
     assert "billing_overrides" in billing["reason"].iloc[0]
 
 
+def test_override_monthly_on_a_series_says_so_in_its_reason():
+    """billing_overrides monthly on a customer with a monthly series: its Billing row reads as any series and ends by
+    naming the override (the Billing reasons are built column by column: this rule has its own words)."""
+    frame = charges(("c", "2017-01-15 09:00", 30), ("c", "2017-02-15 09:00", 30), ("c", "2017-03-15 09:00", 30))
+    _, billing = infer_schedule(frame, BillingRules(billing_overrides=(("c", "monthly"),)), as_of=pd.Timestamp(
+        "2017-03-20", tz="UTC"))
+    assert list(billing["reason"]) == [
+        "2 renewals 1 calendar month apart within ±2h of the anchor's slot (largest offset 0 s); covered until slot 3, "
+        "2017-04-15 09:00 UTC, unless renewed (billing_overrides: monthly)"]
+
+
 def test_override_annual_reads_a_small_single_charge_as_a_year():
     """billing_overrides annual: a single 120 charge is 10 a month for 12 months; other customers are untouched."""
     frame = charges(("c", "2017-01-15 09:00", 120), ("d", "2017-01-15 09:00", 120))
