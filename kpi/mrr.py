@@ -36,6 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from kpi.schedule import Codes
+
 MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation", "flat")
 
 MONTH_COLUMNS: tuple[str, ...] = (
@@ -135,19 +137,18 @@ def _ns(values: pd.Series) -> np.ndarray:
     return out
 
 
-def customer_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str) -> pd.DataFrame:
+def customer_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str, codes: Codes | None = None
+                    ) -> pd.DataFrame:
     """MRR per customer at each month snapshot.
 
     One row per customer and month, from the customer's first month with MRR > 0 to the month of
     `as_of`, zeros included (so a stop shows as churn and a restart as reactivation). Columns:
     month (tz-naive first day), customer_id (str), mrr (float, the exact sum of its pieces). A piece counts
-    at a snapshot iff start <= snapshot < end; pieces starting after `as_of` are ignored.
+    at a snapshot iff start <= snapshot < end; pieces starting after `as_of` are ignored. `codes`: the schedule's
+    customers as integer codes (kpi.schedule.Codes), when known: its ids are not hashed again.
     """
     as_of = pd.Timestamp(as_of)
-    pieces = schedule.loc[(schedule["mrr"] > 0)]
-    start = _ns(pieces["start"])
-    keep = start <= as_of.value
-    pieces, start = pieces.loc[keep], start[keep]
+    pieces, start, rows_kept = _counted_pieces(schedule, as_of)
     if pieces.empty:
         return _empty_customer_months()
     snaps = month_snapshots(as_of, pd.Timestamp(start.min(), tz="UTC"), timezone)
@@ -156,11 +157,14 @@ def customer_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str) 
     first = np.searchsorted(snap, start, side="left")  # first snapshot at or after the start
     stop = np.searchsorted(snap, _ns(pieces["end"]), side="left")  # snapshots before the end
     count = np.maximum(stop - first, 0)
-    codes, ids = pd.factorize(pieces["customer_id"].astype(str), sort=True)
+    if codes is not None:
+        codes_, ids = codes.cust[rows_kept], codes.ids
+    else:
+        codes_, ids = pd.factorize(pieces["customer_id"].astype(str), sort=True)
     rows = np.repeat(np.arange(len(count)), count)
     within = np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count)
     month_ix = first[rows] + within
-    cell = codes[rows].astype(np.int64) * n_months + month_ix
+    cell = codes_[rows].astype(np.int64) * n_months + month_ix
     cells, inverse = np.unique(cell, return_inverse=True)
     total = np.bincount(inverse, weights=pieces["mrr"].to_numpy(dtype="float64")[rows])
     active = total > 0
@@ -280,18 +284,26 @@ MOVEMENT_TABLE_COLUMNS: tuple[str, ...] = ("month", "customer_id", "movement", "
 _GAINS = ("new", "expansion", "reactivation")
 
 
-def ref_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str) -> pd.DataFrame:
+def _counted_pieces(schedule: pd.DataFrame, as_of: pd.Timestamp) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The pieces a snapshot can count (MRR > 0, starting by as_of), their starts (ns) and their row positions."""
+    positive = (schedule["mrr"] > 0).to_numpy()
+    pieces = schedule.loc[positive]
+    start = _ns(pieces["start"])
+    keep = start <= as_of.value
+    return pieces.loc[keep], start[keep], np.flatnonzero(positive)[keep]
+
+
+def ref_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str, codes: Codes | None = None
+               ) -> pd.DataFrame:
     """MRR per customer, ref and month snapshot, where the ref has an active piece.
 
     Columns: month (tz-naive first day), customer_id (str), ref (the series, term or contract of the schedule),
     mrr (the exact sum of that ref's pieces active at the snapshot). Same snapshots and the same rule as
     customer_months (start <= snapshot < end; pieces starting after as_of ignored), without the zero rows.
+    `codes`: the schedule's customers and refs as integer codes (kpi.schedule.Codes), when known.
     """
     as_of = pd.Timestamp(as_of)
-    pieces = schedule.loc[schedule["mrr"] > 0]
-    start = _ns(pieces["start"])
-    keep = start <= as_of.value
-    pieces, start = pieces.loc[keep], start[keep]
+    pieces, start, rows_kept = _counted_pieces(schedule, as_of)
     columns = {"month": "datetime64[ns]", "customer_id": "object", "ref": "object", "mrr": "float64"}
     if pieces.empty:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
@@ -302,8 +314,11 @@ def ref_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str) -> pd
     rows = np.repeat(np.arange(len(count)), count)
     month_ix = first[rows] + (np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count))
     # (month, customer, ref) as one int64 of sorted codes: grouped as integers, in the order of the text
-    cust, cust_ids = pd.factorize(pieces["customer_id"].astype(str), sort=True)
-    ref, ref_ids = pd.factorize(pieces["ref"].astype(str), sort=True)
+    if codes is not None:
+        cust, cust_ids, ref, ref_ids = codes.cust[rows_kept], codes.ids, codes.ref[rows_kept], codes.refs
+    else:
+        cust, cust_ids = pd.factorize(pieces["customer_id"].astype(str), sort=True)
+        ref, ref_ids = pd.factorize(pieces["ref"].astype(str), sort=True)
     n_cust, n_ref = max(len(cust_ids), 1), max(len(ref_ids), 1)
     if len(snap) * n_cust * n_ref >= 2**62:
         cells = pd.DataFrame({"month": snaps["month"].to_numpy()[month_ix],

@@ -104,12 +104,14 @@ def shared_book(evidences: list[PriceEvidence], params: Params) -> PriceBook:
 def complete(started: Started, params: Params, as_of: pd.Timestamp, book: PriceBook | None = None) -> PerCustomer:
     """Steps 4-8 and the per-customer frames of a started partition, with the shared book (None: its own)."""
     inferred = finish(started.reading, params.billing, book)
-    schedule = inferred.schedule.loc[inferred.schedule["start"] <= as_of].reset_index(drop=True)
+    keep = (inferred.schedule["start"] <= as_of).to_numpy()
+    schedule = inferred.schedule.loc[keep].reset_index(drop=True)
+    codes = inferred.codes.rows(keep) if inferred.codes is not None else None  # ids and refs, hashed once
     return PerCustomer(
         schedule=schedule,
         billing=inferred.billing,
-        customer_months=mrr.customer_months(schedule, as_of, params.timezone),
-        ref_months=mrr.ref_months(schedule, as_of, params.timezone),
+        customer_months=mrr.customer_months(schedule, as_of, params.timezone, codes),
+        ref_months=mrr.ref_months(schedule, as_of, params.timezone, codes),
         paid=mrr.paid_revenue(started.charges, as_of),
         price_book=inferred.price_book,
     )
