@@ -295,18 +295,25 @@ def _counted_pieces(schedule: pd.DataFrame, as_of: pd.Timestamp) -> tuple[pd.Dat
 
 def ref_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str, codes: Codes | None = None
                ) -> pd.DataFrame:
+    """MRR per customer, ref and month snapshot, where the ref has an active piece (`coded_ref_months`' frame)."""
+    return coded_ref_months(schedule, as_of, timezone, codes)[0]
+
+
+def coded_ref_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str, codes: Codes | None = None
+                     ) -> tuple[pd.DataFrame, Codes | None]:
     """MRR per customer, ref and month snapshot, where the ref has an active piece.
 
     Columns: month (tz-naive first day), customer_id (str), ref (the series, term or contract of the schedule),
     mrr (the exact sum of that ref's pieces active at the snapshot). Same snapshots and the same rule as
     customer_months (start <= snapshot < end; pieces starting after as_of ignored), without the zero rows.
-    `codes`: the schedule's customers and refs as integer codes (kpi.schedule.Codes), when known.
+    `codes`: the schedule's customers and refs as integer codes (kpi.schedule.Codes), when known. Also returns the
+    frame's own customers and refs as codes, row by row (for `movement_refs`; None when there are no rows).
     """
     as_of = pd.Timestamp(as_of)
     pieces, start, rows_kept = _counted_pieces(schedule, as_of)
     columns = {"month": "datetime64[ns]", "customer_id": "object", "ref": "object", "mrr": "float64"}
     if pieces.empty:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()}), None
     snaps = month_snapshots(as_of, pd.Timestamp(start.min(), tz="UTC"), timezone)
     snap = snaps["snapshot"].dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").view(np.int64)
     first = np.searchsorted(snap, start, side="left")
@@ -325,18 +332,21 @@ def ref_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str, codes
                               "customer_id": np.asarray(cust_ids, dtype=object)[cust[rows]],
                               "ref": np.asarray(ref_ids, dtype=object)[ref[rows]],
                               "mrr": pieces["mrr"].to_numpy(dtype="float64")[rows]})
-        return cells.groupby(["month", "customer_id", "ref"], as_index=False, sort=True)["mrr"].sum()
+        return cells.groupby(["month", "customer_id", "ref"], as_index=False, sort=True)["mrr"].sum(), None
     key = (month_ix.astype(np.int64) * n_cust + cust[rows]) * n_ref + ref[rows]
     sums = pd.Series(pieces["mrr"].to_numpy(dtype="float64")[rows]).groupby(key, sort=True).sum()
     cell = sums.index.to_numpy(dtype=np.int64)
-    return pd.DataFrame(
+    cust_ids, ref_ids = np.asarray(cust_ids, dtype=object), np.asarray(ref_ids, dtype=object)
+    out_cust, out_ref = cell // n_ref % n_cust, cell % n_ref
+    frame = pd.DataFrame(
         {
             "month": snaps["month"].to_numpy()[cell // (n_cust * n_ref)],
-            "customer_id": np.asarray(cust_ids, dtype=object)[cell // n_ref % n_cust],
-            "ref": np.asarray(ref_ids, dtype=object)[cell % n_ref],
+            "customer_id": cust_ids[out_cust],
+            "ref": ref_ids[out_ref],
             "mrr": sums.to_numpy(dtype="float64"),
         }
     )
+    return frame, Codes(cust=out_cust, ids=cust_ids, ref=out_ref, refs=ref_ids)
 
 
 def _month_number(months: pd.Series) -> np.ndarray:
@@ -344,20 +354,24 @@ def _month_number(months: pd.Series) -> np.ndarray:
     return np.asarray(index.year * 12 + index.month - 1, dtype=np.int64)
 
 
-def movement_refs(moves: pd.DataFrame, ref_months_: pd.DataFrame) -> pd.Series:
+def movement_refs(moves: pd.DataFrame, ref_months_: pd.DataFrame, ref_codes: Codes | None = None) -> pd.Series:
     """For each row of `moves` (month, customer_id, movement), the refs behind it, joined by ", " ("" if none).
 
     The refs whose own MRR, in cents, moved the way the customer's did between the previous snapshot and this
     one: for churn and contraction those that fell or ended, for new, reactivation and expansion those that
     rose or started. A churn thus names every series or term the customer had (the one whose renewal did not
-    come), a new customer the ones it started with. Sorted by ref within a row.
+    come), a new customer the ones it started with. Sorted by ref within a row. `ref_codes`: ref_months_'s customers
+    and refs as codes, row by row (`coded_ref_months`), when known.
     """
     out = pd.Series("", index=moves.index, dtype=object)
     if moves.empty or ref_months_.empty:
         return out
     # integer keys throughout: (customer, ref) pair x month number, so no merge on text is needed at scale
-    cust, cust_ids = pd.factorize(ref_months_["customer_id"].astype(str))
-    ref, ref_ids = pd.factorize(ref_months_["ref"].astype(str))
+    if ref_codes is not None and len(ref_codes.cust) == len(ref_months_):
+        cust, cust_ids, ref, ref_ids = ref_codes.cust, ref_codes.ids, ref_codes.ref, ref_codes.refs
+    else:
+        cust, cust_ids = pd.factorize(ref_months_["customer_id"].astype(str))
+        ref, ref_ids = pd.factorize(ref_months_["ref"].astype(str))
     month = _month_number(ref_months_["month"])
     m_month = _month_number(moves["month"])
     last = max(int(month.max()), int(m_month.max()))  # a movement row may come after every ref's last month
@@ -397,7 +411,7 @@ def movement_refs(moves: pd.DataFrame, ref_months_: pd.DataFrame) -> pd.Series:
 
 
 def movement_table(customer_months: pd.DataFrame, ref_months_: pd.DataFrame | None = None,
-                   classified: Classified | None = None) -> pd.DataFrame:
+                   classified: Classified | None = None, ref_codes: Codes | None = None) -> pd.DataFrame:
     """One row per customer and month where its MRR moved (every movement but flat): MOVEMENT_TABLE_COLUMNS.
 
     month, customer_id, movement (new / expansion / contraction / churn / reactivation), mrr_prev and mrr (to the
@@ -407,7 +421,7 @@ def movement_table(customer_months: pd.DataFrame, ref_months_: pd.DataFrame | No
     """
     moved = movements(customer_months, classified)
     moved = moved.loc[moved["movement"] != "flat"].reset_index(drop=True)
-    refs = movement_refs(moved, ref_months_) if ref_months_ is not None else pd.Series("", index=moved.index)
+    refs = movement_refs(moved, ref_months_, ref_codes) if ref_months_ is not None else pd.Series("", index=moved.index)
     table = moved.assign(ref=refs.to_numpy(dtype=object), _size=-moved["delta"].abs())
     return table.sort_values(["month", "_size", "customer_id"], ascending=[False, True, True], kind="stable").loc[
         :, list(MOVEMENT_TABLE_COLUMNS)].reset_index(drop=True)

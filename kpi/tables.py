@@ -283,10 +283,10 @@ class Context:
         """The Movements tab's rows (kpi.mrr.movement_table, with the refs behind each movement), computed once for
         the tab and the invariant that checks them against the MRR tab."""
         if self.per_customer is not None:
-            refs = self.per_customer.ref_months
+            refs, codes = self.per_customer.ref_months, self.per_customer.ref_codes
         else:
-            refs = mrr.ref_months(self.schedule, self.as_of, self.params.timezone)
-        return mrr.movement_table(self.customer_months, refs, self.classified)
+            refs, codes = mrr.coded_ref_months(self.schedule, self.as_of, self.params.timezone)
+        return mrr.movement_table(self.customer_months, refs, self.classified, codes)
 
     @cached_property
     def mrr_by_quarter(self) -> pd.DataFrame:
