@@ -31,8 +31,12 @@ decided on the exact values; since rounding never reverses an order, its amount 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+
+from kpi.schedule import Codes
 
 MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation", "flat")
 
@@ -133,19 +137,18 @@ def _ns(values: pd.Series) -> np.ndarray:
     return out
 
 
-def customer_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str) -> pd.DataFrame:
+def customer_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str, codes: Codes | None = None
+                    ) -> pd.DataFrame:
     """MRR per customer at each month snapshot.
 
     One row per customer and month, from the customer's first month with MRR > 0 to the month of
     `as_of`, zeros included (so a stop shows as churn and a restart as reactivation). Columns:
     month (tz-naive first day), customer_id (str), mrr (float, the exact sum of its pieces). A piece counts
-    at a snapshot iff start <= snapshot < end; pieces starting after `as_of` are ignored.
+    at a snapshot iff start <= snapshot < end; pieces starting after `as_of` are ignored. `codes`: the schedule's
+    customers as integer codes (kpi.schedule.Codes), when known: its ids are not hashed again.
     """
     as_of = pd.Timestamp(as_of)
-    pieces = schedule.loc[(schedule["mrr"] > 0)]
-    start = _ns(pieces["start"])
-    keep = start <= as_of.value
-    pieces, start = pieces.loc[keep], start[keep]
+    pieces, start, rows_kept = _counted_pieces(schedule, as_of)
     if pieces.empty:
         return _empty_customer_months()
     snaps = month_snapshots(as_of, pd.Timestamp(start.min(), tz="UTC"), timezone)
@@ -154,11 +157,14 @@ def customer_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str) 
     first = np.searchsorted(snap, start, side="left")  # first snapshot at or after the start
     stop = np.searchsorted(snap, _ns(pieces["end"]), side="left")  # snapshots before the end
     count = np.maximum(stop - first, 0)
-    codes, ids = pd.factorize(pieces["customer_id"].astype(str), sort=True)
+    if codes is not None:
+        codes_, ids = codes.cust[rows_kept], codes.ids
+    else:
+        codes_, ids = pd.factorize(pieces["customer_id"].astype(str), sort=True)
     rows = np.repeat(np.arange(len(count)), count)
     within = np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count)
     month_ix = first[rows] + within
-    cell = codes[rows].astype(np.int64) * n_months + month_ix
+    cell = codes_[rows].astype(np.int64) * n_months + month_ix
     cells, inverse = np.unique(cell, return_inverse=True)
     total = np.bincount(inverse, weights=pieces["mrr"].to_numpy(dtype="float64")[rows])
     active = total > 0
@@ -190,12 +196,13 @@ def to_cents(values: pd.Series | np.ndarray) -> np.ndarray:
     return np.rint(np.asarray(values, dtype="float64") * 100).astype(np.int64)
 
 
-def _dense(customer_months: pd.DataFrame) -> pd.DataFrame:
-    """customer_months with every month from each customer's first row to the last month of the table (0 filled)."""
+def _dense(customer_months: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """customer_months with every month from each customer's first row to the last month of the table (0 filled),
+    and each row's customer code (its rank among the customer ids: rows are sorted by it, then by month)."""
     cm = customer_months.loc[:, ["month", "customer_id", "mrr"]].assign(
         customer_id=lambda d: d["customer_id"].astype(str), month=lambda d: d["month"].astype("datetime64[ns]"))
     if cm.empty:
-        return _empty_customer_months()
+        return _empty_customer_months(), np.zeros(0, dtype=np.int64)
     codes, ids = pd.factorize(cm["customer_id"], sort=True)
     month_no = _month_number(cm["month"])
     # kpi.mrr.customer_months comes sorted by customer and month, one row each: only other input needs summing
@@ -208,7 +215,7 @@ def _dense(customer_months: pd.DataFrame) -> pd.DataFrame:
     first = pd.Series(np.asarray(month_no)).groupby(codes).min().to_numpy()
     length = last - first + 1
     if length.sum() == len(cm):
-        return cm.loc[:, ["month", "customer_id", "mrr"]].reset_index(drop=True)
+        return cm.loc[:, ["month", "customer_id", "mrr"]].reset_index(drop=True), codes.astype(np.int64)
     grid_cust = np.repeat(np.arange(len(ids)), length)
     grid_no = np.repeat(first, length) + (np.arange(length.sum()) - np.repeat(np.cumsum(length) - length, length))
     span = last + 1
@@ -216,15 +223,37 @@ def _dense(customer_months: pd.DataFrame) -> pd.DataFrame:
     values[np.searchsorted(grid_cust * span + grid_no, codes * span + np.asarray(month_no))] = cm["mrr"].to_numpy()
     months = pd.to_datetime({"year": grid_no // 12, "month": grid_no % 12 + 1, "day": 1}).astype("datetime64[ns]")
     return pd.DataFrame({"month": months.to_numpy(), "customer_id": np.asarray(ids, dtype=object)[grid_cust],
-                         "mrr": values})
+                         "mrr": values}), grid_cust.astype(np.int64)
 
 
-def _classified(customer_months: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Dense customer months, their movement kinds (from the exact values), prev and current MRR in cents, and active."""
-    cm = _dense(customer_months)
+@dataclass(frozen=True)
+class Classified:
+    """customer_months made dense and read (`classify`): what the MRR tab and the Movements tab are both built from.
+
+    frame: month, customer_id, mrr (every month from each customer's first to the table's last, 0 filled), sorted by
+    customer and month; cust: each row's customer code (int, in the order of the rows); kind: its movement; prev and
+    cents: its MRR at the previous snapshot and at this one, in cents; active: MRR > 0."""
+
+    frame: pd.DataFrame
+    cust: np.ndarray
+    kind: np.ndarray
+    prev: np.ndarray
+    cents: np.ndarray
+    active: np.ndarray
+
+
+def classify(customer_months: pd.DataFrame) -> Classified:
+    """Each customer-month's movement (metrics.md 3), computed once for `mrr_by_month` and `movements`."""
+    return Classified(*_classified(customer_months))
+
+
+def _classified(customer_months: pd.DataFrame
+                ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Dense customer months, their customer codes, their movement kinds (from the exact values), prev and current MRR
+    in cents, and active."""
+    cm, cust = _dense(customer_months)
     b = cm["mrr"].to_numpy(dtype="float64")
-    ids = cm["customer_id"].to_numpy()
-    first = np.r_[True, ids[1:] != ids[:-1]] if len(cm) else np.zeros(0, dtype=bool)
+    first = np.r_[True, cust[1:] != cust[:-1]] if len(cm) else np.zeros(0, dtype=bool)
     a = np.where(first, 0.0, np.r_[0.0, b[:-1]])
     had = pd.Series(a > 0).groupby(np.cumsum(first)).cummax().to_numpy(dtype=bool) if len(cm) else first
     kind = np.select(
@@ -232,18 +261,20 @@ def _classified(customer_months: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray
         ["new", "reactivation", "churn", "expansion", "contraction"],
         default="flat",
     ).astype(object)
-    return cm, kind, to_cents(a), to_cents(b), b > 0
+    return cm, cust, kind, to_cents(a), to_cents(b), b > 0
 
 
-def movements(customer_months: pd.DataFrame) -> pd.DataFrame:
+def movements(customer_months: pd.DataFrame, classified: Classified | None = None) -> pd.DataFrame:
     """One row per customer and month (customer_months made dense) with its MRR movement (metrics.md 3).
 
     Columns: month, customer_id, mrr_prev (its MRR at the previous snapshot, 0 before its first
     month), mrr, movement (new / expansion / contraction / churn / reactivation / flat), delta
     (mrr - mrr_prev); amounts rounded to the cent. Churn is the month the MRR falls to 0 (a row with
-    mrr 0); new is the first rise from 0, reactivation any later one.
+    mrr 0); new is the first rise from 0, reactivation any later one. `classified`: classify(customer_months), when
+    already computed.
     """
-    cm, kind, a, b, _ = _classified(customer_months)
+    c = classified if classified is not None else classify(customer_months)
+    cm, kind, a, b = c.frame, c.kind, c.prev, c.cents
     return cm.assign(mrr=b / 100, mrr_prev=a / 100, movement=kind, delta=(b - a) / 100).loc[
         :, ["month", "customer_id", "mrr_prev", "mrr", "movement", "delta"]
     ].reset_index(drop=True)
@@ -253,36 +284,69 @@ MOVEMENT_TABLE_COLUMNS: tuple[str, ...] = ("month", "customer_id", "movement", "
 _GAINS = ("new", "expansion", "reactivation")
 
 
-def ref_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str) -> pd.DataFrame:
+def _counted_pieces(schedule: pd.DataFrame, as_of: pd.Timestamp) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The pieces a snapshot can count (MRR > 0, starting by as_of), their starts (ns) and their row positions."""
+    positive = (schedule["mrr"] > 0).to_numpy()
+    pieces = schedule.loc[positive]
+    start = _ns(pieces["start"])
+    keep = start <= as_of.value
+    return pieces.loc[keep], start[keep], np.flatnonzero(positive)[keep]
+
+
+def ref_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str, codes: Codes | None = None
+               ) -> pd.DataFrame:
+    """MRR per customer, ref and month snapshot, where the ref has an active piece (`coded_ref_months`' frame)."""
+    return coded_ref_months(schedule, as_of, timezone, codes)[0]
+
+
+def coded_ref_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str, codes: Codes | None = None
+                     ) -> tuple[pd.DataFrame, Codes | None]:
     """MRR per customer, ref and month snapshot, where the ref has an active piece.
 
     Columns: month (tz-naive first day), customer_id (str), ref (the series, term or contract of the schedule),
     mrr (the exact sum of that ref's pieces active at the snapshot). Same snapshots and the same rule as
     customer_months (start <= snapshot < end; pieces starting after as_of ignored), without the zero rows.
+    `codes`: the schedule's customers and refs as integer codes (kpi.schedule.Codes), when known. Also returns the
+    frame's own customers and refs as codes, row by row (for `movement_refs`; None when there are no rows).
     """
     as_of = pd.Timestamp(as_of)
-    pieces = schedule.loc[schedule["mrr"] > 0]
-    start = _ns(pieces["start"])
-    keep = start <= as_of.value
-    pieces, start = pieces.loc[keep], start[keep]
+    pieces, start, rows_kept = _counted_pieces(schedule, as_of)
     columns = {"month": "datetime64[ns]", "customer_id": "object", "ref": "object", "mrr": "float64"}
     if pieces.empty:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()}), None
     snaps = month_snapshots(as_of, pd.Timestamp(start.min(), tz="UTC"), timezone)
     snap = snaps["snapshot"].dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").view(np.int64)
     first = np.searchsorted(snap, start, side="left")
     count = np.maximum(np.searchsorted(snap, _ns(pieces["end"]), side="left") - first, 0)
     rows = np.repeat(np.arange(len(count)), count)
     month_ix = first[rows] + (np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count))
-    cells = pd.DataFrame(
+    # (month, customer, ref) as one int64 of sorted codes: grouped as integers, in the order of the text
+    if codes is not None:
+        cust, cust_ids, ref, ref_ids = codes.cust[rows_kept], codes.ids, codes.ref[rows_kept], codes.refs
+    else:
+        cust, cust_ids = pd.factorize(pieces["customer_id"].astype(str), sort=True)
+        ref, ref_ids = pd.factorize(pieces["ref"].astype(str), sort=True)
+    n_cust, n_ref = max(len(cust_ids), 1), max(len(ref_ids), 1)
+    if len(snap) * n_cust * n_ref >= 2**62:
+        cells = pd.DataFrame({"month": snaps["month"].to_numpy()[month_ix],
+                              "customer_id": np.asarray(cust_ids, dtype=object)[cust[rows]],
+                              "ref": np.asarray(ref_ids, dtype=object)[ref[rows]],
+                              "mrr": pieces["mrr"].to_numpy(dtype="float64")[rows]})
+        return cells.groupby(["month", "customer_id", "ref"], as_index=False, sort=True)["mrr"].sum(), None
+    key = (month_ix.astype(np.int64) * n_cust + cust[rows]) * n_ref + ref[rows]
+    sums = pd.Series(pieces["mrr"].to_numpy(dtype="float64")[rows]).groupby(key, sort=True).sum()
+    cell = sums.index.to_numpy(dtype=np.int64)
+    cust_ids, ref_ids = np.asarray(cust_ids, dtype=object), np.asarray(ref_ids, dtype=object)
+    out_cust, out_ref = cell // n_ref % n_cust, cell % n_ref
+    frame = pd.DataFrame(
         {
-            "month": snaps["month"].to_numpy()[month_ix],
-            "customer_id": pieces["customer_id"].astype(str).to_numpy()[rows],
-            "ref": pieces["ref"].astype(str).to_numpy()[rows],
-            "mrr": pieces["mrr"].to_numpy(dtype="float64")[rows],
+            "month": snaps["month"].to_numpy()[cell // (n_cust * n_ref)],
+            "customer_id": cust_ids[out_cust],
+            "ref": ref_ids[out_ref],
+            "mrr": sums.to_numpy(dtype="float64"),
         }
     )
-    return cells.groupby(["month", "customer_id", "ref"], as_index=False, sort=True)["mrr"].sum()
+    return frame, Codes(cust=out_cust, ids=cust_ids, ref=out_ref, refs=ref_ids)
 
 
 def _month_number(months: pd.Series) -> np.ndarray:
@@ -290,20 +354,24 @@ def _month_number(months: pd.Series) -> np.ndarray:
     return np.asarray(index.year * 12 + index.month - 1, dtype=np.int64)
 
 
-def movement_refs(moves: pd.DataFrame, ref_months_: pd.DataFrame) -> pd.Series:
+def movement_refs(moves: pd.DataFrame, ref_months_: pd.DataFrame, ref_codes: Codes | None = None) -> pd.Series:
     """For each row of `moves` (month, customer_id, movement), the refs behind it, joined by ", " ("" if none).
 
     The refs whose own MRR, in cents, moved the way the customer's did between the previous snapshot and this
     one: for churn and contraction those that fell or ended, for new, reactivation and expansion those that
     rose or started. A churn thus names every series or term the customer had (the one whose renewal did not
-    come), a new customer the ones it started with. Sorted by ref within a row.
+    come), a new customer the ones it started with. Sorted by ref within a row. `ref_codes`: ref_months_'s customers
+    and refs as codes, row by row (`coded_ref_months`), when known.
     """
     out = pd.Series("", index=moves.index, dtype=object)
     if moves.empty or ref_months_.empty:
         return out
     # integer keys throughout: (customer, ref) pair x month number, so no merge on text is needed at scale
-    cust, cust_ids = pd.factorize(ref_months_["customer_id"].astype(str))
-    ref, ref_ids = pd.factorize(ref_months_["ref"].astype(str))
+    if ref_codes is not None and len(ref_codes.cust) == len(ref_months_):
+        cust, cust_ids, ref, ref_ids = ref_codes.cust, ref_codes.ids, ref_codes.ref, ref_codes.refs
+    else:
+        cust, cust_ids = pd.factorize(ref_months_["customer_id"].astype(str))
+        ref, ref_ids = pd.factorize(ref_months_["ref"].astype(str))
     month = _month_number(ref_months_["month"])
     m_month = _month_number(moves["month"])
     last = max(int(month.max()), int(m_month.max()))  # a movement row may come after every ref's last month
@@ -342,7 +410,8 @@ def movement_refs(moves: pd.DataFrame, ref_months_: pd.DataFrame) -> pd.Series:
     return pd.Series(values, index=moves.index, dtype=object)
 
 
-def movement_table(customer_months: pd.DataFrame, ref_months_: pd.DataFrame | None = None) -> pd.DataFrame:
+def movement_table(customer_months: pd.DataFrame, ref_months_: pd.DataFrame | None = None,
+                   classified: Classified | None = None, ref_codes: Codes | None = None) -> pd.DataFrame:
     """One row per customer and month where its MRR moved (every movement but flat): MOVEMENT_TABLE_COLUMNS.
 
     month, customer_id, movement (new / expansion / contraction / churn / reactivation), mrr_prev and mrr (to the
@@ -350,9 +419,9 @@ def movement_table(customer_months: pd.DataFrame, ref_months_: pd.DataFrame | No
     Newest month first, then the largest changes, then customer_id: a table cut to its first rows keeps the
     latest and largest movements. Summed by month and movement, it is the MRR tab's movements (check_movements).
     """
-    moved = movements(customer_months)
+    moved = movements(customer_months, classified)
     moved = moved.loc[moved["movement"] != "flat"].reset_index(drop=True)
-    refs = movement_refs(moved, ref_months_) if ref_months_ is not None else pd.Series("", index=moved.index)
+    refs = movement_refs(moved, ref_months_, ref_codes) if ref_months_ is not None else pd.Series("", index=moved.index)
     table = moved.assign(ref=refs.to_numpy(dtype=object), _size=-moved["delta"].abs())
     return table.sort_values(["month", "_size", "customer_id"], ascending=[False, True, True], kind="stable").loc[
         :, list(MOVEMENT_TABLE_COLUMNS)].reset_index(drop=True)
@@ -417,13 +486,15 @@ def _rates(frame: pd.DataFrame, mrr_prev: pd.Series, customers_prev: pd.Series) 
     )
 
 
-def mrr_by_month(customer_months: pd.DataFrame) -> pd.DataFrame:
+def mrr_by_month(customer_months: pd.DataFrame, classified: Classified | None = None) -> pd.DataFrame:
     """One row per month, from the first to the last month of `customer_months`, no gaps: MONTH_COLUMNS.
 
     Money columns are exact to the cent (summed in integer cents); counts are ints; rates are
-    fractions against the previous month (NaN when the denominator is 0).
+    fractions against the previous month (NaN when the denominator is 0). `classified`: classify(customer_months),
+    when already computed.
     """
-    cm, kind, a, b, active = _classified(customer_months)
+    c = classified if classified is not None else classify(customer_months)
+    cm, kind, a, b, active = c.frame, c.kind, c.prev, c.cents, c.active
     if cm.empty:
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "month" else "float64") for c in MONTH_COLUMNS})
     cents = pd.DataFrame(
@@ -450,14 +521,14 @@ def mrr_by_month(customer_months: pd.DataFrame) -> pd.DataFrame:
     mrr_prev = frame["mrr"].shift(1, fill_value=0.0)
     customers_prev = frame["customers"].shift(1, fill_value=0)
     months_index = pd.DatetimeIndex(frame["month"])
-    base = base_retention(cm, months_index - pd.DateOffset(months=12), months_index)
+    base = base_retention(cm, months_index - pd.DateOffset(months=12), months_index, cust=c.cust)
     frame = frame.assign(nrr_12m=_ratio(base["end_mrr"], base["start_mrr"]),
                          grr_12m=1 - _ratio(base["lost_mrr"], base["start_mrr"]))
     return _rates(frame, mrr_prev, customers_prev).loc[:, list(MONTH_COLUMNS)]
 
 
 def base_retention(customer_months: pd.DataFrame, starts: pd.DatetimeIndex | pd.Series,
-                   ends: pd.DatetimeIndex | pd.Series) -> pd.DataFrame:
+                   ends: pd.DatetimeIndex | pd.Series, cust: np.ndarray | None = None) -> pd.DataFrame:
     """What the customers paying at each start snapshot pay at the matching end snapshot (metrics.md 4, periods).
 
     `customer_months`: one row per customer and month (a month without a row is 0). `starts` and `ends` are
@@ -471,7 +542,8 @@ def base_retention(customer_months: pd.DataFrame, starts: pd.DatetimeIndex | pd.
     start_no = _month_number(pd.Series(pd.DatetimeIndex(starts)))
     end_no = _month_number(pd.Series(pd.DatetimeIndex(ends)))
     n_pairs = len(start_no)
-    cust, _ = pd.factorize(customer_months["customer_id"].astype(str))
+    if cust is None:  # `cust`: each row's customer as an int code (any one-to-one labelling), when known
+        cust, _ = pd.factorize(customer_months["customer_id"].astype(str))
     month = _month_number(customer_months["month"])
     exact = customer_months["mrr"].to_numpy(dtype="float64")
     sums = np.zeros((len(BASE_COLUMNS), n_pairs), dtype=np.int64)

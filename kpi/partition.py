@@ -32,7 +32,7 @@ from kpi.billing.log import Extent, fit_keys
 from kpi.billing.pricebook import PriceBook, PriceEvidence
 from kpi.billing.timeline import Keys
 from kpi.params import Params
-from kpi.schedule import check_schedule
+from kpi.schedule import Codes, check_schedule
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,9 @@ class PerCustomer:
     customer_months: kpi.mrr.customer_months (month, customer_id, mrr), sorted by customer and month;
     ref_months: kpi.mrr.ref_months (month, customer_id, ref, mrr), sorted by month, customer, ref;
     paid: kpi.mrr.paid_revenue, customer_id -> positive charges paid by as_of, sorted by customer;
-    price_book: the book the reading used (the shared one in a partitioned run).
+    price_book: the book the reading used (the shared one in a partitioned run);
+    ref_codes: kpi.mrr.coded_ref_months' codes of ref_months, so the Movements tab does not hash its texts again
+    (a partition's own; None once partitions are combined).
     """
 
     schedule: pd.DataFrame
@@ -53,6 +55,7 @@ class PerCustomer:
     ref_months: pd.DataFrame
     paid: pd.Series
     price_book: PriceBook
+    ref_codes: Codes | None = None  # ref_months' customers and refs as codes, row by row (None: not kept)
 
 
 @dataclass(frozen=True)
@@ -104,14 +107,18 @@ def shared_book(evidences: list[PriceEvidence], params: Params) -> PriceBook:
 def complete(started: Started, params: Params, as_of: pd.Timestamp, book: PriceBook | None = None) -> PerCustomer:
     """Steps 4-8 and the per-customer frames of a started partition, with the shared book (None: its own)."""
     inferred = finish(started.reading, params.billing, book)
-    schedule = inferred.schedule.loc[inferred.schedule["start"] <= as_of].reset_index(drop=True)
+    keep = (inferred.schedule["start"] <= as_of).to_numpy()
+    schedule = inferred.schedule.loc[keep].reset_index(drop=True)
+    codes = inferred.codes.rows(keep) if inferred.codes is not None else None  # ids and refs, hashed once
+    refs, ref_codes = mrr.coded_ref_months(schedule, as_of, params.timezone, codes)
     return PerCustomer(
         schedule=schedule,
         billing=inferred.billing,
-        customer_months=mrr.customer_months(schedule, as_of, params.timezone),
-        ref_months=mrr.ref_months(schedule, as_of, params.timezone),
+        customer_months=mrr.customer_months(schedule, as_of, params.timezone, codes),
+        ref_months=refs,
         paid=mrr.paid_revenue(started.charges, as_of),
         price_book=inferred.price_book,
+        ref_codes=ref_codes,
     )
 
 

@@ -16,9 +16,28 @@ Payment logs are turned into pieces by kpi.billing; contract periods by `pieces_
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
 SCHEDULE_COLUMNS: tuple[str, ...] = ("customer_id", "start", "end", "mrr", "source", "ref")
+
+
+@dataclass(frozen=True)
+class Codes:
+    """A schedule's customer ids and refs as integer codes, row by row, when its maker knows them (a payment-log
+    reading does): row i is customer `ids[cust[i]]` and ref `refs[ref[i]]`. `ids` and `refs` are sorted as text (no
+    repeats), so ordering or grouping by code is ordering or grouping by the text, without hashing it again."""
+
+    cust: np.ndarray
+    ids: np.ndarray
+    ref: np.ndarray
+    refs: np.ndarray
+
+    def rows(self, keep: np.ndarray) -> Codes:
+        """The codes of the rows kept (a boolean mask or positions over the schedule's rows)."""
+        return Codes(self.cust[keep], self.ids, self.ref[keep], self.refs)
 
 
 def empty_schedule() -> pd.DataFrame:

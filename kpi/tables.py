@@ -269,18 +269,24 @@ class Context:
         return mrr.customer_months(self.schedule, self.as_of, self.params.timezone)
 
     @cached_property
+    def classified(self) -> mrr.Classified:
+        """The customer months made dense, with each one's movement (kpi.mrr.classify): read once for the MRR tab
+        and the Movements tab."""
+        return mrr.classify(self.customer_months)
+
+    @cached_property
     def mrr_by_month(self) -> pd.DataFrame:
-        return mrr.mrr_by_month(self.customer_months)
+        return mrr.mrr_by_month(self.customer_months, self.classified)
 
     @cached_property
     def movements(self) -> pd.DataFrame:
         """The Movements tab's rows (kpi.mrr.movement_table, with the refs behind each movement), computed once for
         the tab and the invariant that checks them against the MRR tab."""
         if self.per_customer is not None:
-            refs = self.per_customer.ref_months
+            refs, codes = self.per_customer.ref_months, self.per_customer.ref_codes
         else:
-            refs = mrr.ref_months(self.schedule, self.as_of, self.params.timezone)
-        return mrr.movement_table(self.customer_months, refs)
+            refs, codes = mrr.coded_ref_months(self.schedule, self.as_of, self.params.timezone)
+        return mrr.movement_table(self.customer_months, refs, self.classified, codes)
 
     @cached_property
     def mrr_by_quarter(self) -> pd.DataFrame:

@@ -60,7 +60,7 @@ from kpi.billing.series import Series, Spans, annual_proration_of, find_series, 
 from kpi.billing.terms import end_switched, read_single_charges, renewal_switches
 from kpi.billing.timeline import Keys, add_months
 from kpi.params import BillingRules
-from kpi.schedule import empty_schedule
+from kpi.schedule import Codes, empty_schedule
 
 __all__ = ["BILLING_COLUMNS", "Inference", "PriceBook", "PriceEvidence", "Reading", "add_months", "empty_billing",
            "evidence_of", "finish", "infer", "infer_schedule", "learned_book", "read_log"]
@@ -73,6 +73,7 @@ class Inference:
     schedule: pd.DataFrame
     billing: pd.DataFrame
     price_book: PriceBook
+    codes: Codes | None = None  # the schedule's customers and refs as integer codes (kpi.schedule.Codes)
 
 
 @dataclass(frozen=True)
@@ -143,9 +144,9 @@ def finish(reading: Reading, rules: BillingRules, book: PriceBook | None = None)
     spans = Spans.concat(series.spans, terms.spans)
     prorations = place_prorations(log, series, spans, terms.prorated, terms.orphan, terms.cut_by >= 0, book)  # 6
     refs = name_spans(log, spans)
-    schedule = schedule_pieces(log, rules, series, spans, refs.ref, prorations)  # 7
+    schedule, codes = schedule_pieces(log, rules, series, spans, refs.ref, prorations)  # 7
     billing = billing_table(log, rules, series, terms, spans, refs, prorations, book, verdict)  # 8
-    return Inference(schedule, billing, book)
+    return Inference(schedule, billing, book, codes)
 
 
 def _anchors_an_annual_price(log: Log, series: Series, annual_like: np.ndarray, annual_prices: tuple[Price, ...]

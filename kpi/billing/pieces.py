@@ -16,7 +16,7 @@ from kpi.billing.prorations import Prorations
 from kpi.billing.series import Series, Spans
 from kpi.billing.timeline import DAY_NS, MONTH_NS
 from kpi.params import BillingRules
-from kpi.schedule import SCHEDULE_COLUMNS
+from kpi.schedule import SCHEDULE_COLUMNS, Codes
 
 
 def utc(ns: np.ndarray) -> pd.DatetimeIndex:
@@ -31,15 +31,15 @@ def term_rate(log: Log, spans: Spans) -> np.ndarray:
 
 
 def schedule_pieces(log: Log, rules: BillingRules, series: Series, spans: Spans, ref: np.ndarray,
-                    prorations: Prorations) -> pd.DataFrame:
-    """The schedule, one row per piece, sorted by (customer, start, end); `ref` names each piece's series or term."""
+                    prorations: Prorations) -> tuple[pd.DataFrame, Codes]:
+    """The schedule, one row per piece, sorted by (customer, start, end), and its customers and refs as codes (into
+    log.ids, and into the sorted names of the spans); `ref` names each span (series or term)."""
     mi, ms = series.member_index, series.member_series
     terms = np.flatnonzero(spans.series < 0)
     parts = [
-        (log.cust[mi], log.t[mi], series.piece_end, log.amount[mi], np.full(len(mi), "renewal", dtype=object),
-         ref[ms]),
+        (log.cust[mi], log.t[mi], series.piece_end, log.amount[mi], np.full(len(mi), "renewal", dtype=object), ms),
         (spans.cust[terms], spans.start[terms], spans.end[terms], term_rate(log, spans)[terms],
-         np.where(spans.annual[terms], "annual term", "monthly term").astype(object), ref[terms]),
+         np.where(spans.annual[terms], "annual term", "monthly term").astype(object), terms),
     ]
     pi, host, boundary = prorations.charge, prorations.host, prorations.boundary
     if rules.prorations == "normalize" and len(pi):
@@ -48,9 +48,10 @@ def schedule_pieces(log: Log, rules: BillingRules, series: Series, spans: Spans,
         # a charge minutes before a boundary pays for a day at least: its rate is never amount / a few minutes
         rate = log.amount[pi] / np.maximum(span_months, DAY_NS / MONTH_NS)
         parts.append((log.cust[pi][keep], log.t[pi][keep], boundary[keep], rate[keep],
-                      np.full(int(keep.sum()), "proration", dtype=object), ref[host][keep]))
-    cust, start, end, mrr, source, refs = (np.concatenate(x) for x in zip(*parts, strict=True))
+                      np.full(int(keep.sum()), "proration", dtype=object), host[keep]))
+    cust, start, end, mrr, source, span = (np.concatenate(x) for x in zip(*parts, strict=True))
     order = np.lexsort((end, start, cust))
+    ref_code, refs = pd.factorize(np.asarray(ref, dtype=object), sort=True)  # the spans' names, sorted as text
     out = pd.DataFrame(
         {
             "customer_id": log.ids[cust[order]],
@@ -58,7 +59,9 @@ def schedule_pieces(log: Log, rules: BillingRules, series: Series, spans: Spans,
             "end": utc(end[order]),
             "mrr": mrr[order].astype("float64"),
             "source": source[order],
-            "ref": refs[order],
+            "ref": ref[span[order]],
         }
     )
-    return out.loc[:, list(SCHEDULE_COLUMNS)].reset_index(drop=True)
+    codes = Codes(cust=cust[order].astype(np.int64), ids=np.asarray(log.ids, dtype=object),
+                  ref=ref_code[span[order]].astype(np.int64), refs=np.asarray(refs, dtype=object))
+    return out.loc[:, list(SCHEDULE_COLUMNS)].reset_index(drop=True), codes

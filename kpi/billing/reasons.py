@@ -74,8 +74,8 @@ def name_spans(log: Log, spans: Spans) -> Refs:
     number = np.empty(n_spans, dtype=np.int64)
     number[order] = pd.Series(spans.cust[order]).groupby(spans.cust[order]).cumcount().to_numpy() + 1
     is_series = spans.series >= 0
-    ref = np.array([f"{cid}:{'series' if s else 'term'}-{num}"
-                    for cid, s, num in zip(log.ids[spans.cust], is_series, number, strict=True)], dtype=object)
+    ref = _join(log.ids[spans.cust], np.where(is_series, ":series-", ":term-").astype(object), _ints(number)) \
+        if n_spans else np.zeros(0, dtype=object)
     return Refs(ref=ref, order=order)
 
 
@@ -98,8 +98,22 @@ def _minutes(ns: np.ndarray, where: np.ndarray) -> np.ndarray:
     """Instants as "YYYY-MM-DD HH:MM" (UTC) where `where` is set, "" elsewhere (formatting only what a reason shows)."""
     out = np.full(len(ns), "", dtype=object)
     if where.any():
-        out[where] = np.asarray(utc(ns[where]).strftime("%Y-%m-%d %H:%M"), dtype=object)
+        out[where] = _to_minute(ns[where])
     return out
+
+
+def _to_minute(ns: np.ndarray) -> np.ndarray:
+    """Instants (int64 ns, UTC) as "YYYY-MM-DD HH:MM", as strftime writes them: numpy's ISO text ("YYYY-MM-DDTHH:MM")
+    with a space for the T, for years 1000-9999; other instants through pandas."""
+    ns = np.asarray(ns, dtype=np.int64)
+    minutes = ns.view("datetime64[ns]").astype("datetime64[m]")
+    years = minutes.astype("datetime64[Y]").view(np.int64) + 1970
+    if not len(ns) or not ((years >= 1000) & (years <= 9999)).all():
+        return np.asarray(utc(ns).strftime("%Y-%m-%d %H:%M"), dtype=object)
+    text = np.datetime_as_string(minutes, unit="m")  # fixed width: 16 characters
+    chars = text.view("U1").reshape(len(text), -1)
+    chars[:, 10] = " "
+    return chars.reshape(-1).view(text.dtype).astype(object)
 
 
 def _duration(ns: float) -> str:
@@ -139,6 +153,80 @@ def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amou
         return (f"{amount:.2f} = {multiple} x {price:.2f}, the annual seat price {source(price)} (an annual price point: "
                 f"{_plural(multiple, 'seat')} for a year)")
     return f"{amount:.2f} is an annual price point ({source(price)})"
+
+
+def _join(*parts: np.ndarray | str) -> np.ndarray:
+    """Texts joined row by row: arrays (one text per row, all of one length; at least one) and words (the same in
+    every row)."""
+    out: np.ndarray | None = None
+    words = ""
+    for part in parts:
+        if isinstance(part, str):
+            words += part
+            continue
+        column = np.asarray(part, dtype=object)
+        out = (column if not words else words + column) if out is None else (out + words + column if words else
+                                                                            out + column)
+        words = ""
+    if out is None:
+        raise ValueError("_join needs at least one column")
+    return out + words if words else out
+
+
+def _some(where: np.ndarray, *parts: np.ndarray | str) -> np.ndarray:
+    """`_join` of `parts` (arrays of one text per row) on the rows `where` is set, "" elsewhere; built only there."""
+    out = np.full(len(where), "", dtype=object)
+    rows = np.flatnonzero(where)
+    if len(rows):
+        out[rows] = _join(*(p if isinstance(p, str) else np.asarray(p, dtype=object)[rows] for p in parts))
+    return out
+
+
+def _formatted(values: np.ndarray, spec: str) -> np.ndarray:
+    """Each number as format(number, spec): each distinct value formatted once."""
+    values = np.asarray(values)
+    if not len(values):
+        return np.zeros(0, dtype=object)
+    distinct, at = np.unique(values, return_inverse=True)
+    return np.array([format(v, spec) for v in distinct.tolist()], dtype=object)[at.reshape(-1)]
+
+
+def _ints(values: np.ndarray) -> np.ndarray:
+    """Whole numbers as text."""
+    return _formatted(np.asarray(values, dtype=np.int64), "d")
+
+
+def _plural_s(n: np.ndarray) -> np.ndarray:
+    """"s" where the count is not 1."""
+    return np.where(np.asarray(n) != 1, "s", "").astype(object)
+
+
+def _durations(seconds: np.ndarray) -> np.ndarray:
+    """`_duration` of whole seconds, row by row."""
+    s = np.asarray(seconds, dtype=np.int64)
+    return np.where(s < 60, _some(s < 60, _ints(s), " s"),
+                    np.where(s < 3600, _some((s >= 60) & (s < 3600), _ints(s // 60), " min ", _ints(s % 60), " s"),
+                             _some(s >= 3600, _ints(s // 3600), " h ", _ints(s % 3600 // 60), " min")))
+
+
+def _citations(book: PriceBook, where: np.ndarray, code: np.ndarray, price: np.ndarray, multiple: np.ndarray,
+               amount: np.ndarray, other_price: np.ndarray, other_multiple: np.ndarray) -> np.ndarray:
+    """`_book_citation` for the rows `where` is set ("" elsewhere): once per distinct reading, since many spans share
+    an amount."""
+    out = np.full(len(code), "", dtype=object)
+    rows = np.flatnonzero(where)
+    if not len(rows):
+        return out
+    keys = pd.DataFrame({"code": code[rows].astype(np.int64), "price": price[rows].astype("float64"),
+                         "multiple": multiple[rows].astype(np.int64), "amount": amount[rows].astype("float64"),
+                         "other_price": other_price[rows].astype("float64"),
+                         "other_multiple": other_multiple[rows].astype(np.int64)})
+    group = keys.groupby(list(keys.columns), sort=False, dropna=False).ngroup().to_numpy()
+    distinct = keys.drop_duplicates()
+    said = np.array([_book_citation(book, int(c), float(p), int(m), float(a), float(op), int(om))
+                     for c, p, m, a, op, om in distinct.itertuples(index=False, name=None)], dtype=object)
+    out[rows] = said[group]
+    return out
 
 
 def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, spans: Spans, refs: Refs,
@@ -186,7 +274,7 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     tol_h = f"{rules.renewal_tolerance_hours:g}"
     minimum = f"{rules.annual_min_amount:g}"
     prorate = "spread to its next boundary" if rules.prorations == "normalize" else "ignored (prorations = ignore)"
-    until = np.asarray(utc(span_end).strftime("%Y-%m-%d %H:%M"), dtype=object)  # an Index costs ~20 us per [j]
+    until = _to_minute(span_end)
     next_slot = np.where(is_series, add_months(anchor_t, renewals + 1), span_end)
     extended = is_series & (span_end != next_slot) & (cut_by < 0)  # its next slot's renewal may still come at as_of
     slot_at = _minutes(next_slot, extended)
@@ -195,92 +283,118 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     yearly_at = _minutes(log.t[np.maximum(yearly, 0)], yearly >= 0)
     follower_at = _minutes(log.t[np.maximum(terms.follower_charge[charge], 0)], terms.follower_charge[charge] >= 0)
     ended_at = _minutes(spans.end[np.maximum(ended, 0)], ended >= 0)
-    reasons = []
-    cited: dict[tuple[int, float, int, float, float, int], str] = {}  # many spans share an amount: say it once
-    for j in range(n_spans):  # one sentence per series or term, not per charge
-        book_says = ""
-        if code[j] and not is_series[j]:  # a series row cites no price
-            key = (int(code[j]), float(price[j]), int(multiple[j]), float(amount[j]), float(other_price[j]),
-                   int(other_multiple[j]))
-            book_says = cited.get(key) or cited.setdefault(key, _book_citation(book, *key))
-        if is_series[j]:
-            r = int(renewals[j])
-            text = (f"{r} renewal{'s' if r != 1 else ''} 1 calendar month apart within ±{tol_h}h of the anchor's slot "
-                    f"(largest offset {_duration(offset[j])}); ")
-            if cut_by[j] >= 0:
-                text += f"ended {until[j]} UTC by the switch to annual {ref[cut_by[j]]}"
-            elif extended[j]:
-                text += (f"slot {r + 1}, {slot_at[j]} UTC, has passed at as_of but its renewal may still come: covered "
-                         f"until {until[j]} UTC, unless renewed")
-            else:
-                text += f"covered until slot {r + 1}, {until[j]} UTC, unless renewed"
-            if drifted[j]:
-                d = int(drifted[j])
-                text += (f"; {d} renewal{'s' if d != 1 else ''} on the previous renewal's day + 1 calendar month "
-                         "(month-end drift: the billing system counts from the previous charge), not the anchor's day")
-            if mode[j] == MONTHLY:
-                text += " (billing_overrides: monthly)"
-        elif mode[j] == ANNUAL:
-            text = f"single charge of {amount[j]:.2f} read as an annual term: billing_overrides sets this customer to annual"
-        elif provisional_month[j]:
-            text = (f"single charge of {amount[j]:.2f} whose first renewal is due by {due[j]} UTC, not yet at as_of: "
-                    "one month for now (provisional; it may be the first month of a new plan)")
-            if book_says:
-                text += f"; {book_says}"
-            if ended[j] >= 0:
-                text += (f"; it falls inside {ref[ended[j]]}, which ended {ended_at[j]} UTC with no renewal, so it is "
-                         "not read as a proration of that one")
-            if mode[j] == MONTHLY:
-                text += " (billing_overrides: monthly)"
-        elif mode[j] == MONTHLY:
-            text = (f"single charge of {amount[j]:.2f} with no renewal within ±{tol_h}h of a month later: one month "
-                    "(billing_overrides: monthly)")
-        elif switch[j]:
-            host_rate = float(switch_rate[j])
-            text = (f"single charge of {amount[j]:.2f} = {amount[j] / host_rate:.4g} x {host_rate:.2f}, the monthly rate of the plan it "
-                    "falls in or renewed: an annual price for it (10 or 12 months"
-                    + (f", or {book_says}" if code[j] in ANNUAL_CODES else "")
-                    + "), a switch to annual: annual term")
-        elif terms.yearly[charge[j]] >= 0 or terms.renews[charge[j]] >= 0:
-            nxt, prev = terms.yearly[charge[j]], terms.renews[charge[j]]
-            parts = ([f"renewed 12 calendar months later ({yearly_at[j]} UTC, "
-                      f"{log.amount[nxt]:.2f})"] if nxt >= 0 else [])
-            parts += ([f"the renewal of {log.amount[prev]:.2f} paid 12 calendar months before"] if prev >= 0 else [])
-            text = f"single charge of {amount[j]:.2f}, " + " and ".join(parts) + ": an annual plan, annual term"
-        elif amount[j] >= rules.annual_min_amount:
-            text = f"single charge of {amount[j]:.2f} >= annual_min_amount {minimum}: annual term"
-        elif code[j] in ANNUAL_CODES:
-            text = f"single charge of {book_says}: annual term"
-        elif spans.annual[j] and terms.follower_charge[charge[j]] >= 0:
-            f = terms.follower_charge[charge[j]]
-            k, unit = int(terms.follower_k[charge[j]]), float(terms.follower_price[charge[j]])
-            text = (f"single charge of {amount[j]:.2f} < annual_min_amount {minimum}, followed on "
-                    f"{follower_at[j]} UTC by {log.amount[f]:.2f} = {_plural(k, 'seat')} x "
-                    f"{unit:.2f} a year x the share of its year left: a proration on an annual term")
-        elif spans.annual[j]:
-            text = (f"single charge of {amount[j]:.2f} < annual_min_amount {minimum}, followed within a year by smaller "
-                    f"charges that renew nothing (smallest {follower[charge[j]]:.2f}): prorations on an annual term")
-        elif code[j] in (MONTHLY_SEATS, MONTHLY_LIKELY):
-            text = (f"single charge of {book_says}, with no renewal within ±{tol_h}h of a month later: one month")
-        elif not np.isnan(terms.smaller[charge[j]]) and book.annual_seat:
-            text = (f"single charge of {amount[j]:.2f} < annual_min_amount {minimum} with no renewal within ±{tol_h}h "
-                    f"of a month later; the smaller charges within a year (smallest {terms.smaller[charge[j]]:.2f}) are "
-                    "not annual prorations of it (seats x an annual seat price x the share of its year left): one month")
-        else:
-            text = (f"single charge of {amount[j]:.2f} < annual_min_amount {minimum} with no renewal within ±{tol_h}h "
-                    "of a month later and no smaller charge within a year: one month")
-        if provisional_year[j]:
-            text += (f" (provisional: its first renewal is due by {due[j]} UTC; a renewal then would make it the "
-                     "first month of a monthly series)")
-        if not is_series[j] and cut_by[j] >= 0:
-            text += f"; ended {until[j]} UTC by the switch to annual {ref[cut_by[j]]}"
-        if prorations[j]:
-            p = int(prorations[j])
-            text += f"; {p} proration{'s' if p != 1 else ''} inside it, {prorate}"
-        if pairs[j]:
-            text += (f"; {int(pairs[j])} pair{'s' if pairs[j] != 1 else ''} of charges one month apart inside it read "
-                     "as prorations, not a monthly series (one renewal inside another plan is not evidence enough)")
-        reasons.append(text)
+    # One sentence per series or term, built column-wise: each rule's rows take its words and their figures
+    # together (numbers are formatted once per distinct value), in the order the rules are tried.
+    n = n_spans
+    book_says = _citations(book, code.astype(bool) & ~is_series, code, price, multiple, amount, other_price,
+                           other_multiple)  # a series row cites no price
+    money = _formatted(amount, ".2f")
+    r = renewals.astype(np.int64)
+    bare = ~is_series
+    rest = bare.copy()
+
+    def rule(condition: np.ndarray) -> np.ndarray:
+        """The rows left that this rule reads (the rules before it took theirs)."""
+        rows = rest & condition
+        rest[rows] = False
+        return np.flatnonzero(rows)
+
+    text = np.full(n, "", dtype=object)
+    rows = np.flatnonzero(is_series)
+    if len(rows):
+        ri = r[rows]
+        seconds = np.rint(offset[rows] / 1e9).astype(np.int64)
+        cut, ext = cut_by[rows] >= 0, extended[rows]
+        nth = _ints(ri + 1)
+        ends = np.where(cut, _some(cut, "ended ", until[rows], " UTC by the switch to annual ",
+                                   ref[np.maximum(cut_by[rows], 0)]),
+                        np.where(ext, _some(ext & ~cut, "slot ", nth, ", ", slot_at[rows], " UTC, has passed at as_of "
+                                            "but its renewal may still come: covered until ", until[rows], " UTC, unless "
+                                            "renewed"),
+                                 _some(~ext & ~cut, "covered until slot ", nth, ", ", until[rows], " UTC, unless renewed")))
+        d = drifted[rows]
+        text[rows] = _join(_ints(ri), " renewal", _plural_s(ri), f" 1 calendar month apart within ±{tol_h}h of the "
+                           "anchor's slot (largest offset ", _durations(seconds), "); ", ends,
+                           _some(d != 0, "; ", _ints(d), " renewal", _plural_s(d), " on the previous renewal's day + 1 "
+                                 "calendar month (month-end drift: the billing system counts from the previous charge), "
+                                 "not the anchor's day"),
+                           np.where(mode[rows] == MONTHLY, " (billing_overrides: monthly)", "").astype(object))
+    rows = rule(mode == ANNUAL)
+    text[rows] = _join("single charge of ", money[rows], " read as an annual term: billing_overrides sets this customer "
+                       "to annual")
+    rows = rule(provisional_month)
+    if len(rows):
+        says, e = book_says[rows], ended[rows]
+        text[rows] = _join(
+            "single charge of ", money[rows], " whose first renewal is due by ", due[rows], " UTC, not yet at as_of: one "
+            "month for now (provisional; it may be the first month of a new plan)",
+            _some(says != "", "; ", says),
+            _some(e >= 0, "; it falls inside ", ref[np.maximum(e, 0)], ", which ended ", ended_at[rows], " UTC with no "
+                  "renewal, so it is not read as a proration of that one"),
+            np.where(mode[rows] == MONTHLY, " (billing_overrides: monthly)", "").astype(object))
+    rows = rule(mode == MONTHLY)
+    text[rows] = _join("single charge of ", money[rows], f" with no renewal within ±{tol_h}h of a month later: one month "
+                       "(billing_overrides: monthly)")
+    rows = rule(switch)
+    if len(rows):
+        host_rate = switch_rate[rows].astype("float64")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            times = amount[rows] / host_rate
+        text[rows] = _join("single charge of ", money[rows], " = ", _formatted(times, ".4g"), " x ",
+                           _formatted(host_rate, ".2f"), ", the monthly rate of the plan it falls in or renewed: an annual "
+                           "price for it (10 or 12 months",
+                           _some(np.isin(code[rows], ANNUAL_CODES), ", or ", book_says[rows]),
+                           "), a switch to annual: annual term")
+    renews = terms.renews[charge]
+    rows = rule((yearly >= 0) | (renews >= 0))
+    if len(rows):
+        nxt, prev = yearly[rows], renews[rows]
+        text[rows] = _join(
+            "single charge of ", money[rows], ", ",
+            _some(nxt >= 0, "renewed 12 calendar months later (", yearly_at[rows], " UTC, ",
+                  _formatted(log.amount[np.maximum(nxt, 0)], ".2f"), ")"),
+            np.where((nxt >= 0) & (prev >= 0), " and ", "").astype(object),
+            _some(prev >= 0, "the renewal of ", _formatted(log.amount[np.maximum(prev, 0)], ".2f"),
+                  " paid 12 calendar months before"),
+            ": an annual plan, annual term")
+    rows = rule(amount >= rules.annual_min_amount)
+    text[rows] = _join("single charge of ", money[rows], f" >= annual_min_amount {minimum}: annual term")
+    rows = rule(np.isin(code, ANNUAL_CODES))
+    text[rows] = _join("single charge of ", book_says[rows], ": annual term")
+    follower_charge = terms.follower_charge[charge]
+    rows = rule(spans.annual & (follower_charge >= 0))
+    if len(rows):
+        k = terms.follower_k[charge[rows]].astype(np.int64)
+        text[rows] = _join("single charge of ", money[rows], f" < annual_min_amount {minimum}, followed on ",
+                           follower_at[rows], " UTC by ", _formatted(log.amount[follower_charge[rows]], ".2f"), " = ",
+                           _formatted(k, "g"), " seat", _plural_s(k), " x ",
+                           _formatted(terms.follower_price[charge[rows]].astype("float64"), ".2f"),
+                           " a year x the share of its year left: a proration on an annual term")
+    rows = rule(spans.annual)
+    text[rows] = _join("single charge of ", money[rows], f" < annual_min_amount {minimum}, followed within a year by "
+                       "smaller charges that renew nothing (smallest ", _formatted(follower[charge[rows]], ".2f"),
+                       "): prorations on an annual term")
+    rows = rule(np.isin(code, (MONTHLY_SEATS, MONTHLY_LIKELY)))
+    text[rows] = _join("single charge of ", book_says[rows], f", with no renewal within ±{tol_h}h of a month later: "
+                       "one month")
+    smaller = terms.smaller[charge]
+    rows = rule(~np.isnan(smaller) & bool(book.annual_seat))
+    text[rows] = _join("single charge of ", money[rows], f" < annual_min_amount {minimum} with no renewal within "
+                       f"±{tol_h}h of a month later; the smaller charges within a year (smallest ",
+                       _formatted(smaller[rows], ".2f"), ") are not annual prorations of it (seats x an annual seat "
+                       "price x the share of its year left): one month")
+    rows = rule(np.ones(n, dtype=bool))
+    text[rows] = _join("single charge of ", money[rows], f" < annual_min_amount {minimum} with no renewal within "
+                       f"±{tol_h}h of a month later and no smaller charge within a year: one month")
+    text = _join(
+        text,
+        _some(provisional_year, " (provisional: its first renewal is due by ", due, " UTC; a renewal then would make "
+              "it the first month of a monthly series)"),
+        _some(bare & (cut_by >= 0), "; ended ", until, " UTC by the switch to annual ", ref[np.maximum(cut_by, 0)]),
+        _some(prorations != 0, "; ", _ints(prorations), " proration", _plural_s(prorations), f" inside it, {prorate}"),
+        _some(pairs != 0, "; ", _ints(pairs), " pair", _plural_s(pairs), " of charges one month apart inside it read "
+              "as prorations, not a monthly series (one renewal inside another plan is not evidence enough)"))
+    reasons = text
     kind = np.where(is_series, "monthly series", np.where(spans.annual, "annual term", "monthly term")).astype(object)
     out = pd.DataFrame(
         {
@@ -295,7 +409,7 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
             "renewals": renewals.astype("int64"),
             "prorations": prorations.astype("int64"),
             "current_rate": rate.astype("float64"),
-            "reason": np.array(reasons, dtype=object),
+            "reason": reasons,
             "guessed": ~is_series & (mode == AUTO),
         }
     )

@@ -247,23 +247,27 @@ class _SameAmount:
 
     def __init__(self, log: Log, avail: np.ndarray) -> None:
         self.log, self.avail = log, avail
+        # (customer, cents) as one int64 (customer code x distinct amounts + amount's code): hashed as integers,
+        # never as a MultiIndex of tuples
         cents = np.rint(log.amount[avail] * 100).astype(np.int64)
-        self.groups = pd.MultiIndex.from_arrays([log.cust[avail], cents])
-        codes = pd.factorize(self.groups)[0] if len(avail) else np.zeros(0, dtype=np.int64)
+        self.amounts = pd.Index(pd.unique(cents))
+        pair = log.cust[avail].astype(np.int64) * len(self.amounts) + self.amounts.get_indexer(cents)
+        codes = pd.factorize(pair)[0].astype(np.int64)  # groups numbered by first appearance
+        self.pairs, first = np.unique(pair, return_index=True)
+        self.pair_code = codes[first]
         self.order = np.lexsort((log.t[avail], codes))
-        self.codes = codes
-        self.lookup = pd.Series(np.arange(len(self.groups)), index=self.groups).groupby(level=[0, 1]).first()
         self.sorted_keys = log.keys(codes[self.order], log.t[avail][self.order])
 
     def nearest(self, cust: np.ndarray, amount: np.ndarray, at: np.ndarray, tol: int) -> np.ndarray:
         """Position in `avail` of the charge of that customer and amount nearest to `at` within `tol` (-1: none)."""
-        wanted = pd.MultiIndex.from_arrays([cust, np.rint(amount * 100).astype(np.int64)])
-        first = self.lookup.reindex(wanted).to_numpy()
-        known = ~np.isnan(first)
+        amount_code = self.amounts.get_indexer(np.rint(amount * 100).astype(np.int64))
+        pair = np.asarray(cust, dtype=np.int64) * len(self.amounts) + amount_code
+        where = np.minimum(np.searchsorted(self.pairs, pair), max(len(self.pairs) - 1, 0))
+        known = (amount_code >= 0) & (self.pairs[where] == pair) if len(self.pairs) else np.zeros(len(pair), dtype=bool)
         out = np.full(len(cust), -1, dtype=np.int64)
         if not known.any():
             return out
-        code = self.codes[first[known].astype(np.int64)]
+        code = self.pair_code[where[known]]
         pos, _ = nearest(self.sorted_keys, self.log.keys(code, at[known]), tol)
         out[known] = np.where(pos >= 0, self.order[np.maximum(pos, 0)], -1)
         return out

@@ -201,6 +201,20 @@ def test_add_months_clamps_and_keeps_the_time_of_day():
                          pd.Timestamp("2018-02-15 00:00:01")]
 
 
+def test_add_months_by_table_matches_the_direct_calendar_arithmetic():
+    """add_months looks the calendar up per distinct day: the same instants as converting each one, for every day
+    of two centuries (month ends, leap days, before 1970) and month steps either way, scalar or per instant."""
+    from kpi.billing.timeline import _add_months_direct
+
+    days = np.arange(np.datetime64("1899-12-01"), np.datetime64("2101-02-01")).astype("datetime64[ns]").view(np.int64)
+    t = days + np.random.default_rng(3).integers(0, 86_400 * 10**9, len(days))
+    for months in (1, 12, -1, 0, 25):
+        assert (add_months(t, months) == _add_months_direct(t, months)).all()
+    steps = np.random.default_rng(4).integers(-30, 30, len(t))
+    assert (add_months(t, steps) == _add_months_direct(t, steps)).all()
+    assert len(add_months(t[:0], 1)) == 0
+
+
 def test_late_renewal_within_tolerance_leaves_no_gap_at_the_month_end():
     """A renewal 90 minutes late, after midnight, extends the previous piece: the month-end snapshot still counts it."""
     frame = charges(("c", "2017-01-31 23:00", 30), ("c", "2017-03-01 00:30", 30), ("c", "2017-03-31 23:00", 30))
@@ -302,6 +316,17 @@ def test_override_monthly_reads_a_large_single_charge_as_one_month():
     _, billing = infer_schedule(frame, rules)
     assert (billing["kind"].iloc[0], bool(billing["guessed"].iloc[0])) == ("monthly term", False)
     assert "billing_overrides" in billing["reason"].iloc[0]
+
+
+def test_override_monthly_on_a_series_says_so_in_its_reason():
+    """billing_overrides monthly on a customer with a monthly series: its Billing row reads as any series and ends by
+    naming the override (the Billing reasons are built column by column: this rule has its own words)."""
+    frame = charges(("c", "2017-01-15 09:00", 30), ("c", "2017-02-15 09:00", 30), ("c", "2017-03-15 09:00", 30))
+    _, billing = infer_schedule(frame, BillingRules(billing_overrides=(("c", "monthly"),)), as_of=pd.Timestamp(
+        "2017-03-20", tz="UTC"))
+    assert list(billing["reason"]) == [
+        "2 renewals 1 calendar month apart within ±2h of the anchor's slot (largest offset 0 s); covered until slot 3, "
+        "2017-04-15 09:00 UTC, unless renewed (billing_overrides: monthly)"]
 
 
 def test_override_annual_reads_a_small_single_charge_as_a_year():
