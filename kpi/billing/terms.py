@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from kpi.billing.log import ANNUAL, AUTO, MONTHLY, Log
-from kpi.billing.pricebook import MONTHLY_SEATS, PriceBook, Verdict
+from kpi.billing.pricebook import MONTHLY_LIKELY, MONTHLY_SEATS, PriceBook, Verdict
 from kpi.billing.prices import MIN_ANNUAL_MONTHS, proration_fit, same_amount
 from kpi.billing.series import Series, Spans
 from kpi.billing.timeline import (
@@ -179,13 +179,22 @@ def yearly_renewals(log: Log, single: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return yearly, renews
 
 
+def _a_month(log: Log, verdict: Verdict, charges: np.ndarray) -> np.ndarray:
+    """Does the book read each charge as a month of seats: exactly its customer's seats x a monthly seat price, or
+    (seats unsettled) likelier k seats x one, to the cent (a monthly plan charges whole prices; a proration of 150.10
+    is not 12 x 12.50)?"""
+    code = verdict.code[charges]
+    exact = same_amount(log.amount[charges], verdict.price[charges] * verdict.multiple[charges])
+    return (code == MONTHLY_SEATS) | ((code == MONTHLY_LIKELY) & exact)
+
+
 def _monthly_beside(log: Log, book: PriceBook, verdict: Verdict, charges: np.ndarray, head_t: np.ndarray,
                     head_annual: np.ndarray) -> np.ndarray:
     """Per charge inside the term its customer's head charge (at head_t) opened: is it a pending month of the
     customer's seats (the book's exact match) inside an annual term, and no annual proration of that term (seats x an
     annual seat price x the share of its year left)? Then it is a monthly plan starting beside the annual one (491172:
     180 for a year, then 18 = 1 seat x 18 a day later and monthly since), not a seat added to the year."""
-    hit = log.pending[charges] & (verdict.code[charges] == MONTHLY_SEATS) & head_annual & (log.mode[charges] == AUTO)
+    hit = log.pending[charges] & _a_month(log, verdict, charges) & head_annual & (log.mode[charges] == AUTO)
     if hit.any():
         year_end = add_months(head_t[hit], 12)
         share = (year_end - log.t[charges[hit]]) / np.maximum(year_end - head_t[hit], 1)
@@ -259,7 +268,7 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     in_year = covering(key[strong], keys(log.cust[strong], strong_end), key[rest])
     in_series = covering(keys(hosts.cust, hosts.start), keys(hosts.cust, hosts.end), key[rest])
     escape = book_annual[rest] & ~in_year
-    beside = pending[rest] & (verdict.code[rest] == MONTHLY_SEATS) & in_year & ~in_series
+    beside = pending[rest] & _a_month(log, verdict, rest) & in_year & ~in_series
     if beside.any() and book.annual_seat:  # ... unless it is an annual proration of that term after all
         host = _latest_before(log, np.flatnonzero(strong), rest[beside])
         share = (add_months(log.t[host], 12) - log.t[rest[beside]]) / (add_months(log.t[host], 12) - log.t[host])

@@ -126,6 +126,23 @@ def test_a_pending_month_of_seats_after_a_book_annual_charge_is_a_plan_beside_it
         "annual term"]
 
 
+def test_a_pending_likely_month_to_the_cent_beside_an_annual_plan_is_a_plan_not_a_proration():
+    """Like 634304: 720 = 4 seats x 180 a year, then 90 a month later by a customer with 2 seats today (5 x 18, likelier
+    than anything annual): a monthly plan beside the year, read so while pending. 150.10 is no whole price (12 x 12.50
+    + 0.10, like 472419's seat charges): a proration of the year, as before."""
+    rows = [("c", "2016-11-20 17:48", 720.0), ("c", "2016-12-20 17:48", 90.0),
+            ("p", "2016-11-20 17:48", 720.0), ("p", "2016-12-22 09:13", 150.10)]
+    counts = {"c": 2, "p": 2}
+    for i in range(25):  # other customers, seats known: 1-3 seats, monthly
+        rows.append((f"m{i}", f"2016-11-{(i % 27) + 1:02d} 10:00", 18.0 * (1 + i % 3)))
+        counts[f"m{i}"] = 1 + i % 3
+    rules = BillingRules(price_book=PriceList(monthly_seat=(18.0, 12.5), annual_seat=(180.0,)))
+    result = read(charges(*rows), "2016-12-31 23:59:59", rules=rules, seat_counts=seats(**counts))
+    assert list(rows_of(result, "c")["kind"]) == ["annual term", "monthly term"]
+    assert month_ends(result, "2016-12-31 23:59:59", "c")["2016-12"] == 150.0
+    assert list(rows_of(result, "p")["kind"]) == ["annual term"]
+
+
 def test_smaller_charges_after_a_month_of_seats_do_not_make_it_annual():
     """36 for two seats then 20 two months later: the book reads 36 as a month of seats, so no annual term by followers."""
     log = charges(("c", "2017-01-05 10:00", 36.0), ("c", "2017-03-20 10:00", 20.0))
