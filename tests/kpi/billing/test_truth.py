@@ -21,7 +21,9 @@ CUSTOMERS = 3000
 END = "2017-12-31 23:59:59"
 MONTH_TARGET = 0.02
 CHURN_TARGET = 0.05
-MONTH_END_GUARD = 0.10  # a month's own month-end reading, from the 4th month on (the target, 2%, is not met yet)
+MONTH_END_GUARD = 0.06  # a month's own month-end reading, from the 4th month on (the target, 2%, is not met yet;
+# worst over the 12 logs of benchmarks/accuracy.py: +5.0%)
+NO_SEATS_CHURN_GUARD = 0.10  # churned MRR without a seat column (the target, 5%, is not met: -1.7% to -7.8%)
 
 SEEDS = st.integers(min_value=100, max_value=10**6)
 SLOW = settings(max_examples=3, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
@@ -81,22 +83,26 @@ def test_the_final_reading_is_within_the_targets(seed: int, scheme: str) -> None
 @given(seed=SEEDS)
 def test_without_a_seat_column_the_final_reading_still_holds_the_months(seed: int) -> None:
     """With no seat column at all (amount rules and what prorations teach), every month from the 4th is within 2%
-    of the truth and the identity holds; churn is over-read there (benchmarks/results.md), so it is not bounded."""
+    of the truth and the identity holds; churned MRR within 10% (a guard: the 5% target is not met there,
+    benchmarks/results.md) and churned customers within 5%."""
     log = generate_with_truth(CUSTOMERS, seed, end=END, scheme="noseats")
     charges, seats = charges_of(log)
     assert seats is None
     as_of = charges.loc[charges["amount"] > 0, "paid_at"].max()
-    _, job = tables(infer(charges, BillingRules(), as_of=as_of).schedule, as_of)
-    _, truth = tables(log.truth, as_of)
+    job_cm, job = tables(infer(charges, BillingRules(), as_of=as_of).schedule, as_of)
+    truth_cm, truth = tables(log.truth, as_of)
     assert check_identity(job) == []
     assert errors(job, truth).iloc[3:].abs().max() <= MONTH_TARGET
+    (job_mrr, job_n), (true_mrr, true_n) = churned(job_cm), churned(truth_cm)
+    assert abs(job_mrr / true_mrr - 1) <= NO_SEATS_CHURN_GUARD, f"churned MRR {job_mrr:,.0f} vs {true_mrr:,.0f}"
+    assert abs(job_n / true_n - 1) <= CHURN_TARGET, f"churned customers {job_n} vs {true_n}"
 
 
 @settings(max_examples=1, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=SEEDS, scheme=st.sampled_from(["seat10", "seat12"]))
 def test_each_month_read_at_its_own_month_end_stays_near_the_truth(seed: int, scheme: str) -> None:
     """Read at each month end with only the charges paid by then (the hourly worker), every month from the 4th keeps
-    the identity and stays within 10% of the truth at that instant (a guard; the 2% target is reported, not met)."""
+    the identity and stays within 6% of the truth at that instant (a guard; the 2% target is reported, not met)."""
     log = generate_with_truth(CUSTOMERS, seed, end=END, scheme=scheme)
     charges, seats = charges_of(log)
     for month in pd.period_range("2016-04", "2017-11", freq="M"):
