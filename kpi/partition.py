@@ -67,8 +67,10 @@ class Started:
 
 
 def charges_by(charges: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """The charges a run reads: those paid by as_of (every amount: the inference drops the non-positive ones)."""
-    return charges.loc[charges["paid_at"] <= as_of]
+    """The charges a run reads: those paid by as_of (every amount: the inference drops the non-positive ones).
+    The frame itself when that is all of them (no copy of millions of rows)."""
+    paid = (charges["paid_at"] <= as_of).to_numpy()
+    return charges if paid.all() else charges.loc[paid]
 
 
 def seats_of(customers: pd.DataFrame, params: Params) -> pd.Series | None:
