@@ -720,14 +720,15 @@ def customer_summary(customer_months: pd.DataFrame, customers: pd.DataFrame, lif
     ids = ids.drop_duplicates()
     first = spans["min"].reindex(ids)
     current = current.reindex(ids, fill_value=0.0)
-    status = np.select([current.to_numpy() > 0, first.notna().to_numpy()], ["active", "churned"], "never active")
+    status = np.asarray(["active", "churned", "never active"], dtype=object)[  # one str per label, shared by the rows
+        np.select([current.to_numpy() > 0, first.notna().to_numpy()], [0, 1], 2)]
     out = pd.DataFrame(
         {
             "customer_id": ids.astype(str),
             "first_month": first.to_numpy(),
             "last_month": spans["max"].reindex(ids).to_numpy(),
             "current_mrr": to_cents(current.to_numpy(dtype="float64")) / 100,  # as summed in the MRR tab
-            "status": status.astype(object),
+            "status": status,
             "lifetime_revenue": lifetime.reindex(ids, fill_value=0.0).to_numpy(dtype="float64"),
         }
     )
