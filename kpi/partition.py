@@ -109,9 +109,11 @@ def shared_book(evidences: list[PriceEvidence], params: Params) -> PriceBook:
 def complete(started: Started, params: Params, as_of: pd.Timestamp, book: PriceBook | None = None) -> PerCustomer:
     """Steps 4-8 and the per-customer frames of a started partition, with the shared book (None: its own)."""
     inferred = finish(started.reading, params.billing, book)
-    keep = (inferred.schedule["start"] <= as_of).to_numpy()
-    schedule = inferred.schedule.loc[keep].reset_index(drop=True)
-    codes = inferred.codes.rows(keep) if inferred.codes is not None else None  # ids and refs, hashed once
+    schedule, codes = inferred.schedule, inferred.codes  # ids and refs as codes, hashed once
+    keep = (schedule["start"] <= as_of).to_numpy()
+    if not keep.all():  # else no copy of a schedule of millions of pieces
+        schedule = schedule.loc[keep].reset_index(drop=True)
+        codes = codes.rows(keep) if codes is not None else None
     refs, ref_codes = mrr.coded_ref_months(schedule, as_of, params.timezone, codes)
     return PerCustomer(
         schedule=schedule,

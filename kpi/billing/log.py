@@ -13,6 +13,7 @@ import pandas as pd
 
 from kpi.billing.timeline import HOUR_NS, MAX_TOLERANCE_HOURS, Keys, add_months
 from kpi.params import BillingRules
+from kpi.schedule import text_codes
 
 AUTO, MONTHLY, ANNUAL = 0, 1, 2
 OVERRIDES = {"monthly": MONTHLY, "annual": ANNUAL}
@@ -49,17 +50,6 @@ def utc_ns(when: pd.Timestamp) -> int:
     ts = pd.Timestamp(when)
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     return int(ts.as_unit("ns").value)
-
-
-def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """`pd.factorize(values.astype(str).to_numpy(), sort=True)`: each value's code into the sorted distinct texts
-    (an object array). The values are hashed as they are and only the distinct ones turned into text: the text of
-    every row made a str object per row (10M of them at 10M charges, left behind as fragmented memory)."""
-    raw_codes, raw = pd.factorize(values)
-    text = np.asarray(pd.Index(raw).astype(str), dtype=object)
-    text_codes_, uniques = pd.factorize(text, sort=True)  # two raw values may have one text (1 and "1")
-    codes = np.where(raw_codes >= 0, text_codes_[np.maximum(raw_codes, 0)], -1) if len(text) else raw_codes
-    return codes, np.asarray(uniques, dtype=object)
 
 
 def prepare(charges: pd.DataFrame, rules: BillingRules, as_of: pd.Timestamp | None,
