@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kpi.schedule import Codes
+from kpi.schedule import Codes, text_codes
 
 MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation", "flat")
 
@@ -93,7 +93,8 @@ def period_labels(starts: pd.Series | pd.DatetimeIndex, as_of: pd.Timestamp, tim
     day = pd.Timestamp(as_of).tz_convert(timezone).strftime("%Y-%m-%d")
     index = pd.DatetimeIndex(starts)
     partial = (index > current) | ((index == current) & (not done))
-    return np.where(partial, f"{PARTIAL}, to {day}", COMPLETE).astype(object)
+    # one str object per label, shared by every row (np.where(...).astype(object) made one per row)
+    return np.array([COMPLETE, f"{PARTIAL}, to {day}"], dtype=object)[np.asarray(partial, dtype=np.intp)]
 
 
 def month_snapshots(as_of: pd.Timestamp, first: pd.Timestamp, timezone: str) -> pd.DataFrame:
@@ -240,6 +241,10 @@ class Classified:
     prev: np.ndarray
     cents: np.ndarray
     active: np.ndarray
+    code: np.ndarray  # kind as its position in KINDS
+
+
+KINDS: tuple[str, ...] = ("new", "reactivation", "churn", "expansion", "contraction", "flat")  # classify's order
 
 
 def classify(customer_months: pd.DataFrame) -> Classified:
@@ -248,20 +253,22 @@ def classify(customer_months: pd.DataFrame) -> Classified:
 
 
 def _classified(customer_months: pd.DataFrame
-                ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Dense customer months, their customer codes, their movement kinds (from the exact values), prev and current MRR
-    in cents, and active."""
+    in cents, active, and the kinds as positions in KINDS."""
     cm, cust = _dense(customer_months)
     b = cm["mrr"].to_numpy(dtype="float64")
     first = np.r_[True, cust[1:] != cust[:-1]] if len(cm) else np.zeros(0, dtype=bool)
     a = np.where(first, 0.0, np.r_[0.0, b[:-1]])
     had = pd.Series(a > 0).groupby(np.cumsum(first)).cummax().to_numpy(dtype=bool) if len(cm) else first
-    kind = np.select(
+    code = np.select(
         [(a == 0) & (b > 0) & ~had, (a == 0) & (b > 0), (a > 0) & (b == 0), (a > 0) & (a < b), (b > 0) & (b < a)],
-        ["new", "reactivation", "churn", "expansion", "contraction"],
-        default="flat",
-    ).astype(object)
-    return cm, cust, kind, to_cents(a), to_cents(b), b > 0
+        list(range(len(KINDS) - 1)),
+        default=len(KINDS) - 1,
+    )
+    # one str object per movement name, shared by every row: 10M rows of their own strings took gigabytes
+    kind = np.asarray(KINDS, dtype=object)[code]
+    return cm, cust, kind, to_cents(a), to_cents(b), b > 0, code.astype(np.int8)
 
 
 def movements(customer_months: pd.DataFrame, classified: Classified | None = None) -> pd.DataFrame:
@@ -273,8 +280,14 @@ def movements(customer_months: pd.DataFrame, classified: Classified | None = Non
     mrr 0); new is the first rise from 0, reactivation any later one. `classified`: classify(customer_months), when
     already computed.
     """
-    c = classified if classified is not None else classify(customer_months)
+    return _movement_rows(classified if classified is not None else classify(customer_months), None)
+
+
+def _movement_rows(c: Classified, keep: np.ndarray | None) -> pd.DataFrame:
+    """`movements` of the rows `keep` (positions; None: all) of a classification."""
     cm, kind, a, b = c.frame, c.kind, c.prev, c.cents
+    if keep is not None:
+        cm, kind, a, b = cm.take(keep), kind[keep], a[keep], b[keep]
     return cm.assign(mrr=b / 100, mrr_prev=a / 100, movement=kind, delta=(b - a) / 100).loc[
         :, ["month", "customer_id", "mrr_prev", "mrr", "movement", "delta"]
     ].reset_index(drop=True)
@@ -419,8 +432,8 @@ def movement_table(customer_months: pd.DataFrame, ref_months_: pd.DataFrame | No
     Newest month first, then the largest changes, then customer_id: a table cut to its first rows keeps the
     latest and largest movements. Summed by month and movement, it is the MRR tab's movements (check_movements).
     """
-    moved = movements(customer_months, classified)
-    moved = moved.loc[moved["movement"] != "flat"].reset_index(drop=True)
+    c = classified if classified is not None else classify(customer_months)
+    moved = _movement_rows(c, np.flatnonzero(c.code != KINDS.index("flat")))  # the flat rows never made: most rows
     refs = movement_refs(moved, ref_months_, ref_codes) if ref_months_ is not None else pd.Series("", index=moved.index)
     table = moved.assign(ref=refs.to_numpy(dtype=object), _size=-moved["delta"].abs())
     return table.sort_values(["month", "_size", "customer_id"], ascending=[False, True, True], kind="stable").loc[
@@ -494,26 +507,39 @@ def mrr_by_month(customer_months: pd.DataFrame, classified: Classified | None = 
     when already computed.
     """
     c = classified if classified is not None else classify(customer_months)
-    cm, kind, a, b, active = c.frame, c.kind, c.prev, c.cents, c.active
+    cm, a, b, active = c.frame, c.prev, c.cents, c.active
+    new, expansion, contraction, churn, reactivation = (c.code == KINDS.index(k) for k in (
+        "new", "expansion", "contraction", "churn", "reactivation"))
     if cm.empty:
         return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "month" else "float64") for c in MONTH_COLUMNS})
-    cents = pd.DataFrame(
+    month = cm["month"].to_numpy(dtype="datetime64[ns]")
+    months = pd.date_range(month.min(), month.max(), freq="MS")
+    at = (month.astype("datetime64[M]") - month.min().astype("datetime64[M]")).astype(np.int64)  # row -> month
+    if len(months) != int(at.max()) + 1 or not (months.to_numpy(dtype="datetime64[ns]")[at] == month).all():
+        raise ValueError("customer_months has a month that is not a first day")
+
+    def total(rows: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
+        """Per month of `months`, the sum of `values` (1 each without) over the rows `rows` (a mask): exact int64."""
+        out = np.zeros(len(months), dtype=np.int64)
+        np.add.at(out, at[rows], 1 if values is None else values[rows])
+        return out
+
+    # summed month by month without a frame of 11 columns x every customer-month
+    sums = pd.DataFrame(
         {
-            "month": cm["month"].to_numpy(),
-            "mrr": b,
-            "customers": active.astype(np.int64),
-            "new_mrr": np.where(kind == "new", b, 0),
-            "expansion_mrr": np.where(kind == "expansion", b - a, 0),
-            "contraction_mrr": np.where(kind == "contraction", a - b, 0),
-            "churned_mrr": np.where(kind == "churn", a, 0),
-            "reactivation_mrr": np.where(kind == "reactivation", b, 0),
-            "new_customers": (kind == "new").astype(np.int64),
-            "reactivated_customers": (kind == "reactivation").astype(np.int64),
-            "churned_customers": (kind == "churn").astype(np.int64),
-        }
+            "mrr": total(np.ones(len(b), dtype=bool), b),
+            "customers": total(active),
+            "new_mrr": total(new, b),
+            "expansion_mrr": total(expansion, b - a),
+            "contraction_mrr": total(contraction, a - b),
+            "churned_mrr": total(churn, a),
+            "reactivation_mrr": total(reactivation, b),
+            "new_customers": total(new),
+            "reactivated_customers": total(reactivation),
+            "churned_customers": total(churn),
+        },
+        index=months,
     )
-    months = pd.date_range(cents["month"].min(), cents["month"].max(), freq="MS")
-    sums = cents.groupby("month").sum().reindex(months, fill_value=0)
     sums["net_new_mrr"] = (sums["new_mrr"] + sums["expansion_mrr"] + sums["reactivation_mrr"]
                            - sums["contraction_mrr"] - sums["churned_mrr"])
     frame = sums.assign(**{c: sums[c] / 100 for c in _MONEY}).rename_axis("month").reset_index()
@@ -656,8 +682,13 @@ def check_identity(mrr_by_month: pd.DataFrame) -> list[str]:
 
 def paid_revenue(charges: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
     """customer_id -> sum of positive charge amounts paid at or before as_of (refunds are not netted)."""
-    paid = charges.loc[(charges["amount"] > 0) & (charges["paid_at"] <= as_of)]
-    return paid.groupby(paid["customer_id"].astype(str))["amount"].sum().rename("lifetime_revenue")
+    paid = ((charges["amount"] > 0) & (charges["paid_at"] <= as_of)).to_numpy()
+    # grouped by integer codes of the ids' text (sorted as the text): neither the charges nor their ids copied as text
+    codes, ids = text_codes(pd.Series(charges["customer_id"].to_numpy()[paid], dtype=charges["customer_id"].dtype))
+    known = codes >= 0
+    sums = pd.Series(charges["amount"].to_numpy()[paid][known]).groupby(codes[known], sort=True).sum()
+    return pd.Series(sums.to_numpy(), index=pd.Index(ids[sums.index.to_numpy()], dtype="str", name="customer_id"),
+                     name="lifetime_revenue")
 
 
 def lifetime_revenue(charges: pd.DataFrame | None, as_of: pd.Timestamp,
@@ -694,14 +725,15 @@ def customer_summary(customer_months: pd.DataFrame, customers: pd.DataFrame, lif
     ids = ids.drop_duplicates()
     first = spans["min"].reindex(ids)
     current = current.reindex(ids, fill_value=0.0)
-    status = np.select([current.to_numpy() > 0, first.notna().to_numpy()], ["active", "churned"], "never active")
+    status = np.asarray(["active", "churned", "never active"], dtype=object)[  # one str per label, shared by the rows
+        np.select([current.to_numpy() > 0, first.notna().to_numpy()], [0, 1], 2)]
     out = pd.DataFrame(
         {
             "customer_id": ids.astype(str),
             "first_month": first.to_numpy(),
             "last_month": spans["max"].reindex(ids).to_numpy(),
             "current_mrr": to_cents(current.to_numpy(dtype="float64")) / 100,  # as summed in the MRR tab
-            "status": status.astype(object),
+            "status": status,
             "lifetime_revenue": lifetime.reindex(ids, fill_value=0.0).to_numpy(dtype="float64"),
         }
     )

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from kpi import mrr
-from kpi.billing import Reading, evidence_of, finish, learned_book, read_log
+from kpi.billing import Inference, Reading, evidence_of, finish, learned_book, read_log
 from kpi.billing.log import Extent, fit_keys
 from kpi.billing.pricebook import PriceBook, PriceEvidence
 from kpi.billing.timeline import Keys
@@ -67,8 +67,10 @@ class Started:
 
 
 def charges_by(charges: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """The charges a run reads: those paid by as_of (every amount: the inference drops the non-positive ones)."""
-    return charges.loc[charges["paid_at"] <= as_of]
+    """The charges a run reads: those paid by as_of (every amount: the inference drops the non-positive ones).
+    The frame itself when that is all of them (no copy of millions of rows)."""
+    paid = (charges["paid_at"] <= as_of).to_numpy()
+    return charges if paid.all() else charges.loc[paid]
 
 
 def seats_of(customers: pd.DataFrame, params: Params) -> pd.Series | None:
@@ -106,17 +108,24 @@ def shared_book(evidences: list[PriceEvidence], params: Params) -> PriceBook:
 
 def complete(started: Started, params: Params, as_of: pd.Timestamp, book: PriceBook | None = None) -> PerCustomer:
     """Steps 4-8 and the per-customer frames of a started partition, with the shared book (None: its own)."""
-    inferred = finish(started.reading, params.billing, book)
-    keep = (inferred.schedule["start"] <= as_of).to_numpy()
-    schedule = inferred.schedule.loc[keep].reset_index(drop=True)
-    codes = inferred.codes.rows(keep) if inferred.codes is not None else None  # ids and refs, hashed once
+    return _frames(finish(started.reading, params.billing, book), mrr.paid_revenue(started.charges, as_of), params,
+                   as_of)
+
+
+def _frames(inferred: Inference, paid: pd.Series, params: Params, as_of: pd.Timestamp) -> PerCustomer:
+    """The per-customer frames of a finished reading and its paid revenue."""
+    schedule, codes = inferred.schedule, inferred.codes  # ids and refs as codes, hashed once
+    keep = (schedule["start"] <= as_of).to_numpy()
+    if not keep.all():  # else no copy of a schedule of millions of pieces
+        schedule = schedule.loc[keep].reset_index(drop=True)
+        codes = codes.rows(keep) if codes is not None else None
     refs, ref_codes = mrr.coded_ref_months(schedule, as_of, params.timezone, codes)
     return PerCustomer(
         schedule=schedule,
         billing=inferred.billing,
         customer_months=mrr.customer_months(schedule, as_of, params.timezone, codes),
         ref_months=refs,
-        paid=mrr.paid_revenue(started.charges, as_of),
+        paid=paid,
         price_book=inferred.price_book,
         ref_codes=ref_codes,
     )
@@ -127,9 +136,14 @@ def run_partition(charges: pd.DataFrame, customers: pd.DataFrame, params: Params
     """The per-partition function: the charges and customers of a set of customers -> their per-customer frames.
 
     `keys` and `book`: the whole log's (`shared_keys`, `shared_book`) when this is one partition of several; None
-    when it is the whole log (a single-process run).
+    when it is the whole log (a single-process run). `complete(start(...))`, with the reading (the sorted log and
+    its series, hundreds of MB at 10M charges) let go before the per-customer frames are computed.
     """
-    return complete(start(charges, customers, params, as_of, keys), params, as_of, book)
+    started = start(charges, customers, params, as_of, keys)
+    paid = mrr.paid_revenue(started.charges, as_of)
+    inferred = finish(started.reading, params.billing, book)
+    del started
+    return _frames(inferred, paid, params, as_of)
 
 
 def combine(parts: list[PerCustomer]) -> PerCustomer:

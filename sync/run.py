@@ -136,7 +136,9 @@ def build_context(settings: Settings, loaded: Loaded, as_of: pd.Timestamp, run: 
         assert loaded.contracts is not None
         schedule, one_shots = schedule_from_contracts(loaded.contracts, params.timezone)
         charges = None
-    schedule = schedule.loc[schedule["start"] <= as_of].reset_index(drop=True)
+    started = (schedule["start"] <= as_of).to_numpy()
+    if not started.all():  # else no copy of a schedule of millions of pieces
+        schedule = schedule.loc[started].reset_index(drop=True)
     problems = check_schedule(schedule)
     if problems:
         raise InvariantError("; ".join(problems))

@@ -13,6 +13,7 @@ import pandas as pd
 
 from kpi.billing.timeline import HOUR_NS, MAX_TOLERANCE_HOURS, Keys, add_months
 from kpi.params import BillingRules
+from kpi.schedule import text_codes
 
 AUTO, MONTHLY, ANNUAL = 0, 1, 2
 OVERRIDES = {"monthly": MONTHLY, "annual": ANNUAL}
@@ -67,9 +68,8 @@ def prepare(charges: pd.DataFrame, rules: BillingRules, as_of: pd.Timestamp | No
         keep = keep & (paid <= pd.Timestamp(utc_ns(as_of), tz="UTC")).to_numpy()
     positive = charges.loc[keep]
     paid = paid.loc[keep]
-    ids = positive["customer_id"].astype(str).to_numpy()
     t = paid.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").view(np.int64)
-    codes, uniques = pd.factorize(ids, sort=True)
+    codes, uniques = text_codes(positive["customer_id"])
     order = np.lexsort((np.arange(len(t)), t, codes))
     cust = codes.astype(np.int64)[order]
     uniques = np.asarray(uniques, dtype=object)

@@ -39,7 +39,7 @@ def schedule_pieces(log: Log, rules: BillingRules, series: Series, spans: Spans,
     parts = [
         (log.cust[mi], log.t[mi], series.piece_end, log.amount[mi], np.full(len(mi), "renewal", dtype=object), ms),
         (spans.cust[terms], spans.start[terms], spans.end[terms], term_rate(log, spans)[terms],
-         np.where(spans.annual[terms], "annual term", "monthly term").astype(object), terms),
+         np.asarray(["monthly term", "annual term"], dtype=object)[spans.annual[terms].astype(np.intp)], terms),
     ]
     pi, host, boundary = prorations.charge, prorations.host, prorations.boundary
     if rules.prorations == "normalize" and len(pi):

@@ -395,13 +395,15 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
         _some(pairs != 0, "; ", _ints(pairs), " pair", _plural_s(pairs), " of charges one month apart inside it read "
               "as prorations, not a monthly series (one renewal inside another plan is not evidence enough)"))
     reasons = text
-    kind = np.where(is_series, "monthly series", np.where(spans.annual, "annual term", "monthly term")).astype(object)
+    # labels as shared str objects (np.where(...).astype(object) made one per row)
+    kind = np.asarray(["monthly term", "annual term", "monthly series"], dtype=object)[
+        np.where(is_series, 2, spans.annual.astype(np.intp))]
     out = pd.DataFrame(
         {
             "customer_id": log.ids[spans.cust],
             "ref": ref,
             "kind": kind,
-            "interval": np.where(is_series | ~spans.annual, "monthly", "annual").astype(object),
+            "interval": np.asarray(["annual", "monthly"], dtype=object)[(is_series | ~spans.annual).astype(np.intp)],
             "anchor": utc(anchor_t),
             "first_charge": utc(anchor_t),
             "last_charge": utc(last_charge),

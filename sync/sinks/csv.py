@@ -8,9 +8,10 @@ read the files as data. Numbers are never touched: only text is.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ from sync.sinks.local import atomic_path, check_folder_target
 _LS = pa.large_string()
 _FORMULA_BYTES = np.frombuffer(b"=+-@\t\r", dtype=np.uint8)
 _QUOTE_BYTES = np.frombuffer(b',"\r\n', dtype=np.uint8)
+CHUNK_ROWS = 1 << 18  # rows turned into CSV text at a time: the text of a whole tall tab is never held at once
 
 
 def csv_name(tab: str) -> str:
@@ -56,14 +58,16 @@ class CsvSink:
                     head_line = _record(head, len(head)).encode("utf-8")
                 except UnicodeEncodeError as exc:  # sinks get holdable text (cells.py); this is the last line of defence
                     raise PublishError(f"cannot write {path.name}: {exc.reason}") from None
-                try:
-                    body = csv_body(table, self.timezone, self.neutralize)
-                except UnicodeEncodeError as exc:  # text not made holdable (cells.py): UTF-8 cannot hold it
-                    raise PublishError(f"cannot write {path.name}: {exc.reason}") from None
                 with path.open("wb") as handle:
                     handle.write(head_line)
-                    if body is not None:
-                        handle.write(_buffer(body))
+                    for rows in _row_chunks(table):  # a slice of rows at a time: the text of one slice in memory
+                        try:
+                            body = csv_body(rows, self.timezone, self.neutralize)
+                        except UnicodeEncodeError as exc:  # text not made holdable (cells.py): UTF-8 cannot hold it
+                            raise PublishError(f"cannot write {path.name}: {exc.reason}") from None
+                        if body is not None:
+                            handle.write(_buffer(body))
+                        del body
                     handle.flush()
                     os.fsync(handle.fileno())
                 expected[path] = 1 + len(table.frame)
@@ -72,6 +76,17 @@ class CsvSink:
 
     def _safe(self, value: str) -> str:
         return str(neutralize(value)) if self.neutralize else value
+
+
+def _row_chunks(table: Table) -> Iterator[Table]:
+    """The table in slices of CHUNK_ROWS rows (the whole table when it has no more): each row's record depends on that
+    row alone, so the records of the slices, one after the other, are the table's."""
+    n, rows = len(table.frame), CHUNK_ROWS
+    if n <= rows:
+        yield table
+        return
+    for start in range(0, n, rows):
+        yield dataclasses.replace(table, frame=table.frame.iloc[start:start + rows])
 
 
 def _record(fields: list[str], n_columns: int) -> str:

@@ -81,6 +81,19 @@ def test_tricky_values_on_every_kind(neutral, tmp_path):
         assert written([t], tmp_path / tz, tz, neutral)["Tricky"] == reference_csv(t, tz, neutral)
 
 
+@pytest.mark.parametrize("chunk", [1, 4])
+def test_written_in_slices_of_rows(chunk, tmp_path, monkeypatch):
+    """A tab longer than CHUNK_ROWS is written a slice of rows at a time: the same bytes."""
+    monkeypatch.setattr("sync.sinks.csv.CHUNK_ROWS", chunk)
+    n = len(TRICKY)
+    t = table("Tricky", [("text", "text"), ("int", "int"), ("number", "number")],
+              [[TRICKY[i], [1, None, 2**70][i % 3], [0.1 + 0.2, None, 1e20][i % 3]] for i in range(n)], dtype=object)
+    one = table("One", [("x", "text")], [[""], [None], ["a"], ["b,c"], [""]], dtype=object)
+    got = written([t, one], tmp_path)
+    assert got["Tricky"] == reference_csv(t)
+    assert got["One"] == reference_csv(one)
+
+
 def test_one_column_tabs_and_empty_tabs(tmp_path):
     one = table("One", [("=x", "text")], [[""], [None], ["a"]], dtype=object)
     empty = table("Empty", [("a", "text"), ("b", "int")], [])
