@@ -30,8 +30,9 @@ What it says of a charge of amount A whose customer has S seats (S may be unknow
 - MONTHLY_SEATS: A = S x a monthly seat price. This wins: the book calls A annual only when it is not that.
 - ANNUAL_SEATS: A = S x an annual seat price.
 - ANNUAL_POINT: A = a configured annual price point (flat plans); or, when the log gives no seat counts
-  to weigh, A = k x the annual list price (k seats bought for a year), or k x a learned tier price when
-  the log's year-old tier multiples renewed about as often as its list multiples (`_with_tier_points`).
+  to weigh, A = k x the annual list price (k seats bought for a year), or, for a charge whose renewal was
+  due, k x a learned tier price when the log's year-old tier multiples renewed at least half as often as
+  its list multiples (`_with_tier_points`).
 - ANNUAL_LIKELY / MONTHLY_LIKELY: S settles nothing, and the likelier of k seats x an annual price and
   k' seats x a monthly price (a log too young to say its mix weighs the two intervals evenly), given the log's mix (`_with_mix`: the share of annual plans among single
   charges and among new plans, each price's share, P(k seats) from the customers' seat counts, and
@@ -79,8 +80,9 @@ class PriceBook:
     annual_share_new: float = 0.0
     seat_prior: tuple[float, ...] = ()
     mix_known: bool = True  # False: too young a log to say its mix; the two intervals weigh evenly
-    # no seat counts to weigh: whole multiples of every learned annual seat price (tiers too) are annual points, when
-    # the log's year-old single charges at a tier renewed a year later about as often as those at the list price
+    # no seat counts to weigh: whole multiples of every learned annual seat price (tiers too) are annual points, for
+    # charges whose renewal was due, when the log's year-old single charges at a tier renewed a year later at least
+    # TIER_RENEWAL_RATIO times as often as those at the list price
     tier_points: bool = False
     tier_renewals: tuple[int, ...] = ()  # (list renewed, list aged, tier renewed, tier aged), when compared
 
@@ -384,7 +386,9 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
     if not monthly:  # no monthly series yet (a log's first month): prices paired among single charges
         monthly, paired = _paired(ev.opening_value, ev.opening_cust)
         if monthly:
-            annual = [a for a in annual if a.amount >= MIN_ANNUAL_MONTHS * monthly[0].amount] + paired
+            annual = [a for a in annual if a.amount >= MIN_ANNUAL_MONTHS * monthly[0].amount]
+            annual += [p for p in paired  # a price the annual charges taught already is not listed twice
+                       if not any(abs(p.amount - a.amount) <= TOLERANCE * a.amount for a in annual)]
     if monthly:
         annual = [a for a in annual if a.amount >= MIN_ANNUAL_MONTHS * monthly[0].amount]
         if not annual:  # no annual evidence yet: an annual seat costs 10 or 12 months of a monthly one
@@ -491,8 +495,8 @@ def _with_mix(book: PriceBook, evidence: PriceEvidence) -> PriceBook:
     exact = read_amounts(book, evidence.single_amount, evidence.single_seats).code
     annual, monthly = int((exact == ANNUAL_SEATS).sum()), int((exact == MONTHLY_SEATS).sum())
     if annual + monthly < MIN_MIX_EVIDENCE or evidence.series < MIN_MIX_EVIDENCE:
-        if not book.monthly_seat:
-            return book  # no monthly price to weigh an annual one against
+        if not book.monthly_seat and book.mode != "configured":
+            return _with_tier_points(book, evidence)  # no monthly price to weigh an annual one against
         # too young a log to say what its plans are: weigh by the prices and the seat counts alone, interval even
         return replace(book, annual_share_single=0.5, annual_share_new=0.5, seat_prior=prior, mix_known=False)
     single_share = (annual + 1) / (annual + monthly + 2)

@@ -191,7 +191,7 @@ def _a_month(log: Log, verdict: Verdict, charges: np.ndarray) -> np.ndarray:
 def _monthly_beside(log: Log, book: PriceBook, verdict: Verdict, charges: np.ndarray, head_t: np.ndarray,
                     head_annual: np.ndarray) -> np.ndarray:
     """Per charge inside the term its customer's head charge (at head_t) opened: is it a pending month of the
-    customer's seats (the book's exact match) inside an annual term, and no annual proration of that term (seats x an
+    customer's seats (`_a_month`: the book's exact match, or a weighed month to the cent) inside an annual term, and no annual proration of that term (seats x an
     annual seat price x the share of its year left)? Then it is a monthly plan starting beside the annual one (491172:
     180 for a year, then 18 = 1 seat x 18 a day later and monthly since), not a seat added to the year."""
     hit = log.pending[charges] & _a_month(log, verdict, charges) & head_annual & (log.mode[charges] == AUTO)

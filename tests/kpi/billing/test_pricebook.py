@@ -352,3 +352,11 @@ def test_without_seats_tier_multiples_stay_months_when_the_logs_tier_plans_never
     assert month_ends(result, "2017-06-01 00:00:00", "x") == {"2017-03": 288.0, "2017-04": 0.0, "2017-05": 0.0,
                                                               "2017-06": 0.0}
     assert "not read as annual" in dict(result.price_book.rows())["tier multiples"]
+
+
+def test_a_paired_price_the_annual_charges_taught_already_is_listed_once():
+    """1800 by 10-seat customers teaches 180 a seat a year (>= annual_min_amount); the 18 / 180 pair among single
+    charges says the same: one annual price, not two halves of its weight."""
+    log, counts = first_month({f"a{i}": 10 for i in range(5)}, {f"m{i}": i % 3 + 1 for i in range(5)})
+    book = read(log, as_of="2017-01-31 23:59:59", seat_counts=counts).price_book
+    assert [p.amount for p in book.annual_seat] == [180.0] and [p.amount for p in book.monthly_seat] == [18.0]
