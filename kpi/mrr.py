@@ -232,16 +232,20 @@ class Classified:
     """customer_months made dense and read (`classify`): what the MRR tab and the Movements tab are both built from.
 
     frame: month, customer_id, mrr (every month from each customer's first to the table's last, 0 filled), sorted by
-    customer and month; cust: each row's customer code (int, in the order of the rows); kind: its movement; prev and
-    cents: its MRR at the previous snapshot and at this one, in cents; active: MRR > 0."""
+    customer and month; cust: each row's customer code (int, in the order of the rows); code: its movement, as its
+    position in KINDS (`kinds` gives the names); prev and cents: its MRR at the previous snapshot and at this one, in
+    cents; active: MRR > 0."""
 
     frame: pd.DataFrame
     cust: np.ndarray
-    kind: np.ndarray
+    code: np.ndarray
     prev: np.ndarray
     cents: np.ndarray
     active: np.ndarray
-    code: np.ndarray  # kind as its position in KINDS
+
+    def kinds(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """The movement names of `rows` (positions; None: all), one shared str object per name."""
+        return np.asarray(KINDS, dtype=object)[self.code if rows is None else self.code[rows]]
 
 
 KINDS: tuple[str, ...] = ("new", "reactivation", "churn", "expansion", "contraction", "flat")  # classify's order
@@ -249,13 +253,6 @@ KINDS: tuple[str, ...] = ("new", "reactivation", "churn", "expansion", "contract
 
 def classify(customer_months: pd.DataFrame) -> Classified:
     """Each customer-month's movement (metrics.md 3), computed once for `mrr_by_month` and `movements`."""
-    return Classified(*_classified(customer_months))
-
-
-def _classified(customer_months: pd.DataFrame
-                ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Dense customer months, their customer codes, their movement kinds (from the exact values), prev and current MRR
-    in cents, active, and the kinds as positions in KINDS."""
     cm, cust = _dense(customer_months)
     b = cm["mrr"].to_numpy(dtype="float64")
     first = np.r_[True, cust[1:] != cust[:-1]] if len(cm) else np.zeros(0, dtype=bool)
@@ -266,9 +263,7 @@ def _classified(customer_months: pd.DataFrame
         list(range(len(KINDS) - 1)),
         default=len(KINDS) - 1,
     )
-    # one str object per movement name, shared by every row: 10M rows of their own strings took gigabytes
-    kind = np.asarray(KINDS, dtype=object)[code]
-    return cm, cust, kind, to_cents(a), to_cents(b), b > 0, code.astype(np.int8)
+    return Classified(frame=cm, cust=cust, code=code.astype(np.int8), prev=to_cents(a), cents=to_cents(b), active=b > 0)
 
 
 def movements(customer_months: pd.DataFrame, classified: Classified | None = None) -> pd.DataFrame:
@@ -285,9 +280,9 @@ def movements(customer_months: pd.DataFrame, classified: Classified | None = Non
 
 def _movement_rows(c: Classified, keep: np.ndarray | None) -> pd.DataFrame:
     """`movements` of the rows `keep` (positions; None: all) of a classification."""
-    cm, kind, a, b = c.frame, c.kind, c.prev, c.cents
+    cm, kind, a, b = c.frame, c.kinds(keep), c.prev, c.cents
     if keep is not None:
-        cm, kind, a, b = cm.take(keep), kind[keep], a[keep], b[keep]
+        cm, a, b = cm.take(keep), a[keep], b[keep]
     return cm.assign(mrr=b / 100, mrr_prev=a / 100, movement=kind, delta=(b - a) / 100).loc[
         :, ["month", "customer_id", "mrr_prev", "mrr", "movement", "delta"]
     ].reset_index(drop=True)
