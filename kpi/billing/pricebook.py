@@ -8,7 +8,9 @@ own unambiguous evidence (`learn_price_book`), or takes them from `[billing] pri
 - annual seat price: (a) single charges >= annual_min_amount or renewed a year later / seats; (b)
   prorations on annual terms, read by the amount rules alone: a proration is the seat price x the
   seats added x the share of the term left, so amount / share left is the seat price times a whole
-  number. On the shared log 38232 pays 720 for an annual term and 179.59 a day later: 180 x 364/365.
+  number. On the shared log 38232 pays 720 for an annual term and 179.59 a day later: 180 x 364/365; (c) until a
+  single charge is a year old, a per-seat price that 3+ customers paid once and (almost) none renewed a month later,
+  while monthly plans at the list price mostly did (`_lapsed`; exact seat matches only).
 
 Values are grouped when within TOLERANCE of each other; a group becomes a price when at least
 MIN_CUSTOMERS distinct customers and MIN_SHARE of its kind's customers support it (seat counts in a
@@ -200,8 +202,11 @@ def read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pending
     if book.seat_prior:  # today's seats do not say: weigh k seats for a year against k' seats for a month
         share = np.where(np.zeros(n, dtype=bool) if pending is None else pending, book.annual_share_new,
                          book.annual_share_single)
-        learned = [a for a in book.annual_seat if not a.assumed]  # until annual evidence comes, the assumed ones
-        a_score, a_price, a_k = _likeliest(book, learned or list(book.annual_seat), amount, share, seats)
+        # until annual evidence comes, the assumed ones; a price learned from what did not renew is as sure as the seat
+        # counts it was divided by, and matches them exactly or not at all
+        learned = [a for a in book.annual_seat if not a.assumed and not a.lapsed]
+        weighed = learned or [a for a in book.annual_seat if not a.lapsed]
+        a_score, a_price, a_k = _likeliest(book, weighed, amount, share, seats)
         m_score, m_price, m_k = _likeliest(book, list(book.monthly_seat), amount, 1 - share, seats)
         annual_wins = a_score > m_score
         mark(annual_wins & np.isfinite(a_score), ANNUAL_LIKELY, a_price, a_k)
@@ -289,6 +294,11 @@ class PriceEvidence:
     aged_renewed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # ... renewed a year later
     opening_value: np.ndarray = field(default_factory=lambda: np.zeros(0))  # every single charge / seats (known),
     opening_cust: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))  # pending ones too: pairs
+    # per seat (known seats), for prices a young log teaches by what did not renew (`_lapsed`): each monthly series'
+    # anchor charge, and each single charge whose first monthly renewal was due and did not come
+    anchor_value: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    lapsed_value: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    lapsed_cust: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
 
     @classmethod
     def concat(cls, parts: list[PriceEvidence]) -> PriceEvidence:
@@ -304,7 +314,9 @@ class PriceEvidence:
                    annual_amount=cat("annual_amount", float), first_seats=cat("first_seats", float),
                    single_amount=cat("single_amount", float), single_seats=cat("single_seats", float),
                    opening_value=cat("opening_value", float), opening_cust=cat("opening_cust", object),
-                   aged_amount=cat("aged_amount", float), aged_renewed=cat("aged_renewed", bool))
+                   aged_amount=cat("aged_amount", float), aged_renewed=cat("aged_renewed", bool),
+                   anchor_value=cat("anchor_value", float), lapsed_value=cat("lapsed_value", float),
+                   lapsed_cust=cat("lapsed_cust", object))
 
 
 def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np.ndarray, host: np.ndarray,
@@ -333,6 +345,10 @@ def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np
     every_single = spans.charge[(spans.series < 0) & has_seats[spans.charge] & (log.mode[spans.charge] == AUTO)]
     singles = spans.charge[(spans.series < 0) & ~log.pending[spans.charge]]
     aged = singles[(log.mode[singles] == AUTO) & (add_months(log.t[singles], 12) + log.tol_ns <= log.as_of)]
+    anchors = spans.charge[(spans.series >= 0) & has_seats[spans.charge]]
+    last_of_customer = np.r_[log.cust[1:] != log.cust[:-1], True] if len(log) else np.zeros(0, dtype=bool)
+    # ... the customer's last charge: seats added since would make today's count no longer the one it paid for
+    lapsed = singles[(log.mode[singles] == AUTO) & has_seats[singles] & last_of_customer[singles]]
     return PriceEvidence(
         charges=len(log),
         monthly_value=log.amount[last] / log.seats[last],
@@ -350,6 +366,9 @@ def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np
         opening_cust=log.ids[log.cust[every_single]],
         aged_amount=log.amount[aged],
         aged_renewed=yearly[aged] >= 0,
+        anchor_value=log.amount[anchors] / log.seats[anchors],
+        lapsed_value=log.amount[lapsed] / log.seats[lapsed],
+        lapsed_cust=log.ids[log.cust[lapsed]],
     )
 
 
@@ -397,6 +416,7 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
                             "no annual evidence yet)", assumed=True) for r in SWITCH_RATIOS]
         else:
             annual += _derived(monthly, annual)
+        annual += _lapsed(ev, monthly, annual)  # prices the book has no other way to know yet (exact seat matches)
     book = PriceBook(mode="learned", monthly_seat=tuple(monthly), annual_seat=tuple(annual),
                      considered={"monthly seat price": len(ev.monthly_value), "annual seat price": len(values)})
     return _with_mix(book, ev)
@@ -426,6 +446,49 @@ def _paired(values: np.ndarray, cust: np.ndarray) -> tuple[list[Price], list[Pri
             annual.append(replace(high, basis=basis))
     order = sorted(range(len(monthly)), key=lambda i: -(monthly[i].customers + annual[i].customers))
     return [monthly[i] for i in order], [annual[i] for i in order]
+
+
+MAX_LAPSED_RENEWAL = 0.5  # a price renewed a month later at most this share of the monthly list price's rate
+MIN_LAPSED_EVIDENCE = 10  # charges at the monthly list price (renewed or not) needed to say how often months renew
+
+
+def _lapsed(ev: PriceEvidence, monthly: list[Price], annual: list[Price]) -> list[Price]:
+    """Annual seat prices a log teaches before any of them renews a year later: a per-seat price paid by
+    MIN_CUSTOMERS+ customers in single charges whose first monthly renewal was due and never came (each its customer's
+    last charge: a seat added since makes 600 for 2 seats read 200 a seat by today's 3), at least
+    MIN_ANNUAL_MONTHS and at most 12 times the monthly list price, that renewed a month later at most
+    MAX_LAPSED_RENEWAL times as often as the monthly list price did (counting each monthly series' anchor as renewed,
+    each such single charge as not). A month of seats renews as monthly plans do; 144 a seat, paid by three customers
+    and renewed by none a month later while most 18s renewed, is a year's price (a discount tier of 180). A price the
+    book has already, or a whole multiple of one (seats counted today), is not listed again. Only until a single
+    charge is a year old, and only for exact seat matches (`Price.lapsed`: not weighed against a month of seats)."""
+    if not len(ev.lapsed_value) or len(ev.aged_amount):
+        return []  # a year on, renewals a year later say what is annual; seats counted today blur what lapsed long ago
+    list_price = monthly[0].amount
+
+    def at(values: np.ndarray, price: float) -> int:
+        return int((np.abs(values - price) <= TOLERANCE * price + 0.01).sum())
+
+    renewed, gone = at(ev.anchor_value, list_price), at(ev.lapsed_value, list_price)
+    if renewed + gone < MIN_LAPSED_EVIDENCE or renewed == 0:
+        return []
+    list_rate = renewed / (renewed + gone)
+    ok = np.isfinite(ev.lapsed_value) & (ev.lapsed_value >= MIN_ANNUAL_MONTHS * list_price * (1 - TOLERANCE)) & \
+        (ev.lapsed_value <= 12 * list_price * (1 + TOLERANCE))
+    codes = pd.factorize(ev.lapsed_cust[ok])[0]
+    out: list[Price] = []
+    for g in _groups(ev.lapsed_value[ok], codes, "", None):
+        known = [*annual, *out]
+        if any(abs(g.amount - a.amount) <= TOLERANCE * a.amount or _whole_ratio(g.amount, a.amount) for a in known):
+            continue
+        anchored = at(ev.anchor_value, g.amount)
+        rate = anchored / (anchored + g.charges)
+        if rate > MAX_LAPSED_RENEWAL * list_rate:
+            continue
+        out.append(replace(g, lapsed=True, basis=f"single charges / seats whose monthly renewal never came: {anchored} of "
+                                    f"{anchored + g.charges} charges at {g.amount:.2f} a seat renewed a month later, "
+                                    f"{renewed} of {renewed + gone} at the monthly list price {list_price:.2f}"))
+    return out
 
 
 def _used(prices: tuple[Price, ...], values: np.ndarray, cust: np.ndarray) -> tuple[Price, ...]:

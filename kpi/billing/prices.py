@@ -18,6 +18,7 @@ class Price:
     basis: str = "configured"
     assumed: bool = False  # not learned: 10 or 12 months of the monthly seat price, until annual evidence comes
     derived: bool = False  # not learned: a monthly tier times the list prices' annual / monthly ratio
+    lapsed: bool = False  # learned from single charges that never renewed a month later: exact seat matches only
 
     @property
     def source(self) -> str:

@@ -360,3 +360,48 @@ def test_a_paired_price_the_annual_charges_taught_already_is_listed_once():
     log, counts = first_month({f"a{i}": 10 for i in range(5)}, {f"m{i}": i % 3 + 1 for i in range(5)})
     book = read(log, as_of="2017-01-31 23:59:59", seat_counts=counts).price_book
     assert [p.amount for p in book.annual_seat] == [180.0] and [p.amount for p in book.monthly_seat] == [18.0]
+
+
+# ----------------------------------------------------------------------------- a young log: what did not renew
+
+
+def second_month(tier_renews: bool) -> tuple[pd.DataFrame, pd.Series]:
+    """A log's second month: 12 customers on 18 a seat a month in January (10 renew in February), 1 customer's
+    180 a seat for a year, and 3 customers paying 144 a seat (1, 2 and 1 seats) in January that renew a month later
+    only when `tier_renews`; then, in February, a pending 288 by a 2-seat customer."""
+    rows: list[tuple[str, str, float]] = []
+    counts: dict[str, int] = {}
+    for i in range(12):
+        counts[f"m{i}"] = i % 3 + 1
+        rows += monthly(f"m{i}", f"2017-01-{3 + i:02d} 09:00", 18.0 * counts[f"m{i}"], 1 if i < 10 else 0)
+    counts["y"] = 6
+    rows.append(("y", "2017-01-05 12:00", 1080.0))
+    for c, n, day in (("t1", 1, 4), ("t2", 2, 6), ("t3", 1, 9)):
+        counts[c] = n
+        rows += monthly(c, f"2017-01-{day:02d} 15:00", 144.0 * n, 1 if tier_renews else 0)
+    counts["p"] = 2
+    rows.append(("p", "2017-02-20 10:00", 288.0))
+    return charges(*rows), seats(**counts)
+
+
+def test_a_seat_price_that_never_renewed_a_month_later_is_a_years_price():
+    """January's three 144-a-seat charges had their February renewal due and none came, while 10 of 12 18-a-seat
+    ones renewed: 144 is a year's seat price (a tier of 180). January's charges are years, not a month then churn,
+    and February's pending 288 (2 seats) is a year from the start; the book says what the price rests on."""
+    log, counts = second_month(tier_renews=False)
+    result = read(log, as_of="2017-02-28 23:59:59", seat_counts=counts)
+    tier = [p for p in result.price_book.annual_seat if p.amount == 144.0]
+    assert len(tier) == 1 and tier[0].customers == 3
+    assert "whose monthly renewal never came: 0 of 3 charges at 144.00 a seat renewed a month later, 10 of 12 at " \
+           "the monthly list price 18.00" in tier[0].basis
+    assert month_ends(result, "2017-02-28 23:59:59", "t2") == {"2017-01": 24.0, "2017-02": 24.0}
+    assert month_ends(result, "2017-02-28 23:59:59", "p") == {"2017-02": 24.0}
+
+
+def test_a_seat_price_that_renews_monthly_is_no_years_price():
+    """The same log where the 144-a-seat plans renewed in February: 144 a seat is a monthly plan (a premium one),
+    not a year; the pending 288 stays a month for now."""
+    log, counts = second_month(tier_renews=True)
+    result = read(log, as_of="2017-02-28 23:59:59", seat_counts=counts)
+    assert 144.0 not in [p.amount for p in result.price_book.annual_seat]
+    assert month_ends(result, "2017-02-28 23:59:59", "p") == {"2017-02": 288.0}
