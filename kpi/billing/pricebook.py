@@ -10,7 +10,9 @@ own unambiguous evidence (`learn_price_book`), or takes them from `[billing] pri
   seats added x the share of the term left, so amount / share left is the seat price times a whole
   number. On the shared log 38232 pays 720 for an annual term and 179.59 a day later: 180 x 364/365; (c) until a
   single charge is a year old, a per-seat price that 3+ customers paid once and (almost) none renewed a month later,
-  while monthly plans at the list price mostly did (`_lapsed`; exact seat matches only).
+  while monthly plans at the list price mostly did (`_lapsed`; exact seat matches only). Without seat counts, the
+  same by amount (`_lapsed_points`): the best supported such amount stands as the annual list price (its whole
+  multiples are annual points) until prorations or renewals a year later teach one; the others are points.
 
 Values are grouped when within TOLERANCE of each other; a group becomes a price when at least
 MIN_CUSTOMERS distinct customers and MIN_SHARE of its kind's customers support it (seat counts in a
@@ -294,9 +296,12 @@ class PriceEvidence:
     aged_renewed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # ... renewed a year later
     opening_value: np.ndarray = field(default_factory=lambda: np.zeros(0))  # every single charge / seats (known),
     opening_cust: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))  # pending ones too: pairs
-    # per seat (known seats), for prices a young log teaches by what did not renew (`_lapsed`): each monthly series'
-    # anchor charge, and each single charge whose first monthly renewal was due and did not come
+    # for prices a young log teaches by what did not renew (`_lapsed`, `_lapsed_points`): each monthly series' anchor
+    # charge, and each single charge whose first monthly renewal was due and did not come (its customer's last):
+    # amounts, and per seat (NaN where seats are unknown)
+    anchor_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))
     anchor_value: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    lapsed_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))
     lapsed_value: np.ndarray = field(default_factory=lambda: np.zeros(0))
     lapsed_cust: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
 
@@ -315,7 +320,8 @@ class PriceEvidence:
                    single_amount=cat("single_amount", float), single_seats=cat("single_seats", float),
                    opening_value=cat("opening_value", float), opening_cust=cat("opening_cust", object),
                    aged_amount=cat("aged_amount", float), aged_renewed=cat("aged_renewed", bool),
-                   anchor_value=cat("anchor_value", float), lapsed_value=cat("lapsed_value", float),
+                   anchor_amount=cat("anchor_amount", float), anchor_value=cat("anchor_value", float),
+                   lapsed_amount=cat("lapsed_amount", float), lapsed_value=cat("lapsed_value", float),
                    lapsed_cust=cat("lapsed_cust", object))
 
 
@@ -345,10 +351,10 @@ def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np
     every_single = spans.charge[(spans.series < 0) & has_seats[spans.charge] & (log.mode[spans.charge] == AUTO)]
     singles = spans.charge[(spans.series < 0) & ~log.pending[spans.charge]]
     aged = singles[(log.mode[singles] == AUTO) & (add_months(log.t[singles], 12) + log.tol_ns <= log.as_of)]
-    anchors = spans.charge[(spans.series >= 0) & has_seats[spans.charge]]
+    anchors = spans.charge[spans.series >= 0]
     last_of_customer = np.r_[log.cust[1:] != log.cust[:-1], True] if len(log) else np.zeros(0, dtype=bool)
     # ... the customer's last charge: seats added since would make today's count no longer the one it paid for
-    lapsed = singles[(log.mode[singles] == AUTO) & has_seats[singles] & last_of_customer[singles]]
+    lapsed = singles[(log.mode[singles] == AUTO) & last_of_customer[singles]]
     return PriceEvidence(
         charges=len(log),
         monthly_value=log.amount[last] / log.seats[last],
@@ -366,7 +372,9 @@ def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np
         opening_cust=log.ids[log.cust[every_single]],
         aged_amount=log.amount[aged],
         aged_renewed=yearly[aged] >= 0,
+        anchor_amount=log.amount[anchors],
         anchor_value=log.amount[anchors] / log.seats[anchors],
+        lapsed_amount=log.amount[lapsed],
         lapsed_value=log.amount[lapsed] / log.seats[lapsed],
         lapsed_cust=log.ids[log.cust[lapsed]],
     )
@@ -419,6 +427,13 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
         annual += _lapsed(ev, monthly, annual)  # prices the book has no other way to know yet (exact seat matches)
     book = PriceBook(mode="learned", monthly_seat=tuple(monthly), annual_seat=tuple(annual),
                      considered={"monthly seat price": len(ev.monthly_value), "annual seat price": len(values)})
+    if len(ev.first_seats) and np.isnan(ev.first_seats).all():  # no seat counts at all: amounts that lapsed
+        points = _lapsed_points(ev, book, rules.annual_min_amount)
+        # the best supported one is a seat's year, as a price learned from prorations would be, until one is learned
+        if points and not any(not a.assumed and not a.derived for a in book.annual_seat):
+            book = replace(book, annual_seat=(points[0], *book.annual_seat), annual_points=tuple(points[1:]))
+        else:
+            book = replace(book, annual_points=tuple(points))
     return _with_mix(book, ev)
 
 
@@ -488,6 +503,44 @@ def _lapsed(ev: PriceEvidence, monthly: list[Price], annual: list[Price]) -> lis
         out.append(replace(g, lapsed=True, basis=f"single charges / seats whose monthly renewal never came: {anchored} of "
                                     f"{anchored + g.charges} charges at {g.amount:.2f} a seat renewed a month later, "
                                     f"{renewed} of {renewed + gone} at the monthly list price {list_price:.2f}"))
+    return out
+
+
+def _lapsed_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> list[Price]:
+    """Without seat counts, `_lapsed` by amount: until a single charge is a year old, an amount that MIN_CUSTOMERS+
+    customers paid in single charges whose first monthly renewal was due and never came, at least MIN_ANNUAL_MONTHS
+    times the log's most common monthly amount (the anchor of the most monthly series: one seat's month, or the
+    cheapest plan), renewed a month later at most MAX_LAPSED_RENEWAL times as often as that amount did, is an annual
+    price point: 180 paid once by five customers, none renewed, while 40 of 52 18s renewed. A whole multiple of a
+    learned annual seat price is one already, and an amount of annual_min_amount or more is annual anyway: neither is
+    listed."""
+    if len(ev.aged_amount) or not len(ev.anchor_amount):
+        return []
+    amounts, counts = np.unique(np.round(ev.anchor_amount, 2), return_counts=True)
+    base = float(amounts[np.argmax(counts)])
+
+    def at(values: np.ndarray, amount: float) -> int:
+        return int((np.abs(values - amount) <= TOLERANCE * amount + 0.01).sum())
+
+    renewed, gone = at(ev.anchor_amount, base), at(ev.lapsed_amount, base)
+    if renewed + gone < MIN_LAPSED_EVIDENCE or renewed == 0:
+        return []
+    base_rate = renewed / (renewed + gone)
+    ok = np.isfinite(ev.lapsed_amount) & (ev.lapsed_amount >= MIN_ANNUAL_MONTHS * base * (1 - TOLERANCE)) & \
+        (ev.lapsed_amount < annual_min)
+    codes = pd.factorize(ev.lapsed_cust[ok])[0]
+    learned = [a.amount for a in book.annual_seat if not a.assumed and not a.derived]
+    out: list[Price] = []
+    for g in _groups(ev.lapsed_amount[ok], codes, "", None):
+        if any(abs(g.amount - round(g.amount / a) * a) <= TOLERANCE * g.amount for a in learned):
+            continue
+        anchored = at(ev.anchor_amount, g.amount)
+        if anchored / (anchored + g.charges) > MAX_LAPSED_RENEWAL * base_rate:
+            continue
+        out.append(replace(g, lapsed=True, basis=f"single charges whose monthly renewal never came: {anchored} of "
+                                                 f"{anchored + g.charges} charges of {g.amount:.2f} renewed a month "
+                                                 f"later, {renewed} of {renewed + gone} of {base:.2f}, the most common "
+                                                 "monthly amount"))
     return out
 
 

@@ -405,3 +405,37 @@ def test_a_seat_price_that_renews_monthly_is_no_years_price():
     result = read(log, as_of="2017-02-28 23:59:59", seat_counts=counts)
     assert 144.0 not in [p.amount for p in result.price_book.annual_seat]
     assert month_ends(result, "2017-02-28 23:59:59", "p") == {"2017-02": 288.0}
+
+
+def no_seat_second_month(year_renews_monthly: bool) -> pd.DataFrame:
+    """No seat column, a log's second month: 12 customers pay 18 a month from January (10 renew in February), 4 pay
+    180 once in January (renewed a month later only when `year_renews_monthly`), and in February 2 customers pay a
+    pending 360 and 540."""
+    rows: list[tuple[str, str, float]] = []
+    for i in range(12):
+        rows += monthly(f"m{i}", f"2017-01-{3 + i:02d} 09:00", 18.0, 1 if i < 10 else 0)
+    for i in range(4):
+        rows += monthly(f"y{i}", f"2017-01-{4 + i:02d} 15:00", 180.0, 1 if year_renews_monthly else 0)
+    rows += [("p", "2017-02-20 10:00", 360.0), ("q", "2017-02-21 10:00", 540.0)]
+    return charges(*rows)
+
+
+def test_without_seats_an_amount_that_never_renewed_a_month_later_is_a_year():
+    """No seat counts, no prorations, no year-old charge: 180 paid once by 4 customers, none renewed a month later
+    while 10 of 12 18s did, is a year (the annual list price, about what it rests on), and so are February's pending
+    360 and 540 (its whole multiples), at once; January's 180s are years, not a month then churn."""
+    result = read(no_seat_second_month(False), as_of="2017-02-28 23:59:59")
+    book = result.price_book
+    assert [p.amount for p in book.annual_seat] == [180.0] and book.annual_seat[0].lapsed
+    assert "0 of 4 charges of 180.00 renewed a month later, 10 of 12 of 18.00, the most common monthly amount" in \
+        book.annual_seat[0].basis
+    assert month_ends(result, "2017-02-28 23:59:59", "y0") == {"2017-01": 15.0, "2017-02": 15.0}
+    assert month_ends(result, "2017-02-28 23:59:59", "p") == {"2017-02": 30.0}
+    assert month_ends(result, "2017-02-28 23:59:59", "q") == {"2017-02": 45.0}
+
+
+def test_without_seats_an_amount_that_renews_monthly_stays_a_month():
+    """The same log where the 180s renewed in February: 180 is a monthly plan's price; nothing is a year."""
+    result = read(no_seat_second_month(True), as_of="2017-02-28 23:59:59")
+    assert result.price_book.annual_seat == () and result.price_book.annual_points == ()
+    assert month_ends(result, "2017-02-28 23:59:59", "p") == {"2017-02": 360.0}
