@@ -12,7 +12,8 @@ own unambiguous evidence (`learn_price_book`), or takes them from `[billing] pri
   single charge is a year old, a per-seat price that 3+ customers paid once and (almost) none renewed a month later,
   while monthly plans at the list price mostly did (`_lapsed`; exact seat matches only). Without seat counts, the
   same by amount (`_lapsed_points`): the best supported such amount stands as the annual list price (its whole
-  multiples are annual points) until prorations or renewals a year later teach one; the others are points.
+  multiples are annual points) until prorations or renewals a year later teach one; the others are points. In a
+  first month, amounts paired as `_paired` pairs seat prices (18 and 180) give that list price.
 
 Values are grouped when within TOLERANCE of each other; a group becomes a price when at least
 MIN_CUSTOMERS distinct customers and MIN_SHARE of its kind's customers support it (seat counts in a
@@ -294,8 +295,9 @@ class PriceEvidence:
     series: int  # monthly series in the first reading
     aged_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))  # single charges a year old or more at as_of
     aged_renewed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # ... renewed a year later
-    opening_value: np.ndarray = field(default_factory=lambda: np.zeros(0))  # every single charge / seats (known),
-    opening_cust: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))  # pending ones too: pairs
+    opening_value: np.ndarray = field(default_factory=lambda: np.zeros(0))  # every single charge / seats (NaN:
+    opening_cust: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))  # unknown), pending too: pairs
+    opening_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))  # ... and its amount
     # for prices a young log teaches by what did not renew (`_lapsed`, `_lapsed_points`): each monthly series' anchor
     # charge, and each single charge whose first monthly renewal was due and did not come (its customer's last):
     # amounts, and per seat (NaN where seats are unknown)
@@ -319,6 +321,7 @@ class PriceEvidence:
                    annual_amount=cat("annual_amount", float), first_seats=cat("first_seats", float),
                    single_amount=cat("single_amount", float), single_seats=cat("single_seats", float),
                    opening_value=cat("opening_value", float), opening_cust=cat("opening_cust", object),
+                   opening_amount=cat("opening_amount", float),
                    aged_amount=cat("aged_amount", float), aged_renewed=cat("aged_renewed", bool),
                    anchor_amount=cat("anchor_amount", float), anchor_value=cat("anchor_value", float),
                    lapsed_amount=cat("lapsed_amount", float), lapsed_value=cat("lapsed_value", float),
@@ -348,7 +351,7 @@ def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np
     pc, share_left = pc[ok], share_left[ok]
 
     first = np.r_[True, log.cust[1:] != log.cust[:-1]] if len(log) else np.zeros(0, dtype=bool)
-    every_single = spans.charge[(spans.series < 0) & has_seats[spans.charge] & (log.mode[spans.charge] == AUTO)]
+    every_single = spans.charge[(spans.series < 0) & (log.mode[spans.charge] == AUTO)]
     singles = spans.charge[(spans.series < 0) & ~log.pending[spans.charge]]
     aged = singles[(log.mode[singles] == AUTO) & (add_months(log.t[singles], 12) + log.tol_ns <= log.as_of)]
     anchors = spans.charge[spans.series >= 0]
@@ -370,6 +373,7 @@ def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np
         series=len(series.spans.cust),
         opening_value=log.amount[every_single] / log.seats[every_single],
         opening_cust=log.ids[log.cust[every_single]],
+        opening_amount=log.amount[every_single],
         aged_amount=log.amount[aged],
         aged_renewed=yearly[aged] >= 0,
         anchor_amount=log.amount[anchors],
@@ -429,6 +433,9 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
                      considered={"monthly seat price": len(ev.monthly_value), "annual seat price": len(values)})
     if len(ev.first_seats) and np.isnan(ev.first_seats).all():  # no seat counts at all: amounts that lapsed
         points = _lapsed_points(ev, book, rules.annual_min_amount)
+        if not points and not ev.series:  # a log's first month: a month's and a year's amount, paired
+            _, points = _paired(ev.opening_amount, ev.opening_cust, "amounts", rules.annual_min_amount)
+            points = [replace(p, lapsed=True) for p in points[:1]]
         # the best supported one is a seat's year, as a price learned from prorations would be, until one is learned
         if points and not any(not a.assumed and not a.derived for a in book.annual_seat):
             book = replace(book, annual_seat=(points[0], *book.annual_seat), annual_points=tuple(points[1:]))
@@ -437,12 +444,13 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
     return _with_mix(book, ev)
 
 
-def _paired(values: np.ndarray, cust: np.ndarray) -> tuple[list[Price], list[Price]]:
+def _paired(values: np.ndarray, cust: np.ndarray, unit: str = "single charges / seats", below: float = np.inf
+            ) -> tuple[list[Price], list[Price]]:
     """Monthly and annual seat prices from single charges alone (pending ones too): two per-seat prices among them,
     each paid by MIN_CUSTOMERS+ customers, one SWITCH_RATIOS (10 or 12) times the other, are a month's and a year's
     price of one seat (a customer who pays ten times the price for the same seats buys ten months or more at once).
     Each pair is a monthly and an annual price, best supported pair first; none when no two groups pair up."""
-    ok = np.isfinite(values) & (values > 0)
+    ok = np.isfinite(values) & (values > 0) & (values < below)
     codes = pd.factorize(cust[ok])[0]
     groups = _groups(values[ok], codes, "", None)
     monthly: list[Price] = []
@@ -455,7 +463,7 @@ def _paired(values: np.ndarray, cust: np.ndarray) -> tuple[list[Price], list[Pri
             if any(m.amount == low.amount or _whole_ratio(m.amount, low.amount) for m in monthly) or \
                     any(a.amount == high.amount for a in annual):
                 continue  # a multiple of a paired price is seats counted today (36 and 360: 2 x 18 and 2 x 180)
-            basis = (f"paired among single charges / seats: {low.amount:.2f} ({low.customers} customers) and "
+            basis = (f"paired among {unit}: {low.amount:.2f} ({low.customers} customers) and "
                      f"{high.amount:.2f} ({high.customers} customers), {ratio:.4g} times it; no monthly series yet")
             monthly.append(replace(low, basis=basis))
             annual.append(replace(high, basis=basis))

@@ -439,3 +439,18 @@ def test_without_seats_an_amount_that_renews_monthly_stays_a_month():
     result = read(no_seat_second_month(True), as_of="2017-02-28 23:59:59")
     assert result.price_book.annual_seat == () and result.price_book.annual_points == ()
     assert month_ends(result, "2017-02-28 23:59:59", "p") == {"2017-02": 360.0}
+
+
+def test_without_seats_a_logs_first_month_pairs_a_month_and_a_year_by_amount():
+    """No seat counts, no series yet: 18 (5 customers) and 180 (3 customers), ten times it, are a month and a year;
+    180 stands as the annual list price, so the pending 180s and a 540 are years at once; with 180 paid by 2
+    customers only, nothing pairs."""
+    rows = [(f"m{i}", f"2017-01-{3 + i:02d} 11:00", 18.0) for i in range(5)]
+    rows += [(f"y{i}", f"2017-01-{10 + i:02d} 10:00", 180.0) for i in range(3)] + [("q", "2017-01-20 10:00", 540.0)]
+    result = read(charges(*rows), as_of="2017-01-31 23:59:59")
+    book = result.price_book
+    assert [p.amount for p in book.annual_seat] == [180.0]
+    assert "paired among amounts: 18.00 (5 customers) and 180.00 (3 customers)" in book.annual_seat[0].basis
+    assert month_ends(result, "2017-01-31 23:59:59", "y0") == {"2017-01": 15.0}
+    assert month_ends(result, "2017-01-31 23:59:59", "q") == {"2017-01": 45.0}
+    assert read(charges(*rows[:7], rows[-1]), as_of="2017-01-31 23:59:59").price_book.annual_seat == ()
