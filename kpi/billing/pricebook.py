@@ -12,8 +12,8 @@ own unambiguous evidence (`learn_price_book`), or takes them from `[billing] pri
   single charge is a year old, a per-seat price that 3+ customers paid once and (almost) none renewed a month later,
   while monthly plans at the list price mostly did (`_lapsed`; exact seat matches only). Without seat counts, the
   same by amount (`_lapsed_points`): the best supported such amount stands as the annual list price (its whole
-  multiples are annual points) until prorations or renewals a year later teach one; the others are points. In a
-  first month, amounts paired as `_paired` pairs seat prices (18 and 180) give that list price.
+  multiples are annual points) until prorations or renewals a year later teach one; the others are points. Until
+  amounts lapse (a first month), amounts paired as `_paired` pairs seat prices (18 and 180) give that list price.
 
 Values are grouped when within TOLERANCE of each other; a group becomes a price when at least
 MIN_CUSTOMERS distinct customers and MIN_SHARE of its kind's customers support it (seat counts in a
@@ -454,21 +454,13 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
         annual += _lapsed(ev, monthly, annual)  # prices the book has no other way to know yet (exact seat matches)
     book = PriceBook(mode="learned", monthly_seat=tuple(monthly), annual_seat=tuple(annual),
                      considered={"monthly seat price": len(ev.monthly_value), "annual seat price": len(values)})
-    if len(ev.first_seats) and np.isnan(ev.first_seats).all():  # no seat counts at all: amounts that lapsed
-        points = _lapsed_points(ev, book, rules.annual_min_amount)
-        if not points and not ev.series:  # a log's first month: a month's and a year's amount, paired
-            _, points = _paired(ev.opening_amount, ev.opening_cust, "amounts", rules.annual_min_amount)
-            points = [replace(p, lapsed=True) for p in points[:1]]
-        # the best supported one is a seat's year, as a price learned from prorations would be, until one is learned
-        if points and not any(not a.assumed and not a.derived for a in book.annual_seat):
-            book = replace(book, annual_seat=(points[0], *book.annual_seat), annual_points=tuple(points[1:]))
-        else:
-            book = replace(book, annual_points=tuple(points))
+    if len(ev.first_seats) and np.isnan(ev.first_seats).all():  # no seat counts at all: what amounts say
+        book = _amount_points(ev, book, rules.annual_min_amount)
     return _with_mix(book, ev)
 
 
-def _paired(values: np.ndarray, cust: np.ndarray, unit: str = "single charges / seats", below: float = np.inf
-            ) -> tuple[list[Price], list[Price]]:
+def _paired(values: np.ndarray, cust: np.ndarray, unit: str = "single charges / seats", below: float = np.inf,
+            why: str = "no monthly series yet") -> tuple[list[Price], list[Price]]:
     """Monthly and annual seat prices from single charges alone (pending ones too): two per-seat prices among them,
     each paid by MIN_CUSTOMERS+ customers, one SWITCH_RATIOS (10 or 12) times the other, are a month's and a year's
     price of one seat (a customer who pays ten times the price for the same seats buys ten months or more at once).
@@ -487,7 +479,7 @@ def _paired(values: np.ndarray, cust: np.ndarray, unit: str = "single charges / 
                     any(a.amount == high.amount for a in annual):
                 continue  # a multiple of a paired price is seats counted today (36 and 360: 2 x 18 and 2 x 180)
             basis = (f"paired among {unit}: {low.amount:.2f} ({low.customers} customers) and "
-                     f"{high.amount:.2f} ({high.customers} customers), {ratio:.4g} times it; no monthly series yet")
+                     f"{high.amount:.2f} ({high.customers} customers), {ratio:.4g} times it; {why}")
             monthly.append(replace(low, basis=basis))
             annual.append(replace(high, basis=basis))
     order = sorted(range(len(monthly)), key=lambda i: -(monthly[i].customers + annual[i].customers))
@@ -535,6 +527,24 @@ def _lapsed(ev: PriceEvidence, monthly: list[Price], annual: list[Price]) -> lis
                                     f"{anchored + g.charges} charges at {g.amount:.2f} a seat renewed a month later, "
                                     f"{renewed} of {renewed + gone} at the monthly list price {list_price:.2f}"))
     return out
+
+
+def _amount_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> PriceBook:
+    """The book of a log with no seat counts, until a single charge is a year old: with no annual list price learned
+    (from prorations), an amount 10 or 12 times the commonest amount among single charges, each paid by 3+ customers,
+    stands as one (`_paired` by amount: 18 and 180); then amounts that lapsed (`_lapsed_points`) are annual points, the
+    best supported one the list price when there is still none."""
+    if len(ev.aged_amount):
+        return book
+    if not any(not a.assumed and not a.derived for a in book.annual_seat):
+        paired = _paired(ev.opening_amount, ev.opening_cust, "amounts", annual_min,
+                         "no seat counts, no proration or lapsed amount teaches a year yet")[1][:1]
+        book = replace(book, annual_seat=(*[replace(p, lapsed=True) for p in paired], *book.annual_seat))
+    points = _lapsed_points(ev, book, annual_min)
+    if points and not any(not a.assumed and not a.derived for a in book.annual_seat):
+        # the best supported one is a seat's year, as a price learned from prorations would be
+        return replace(book, annual_seat=(points[0], *book.annual_seat), annual_points=tuple(points[1:]))
+    return replace(book, annual_points=tuple(points))
 
 
 def _lapsed_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> list[Price]:

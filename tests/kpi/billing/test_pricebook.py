@@ -450,7 +450,8 @@ def test_without_seats_a_logs_first_month_pairs_a_month_and_a_year_by_amount():
     result = read(charges(*rows), as_of="2017-01-31 23:59:59")
     book = result.price_book
     assert [p.amount for p in book.annual_seat] == [180.0]
-    assert "paired among amounts: 18.00 (5 customers) and 180.00 (3 customers)" in book.annual_seat[0].basis
+    assert "paired among amounts: 18.00 (5 customers) and 180.00 (3 customers), 10 times it; no seat counts" in \
+        book.annual_seat[0].basis
     assert month_ends(result, "2017-01-31 23:59:59", "y0") == {"2017-01": 15.0}
     assert month_ends(result, "2017-01-31 23:59:59", "q") == {"2017-01": 45.0}
     assert read(charges(*rows[:7], rows[-1]), as_of="2017-01-31 23:59:59").price_book.annual_seat == ()
