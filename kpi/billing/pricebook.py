@@ -439,6 +439,10 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
     annual = _accepted(values, cust, "", detail=ev.annual_from_prorations, amounts=ev.annual_amount)
     if not monthly:  # no monthly series yet (a log's first month): prices paired among single charges
         monthly, paired = _paired(ev.opening_value, ev.opening_cust)
+        if not monthly and np.isfinite(ev.first_seats).any() and not len(ev.aged_amount):
+            # seat counts of today scatter the per-seat values: one seat's month and year still pair as amounts (a log
+            # without seat counts pairs amounts in _amount_points)
+            monthly, paired = _paired(ev.opening_amount, ev.opening_cust, "amounts", rules.annual_min_amount)
         if monthly:
             annual = [a for a in annual if a.amount >= MIN_ANNUAL_MONTHS * monthly[0].amount]
             annual += [p for p in paired  # a price the annual charges taught already is not listed twice

@@ -455,3 +455,17 @@ def test_without_seats_a_logs_first_month_pairs_a_month_and_a_year_by_amount():
     assert month_ends(result, "2017-01-31 23:59:59", "y0") == {"2017-01": 15.0}
     assert month_ends(result, "2017-01-31 23:59:59", "q") == {"2017-01": 45.0}
     assert read(charges(*rows[:7], rows[-1]), as_of="2017-01-31 23:59:59").price_book.annual_seat == ()
+
+
+def test_a_first_month_pairs_amounts_when_todays_seats_scatter_the_per_seat_prices():
+    """A first month read with today's seat counts: 12 customers paid 18 (one seat then, 2 to 13 seats today) and 8
+    paid 180 (2 to 9 seats today), so no per-seat price is shared by 3 customers; 18 and 180 still pair as amounts
+    (one seat's month and year), and a 2-seat customer's 360 is read as 2 seats for a year, not 20 for a month."""
+    rows = [(f"m{i}", f"2017-01-{3 + i:02d} 11:00", 18.0) for i in range(12)]
+    rows += [(f"y{i}", f"2017-01-{3 + i:02d} 10:00", 180.0) for i in range(8)] + [("p", "2017-01-25 10:00", 360.0)]
+    counts = seats(**{f"m{i}": i + 2 for i in range(12)}, **{f"y{i}": i + 2 for i in range(8)}, p=2)
+    result = read(charges(*rows), as_of="2017-01-31 23:59:59", seat_counts=counts)
+    book = result.price_book
+    assert [p.amount for p in book.monthly_seat] == [18.0] and [p.amount for p in book.annual_seat] == [180.0]
+    assert book.annual_seat[0].basis.startswith("paired among amounts: 18.00 (12 customers) and 180.00 (8 customers)")
+    assert month_ends(result, "2017-01-31 23:59:59", "p") == {"2017-01": 30.0}
