@@ -9,11 +9,12 @@ own unambiguous evidence (`learn_price_book`), or takes them from `[billing] pri
   prorations on annual terms, read by the amount rules alone: a proration is the seat price x the
   seats added x the share of the term left, so amount / share left is the seat price times a whole
   number. On the shared log 38232 pays 720 for an annual term and 179.59 a day later: 180 x 364/365; (c) until a
-  single charge is a year old, a per-seat price that 3+ customers paid once and (almost) none renewed a month later,
-  while monthly plans at the list price mostly did (`_lapsed`; exact seat matches only). Without seat counts, the
-  same by amount (`_lapsed_points`): the best supported such amount stands as the annual list price (its whole
-  multiples are annual points) until prorations or renewals a year later teach one; the others are points. Until
-  amounts lapse (a first month), amounts paired as `_paired` pairs seat prices (18 and 180) give that list price.
+  single charge is a year old, a per-seat price that 3+ customers paid once whose monthly renewal came at most half
+  as often as the list price's did (`_lapsed`; exact seat matches only: not weighed, not a list price by
+  multiples, not a year ratio). Without seat counts, by amount (`_amount_points`): unless prorations taught one, the
+  smallest amount paired 10 or 12 times another among single charges stands as the annual list price (its whole
+  multiples are annual points), else the best supported lapsed amount (a whole multiple of the commonest monthly
+  amount, `_lapsed_points`); the other lapsed amounts are points.
 
 Values are grouped when within TOLERANCE of each other; a group becomes a price when at least
 MIN_CUSTOMERS distinct customers and MIN_SHARE of its kind's customers support it (seat counts in a
@@ -241,7 +242,7 @@ def _read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pendin
         other_price[decided] = np.where(annual_wins, m_price, a_price)[decided]
         other_multiple[decided] = np.where(annual_wins, m_k, a_k)[decided]
     else:
-        learned = [a for a in book.annual_seat if not a.assumed and not a.derived]
+        learned = [a for a in book.annual_seat if not a.assumed and not a.derived and not a.lapsed]
         # no seat counts to weigh: multiples of the annual list price only (tiers are too dense: 126 = 7 x 18), never
         # of a guess; of the tiers too when the log's renewals say so, for charges whose renewal was due (what the
         # renewals measured; a pending one may as well be a new monthly plan's first month)
@@ -468,13 +469,16 @@ def _paired(values: np.ndarray, cust: np.ndarray, unit: str = "single charges / 
     """Monthly and annual seat prices from single charges alone (pending ones too): two per-seat prices among them,
     each paid by MIN_CUSTOMERS+ customers, one SWITCH_RATIOS (10 or 12) times the other, are a month's and a year's
     price of one seat (a customer who pays ten times the price for the same seats buys ten months or more at once).
-    Each pair is a monthly and an annual price, best supported pair first; none when no two groups pair up."""
+    Each pair is a monthly and an annual price, best supported pair first; none when no two groups pair up. Per-seat
+    values are paired best supported first (9 and 90 may be 18 and 180 divided by seats counted today); amounts
+    smallest first (an amount is never a fraction of a seat: 36 and 360 are 2 x 18 and 2 x 180 even when more
+    customers pay them)."""
     ok = np.isfinite(values) & (values > 0) & (values < below)
     codes = pd.factorize(cust[ok])[0]
     groups = _groups(values[ok], codes, "", None)
     monthly: list[Price] = []
     annual: list[Price] = []
-    for low in groups:
+    for low in sorted(groups, key=lambda g: g.amount) if unit == "amounts" else groups:
         for high in groups:
             ratio = high.amount / low.amount
             if not any(abs(ratio - r) <= TOLERANCE * r for r in SWITCH_RATIOS):
@@ -497,7 +501,8 @@ MIN_LAPSED_EVIDENCE = 10  # charges at the monthly list price (renewed or not) n
 def _lapsed(ev: PriceEvidence, monthly: list[Price], annual: list[Price]) -> list[Price]:
     """Annual seat prices a log teaches before any of them renews a year later: a per-seat price paid by
     MIN_CUSTOMERS+ customers in single charges whose first monthly renewal was due and never came (each its customer's
-    last charge: a seat added since makes 600 for 2 seats read 200 a seat by today's 3), at least
+    last charge, and not a whole multiple of an annual price the book has: seats added since, before as_of or after
+    it, make 600 for 2 seats read 200 a seat by today's 3, 720 for 4 seats 120 by today's 6), at least
     MIN_ANNUAL_MONTHS and at most 12 times the monthly list price, that renewed a month later at most
     MAX_LAPSED_RENEWAL times as often as the monthly list price did (counting each monthly series' anchor as renewed,
     each such single charge as not). A month of seats renews as monthly plans do; 144 a seat, paid by three customers
@@ -517,6 +522,9 @@ def _lapsed(ev: PriceEvidence, monthly: list[Price], annual: list[Price]) -> lis
     list_rate = renewed / (renewed + gone)
     ok = np.isfinite(ev.lapsed_value) & (ev.lapsed_value >= MIN_ANNUAL_MONTHS * list_price * (1 - TOLERANCE)) & \
         (ev.lapsed_value <= 12 * list_price * (1 + TOLERANCE))
+    for a in annual:  # k x a price the book knows is that price for k seats, whatever today's count divides it into
+        k = np.rint(ev.lapsed_amount / a.amount)
+        ok &= ~((k >= 1) & _close(ev.lapsed_amount, k * a.amount))
     codes = pd.factorize(ev.lapsed_cust[ok])[0]
     out: list[Price] = []
     for g in _groups(ev.lapsed_value[ok], codes, "", None):
@@ -535,15 +543,15 @@ def _lapsed(ev: PriceEvidence, monthly: list[Price], annual: list[Price]) -> lis
 
 def _amount_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> PriceBook:
     """The book of a log with no seat counts, until a single charge is a year old: with no annual list price learned
-    (from prorations), an amount 10 or 12 times the commonest amount among single charges, each paid by 3+ customers,
-    stands as one (`_paired` by amount: 18 and 180); then amounts that lapsed (`_lapsed_points`) are annual points, the
-    best supported one the list price when there is still none."""
+    from prorations, the smallest amount among single charges that is 10 or 12 times another, each paid by 3+
+    customers, stands as one (`_paired` by amount: 18 and 180), before any lapsed amount; then amounts that lapsed
+    (`_lapsed_points`) are annual points, the best supported one the list price when there is still none."""
     if len(ev.aged_amount):
         return book
     if not any(not a.assumed and not a.derived for a in book.annual_seat):
         paired = _paired(ev.opening_amount, ev.opening_cust, "amounts", annual_min,
-                         "no seat counts, no proration or lapsed amount teaches a year yet")[1][:1]
-        book = replace(book, annual_seat=(*[replace(p, lapsed=True) for p in paired], *book.annual_seat))
+                         "no seat counts, no proration teaches a year yet")[1][:1]
+        book = replace(book, annual_seat=(*paired, *book.annual_seat))
     points = _lapsed_points(ev, book, annual_min)
     if points and not any(not a.assumed and not a.derived for a in book.annual_seat):
         # the best supported one is a seat's year, as a price learned from prorations would be
@@ -553,9 +561,9 @@ def _amount_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> Pri
 
 def _lapsed_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> list[Price]:
     """Without seat counts, `_lapsed` by amount: until a single charge is a year old, an amount that MIN_CUSTOMERS+
-    customers paid in single charges whose first monthly renewal was due and never came, at least MIN_ANNUAL_MONTHS
-    times the log's most common monthly amount (the anchor of the most monthly series: one seat's month, or the
-    cheapest plan), renewed a month later at most MAX_LAPSED_RENEWAL times as often as that amount did, is an annual
+    customers paid in single charges whose first monthly renewal was due and never came, a whole multiple, at least
+    MIN_ANNUAL_MONTHS, of the log's most common monthly amount (the anchor of the most monthly series: one seat's
+    month; 150, a flat plan's month of 8.33 x 18, is no seats' year), renewed a month later at most MAX_LAPSED_RENEWAL times as often as that amount did, is an annual
     price point: 180 paid once by five customers, none renewed, while 40 of 52 18s renewed. A whole multiple of a
     learned annual seat price is one already, and an amount of annual_min_amount or more is annual anyway: neither is
     listed."""
@@ -571,8 +579,9 @@ def _lapsed_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> lis
     if renewed + gone < MIN_LAPSED_EVIDENCE or renewed == 0:
         return []
     base_rate = renewed / (renewed + gone)
+    k = np.rint(ev.lapsed_amount / base)
     ok = np.isfinite(ev.lapsed_amount) & (ev.lapsed_amount >= MIN_ANNUAL_MONTHS * base * (1 - TOLERANCE)) & \
-        (ev.lapsed_amount < annual_min)
+        (ev.lapsed_amount < annual_min) & _close(ev.lapsed_amount, k * base)  # k months of the base: seats' years
     codes = pd.factorize(ev.lapsed_cust[ok])[0]
     learned = [a.amount for a in book.annual_seat if not a.assumed and not a.derived]
     out: list[Price] = []
@@ -582,7 +591,7 @@ def _lapsed_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> lis
         anchored = at(ev.anchor_amount, g.amount)
         if anchored / (anchored + g.charges) > MAX_LAPSED_RENEWAL * base_rate:
             continue
-        out.append(replace(g, lapsed=True, basis=f"single charges whose monthly renewal never came: {anchored} of "
+        out.append(replace(g, basis=f"single charges whose monthly renewal never came: {anchored} of "
                                                  f"{anchored + g.charges} charges of {g.amount:.2f} renewed a month "
                                                  f"later, {renewed} of {renewed + gone} of {base:.2f}, the most common "
                                                  "monthly amount"))
@@ -604,6 +613,8 @@ def year_ratio(monthly: tuple[Price, ...], annual: tuple[Price, ...]) -> float:
     best, ratio = 0, 0.0
     for m in monthly:
         for a in annual:
+            if a.lapsed:  # a tier learned from what did not renew says nothing of how many months a year costs
+                continue
             r = a.amount / m.amount
             support = min(max(m.customers, 1), max(a.customers, 1))
             if MIN_ANNUAL_MONTHS <= r <= 12 * (1 + TOLERANCE) and support > best:

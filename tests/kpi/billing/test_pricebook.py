@@ -426,7 +426,7 @@ def test_without_seats_an_amount_that_never_renewed_a_month_later_is_a_year():
     360 and 540 (its whole multiples), at once; January's 180s are years, not a month then churn."""
     result = read(no_seat_second_month(False), as_of="2017-02-28 23:59:59")
     book = result.price_book
-    assert [p.amount for p in book.annual_seat] == [180.0] and book.annual_seat[0].lapsed
+    assert [p.amount for p in book.annual_seat] == [180.0]
     assert "0 of 4 charges of 180.00 renewed a month later, 10 of 12 of 18.00, the most common monthly amount" in \
         book.annual_seat[0].basis
     assert month_ends(result, "2017-02-28 23:59:59", "y0") == {"2017-01": 15.0, "2017-02": 15.0}
@@ -469,3 +469,40 @@ def test_a_first_month_pairs_amounts_when_todays_seats_scatter_the_per_seat_pric
     assert [p.amount for p in book.monthly_seat] == [18.0] and [p.amount for p in book.annual_seat] == [180.0]
     assert book.annual_seat[0].basis.startswith("paired among amounts: 18.00 (12 customers) and 180.00 (8 customers)")
     assert month_ends(result, "2017-01-31 23:59:59", "p") == {"2017-01": 30.0}
+
+
+def test_a_lapsed_tier_is_no_list_price_and_no_year_ratio():
+    """The second month's lapsed 144 (3 customers; the annual prices are otherwise assumed, 180 and 216) matches exact
+    seat counts only: a pending 432 of a customer with no seat count stays a month for now (not 3 x 144 by multiples),
+    and the switch ratios stay 10 and 12 (144 / 18 = 8 is no year)."""
+    log, counts = second_month(tier_renews=False)
+    log = pd.concat([log, charges(("u", "2017-02-22 10:00", 432.0))], ignore_index=True)
+    result = read(log, as_of="2017-02-28 23:59:59", seat_counts=counts)
+    assert 144.0 in [p.amount for p in result.price_book.annual_seat if p.lapsed]
+    assert result.price_book.switch_ratios == (10.0, 12.0)
+    assert month_ends(result, "2017-02-28 23:59:59", "u") == {"2017-02": 432.0}
+
+
+def test_amounts_pair_smallest_first():
+    """No seat counts, a first month: 36 (6 customers) and 360 (4) are better supported than 18 (4) and 180 (3), but
+    an amount is never a fraction of a seat: 18 and 180 are a seat's month and year, 36 and 360 two seats'."""
+    rows = [(f"a{i}", f"2017-01-{3 + i:02d} 11:00", 36.0) for i in range(6)]
+    rows += [(f"b{i}", f"2017-01-{3 + i:02d} 12:00", 360.0) for i in range(4)]
+    rows += [(f"c{i}", f"2017-01-{3 + i:02d} 13:00", 18.0) for i in range(4)]
+    rows += [(f"d{i}", f"2017-01-{3 + i:02d} 14:00", 180.0) for i in range(3)]
+    result = read(charges(*rows), as_of="2017-01-31 23:59:59")
+    assert [p.amount for p in result.price_book.annual_seat] == [180.0]
+    assert month_ends(result, "2017-01-31 23:59:59", "d0") == {"2017-01": 15.0}
+
+
+def test_a_lapsed_charge_at_a_multiple_of_a_known_annual_price_teaches_no_tier():
+    """180 a seat is known (three 1080 charges of 6-seat customers); three customers paid 720 (4 seats for a year)
+    and have 6 seats today: 120 a seat, never renewed, is those seats counted later, not a price."""
+    log, counts = second_month(tier_renews=False)
+    extra = [(f"k{i}", f"2017-01-{10 + i:02d} 12:00", 1080.0) for i in range(3)]
+    extra += [(f"s{i}", f"2017-01-{14 + i:02d} 12:00", 720.0) for i in range(3)]
+    log = pd.concat([log, charges(*extra)], ignore_index=True)
+    counts = pd.concat([counts, seats(**{f"k{i}": 6 for i in range(3)}, **{f"s{i}": 6 for i in range(3)})])
+    book = read(log, as_of="2017-02-28 23:59:59", seat_counts=counts).price_book
+    amounts = [p.amount for p in book.annual_seat]
+    assert 180.0 in amounts and 120.0 not in amounts and 144.0 in amounts, book.rows()
