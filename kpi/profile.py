@@ -24,7 +24,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from kpi.mrr import by_id, customer_keys
 from kpi.params import SegmentParams
+from kpi.schedule import CustomerCodes
 
 UNKNOWN = "unknown"
 PROFILE_COLUMNS = ["customer_id", "seats", "sessions", "sessions_per_seat", "mrr", "ever_active", "active",
@@ -51,8 +53,10 @@ def _numeric(customers: pd.DataFrame, column: str) -> pd.Series:
 
 def customer_profile(customers: pd.DataFrame, customer_months: pd.DataFrame, lifetime: pd.Series,
                      as_of_month: pd.Timestamp, params: SegmentParams,
-                     intervals: pd.Series | None = None) -> pd.DataFrame:
-    """One row per customer: PROFILE_COLUMNS. Attribute columns missing from `customers` are all unknown (NaN)."""
+                     intervals: pd.Series | None = None, codes: CustomerCodes | None = None) -> pd.DataFrame:
+    """One row per customer: PROFILE_COLUMNS. Attribute columns missing from `customers` are all unknown (NaN).
+    `codes`: customer_months' customers as codes (kpi.schedule.CustomerCodes), when known: its rows are then grouped
+    by code, and only the customers' ids are text."""
     attrs = pd.DataFrame(
         {
             "customer_id": customers["customer_id"].astype(str).to_numpy(),
@@ -60,10 +64,12 @@ def customer_profile(customers: pd.DataFrame, customer_months: pd.DataFrame, lif
             "sessions": _numeric(customers, params.sessions_column).to_numpy(),
         }
     ).drop_duplicates("customer_id")
-    months = customer_months.loc[customer_months["month"] <= as_of_month]
-    active_months = months.loc[months["mrr"] > 0].assign(customer_id=lambda d: d["customer_id"].astype(str))
-    tenure = active_months.groupby("customer_id")["month"].nunique()
-    current = active_months.loc[active_months["month"] == as_of_month].groupby("customer_id")["mrr"].sum()
+    key, key_ids = customer_keys(customer_months, codes)
+    counted = ((customer_months["month"] <= as_of_month) & (customer_months["mrr"] > 0)).to_numpy()
+    active_months, key = customer_months.loc[counted], key.loc[counted]
+    tenure = by_id(active_months["month"].groupby(key).nunique(), key_ids)
+    now = (active_months["month"] == as_of_month).to_numpy()
+    current = by_id(active_months["mrr"].loc[now].groupby(key.loc[now]).sum(), key_ids)
     lifetime = lifetime.set_axis(lifetime.index.astype(str))
     ids = pd.Index(attrs["customer_id"]).union(pd.Index(tenure.index)).union(pd.Index(lifetime.index))
     frame = attrs.set_index("customer_id").reindex(ids)
