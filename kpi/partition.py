@@ -48,7 +48,8 @@ class PerCustomer:
     ref_codes: kpi.mrr.coded_ref_months' codes of ref_months, so the Movements tab does not hash its texts again
     (a partition's own; None once partitions are combined);
     month_codes: kpi.mrr.coded_customer_months' codes of customer_months, so the tables built on it do not hash its
-    ids again (likewise None once partitions are combined).
+    ids again; codes: the reading's codes of the schedule (kpi.billing.Inference.codes), likewise (both None once
+    partitions are combined).
     """
 
     schedule: pd.DataFrame
@@ -59,6 +60,7 @@ class PerCustomer:
     price_book: PriceBook
     ref_codes: Codes | None = None  # ref_months' customers and refs as codes, row by row (None: not kept)
     month_codes: CustomerCodes | None = None  # customer_months' customers as codes, row by row (None: not kept)
+    codes: Codes | None = None  # the schedule's customers and refs as codes, row by row (None: not kept)
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ def _frames(inferred: Inference, paid: pd.Series, params: Params, as_of: pd.Time
         price_book=inferred.price_book,
         ref_codes=ref_codes,
         month_codes=month_codes,
+        codes=codes,
     )
 
 

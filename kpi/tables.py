@@ -34,7 +34,7 @@ from kpi import mrr
 from kpi.billing.pricebook import PriceBook
 from kpi.cohorts import CohortMatrices, as_of_month, cohort_matrices
 from kpi.profile import customer_profile, last_interval
-from kpi.schedule import CustomerCodes
+from kpi.schedule import Codes, CustomerCodes
 
 if TYPE_CHECKING:
     from kpi.params import Params
@@ -278,6 +278,13 @@ class Context:
         if codes is not None and codes.fits(len(self.customer_months)):
             return codes
         return CustomerCodes.of(self.customer_months["customer_id"])
+
+    @property
+    def schedule_codes(self) -> Codes | None:
+        """The schedule's customers and refs as integer codes, row by row (kpi.schedule.Codes), when the payment-log
+        reading kept them; None otherwise."""
+        codes = self.per_customer.codes if self.per_customer is not None else None
+        return codes if codes is not None and len(codes.cust) == len(self.schedule) else None
 
     @cached_property
     def classified(self) -> mrr.Classified:
