@@ -400,10 +400,10 @@ def movement_refs(moves: pd.DataFrame, ref_months_: pd.DataFrame, ref_codes: Cod
     # integer keys throughout: (customer, ref) pair x month number, so no merge on text is needed at scale
     if ref_codes is not None and len(ref_codes.cust) == len(ref_months_):
         cust, cust_ids, ref, ref_ids = ref_codes.cust, ref_codes.ids, ref_codes.ref, ref_codes.refs
-    else:
+    else:  # refs numbered in the order of their text, like kpi.schedule.Codes' refs
         moves_cust = None  # codes into ids these refs do not use
         cust, cust_ids = pd.factorize(ref_months_["customer_id"].astype(str))
-        ref, ref_ids = pd.factorize(ref_months_["ref"].astype(str))
+        ref, ref_ids = pd.factorize(ref_months_["ref"].astype(str), sort=True)
     month = _month_number(ref_months_["month"])
     m_month = _month_number(moves["month"])
     last = max(int(month.max()), int(m_month.max()))  # a movement row may come after every ref's last month
@@ -427,7 +427,7 @@ def movement_refs(moves: pd.DataFrame, ref_months_: pd.DataFrame, ref_codes: Cod
     months_span = span + 1
     ev_key = ((ev_cust.astype(np.int64) * months_span + (ev_month - low)) * 2 + ev_rise)
     ev_names = np.asarray(ref_ids, dtype=object)[ev_ref]
-    ev_order = np.lexsort((ev_names.astype(str), ev_key))
+    ev_order = np.lexsort((ev_ref, ev_key))  # refs by code: the order of their text
     ev_key, ev_names = ev_key[ev_order], ev_names[ev_order]
     if moves_cust is not None and len(moves_cust) == len(moves):
         m_cust = np.asarray(moves_cust, dtype=np.int64)
@@ -753,19 +753,34 @@ def lifetime_revenue(charges: pd.DataFrame | None, as_of: pd.Timestamp,
 def customer_keys(customer_months: pd.DataFrame, codes: CustomerCodes | None = None
                   ) -> tuple[pd.Series, np.ndarray | None]:
     """Each row's customer as a key to group customer_months by: its code when `codes` (kpi.schedule.CustomerCodes)
-    fit the frame, with the ids to turn codes back into text (`by_id`); else its id as text, and None. A code stands
-    for one id and codes sort as the ids do, so grouping by either gives the same groups in the same order."""
+    fit the frame, with the ids the codes stand for; else its id as text, and None. A code stands for one id and codes
+    sort as the ids do, so grouping by either gives the same groups in the same order (`id_index`, `keys_at`)."""
     if codes is not None and codes.fits(len(customer_months)):
         return (pd.Series(codes.cust, index=customer_months.index, name="customer_id"),
                 np.asarray(codes.ids, dtype=object))
     return customer_months["customer_id"].astype(str), None
 
 
-def by_id(grouped: pd.Series | pd.DataFrame, ids: np.ndarray | None) -> pd.Series | pd.DataFrame:
-    """A result grouped by `customer_keys`, indexed by customer id (text) as if it had been grouped by the ids."""
-    if ids is None:
-        return grouped
-    return grouped.set_axis(pd.Index(ids[grouped.index.to_numpy(dtype=np.int64)], dtype="str", name="customer_id"))
+def id_index(grouped: pd.Series | pd.DataFrame, key_ids: np.ndarray | None) -> pd.Index:
+    """The customer ids (text) of a result grouped by `customer_keys`, in its order."""
+    if key_ids is None:
+        return pd.Index(grouped.index)
+    return pd.Index(key_ids[grouped.index.to_numpy(dtype=np.int64)], dtype="str", name="customer_id")
+
+
+def keys_at(ids: pd.Index, key_ids: np.ndarray | None) -> pd.Index:
+    """The keys (`customer_keys`) of these customer ids, to read results grouped by key at them with `reindex`:
+    the ids themselves, or their codes (-1 for an id without one, so it reads as missing). One lookup of the ids
+    serves every such result."""
+    if key_ids is None:
+        return ids
+    return pd.Index(pd.Index(key_ids, dtype="str").get_indexer(ids), dtype=np.int64)
+
+
+def _sorted_ids(ids: pd.Index) -> np.ndarray | None:
+    """Each id's rank in text order when `ids` are distinct and already in that order (a union of indexes is): an
+    integer column to sort by in place of the text; None otherwise."""
+    return np.arange(len(ids)) if ids.is_unique and ids.is_monotonic_increasing else None
 
 
 def customer_summary(customer_months: pd.DataFrame, customers: pd.DataFrame, lifetime: pd.Series,
@@ -783,30 +798,38 @@ def customer_summary(customer_months: pd.DataFrame, customers: pd.DataFrame, lif
     cm, key = customer_months.loc[in_range], key.loc[in_range]
     paying = (cm["mrr"] > 0).to_numpy()
     active, key_active = cm.loc[paying], key.loc[paying]
-    spans = by_id(active["month"].groupby(key_active).agg(["min", "max"]), key_ids)
+    spans = active["month"].groupby(key_active).agg(["min", "max"])  # by key: read at the ids through keys_at
     now = (active["month"] == as_of_month).to_numpy()
-    current = by_id(active["mrr"].loc[now].groupby(key_active.loc[now]).sum(), key_ids)
+    current = active["mrr"].loc[now].groupby(key_active.loc[now]).sum()
     attrs = customers.assign(customer_id=customers["customer_id"].astype(str)).drop_duplicates("customer_id")
     lifetime = lifetime.set_axis(lifetime.index.astype(str))
     listed = (pd.Index(key.unique()) if key_ids is None  # every customer of the table, in the order of its rows
               else pd.Index(key_ids[pd.unique(key.to_numpy())], dtype="str"))
-    ids = pd.Index(attrs["customer_id"]).union(spans.index).union(lifetime.index).union(listed)
+    ids = pd.Index(attrs["customer_id"]).union(id_index(spans, key_ids)).union(lifetime.index).union(listed)
     ids = ids.drop_duplicates()
-    first = spans["min"].reindex(ids)
-    current = current.reindex(ids, fill_value=0.0)
+    at = keys_at(ids, key_ids)
+    first = spans["min"].reindex(at)
+    current = current.reindex(at, fill_value=0.0)
     status = np.asarray(["active", "churned", "never active"], dtype=object)[  # one str per label, shared by the rows
         np.select([current.to_numpy() > 0, first.notna().to_numpy()], [0, 1], 2)]
+    same = key_ids is not None and same_ids(lifetime.index.to_numpy(dtype=object), key_ids)
     out = pd.DataFrame(
         {
             "customer_id": ids.astype(str),
             "first_month": first.to_numpy(),
-            "last_month": spans["max"].reindex(ids).to_numpy(),
+            "last_month": spans["max"].reindex(at).to_numpy(),
             "current_mrr": to_cents(current.to_numpy(dtype="float64")) / 100,  # as summed in the MRR tab
             "status": status,
-            "lifetime_revenue": lifetime.reindex(ids, fill_value=0.0).to_numpy(dtype="float64"),
+            "lifetime_revenue": (lifetime.set_axis(pd.RangeIndex(len(lifetime))).reindex(at, fill_value=0.0) if same
+                                 else lifetime.reindex(ids, fill_value=0.0)).to_numpy(dtype="float64"),
         }
     )
     extra = attrs.set_index("customer_id").reindex(ids).reset_index(drop=True)
     out = pd.concat([out, extra.set_axis(out.index)], axis=1)
+    rank = _sorted_ids(ids)
+    if rank is not None:  # sorted by rank, the order of the ids' text, without sorting the text again
+        order = out.assign(_rank=rank).sort_values(["current_mrr", "lifetime_revenue", "_rank"],
+                                                   ascending=[False, False, True], kind="stable").index
+        return out.take(order).reset_index(drop=True)
     return out.sort_values(["current_mrr", "lifetime_revenue", "customer_id"], ascending=[False, False, True],
                            kind="stable").reset_index(drop=True)
