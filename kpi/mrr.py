@@ -783,15 +783,36 @@ def _sorted_ids(ids: pd.Index) -> np.ndarray | None:
     return np.arange(len(ids)) if ids.is_unique and ids.is_monotonic_increasing else None
 
 
+def union_ids(customers: pd.DataFrame, active: pd.Index, lifetime: pd.Series) -> pd.Index:
+    """The ids (text) of the customers in the attributes, of those with MRR (`active`, text) and of those with
+    lifetime revenue, as one index: the union, in text order."""
+    attrs = pd.Index(customers["customer_id"].astype(str).to_numpy(), name="customer_id").drop_duplicates()
+    return attrs.union(active).union(pd.Index(lifetime.index.astype(str)))
+
+
+def customer_ids(customers: pd.DataFrame, customer_months: pd.DataFrame, lifetime: pd.Series,
+                 as_of_month: pd.Timestamp, codes: CustomerCodes | None = None) -> pd.Index:
+    """Every customer that `customer_summary` and kpi.profile.customer_profile list (the customers of customer_months
+    that are not among these have no month with MRR by as_of; the summary adds them): `union_ids` with the customers
+    that have MRR > 0 in a month up to `as_of_month`. Each computes it when not given it, so that one run computes it
+    once for both. `codes`: customer_months' customers as codes (kpi.schedule.CustomerCodes), when known."""
+    key, key_ids = customer_keys(customer_months, codes)
+    counted = ((customer_months["month"] <= as_of_month) & (customer_months["mrr"] > 0)).to_numpy()
+    key = key.loc[counted]
+    return union_ids(customers, id_index(key.groupby(key).size(), key_ids), lifetime)
+
+
 def customer_summary(customer_months: pd.DataFrame, customers: pd.DataFrame, lifetime: pd.Series,
-                     as_of_month: pd.Timestamp, codes: CustomerCodes | None = None) -> pd.DataFrame:
+                     as_of_month: pd.Timestamp, codes: CustomerCodes | None = None,
+                     ids: pd.Index | None = None) -> pd.DataFrame:
     """One row per customer (in the attributes, with MRR, or with revenue).
 
     Columns: customer_id, first_month, last_month (first / last month with MRR > 0, NaT if never),
     current_mrr (at the month of as_of, rounded to the cent like the MRR tab), status (active / churned / never active), lifetime_revenue,
     then every other column of `customers` as it is. Sorted by current MRR, then lifetime revenue,
     both descending. `codes`: customer_months' customers as codes (kpi.schedule.CustomerCodes), when known: its rows
-    are then grouped by code, and only the customers' ids are text.
+    are then grouped by code, and only the customers' ids are text. `ids`: `customer_ids` of these inputs, when
+    already computed.
     """
     key, key_ids = customer_keys(customer_months, codes)
     in_range = (customer_months["month"] <= as_of_month).to_numpy()
@@ -805,8 +826,8 @@ def customer_summary(customer_months: pd.DataFrame, customers: pd.DataFrame, lif
     lifetime = lifetime.set_axis(lifetime.index.astype(str))
     listed = (pd.Index(key.unique()) if key_ids is None  # every customer of the table, in the order of its rows
               else pd.Index(key_ids[pd.unique(key.to_numpy())], dtype="str"))
-    ids = pd.Index(attrs["customer_id"]).union(id_index(spans, key_ids)).union(lifetime.index).union(listed)
-    ids = ids.drop_duplicates()
+    base = ids if ids is not None else union_ids(customers, id_index(spans, key_ids), lifetime)
+    ids = base.union(listed).drop_duplicates()
     at = keys_at(ids, key_ids)
     first = spans["min"].reindex(at)
     current = current.reindex(at, fill_value=0.0)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kpi.mrr import customer_keys, id_index, keys_at
+from kpi.mrr import customer_keys, id_index, keys_at, union_ids
 from kpi.params import SegmentParams
 from kpi.schedule import CustomerCodes, same_ids
 
@@ -53,10 +53,12 @@ def _numeric(customers: pd.DataFrame, column: str) -> pd.Series:
 
 def customer_profile(customers: pd.DataFrame, customer_months: pd.DataFrame, lifetime: pd.Series,
                      as_of_month: pd.Timestamp, params: SegmentParams,
-                     intervals: pd.Series | None = None, codes: CustomerCodes | None = None) -> pd.DataFrame:
+                     intervals: pd.Series | None = None, codes: CustomerCodes | None = None,
+                     ids: pd.Index | None = None) -> pd.DataFrame:
     """One row per customer: PROFILE_COLUMNS. Attribute columns missing from `customers` are all unknown (NaN).
     `codes`: customer_months' customers as codes (kpi.schedule.CustomerCodes), when known: its rows are then grouped
-    by code, and only the customers' ids are text."""
+    by code, and only the customers' ids are text. `ids`: kpi.mrr.customer_ids of these inputs, when already
+    computed."""
     attrs = pd.DataFrame(
         {
             "customer_id": customers["customer_id"].astype(str).to_numpy(),
@@ -71,7 +73,8 @@ def customer_profile(customers: pd.DataFrame, customer_months: pd.DataFrame, lif
     now = (active_months["month"] == as_of_month).to_numpy()
     current = active_months["mrr"].loc[now].groupby(key.loc[now]).sum()
     lifetime = lifetime.set_axis(lifetime.index.astype(str))
-    ids = pd.Index(attrs["customer_id"]).union(id_index(tenure, key_ids)).union(pd.Index(lifetime.index))
+    if ids is None:
+        ids = union_ids(customers, id_index(tenure, key_ids), lifetime)
     frame = attrs.set_index("customer_id").reindex(ids)
     seats = frame["seats"]
     interval = (intervals.set_axis(intervals.index.astype(str)) if intervals is not None

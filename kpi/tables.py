@@ -325,7 +325,13 @@ class Context:
         """
         month = as_of_month(self.as_of, self.timezone)
         return customer_profile(self.customers, self.customer_months, self.lifetime, month, self.params.segments,
-                                last_interval(self.billing), self.month_codes)
+                                last_interval(self.billing), self.month_codes, self.customer_ids)
+
+    @cached_property
+    def customer_ids(self) -> pd.Index:
+        """Every customer of the profile and the Customers tab (kpi.mrr.customer_ids), computed once for both."""
+        return mrr.customer_ids(self.customers, self.customer_months, self.lifetime,
+                                as_of_month(self.as_of, self.timezone), self.month_codes)
 
     @cached_property
     def lifetime(self) -> pd.Series:
