@@ -284,7 +284,8 @@ def classify(customer_months: pd.DataFrame, codes: CustomerCodes | None = None) 
         list(range(len(KINDS) - 1)),
         default=len(KINDS) - 1,
     )
-    return Classified(frame=cm, cust=cust, ids=coded.ids, code=code.astype(np.int8), prev=to_cents(a), cents=to_cents(b), active=b > 0)
+    return Classified(frame=cm, cust=cust, ids=coded.ids, code=code.astype(np.int8), prev=to_cents(a),
+                      cents=to_cents(b), active=b > 0)
 
 
 def movements(customer_months: pd.DataFrame, classified: Classified | None = None) -> pd.DataFrame:
