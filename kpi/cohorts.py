@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from kpi.mrr import to_cents
+from kpi.schedule import CustomerCodes
 
 
 def as_of_month(as_of: pd.Timestamp, timezone: str) -> pd.Timestamp:
@@ -54,15 +55,21 @@ class CohortMatrices:
     revenue: pd.DataFrame
 
 
-def cohort_matrices(customer_months: pd.DataFrame, as_of_month: pd.Timestamp, partial: bool = False) -> CohortMatrices:
+def cohort_matrices(customer_months: pd.DataFrame, as_of_month: pd.Timestamp, partial: bool = False,
+                    codes: CustomerCodes | None = None) -> CohortMatrices:
     """The raw cohort counts behind both cohort tables (see CohortMatrices).
 
     `partial`: the month of as_of is not over, so its cells (each cohort's last age) are left empty rather than
     read like whole months, and every retention figure pooled from them uses complete months only. A cohort's
-    size and starting MRR stay as of as_of (the partial cohort's so far, like the MRR tab's New MRR).
+    size and starting MRR stay as of as_of (the partial cohort's so far, like the MRR tab's New MRR). `codes`:
+    customer_months' customers as codes (kpi.schedule.CustomerCodes), when known: customers are then grouped and
+    matched by code, without hashing their ids.
     """
-    active = customer_months.loc[customer_months["mrr"] > 0, ["month", "customer_id", "mrr"]]
-    cohort = first_months(customer_months)
+    paying = (customer_months["mrr"] > 0).to_numpy()
+    active = customer_months.loc[paying, ["month", "customer_id", "mrr"]]
+    if codes is not None and codes.fits(len(customer_months)):
+        active = active.assign(customer_id=codes.cust[paying])  # one code per id: the same groups as the ids
+    cohort = first_months(active)
     if cohort.empty:
         empty = pd.DataFrame(index=pd.DatetimeIndex([], name="cohort"), dtype="float64")
         return CohortMatrices(pd.Series(dtype="int64"), pd.Series(dtype="float64"), empty, empty)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kpi.schedule import Codes, text_codes
+from kpi.schedule import Codes, CustomerCodes, same_ids, text_codes
 
 MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation", "flat")
 
@@ -148,10 +148,17 @@ def customer_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str, 
     at a snapshot iff start <= snapshot < end; pieces starting after `as_of` are ignored. `codes`: the schedule's
     customers as integer codes (kpi.schedule.Codes), when known: its ids are not hashed again.
     """
+    return coded_customer_months(schedule, as_of, timezone, codes)[0]
+
+
+def coded_customer_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str, codes: Codes | None = None
+                          ) -> tuple[pd.DataFrame, CustomerCodes]:
+    """`customer_months`, and its rows' customers as codes (kpi.schedule.CustomerCodes: into the schedule's ids when
+    `codes` gives them), so the tables built on it group, sort and match customers without hashing their ids."""
     as_of = pd.Timestamp(as_of)
     pieces, start, rows_kept = _counted_pieces(schedule, as_of)
     if pieces.empty:
-        return _empty_customer_months()
+        return _empty_customer_months(), CustomerCodes(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object))
     snaps = month_snapshots(as_of, pd.Timestamp(start.min(), tz="UTC"), timezone)
     snap = snaps["snapshot"].dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").view(np.int64)
     n_months = len(snap)
@@ -180,13 +187,15 @@ def customer_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str, 
     grid = grid_cust * n_months + grid_month
     values = np.zeros(len(grid), dtype="float64")
     values[np.searchsorted(grid, cells)] = total
-    return pd.DataFrame(
+    ids = np.asarray(ids, dtype=object)
+    frame = pd.DataFrame(
         {
             "month": snaps["month"].to_numpy()[grid_month],
-            "customer_id": np.asarray(ids, dtype=object)[grid_cust],
+            "customer_id": ids[grid_cust],
             "mrr": values,
         }
     )
+    return frame, CustomerCodes(grid_cust.astype(np.int64), ids)
 
 
 # ----------------------------------------------------------------------------- movements
@@ -197,34 +206,43 @@ def to_cents(values: pd.Series | np.ndarray) -> np.ndarray:
     return np.rint(np.asarray(values, dtype="float64") * 100).astype(np.int64)
 
 
-def _dense(customer_months: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+def _dense(customer_months: pd.DataFrame, codes: CustomerCodes | None = None
+           ) -> tuple[pd.DataFrame, CustomerCodes]:
     """customer_months with every month from each customer's first row to the last month of the table (0 filled),
-    and each row's customer code (its rank among the customer ids: rows are sorted by it, then by month)."""
+    and each row's customer as a code (rows are sorted by it, then by month). `codes`: customer_months' customers as
+    codes (kpi.schedule.CustomerCodes), when known: the ids are then not hashed again."""
     cm = customer_months.loc[:, ["month", "customer_id", "mrr"]].assign(
         customer_id=lambda d: d["customer_id"].astype(str), month=lambda d: d["month"].astype("datetime64[ns]"))
     if cm.empty:
-        return _empty_customer_months(), np.zeros(0, dtype=np.int64)
-    codes, ids = pd.factorize(cm["customer_id"], sort=True)
+        return _empty_customer_months(), CustomerCodes(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object))
     month_no = _month_number(cm["month"])
-    # kpi.mrr.customer_months comes sorted by customer and month, one row each: only other input needs summing
-    if not (np.diff(codes.astype(np.int64) * (int(month_no.max()) + 1) + month_no) > 0).all():
-        cm = cm.groupby(["customer_id", "month"], as_index=False, sort=True)["mrr"].sum()
-        codes, ids = pd.factorize(cm["customer_id"], sort=True)
-        month_no = _month_number(cm["month"])
+    sorted_ = False
+    if codes is not None and codes.fits(len(cm)):
+        cust, ids = codes.cust, np.asarray(codes.ids, dtype=object)
+        sorted_ = bool((np.diff(cust * (int(month_no.max()) + 1) + month_no) > 0).all())
+    if not sorted_:
+        cust, ids = pd.factorize(cm["customer_id"], sort=True)
+        # kpi.mrr.customer_months comes sorted by customer and month, one row each: only other input needs summing
+        if not (np.diff(cust.astype(np.int64) * (int(month_no.max()) + 1) + month_no) > 0).all():
+            cm = cm.groupby(["customer_id", "month"], as_index=False, sort=True)["mrr"].sum()
+            cust, ids = pd.factorize(cm["customer_id"], sort=True)
+            month_no = _month_number(cm["month"])
+        cust, ids = cust.astype(np.int64), np.asarray(ids, dtype=object)
     cm = cm.reset_index(drop=True)
     last = int(month_no.max())
-    first = pd.Series(np.asarray(month_no)).groupby(codes).min().to_numpy()
+    starts = np.r_[0, np.flatnonzero(cust[1:] != cust[:-1]) + 1]  # each customer's first row (rows sorted by it)
+    first = month_no[starts]
     length = last - first + 1
     if length.sum() == len(cm):
-        return cm.loc[:, ["month", "customer_id", "mrr"]].reset_index(drop=True), codes.astype(np.int64)
-    grid_cust = np.repeat(np.arange(len(ids)), length)
+        return cm.loc[:, ["month", "customer_id", "mrr"]].reset_index(drop=True), CustomerCodes(cust, ids)
+    grid_cust = np.repeat(cust[starts], length)
     grid_no = np.repeat(first, length) + (np.arange(length.sum()) - np.repeat(np.cumsum(length) - length, length))
     span = last + 1
     values = np.zeros(len(grid_no))
-    values[np.searchsorted(grid_cust * span + grid_no, codes * span + np.asarray(month_no))] = cm["mrr"].to_numpy()
+    values[np.searchsorted(grid_cust * span + grid_no, cust * span + month_no)] = cm["mrr"].to_numpy()
     months = pd.to_datetime({"year": grid_no // 12, "month": grid_no % 12 + 1, "day": 1}).astype("datetime64[ns]")
-    return pd.DataFrame({"month": months.to_numpy(), "customer_id": np.asarray(ids, dtype=object)[grid_cust],
-                         "mrr": values}), grid_cust.astype(np.int64)
+    return pd.DataFrame({"month": months.to_numpy(), "customer_id": ids[grid_cust],
+                         "mrr": values}), CustomerCodes(grid_cust, ids)
 
 
 @dataclass(frozen=True)
@@ -232,12 +250,13 @@ class Classified:
     """customer_months made dense and read (`classify`): what the MRR tab and the Movements tab are both built from.
 
     frame: month, customer_id, mrr (every month from each customer's first to the table's last, 0 filled), sorted by
-    customer and month; cust: each row's customer code (int, in the order of the rows); code: its movement, as its
-    position in KINDS (`kinds` gives the names); prev and cents: its MRR at the previous snapshot and at this one, in
-    cents; active: MRR > 0."""
+    customer and month; cust: each row's customer as a code into `ids` (the customer ids sorted as text, so codes sort
+    as the ids do); code: its movement, as its position in KINDS (`kinds` gives the names); prev and cents: its MRR at
+    the previous snapshot and at this one, in cents; active: MRR > 0."""
 
     frame: pd.DataFrame
     cust: np.ndarray
+    ids: np.ndarray
     code: np.ndarray
     prev: np.ndarray
     cents: np.ndarray
@@ -251,9 +270,11 @@ class Classified:
 KINDS: tuple[str, ...] = ("new", "reactivation", "churn", "expansion", "contraction", "flat")  # classify's order
 
 
-def classify(customer_months: pd.DataFrame) -> Classified:
-    """Each customer-month's movement (metrics.md 3), computed once for `mrr_by_month` and `movements`."""
-    cm, cust = _dense(customer_months)
+def classify(customer_months: pd.DataFrame, codes: CustomerCodes | None = None) -> Classified:
+    """Each customer-month's movement (metrics.md 3), computed once for `mrr_by_month` and `movements`. `codes`:
+    customer_months' customers as codes (kpi.schedule.CustomerCodes), when known."""
+    cm, coded = _dense(customer_months, codes)
+    cust = coded.cust
     b = cm["mrr"].to_numpy(dtype="float64")
     first = np.r_[True, cust[1:] != cust[:-1]] if len(cm) else np.zeros(0, dtype=bool)
     a = np.where(first, 0.0, np.r_[0.0, b[:-1]])
@@ -263,7 +284,8 @@ def classify(customer_months: pd.DataFrame) -> Classified:
         list(range(len(KINDS) - 1)),
         default=len(KINDS) - 1,
     )
-    return Classified(frame=cm, cust=cust, code=code.astype(np.int8), prev=to_cents(a), cents=to_cents(b), active=b > 0)
+    return Classified(frame=cm, cust=cust, ids=coded.ids, code=code.astype(np.int8), prev=to_cents(a),
+                      cents=to_cents(b), active=b > 0)
 
 
 def movements(customer_months: pd.DataFrame, classified: Classified | None = None) -> pd.DataFrame:
@@ -362,14 +384,16 @@ def _month_number(months: pd.Series) -> np.ndarray:
     return np.asarray(index.year * 12 + index.month - 1, dtype=np.int64)
 
 
-def movement_refs(moves: pd.DataFrame, ref_months_: pd.DataFrame, ref_codes: Codes | None = None) -> pd.Series:
+def movement_refs(moves: pd.DataFrame, ref_months_: pd.DataFrame, ref_codes: Codes | None = None,
+                  moves_cust: np.ndarray | None = None) -> pd.Series:
     """For each row of `moves` (month, customer_id, movement), the refs behind it, joined by ", " ("" if none).
 
     The refs whose own MRR, in cents, moved the way the customer's did between the previous snapshot and this
     one: for churn and contraction those that fell or ended, for new, reactivation and expansion those that
     rose or started. A churn thus names every series or term the customer had (the one whose renewal did not
     come), a new customer the ones it started with. Sorted by ref within a row. `ref_codes`: ref_months_'s customers
-    and refs as codes, row by row (`coded_ref_months`), when known.
+    and refs as codes, row by row (`coded_ref_months`), when known; `moves_cust`: the customers of `moves` as codes
+    into the same ids as ref_codes', when known.
     """
     out = pd.Series("", index=moves.index, dtype=object)
     if moves.empty or ref_months_.empty:
@@ -377,9 +401,10 @@ def movement_refs(moves: pd.DataFrame, ref_months_: pd.DataFrame, ref_codes: Cod
     # integer keys throughout: (customer, ref) pair x month number, so no merge on text is needed at scale
     if ref_codes is not None and len(ref_codes.cust) == len(ref_months_):
         cust, cust_ids, ref, ref_ids = ref_codes.cust, ref_codes.ids, ref_codes.ref, ref_codes.refs
-    else:
+    else:  # refs numbered in the order of their text, like kpi.schedule.Codes' refs
+        moves_cust = None  # codes into ids these refs do not use
         cust, cust_ids = pd.factorize(ref_months_["customer_id"].astype(str))
-        ref, ref_ids = pd.factorize(ref_months_["ref"].astype(str))
+        ref, ref_ids = pd.factorize(ref_months_["ref"].astype(str), sort=True)
     month = _month_number(ref_months_["month"])
     m_month = _month_number(moves["month"])
     last = max(int(month.max()), int(m_month.max()))  # a movement row may come after every ref's last month
@@ -403,9 +428,12 @@ def movement_refs(moves: pd.DataFrame, ref_months_: pd.DataFrame, ref_codes: Cod
     months_span = span + 1
     ev_key = ((ev_cust.astype(np.int64) * months_span + (ev_month - low)) * 2 + ev_rise)
     ev_names = np.asarray(ref_ids, dtype=object)[ev_ref]
-    ev_order = np.lexsort((ev_names.astype(str), ev_key))
+    ev_order = np.lexsort((ev_ref, ev_key))  # refs by code: the order of their text
     ev_key, ev_names = ev_key[ev_order], ev_names[ev_order]
-    m_cust = pd.Index(cust_ids).get_indexer(moves["customer_id"].astype(str))
+    if moves_cust is not None and len(moves_cust) == len(moves):
+        m_cust = np.asarray(moves_cust, dtype=np.int64)
+    else:
+        m_cust = pd.Index(cust_ids).get_indexer(moves["customer_id"].astype(str))
     m_key = (m_cust.astype(np.int64) * months_span + (m_month - low)) * 2 + moves["movement"].isin(_GAINS).to_numpy()
     lo, hi = np.searchsorted(ev_key, m_key, "left"), np.searchsorted(ev_key, m_key, "right")
     unknown = (m_cust < 0) | (m_month < low)  # a customer with no ref at all, or a month before every ref
@@ -428,11 +456,31 @@ def movement_table(customer_months: pd.DataFrame, ref_months_: pd.DataFrame | No
     latest and largest movements. Summed by month and movement, it is the MRR tab's movements (check_movements).
     """
     c = classified if classified is not None else classify(customer_months)
-    moved = _movement_rows(c, np.flatnonzero(c.code != KINDS.index("flat")))  # the flat rows never made: most rows
-    refs = movement_refs(moved, ref_months_, ref_codes) if ref_months_ is not None else pd.Series("", index=moved.index)
-    table = moved.assign(ref=refs.to_numpy(dtype=object), _size=-moved["delta"].abs())
-    return table.sort_values(["month", "_size", "customer_id"], ascending=[False, True, True], kind="stable").loc[
+    keep = np.flatnonzero(c.code != KINDS.index("flat"))  # the flat rows never made: most rows
+    moved = _movement_rows(c, keep)
+    cust = c.cust[keep]  # codes into c.ids, which sort as the ids do
+    if ref_months_ is None:
+        refs = pd.Series("", index=moved.index)
+    elif ref_codes is not None and same_ids(ref_codes.ids, c.ids):
+        refs = movement_refs(moved, ref_months_, ref_codes, moves_cust=cust)
+    else:
+        refs = movement_refs(moved, ref_months_, ref_codes)
+    table = moved.assign(ref=refs.to_numpy(dtype=object), _size=-moved["delta"].abs(), _cust=cust)
+    return table.sort_values(["month", "_size", "_cust"], ascending=[False, True, True], kind="stable").loc[
         :, list(MOVEMENT_TABLE_COLUMNS)].reset_index(drop=True)
+
+
+def repeated_customer_months(customer_months: pd.DataFrame, codes: CustomerCodes | None = None) -> int:
+    """How many rows of customer_months repeat the customer and month of an earlier row (0 in a valid table).
+    `codes`: its customers as codes (kpi.schedule.CustomerCodes), when known: the ids are then not hashed."""
+    if codes is None or not codes.fits(len(customer_months)):
+        return int(customer_months.duplicated(["customer_id", "month"]).sum())
+    cust, month = codes.cust, customer_months["month"]
+    day = month.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    step, later = np.diff(cust), np.diff(day)
+    if not month.isna().any() and ((step > 0) | ((step == 0) & (later > 0))).all():
+        return 0  # sorted by customer and month, one row each, as kpi.mrr.customer_months makes it
+    return int(pd.DataFrame({"customer": cust, "month": month.to_numpy()}).duplicated().sum())
 
 
 def check_movements(movement_table_: pd.DataFrame, mrr_by_month_: pd.DataFrame) -> list[str]:
@@ -595,7 +643,8 @@ def base_retention(customer_months: pd.DataFrame, starts: pd.DatetimeIndex | pd.
     return out.assign(**{c: out[c] / 100 for c in money})
 
 
-def mrr_by_quarter(mrr_by_month: pd.DataFrame, customer_months: pd.DataFrame) -> pd.DataFrame:
+def mrr_by_quarter(mrr_by_month: pd.DataFrame, customer_months: pd.DataFrame, codes: CustomerCodes | None = None
+                   ) -> pd.DataFrame:
     """One row per calendar quarter of `mrr_by_month`: QUARTER_COLUMNS.
 
     quarter ("2017-Q1"), quarter_start (its first month), months (months of the quarter in the data: fewer
@@ -606,7 +655,8 @@ def mrr_by_quarter(mrr_by_month: pd.DataFrame, customer_months: pd.DataFrame) ->
     base_mrr_end are their figures; logo_churn = base_customers_lost / customers_start, gross_mrr_churn =
     base_mrr_lost / mrr_start, net_mrr_churn = (lost - gained) / mrr_start = 1 - nrr, grr = 1 - gross_mrr_churn, nrr = base_mrr_end /
     mrr_start (NaN when the denominator is 0). mrr_growth compares the quarter's end with its start;
-    quick_ratio divides the summed gains by the summed losses.
+    quick_ratio divides the summed gains by the summed losses. `codes`: customer_months' customers as codes
+    (kpi.schedule.CustomerCodes), when known.
     """
     mm = mrr_by_month
     if mm.empty:
@@ -627,7 +677,8 @@ def mrr_by_quarter(mrr_by_month: pd.DataFrame, customer_months: pd.DataFrame) ->
         quarter_start=frame.index.to_timestamp(how="start").astype("datetime64[ns]"),
     ).reset_index(drop=True)
     starts = pd.DatetimeIndex(frame["quarter_start"]) - pd.DateOffset(months=1)
-    base = base_retention(customer_months, starts, pd.DatetimeIndex(frame["end_month"]))
+    cust = codes.cust if codes is not None and codes.fits(len(customer_months)) else None
+    base = base_retention(customer_months, starts, pd.DatetimeIndex(frame["end_month"]), cust=cust)
     start_mrr = base["start_mrr"]
     lost = frame["churned_mrr"] + frame["contraction_mrr"]
     gained = frame["new_mrr"] + frame["expansion_mrr"] + frame["reactivation_mrr"]
@@ -700,39 +751,107 @@ def lifetime_revenue(charges: pd.DataFrame | None, as_of: pd.Timestamp,
     return cm.groupby(cm["customer_id"].astype(str))["mrr"].sum().round(2)
 
 
+def customer_keys(customer_months: pd.DataFrame, codes: CustomerCodes | None = None
+                  ) -> tuple[pd.Series, np.ndarray | None]:
+    """Each row's customer as a key to group customer_months by: its code when `codes` (kpi.schedule.CustomerCodes)
+    fit the frame, with the ids the codes stand for; else its id as text, and None. A code stands for one id and codes
+    sort as the ids do, so grouping by either gives the same groups in the same order (`id_index`, `keys_at`)."""
+    if codes is not None and codes.fits(len(customer_months)):
+        return (pd.Series(codes.cust, index=customer_months.index, name="customer_id"),
+                np.asarray(codes.ids, dtype=object))
+    return customer_months["customer_id"].astype(str), None
+
+
+def id_index(grouped: pd.Series | pd.DataFrame, key_ids: np.ndarray | None) -> pd.Index:
+    """The customer ids (text) of a result grouped by `customer_keys`, in its order."""
+    if key_ids is None:
+        return pd.Index(grouped.index)
+    return pd.Index(key_ids[grouped.index.to_numpy(dtype=np.int64)], dtype="str", name="customer_id")
+
+
+def keys_at(ids: pd.Index, key_ids: np.ndarray | None) -> pd.Index:
+    """The keys (`customer_keys`) of these customer ids, to read results grouped by key at them with `reindex`:
+    the ids themselves, or their codes (-1 for an id without one, so it reads as missing). One lookup of the ids
+    serves every such result."""
+    if key_ids is None:
+        return ids
+    return pd.Index(pd.Index(key_ids, dtype="str").get_indexer(ids), dtype=np.int64)
+
+
+def _sorted_ids(ids: pd.Index) -> np.ndarray | None:
+    """Each id's rank in text order when `ids` are distinct and already in that order (a union of indexes is): an
+    integer column to sort by in place of the text; None otherwise."""
+    return np.arange(len(ids)) if ids.is_unique and ids.is_monotonic_increasing else None
+
+
+def union_ids(customers: pd.DataFrame, active: pd.Index, lifetime: pd.Series) -> pd.Index:
+    """The ids (text) of the customers in the attributes, of those with MRR (`active`, text) and of those with
+    lifetime revenue, as one index: the union, in text order."""
+    attrs = pd.Index(customers["customer_id"].astype(str).to_numpy(), name="customer_id").drop_duplicates()
+    return attrs.union(active).union(pd.Index(lifetime.index.astype(str)))
+
+
+def customer_ids(customers: pd.DataFrame, customer_months: pd.DataFrame, lifetime: pd.Series,
+                 as_of_month: pd.Timestamp, codes: CustomerCodes | None = None) -> pd.Index:
+    """Every customer that `customer_summary` and kpi.profile.customer_profile list (the customers of customer_months
+    that are not among these have no month with MRR by as_of; the summary adds them): `union_ids` with the customers
+    that have MRR > 0 in a month up to `as_of_month`. Each computes it when not given it, so that one run computes it
+    once for both. `codes`: customer_months' customers as codes (kpi.schedule.CustomerCodes), when known."""
+    key, key_ids = customer_keys(customer_months, codes)
+    counted = ((customer_months["month"] <= as_of_month) & (customer_months["mrr"] > 0)).to_numpy()
+    key = key.loc[counted]
+    return union_ids(customers, id_index(key.groupby(key).size(), key_ids), lifetime)
+
+
 def customer_summary(customer_months: pd.DataFrame, customers: pd.DataFrame, lifetime: pd.Series,
-                     as_of_month: pd.Timestamp) -> pd.DataFrame:
+                     as_of_month: pd.Timestamp, codes: CustomerCodes | None = None,
+                     ids: pd.Index | None = None) -> pd.DataFrame:
     """One row per customer (in the attributes, with MRR, or with revenue).
 
     Columns: customer_id, first_month, last_month (first / last month with MRR > 0, NaT if never),
     current_mrr (at the month of as_of, rounded to the cent like the MRR tab), status (active / churned / never active), lifetime_revenue,
     then every other column of `customers` as it is. Sorted by current MRR, then lifetime revenue,
-    both descending.
+    both descending. `codes`: customer_months' customers as codes (kpi.schedule.CustomerCodes), when known: its rows
+    are then grouped by code, and only the customers' ids are text. `ids`: `customer_ids` of these inputs, when
+    already computed.
     """
-    cm = customer_months.loc[customer_months["month"] <= as_of_month]
-    cm = cm.assign(customer_id=cm["customer_id"].astype(str))
-    active = cm.loc[cm["mrr"] > 0]
-    spans = active.groupby("customer_id")["month"].agg(["min", "max"])
-    current = active.loc[active["month"] == as_of_month].groupby("customer_id")["mrr"].sum()
+    key, key_ids = customer_keys(customer_months, codes)
+    in_range = (customer_months["month"] <= as_of_month).to_numpy()
+    cm, key = customer_months.loc[in_range], key.loc[in_range]
+    paying = (cm["mrr"] > 0).to_numpy()
+    active, key_active = cm.loc[paying], key.loc[paying]
+    spans = active["month"].groupby(key_active).agg(["min", "max"])  # by key: read at the ids through keys_at
+    now = (active["month"] == as_of_month).to_numpy()
+    current = active["mrr"].loc[now].groupby(key_active.loc[now]).sum()
     attrs = customers.assign(customer_id=customers["customer_id"].astype(str)).drop_duplicates("customer_id")
     lifetime = lifetime.set_axis(lifetime.index.astype(str))
-    ids = pd.Index(attrs["customer_id"]).union(spans.index).union(lifetime.index).union(pd.Index(cm["customer_id"].unique()))
-    ids = ids.drop_duplicates()
-    first = spans["min"].reindex(ids)
-    current = current.reindex(ids, fill_value=0.0)
+    listed = (pd.Index(key.unique()) if key_ids is None  # every customer of the table, in the order of its rows
+              else pd.Index(key_ids[pd.unique(key.to_numpy())], dtype="str"))
+    base = ids if ids is not None else union_ids(customers, id_index(spans, key_ids), lifetime)
+    ids = base.union(listed).drop_duplicates()
+    at = keys_at(ids, key_ids)
+    first = spans["min"].reindex(at)
+    current = current.reindex(at, fill_value=0.0)
     status = np.asarray(["active", "churned", "never active"], dtype=object)[  # one str per label, shared by the rows
         np.select([current.to_numpy() > 0, first.notna().to_numpy()], [0, 1], 2)]
+    same = key_ids is not None and same_ids(lifetime.index.to_numpy(dtype=object), key_ids)
     out = pd.DataFrame(
         {
             "customer_id": ids.astype(str),
             "first_month": first.to_numpy(),
-            "last_month": spans["max"].reindex(ids).to_numpy(),
+            "last_month": spans["max"].reindex(at).to_numpy(),
             "current_mrr": to_cents(current.to_numpy(dtype="float64")) / 100,  # as summed in the MRR tab
             "status": status,
-            "lifetime_revenue": lifetime.reindex(ids, fill_value=0.0).to_numpy(dtype="float64"),
+            "lifetime_revenue": (lifetime.set_axis(pd.RangeIndex(len(lifetime))).reindex(at, fill_value=0.0) if same
+                                 else lifetime.reindex(ids, fill_value=0.0)).to_numpy(dtype="float64"),
         }
     )
     extra = attrs.set_index("customer_id").reindex(ids).reset_index(drop=True)
     out = pd.concat([out, extra.set_axis(out.index)], axis=1)
+    rank = _sorted_ids(ids)
+    if rank is not None:  # sorted by rank, the order of the ids' text, without sorting the text again
+        order = out.assign(_rank=rank).sort_values(["current_mrr", "lifetime_revenue", "_rank"],
+                                                   ascending=[False, False, True], kind="stable").index
+        return out.take(order).reset_index(drop=True)
     return out.sort_values(["current_mrr", "lifetime_revenue", "customer_id"], ascending=[False, False, True],
                            kind="stable").reset_index(drop=True)

@@ -32,7 +32,7 @@ from kpi.billing.log import Extent, fit_keys
 from kpi.billing.pricebook import PriceBook, PriceEvidence
 from kpi.billing.timeline import Keys
 from kpi.params import Params
-from kpi.schedule import Codes, check_schedule
+from kpi.schedule import Codes, CustomerCodes, check_schedule
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,10 @@ class PerCustomer:
     paid: kpi.mrr.paid_revenue, customer_id -> positive charges paid by as_of, sorted by customer;
     price_book: the book the reading used (the shared one in a partitioned run);
     ref_codes: kpi.mrr.coded_ref_months' codes of ref_months, so the Movements tab does not hash its texts again
-    (a partition's own; None once partitions are combined).
+    (a partition's own; None once partitions are combined);
+    month_codes: kpi.mrr.coded_customer_months' codes of customer_months, so the tables built on it do not hash its
+    ids again; codes: the reading's codes of the schedule (kpi.billing.Inference.codes), likewise (both None once
+    partitions are combined).
     """
 
     schedule: pd.DataFrame
@@ -56,6 +59,8 @@ class PerCustomer:
     paid: pd.Series
     price_book: PriceBook
     ref_codes: Codes | None = None  # ref_months' customers and refs as codes, row by row (None: not kept)
+    month_codes: CustomerCodes | None = None  # customer_months' customers as codes, row by row (None: not kept)
+    codes: Codes | None = None  # the schedule's customers and refs as codes, row by row (None: not kept)
 
 
 @dataclass(frozen=True)
@@ -120,14 +125,17 @@ def _frames(inferred: Inference, paid: pd.Series, params: Params, as_of: pd.Time
         schedule = schedule.loc[keep].reset_index(drop=True)
         codes = codes.rows(keep) if codes is not None else None
     refs, ref_codes = mrr.coded_ref_months(schedule, as_of, params.timezone, codes)
+    months, month_codes = mrr.coded_customer_months(schedule, as_of, params.timezone, codes)
     return PerCustomer(
         schedule=schedule,
         billing=inferred.billing,
-        customer_months=mrr.customer_months(schedule, as_of, params.timezone, codes),
+        customer_months=months,
         ref_months=refs,
         paid=paid,
         price_book=inferred.price_book,
         ref_codes=ref_codes,
+        month_codes=month_codes,
+        codes=codes,
     )
 
 

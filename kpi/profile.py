@@ -24,7 +24,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from kpi.mrr import customer_keys, id_index, keys_at, union_ids
 from kpi.params import SegmentParams
+from kpi.schedule import CustomerCodes, same_ids
 
 UNKNOWN = "unknown"
 PROFILE_COLUMNS = ["customer_id", "seats", "sessions", "sessions_per_seat", "mrr", "ever_active", "active",
@@ -51,8 +53,12 @@ def _numeric(customers: pd.DataFrame, column: str) -> pd.Series:
 
 def customer_profile(customers: pd.DataFrame, customer_months: pd.DataFrame, lifetime: pd.Series,
                      as_of_month: pd.Timestamp, params: SegmentParams,
-                     intervals: pd.Series | None = None) -> pd.DataFrame:
-    """One row per customer: PROFILE_COLUMNS. Attribute columns missing from `customers` are all unknown (NaN)."""
+                     intervals: pd.Series | None = None, codes: CustomerCodes | None = None,
+                     ids: pd.Index | None = None) -> pd.DataFrame:
+    """One row per customer: PROFILE_COLUMNS. Attribute columns missing from `customers` are all unknown (NaN).
+    `codes`: customer_months' customers as codes (kpi.schedule.CustomerCodes), when known: its rows are then grouped
+    by code, and only the customers' ids are text. `ids`: kpi.mrr.customer_ids of these inputs, when already
+    computed."""
     attrs = pd.DataFrame(
         {
             "customer_id": customers["customer_id"].astype(str).to_numpy(),
@@ -60,27 +66,36 @@ def customer_profile(customers: pd.DataFrame, customer_months: pd.DataFrame, lif
             "sessions": _numeric(customers, params.sessions_column).to_numpy(),
         }
     ).drop_duplicates("customer_id")
-    months = customer_months.loc[customer_months["month"] <= as_of_month]
-    active_months = months.loc[months["mrr"] > 0].assign(customer_id=lambda d: d["customer_id"].astype(str))
-    tenure = active_months.groupby("customer_id")["month"].nunique()
-    current = active_months.loc[active_months["month"] == as_of_month].groupby("customer_id")["mrr"].sum()
+    key, key_ids = customer_keys(customer_months, codes)
+    counted = ((customer_months["month"] <= as_of_month) & (customer_months["mrr"] > 0)).to_numpy()
+    active_months, key = customer_months.loc[counted], key.loc[counted]
+    tenure = active_months["month"].groupby(key).nunique()  # by key: read at the ids through keys_at
+    now = (active_months["month"] == as_of_month).to_numpy()
+    current = active_months["mrr"].loc[now].groupby(key.loc[now]).sum()
     lifetime = lifetime.set_axis(lifetime.index.astype(str))
-    ids = pd.Index(attrs["customer_id"]).union(pd.Index(tenure.index)).union(pd.Index(lifetime.index))
+    if ids is None:
+        ids = union_ids(customers, id_index(tenure, key_ids), lifetime)
     frame = attrs.set_index("customer_id").reindex(ids)
     seats = frame["seats"]
     interval = (intervals.set_axis(intervals.index.astype(str)) if intervals is not None
                 else pd.Series(dtype="str")).reindex(ids)
+    at = keys_at(ids, key_ids)
+    mrr = current.reindex(at, fill_value=0.0).to_numpy(dtype="float64")
+    months = tenure.reindex(at, fill_value=0).to_numpy()
+    same = key_ids is not None and same_ids(lifetime.index.to_numpy(dtype=object), key_ids)
+    revenue = (lifetime.set_axis(pd.RangeIndex(len(lifetime))).reindex(at, fill_value=0.0) if same
+               else lifetime.reindex(ids, fill_value=0.0))
     out = pd.DataFrame(
         {
             "customer_id": ids.astype(str),
             "seats": seats.to_numpy(),
             "sessions": frame["sessions"].to_numpy(),
             "sessions_per_seat": (frame["sessions"] / seats.where(seats > 0)).to_numpy(),
-            "mrr": current.reindex(ids, fill_value=0.0).to_numpy(dtype="float64"),
-            "ever_active": tenure.reindex(ids, fill_value=0).to_numpy() > 0,
-            "active": current.reindex(ids, fill_value=0.0).to_numpy() > 0,
-            "tenure_months": tenure.reindex(ids, fill_value=0).to_numpy(dtype="int64"),
-            "lifetime_revenue": lifetime.reindex(ids, fill_value=0.0).to_numpy(dtype="float64"),
+            "mrr": mrr,
+            "ever_active": months > 0,
+            "active": mrr > 0,
+            "tenure_months": months.astype("int64"),
+            "lifetime_revenue": revenue.to_numpy(dtype="float64"),
             "interval": interval.to_numpy(dtype="object"),
         }
     )

@@ -40,6 +40,31 @@ class Codes:
         return Codes(self.cust[keep], self.ids, self.ref[keep], self.refs)
 
 
+@dataclass(frozen=True)
+class CustomerCodes:
+    """A frame's customer ids as integer codes, row by row: row i is customer `ids[cust[i]]`. `ids` are sorted as
+    text (no repeats), so grouping, ordering or matching rows by code is doing it by the text, without hashing it."""
+
+    cust: np.ndarray
+    ids: np.ndarray
+
+    @classmethod
+    def of(cls, values: pd.Series) -> CustomerCodes:
+        """The codes of a column of ids, hashed once (`text_codes`: each value as its text)."""
+        codes, ids = text_codes(values)
+        return cls(codes.astype(np.int64), ids)
+
+    def fits(self, rows: int) -> bool:
+        """True when these are the codes of a frame of `rows` rows, each row with a customer."""
+        return len(self.cust) == rows and (rows == 0 or int(self.cust.min()) >= 0)
+
+
+def same_ids(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when two arrays of distinct ids are the same ones in the same order (codes into one mean the same in the
+    other)."""
+    return a is b or (len(a) == len(b) and bool((np.asarray(a, dtype=object) == np.asarray(b, dtype=object)).all()))
+
+
 def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """`pd.factorize(values.astype(str).to_numpy(), sort=True)`: each value's code into the sorted distinct texts
     (an object array). The values are hashed as they are and only the distinct ones turned into text: the text of

@@ -19,6 +19,7 @@ from kpi.cohorts import as_of_month, retention_by_age
 from kpi.economics import economics_of
 from kpi.mrr import customer_months, month_is_complete, to_cents
 from kpi.params import Params
+from kpi.schedule import Codes
 from kpi.tables import Column, Context, Figure, Tab
 from kpi.wording import COLUMNS, join, money, month_label, number, pct, plural, signed_money
 
@@ -283,24 +284,30 @@ def segment_row(seg: pd.DataFrame) -> dict[str, object] | None:
     )
 
 
-def guessed_mrr(schedule: pd.DataFrame, billing: pd.DataFrame, as_of: pd.Timestamp, timezone: str) -> pd.DataFrame:
+def guessed_mrr(schedule: pd.DataFrame, billing: pd.DataFrame, as_of: pd.Timestamp, timezone: str,
+                codes: Codes | None = None) -> pd.DataFrame:
     """The part of each customer's month-end MRR that comes from intervals guessed from a single charge.
 
     Same grain and columns as kpi.mrr.customer_months (month, customer_id, mrr), over the pieces whose
-    Billing row is `guessed` (a term read from one charge: one month, or a year).
+    Billing row is `guessed` (a term read from one charge: one month, or a year). `codes`: the schedule's customers
+    and refs as codes (kpi.schedule.Codes), when known: the pieces are then picked and grouped by code.
     """
-    guessed = set(billing.loc[billing["guessed"], "ref"])
-    return customer_months(schedule.loc[schedule["ref"].isin(guessed)], as_of, timezone)
+    guessed = billing.loc[billing["guessed"], "ref"]
+    if codes is None or len(codes.ref) != len(schedule):
+        return customer_months(schedule.loc[schedule["ref"].isin(set(guessed))], as_of, timezone)
+    wanted = pd.Index(codes.refs).get_indexer(pd.unique(guessed.to_numpy()))  # -1: a ref no piece has
+    rows = np.isin(codes.ref, wanted[wanted >= 0])
+    return customer_months(schedule.loc[rows], as_of, timezone, codes.rows(rows))
 
 
 def guess_row(customer_months_: pd.DataFrame, guessed: pd.DataFrame, month: pd.Timestamp | None,
               as_of: pd.Timestamp, timezone: str, currency: str) -> dict[str, object]:
     """How much of the last complete month's churned MRR, and of MRR now, rests on intervals guessed from one charge."""
     now = as_of_month(as_of, timezone)
-    g = guessed.assign(month=lambda d: d["month"].astype("datetime64[ns]")).set_index(["customer_id", "month"])["mrr"]
+    g_month = guessed["month"].astype("datetime64[ns]")  # read a month at a time: no index of every guessed row
     cm = customer_months_.assign(month=lambda d: d["month"].astype("datetime64[ns]"))
     total_now = float(cm.loc[cm["month"] == now, "mrr"].sum())
-    guessed_now = float(g.loc[g.index.get_level_values("month") == now].sum())
+    guessed_now = float(guessed["mrr"].loc[(g_month == now).to_numpy()].sum())
     day = pd.Timestamp(as_of).tz_convert(timezone).strftime("%Y-%m-%d")
     share_now = (f"{pct(guessed_now / total_now)} of MRR on {day} ({money(guessed_now, currency)})"
                  if total_now > 0 else f"no MRR on {day}")
@@ -314,9 +321,8 @@ def guess_row(customer_months_: pd.DataFrame, guessed: pd.DataFrame, month: pd.T
     now_ = cm.loc[cm["month"] == month].set_index("customer_id")["mrr"].reindex(prev.index).fillna(0)
     gone = now_.index[now_.to_numpy() == 0]
     churn = pd.DataFrame({"customer_id": gone, "mrr_prev": to_cents(prev.loc[gone]) / 100})
-    from_guess = np.minimum(
-        g.reindex(pd.MultiIndex.from_arrays([churn["customer_id"], pd.DatetimeIndex([before] * len(churn))]))
-        .fillna(0).to_numpy(), churn["mrr_prev"].to_numpy())
+    g_before = guessed.loc[(g_month == before).to_numpy()].set_index("customer_id")["mrr"]
+    from_guess = np.minimum(g_before.reindex(churn["customer_id"]).fillna(0).to_numpy(), churn["mrr_prev"].to_numpy())
     churned = float(churn["mrr_prev"].sum())
     label = month_label(month)
     if churned > 0:
@@ -372,7 +378,8 @@ def _build(ctx: Context) -> pd.DataFrame:
         core = core_users(profile)
         seg = segments(profile, ctx.params.segments)
     if ctx.billing is not None:
-        guesses = (ctx.customer_months, guessed_mrr(ctx.schedule, ctx.billing, ctx.as_of, ctx.timezone))
+        guesses = (ctx.customer_months, guessed_mrr(ctx.schedule, ctx.billing, ctx.as_of, ctx.timezone,
+                                                    ctx.schedule_codes))
     frame = summary(ctx.mrr_by_month, ue, by_age, ctx.as_of, ctx.params, core, seg, guesses, ctx.mrr_by_quarter)
     if ctx.dataset == "contracts":
         from kpi.portfolio_summary import contract_summary

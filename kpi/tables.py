@@ -34,6 +34,7 @@ from kpi import mrr
 from kpi.billing.pricebook import PriceBook
 from kpi.cohorts import CohortMatrices, as_of_month, cohort_matrices
 from kpi.profile import customer_profile, last_interval
+from kpi.schedule import Codes, CustomerCodes
 
 if TYPE_CHECKING:
     from kpi.params import Params
@@ -269,10 +270,27 @@ class Context:
         return mrr.customer_months(self.schedule, self.as_of, self.params.timezone)
 
     @cached_property
+    def month_codes(self) -> CustomerCodes:
+        """customer_months' customers as integer codes, row by row (kpi.schedule.CustomerCodes): the payment-log
+        reading's own when it kept them, else the ids hashed here once. Tables group, sort and match customers on
+        these, and turn them into ids only in the rows they publish."""
+        codes = self.per_customer.month_codes if self.per_customer is not None else None
+        if codes is not None and codes.fits(len(self.customer_months)):
+            return codes
+        return CustomerCodes.of(self.customer_months["customer_id"])
+
+    @property
+    def schedule_codes(self) -> Codes | None:
+        """The schedule's customers and refs as integer codes, row by row (kpi.schedule.Codes), when the payment-log
+        reading kept them; None otherwise."""
+        codes = self.per_customer.codes if self.per_customer is not None else None
+        return codes if codes is not None and len(codes.cust) == len(self.schedule) else None
+
+    @cached_property
     def classified(self) -> mrr.Classified:
         """The customer months made dense, with each one's movement (kpi.mrr.classify): read once for the MRR tab
         and the Movements tab."""
-        return mrr.classify(self.customer_months)
+        return mrr.classify(self.customer_months, self.month_codes)
 
     @cached_property
     def mrr_by_month(self) -> pd.DataFrame:
@@ -290,13 +308,14 @@ class Context:
 
     @cached_property
     def mrr_by_quarter(self) -> pd.DataFrame:
-        return mrr.mrr_by_quarter(self.mrr_by_month, self.customer_months)
+        return mrr.mrr_by_quarter(self.mrr_by_month, self.customer_months, self.month_codes)
 
     @cached_property
     def cohorts(self) -> CohortMatrices:
         """kpi.cohorts.CohortMatrices of the run, computed once for every tab that reads cohorts (the cells read in
         a partial month of as_of left empty)."""
-        return cohort_matrices(self.customer_months, as_of_month(self.as_of, self.timezone), partial=self.partial)
+        return cohort_matrices(self.customer_months, as_of_month(self.as_of, self.timezone), partial=self.partial,
+                               codes=self.month_codes)
 
     @cached_property
     def profile(self) -> pd.DataFrame:
@@ -306,7 +325,13 @@ class Context:
         """
         month = as_of_month(self.as_of, self.timezone)
         return customer_profile(self.customers, self.customer_months, self.lifetime, month, self.params.segments,
-                                last_interval(self.billing))
+                                last_interval(self.billing), self.month_codes, self.customer_ids)
+
+    @cached_property
+    def customer_ids(self) -> pd.Index:
+        """Every customer of the profile and the Customers tab (kpi.mrr.customer_ids), computed once for both."""
+        return mrr.customer_ids(self.customers, self.customer_months, self.lifetime,
+                                as_of_month(self.as_of, self.timezone), self.month_codes)
 
     @cached_property
     def lifetime(self) -> pd.Series:

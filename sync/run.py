@@ -184,7 +184,7 @@ def compute_tables(ctx: Context) -> tuple[list[Table], list[tuple[str, str]]]:
 
 def check_invariants(ctx: Context) -> None:
     """Rules that must hold before anything is published (style.md 7)."""
-    from kpi.mrr import check_identity, check_movements
+    from kpi.mrr import check_identity, check_movements, repeated_customer_months
 
     problems = check_identity(ctx.mrr_by_month)
     problems += check_movements(ctx.movements, ctx.mrr_by_month)
@@ -197,7 +197,7 @@ def check_invariants(ctx: Context) -> None:
     as_of_month = ctx.as_of.tz_convert(ctx.timezone).tz_localize(None).to_period("M").to_timestamp()
     if len(months) and months.max() > as_of_month:
         problems.append("the MRR table has months after as_of")
-    dupes = ctx.customer_months.duplicated(["customer_id", "month"]).sum()
+    dupes = repeated_customer_months(ctx.customer_months, ctx.month_codes)
     if dupes:
         problems.append(f"{dupes} customer-months appear twice")
     if problems:

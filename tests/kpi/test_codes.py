@@ -1,0 +1,105 @@
+"""Customers grouped, sorted and matched by integer code give exactly the tables the ids as text give.
+
+A payment-log run keeps its customers as codes (kpi.schedule.CustomerCodes, Codes) and the tables read them; each
+function also runs without them (contract data, or a caller that has none) by hashing the ids. Both must give the
+same frames, cell for cell, in the same order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kpi import mrr
+from kpi.cohorts import as_of_month, cohort_matrices
+from kpi.profile import customer_profile, last_interval
+from kpi.schedule import CustomerCodes
+from kpi.summary import guessed_mrr
+from kpi.tables import Context
+from tests.kpi.datasets import dataset_context
+
+PAYMENT_LOGS = ("generated", "shared")
+
+
+def _coded(name: str) -> tuple[Context, CustomerCodes]:
+    ctx = dataset_context(name)
+    assert ctx.per_customer is not None and ctx.per_customer.month_codes is not None  # the reading kept its codes
+    codes = ctx.month_codes
+    assert codes is ctx.per_customer.month_codes
+    assert (codes.ids[codes.cust] == ctx.customer_months["customer_id"].to_numpy(dtype=object)).all()
+    return ctx, codes
+
+
+@pytest.mark.parametrize("name", PAYMENT_LOGS)
+def test_movements_and_month_tables_are_the_same_with_codes(name: str) -> None:
+    ctx, codes = _coded(name)
+    cm = ctx.customer_months
+    coded, text = mrr.classify(cm, codes), mrr.classify(cm)
+    pd.testing.assert_frame_equal(coded.frame, text.frame, check_exact=True)
+    assert (coded.ids[coded.cust] == text.ids[text.cust]).all()
+    for field in ("code", "prev", "cents", "active"):
+        assert np.array_equal(getattr(coded, field), getattr(text, field)), field
+    mm = mrr.mrr_by_month(cm, coded)
+    pd.testing.assert_frame_equal(mm, mrr.mrr_by_month(cm, text), check_exact=True)
+    pd.testing.assert_frame_equal(mrr.mrr_by_quarter(mm, cm, codes), mrr.mrr_by_quarter(mm, cm), check_exact=True)
+    refs, ref_codes = ctx.per_customer.ref_months, ctx.per_customer.ref_codes
+    assert ref_codes is not None
+    moved = mrr.movement_table(cm, refs, coded, ref_codes)
+    assert (moved["ref"] != "").any()  # the refs were matched by code, not all left empty
+    pd.testing.assert_frame_equal(moved, mrr.movement_table(cm, refs, text), check_exact=True)
+
+
+@pytest.mark.parametrize("name", PAYMENT_LOGS)
+def test_cohorts_profile_and_customers_are_the_same_with_codes(name: str) -> None:
+    ctx, codes = _coded(name)
+    cm, month = ctx.customer_months, as_of_month(ctx.as_of, ctx.timezone)
+    for partial in (False, True):
+        coded, text = cohort_matrices(cm, month, partial, codes), cohort_matrices(cm, month, partial)
+        pd.testing.assert_series_equal(coded.size, text.size, check_exact=True)
+        pd.testing.assert_series_equal(coded.start_mrr, text.start_mrr, check_exact=True)
+        pd.testing.assert_frame_equal(coded.logos, text.logos, check_exact=True)
+        pd.testing.assert_frame_equal(coded.revenue, text.revenue, check_exact=True)
+    ids = mrr.customer_ids(ctx.customers, cm, ctx.lifetime, month, codes)
+    assert ids.equals(mrr.customer_ids(ctx.customers, cm, ctx.lifetime, month))
+    intervals = last_interval(ctx.billing)
+    segments = ctx.params.segments
+    pd.testing.assert_frame_equal(
+        customer_profile(ctx.customers, cm, ctx.lifetime, month, segments, intervals, codes, ids),
+        customer_profile(ctx.customers, cm, ctx.lifetime, month, segments, intervals), check_exact=True)
+    summary = mrr.customer_summary(cm, ctx.customers, ctx.lifetime, month, codes, ids)
+    assert summary["customer_id"].is_unique and len(summary) == len(ids)
+    pd.testing.assert_frame_equal(summary, mrr.customer_summary(cm, ctx.customers, ctx.lifetime, month),
+                                  check_exact=True)
+
+
+@pytest.mark.parametrize("name", PAYMENT_LOGS)
+def test_guessed_mrr_is_the_same_with_the_schedules_codes(name: str) -> None:
+    ctx = dataset_context(name)
+    assert ctx.billing is not None and ctx.schedule_codes is not None
+    coded = guessed_mrr(ctx.schedule, ctx.billing, ctx.as_of, ctx.timezone, ctx.schedule_codes)
+    assert len(coded)
+    pd.testing.assert_frame_equal(coded, guessed_mrr(ctx.schedule, ctx.billing, ctx.as_of, ctx.timezone),
+                                  check_exact=True)
+
+
+def test_a_repeated_customer_month_is_counted_with_codes_as_without() -> None:
+    ctx, codes = _coded("generated")
+    cm = ctx.customer_months
+    assert mrr.repeated_customer_months(cm, codes) == 0 == mrr.repeated_customer_months(cm)
+    twice = pd.concat([cm, cm.iloc[[5, 5, 9]]], ignore_index=True)
+    again = CustomerCodes(np.r_[codes.cust, codes.cust[[5, 5, 9]]], codes.ids)
+    assert mrr.repeated_customer_months(twice, again) == 3 == mrr.repeated_customer_months(twice)
+    shuffled = cm.iloc[::-1].reset_index(drop=True)  # no longer in code order: still no repeat
+    assert mrr.repeated_customer_months(shuffled, CustomerCodes(codes.cust[::-1].copy(), codes.ids)) == 0
+
+
+def test_codes_that_do_not_fit_the_frame_are_not_used() -> None:
+    ctx, codes = _coded("generated")
+    cm = ctx.customer_months
+    short = CustomerCodes(codes.cust[:-1], codes.ids)
+    assert not short.fits(len(cm)) and codes.fits(len(cm))
+    pd.testing.assert_frame_equal(mrr.classify(cm, short).frame, mrr.classify(cm).frame, check_exact=True)
+    month = as_of_month(ctx.as_of, ctx.timezone)
+    pd.testing.assert_frame_equal(mrr.customer_summary(cm, ctx.customers, ctx.lifetime, month, short),
+                                  mrr.customer_summary(cm, ctx.customers, ctx.lifetime, month), check_exact=True)
