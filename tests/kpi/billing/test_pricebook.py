@@ -12,11 +12,13 @@ from kpi.billing.pricebook import (
     ANNUAL_LIKELY,
     ANNUAL_POINT,
     ANNUAL_SEATS,
+    DISTINCT_FROM,
     MONTHLY_LIKELY,
     MONTHLY_SEATS,
     NONE,
     PriceBook,
     _derived,
+    _read_amounts,
     configured_book,
     read_amounts,
     year_ratio,
@@ -506,3 +508,38 @@ def test_a_lapsed_charge_at_a_multiple_of_a_known_annual_price_teaches_no_tier()
     book = read(log, as_of="2017-02-28 23:59:59", seat_counts=counts).price_book
     amounts = [p.amount for p in book.annual_seat]
     assert 180.0 in amounts and 120.0 not in amounts and 144.0 in amounts, book.rows()
+
+
+def test_lapsed_prices_are_a_young_logs_evidence_only():
+    """The same second month with one single charge a year older (the log is a year old): renewals a year later
+    say what is annual from then on, and nothing is learned from what did not renew a month later."""
+    log, counts = second_month(tier_renews=False)
+    log = pd.concat([charges(("old", "2016-01-20 10:00", 18.0)), log], ignore_index=True)
+    book = read(log, as_of="2017-02-28 23:59:59", seat_counts=pd.concat([counts, seats(old=1)])).price_book
+    assert not any(p.lapsed for p in book.annual_seat), book.rows()
+
+
+def test_a_lapsed_charge_followed_by_a_seat_added_is_no_evidence():
+    """The 144-a-seat customers each added a seat after their charge (a proration): today's seat counts are no
+    longer the ones they paid for, so their charges teach no price."""
+    log, counts = second_month(tier_renews=False)
+    extra = [(c, f"2017-01-{day + 9:02d} 15:00", 120.0) for c, day in (("t1", 4), ("t2", 6), ("t3", 9))]
+    book = read(pd.concat([log, charges(*extra)], ignore_index=True), as_of="2017-02-28 23:59:59",
+                seat_counts=counts).price_book
+    assert not any(p.lapsed for p in book.annual_seat), book.rows()
+
+
+def test_a_long_log_is_weighed_once_per_distinct_amount_seats_and_pending():
+    """read_amounts on more than DISTINCT_FROM charges (each distinct triple weighed once) gives every charge the
+    verdict it gets read one by one, unknown seat counts and pending charges included."""
+    rng = np.random.default_rng(3)
+    n = DISTINCT_FROM * 3
+    amount = rng.choice([18.0, 36.0, 144.0, 180.0, 360.0, 900.0, 5.65], n) * rng.integers(1, 4, n)
+    seat_counts = rng.choice([1.0, 2.0, 5.0, np.nan], n)
+    pending = rng.random(n) < 0.2
+    book = PriceBook("learned", monthly_seat=(Price(18.0, 9, 9, "x"),), annual_seat=(Price(180.0, 5, 5, "x"),),
+                     annual_share_single=0.6, annual_share_new=0.3, seat_prior=(0.5, 0.3, 0.1, 0.1))
+    got, want = read_amounts(book, amount, seat_counts, pending), _read_amounts(book, amount, seat_counts, pending)
+    for name in ("code", "price", "multiple", "other_price", "other_multiple"):
+        assert np.array_equal(getattr(got, name), getattr(want, name), equal_nan=True), name
+    assert len(set(got.code.tolist())) >= 3  # the weighing decided both ways, not one verdict for all
