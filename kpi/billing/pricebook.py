@@ -443,7 +443,7 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
         if not monthly and np.isfinite(ev.first_seats).any() and not len(ev.aged_amount):
             # seat counts of today scatter the per-seat values: one seat's month and year still pair as amounts (a log
             # without seat counts pairs amounts in _amount_points)
-            monthly, paired = _paired(ev.opening_amount, ev.opening_cust, "amounts", rules.annual_min_amount)
+            monthly, paired = _paired(ev.opening_amount, ev.opening_cust, by_amount=True, below=rules.annual_min_amount)
         if monthly:
             annual = [a for a in annual if a.amount >= MIN_ANNUAL_MONTHS * monthly[0].amount]
             annual += [p for p in paired  # a price the annual charges taught already is not listed twice
@@ -464,7 +464,7 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
     return _with_mix(book, ev)
 
 
-def _paired(values: np.ndarray, cust: np.ndarray, unit: str = "single charges / seats", below: float = np.inf,
+def _paired(values: np.ndarray, cust: np.ndarray, *, by_amount: bool = False, below: float = np.inf,
             why: str = "no monthly series yet") -> tuple[list[Price], list[Price]]:
     """Monthly and annual seat prices from single charges alone (pending ones too): two per-seat prices among them,
     each paid by MIN_CUSTOMERS+ customers, one SWITCH_RATIOS (10 or 12) times the other, are a month's and a year's
@@ -478,7 +478,8 @@ def _paired(values: np.ndarray, cust: np.ndarray, unit: str = "single charges / 
     groups = _groups(values[ok], codes, "", None)
     monthly: list[Price] = []
     annual: list[Price] = []
-    for low in sorted(groups, key=lambda g: g.amount) if unit == "amounts" else groups:
+    unit = "amounts" if by_amount else "single charges / seats"
+    for low in sorted(groups, key=lambda g: g.amount) if by_amount else groups:
         for high in groups:
             ratio = high.amount / low.amount
             if not any(abs(ratio - r) <= TOLERANCE * r for r in SWITCH_RATIOS):
@@ -498,46 +499,55 @@ MAX_LAPSED_RENEWAL = 0.5  # a price renewed a month later at most this share of 
 MIN_LAPSED_EVIDENCE = 10  # charges at the monthly list price (renewed or not) needed to say how often months renew
 
 
+def _never_renewed(anchors: np.ndarray, lapsed: np.ndarray, cust: np.ndarray, base: float, ok: np.ndarray
+                   ) -> tuple[list[tuple[Price, int]], int, int]:
+    """The groups of lapsed[ok] (values of single charges whose monthly renewal was due and never came: per seat, or
+    amounts) paid by MIN_CUSTOMERS+ customers that renewed a month later at most MAX_LAPSED_RENEWAL times as often as
+    `base` did, counting each monthly series' anchor (`anchors`, same unit) as renewed and each lapsed charge as not;
+    each with its anchors, then base's anchors and charges (none when base has fewer than MIN_LAPSED_EVIDENCE)."""
+    def at(values: np.ndarray, value: float) -> int:
+        return int((np.abs(values - value) <= TOLERANCE * value + 0.01).sum())
+
+    renewed, charges = at(anchors, base), at(anchors, base) + at(lapsed, base)
+    if charges < MIN_LAPSED_EVIDENCE or renewed == 0:
+        return [], renewed, charges
+    out = []
+    for g in _groups(lapsed[ok], pd.factorize(cust[ok])[0], "", None):
+        anchored = at(anchors, g.amount)
+        if anchored / (anchored + g.charges) <= MAX_LAPSED_RENEWAL * renewed / charges:
+            out.append((g, anchored))
+    return out, renewed, charges
+
+
 def _lapsed(ev: PriceEvidence, monthly: list[Price], annual: list[Price]) -> list[Price]:
     """Annual seat prices a log teaches before any of them renews a year later: a per-seat price paid by
     MIN_CUSTOMERS+ customers in single charges whose first monthly renewal was due and never came (each its customer's
     last charge, and not a whole multiple of an annual price the book has: seats added since, before as_of or after
     it, make 600 for 2 seats read 200 a seat by today's 3, 720 for 4 seats 120 by today's 6), at least
     MIN_ANNUAL_MONTHS and at most 12 times the monthly list price, that renewed a month later at most
-    MAX_LAPSED_RENEWAL times as often as the monthly list price did (counting each monthly series' anchor as renewed,
-    each such single charge as not). A month of seats renews as monthly plans do; 144 a seat, paid by three customers
-    and renewed by none a month later while most 18s renewed, is a year's price (a discount tier of 180). A price the
-    book has already, or a whole multiple of one (seats counted today), is not listed again. Only until a single
-    charge is a year old, and only for exact seat matches (`Price.lapsed`: not weighed against a month of seats)."""
+    MAX_LAPSED_RENEWAL times as often as the monthly list price did (`_never_renewed`). A month of seats renews as
+    monthly plans do; 144 a seat, paid by three customers and renewed by none a month later while most 18s renewed,
+    is a year's price (a discount tier of 180). A price the book has already, or a whole multiple of one (seats
+    counted today), is not listed again. Only until a single charge is a year old, and only for exact seat matches
+    (`Price.lapsed`: not weighed against a month of seats)."""
     if not len(ev.lapsed_value) or len(ev.aged_amount):
         return []  # a year on, renewals a year later say what is annual; seats counted today blur what lapsed long ago
     list_price = monthly[0].amount
-
-    def at(values: np.ndarray, price: float) -> int:
-        return int((np.abs(values - price) <= TOLERANCE * price + 0.01).sum())
-
-    renewed, gone = at(ev.anchor_value, list_price), at(ev.lapsed_value, list_price)
-    if renewed + gone < MIN_LAPSED_EVIDENCE or renewed == 0:
-        return []
-    list_rate = renewed / (renewed + gone)
     ok = np.isfinite(ev.lapsed_value) & (ev.lapsed_value >= MIN_ANNUAL_MONTHS * list_price * (1 - TOLERANCE)) & \
         (ev.lapsed_value <= 12 * list_price * (1 + TOLERANCE))
     for a in annual:  # k x a price the book knows is that price for k seats, whatever today's count divides it into
         k = np.rint(ev.lapsed_amount / a.amount)
         ok &= ~((k >= 1) & _close(ev.lapsed_amount, k * a.amount))
-    codes = pd.factorize(ev.lapsed_cust[ok])[0]
+    found, renewed, charges = _never_renewed(ev.anchor_value, ev.lapsed_value, ev.lapsed_cust, list_price, ok)
     out: list[Price] = []
-    for g in _groups(ev.lapsed_value[ok], codes, "", None):
-        known = [*annual, *out]
-        if any(abs(g.amount - a.amount) <= TOLERANCE * a.amount or _whole_ratio(g.amount, a.amount) for a in known):
+    for g, anchored in found:
+        if any(abs(g.amount - a.amount) <= TOLERANCE * a.amount or _whole_ratio(g.amount, a.amount)
+               for a in (*annual, *out)):
             continue
-        anchored = at(ev.anchor_value, g.amount)
-        rate = anchored / (anchored + g.charges)
-        if rate > MAX_LAPSED_RENEWAL * list_rate:
-            continue
-        out.append(replace(g, lapsed=True, basis=f"single charges / seats whose monthly renewal never came: {anchored} of "
-                                    f"{anchored + g.charges} charges at {g.amount:.2f} a seat renewed a month later, "
-                                    f"{renewed} of {renewed + gone} at the monthly list price {list_price:.2f}"))
+        out.append(replace(g, lapsed=True, basis=f"single charges / seats whose monthly renewal never came: {anchored} "
+                                                 f"of {anchored + g.charges} charges at {g.amount:.2f} a seat renewed a "
+                                                 f"month later, {renewed} of {charges} at the monthly list price "
+                                                 f"{list_price:.2f}"))
     return out
 
 
@@ -549,8 +559,8 @@ def _amount_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> Pri
     if len(ev.aged_amount):
         return book
     if not any(not a.assumed and not a.derived for a in book.annual_seat):
-        paired = _paired(ev.opening_amount, ev.opening_cust, "amounts", annual_min,
-                         "no seat counts, no proration teaches a year yet")[1][:1]
+        paired = _paired(ev.opening_amount, ev.opening_cust, by_amount=True, below=annual_min,
+                         why="no seat counts, no proration teaches a year yet")[1][:1]
         book = replace(book, annual_seat=(*paired, *book.annual_seat))
     points = _lapsed_points(ev, book, annual_min)
     if points and not any(not a.assumed and not a.derived for a in book.annual_seat):
@@ -560,42 +570,27 @@ def _amount_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> Pri
 
 
 def _lapsed_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> list[Price]:
-    """Without seat counts, `_lapsed` by amount: until a single charge is a year old, an amount that MIN_CUSTOMERS+
-    customers paid in single charges whose first monthly renewal was due and never came, a whole multiple, at least
-    MIN_ANNUAL_MONTHS, of the log's most common monthly amount (the anchor of the most monthly series: one seat's
-    month; 150, a flat plan's month of 8.33 x 18, is no seats' year), renewed a month later at most MAX_LAPSED_RENEWAL times as often as that amount did, is an annual
-    price point: 180 paid once by five customers, none renewed, while 40 of 52 18s renewed. A whole multiple of a
-    learned annual seat price is one already, and an amount of annual_min_amount or more is annual anyway: neither is
-    listed."""
-    if len(ev.aged_amount) or not len(ev.anchor_amount):
+    """Without seat counts, `_lapsed` by amount (`_amount_points` calls it in a young log only): an amount that
+    MIN_CUSTOMERS+ customers paid in single charges whose first monthly renewal was due and never came, a whole
+    multiple, at least MIN_ANNUAL_MONTHS, of the log's most common monthly amount (the anchor of the most monthly
+    series: one seat's month; 150, a flat plan's month of 8.33 x 18, is no seats' year), renewed a month later at most
+    MAX_LAPSED_RENEWAL times as often as that amount did, is an annual price point: 180 paid once by five customers,
+    none renewed, while 40 of 52 18s renewed. A whole multiple of a learned annual seat price is one already, and an
+    amount of annual_min_amount or more is annual anyway: neither is listed."""
+    if not len(ev.anchor_amount):
         return []
     amounts, counts = np.unique(np.round(ev.anchor_amount, 2), return_counts=True)
     base = float(amounts[np.argmax(counts)])
-
-    def at(values: np.ndarray, amount: float) -> int:
-        return int((np.abs(values - amount) <= TOLERANCE * amount + 0.01).sum())
-
-    renewed, gone = at(ev.anchor_amount, base), at(ev.lapsed_amount, base)
-    if renewed + gone < MIN_LAPSED_EVIDENCE or renewed == 0:
-        return []
-    base_rate = renewed / (renewed + gone)
     k = np.rint(ev.lapsed_amount / base)
     ok = np.isfinite(ev.lapsed_amount) & (ev.lapsed_amount >= MIN_ANNUAL_MONTHS * base * (1 - TOLERANCE)) & \
         (ev.lapsed_amount < annual_min) & _close(ev.lapsed_amount, k * base)  # k months of the base: seats' years
-    codes = pd.factorize(ev.lapsed_cust[ok])[0]
+    found, renewed, charges = _never_renewed(ev.anchor_amount, ev.lapsed_amount, ev.lapsed_cust, base, ok)
     learned = [a.amount for a in book.annual_seat if not a.assumed and not a.derived]
-    out: list[Price] = []
-    for g in _groups(ev.lapsed_amount[ok], codes, "", None):
-        if any(abs(g.amount - round(g.amount / a) * a) <= TOLERANCE * g.amount for a in learned):
-            continue
-        anchored = at(ev.anchor_amount, g.amount)
-        if anchored / (anchored + g.charges) > MAX_LAPSED_RENEWAL * base_rate:
-            continue
-        out.append(replace(g, basis=f"single charges whose monthly renewal never came: {anchored} of "
-                                                 f"{anchored + g.charges} charges of {g.amount:.2f} renewed a month "
-                                                 f"later, {renewed} of {renewed + gone} of {base:.2f}, the most common "
-                                                 "monthly amount"))
-    return out
+    return [replace(g, basis=f"single charges whose monthly renewal never came: {anchored} of {anchored + g.charges} "
+                             f"charges of {g.amount:.2f} renewed a month later, {renewed} of {charges} of {base:.2f}, "
+                             "the most common monthly amount")
+            for g, anchored in found
+            if not any(abs(g.amount - round(g.amount / a) * a) <= TOLERANCE * g.amount for a in learned)]
 
 
 def _used(prices: tuple[Price, ...], values: np.ndarray, cust: np.ndarray) -> tuple[Price, ...]:
