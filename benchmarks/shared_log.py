@@ -13,6 +13,9 @@ config/shared-payments-log.toml (or --config) and reports:
 - restatement: each month read at its own month end (as_of = its last second, only the charges paid
   by then: what the hourly worker publishes at that moment) against the same month read at the full
   log's as_of. A reading that moves once later charges arrive was a guess the log later contradicted.
+  Every reading sees the one customers file the log comes with (today's seat counts): an hourly worker
+  reading a fresh export at each month end would see that instant's counts, which this log cannot give
+  (benchmarks/accuracy.py --seats then measures that case on generated logs).
 
 Prints markdown; --markdown writes it to PATH with the command and commit, --json the figures.
 """
