@@ -28,8 +28,10 @@ from sync.sinks.gsheet_rows import text_array
 from sync.sinks.local import atomic_path, check_folder_target
 
 _LS = pa.large_string()
-_FORMULA_BYTES = np.frombuffer(b"=+-@\t\r", dtype=np.uint8)
-_QUOTE_BYTES = np.frombuffer(b',"\r\n', dtype=np.uint8)
+_FORMULA_BYTES = np.zeros(256, dtype=bool)  # byte -> does a field starting with it look like a formula
+_FORMULA_BYTES[np.frombuffer(b"=+-@\t\r", dtype=np.uint8)] = True
+_QUOTE_BYTES = np.zeros(256, dtype=bool)  # byte -> does a field holding it need quotes (a table lookup: isin sorts)
+_QUOTE_BYTES[np.frombuffer(b',"\r\n', dtype=np.uint8)] = True
 CHUNK_ROWS = 1 << 18  # rows turned into CSV text at a time: the text of a whole tall tab is never held at once
 
 
@@ -183,12 +185,12 @@ def csv_fields(values: pd.Series, column: Column, timezone: str = "UTC", neutral
         if neutralize_formulas:
             lengths = np.diff(offsets)
             first = raw[np.minimum(offsets[:-1], len(raw) - 1)] if len(raw) else raw[:0]
-            if len(raw) and bool(((lengths > 0) & np.isin(first, _FORMULA_BYTES)).any()):
+            if len(raw) and bool(((lengths > 0) & _FORMULA_BYTES[first]).any()):
                 starts = pc.match_substring_regex(texts, r"^[=+\-@\t\r]")
                 plain = pc.match_substring_regex(texts, r"^[+-]?\p{Nd}+(?:\.\p{Nd}+)?$")  # Python's \d: any Nd
                 texts = pc.if_else(pc.and_(starts, pc.invert(plain)),
                                    pc.binary_join_element_wise(_lit("'"), texts, _lit("")), texts)
-        if bool(np.isin(raw, _QUOTE_BYTES).any()):  # a field with , " CR or LF is quoted, its quotes doubled
+        if bool(_QUOTE_BYTES[raw].any()):  # a field with , " CR or LF is quoted, its quotes doubled
             needs = pc.match_substring_regex(texts, r'[,"\r\n]')
             quoted = pc.binary_join_element_wise(_lit('"'), pc.replace_substring(texts, '"', '""'), _lit('"'),
                                                  _lit(""))

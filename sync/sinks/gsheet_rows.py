@@ -101,8 +101,14 @@ def _maybe_unholdable(texts: pa.Array) -> bool:
     offsets = np.frombuffer(texts.buffers()[1], dtype=np.int64)[texts.offset:texts.offset + len(texts) + 1]
     if len(offsets) > 1 and int(np.diff(offsets).max()) > MAX_CELL_CHARS:
         return True  # a string of more bytes than MAX_CELL_CHARS may have more characters
-    control = (raw < 0x20) & (raw != 0x09) & (raw != 0x0A) & (raw != 0x0D)
-    return bool(control.any() or (raw == 0x7F).any() or (raw == 0xEF).any())  # 0xEF: U+FFFE and U+FFFF start so
+    return bool(_SUSPECT_BYTES[raw].any())
+
+
+# control bytes but tab, LF and CR; DEL; 0xEF, which U+FFFE and U+FFFF start with (one table lookup per byte)
+_SUSPECT_BYTES = np.zeros(256, dtype=bool)
+_SUSPECT_BYTES[:0x20] = True
+_SUSPECT_BYTES[[0x09, 0x0A, 0x0D]] = False
+_SUSPECT_BYTES[[0x7F, 0xEF]] = True
 
 
 def text_array(values: pd.Series) -> tuple[pa.Array, np.ndarray]:
