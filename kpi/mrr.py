@@ -730,7 +730,7 @@ def paid_revenue(charges: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
     """customer_id -> sum of positive charge amounts paid at or before as_of (refunds are not netted)."""
     paid = ((charges["amount"] > 0) & (charges["paid_at"] <= as_of)).to_numpy()
     # grouped by integer codes of the ids' text (sorted as the text): neither the charges nor their ids copied as text
-    codes, ids = text_codes(pd.Series(charges["customer_id"].to_numpy()[paid], dtype=charges["customer_id"].dtype))
+    codes, ids = text_codes(charges["customer_id"] if paid.all() else charges["customer_id"][paid])
     known = codes >= 0
     sums = pd.Series(charges["amount"].to_numpy()[paid][known]).groupby(codes[known], sort=True).sum()
     return pd.Series(sums.to_numpy(), index=pd.Index(ids[sums.index.to_numpy()], dtype="str", name="customer_id"),

@@ -68,12 +68,35 @@ def same_ids(a: np.ndarray, b: np.ndarray) -> bool:
 def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """`pd.factorize(values.astype(str).to_numpy(), sort=True)`: each value's code into the sorted distinct texts
     (an object array). The values are hashed as they are and only the distinct ones turned into text: the text of
-    every row made a str object per row (10M of them at 10M charges, left behind as fragmented memory)."""
+    every row made a str object per row (10M of them at 10M charges, left behind as fragmented memory).
+
+    Ids already coded (`coded_ids`: a categorical of distinct texts in that order) are not hashed again: their codes
+    are kept, renumbered over the categories present."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and _sorted_texts(values.dtype.categories):
+        cat = values.cat.codes.to_numpy().astype(np.int64)
+        present = np.bincount(cat[cat >= 0], minlength=len(values.dtype.categories)) > 0
+        renumber = np.cumsum(present) - 1
+        return (np.where(cat >= 0, renumber[np.maximum(cat, 0)], -1),
+                np.asarray(values.dtype.categories, dtype=object)[present])
     raw_codes, raw = pd.factorize(values)
     text = np.asarray(pd.Index(raw).astype(str), dtype=object)
     text_codes_, uniques = pd.factorize(text, sort=True)  # two raw values may have one text (1 and "1")
     codes = np.where(raw_codes >= 0, text_codes_[np.maximum(raw_codes, 0)], -1) if len(text) else raw_codes
     return codes, np.asarray(uniques, dtype=object)
+
+
+def coded_ids(values: pd.Series) -> pd.Series:
+    """A column of ids as a categorical of their texts, sorted (`text_codes`): hashed once, when a file is loaded, and
+    never again by `text_codes`. Compares, groups and prints as the texts do."""
+    codes, ids = text_codes(values)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(ids, dtype=object)), index=values.index,
+                     name=values.name)
+
+
+def _sorted_texts(categories: pd.Index) -> bool:
+    """Are these categories distinct texts in `text_codes`' order (as `coded_ids` makes them)?"""
+    return categories.dtype == object and categories.is_monotonic_increasing and bool(
+        pd.api.types.infer_dtype(categories, skipna=False) == "string")
 
 
 def empty_schedule() -> pd.DataFrame:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from kpi.schedule import coded_ids
 from sync.errors import ConfigError, InputDataError
 from sync.sources.files import FileRead, Mapper, read_all
 from sync.sources.loaded import Loaded
@@ -50,12 +51,15 @@ def load_payments(settings: Settings, now: pd.Timestamp | None = None, mapper: M
     customers, customer_issues = _customers(customer_files, renames)
     issues: list[Issue] = [i for _, read in invoice_files for i in read.issues]
     issues += customer_issues
-    parts = []
-    for name, read in invoice_files:
-        part = read.frame.loc[:, ["customer_id", "paid_at", "amount", "line"]]
-        issues += _charge_notes(part, customers, name, renames)
-        parts.append(part)
+    parts = [read.frame.loc[:, ["customer_id", "paid_at", "amount", "line"]] for _, read in invoice_files]
     charges = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    # the ids hashed once, here: every later step takes their codes (kpi.schedule.text_codes)
+    charges = charges.assign(customer_id=coded_ids(charges["customer_id"]))
+    customer_codes = pd.Index(charges["customer_id"].cat.categories).get_indexer(customers["customer_id"].astype(str))
+    at = 0
+    for (name, _), part in zip(invoice_files, parts, strict=True):
+        issues += _charge_notes(charges.iloc[at:at + len(part)], customer_codes, name, renames)
+        at += len(part)
     if charges.empty:
         raise InputDataError(f"{src.invoices}: no valid charges")
     customer_frame = customers.drop(columns="line")
@@ -89,15 +93,18 @@ def _customers(files: list[tuple[str, ReadResult]], renames: dict[str, str]) -> 
     return pd.concat(frames, ignore_index=True), issues
 
 
-def _charge_notes(charges: pd.DataFrame, customers: pd.DataFrame, file: str, renames: dict[str, str]) -> list[Issue]:
-    """Charges that are kept but worth a line in Data quality: unknown customers, identical repeats, zero amounts, refunds."""
+def _charge_notes(charges: pd.DataFrame, customer_codes: np.ndarray, file: str, renames: dict[str, str]) -> list[Issue]:
+    """Charges that are kept but worth a line in Data quality: unknown customers, identical repeats, zero amounts, refunds.
+    `charges`: one file's, their ids coded (kpi.schedule.coded_ids); `customer_codes`: the customers file's ids as codes
+    into the same categories (-1: no charge)."""
     id_field = renames.get("customer_id", "customerId")
     amount_field = renames.get("amount", "amountPaid")
     notes: list[Issue] = []
     # Customer ids as integer codes, hashed once: comparing 1M Python strings twice (isin, duplicated) cost 3 s.
-    codes, _uniques = pd.factorize(pd.concat([charges["customer_id"], customers["customer_id"]], ignore_index=True))
-    charge_codes, customer_codes = codes[:len(charges)], codes[len(charges):]
-    unknown = charges.loc[~np.isin(charge_codes, customer_codes)]
+    charge_codes = charges["customer_id"].cat.codes.to_numpy().astype(np.int64)
+    known = np.zeros(len(charges["customer_id"].cat.categories) + 1, dtype=bool)
+    known[customer_codes[customer_codes >= 0]] = True
+    unknown = charges.loc[~known[charge_codes]]
     notes += [Issue(file, int(line), id_field, "charge for a customer not in the customers file: kept, attributes unknown",
                     "warning", str(cid)) for line, cid in zip(unknown["line"], unknown["customer_id"], strict=True)]
     zero = charges.loc[charges["amount"] == 0]

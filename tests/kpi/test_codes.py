@@ -103,3 +103,71 @@ def test_codes_that_do_not_fit_the_frame_are_not_used() -> None:
     month = as_of_month(ctx.as_of, ctx.timezone)
     pd.testing.assert_frame_equal(mrr.customer_summary(cm, ctx.customers, ctx.lifetime, month, short),
                                   mrr.customer_summary(cm, ctx.customers, ctx.lifetime, month), check_exact=True)
+
+
+# ----------------------------------------------------------------------------- ids coded when the log is loaded
+
+
+def _ids(n: int, seed: int) -> pd.Series:
+    rng = np.random.default_rng(seed)
+    texts = np.array(["10", "2", "002", "a", "B", "é", " 7", "100000000000000000001", "7"], dtype=object)
+    values = texts[rng.integers(0, len(texts), n)].astype(object)
+    values[rng.random(n) < 0.05] = None
+    return pd.Series(values, dtype=object)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_coded_ids_give_the_codes_of_the_texts(seed: int) -> None:
+    """`text_codes` of ids coded at load (`coded_ids`) equals `text_codes` of the texts, on the whole column and on
+    any subset of its rows (a run filters by as_of, a partition by customer): same codes, same sorted ids."""
+    from kpi.schedule import coded_ids, text_codes
+
+    raw = _ids(500, seed)
+    coded = coded_ids(raw)
+    assert isinstance(coded.dtype, pd.CategoricalDtype)
+    assert (coded.astype(object).where(raw.notna()) == raw).where(raw.notna(), True).all()  # same values, as text
+    rng = np.random.default_rng(seed)
+    for rows in (np.ones(len(raw), dtype=bool), rng.random(len(raw)) < 0.3, np.zeros(len(raw), dtype=bool)):
+        want_codes, want_ids = text_codes(raw[rows])
+        got_codes, got_ids = text_codes(coded[rows])
+        assert np.array_equal(got_codes, want_codes) and list(got_ids) == list(want_ids)
+
+
+def test_partitions_of_coded_ids_are_those_of_the_texts() -> None:
+    """A customer lands in the same partition whether its id is coded or text (the dask engine splits coded ids)."""
+    from kpi.partition import partition_of
+    from kpi.schedule import coded_ids
+
+    raw = _ids(300, 4).fillna("nan")
+    assert np.array_equal(partition_of(coded_ids(raw), 5), partition_of(raw, 5))
+
+
+def test_a_loaded_payment_log_has_its_ids_coded(tmp_path) -> None:
+    """load_payments codes the charges' ids once, over every invoices file; Data quality still names, per file and
+    line, the charges of unknown customers and the identical repeats."""
+    import json
+
+    from sync.settings import load_settings
+    from sync.sources.payments import load_payments
+
+    day = 86_400
+    first = [{"customerId": c, "amountPaid": 18.0, "timestampPaid": 1_480_000_000 + c * 60 + m * 31 * day}
+             for c in (1, 2, 10) for m in range(3)]
+    second = [{"customerId": 99, "amountPaid": 18.0, "timestampPaid": 1_480_000_000},  # not in the customers file
+              {"customerId": 2, "amountPaid": 5.0, "timestampPaid": 1_481_000_000},
+              {"customerId": 2, "amountPaid": 5.0, "timestampPaid": 1_481_000_000}]  # identical to the line before
+    for name, rows in (("a.json", first), ("b.json", second)):
+        (tmp_path / name).write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    (tmp_path / "customers.json").write_text("".join(json.dumps({"customerId": c, "nrSeats": 1}) + "\n"
+                                                     for c in (1, 2, 10, 50)), encoding="utf-8")
+    config = tmp_path / "kpi.toml"
+    config.write_text('[sources]\ninvoices = "*[ab].json"\ncustomers = "customers.json"\n', encoding="utf-8")
+    loaded = load_payments(load_settings(config))
+    ids = loaded.charges["customer_id"]
+    assert isinstance(ids.dtype, pd.CategoricalDtype) and list(ids.cat.categories) == ["1", "10", "2", "99"]
+    assert ids.astype(str).tolist() == [str(r["customerId"]) for r in first + second]
+    notes = loaded.issues
+    unknown = notes.loc[notes["reason"].str.contains("not in the customers file")]
+    assert unknown[["file", "line", "value"]].astype(str).values.tolist() == [[str(tmp_path / "b.json"), "1", "99"]]
+    repeated = notes.loc[notes["reason"].str.startswith("identical to line")]
+    assert repeated[["file", "line"]].astype(str).values.tolist() == [[str(tmp_path / "b.json"), "3"]]
