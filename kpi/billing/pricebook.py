@@ -731,29 +731,32 @@ def _accepted(values: np.ndarray, cust: np.ndarray, basis: str, detail: np.ndarr
 
 
 def _groups(v: np.ndarray, c: np.ndarray, basis: str, d: np.ndarray | None) -> list[Price]:
-    """The groups of `_accepted`, most supported first."""
+    """The groups of `_accepted`, most supported first (each group's distinct customers counted at once, with the
+    customers as integer codes: a log of millions of charges has thousands of distinct per-seat values)."""
     if not len(v):
         return []
     order = np.argsort(v, kind="stable")
-    v, c = v[order], c[order]
-    d = d[order] if d is not None else None
+    v = v[order]
+    code = pd.factorize(c)[0].astype(np.int64)[order]
     group = np.cumsum(np.r_[False, v[1:] > v[:-1] * (1 + TOLERANCE) + 0.01])
-    total = len(np.unique(c))
+    n_groups = int(group[-1]) + 1
+    total = int(code.max()) + 1 if len(code) else 0
+    customers = np.bincount(np.unique(group * total + code) // total, minlength=n_groups)
+    start = np.searchsorted(group, np.arange(n_groups))
+    size = np.bincount(group, minlength=n_groups)
+    n_pro = np.bincount(group, weights=d[order].astype(np.float64), minlength=n_groups).astype(np.int64) \
+        if d is not None else None
     found: list[tuple[int, Price]] = []
-    for g in np.unique(group):
-        sel = group == g
-        customers = len(np.unique(c[sel]))
-        if customers < MIN_CUSTOMERS or customers < MIN_SHARE * total:
-            continue
+    for g in np.flatnonzero((customers >= MIN_CUSTOMERS) & (customers >= MIN_SHARE * total)).tolist():
         text = basis
-        if d is not None:
-            n_pro = int(d[sel].sum())
-            n_big = int(sel.sum()) - n_pro
+        if n_pro is not None:
+            pro, big = int(n_pro[g]), int(size[g] - n_pro[g])
             text = ", ".join(part for part in (
-                f"{n_pro} proration{'s' if n_pro != 1 else ''} on annual terms / share of the term left" if n_pro else "",
-                f"{n_big} annual charge{'s' if n_big != 1 else ''} (>= annual_min_amount or renewed a year later) / "
-                "seats" if n_big else "") if part)
-        found.append((customers, Price(round(float(np.median(v[sel])), 2), int(sel.sum()), customers, text)))
+                f"{pro} proration{'s' if pro != 1 else ''} on annual terms / share of the term left" if pro else "",
+                f"{big} annual charge{'s' if big != 1 else ''} (>= annual_min_amount or renewed a year later) / "
+                "seats" if big else "") if part)
+        found.append((int(customers[g]), Price(round(float(np.median(v[start[g]:start[g] + size[g]])), 2),
+                                               int(size[g]), int(customers[g]), text)))
     found.sort(key=lambda x: (-x[0], x[1].amount))
     return [p for _, p in found]
 

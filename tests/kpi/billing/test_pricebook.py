@@ -543,3 +543,28 @@ def test_a_long_log_is_weighed_once_per_distinct_amount_seats_and_pending():
     for name in ("code", "price", "multiple", "other_price", "other_multiple"):
         assert np.array_equal(getattr(got, name), getattr(want, name), equal_nan=True), name
     assert len(set(got.code.tolist())) >= 3  # the weighing decided both ways, not one verdict for all
+
+
+def test_price_groups_count_distinct_customers_per_group():
+    """`_groups` (customers counted for every group at once) against the plain definition, group by group: values
+    within TOLERANCE of the previous one are one group; a group is a price when MIN_CUSTOMERS distinct customers and
+    MIN_SHARE of all support it; its amount the median, most supported first."""
+    from kpi.billing.pricebook import MIN_CUSTOMERS, MIN_SHARE, TOLERANCE, _groups
+
+    rng = np.random.default_rng(5)
+    for trial in range(60):
+        n = int(rng.integers(1, 300))
+        values = rng.choice([18.0, 14.4, 180.0, 144.0, 12.6, 9.0], n) * (1 + rng.normal(0, 0.003, n) * (rng.random(n) < .3))
+        cust = np.array([f"c{x}" for x in rng.integers(0, int(rng.integers(1, 40)), n)], dtype=object)
+        order = np.argsort(values, kind="stable")
+        v, c = values[order], cust[order]
+        blocks, at = [], 0
+        for i in range(1, n + 1):
+            if i == n or v[i] > v[i - 1] * (1 + TOLERANCE) + 0.01:
+                blocks.append((v[at:i], set(c[at:i].tolist())))
+                at = i
+        total = len(set(cust.tolist()))
+        want = sorted(((len(who), round(float(np.median(vals)), 2), len(vals)) for vals, who in blocks
+                       if len(who) >= MIN_CUSTOMERS and len(who) >= MIN_SHARE * total), key=lambda x: (-x[0], x[1]))
+        got = [(p.customers, p.amount, p.charges) for p in _groups(values, cust, "basis", None)]
+        assert got == want, trial
