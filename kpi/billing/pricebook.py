@@ -42,7 +42,9 @@ What it says of a charge of amount A whose customer has S seats (S may be unknow
 - ANNUAL_LIKELY / MONTHLY_LIKELY: S settles nothing, and the likelier of k seats x an annual price and
   k' seats x a monthly price (a log too young to say its mix weighs the two intervals evenly), given the log's mix (`_with_mix`: the share of annual plans among single
   charges and among new plans, each price's share, P(k seats) from the customers' seat counts, and
-  k's distance from today's S).
+  k's distance from today's S). While a charge is pending, when no annual price reads it and a monthly one
+  only at k' != S seats, S seats for a year at A / S (6-12 months of the monthly list price: a tier the
+  log has not taught yet) is weighed too (`_unlisted`).
 Equal means within AMOUNT_TOLERANCE (0.1 %, at least one cent).
 """
 
@@ -97,6 +99,9 @@ class PriceBook:
         for p in (*self.monthly_seat, *self.annual_seat, *self.annual_points):
             if p.amount == amount:
                 return p.source
+        if self.mode != "configured" and self.monthly_seat:  # `_unlisted`: a tier the book has not learned
+            return (f"not in the price book: {amount / self.monthly_seat[0].amount:.1f} months of the monthly list price "
+                    f"{self.monthly_seat[0].amount:.2f}, the customer's seats for a year while the charge is pending")
         return "configured"
 
     @property
@@ -235,6 +240,12 @@ def _read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pendin
         weighed = learned or [a for a in book.annual_seat if not a.lapsed]
         a_score, a_price, a_k = _likeliest(book, weighed, amount, share, seats)
         m_score, m_price, m_k = _likeliest(book, list(book.monthly_seat), amount, 1 - share, seats)
+        if pending is not None and book.monthly_seat:  # a year at a tier the book has not learned yet
+            u_score, u_price, u_k = _unlisted(book, weighed, amount, share, seats, pending & np.isfinite(m_score)
+                                              & ~np.isfinite(a_score))
+            a_score, a_price, a_k = (np.where(np.isfinite(u_score), u_score, a_score),
+                                     np.where(np.isfinite(u_score), u_price, a_price),
+                                     np.where(np.isfinite(u_score), u_k, a_k))
         annual_wins = a_score > m_score
         mark(annual_wins & np.isfinite(a_score), ANNUAL_LIKELY, a_price, a_k)
         mark(~annual_wins & np.isfinite(m_score), MONTHLY_LIKELY, m_price, m_k)
@@ -283,6 +294,28 @@ def _likeliest(book: PriceBook, prices: list[Price], amount: np.ndarray, share: 
         best, best_price, best_k = np.where(better, score, best), np.where(better, p.amount, best_price), \
             np.where(better, k, best_k)
     return best, best_price, best_k
+
+
+def _unlisted(book: PriceBook, annual: list[Price], amount: np.ndarray, share: np.ndarray, seats: np.ndarray,
+              where: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the charges `where` (pending, read by no annual price, and by a monthly one only at some other seat count):
+    the customer's own S seats for a year at amount / S a seat, when that is MIN_ANNUAL_MONTHS to 12 months of the
+    monthly list price (a discount tier the log has not taught yet: 144 = 1 seat x 8 months of 18, not 8 seats for a
+    month by a one-seat customer). Its score is `_likeliest`'s with the support of one customer among the annual
+    prices' and no seat drift; -inf elsewhere. Returns the score, the price a seat and S."""
+    n = len(amount)
+    known = where & ~np.isnan(seats) & (seats >= 1) & (seats <= MAX_SEATS)
+    whole = np.where(known, np.rint(np.where(known, seats, 1)), 1).astype(np.int64)
+    per_seat = amount / whole
+    months = per_seat / book.monthly_seat[0].amount
+    ok = known & (months >= MIN_ANNUAL_MONTHS) & (months <= 12 * (1 + AMOUNT_TOLERANCE))
+    if not ok.any():
+        return np.full(n, -np.inf), np.full(n, np.nan), np.zeros(n, dtype=np.int64)
+    support = sum(max(p.customers, 1) for p in annual) + 1
+    prior = np.log(np.r_[book.seat_prior, min(book.seat_prior) / 10])
+    with np.errstate(divide="ignore"):
+        score = np.log(share) + np.log(1 / support) + prior[np.clip(whole, 1, len(prior)) - 1]
+    return np.where(ok, score, -np.inf), np.where(ok, np.round(per_seat, 2), np.nan), np.where(ok, whole, 0)
 
 
 def configured_book(prices: PriceList) -> PriceBook:

@@ -568,3 +568,37 @@ def test_price_groups_count_distinct_customers_per_group():
                        if len(who) >= MIN_CUSTOMERS and len(who) >= MIN_SHARE * total), key=lambda x: (-x[0], x[1]))
         got = [(p.customers, p.amount, p.charges) for p in _groups(values, cust, "basis", None)]
         assert got == want, trial
+
+
+def test_a_pending_year_at_a_tier_the_book_has_not_learned_is_read_as_the_customers_own_seats():
+    """144 by a one-seat customer, pending, in a book of 18 a month and 180 a year: 1 seat for a year at 144 (8 months
+    of 18, a discount the log has not shown yet) is likelier than 8 seats for a month; what the book does not list, the
+    reason says. Once its renewal was due and did not come, only a tier learned from 3+ customers' charges (`_lapsed`)
+    makes it a year: settled, it is 8 seats for a month again (measured: applying the rule to settled charges too took
+    generated churned MRR from -4.2% to -5.3% on seat12 seed 1)."""
+    book = replace(TIERED, monthly_seat=(Price(18.0, 1, 80),), annual_seat=(Price(180.0, 1, 60),))
+    amounts = np.array([144.0, 144.0, 144.0, 90.0, 150.0, 252.0])
+    seat_counts = np.array([1.0, 1.0, np.nan, 1.0, 1.0, 2.0])
+    pending = np.array([True, False, True, True, True, True])
+    v = read_amounts(book, amounts, seat_counts, pending)
+    assert (int(v.code[0]), float(v.price[0]), int(v.multiple[0])) == (ANNUAL_LIKELY, 144.0, 1)
+    assert (float(v.other_price[0]), int(v.other_multiple[0])) == (18.0, 8)
+    assert (int(v.code[1]), int(v.multiple[1])) == (MONTHLY_LIKELY, 8)  # settled: not this rule's
+    assert int(v.code[2]) == MONTHLY_LIKELY  # no seat count: no seats of its own to price a year at
+    assert (int(v.code[3]), int(v.multiple[3])) == (MONTHLY_LIKELY, 5)  # 90 a seat is 5 months: no year
+    assert int(v.code[4]) == NONE  # 150 is no whole number of seats at 18: a flat plan's month, not this rule's
+    assert (int(v.code[5]), float(v.price[5]), int(v.multiple[5])) == (ANNUAL_LIKELY, 126.0, 2)
+    assert book.source_of(144.0).startswith("not in the price book: 8.0 months of the monthly list price 18.00")
+
+
+def test_a_pending_charge_at_an_unlearned_tier_is_a_year_from_its_month_end():
+    """In a company read by seats (24 seat counts), a one-seat customer's single 144 reads 12.00 at its own month end,
+    not 144 restated later; the Billing reason names the reading it beat."""
+    log, counts = seat_company(monthly_customers=20)
+    log = pd.concat([log, charges(("x", "2017-05-20 12:00", 144.0))])
+    counts = pd.concat([counts, seats(x=1)])
+    result = read(log, "2017-05-31 23:59:59", seat_counts=counts)
+    assert month_ends(result, "2017-05-31 23:59:59", "x") == {"2017-05": 12.0}
+    reason = rows_of(result, "x")["reason"].iloc[0]
+    assert "144.00 = 1 seat x 144.00 a year (annual seat price not in the price book" in reason
+    assert "likelier than 8 seats x 18.00 a month" in reason
