@@ -665,7 +665,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{', '.join(schemes)}, seeds {' '.join(map(str, args.seeds))}; [billing] at its defaults"
               f"{' plus ' + '; '.join(args.billing) if args.billing else ''}; month-end readings see "
               f"{'the seat counts of their month end' if args.seats == 'then' else 'the customers file of the log end'}"
-              ". Job: {job_repo} (commit "
+              f". Job: {'this checkout' if job_repo == REPO else job_repo} (commit "
               f"{commit_of(job_repo)}); generator: commit {commit_of(REPO)}.\n\n"
               f"Machine: {machine()}, {time.strftime('%Y-%m-%d')}; {seconds:.0f} s wall for the whole run.\n")
     print(header + "\n" + text)
