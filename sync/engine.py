@@ -84,7 +84,7 @@ class DaskEngine:
         began = time.perf_counter()
         by_charge = partition_of(charges["customer_id"], n)
         by_customer = partition_of(customers["customer_id"], n)
-        parts = [(charges.loc[by_charge == i], customers.loc[by_customer == i]) for i in range(n)]
+        parts = [(_own_ids(charges.loc[by_charge == i]), customers.loc[by_customer == i]) for i in range(n)]
         charge_futures = client.scatter([c for c, _ in parts], hash=False)
         customer_futures = client.scatter([c for _, c in parts], hash=False)
         del parts
@@ -138,3 +138,13 @@ def open_engine(engine: EngineSection) -> Iterator[Engine]:
             client = stack.enter_context(Client(cluster))
         threads = sum(client.nthreads().values()) or 1
         yield DaskEngine(client, default_partitions(engine, threads))
+
+
+def _own_ids(charges: pd.DataFrame) -> pd.DataFrame:
+    """A partition's charges with only its own customers among the ids' categories (kpi.schedule.coded_ids): the
+    categories of the whole log, sent to every worker, would grow with partitions x customers."""
+    ids = charges["customer_id"]
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        return charges.assign(customer_id=ids.cat.remove_unused_categories())
+    return charges
+

@@ -42,9 +42,10 @@ What it says of a charge of amount A whose customer has S seats (S may be unknow
 - ANNUAL_LIKELY / MONTHLY_LIKELY: S settles nothing, and the likelier of k seats x an annual price and
   k' seats x a monthly price (a log too young to say its mix weighs the two intervals evenly), given the log's mix (`_with_mix`: the share of annual plans among single
   charges and among new plans, each price's share, P(k seats) from the customers' seat counts, and
-  k's distance from today's S). While a charge is pending, when no annual price reads it and a monthly one
-  only at k' != S seats, S seats for a year at A / S (6-12 months of the monthly list price: a tier the
-  log has not taught yet) is weighed too (`_unlisted`).
+  k's distance from today's S).
+- ANNUAL_UNLISTED: while a charge is pending and outside every running monthly plan of its customer, when no
+  annual price reads it and a monthly one only at k' != S seats, S seats for a year at A / S (6-12 months of
+  the monthly list price: a tier the log has not taught yet), if likelier (`_unlisted`; learned books only).
 Equal means within AMOUNT_TOLERANCE (0.1 %, at least one cent).
 """
 
@@ -68,7 +69,7 @@ MIN_CUSTOMERS = 3
 MIN_SHARE = 0.02
 SWITCH_RATIOS = (10.0, 12.0)  # an annual price is ten months' price ("two months free") or twelve
 
-NONE, MONTHLY_SEATS, ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, MONTHLY_LIKELY = 0, 1, 2, 3, 4, 5
+NONE, MONTHLY_SEATS, ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, MONTHLY_LIKELY, ANNUAL_UNLISTED = 0, 1, 2, 3, 4, 5, 6
 MAX_SEATS = 10_000
 
 
@@ -99,9 +100,6 @@ class PriceBook:
         for p in (*self.monthly_seat, *self.annual_seat, *self.annual_points):
             if p.amount == amount:
                 return p.source
-        if self.mode != "configured" and self.monthly_seat:  # `_unlisted`: a tier the book has not learned
-            return (f"not in the price book: {amount / self.monthly_seat[0].amount:.1f} months of the monthly list price "
-                    f"{self.monthly_seat[0].amount:.2f}, the customer's seats for a year while the charge is pending")
         return "configured"
 
     @property
@@ -170,12 +168,12 @@ class Verdict:
     code: np.ndarray
     price: np.ndarray
     multiple: np.ndarray
-    other_price: np.ndarray  # for ANNUAL_LIKELY / MONTHLY_LIKELY: the reading it beat (NaN: none)
+    other_price: np.ndarray  # for ANNUAL_LIKELY / MONTHLY_LIKELY / ANNUAL_UNLISTED: the reading it beat (NaN: none)
     other_multiple: np.ndarray
 
     @property
     def annual(self) -> np.ndarray:
-        return (self.code == ANNUAL_SEATS) | (self.code == ANNUAL_POINT) | (self.code == ANNUAL_LIKELY)
+        return np.isin(self.code, (ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, ANNUAL_UNLISTED))
 
     @property
     def monthly(self) -> np.ndarray:
@@ -189,28 +187,34 @@ def _close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 DISTINCT_FROM = 4096  # read_amounts reads each distinct (amount, seats, pending) once from this many charges on
 
 
-def read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pending: np.ndarray | None = None) -> Verdict:
+def read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pending: np.ndarray | None = None,
+                 alone: np.ndarray | None = None) -> Verdict:
     """The price book's verdict on each amount, given its customer's seats (NaN: unknown) and whether it is pending
-    (its first renewal not yet due: then it may be the first month of a series); see the module docstring.
+    (its first renewal not yet due: then it may be the first month of a series); see the module docstring. `alone`:
+    the charges outside every running monthly plan of their customer, the only ones a pending reading may price at a
+    tier the book has not learned (`_unlisted`); None: none.
 
-    A verdict depends on nothing but those three values, so a long log (a million charges, a few tens of thousands
-    of distinct triples) is weighed once per distinct triple and the verdicts spread back to every charge."""
+    A verdict depends on nothing but those values, so a long log (a million charges, a few tens of thousands of
+    distinct ones) is weighed once per distinct (amount, seats, pending, alone) and spread back to every charge."""
     if len(amount) >= DISTINCT_FROM and book.seat_prior:  # the weighing is what costs: cheaper books read directly
         key = pd.factorize(np.asarray(amount, dtype="float64").view(np.int64))[0].astype(np.int64)
         for part in (np.asarray(seats, dtype="float64").view(np.int64),
-                     np.zeros(len(amount), dtype=np.int64) if pending is None else np.asarray(pending, dtype=np.int64)):
+                     np.zeros(len(amount), dtype=np.int64) if pending is None else np.asarray(pending, dtype=np.int64),
+                     np.zeros(len(amount), dtype=np.int64) if alone is None else np.asarray(alone, dtype=np.int64)):
             codes, uniques = pd.factorize(part)
             key = key * len(uniques) + codes
         inverse = pd.factorize(key)[0]
-        first = np.unique(inverse, return_index=True)[1]  # each distinct triple's first charge
+        first = np.unique(inverse, return_index=True)[1]  # each distinct reading's first charge
         if len(first) < len(amount) // 2:
-            v = _read_amounts(book, amount[first], seats[first], None if pending is None else pending[first])
+            v = _read_amounts(book, amount[first], seats[first], None if pending is None else pending[first],
+                              None if alone is None else alone[first])
             return Verdict(code=v.code[inverse], price=v.price[inverse], multiple=v.multiple[inverse],
                            other_price=v.other_price[inverse], other_multiple=v.other_multiple[inverse])
-    return _read_amounts(book, amount, seats, pending)
+    return _read_amounts(book, amount, seats, pending, alone)
 
 
-def _read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pending: np.ndarray | None) -> Verdict:
+def _read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pending: np.ndarray | None,
+                  alone: np.ndarray | None = None) -> Verdict:
     """`read_amounts`, charge by charge."""
     n = len(amount)
     code = np.full(n, NONE, dtype=np.int8)
@@ -240,16 +244,18 @@ def _read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pendin
         weighed = learned or [a for a in book.annual_seat if not a.lapsed]
         a_score, a_price, a_k = _likeliest(book, weighed, amount, share, seats)
         m_score, m_price, m_k = _likeliest(book, list(book.monthly_seat), amount, 1 - share, seats)
-        if pending is not None and book.monthly_seat:  # a year at a tier the book has not learned yet
-            u_score, u_price, u_k = _unlisted(book, weighed, amount, share, seats, pending & np.isfinite(m_score)
-                                              & ~np.isfinite(a_score))
-            a_score, a_price, a_k = (np.where(np.isfinite(u_score), u_score, a_score),
-                                     np.where(np.isfinite(u_score), u_price, a_price),
-                                     np.where(np.isfinite(u_score), u_k, a_k))
+        unlisted = np.zeros(n, dtype=bool)
+        if pending is not None and alone is not None and book.monthly_seat and book.mode != "configured":
+            u_score, u_price, u_k = _unlisted(book, weighed, amount, share, seats, pending & alone
+                                              & np.isfinite(m_score) & ~np.isfinite(a_score))
+            unlisted = np.isfinite(u_score)
+            a_score, a_price, a_k = (np.where(unlisted, u_score, a_score), np.where(unlisted, u_price, a_price),
+                                     np.where(unlisted, u_k, a_k))
         annual_wins = a_score > m_score
+        mark(annual_wins & unlisted, ANNUAL_UNLISTED, a_price, a_k)
         mark(annual_wins & np.isfinite(a_score), ANNUAL_LIKELY, a_price, a_k)
         mark(~annual_wins & np.isfinite(m_score), MONTHLY_LIKELY, m_price, m_k)
-        decided = (code == ANNUAL_LIKELY) | (code == MONTHLY_LIKELY)
+        decided = (code == ANNUAL_LIKELY) | (code == MONTHLY_LIKELY) | (code == ANNUAL_UNLISTED)
         other_price[decided] = np.where(annual_wins, m_price, a_price)[decided]
         other_multiple[decided] = np.where(annual_wins, m_k, a_k)[decided]
     else:
@@ -305,7 +311,7 @@ def _unlisted(book: PriceBook, annual: list[Price], amount: np.ndarray, share: n
     prices' and no seat drift; -inf elsewhere. Returns the score, the price a seat and S."""
     n = len(amount)
     known = where & ~np.isnan(seats) & (seats >= 1) & (seats <= MAX_SEATS)
-    whole = np.where(known, np.rint(np.where(known, seats, 1)), 1).astype(np.int64)
+    whole = np.where(known, seats, 1).astype(np.int64)  # as `_read_amounts` counts them
     per_seat = amount / whole
     months = per_seat / book.monthly_seat[0].amount
     ok = known & (months >= MIN_ANNUAL_MONTHS) & (months <= 12 * (1 + AMOUNT_TOLERANCE))

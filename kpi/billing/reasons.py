@@ -19,6 +19,7 @@ from kpi.billing.pricebook import (
     ANNUAL_LIKELY,
     ANNUAL_POINT,
     ANNUAL_SEATS,
+    ANNUAL_UNLISTED,
     MONTHLY_LIKELY,
     MONTHLY_SEATS,
     PriceBook,
@@ -30,7 +31,7 @@ from kpi.billing.terms import Terms
 from kpi.billing.timeline import add_months
 from kpi.params import BillingRules
 
-ANNUAL_CODES = (ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY)
+ANNUAL_CODES = (ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, ANNUAL_UNLISTED)
 
 BILLING_COLUMNS: tuple[str, ...] = (
     "customer_id", "ref", "kind", "interval", "anchor", "first_charge", "last_charge", "charges", "renewals",
@@ -139,11 +140,17 @@ def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amou
         return f"{amount:.2f} = {_plural(multiple, 'seat')} x {price:.2f}, the monthly seat price {source(price)}"
     if code == ANNUAL_SEATS:
         return f"{amount:.2f} = {_plural(multiple, 'seat')} x {price:.2f}, the annual seat price {source(price)}"
-    if code in (ANNUAL_LIKELY, MONTHLY_LIKELY):
-        annual = code == ANNUAL_LIKELY
+    if code in (ANNUAL_LIKELY, MONTHLY_LIKELY, ANNUAL_UNLISTED):
+        annual = code != MONTHLY_LIKELY
         kind, other_kind = ("a year", "a month") if annual else ("a month", "a year")
-        text = (f"{amount:.2f} = {_plural(multiple, 'seat')} x {price:.2f} {kind} ({'annual' if annual else 'monthly'} "
-                f"seat price {source(price)})")
+        if code == ANNUAL_UNLISTED:
+            listed = book.monthly_seat[0].amount
+            text = (f"{amount:.2f} = {_plural(multiple, 'seat')} (the customer's) x {amount / multiple:.2f} {kind}, a "
+                    f"price not in the book: {amount / multiple / listed:.1f} months of the monthly list price "
+                    f"{listed:.2f}, a tier not learned yet, while the charge is pending")
+        else:
+            text = (f"{amount:.2f} = {_plural(multiple, 'seat')} x {price:.2f} {kind} "
+                    f"({'annual' if annual else 'monthly'} seat price {source(price)})")
         if other_multiple:
             text += (f", likelier than {_plural(other_multiple, 'seat')} x {other_price:.2f} {other_kind} given the "
                      f"log's mix of plans ({book.annual_share_single:.0%} of the single charges that match seats x a "

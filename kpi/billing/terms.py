@@ -202,7 +202,7 @@ def _monthly_beside(log: Log, book: PriceBook, verdict: Verdict, charges: np.nda
     return hit
 
 
-def _rate_of_piece(log: Log, series: Series, charges: np.ndarray) -> np.ndarray:
+def rate_of_piece(log: Log, series: Series, charges: np.ndarray) -> np.ndarray:
     """For each charge: the rate of the series piece of its customer it falls in (0: none; the latest if several)."""
     mi = series.member_index
     if not len(mi) or not len(charges):
@@ -231,7 +231,7 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     switch_rate = np.where(single, switched, 0.0)
     if ratios:  # a first reading by the amount rules alone looks for no switch
         s_idx = np.flatnonzero(single & (switch_rate == 0))
-        rate = _rate_of_piece(log, series, s_idx)
+        rate = rate_of_piece(log, series, s_idx)
         switch_rate[s_idx] = np.where(annual_price_for(log.amount[s_idx], rate, book_annual[s_idx], ratios), rate, 0.0)
     month_first = np.zeros(n, dtype=bool)
     if ratios:  # a charge followed within its month by 10 or 12 times it was a month of the plan it switched from

@@ -12,6 +12,7 @@ from kpi.billing.pricebook import (
     ANNUAL_LIKELY,
     ANNUAL_POINT,
     ANNUAL_SEATS,
+    ANNUAL_UNLISTED,
     DISTINCT_FROM,
     MONTHLY_LIKELY,
     MONTHLY_SEATS,
@@ -580,15 +581,18 @@ def test_a_pending_year_at_a_tier_the_book_has_not_learned_is_read_as_the_custom
     amounts = np.array([144.0, 144.0, 144.0, 90.0, 150.0, 252.0])
     seat_counts = np.array([1.0, 1.0, np.nan, 1.0, 1.0, 2.0])
     pending = np.array([True, False, True, True, True, True])
-    v = read_amounts(book, amounts, seat_counts, pending)
-    assert (int(v.code[0]), float(v.price[0]), int(v.multiple[0])) == (ANNUAL_LIKELY, 144.0, 1)
+    alone = np.ones(len(amounts), dtype=bool)
+    v = read_amounts(book, amounts, seat_counts, pending, alone)
+    assert (int(v.code[0]), float(v.price[0]), int(v.multiple[0])) == (ANNUAL_UNLISTED, 144.0, 1)
     assert (float(v.other_price[0]), int(v.other_multiple[0])) == (18.0, 8)
+    assert int(read_amounts(book, amounts[:1], seat_counts[:1], pending[:1], ~alone[:1]).code[0]) == MONTHLY_LIKELY
     assert (int(v.code[1]), int(v.multiple[1])) == (MONTHLY_LIKELY, 8)  # settled: not this rule's
     assert int(v.code[2]) == MONTHLY_LIKELY  # no seat count: no seats of its own to price a year at
     assert (int(v.code[3]), int(v.multiple[3])) == (MONTHLY_LIKELY, 5)  # 90 a seat is 5 months: no year
     assert int(v.code[4]) == NONE  # 150 is no whole number of seats at 18: a flat plan's month, not this rule's
-    assert (int(v.code[5]), float(v.price[5]), int(v.multiple[5])) == (ANNUAL_LIKELY, 126.0, 2)
-    assert book.source_of(144.0).startswith("not in the price book: 8.0 months of the monthly list price 18.00")
+    assert (int(v.code[5]), float(v.price[5]), int(v.multiple[5])) == (ANNUAL_UNLISTED, 126.0, 2)
+    configured = replace(book, mode="configured")  # prices stated in the config are the whole book: nothing unlisted
+    assert int(read_amounts(configured, amounts[:1], seat_counts[:1], pending[:1], alone[:1]).code[0]) == MONTHLY_LIKELY
 
 
 def test_a_pending_charge_at_an_unlearned_tier_is_a_year_from_its_month_end():
@@ -600,5 +604,20 @@ def test_a_pending_charge_at_an_unlearned_tier_is_a_year_from_its_month_end():
     result = read(log, "2017-05-31 23:59:59", seat_counts=counts)
     assert month_ends(result, "2017-05-31 23:59:59", "x") == {"2017-05": 12.0}
     reason = rows_of(result, "x")["reason"].iloc[0]
-    assert "144.00 = 1 seat x 144.00 a year (annual seat price not in the price book" in reason
+    assert "144.00 = 1 seat (the customer's) x 144.00 a year, a price not in the book: 8.0 months of the monthly " \
+        "list price 18.00" in reason
     assert "likelier than 8 seats x 18.00 a month" in reason
+
+
+def test_a_pending_charge_inside_a_running_monthly_plan_is_not_priced_at_an_unlearned_tier():
+    """A one-seat customer paying 18 a month pays 126 once, inside its plan's month: seats added, or a switch at a
+    price the book would know; not a year at a tier it has not learned (which, worth 7 months of the plan, would end
+    the plan at the month end and be restated once the plan renews). Its reading is the one it had before the rule."""
+    log, counts = seat_company(monthly_customers=20)
+    log = pd.concat([log, charges(*monthly("y", "2017-01-03 08:00", 18.0, 6), ("y", "2017-05-20 12:00", 126.0))])
+    counts = pd.concat([counts, seats(y=1)])
+    pending = read(log, "2017-05-31 23:59:59", seat_counts=counts)
+    settled = read(log, "2017-07-31 23:59:59", seat_counts=counts)
+    assert list(rows_of(pending, "y")["kind"]) == ["monthly series"]  # the 126 a proration of it, as once settled
+    assert month_ends(pending, "2017-05-31 23:59:59", "y")["2017-05"] == \
+        month_ends(settled, "2017-07-31 23:59:59", "y")["2017-05"]
