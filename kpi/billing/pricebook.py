@@ -45,7 +45,8 @@ What it says of a charge of amount A whose customer has S seats (S may be unknow
   k's distance from today's S).
 - ANNUAL_UNLISTED: while a charge is pending and outside every running monthly plan of its customer, when no
   annual price reads it and a monthly one only at k' != S seats, S seats for a year at A / S (6-12 months of
-  the monthly list price: a tier the log has not taught yet), if likelier (`_unlisted`; learned books only).
+  one of the book's monthly seat prices: a tier the log has not taught yet), if likelier (`_unlisted`; learned
+  books only).
 Equal means within AMOUNT_TOLERANCE (0.1 %, at least one cent).
 """
 
@@ -305,16 +306,16 @@ def _likeliest(book: PriceBook, prices: list[Price], amount: np.ndarray, share: 
 def _unlisted(book: PriceBook, annual: list[Price], amount: np.ndarray, share: np.ndarray, seats: np.ndarray,
               where: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For the charges `where` (pending, read by no annual price, and by a monthly one only at some other seat count):
-    the customer's own S seats for a year at amount / S a seat, when that is MIN_ANNUAL_MONTHS to 12 months of the
-    monthly list price (a discount tier the log has not taught yet: 144 = 1 seat x 8 months of 18, not 8 seats for a
-    month by a one-seat customer). Its score is `_likeliest`'s with the support of one customer among the annual
-    prices' and no seat drift; -inf elsewhere. Returns the score, the price a seat and S."""
+    the customer's own S seats for a year at amount / S a seat, when that is MIN_ANNUAL_MONTHS to 12 months of one of
+    the book's monthly seat prices (`year_of_unlisted`: a discount tier the log has not taught yet, 144 = 1 seat x 8
+    months of 18, not 8 seats for a month by a one-seat customer). Its score is `_likeliest`'s with the support of
+    one customer among the annual prices' and no seat drift; -inf elsewhere. Returns the score, the price a seat and
+    S."""
     n = len(amount)
     known = where & ~np.isnan(seats) & (seats >= 1) & (seats <= MAX_SEATS)
     whole = np.where(known, seats, 1).astype(np.int64)  # as `_read_amounts` counts them
     per_seat = amount / whole
-    months = per_seat / book.monthly_seat[0].amount
-    ok = known & (months >= MIN_ANNUAL_MONTHS) & (months <= 12 * (1 + AMOUNT_TOLERANCE))
+    ok = known & ~np.isnan(year_of_unlisted(book, per_seat))
     if not ok.any():
         return np.full(n, -np.inf), np.full(n, np.nan), np.zeros(n, dtype=np.int64)
     support = sum(max(p.customers, 1) for p in annual) + 1
@@ -322,6 +323,17 @@ def _unlisted(book: PriceBook, annual: list[Price], amount: np.ndarray, share: n
     with np.errstate(divide="ignore"):
         score = np.log(share) + np.log(1 / support) + prior[np.clip(whole, 1, len(prior)) - 1]
     return np.where(ok, score, -np.inf), np.where(ok, np.round(per_seat, 2), np.nan), np.where(ok, whole, 0)
+
+
+def year_of_unlisted(book: PriceBook, per_seat: np.ndarray) -> np.ndarray:
+    """The first of the book's monthly seat prices (list price first; every product's) of which each per-seat amount is
+    MIN_ANNUAL_MONTHS to 12 months (NaN: none): what makes it a year at a tier the book has not learned."""
+    of = np.full(len(per_seat), np.nan)
+    for m in book.monthly_seat:
+        months = per_seat / m.amount
+        of = np.where(np.isnan(of) & (months >= MIN_ANNUAL_MONTHS) & (months <= 12 * (1 + AMOUNT_TOLERANCE)),
+                      m.amount, of)
+    return of
 
 
 def configured_book(prices: PriceList) -> PriceBook:

@@ -24,6 +24,7 @@ from kpi.billing.pricebook import (
     MONTHLY_SEATS,
     PriceBook,
     Verdict,
+    year_of_unlisted,
 )
 from kpi.billing.prorations import Prorations
 from kpi.billing.series import Series, Spans
@@ -144,10 +145,10 @@ def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amou
         annual = code != MONTHLY_LIKELY
         kind, other_kind = ("a year", "a month") if annual else ("a month", "a year")
         if code == ANNUAL_UNLISTED:
-            listed = book.monthly_seat[0].amount
+            of = float(year_of_unlisted(book, np.array([amount / multiple]))[0])
             text = (f"{amount:.2f} = {_plural(multiple, 'seat')} (the customer's) x {amount / multiple:.2f} {kind}, a "
-                    f"price not in the book: {amount / multiple / listed:.1f} months of the monthly list price "
-                    f"{listed:.2f}, a tier not learned yet, while the charge is pending")
+                    f"price not in the book: {amount / multiple / of:.1f} months of the monthly seat price "
+                    f"{of:.2f}, a tier not learned yet, while the charge is pending")
         else:
             text = (f"{amount:.2f} = {_plural(multiple, 'seat')} x {price:.2f} {kind} "
                     f"({'annual' if annual else 'monthly'} seat price {source(price)})")

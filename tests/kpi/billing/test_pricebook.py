@@ -605,7 +605,7 @@ def test_a_pending_charge_at_an_unlearned_tier_is_a_year_from_its_month_end():
     assert month_ends(result, "2017-05-31 23:59:59", "x") == {"2017-05": 12.0}
     reason = rows_of(result, "x")["reason"].iloc[0]
     assert "144.00 = 1 seat (the customer's) x 144.00 a year, a price not in the book: 8.0 months of the monthly " \
-        "list price 18.00" in reason
+        "seat price 18.00" in reason
     assert "likelier than 8 seats x 18.00 a month" in reason
 
 
@@ -621,3 +621,13 @@ def test_a_pending_charge_inside_a_running_monthly_plan_is_not_priced_at_an_unle
     assert list(rows_of(pending, "y")["kind"]) == ["monthly series"]  # the 126 a proration of it, as once settled
     assert month_ends(pending, "2017-05-31 23:59:59", "y")["2017-05"] == \
         month_ends(settled, "2017-07-31 23:59:59", "y")["2017-05"]
+
+
+def test_an_unlearned_tier_is_a_year_of_any_product_s_monthly_price():
+    """Two products at 25 and 45 a seat a month, 300 a year learned: 810 by a two-seat customer, pending, is 2 seats x
+    405 (9 months of 45, the second product's price) for a year, not 18 seats x 45 (or 32.4 x 25) for a month."""
+    book = replace(TIERED, monthly_seat=(Price(25.0, 1, 60), Price(45.0, 1, 30)), annual_seat=(Price(300.0, 1, 40),))
+    v = read_amounts(book, np.array([810.0]), np.array([2.0]), np.array([True]), np.array([True]))
+    assert (int(v.code[0]), float(v.price[0]), int(v.multiple[0])) == (ANNUAL_UNLISTED, 405.0, 2)
+    assert (float(v.other_price[0]), int(v.other_multiple[0])) == (45.0, 18)
+
