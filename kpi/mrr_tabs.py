@@ -193,9 +193,18 @@ def _billing_tab(ctx: Context) -> pd.DataFrame:
     assert billing is not None  # the tab requires it
     columns = ["customer_id", "ref", "kind", "interval", "anchor", "first_charge", "last_charge", "charges",
                "renewals", "prorations", "current_rate", "guessed", "reason"]
-    # numeric ids in numeric order (5582 before 15481), others after them in text order; a customer's rows by anchor
-    ordered = billing.assign(_number=pd.to_numeric(billing["customer_id"], errors="coerce")).sort_values(
-        ["_number", "customer_id", "anchor"], na_position="last", kind="stable")
+    # numeric ids in numeric order (5582 before 15481), others after them in text order; a customer's rows by anchor.
+    # The order of the distinct ids is found once (a hundred thousand of them for a million rows), then the rows are
+    # put in it by integer rank: no sort of a million texts.
+    codes, ids = pd.factorize(billing["customer_id"])
+    distinct = pd.DataFrame({"number": pd.to_numeric(pd.Series(ids), errors="coerce"), "text": pd.Series(ids)})
+    order = distinct.sort_values(["number", "text"], na_position="last", kind="stable").index.to_numpy()
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[order] = np.arange(len(ids))
+    anchor = np.where(billing["anchor"].isna().to_numpy(), np.iinfo(np.int64).max,  # no anchor: last, as NaT sorts
+                      billing["anchor"].to_numpy(dtype="datetime64[ns]").view(np.int64))
+    rows = np.lexsort((np.arange(len(billing)), anchor, rank[codes]))
+    ordered = billing.iloc[rows]
     return ordered.loc[:, columns].set_axis([c.name for c in BILLING_TAB_COLUMNS], axis=1).reset_index(drop=True)
 
 

@@ -454,3 +454,28 @@ def test_billing_tab_lists_numeric_ids_in_numeric_order():
     tab = _billing_tab(SimpleNamespace(billing=billing))  # type: ignore[arg-type]
     assert list(tab["Customer"]) == ["5582", "5582", "15481", "acme"]
     assert list(tab["Anchor"].dt.strftime("%Y-%m"))[:2] == ["2016-01", "2017-03"]
+
+
+def test_billing_tab_order_is_the_plain_sort_of_numbers_texts_and_anchors():
+    """The Billing tab's order (distinct ids ranked once, rows put in that order by integer rank) is exactly the plain
+    stable sort by (id as a number, id as text, anchor), missing numbers and anchors last, on ids that look alike."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from kpi.billing import BILLING_COLUMNS
+    from kpi.mrr_tabs import _billing_tab
+
+    rng = np.random.default_rng(11)
+    n = 3000
+    pool = np.array(["10", "2", "002", "a", "B", " 7", "100000000000000000001", "7", "5582", "15481", "x1", "-3", "3.5"],
+                    dtype=object)
+    billing = pd.DataFrame({c: np.arange(n) for c in BILLING_COLUMNS})
+    billing["customer_id"] = rng.choice(pool, n)
+    anchor = pd.Series(pd.to_datetime(rng.integers(1_400_000_000, 1_400_000_050, n), unit="s", utc=True))  # ties
+    billing["anchor"] = anchor.where(rng.random(n) > 0.02)
+    billing["ref"] = np.arange(n).astype(str)
+    want = billing.assign(_number=pd.to_numeric(billing["customer_id"], errors="coerce")).sort_values(
+        ["_number", "customer_id", "anchor"], na_position="last", kind="stable")["ref"].tolist()
+    tab = _billing_tab(SimpleNamespace(billing=billing))  # type: ignore[arg-type]
+    assert tab["Ref"].tolist() == want
