@@ -147,4 +147,3 @@ def _own_ids(charges: pd.DataFrame) -> pd.DataFrame:
     if isinstance(ids.dtype, pd.CategoricalDtype):
         return charges.assign(customer_id=ids.cat.remove_unused_categories())
     return charges
-

@@ -287,13 +287,12 @@ def _likeliest(book: PriceBook, prices: list[Price], amount: np.ndarray, share: 
     support = sum(max(p.customers, 1) for p in prices)
     if not prices:
         return best, best_price, best_k
-    prior = np.log(np.r_[book.seat_prior, min(book.seat_prior) / 10])  # beyond the largest count seen: rarer still
     with np.errstate(divide="ignore"):
         log_share = np.log(share)
     for p in prices:
         k = np.rint(amount / p.amount).astype(np.int64)
         ok = (k >= 1) & (k <= MAX_SEATS) & _close(amount, k * p.amount)
-        score = log_share + np.log(max(p.customers, 1) / support) + prior[np.clip(k, 1, len(prior)) - 1]
+        score = log_share + np.log(max(p.customers, 1) / support) + _log_seat_prior(book, k)
         with np.errstate(divide="ignore", invalid="ignore"):
             drift = np.where(np.isnan(seats) | (seats <= 0), 0.0, np.abs(np.log(np.maximum(k, 1) / seats)))
         score = score - SEAT_DRIFT * drift
@@ -301,6 +300,12 @@ def _likeliest(book: PriceBook, prices: list[Price], amount: np.ndarray, share: 
         best, best_price, best_k = np.where(better, score, best), np.where(better, p.amount, best_price), \
             np.where(better, k, best_k)
     return best, best_price, best_k
+
+
+def _log_seat_prior(book: PriceBook, k: np.ndarray) -> np.ndarray:
+    """log P(k seats) from the book's seat prior; beyond the largest count seen, rarer still (a tenth of the rarest)."""
+    prior = np.log(np.r_[book.seat_prior, min(book.seat_prior) / 10])
+    return prior[np.clip(k, 1, len(prior)) - 1]
 
 
 def _unlisted(book: PriceBook, annual: list[Price], amount: np.ndarray, share: np.ndarray, seats: np.ndarray,
@@ -319,9 +324,8 @@ def _unlisted(book: PriceBook, annual: list[Price], amount: np.ndarray, share: n
     if not ok.any():
         return np.full(n, -np.inf), np.full(n, np.nan), np.zeros(n, dtype=np.int64)
     support = sum(max(p.customers, 1) for p in annual) + 1
-    prior = np.log(np.r_[book.seat_prior, min(book.seat_prior) / 10])
     with np.errstate(divide="ignore"):
-        score = np.log(share) + np.log(1 / support) + prior[np.clip(whole, 1, len(prior)) - 1]
+        score = np.log(share) + np.log(1 / support) + _log_seat_prior(book, whole)
     return np.where(ok, score, -np.inf), np.where(ok, np.round(per_seat, 2), np.nan), np.where(ok, whole, 0)
 
 
@@ -525,8 +529,7 @@ def _paired(values: np.ndarray, cust: np.ndarray, *, by_amount: bool = False, be
     smallest first (an amount is never a fraction of a seat: 36 and 360 are 2 x 18 and 2 x 180 even when more
     customers pay them)."""
     ok = np.isfinite(values) & (values > 0) & (values < below)
-    codes = pd.factorize(cust[ok])[0]
-    groups = _groups(values[ok], codes, "", None)
+    groups = _groups(values[ok], cust[ok], "", None)
     monthly: list[Price] = []
     annual: list[Price] = []
     unit = "amounts" if by_amount else "single charges / seats"
@@ -563,7 +566,7 @@ def _never_renewed(anchors: np.ndarray, lapsed: np.ndarray, cust: np.ndarray, ba
     if charges < MIN_LAPSED_EVIDENCE or renewed == 0:
         return [], renewed, charges
     out = []
-    for g in _groups(lapsed[ok], pd.factorize(cust[ok])[0], "", None):
+    for g in _groups(lapsed[ok], cust[ok], "", None):
         anchored = at(anchors, g.amount)
         if anchored / (anchored + g.charges) <= MAX_LAPSED_RENEWAL * renewed / charges:
             out.append((g, anchored))

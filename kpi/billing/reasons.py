@@ -146,7 +146,7 @@ def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amou
         kind, other_kind = ("a year", "a month") if annual else ("a month", "a year")
         if code == ANNUAL_UNLISTED:
             of = float(year_of_unlisted(book, np.array([amount / multiple]))[0])
-            text = (f"{amount:.2f} = {_plural(multiple, 'seat')} (the customer's) x {amount / multiple:.2f} {kind}, a "
+            text = (f"{amount:.2f} = {_plural(multiple, 'seat')} (the customer's) x {price:.2f} {kind}, a "
                     f"price not in the book: {amount / multiple / of:.1f} months of the monthly seat price "
                     f"{of:.2f}, a tier not learned yet, while the charge is pending")
         else:
