@@ -246,7 +246,8 @@ def row(r: Result) -> str:
     floor = f"{d.floor_s:.3f}" if d.floor_s else "?"
     ratio = f"{r.median / d.floor_s:.1f}x" if d.floor_s and r.walls and not r.exit_code else "-"
     sheets = (f"{int(r.sheets['requests'])} ({r.sheets['request_mb']:.1f})" if r.sheets else "-")
-    plan = f"{r.sheets['plan_s']:.1f}" if r.sheets and r.sheets.get("plan_s") is not None else "-"
+    # three significant digits: a small plan takes hundredths of a second, which one decimal would print as 0.0
+    plan = f"{r.sheets['plan_s']:.3g}" if r.sheets and r.sheets.get("plan_s") is not None else "-"
     exit_text = str(r.exit_code) + (f" ({r.error})" if r.error else "")
     return (f"| {d.name} | {d.charges:,} | {d.customers:,} | {d.input_mb:.1f} | {r.sink} | {r.engine} | {len(r.walls)} | "
             f"{wall} | {cpu} | {rss} | {floor} | {ratio} | {sheets} | {plan} | {exit_text} |")
