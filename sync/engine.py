@@ -2,10 +2,11 @@
 
 Both run the same pure functions of kpi.partition, and give the same tables cell for cell:
 
-- local: the whole log is one partition (`kpi.partition.run_partition`, its price book learned from itself);
+- local: the log's customers in slices of about `slice_charges` charges (`kpi.partition.customer_slices`), read one
+  after the other with the key fit and the price book of the whole log (`kpi.partition.run_slices`);
 - dask: each input file is read by a Dask task (the same validating reader; a glob gives one task per file, a URL
-  is read through fsspec on the worker); the charges and customers are split by a hash of the customer id into
-  `partitions` and scattered to the workers; each partition computes its extent, then its first reading and its
+  is read through fsspec on the worker); the charges and customers are cut into `partitions` ranges of the sorted
+  customer ids, about even in charges (`customer_slices`), and scattered to the workers; each partition computes its extent, then its first reading and its
   price-book evidence (kept on its worker); the driver learns the one price book and the key fit of the whole log
   from them and hands both to every partition, which finishes its reading and its per-customer frames; the driver
   combines them (kpi.partition.combine) and computes the tables from them as the local engine does.
@@ -29,10 +30,10 @@ from kpi.partition import (
     PerCustomer,
     combine,
     complete,
+    customer_slices,
     evidence,
     extent,
-    partition_of,
-    run_partition,
+    run_slices,
     shared_book,
     shared_keys,
     start,
@@ -48,19 +49,24 @@ R = TypeVar("R")
 
 
 class LocalEngine:
-    """Everything in this process: the whole log is one partition."""
+    """Everything in this process: the log read in slices of its customers (`kpi.partition.customer_slices`, about
+    `slice_charges` charges each; 0: the whole log at once), one after the other, with one price book."""
 
     name = "local"
+
+    def __init__(self, slice_charges: int = EngineSection.slice_charges):
+        self.slice_charges = slice_charges
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         return [fn(item) for item in items]
 
     def per_customer(self, charges: pd.DataFrame, customers: pd.DataFrame, params: Params,
                      as_of: pd.Timestamp) -> PerCustomer:
-        return run_partition(charges, customers, params, as_of)
+        slices = customer_slices(charges, customers, self.slice_charges)
+        if len(slices) > 1:
+            log.info("local: %d charges in %d slices of their customers", len(charges), len(slices))
+        return run_slices(slices, params, as_of)
 
-
-LOCAL = LocalEngine()
 
 
 class DaskEngine:
@@ -82,9 +88,10 @@ class DaskEngine:
                      as_of: pd.Timestamp) -> PerCustomer:
         client, n = self.client, self.partitions
         began = time.perf_counter()
-        by_charge = partition_of(charges["customer_id"], n)
-        by_customer = partition_of(customers["customer_id"], n)
-        parts = [(_own_ids(charges.loc[by_charge == i]), customers.loc[by_customer == i]) for i in range(n)]
+        slices = customer_slices(charges, customers, -(-len(charges) // n))
+        parts = [(_own_ids(c), cu) for c, cu in slices]
+        count = len(parts)
+        del slices
         charge_futures = client.scatter([c for c, _ in parts], hash=False)
         customer_futures = client.scatter([c for _, c in parts], hash=False)
         del parts
@@ -97,7 +104,7 @@ class DaskEngine:
         for futures in (started, charge_futures, customer_futures):
             client.cancel(futures)
         combined = combine(done)
-        log.info("dask: %d charges in %d customer partitions on %d workers in %.1fs", len(charges), n,
+        log.info("dask: %d charges in %d customer partitions on %d workers in %.1fs", len(charges), count,
                  len(client.nthreads()), time.perf_counter() - began)
         return combined
 
@@ -114,7 +121,7 @@ Engine = LocalEngine | DaskEngine
 def open_engine(engine: EngineSection) -> Iterator[Engine]:
     """The engine of the settings, for one run: a Dask client (and the local cluster it started) is closed after."""
     if engine.name == "local":
-        yield LOCAL
+        yield LocalEngine(engine.slice_charges)
         return
     try:
         from distributed import Client, LocalCluster

@@ -14,7 +14,7 @@ from kpi.schedule import check_schedule
 from kpi.syncstatus import count_this_run
 from kpi.tables import Context, RunInfo, Table, all_tabs, built_table, empty_issues
 from sync import __version__
-from sync.engine import LOCAL, Engine, open_engine
+from sync.engine import Engine, LocalEngine, open_engine
 from sync.errors import ConfigError, GuardError, InvariantError, SyncError
 from sync.guard import (
     FAILED,
@@ -117,7 +117,7 @@ def build_context(settings: Settings, loaded: Loaded, as_of: pd.Timestamp, run: 
     """The canonical revenue schedule and everything builders read.
 
     A payment log's per-customer frames (schedule, billing, customer months...) come from `engine` (sync.engine:
-    the whole log as one partition here by default, or partitions on Dask; the same frames either way)."""
+    in this process by default, its customers in slices, or partitions on Dask; the same frames either way)."""
     params = settings.params
     billing = None
     price_book = None
@@ -128,7 +128,8 @@ def build_context(settings: Settings, loaded: Loaded, as_of: pd.Timestamp, run: 
 
         assert loaded.charges is not None
         charges = charges_by(loaded.charges, as_of)
-        per_customer = (engine or LOCAL).per_customer(loaded.charges, loaded.customers, params, as_of)
+        per_customer = (engine or LocalEngine(settings.engine.slice_charges)).per_customer(
+            loaded.charges, loaded.customers, params, as_of)
         schedule, billing, price_book = per_customer.schedule, per_customer.billing, per_customer.price_book
     else:
         from kpi.contracts import schedule_from_contracts

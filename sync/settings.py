@@ -173,22 +173,24 @@ ENGINES = ("local", "dask")
 
 @dataclass(frozen=True)
 class EngineSection:
-    """Where the per-customer work runs (docs/scale.md). local: this process. dask: on dask.distributed, the
-    customers split by a hash of their id into `partitions`, on a local cluster of `workers` processes or on the
-    running cluster whose scheduler is at `scheduler` (e.g. tcp://10.0.0.5:8786). Same tables either way."""
+    """Where the per-customer work runs (docs/scale.md). local: this process, the customers in slices of about
+    `slice_charges` charges read one after the other. dask: on dask.distributed, the customers cut into `partitions`
+    ranges of their ids, on a local cluster of `workers` processes or on the running cluster whose scheduler is at
+    `scheduler` (e.g. tcp://10.0.0.5:8786). Same tables either way."""
 
     name: Literal["local", "dask"] = "local"
     workers: int = 0  # dask: start a local cluster of this many worker processes
     scheduler: str = ""  # dask: the address of a running cluster's scheduler
     partitions: int = 0  # dask: customer partitions (0: 2 per worker thread, at least 2)
     threads_per_worker: int = 1  # dask local cluster: threads per worker process
+    slice_charges: int = 500_000  # local: read the log in slices of its customers of about this many charges (0: at once)
 
 
 def check_engine(engine: EngineSection, where: str, dataset: str = "payments") -> EngineSection:
     """The engine settings, or a ConfigError saying what is wrong with them (`where`: the config file or the flags)."""
     if engine.name not in ENGINES:
         raise ConfigError(f"{where}: engine.name = {engine.name!r}: expected one of {', '.join(ENGINES)}")
-    for key in ("workers", "partitions"):
+    for key in ("workers", "partitions", "slice_charges"):
         if getattr(engine, key) < 0:
             raise ConfigError(f"{where}: engine.{key} = {getattr(engine, key)}: expected 0 or more")
     if engine.threads_per_worker < 1:

@@ -8,6 +8,7 @@ for cell, the same as the single-process run's.
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -17,10 +18,12 @@ from kpi.partition import (
     PerCustomer,
     combine,
     complete,
+    customer_slices,
     evidence,
     extent,
     partition_of,
     run_partition,
+    run_slices,
     shared_book,
     shared_keys,
     start,
@@ -148,6 +151,92 @@ def test_partition_of_is_stable_and_spreads() -> None:
     assert (first == partition_of(ids.sample(frac=1, random_state=1).sort_index(), 4)).all()
     assert sorted(set(first)) == [0, 1, 2, 3] and min(pd.Series(first).value_counts()) > 150
     assert list(partition_of(pd.Series(["42"]), 7)) == list(partition_of(pd.Series([42]), 7))  # ids are text
+
+
+# ---------------------------------------------------------------------------------------------- local slices
+
+
+def _with_slices(settings: Settings, charges: int) -> Settings:
+    return dataclasses.replace(settings, engine=dataclasses.replace(settings.engine, slice_charges=charges))
+
+
+def assert_same_codes(got: PerCustomer, want: PerCustomer) -> None:
+    """The codes of sliced frames are those of one reading (ids and refs sorted as text, row by row), and name the
+    frames' own rows."""
+    import numpy as np
+
+    for name in ("codes", "ref_codes"):
+        a, b = getattr(got, name), getattr(want, name)
+        assert a is not None and b is not None, name
+        for field in ("cust", "ids", "ref", "refs"):
+            assert np.array_equal(getattr(a, field), getattr(b, field)), (name, field)
+    assert got.month_codes is not None and want.month_codes is not None
+    assert np.array_equal(got.month_codes.cust, want.month_codes.cust)
+    assert np.array_equal(got.month_codes.ids, want.month_codes.ids)
+    assert got.codes is not None and got.ref_codes is not None
+    assert (got.codes.ids[got.codes.cust] == got.schedule["customer_id"].to_numpy()).all()
+    assert (got.codes.refs[got.codes.ref] == got.schedule["ref"].to_numpy()).all()
+    assert (got.ref_codes.refs[got.ref_codes.ref] == got.ref_months["ref"].to_numpy()).all()
+    assert (got.month_codes.ids[got.month_codes.cust] == got.customer_months["customer_id"].to_numpy()).all()
+
+
+def _sliced(settings: Settings, charges_per_slice: int) -> int:
+    """The log read in customer slices of about `charges_per_slice` charges: the frames and codes of one reading.
+    Returns the number of slices."""
+    from sync.run import load_dataset, resolve_as_of
+
+    loaded = load_dataset(settings, STARTED)
+    as_of = resolve_as_of(settings, loaded, None, STARTED)
+    assert loaded.charges is not None
+    slices = customer_slices(loaded.charges, loaded.customers, charges_per_slice)
+    assert sum(len(c) for c, _ in slices) == len(loaded.charges)
+    assert sum(len(cu) for _, cu in slices) == len(loaded.customers)
+    firsts = [c["customer_id"].astype(str).min() for c, _ in slices]
+    lasts = [c["customer_id"].astype(str).max() for c, _ in slices]
+    assert all(last < first for last, first in zip(lasts, firsts[1:], strict=False))  # ranges, in order
+    assert max(len(c) for c, _ in slices) < 2 * charges_per_slice + 100  # about even (a customer is not split)
+    done = run_slices(slices, settings.params, as_of)
+    whole = run_partition(loaded.charges, loaded.customers, settings.params, as_of)
+    for name in ("schedule", "billing", "customer_months", "ref_months"):
+        pd.testing.assert_frame_equal(getattr(done, name), getattr(whole, name), check_exact=True, obj=name)
+    pd.testing.assert_series_equal(done.paid, whole.paid, check_exact=True)
+    assert done.price_book == whole.price_book
+    assert_same_codes(done, whole)
+    return len(slices)
+
+
+@pytest.mark.parametrize("scheme", ["seat10", "seat12", "noseats"])
+def test_slices_give_the_frames_and_codes_of_one_reading_on_generated_logs(tmp_path: Path, scheme: str) -> None:
+    settings = _generated(tmp_path, 400, 3, scheme)
+    assert _sliced(settings, 500) >= 4
+    assert _sliced(settings, 10**9) == 1
+
+
+def test_slices_give_the_frames_of_one_reading_on_the_shared_log() -> None:
+    assert _sliced(_shared(), 700) >= 5
+
+
+def test_slices_whose_refs_do_not_sort_end_to_end(tmp_path: Path) -> None:
+    """Customers 12 and 123 in two slices: "12" < "123", but their refs "12:series-1" > "123:series-1" (':' after
+    '3'), so the slices' refs are merged by sorting them, not put end to end."""
+    rows = [{"customerId": cid, "amountPaid": amount, "timestampPaid": int(pd.Timestamp(f"2016-{m:02d}-05").timestamp())}
+            for cid, amount in (("12", 50.0), ("123", 80.0), ("2", 30.0)) for m in range(1, 8)]
+    (tmp_path / "invoices.json").write_text("\n".join(pd.Series(rows).map(json.dumps)) + "\n", encoding="utf-8")
+    (tmp_path / "customers.json").write_text("\n".join(json.dumps({"customerId": c}) for c in ("12", "123", "2")) + "\n",
+                                             encoding="utf-8")
+    settings = load_settings(_config(tmp_path, "invoices.json", "customers.json"), {})
+    assert _sliced(settings, 7) == 3
+    assert_same_tables(tables(_with_slices(settings, 7)), tables(_with_slices(settings, 0)))
+
+
+def test_local_engine_in_slices_gives_the_tables_of_one_reading(tmp_path: Path) -> None:
+    settings = _generated(tmp_path, 300, 8)
+    assert_same_tables(tables(_with_slices(settings, 500)), tables(_with_slices(settings, 0)))
+
+
+def test_local_engine_in_slices_gives_the_tables_of_one_reading_on_the_shared_log() -> None:
+    settings = _shared()
+    assert_same_tables(tables(_with_slices(settings, 1000)), tables(_with_slices(settings, 0)))
 
 
 # ---------------------------------------------------------------------------------------------------- dask engine
