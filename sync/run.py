@@ -128,7 +128,7 @@ def build_context(settings: Settings, loaded: Loaded, as_of: pd.Timestamp, run: 
 
         assert loaded.charges is not None
         charges = charges_by(loaded.charges, as_of)
-        per_customer = (engine or LocalEngine(settings.engine.slice_charges)).per_customer(
+        per_customer = (engine or LocalEngine(settings.engine.slice_charges, settings.engine.processes)).per_customer(
             loaded.charges, loaded.customers, params, as_of)
         schedule, billing, price_book = per_customer.schedule, per_customer.billing, per_customer.price_book
     else:

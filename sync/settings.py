@@ -184,13 +184,14 @@ class EngineSection:
     partitions: int = 0  # dask: customer partitions (0: 2 per worker thread, at least 2)
     threads_per_worker: int = 1  # dask local cluster: threads per worker process
     slice_charges: int = 500_000  # local: read the log in slices of its customers of about this many charges (0: at once)
+    processes: int = 1  # local: processes that read the slices (0: one per CPU)
 
 
 def check_engine(engine: EngineSection, where: str, dataset: str = "payments") -> EngineSection:
     """The engine settings, or a ConfigError saying what is wrong with them (`where`: the config file or the flags)."""
     if engine.name not in ENGINES:
         raise ConfigError(f"{where}: engine.name = {engine.name!r}: expected one of {', '.join(ENGINES)}")
-    for key in ("workers", "partitions", "slice_charges"):
+    for key in ("workers", "partitions", "slice_charges", "processes"):
         if getattr(engine, key) < 0:
             raise ConfigError(f"{where}: engine.{key} = {getattr(engine, key)}: expected 0 or more")
     if engine.threads_per_worker < 1:

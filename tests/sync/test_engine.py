@@ -239,6 +239,51 @@ def test_local_engine_in_slices_gives_the_tables_of_one_reading_on_the_shared_lo
     assert_same_tables(tables(_with_slices(settings, 1000)), tables(_with_slices(settings, 0)))
 
 
+def _in_processes(settings: Settings, charges_per_slice: int, processes: int) -> PerCustomer:
+    """The local engine with its slices read by `processes` processes: the frames and codes of one reading."""
+    from sync.engine import LocalEngine
+    from sync.run import load_dataset, resolve_as_of
+
+    loaded = load_dataset(settings, STARTED)
+    as_of = resolve_as_of(settings, loaded, None, STARTED)
+    assert loaded.charges is not None
+    done = LocalEngine(charges_per_slice, processes).per_customer(loaded.charges, loaded.customers, settings.params,
+                                                                   as_of)
+    whole = run_partition(loaded.charges, loaded.customers, settings.params, as_of)
+    for name in ("schedule", "billing", "customer_months", "ref_months"):
+        pd.testing.assert_frame_equal(getattr(done, name), getattr(whole, name), check_exact=True, obj=name)
+    pd.testing.assert_series_equal(done.paid, whole.paid, check_exact=True)
+    assert done.price_book == whole.price_book
+    assert_same_codes(done, whole)
+    return done
+
+
+def test_slices_read_by_two_processes_give_the_frames_of_one_reading(tmp_path: Path) -> None:
+    _in_processes(_generated(tmp_path, 300, 8, "seat12"), 400, 2)
+
+
+def test_slices_read_by_processes_on_the_shared_log_give_its_tables() -> None:
+    settings = _shared()
+    _in_processes(settings, 1500, 3)
+    two = dataclasses.replace(settings, engine=dataclasses.replace(settings.engine, slice_charges=1500, processes=2))
+    assert_same_tables(tables(two), tables(_with_slices(settings, 0)))
+
+
+def test_a_slice_process_that_fails_fails_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error in a slice process is raised by the run, with its own message; a process that dies is named."""
+    from sync import engine
+
+    settings = _generated(tmp_path, 120, 2)
+    from sync.run import load_dataset, resolve_as_of
+
+    loaded = load_dataset(settings, STARTED)
+    as_of = resolve_as_of(settings, loaded, None, STARTED)
+    assert loaded.charges is not None
+    bad = dataclasses.replace(settings.params, timezone="Not/AZone")  # every slice's month snapshots fail
+    with pytest.raises(Exception, match="Not/AZone"):
+        engine.LocalEngine(300, 2).per_customer(loaded.charges, loaded.customers, bad, as_of)
+
+
 # ---------------------------------------------------------------------------------------------------- dask engine
 
 try:
