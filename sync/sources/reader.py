@@ -24,6 +24,7 @@ def read_ndjson(
     unique: str | None = None,
     extras: bool = False,
     engine: Literal["auto", "lines"] = "auto",
+    coded: bool = False,
 ) -> nd.ReadResult:
     """Read and validate one NDJSON file.
 
@@ -35,6 +36,8 @@ def read_ndjson(
     `engine`: "auto" reads the file with pyarrow and vectorized checks (sync/sources/columnar.py),
     going line by line only for the lines (or the file) it cannot vouch for; "lines" reads every
     line with `json`. Both give the same result.
+    `coded`: the id fields may come as categoricals of their texts (when pyarrow read the whole file: the ids are
+    hashed once there, and kpi.schedule.coded_ids does not hash 10M Python strings again); as str otherwise.
     Raises InputDataError when the file is missing or empty, or too many lines are bad.
     """
     file = Path(path)
@@ -47,7 +50,7 @@ def read_ndjson(
     if engine == "auto":
         data = file.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
-        fast = read_columnar(data, name, fields, checker, unique=unique, extras=extras)
+        fast = read_columnar(data, name, fields, checker, unique=unique, extras=extras, coded=coded)
         if fast is not None:
             return nd._result(name, role, limits, fast.frame, fast.issues, fast.bad, fast.read, digest)
         with io.BytesIO(data) as raw:
