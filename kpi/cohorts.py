@@ -67,8 +67,10 @@ def cohort_matrices(customer_months: pd.DataFrame, as_of_month: pd.Timestamp, pa
     """
     paying = (customer_months["mrr"] > 0).to_numpy()
     active = customer_months.loc[paying, ["month", "customer_id", "mrr"]]
+    once = False  # one row per customer and month: a cell's customers are counted, not hashed
     if codes is not None and codes.fits(len(customer_months)):
         active = active.assign(customer_id=codes.cust[paying])  # one code per id: the same groups as the ids
+        once = codes.one_row_per_month(customer_months["month"])
     cohort = first_months(active)
     if cohort.empty:
         empty = pd.DataFrame(index=pd.DatetimeIndex([], name="cohort"), dtype="float64")
@@ -79,8 +81,9 @@ def cohort_matrices(customer_months: pd.DataFrame, as_of_month: pd.Timestamp, pa
         age=lambda d: _month_index(d["month"]) - _month_index(d["cohort"])
     )
     rows = rows.loc[rows["month"] <= as_of_month]
+    cells = rows.groupby(["cohort", "age"])["customer_id"]
     logos = (
-        rows.groupby(["cohort", "age"])["customer_id"].nunique().unstack("age")
+        (cells.size() if once else cells.nunique()).unstack("age")
         .reindex(index=cohorts, columns=ages).fillna(0).astype("float64")
     )
     # Summed like the MRR tab (each customer to the cent, in integer cents), so a cohort's starting

@@ -188,6 +188,24 @@ def _customers_tab(ctx: Context) -> pd.DataFrame:
     return pd.concat([table.iloc[:, : len(declared)].set_axis(declared, axis=1), pd.DataFrame(attrs)], axis=1)
 
 
+def numeric_first_rank(ids: np.ndarray | pd.Index) -> np.ndarray:
+    """Each of these distinct ids' rank when numeric ids come first in numeric order, then the others in text order
+    (ids of one number, 7 and 007, in text order). Only the ids a number does not place alone are sorted as text: for a
+    million numeric ids, a sort of floats instead of a sort of a million texts (3.5 s at 10M charges)."""
+    text = pd.Series(np.asarray(ids, dtype=object))
+    number = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64")
+    missing = np.isnan(number)
+    tied = missing | pd.Series(number).duplicated(keep=False).to_numpy()
+    by_text = np.zeros(len(text), dtype=np.int64)
+    if tied.any():
+        at = np.flatnonzero(tied)
+        by_text[at[np.argsort(text.to_numpy(dtype=object)[at], kind="stable")]] = np.arange(len(at))
+    order = np.lexsort((by_text, np.where(missing, 0.0, number), missing))
+    rank = np.empty(len(text), dtype=np.int64)
+    rank[order] = np.arange(len(text))
+    return rank
+
+
 def _billing_tab(ctx: Context) -> pd.DataFrame:
     billing = ctx.billing
     assert billing is not None  # the tab requires it
@@ -197,10 +215,7 @@ def _billing_tab(ctx: Context) -> pd.DataFrame:
     # The order of the distinct ids is found once (a hundred thousand of them for a million rows), then the rows are
     # put in it by integer rank: no sort of a million texts.
     codes, ids = pd.factorize(billing["customer_id"])
-    distinct = pd.DataFrame({"number": pd.to_numeric(pd.Series(ids), errors="coerce"), "text": pd.Series(ids)})
-    order = distinct.sort_values(["number", "text"], na_position="last", kind="stable").index.to_numpy()
-    rank = np.empty(len(ids), dtype=np.int64)
-    rank[order] = np.arange(len(ids))
+    rank = numeric_first_rank(ids)
     anchor = np.where(billing["anchor"].isna().to_numpy(), np.iinfo(np.int64).max,  # no anchor: last, as NaT sorts
                       billing["anchor"].to_numpy(dtype="datetime64[ns]").view(np.int64))
     rows = np.lexsort((np.arange(len(billing)), anchor, rank[codes]))

@@ -69,7 +69,9 @@ def customer_profile(customers: pd.DataFrame, customer_months: pd.DataFrame, lif
     key, key_ids = customer_keys(customer_months, codes)
     counted = ((customer_months["month"] <= as_of_month) & (customer_months["mrr"] > 0)).to_numpy()
     active_months, key = customer_months.loc[counted], key.loc[counted]
-    tenure = active_months["month"].groupby(key).nunique()  # by key: read at the ids through keys_at
+    by_key = active_months["month"].groupby(key)  # by key: read at the ids through keys_at
+    once = codes is not None and codes.one_row_per_month(customer_months["month"])
+    tenure = by_key.size() if once else by_key.nunique()  # distinct months: counted when one row each
     now = (active_months["month"] == as_of_month).to_numpy()
     current = active_months["mrr"].loc[now].groupby(key.loc[now]).sum()
     lifetime = lifetime.set_axis(lifetime.index.astype(str))

@@ -58,6 +58,16 @@ class CustomerCodes:
         """True when these are the codes of a frame of `rows` rows, each row with a customer."""
         return len(self.cust) == rows and (rows == 0 or int(self.cust.min()) >= 0)
 
+    def one_row_per_month(self, months: pd.Series) -> bool:
+        """True when these are the codes of a frame sorted by customer then month, with one row per customer and month
+        (as kpi.mrr.coded_customer_months makes customer_months): then counting a customer's rows, or any subset's,
+        counts its distinct months, without hashing them."""
+        if not self.fits(len(months)):
+            return False
+        ns = months.to_numpy(dtype="datetime64[ns]").view(np.int64)
+        c = self.cust
+        return bool(((c[1:] > c[:-1]) | ((c[1:] == c[:-1]) & (ns[1:] > ns[:-1]))).all())
+
 
 def same_ids(a: np.ndarray, b: np.ndarray) -> bool:
     """True when two arrays of distinct ids are the same ones in the same order (codes into one mean the same in the
@@ -70,14 +80,23 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     (an object array). The values are hashed as they are and only the distinct ones turned into text: the text of
     every row made a str object per row (10M of them at 10M charges, left behind as fragmented memory).
 
-    Ids already coded (`coded_ids`: a categorical of distinct texts in that order) are not hashed again: their codes
-    are kept, renumbered over the categories present."""
-    if isinstance(values.dtype, pd.CategoricalDtype) and _sorted_texts(values.dtype.categories):
+    Ids already coded (a categorical: `coded_ids`' of distinct texts in that order, or the columnar reader's) are not
+    hashed again: only their categories are turned into text (and sorted, unless coded_ids made them), and the codes
+    renumbered over the texts present."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        # the categories' texts sorted (none to sort when coded_ids made them), then the codes renumbered over the
+        # texts present: the rows are never hashed
         cat = values.cat.codes.to_numpy().astype(np.int64)
-        present = np.bincount(cat[cat >= 0], minlength=len(values.dtype.categories)) > 0
+        categories = values.dtype.categories
+        if _sorted_texts(categories):
+            to_text, texts = np.arange(len(categories)), np.asarray(categories, dtype=object)
+        else:
+            to_text, texts = pd.factorize(np.asarray(pd.Index(categories).astype(str), dtype=object), sort=True)
+            texts = np.asarray(texts, dtype=object)
+        cat = np.where(cat >= 0, to_text[np.maximum(cat, 0)], -1)
+        present = np.bincount(cat[cat >= 0], minlength=len(texts)) > 0
         renumber = np.cumsum(present) - 1
-        return (np.where(cat >= 0, renumber[np.maximum(cat, 0)], -1),
-                np.asarray(values.dtype.categories, dtype=object)[present])
+        return np.where(cat >= 0, renumber[np.maximum(cat, 0)], -1), texts[present]
     raw_codes, raw = pd.factorize(values)
     text = np.asarray(pd.Index(raw).astype(str), dtype=object)
     text_codes_, uniques = pd.factorize(text, sort=True)  # two raw values may have one text (1 and "1")

@@ -100,7 +100,9 @@ def _mixed_repeats(customer: np.ndarray, paid_ns: np.ndarray, amount: np.ndarray
     with np.errstate(over="ignore"):
         mix = (customer.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ (
             paid_ns.view(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F)) ^ (amount + 0.0).view(np.uint64)  # -0.0 is 0.0
-    return np.asarray(pd.Series(mix).duplicated(keep=False).to_numpy(), dtype=bool)
+    ordered = np.sort(mix)
+    again = ordered[1:][ordered[1:] == ordered[:-1]]  # the mixes that repeat (few): then each row looked up in them
+    return np.asarray(pd.Series(mix).isin(again).to_numpy(), dtype=bool) if len(again) else np.zeros(len(mix), bool)
 
 
 def _charge_notes(charges: pd.DataFrame, customer_codes: np.ndarray, file: str, renames: dict[str, str]) -> list[Issue]:

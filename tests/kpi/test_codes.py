@@ -90,6 +90,14 @@ def test_a_repeated_customer_month_is_counted_with_codes_as_without() -> None:
     twice = pd.concat([cm, cm.iloc[[5, 5, 9]]], ignore_index=True)
     again = CustomerCodes(np.r_[codes.cust, codes.cust[[5, 5, 9]]], codes.ids)
     assert mrr.repeated_customer_months(twice, again) == 3 == mrr.repeated_customer_months(twice)
+    # counted by rows only when one row per customer and month: a repeat in place is counted as without codes
+    assert codes.one_row_per_month(cm["month"]) and not again.one_row_per_month(twice["month"])
+    rows = np.sort(np.r_[np.arange(len(cm)), [5, 5, 9]])
+    in_place, in_place_codes = cm.iloc[rows].reset_index(drop=True), CustomerCodes(codes.cust[rows], codes.ids)
+    assert not in_place_codes.one_row_per_month(in_place["month"])
+    month = as_of_month(ctx.as_of, ctx.timezone)
+    pd.testing.assert_frame_equal(cohort_matrices(in_place, month, False, in_place_codes).logos,
+                                  cohort_matrices(in_place, month).logos, check_exact=True)
     shuffled = cm.iloc[::-1].reset_index(drop=True)  # no longer in code order: still no repeat
     assert mrr.repeated_customer_months(shuffled, CustomerCodes(codes.cust[::-1].copy(), codes.ids)) == 0
 
@@ -130,6 +138,10 @@ def test_coded_ids_give_the_codes_of_the_texts(seed: int) -> None:
     for rows in (np.ones(len(raw), dtype=bool), rng.random(len(raw)) < 0.3, np.zeros(len(raw), dtype=bool)):
         want_codes, want_ids = text_codes(raw[rows])
         got_codes, got_ids = text_codes(coded[rows])
+        assert np.array_equal(got_codes, want_codes) and list(got_ids) == list(want_ids)
+        # a categorical in any order, with one text twice (7 and "7"), as the columnar reader may hand over
+        loose = pd.Series(pd.Categorical(raw.where(raw != "7", 7)[rows]))
+        got_codes, got_ids = text_codes(loose)
         assert np.array_equal(got_codes, want_codes) and list(got_ids) == list(want_ids)
 
 
