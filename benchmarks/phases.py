@@ -5,7 +5,7 @@ Usage:
 
 Runs the job's own steps in one process, as sync.run does (load_dataset, resolve_as_of, build_context,
 check_invariants, compute_tables, then the CSV sink into DIR when given) and prints, after each step, the
-resource.getrusage deltas. System time and minor page faults show what the kernel spends handing out fresh
+resource.getrusage deltas and the peak memory so far. System time and minor page faults show what the kernel spends handing out fresh
 memory, which a profiler of Python frames does not show (at 10M charges, a quarter of the run).
 """
 
@@ -40,7 +40,8 @@ class Steps:
     def done(self, label: str) -> None:
         now = self._now()
         wall, user, system, faults = (a - b for a, b in zip(now, self.last, strict=True))
-        print(f"| {label} | {wall:.1f} | {user:.1f} | {system:.1f} | {faults / 1e3:,.0f}k |", flush=True)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+        print(f"| {label} | {wall:.1f} | {user:.1f} | {system:.1f} | {faults / 1e3:,.0f}k | {peak:,.0f} |", flush=True)
         self.last = now
 
 
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("config", type=Path)
     parser.add_argument("--csv", metavar="DIR", help="publish to a CSV folder too, and time it")
     args = parser.parse_args(argv)
-    print("| step | wall s | user s | sys s | minor page faults |\n|---|---:|---:|---:|---:|")
+    print("| step | wall s | user s | sys s | minor page faults | peak RSS so far, MB |\n|---|---:|---:|---:|---:|---:|")
     steps = Steps()
     settings = load_settings(args.config)
     loaded = load_dataset(settings)

@@ -66,9 +66,10 @@ class PerCustomer:
 
 @dataclass(frozen=True)
 class Started:
-    """A partition after its first steps (the reading before the price book), kept where it was computed."""
+    """A partition after its first steps (the reading before the price book), kept where it was computed, and its
+    paid revenue (kpi.mrr.paid_revenue): its charges are not needed after."""
 
-    charges: pd.DataFrame
+    paid: pd.Series
     reading: Reading
 
 
@@ -99,7 +100,8 @@ def start(charges: pd.DataFrame, customers: pd.DataFrame, params: Params, as_of:
           keys: Keys | None = None) -> Started:
     """Steps 1-3 of the inference on a partition's charges (kpi.billing.read_log)."""
     paid = charges_by(charges, as_of)
-    return Started(paid, read_log(paid, params.billing, as_of=as_of, seats=seats_of(customers, params), keys=keys))
+    return Started(mrr.paid_revenue(paid, as_of),
+                   read_log(paid, params.billing, as_of=as_of, seats=seats_of(customers, params), keys=keys))
 
 
 def evidence(started: Started) -> PriceEvidence:
@@ -114,8 +116,7 @@ def shared_book(evidences: list[PriceEvidence], params: Params) -> PriceBook:
 
 def complete(started: Started, params: Params, as_of: pd.Timestamp, book: PriceBook | None = None) -> PerCustomer:
     """Steps 4-8 and the per-customer frames of a started partition, with the shared book (None: its own)."""
-    return _frames(finish(started.reading, params.billing, book), mrr.paid_revenue(started.charges, as_of), params,
-                   as_of)
+    return _frames(finish(started.reading, params.billing, book), started.paid, params, as_of)
 
 
 def _frames(inferred: Inference, paid: pd.Series, params: Params, as_of: pd.Timestamp) -> PerCustomer:
@@ -149,7 +150,7 @@ def run_partition(charges: pd.DataFrame, customers: pd.DataFrame, params: Params
     its series, hundreds of MB at 10M charges) let go before the per-customer frames are computed.
     """
     started = start(charges, customers, params, as_of, keys)
-    paid = mrr.paid_revenue(started.charges, as_of)
+    paid = started.paid
     inferred = finish(started.reading, params.billing, book)
     del started
     return _frames(inferred, paid, params, as_of)
@@ -161,7 +162,8 @@ def combine(parts: list[PerCustomer]) -> PerCustomer:
     customer and ref. Every partition must have used the same price book.
 
     Each partition's frames are already in that order within the partition. Partitions that are ranges of the
-    sorted customers, in order (`customer_slices`), are put end to end, their codes with them (`_in_order`);
+    sorted customers, in order (`customer_slices`), are put end to end, their codes with them (`_in_order`: it
+    empties `parts`, letting each part's frames go once they are put end to end);
     others (a hash of the id) are merged by a stable sort on the customer's rank (and the month, for ref_months):
     no string comparisons beyond ranking the customer ids once, but their codes are not kept."""
     if not parts:
@@ -240,11 +242,14 @@ def _id_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def run_slices(slices: list[tuple[pd.DataFrame, pd.DataFrame]], params: Params, as_of: pd.Timestamp) -> PerCustomer:
     """`run_partition` on each of `customer_slices`, one after the other, with the key fit and the price book of the
-    whole log: the frames one reading of the whole log gives (tests/sync/test_engine.py)."""
+    whole log: the frames one reading of the whole log gives (tests/sync/test_engine.py). `slices` is emptied as they
+    are read (each slice's copy of its charges let go once read)."""
     if len(slices) == 1:
-        return run_partition(*slices[0], params, as_of)
+        return run_partition(*slices.pop(), params, as_of)
     keys = shared_keys([extent(c, as_of) for c, _ in slices], params)
-    started: list[Started | None] = [start(c, cu, params, as_of, keys) for c, cu in slices]
+    started: list[Started | None] = []
+    while slices:
+        started.append(start(*slices.pop(0), params, as_of, keys))
     book = shared_book([evidence(s) for s in started if s is not None], params)
     done = []
     for i, one in enumerate(started):
@@ -276,26 +281,38 @@ def _in_order(parts: list[PerCustomer]) -> PerCustomer | None:
     def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
         return pd.concat(frames, ignore_index=True)
 
-    ref_months = concat([p.ref_months for p in kept])
+    each_ref = [_codes_of(p.ref_codes, p.ref_months, c) for p, c in zip(kept, codes, strict=True)]
+    each_month = [p.month_codes if p.month_codes is not None and (
+        not len(p.customer_months) or same_ids(p.month_codes.ids, c.ids)) else None
+        for p, c in zip(kept, codes, strict=True)]
+    book = kept[0].price_book
+    # each kind of frame put end to end in turn, the parts' own let go after it: the parts are emptied (`parts`
+    # cleared), so at 10M charges the peak holds one kind twice, not every kind
+    frames = {name: [getattr(p, name) for p in kept]
+              for name in ("schedule", "billing", "customer_months", "ref_months", "paid")}
+    kept.clear()
+    parts.clear()
+    ref_months = concat(frames.pop("ref_months"))
     by_month = np.argsort(ref_months["month"].to_numpy(dtype="datetime64[ns]").view(np.int64), kind="stable")
     ref_months = ref_months.take(by_month).reset_index(drop=True)  # each month's rows: the partitions in order
     ref_codes: Codes | None = None
-    each_ref = [_codes_of(p.ref_codes, p.ref_months, c) for p, c in zip(kept, codes, strict=True)]
     if all(c is not None for c in each_ref):
         joined = end_to_end([c for c in each_ref if c is not None])
         ref_codes = Codes(joined.cust[by_month], ids, joined.ref[by_month], refs)
     month_codes: CustomerCodes | None = None
-    if all(p.month_codes is not None and (not len(p.customer_months) or same_ids(p.month_codes.ids, c.ids))
-           for p, c in zip(kept, codes, strict=True)):
-        month_codes = CustomerCodes(np.concatenate([p.month_codes.cust + o for p, o in zip(kept, offsets, strict=True)
-                                                    if p.month_codes is not None]), ids)
+    if all(m is not None for m in each_month):
+        month_codes = CustomerCodes(np.concatenate([m.cust + o for m, o in zip(each_month, offsets, strict=True)
+                                                    if m is not None]), ids)
+    schedule = concat(frames.pop("schedule"))
+    billing = concat(frames.pop("billing"))
+    customer_months = concat(frames.pop("customer_months"))
     return PerCustomer(
-        schedule=concat([p.schedule for p in kept]),
-        billing=concat([p.billing for p in kept]),
-        customer_months=concat([p.customer_months for p in kept]),
+        schedule=schedule,
+        billing=billing,
+        customer_months=customer_months,
         ref_months=ref_months,
-        paid=pd.concat([p.paid for p in kept]),
-        price_book=kept[0].price_book,
+        paid=pd.concat(frames.pop("paid")),
+        price_book=book,
         ref_codes=ref_codes,
         month_codes=month_codes,
         codes=end_to_end(codes),

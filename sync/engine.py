@@ -20,6 +20,8 @@ the per-customer frames, the bulk of the work, run on the workers. docs/scale.md
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import dataclasses
 import logging
 import multiprocessing
@@ -78,9 +80,28 @@ class LocalEngine:
         if len(slices) > 1:
             log.info("local: %d charges in %d slices of their customers, %d process%s", len(charges), len(slices),
                      processes, "" if processes == 1 else "es")
-        if processes > 1:
-            return _in_processes(slices, params, as_of, processes)
-        return run_slices(slices, params, as_of)
+        done = _in_processes(slices, params, as_of, processes) if processes > 1 else run_slices(slices, params, as_of)
+        give_back_memory()
+        return done
+
+
+def give_back_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc's malloc_trim; nothing elsewhere). The slices' readings
+    leave gigabytes free but mapped at 10M charges (5.8 GB resident after the per-customer work, 3.7 GB once
+    trimmed), which the tables and the sink would otherwise stack their own memory on. A tenth of a second."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _glibc() -> Any:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") else None
+    except OSError:  # no C library by that name (not Linux)
+        return None
+
+
+_LIBC = _glibc()
 
 
 def _in_processes(slices: list[tuple[pd.DataFrame, pd.DataFrame]], params: Params, as_of: pd.Timestamp,

@@ -195,14 +195,16 @@ def _sliced(settings: Settings, charges_per_slice: int) -> int:
     lasts = [c["customer_id"].astype(str).max() for c, _ in slices]
     assert all(last < first for last, first in zip(lasts, firsts[1:], strict=False))  # ranges, in order
     assert max(len(c) for c, _ in slices) < 2 * charges_per_slice + 100  # about even (a customer is not split)
+    count = len(slices)
     done = run_slices(slices, settings.params, as_of)
+    assert not slices  # read, and let go
     whole = run_partition(loaded.charges, loaded.customers, settings.params, as_of)
     for name in ("schedule", "billing", "customer_months", "ref_months"):
         pd.testing.assert_frame_equal(getattr(done, name), getattr(whole, name), check_exact=True, obj=name)
     pd.testing.assert_series_equal(done.paid, whole.paid, check_exact=True)
     assert done.price_book == whole.price_book
     assert_same_codes(done, whole)
-    return len(slices)
+    return count
 
 
 @pytest.mark.parametrize("scheme", ["seat10", "seat12", "noseats"])
