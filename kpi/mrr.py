@@ -364,8 +364,9 @@ def coded_ref_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str,
                               "mrr": pieces["mrr"].to_numpy(dtype="float64")[rows]})
         return cells.groupby(["month", "customer_id", "ref"], as_index=False, sort=True)["mrr"].sum(), None
     key = (month_ix.astype(np.int64) * n_cust + cust[rows]) * n_ref + ref[rows]
-    sums = pd.Series(pieces["mrr"].to_numpy(dtype="float64")[rows]).groupby(key, sort=True).sum()
-    cell = sums.index.to_numpy(dtype=np.int64)
+    # each cell summed alone, in the pieces' order (as `paid_revenue`: the same sums in a slice as in the whole log)
+    cell, inverse = np.unique(key, return_inverse=True)
+    total = np.bincount(inverse, weights=pieces["mrr"].to_numpy(dtype="float64")[rows], minlength=len(cell))
     cust_ids, ref_ids = np.asarray(cust_ids, dtype=object), np.asarray(ref_ids, dtype=object)
     out_cust, out_ref = cell // n_ref % n_cust, cell % n_ref
     frame = pd.DataFrame(
@@ -373,7 +374,7 @@ def coded_ref_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str,
             "month": snaps["month"].to_numpy()[cell // (n_cust * n_ref)],
             "customer_id": cust_ids[out_cust],
             "ref": ref_ids[out_ref],
-            "mrr": sums.to_numpy(dtype="float64"),
+            "mrr": total,
         }
     )
     return frame, Codes(cust=out_cust, ids=cust_ids, ref=out_ref, refs=ref_ids)
@@ -475,12 +476,9 @@ def repeated_customer_months(customer_months: pd.DataFrame, codes: CustomerCodes
     `codes`: its customers as codes (kpi.schedule.CustomerCodes), when known: the ids are then not hashed."""
     if codes is None or not codes.fits(len(customer_months)):
         return int(customer_months.duplicated(["customer_id", "month"]).sum())
-    cust, month = codes.cust, customer_months["month"]
-    day = month.to_numpy(dtype="datetime64[ns]").view(np.int64)
-    step, later = np.diff(cust), np.diff(day)
-    if not month.isna().any() and ((step > 0) | ((step == 0) & (later > 0))).all():
+    if codes.one_row_per_month(customer_months["month"]):
         return 0  # sorted by customer and month, one row each, as kpi.mrr.customer_months makes it
-    return int(pd.DataFrame({"customer": cust, "month": month.to_numpy()}).duplicated().sum())
+    return int(pd.DataFrame({"customer": codes.cust, "month": customer_months["month"].to_numpy()}).duplicated().sum())
 
 
 def check_movements(movement_table_: pd.DataFrame, mrr_by_month_: pd.DataFrame) -> list[str]:
@@ -732,8 +730,17 @@ def paid_revenue(charges: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
     # grouped by integer codes of the ids' text (sorted as the text): neither the charges nor their ids copied as text
     codes, ids = text_codes(charges["customer_id"] if paid.all() else charges["customer_id"][paid])
     known = codes >= 0
-    sums = pd.Series(charges["amount"].to_numpy()[paid][known]).groupby(codes[known], sort=True).sum()
-    return pd.Series(sums.to_numpy(), index=pd.Index(ids[sums.index.to_numpy()], dtype="str", name="customer_id"),
+    # summed in the rows' order, each customer's alone (np.bincount): pandas' groupby sum is compensated or not
+    # depending on whether the whole key column is sorted, so a customer's total would depend on the other rows,
+    # and a slice of the log (kpi.partition.customer_slices) could differ from the whole in the last bit
+    amounts = charges["amount"].to_numpy(dtype="float64")[paid][known]
+    cents = to_cents(amounts)
+    if np.array_equal(cents / 100, amounts):  # money to the cent: summed exactly, in whole cents
+        sums = np.bincount(codes[known], weights=cents, minlength=len(ids)) / 100
+    else:
+        sums = np.bincount(codes[known], weights=amounts, minlength=len(ids))
+    present = np.bincount(codes[known], minlength=len(ids)) > 0
+    return pd.Series(sums[present], index=pd.Index(ids[present], dtype="str", name="customer_id"),
                      name="lifetime_revenue")
 
 
@@ -856,10 +863,14 @@ def customer_summary(customer_months: pd.DataFrame, customers: pd.DataFrame, lif
     )
     extra = attrs.set_index("customer_id").reindex(ids).reset_index(drop=True)
     out = pd.concat([out, extra.set_axis(out.index)], axis=1)
+    # ordered by the amounts as published, to the cent: customers who show the same figures are in id order, not in
+    # the order of a last bit that depends on how a sum was added up
+    cents = {"_mrr": to_cents(out["current_mrr"]), "_revenue": to_cents(out["lifetime_revenue"])}
     rank = _sorted_ids(ids)
     if rank is not None:  # sorted by rank, the order of the ids' text, without sorting the text again
-        order = out.assign(_rank=rank).sort_values(["current_mrr", "lifetime_revenue", "_rank"],
-                                                   ascending=[False, False, True], kind="stable").index
+        order = out.assign(_rank=rank, **cents).sort_values(["_mrr", "_revenue", "_rank"],
+                                                            ascending=[False, False, True], kind="stable").index
         return out.take(order).reset_index(drop=True)
-    return out.sort_values(["current_mrr", "lifetime_revenue", "customer_id"], ascending=[False, False, True],
-                           kind="stable").reset_index(drop=True)
+    order = out.assign(**cents).sort_values(["_mrr", "_revenue", "customer_id"], ascending=[False, False, True],
+                                            kind="stable").index
+    return out.take(order).reset_index(drop=True)

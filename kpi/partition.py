@@ -14,9 +14,12 @@ puts the partitions' frames back in the whole log's order, so the tables compute
 cell (tests/sync/test_engine.py checks it on every published tab). The month tables are then computed from the
 combined customer-month frame (sums of whole cents per month: kpi.mrr.mrr_by_month), as in a single run.
 
-A single-process run is one partition whose book and keys are its own (`run_partition` with `book=None`,
-`keys=None`): sync/run.py calls exactly that. sync/engine.py runs the same functions on Dask, one task per
-partition (customers split by a hash of their id); docs/scale.md shows them under Spark.
+A log of at most `[engine] slice_charges` charges is one partition whose book and keys are its own (`run_partition`
+with `book=None`, `keys=None`); a larger one is read in slices, ranges of its customers (`customer_slices`,
+`run_slices`), in this process or in several (sync/engine.py). sync/engine.py runs the same functions on Dask, one
+task per range of customers; docs/scale.md shows them under Spark (customers in buckets of a hash of their id).
+Each per-customer sum adds that customer's own rows in their order (np.bincount), so a slice gives the same floats
+as the whole log.
 """
 
 from __future__ import annotations
@@ -47,10 +50,10 @@ class PerCustomer:
     paid: kpi.mrr.paid_revenue, customer_id -> positive charges paid by as_of, sorted by customer;
     price_book: the book the reading used (the shared one in a partitioned run);
     ref_codes: kpi.mrr.coded_ref_months' codes of ref_months, so the Movements tab does not hash its texts again
-    (a partition's own; None once partitions are combined);
+    (kept when partitions in order are put end to end, None when hashed partitions are merged);
     month_codes: kpi.mrr.coded_customer_months' codes of customer_months, so the tables built on it do not hash its
-    ids again; codes: the reading's codes of the schedule (kpi.billing.Inference.codes), likewise (both None once
-    partitions are combined).
+    ids again; codes: the reading's codes of the schedule (kpi.billing.Inference.codes), likewise (both kept or not
+    as ref_codes).
     """
 
     schedule: pd.DataFrame
@@ -181,9 +184,6 @@ def combine(parts: list[PerCustomer]) -> PerCustomer:
                                    + [p.billing["customer_id"].astype(str).unique() for p in parts]))
     rank = pd.Index(ids)
 
-    def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-        full = [f for f in frames if len(f)] or frames[:1]
-        return pd.concat(full, ignore_index=True) if len(full) > 1 else full[0].reset_index(drop=True)
 
     def rank_of(frame: pd.DataFrame) -> np.ndarray:
         ranks = rank.get_indexer(frame["customer_id"].astype(str))
@@ -192,10 +192,10 @@ def combine(parts: list[PerCustomer]) -> PerCustomer:
         return ranks
 
     def by_customer(frames: list[pd.DataFrame]) -> pd.DataFrame:
-        out = concat(frames)
+        out = _concat(frames)
         return out.take(np.argsort(rank_of(out), kind="stable")).reset_index(drop=True)
 
-    refs = concat([p.ref_months for p in parts])
+    refs = _concat([p.ref_months for p in parts])
     month = refs["month"].to_numpy(dtype="datetime64[ns]").view(np.int64)
     refs = refs.take(np.lexsort((rank_of(refs), month))).reset_index(drop=True)  # stable: refs stay sorted
     paid = pd.concat([p.paid for p in parts if len(p.paid)] or [parts[0].paid]).sort_index(kind="stable")
@@ -219,7 +219,7 @@ def customer_slices(charges: pd.DataFrame, customers: pd.DataFrame, charges_per_
     slices of 500k spends half the time it takes read at once, as every step's arrays are 20 times smaller."""
     if charges_per_slice <= 0 or len(charges) <= charges_per_slice:
         return [(charges, customers)]
-    code, names = _id_codes(charges["customer_id"])
+    code, names = text_codes(charges["customer_id"])
     counts = np.bincount(code[code >= 0], minlength=len(names))
     n = -(-len(charges) // charges_per_slice)
     cut = np.searchsorted(np.cumsum(counts), np.arange(1, n) * (counts.sum() / n), side="right")
@@ -231,13 +231,6 @@ def customer_slices(charges: pd.DataFrame, customers: pd.DataFrame, charges_per_
     of_customer = np.where(found >= 0, np.searchsorted(bounds, found, side="right"), 0)
     return [(charges.take(np.flatnonzero(of_charge == i)), customers.take(np.flatnonzero(of_customer == i)))
             for i in range(len(bounds))]
-
-
-def _id_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Each charge's customer as a code into the sorted distinct ids (kpi.schedule.coded_ids' own, when coded)."""
-    if isinstance(ids.dtype, pd.CategoricalDtype) and ids.cat.categories.is_monotonic_increasing:
-        return ids.cat.codes.to_numpy().astype(np.int64), np.asarray(ids.cat.categories, dtype=object)
-    return text_codes(ids)
 
 
 def run_slices(slices: list[tuple[pd.DataFrame, pd.DataFrame]], params: Params, as_of: pd.Timestamp) -> PerCustomer:
@@ -278,9 +271,6 @@ def _in_order(parts: list[PerCustomer]) -> PerCustomer | None:
         return Codes(cust=np.concatenate([c.cust + o for c, o in zip(each, offsets, strict=True)]), ids=ids,
                      ref=np.concatenate([m[c.ref] for c, m in zip(each, ref_maps, strict=True)]), refs=refs)
 
-    def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-        return pd.concat(frames, ignore_index=True)
-
     each_ref = [_codes_of(p.ref_codes, p.ref_months, c) for p, c in zip(kept, codes, strict=True)]
     each_month = [p.month_codes if p.month_codes is not None and (
         not len(p.customer_months) or same_ids(p.month_codes.ids, c.ids)) else None
@@ -292,7 +282,7 @@ def _in_order(parts: list[PerCustomer]) -> PerCustomer | None:
               for name in ("schedule", "billing", "customer_months", "ref_months", "paid")}
     kept.clear()
     parts.clear()
-    ref_months = concat(frames.pop("ref_months"))
+    ref_months = _concat(frames.pop("ref_months"))
     by_month = np.argsort(ref_months["month"].to_numpy(dtype="datetime64[ns]").view(np.int64), kind="stable")
     ref_months = ref_months.take(by_month).reset_index(drop=True)  # each month's rows: the partitions in order
     ref_codes: Codes | None = None
@@ -303,20 +293,27 @@ def _in_order(parts: list[PerCustomer]) -> PerCustomer | None:
     if all(m is not None for m in each_month):
         month_codes = CustomerCodes(np.concatenate([m.cust + o for m, o in zip(each_month, offsets, strict=True)
                                                     if m is not None]), ids)
-    schedule = concat(frames.pop("schedule"))
-    billing = concat(frames.pop("billing"))
-    customer_months = concat(frames.pop("customer_months"))
+    schedule = _concat(frames.pop("schedule"))
+    billing = _concat(frames.pop("billing"))
+    customer_months = _concat(frames.pop("customer_months"))
     return PerCustomer(
         schedule=schedule,
         billing=billing,
         customer_months=customer_months,
         ref_months=ref_months,
-        paid=pd.concat(frames.pop("paid")),
+        paid=pd.concat([p for p in frames["paid"] if len(p)] or frames["paid"][:1]),
         price_book=book,
         ref_codes=ref_codes,
         month_codes=month_codes,
         codes=end_to_end(codes),
     )
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Frames one after the other; the empty ones left out (their columns' dtypes may be object where the others'
+    are str)."""
+    full = [f for f in frames if len(f)] or frames[:1]
+    return pd.concat(full, ignore_index=True) if len(full) > 1 else full[0].reset_index(drop=True)
 
 
 def _span(part: PerCustomer) -> tuple[str, str]:

@@ -62,7 +62,7 @@ class CustomerCodes:
         """True when these are the codes of a frame sorted by customer then month, with one row per customer and month
         (as kpi.mrr.coded_customer_months makes customer_months): then counting a customer's rows, or any subset's,
         counts its distinct months, without hashing them."""
-        if not self.fits(len(months)):
+        if not self.fits(len(months)) or months.isna().any():
             return False
         ns = months.to_numpy(dtype="datetime64[ns]").view(np.int64)
         c = self.cust

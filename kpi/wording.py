@@ -11,8 +11,9 @@ COLUMNS = ["Topic", "Value", "Sentence"]
 
 
 def money(x: float, currency: str) -> str:
-    """12345.6 -> "12,345.60 EUR": always to the cent, as every money column and the Summary's values show money."""
-    return f"{x:,.2f} {currency}".strip()
+    """12345.6 -> "12,345.60 EUR": always to the cent, as every money column and the Summary's values show money
+    (rounded as they are, half to even on the cents: a median of 1280.17 and 1280.18 reads 1,280.18 in both)."""
+    return f"{round(x * 100) / 100:,.2f} {currency}".strip()
 
 
 def signed_money(x: float, currency: str) -> str:

@@ -26,7 +26,9 @@ import dataclasses
 import logging
 import multiprocessing
 import os
+import pickle
 import time
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
@@ -76,7 +78,7 @@ class LocalEngine:
     def per_customer(self, charges: pd.DataFrame, customers: pd.DataFrame, params: Params,
                      as_of: pd.Timestamp) -> PerCustomer:
         slices = customer_slices(charges, customers, self.slice_charges)
-        processes = min(self.processes or os.cpu_count() or 1, len(slices))
+        processes = min(self.processes or _cpus(), len(slices))
         if len(slices) > 1:
             log.info("local: %d charges in %d slices of their customers, %d process%s", len(charges), len(slices),
                      processes, "" if processes == 1 else "es")
@@ -104,6 +106,14 @@ def _glibc() -> Any:
 _LIBC = _glibc()
 
 
+def _cpus() -> int:
+    """The CPUs this process may run on (its affinity, which a container's limits set), else the machine's."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def _in_processes(slices: list[tuple[pd.DataFrame, pd.DataFrame]], params: Params, as_of: pd.Timestamp,
                   processes: int) -> PerCustomer:
     """`run_slices` with the slices shared among `processes` fresh processes (spawned: nothing of this one's threads
@@ -123,12 +133,15 @@ def _in_processes(slices: list[tuple[pd.DataFrame, pd.DataFrame]], params: Param
             process.start()
             there.close()
             workers.append((process, here))
-        del slices
+        slices.clear()  # each process has its own copy: this one's let go
         evidences: list[list[PriceEvidence]] = [_receive(process, conn) for process, conn in workers]
         count = sum(len(e) for e in evidences)
         book = shared_book([evidences[i % processes][i // processes] for i in range(count)], params)
-        for _, conn in workers:
-            conn.send(book)
+        for process, conn in workers:
+            try:
+                conn.send(book)
+            except OSError:  # it died meanwhile: say how
+                raise _died(process) from None
         done = [_unpacked(_receive(*workers[i % processes])) for i in range(count)]
         for process, _ in workers:
             process.join(timeout=30)
@@ -138,6 +151,9 @@ def _in_processes(slices: list[tuple[pd.DataFrame, pd.DataFrame]], params: Param
             conn.close()
             if process.is_alive():
                 process.terminate()
+                process.join(timeout=5)
+            if process.is_alive():  # SIGTERM ignored (a hung native call): SIGKILL
+                process.kill()
                 process.join(timeout=5)
 
 
@@ -160,10 +176,12 @@ def _slice_worker(conn: Connection, slices: list[tuple[pd.DataFrame, pd.DataFram
             conn.send(("ok", _packed(complete(one, params, as_of, book))))
             del one
     except BaseException as exc:  # to the parent, which raises it: a traceback printed here would be lost
+        where = traceback.format_exc()
         try:
-            conn.send(("error", exc))
-        except Exception:  # an exception that does not pickle
-            conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+            pickle.loads(pickle.dumps(exc))  # it must come back whole, or as text
+            conn.send(("error", (exc, where)))
+        except Exception:
+            conn.send(("error", (RuntimeError(f"{type(exc).__name__}: {exc}"), where)))
     finally:
         conn.close()
 
@@ -206,14 +224,21 @@ def _receive(process: Any, conn: Connection) -> Any:
     """The next result of a slice process; its error raised here; a process that died is an error naming its exit."""
     try:
         status, value = conn.recv()
-    except EOFError:
-        process.join(timeout=5)
-        raise RuntimeError(f"{process.name} ended before sending its results (exit code {process.exitcode}: "
-                           "-9 is usually the out-of-memory killer; fewer [engine] processes or smaller "
-                           "slice_charges need less memory)") from None
+    except (EOFError, OSError):  # gone before a message, or in the middle of one
+        raise _died(process) from None
     if status == "error":
-        raise value
+        exc, where = value
+        log.error("%s failed:\n%s", process.name, where)
+        raise exc
     return value
+
+
+def _died(process: Any) -> RuntimeError:
+    """The error of a slice process that ended without sending its results, naming its exit code."""
+    process.join(timeout=5)
+    return RuntimeError(f"{process.name} ended before sending its results (exit code {process.exitcode}: -9 is "
+                        "usually the out-of-memory killer; fewer [engine] processes or smaller slice_charges need "
+                        "less memory)")
 
 
 
@@ -237,7 +262,7 @@ class DaskEngine:
         client, n = self.client, self.partitions
         began = time.perf_counter()
         slices = customer_slices(charges, customers, -(-len(charges) // n))
-        parts = [(_own_ids(c), cu) for c, cu in slices]
+        parts = _own_slices(slices)
         count = len(parts)
         del slices
         charge_futures = client.scatter([c for c, _ in parts], hash=False)
