@@ -735,10 +735,11 @@ def paid_revenue(charges: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
     # and a slice of the log (kpi.partition.customer_slices) could differ from the whole in the last bit
     amounts = charges["amount"].to_numpy(dtype="float64")[paid][known]
     cents = to_cents(amounts)
-    if np.array_equal(cents / 100, amounts):  # money to the cent: summed exactly, in whole cents
-        sums = np.bincount(codes[known], weights=cents, minlength=len(ids)) / 100
-    else:
-        sums = np.bincount(codes[known], weights=amounts, minlength=len(ids))
+    exact = np.array_equal(cents / 100, amounts)  # money to the cent: summed exactly, in whole cents
+    sums = np.asarray(np.bincount(codes[known], weights=cents if exact else amounts, minlength=len(ids)),
+                      dtype=np.float64)
+    if exact:
+        sums = sums / 100
     present = np.bincount(codes[known], minlength=len(ids)) > 0
     return pd.Series(sums[present], index=pd.Index(ids[present], dtype="str", name="customer_id"),
                      name="lifetime_revenue")
