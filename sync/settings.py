@@ -173,8 +173,8 @@ ENGINES = ("local", "dask")
 
 @dataclass(frozen=True)
 class EngineSection:
-    """Where the per-customer work runs (docs/scale.md). local: this process, the customers in slices of about
-    `slice_charges` charges read one after the other. dask: on dask.distributed, the customers cut into `partitions`
+    """Where the per-customer work runs (docs/scale.md). local: this machine, the customers in slices of about
+    `slice_charges` charges read one after the other, by this process or by `processes` spawned ones. dask: on dask.distributed, the customers cut into `partitions`
     ranges of their ids, on a local cluster of `workers` processes or on the running cluster whose scheduler is at
     `scheduler` (e.g. tcp://10.0.0.5:8786). Same tables either way."""
 
@@ -201,6 +201,9 @@ def check_engine(engine: EngineSection, where: str, dataset: str = "payments") -
             raise ConfigError(f"{where}: engine.workers and engine.scheduler apply to the dask engine only "
                               "(set engine.name = \"dask\", or --engine dask)")
         return engine
+    if engine.processes != 1:
+        raise ConfigError(f"{where}: engine.processes = {engine.processes} applies to the local engine only (the dask "
+                          "engine's processes are its workers: engine.workers)")
     if engine.workers and engine.scheduler:
         raise ConfigError(f"{where}: give engine.workers (a local Dask cluster) or engine.scheduler (a running one), "
                           "not both")

@@ -464,12 +464,16 @@ def test_engine_settings_are_checked(tmp_path: Path) -> None:
 
     assert config("").engine == EngineSection()
     assert config('[engine]\nname = "dask"\nworkers = 2').engine.workers == 2
+    assert config('[engine]\nprocesses = 0\nslice_charges = 0').engine.processes == 0
     for bad, words in [('[engine]\nname = "spark"', "expected one of"),
                        ('[engine]\nname = "dask"', "needs engine.workers"),
                        ('[engine]\nname = "dask"\nworkers = 2\nscheduler = "tcp://h:8786"', "not both"),
                        ('[engine]\nworkers = 2', "dask engine only"),
                        ('[engine]\nname = "dask"\nscheduler = "h"', "expected an address"),
                        ('[engine]\nname = "dask"\nworkers = -1', "0 or more"),
+                       ('[engine]\nprocesses = -1', "0 or more"),
+                       ('[engine]\nslice_charges = -5', "0 or more"),
+                       ('[engine]\nname = "dask"\nworkers = 2\nprocesses = 2', "local engine only"),
                        ('[engine]\ncores = 2', "unknown key engine.cores")]:
         with pytest.raises(ConfigError, match=words):
             config(bad)
