@@ -740,9 +740,8 @@ def paid_revenue(charges: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
                       dtype=np.float64)
     if exact:
         sums = sums / 100
-    present = np.bincount(codes[known], minlength=len(ids)) > 0
-    return pd.Series(sums[present], index=pd.Index(ids[present], dtype="str", name="customer_id"),
-                     name="lifetime_revenue")
+    # every id of text_codes has a row here: they are the ids of these very rows
+    return pd.Series(sums, index=pd.Index(ids, dtype="str", name="customer_id"), name="lifetime_revenue")
 
 
 def lifetime_revenue(charges: pd.DataFrame | None, as_of: pd.Timestamp,
@@ -866,12 +865,9 @@ def customer_summary(customer_months: pd.DataFrame, customers: pd.DataFrame, lif
     out = pd.concat([out, extra.set_axis(out.index)], axis=1)
     # ordered by the amounts as published, to the cent: customers who show the same figures are in id order, not in
     # the order of a last bit that depends on how a sum was added up
-    cents = {"_mrr": to_cents(out["current_mrr"]), "_revenue": to_cents(out["lifetime_revenue"])}
-    rank = _sorted_ids(ids)
-    if rank is not None:  # sorted by rank, the order of the ids' text, without sorting the text again
-        order = out.assign(_rank=rank, **cents).sort_values(["_mrr", "_revenue", "_rank"],
-                                                            ascending=[False, False, True], kind="stable").index
-        return out.take(order).reset_index(drop=True)
-    order = out.assign(**cents).sort_values(["_mrr", "_revenue", "customer_id"], ascending=[False, False, True],
-                                            kind="stable").index
+    keys = {"_mrr": to_cents(out["current_mrr"]), "_revenue": to_cents(out["lifetime_revenue"])}
+    rank = _sorted_ids(ids)  # the order of the ids' text, without sorting the text again (None: sort the text)
+    by_id = "customer_id" if rank is None else "_rank"
+    order = out.assign(**keys, **({} if rank is None else {"_rank": rank})).sort_values(
+        ["_mrr", "_revenue", by_id], ascending=[False, False, True], kind="stable").index
     return out.take(order).reset_index(drop=True)

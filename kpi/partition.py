@@ -353,14 +353,3 @@ def _codes_of(ref_codes: Codes | None, ref_months: pd.DataFrame, codes: Codes) -
 def schedule_problems(per_customer: PerCustomer) -> list[str]:
     """kpi.schedule.check_schedule on the combined schedule."""
     return check_schedule(per_customer.schedule)
-
-
-def partition_of(ids: pd.Series, partitions: int) -> np.ndarray:
-    """The partition (0 .. partitions - 1) of each customer id: a stable hash of the id, the same in every process
-    and on every machine (Python's own str hash is salted per process)."""
-    if isinstance(ids.dtype, pd.CategoricalDtype):  # coded ids: each distinct text hashed once
-        codes = ids.cat.codes.to_numpy()
-        return np.where(codes >= 0, partition_of(pd.Series(ids.cat.categories), partitions)[np.maximum(codes, 0)],
-                        partition_of(pd.Series(["nan"]), partitions)[0])
-    hashed = pd.util.hash_pandas_object(ids.astype(str).reset_index(drop=True), index=False).to_numpy()
-    return (hashed % np.uint64(partitions)).astype(np.int64)

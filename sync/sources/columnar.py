@@ -303,7 +303,7 @@ def _shared_texts(column: pa.ChunkedArray, coded: bool = False) -> np.ndarray | 
     encoded = column.combine_chunks().dictionary_encode()
     words = np.empty(len(encoded.dictionary) + 1, dtype=object)  # the last one: None, for nulls
     words[:-1] = _texts(pc.cast(encoded.dictionary, pa.string()))
-    if coded and len(words) > 1 and pd.Index(words[:-1]).is_unique:  # 1 and "1" would be one text twice
+    if coded and len(words) > 1:  # a dictionary holds each value once, and a column has one type: distinct texts
         codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
         return pd.Categorical.from_codes(codes, categories=pd.Index(words[:-1], dtype=object))
     return words[np.asarray(encoded.indices.fill_null(len(words) - 1).to_numpy(zero_copy_only=False), dtype=np.intp)]

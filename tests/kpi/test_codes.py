@@ -145,15 +145,6 @@ def test_coded_ids_give_the_codes_of_the_texts(seed: int) -> None:
         assert np.array_equal(got_codes, want_codes) and list(got_ids) == list(want_ids)
 
 
-def test_partitions_of_coded_ids_are_those_of_the_texts() -> None:
-    """A customer lands in the same partition whether its id is coded or text (the dask engine splits coded ids)."""
-    from kpi.partition import partition_of
-    from kpi.schedule import coded_ids
-
-    raw = _ids(300, 4).fillna("nan")
-    assert np.array_equal(partition_of(coded_ids(raw), 5), partition_of(raw, 5))
-
-
 def test_a_loaded_payment_log_has_its_ids_coded(tmp_path) -> None:
     """load_payments codes the charges' ids once, over every invoices file; Data quality still names, per file and
     line, the charges of unknown customers and the identical repeats."""

@@ -13,6 +13,7 @@ import multiprocessing
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -23,7 +24,6 @@ from kpi.partition import (
     customer_slices,
     evidence,
     extent,
-    partition_of,
     run_partition,
     run_slices,
     shared_book,
@@ -85,6 +85,23 @@ def assert_same_tables(got: list[Table], want: list[Table]) -> None:
     assert sum(len(t.frame) for t in want) > 0
 
 
+def partition_of(ids: pd.Series, partitions: int) -> np.ndarray:
+    """Each customer's partition by a stable hash of its id's text, as Spark buckets them (docs/scale.md): partitions
+    that are no ranges of the ids, which `combine` merges by ranking the customers."""
+    hashed = pd.util.hash_pandas_object(ids.astype(str).reset_index(drop=True), index=False).to_numpy()
+    return (hashed % np.uint64(partitions)).astype(np.int64)
+
+
+def assert_same_frames(done: PerCustomer, whole: PerCustomer, codes: bool = True) -> None:
+    """The per-customer frames (and, with `codes`, their codes) of a partitioned reading are one reading's."""
+    for name in ("schedule", "billing", "customer_months", "ref_months"):
+        pd.testing.assert_frame_equal(getattr(done, name), getattr(whole, name), check_exact=True, obj=name)
+    pd.testing.assert_series_equal(done.paid, whole.paid, check_exact=True)
+    assert done.price_book == whole.price_book
+    if codes:
+        assert_same_codes(done, whole)
+
+
 def _partitioned(settings: Settings, n: int) -> PerCustomer:
     """kpi.partition as an engine runs it, one partition after the other in this process."""
     from sync.run import load_dataset, resolve_as_of
@@ -100,11 +117,7 @@ def _partitioned(settings: Settings, n: int) -> PerCustomer:
     started = [start(c, cu, params, as_of, keys) for c, cu in parts]
     book = shared_book([evidence(s) for s in started], params)
     done = combine([complete(s, params, as_of, book) for s in started])
-    whole = run_partition(loaded.charges, loaded.customers, params, as_of)
-    for name in ("schedule", "billing", "customer_months", "ref_months"):
-        pd.testing.assert_frame_equal(getattr(done, name), getattr(whole, name), check_exact=True, obj=name)
-    pd.testing.assert_series_equal(done.paid, whole.paid, check_exact=True)
-    assert done.price_book == whole.price_book
+    assert_same_frames(done, run_partition(loaded.charges, loaded.customers, params, as_of), codes=False)
     return done
 
 
@@ -147,7 +160,8 @@ def test_a_book_learned_per_partition_would_differ_so_it_is_learned_once(tmp_pat
         combine([alone, whole])
 
 
-def test_partition_of_is_stable_and_spreads() -> None:
+def test_hashed_partitions_are_stable_and_spread() -> None:
+    """The test device above makes several partitions of every size, so combine's ranking path is exercised."""
     ids = pd.Series([f"c{i}" for i in range(1000)])
     first = partition_of(ids, 4)
     assert (first == partition_of(ids.sample(frac=1, random_state=1).sort_index(), 4)).all()
@@ -165,8 +179,6 @@ def _with_slices(settings: Settings, charges: int) -> Settings:
 def assert_same_codes(got: PerCustomer, want: PerCustomer) -> None:
     """The codes of sliced frames are those of one reading (ids and refs sorted as text, row by row), and name the
     frames' own rows."""
-    import numpy as np
-
     for name in ("codes", "ref_codes"):
         a, b = getattr(got, name), getattr(want, name)
         assert a is not None and b is not None, name
@@ -202,11 +214,7 @@ def _sliced(settings: Settings, charges_per_slice: int) -> int:
     done = run_slices(slices, settings.params, as_of)
     assert not slices  # read, and let go
     whole = run_partition(loaded.charges, loaded.customers, settings.params, as_of)
-    for name in ("schedule", "billing", "customer_months", "ref_months"):
-        pd.testing.assert_frame_equal(getattr(done, name), getattr(whole, name), check_exact=True, obj=name)
-    pd.testing.assert_series_equal(done.paid, whole.paid, check_exact=True)
-    assert done.price_book == whole.price_book
-    assert_same_codes(done, whole)
+    assert_same_frames(done, whole)
     return count
 
 
@@ -270,8 +278,7 @@ def test_slices_of_ids_coded_as_integers(tmp_path: Path) -> None:
     assert len(slices) > 2 and all(len(cu) for _, cu in slices)  # the customers are spread with their charges
     done = run_slices(slices, settings.params, as_of)
     whole = run_partition(charges, customers, settings.params, as_of)
-    for name in ("schedule", "billing", "customer_months", "ref_months"):
-        pd.testing.assert_frame_equal(getattr(done, name), getattr(whole, name), check_exact=True, obj=name)
+    assert_same_frames(done, whole)
 
 
 def test_local_engine_in_slices_gives_the_tables_of_one_reading(tmp_path: Path) -> None:
@@ -295,11 +302,7 @@ def _in_processes(settings: Settings, charges_per_slice: int, processes: int) ->
     done = LocalEngine(charges_per_slice, processes).per_customer(loaded.charges, loaded.customers, settings.params,
                                                                    as_of)
     whole = run_partition(loaded.charges, loaded.customers, settings.params, as_of)
-    for name in ("schedule", "billing", "customer_months", "ref_months"):
-        pd.testing.assert_frame_equal(getattr(done, name), getattr(whole, name), check_exact=True, obj=name)
-    pd.testing.assert_series_equal(done.paid, whole.paid, check_exact=True)
-    assert done.price_book == whole.price_book
-    assert_same_codes(done, whole)
+    assert_same_frames(done, whole)
     return done
 
 
