@@ -174,3 +174,16 @@ def test_a_loaded_payment_log_has_its_ids_coded(tmp_path) -> None:
     assert unknown[["file", "line", "value"]].astype(str).values.tolist() == [[str(tmp_path / "b.json"), "1", "99"]]
     repeated = notes.loc[notes["reason"].str.startswith("identical to line")]
     assert repeated[["file", "line"]].astype(str).values.tolist() == [[str(tmp_path / "b.json"), "3"]]
+
+
+def test_customers_showing_the_same_amounts_are_listed_by_id() -> None:
+    """The Customers tab orders by its amounts to the cent, then by id: a lifetime revenue of 0.1 + 0.2 (a last bit
+    above 0.3) does not put customer 9 before customer 10."""
+    month = pd.Timestamp("2017-03-01")
+    cm = pd.DataFrame({"month": [month] * 3, "customer_id": ["10", "9", "8"], "mrr": [18.0, 18.0, 36.0]})
+    customers = pd.DataFrame({"customer_id": ["8", "9", "10"]})
+    lifetime = pd.Series([0.3, 0.1 + 0.2, 5.0], index=pd.Index(["10", "9", "8"], name="customer_id"))
+    assert 0.1 + 0.2 > 0.3
+    for codes in (None, CustomerCodes.of(cm["customer_id"])):
+        out = mrr.customer_summary(cm, customers, lifetime, month, codes)
+        assert list(out["customer_id"]) == ["8", "10", "9"]  # 36 first; then 18 and 0.30 each, by id as text
