@@ -12,7 +12,8 @@ a. Strong annual charges open annual terms and are never prorations: a charge >=
 b. Other single charges, oldest first: inside a running series or strong annual term -> a proration
    of it, except a charge the price book reads as annual inside a monthly series (an annual plan,
    beside it or instead of it), and a pending charge the price book reads as a month of the
-   customer's seats inside an annual term (a monthly plan starting beside it); otherwise it opens a
+   customer's seats inside an annual term (a monthly plan starting beside it), and a pending charge inside a
+   pending month that costs at least its price and adds no seats to it (a new plan); otherwise it opens a
    term: annual when the price book says so (kpi.billing.pricebook), or when a later charge within
    its year is an annual proration of it (with a price book: seats x an annual seat price x the
    share of its year left, and not better a seat of its first month; without one: any smaller
@@ -49,7 +50,7 @@ import pandas as pd
 
 from kpi.billing.log import ANNUAL, AUTO, MONTHLY, Log
 from kpi.billing.pricebook import MONTHLY_LIKELY, MONTHLY_SEATS, PriceBook, Verdict
-from kpi.billing.prices import MIN_ANNUAL_MONTHS, proration_fit, same_amount
+from kpi.billing.prices import MIN_ANNUAL_MONTHS, PRORATION_TOLERANCE, proration_fit, same_amount
 from kpi.billing.series import Series, Spans
 from kpi.billing.timeline import (
     DAY_NS,
@@ -202,6 +203,26 @@ def _monthly_beside(log: Log, book: PriceBook, verdict: Verdict, charges: np.nda
     return hit
 
 
+def _new_plan_in_month(log: Log, book: PriceBook, charges: np.ndarray, head_t: np.ndarray, head_rate: np.ndarray,
+                       head_pending_month: np.ndarray) -> np.ndarray:
+    """Per charge inside the one-month term its customer's head charge (at head_t, of head_rate) opened: is it pending
+    in a pending month, at least that month's whole price, and no seats added to it for the share of the month left
+    (k x a monthly seat price of the book, or k x the month's own price: the plan bought again)? Then it may be a new
+    plan's first month (222712: 75 on 2016-08-10, then 150 a week later and monthly from there), whose renewal cannot
+    have been seen yet: it opens its own provisional term rather than being spread over the days left of the 75."""
+    hit = head_pending_month & log.pending[charges] & (log.mode[charges] == AUTO)
+    hit &= log.amount[charges] >= head_rate - 0.005
+    if hit.any():
+        month_end = add_months(head_t[hit], 1)
+        share = (month_end - log.t[charges[hit]]) / np.maximum(month_end - head_t[hit], 1)
+        implied = log.amount[charges[hit]] / np.maximum(share, 1e-9)
+        rate = head_rate[hit]
+        k = np.rint(implied / rate)
+        again = (k >= 1) & (np.abs(implied - k * rate) <= PRORATION_TOLERANCE * rate)
+        hit[hit] = ~again & (proration_fit(book.monthly_seat, implied) == 0)
+    return hit
+
+
 def rate_of_piece(log: Log, series: Series, charges: np.ndarray) -> np.ndarray:
     """For each charge: the rate of the series piece of its customer it falls in (0: none; the latest if several)."""
     mi = series.member_index
@@ -324,6 +345,9 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
             inside &= ~(book_annual[u[todo]] & ~head_annual) & ~(annual_u[todo] & ~head_annual & (switch_rate[u[todo]] > 0))
             if book.annual_seat:  # ... and a pending month of the customer's seats inside an annual term that it does
                 inside &= ~_monthly_beside(log, book, verdict, u[todo], log.t[u[todo[head]]][group], head_annual)
+            # ... and a pending charge of a new plan's price inside a pending month (kpi.billing.terms._new_plan_in_month)
+            inside &= ~_new_plan_in_month(log, book, u[todo], log.t[u[todo[head]]][group], head_rate,
+                                          fresh[todo[head]][group] & ~head_annual)
             opens[u[todo[head]]] = True
             annual[u[todo[head]]] = annual_u[todo[head]]
             prorated[u[todo[inside]]] = True
