@@ -57,7 +57,13 @@ from kpi.billing.prices import Price
 from kpi.billing.prorations import place_prorations
 from kpi.billing.reasons import BILLING_COLUMNS, billing_table, empty_billing, name_spans
 from kpi.billing.series import Series, Spans, annual_proration_of, find_series, relink, settle_series
-from kpi.billing.terms import end_switched, rate_of_piece, read_single_charges, renewal_switches
+from kpi.billing.terms import (
+    before_a_monthly_plan,
+    end_switched,
+    rate_of_piece,
+    read_single_charges,
+    renewal_switches,
+)
 from kpi.billing.timeline import Keys, add_months
 from kpi.params import BillingRules
 from kpi.schedule import Codes, empty_schedule
@@ -133,7 +139,7 @@ def finish(reading: Reading, rules: BillingRules, book: PriceBook | None = None)
     # a pending charge inside a running monthly plan may be seats added or a switch: never priced at a tier the book
     # has not learned (kpi.billing.pricebook._unlisted)
     alone = rate_of_piece(log, series, np.arange(len(log))) == 0
-    verdict = read_amounts(book, log.amount, log.seats, log.pending, alone)
+    verdict = read_amounts(book, log.amount, log.seats, log.pending, alone, before_a_monthly_plan(log, series))
     annual_like = verdict.annual & (log.mode == AUTO)
     annual_prices = tuple(a for a in book.annual_seat if not a.assumed)
     again = _anchors_an_annual_price(log, series, annual_like, annual_prices)

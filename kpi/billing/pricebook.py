@@ -43,6 +43,10 @@ What it says of a charge of amount A whose customer has S seats (S may be unknow
   k' seats x a monthly price (a log too young to say its mix weighs the two intervals evenly), given the log's mix (`_with_mix`: the share of annual plans among single
   charges and among new plans, each price's share, P(k seats) from the customers' seat counts, and
   k's distance from today's S).
+- ANNUAL_BESIDE: S settles nothing, a monthly series of the customer starts after the charge within a month
+  (kpi.billing.terms.before_a_monthly_plan), and an annual price reads it: annual whatever the weighing says (that
+  series is the customer's monthly plan; 180 then a 3-seat monthly plan a minute later is 1 seat for a year, not 10
+  seats for a month beside 3). Without seat counts to weigh, such a charge is an annual point at a tier too.
 - ANNUAL_UNLISTED: while a charge is pending and outside every running monthly plan of its customer, when no
   annual price reads it and a monthly one only at k' != S seats, S seats for a year at A / S (6-12 months of
   one of the book's monthly seat prices: a tier the log has not taught yet), if likelier (`_unlisted`; learned
@@ -70,7 +74,8 @@ MIN_CUSTOMERS = 3
 MIN_SHARE = 0.02
 SWITCH_RATIOS = (10.0, 12.0)  # an annual price is ten months' price ("two months free") or twelve
 
-NONE, MONTHLY_SEATS, ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, MONTHLY_LIKELY, ANNUAL_UNLISTED = 0, 1, 2, 3, 4, 5, 6
+NONE, MONTHLY_SEATS, ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, MONTHLY_LIKELY, ANNUAL_UNLISTED, ANNUAL_BESIDE = (
+    0, 1, 2, 3, 4, 5, 6, 7)
 MAX_SEATS = 10_000
 
 
@@ -174,7 +179,7 @@ class Verdict:
 
     @property
     def annual(self) -> np.ndarray:
-        return np.isin(self.code, (ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, ANNUAL_UNLISTED))
+        return np.isin(self.code, (ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, ANNUAL_UNLISTED, ANNUAL_BESIDE))
 
     @property
     def monthly(self) -> np.ndarray:
@@ -189,33 +194,35 @@ DISTINCT_FROM = 4096  # read_amounts reads each distinct (amount, seats, pending
 
 
 def read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pending: np.ndarray | None = None,
-                 alone: np.ndarray | None = None) -> Verdict:
+                 alone: np.ndarray | None = None, beside: np.ndarray | None = None) -> Verdict:
     """The price book's verdict on each amount, given its customer's seats (NaN: unknown) and whether it is pending
     (its first renewal not yet due: then it may be the first month of a series); see the module docstring. `alone`:
     the charges outside every running monthly plan of their customer, the only ones a pending reading may price at a
-    tier the book has not learned (`_unlisted`); None: none.
+    tier the book has not learned (`_unlisted`); None: none. `beside`: the charges a monthly plan of their customer
+    starts after, within a month (kpi.billing.terms.before_a_monthly_plan): weighed, they are annual wherever an
+    annual price reads them (the customer's monthly plan is that series); None: none.
 
     A verdict depends on nothing but those values, so a long log (a million charges, a few tens of thousands of
-    distinct ones) is weighed once per distinct (amount, seats, pending, alone) and spread back to every charge."""
+    distinct ones) is weighed once per distinct (amount, seats, pending, alone, beside) and spread back to every
+    charge."""
+    flags = [f for f in (pending, alone, beside) if f is not None]
     if len(amount) >= DISTINCT_FROM and book.seat_prior:  # the weighing is what costs: cheaper books read directly
         key = pd.factorize(np.asarray(amount, dtype="float64").view(np.int64))[0].astype(np.int64)
-        for part in (np.asarray(seats, dtype="float64").view(np.int64),
-                     np.zeros(len(amount), dtype=np.int64) if pending is None else np.asarray(pending, dtype=np.int64),
-                     np.zeros(len(amount), dtype=np.int64) if alone is None else np.asarray(alone, dtype=np.int64)):
+        for part in (np.asarray(seats, dtype="float64").view(np.int64), *(np.asarray(f, dtype=np.int64) for f in flags)):
             codes, uniques = pd.factorize(part)
             key = key * len(uniques) + codes
         inverse = pd.factorize(key)[0]
         first = np.unique(inverse, return_index=True)[1]  # each distinct reading's first charge
         if len(first) < len(amount) // 2:
             v = _read_amounts(book, amount[first], seats[first], None if pending is None else pending[first],
-                              None if alone is None else alone[first])
+                              None if alone is None else alone[first], None if beside is None else beside[first])
             return Verdict(code=v.code[inverse], price=v.price[inverse], multiple=v.multiple[inverse],
                            other_price=v.other_price[inverse], other_multiple=v.other_multiple[inverse])
-    return _read_amounts(book, amount, seats, pending, alone)
+    return _read_amounts(book, amount, seats, pending, alone, beside)
 
 
 def _read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pending: np.ndarray | None,
-                  alone: np.ndarray | None = None) -> Verdict:
+                  alone: np.ndarray | None = None, beside: np.ndarray | None = None) -> Verdict:
     """`read_amounts`, charge by charge."""
     n = len(amount)
     code = np.full(n, NONE, dtype=np.int8)
@@ -255,8 +262,11 @@ def _read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pendin
         annual_wins = a_score > m_score
         mark(annual_wins & unlisted, ANNUAL_UNLISTED, a_price, a_k)
         mark(annual_wins & np.isfinite(a_score), ANNUAL_LIKELY, a_price, a_k)
+        if beside is not None:  # a monthly plan of its own starts right after: this one is no second monthly plan
+            mark(beside & np.isfinite(a_score) & np.isfinite(m_score), ANNUAL_BESIDE, a_price, a_k)
+            annual_wins |= beside & np.isfinite(a_score)
         mark(~annual_wins & np.isfinite(m_score), MONTHLY_LIKELY, m_price, m_k)
-        decided = (code == ANNUAL_LIKELY) | (code == MONTHLY_LIKELY) | (code == ANNUAL_UNLISTED)
+        decided = np.isin(code, (ANNUAL_LIKELY, MONTHLY_LIKELY, ANNUAL_UNLISTED, ANNUAL_BESIDE))
         other_price[decided] = np.where(annual_wins, m_price, a_price)[decided]
         other_multiple[decided] = np.where(annual_wins, m_k, a_k)[decided]
     else:
@@ -265,9 +275,11 @@ def _read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pendin
         # of a guess; of the tiers too when the log's renewals say so, for charges whose renewal was due (what the
         # renewals measured; a pending one may as well be a new monthly plan's first month)
         settled = np.ones(n, dtype=bool) if pending is None else ~pending
-        for i, a in enumerate(learned if book.tier_points else learned[:1]):
+        # ... and of the tiers for a charge a monthly plan of its customer starts after (no second monthly plan)
+        tiers = settled & book.tier_points if beside is None else (settled & book.tier_points) | beside
+        for i, a in enumerate(learned):
             k = np.rint(amount / a.amount).astype(np.int64)
-            mark((k >= 1) & _close(amount, k * a.amount) & (settled if i else True), ANNUAL_POINT, a.amount, k)
+            mark((k >= 1) & _close(amount, k * a.amount) & (tiers if i else True), ANNUAL_POINT, a.amount, k)
     return Verdict(code=code, price=price, multiple=multiple, other_price=other_price, other_multiple=other_multiple)
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 from kpi.billing.log import ANNUAL, AUTO, MONTHLY, Log
 from kpi.billing.pieces import term_rate, utc
 from kpi.billing.pricebook import (
+    ANNUAL_BESIDE,
     ANNUAL_LIKELY,
     ANNUAL_POINT,
     ANNUAL_SEATS,
@@ -32,7 +33,7 @@ from kpi.billing.terms import Terms
 from kpi.billing.timeline import add_months
 from kpi.params import BillingRules
 
-ANNUAL_CODES = (ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, ANNUAL_UNLISTED)
+ANNUAL_CODES = (ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, ANNUAL_UNLISTED, ANNUAL_BESIDE)
 
 BILLING_COLUMNS: tuple[str, ...] = (
     "customer_id", "ref", "kind", "interval", "anchor", "first_charge", "last_charge", "charges", "renewals",
@@ -141,7 +142,7 @@ def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amou
         return f"{amount:.2f} = {_plural(multiple, 'seat')} x {price:.2f}, the monthly seat price {source(price)}"
     if code == ANNUAL_SEATS:
         return f"{amount:.2f} = {_plural(multiple, 'seat')} x {price:.2f}, the annual seat price {source(price)}"
-    if code in (ANNUAL_LIKELY, MONTHLY_LIKELY, ANNUAL_UNLISTED):
+    if code in (ANNUAL_LIKELY, MONTHLY_LIKELY, ANNUAL_UNLISTED, ANNUAL_BESIDE):
         annual = code != MONTHLY_LIKELY
         kind, other_kind = ("a year", "a month") if annual else ("a month", "a year")
         if code == ANNUAL_UNLISTED:
@@ -152,7 +153,10 @@ def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amou
         else:
             text = (f"{amount:.2f} = {_plural(multiple, 'seat')} x {price:.2f} {kind} "
                     f"({'annual' if annual else 'monthly'} seat price {source(price)})")
-        if other_multiple:
+        if other_multiple and code == ANNUAL_BESIDE:
+            text += (f", not {_plural(other_multiple, 'seat')} x {other_price:.2f} {other_kind}: a monthly plan of the "
+                     "customer starts after it within a month, and a customer's monthly plan is that one")
+        elif other_multiple:
             text += (f", likelier than {_plural(other_multiple, 'seat')} x {other_price:.2f} {other_kind} given the "
                      f"log's mix of plans ({book.annual_share_single:.0%} of the single charges that match seats x a "
                      "price are annual) and its customers' seat counts")

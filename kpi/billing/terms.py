@@ -223,6 +223,23 @@ def _new_plan_in_month(log: Log, book: PriceBook, charges: np.ndarray, head_t: n
     return hit
 
 
+def before_a_monthly_plan(log: Log, series: Series) -> np.ndarray:
+    """Per charge: does a monthly series of its customer start after it and within a calendar month of it, the charge
+    taking no part in that series? A customer who starts a monthly plan then pays for something beside it (491172:
+    180 on 2016-11-27, then 18 a seat a month from the next day), not a second monthly plan."""
+    out = np.zeros(len(log), dtype=bool)
+    mi, k = series.member_index, series.members["k"].to_numpy()
+    anchors = np.sort(log.key[mi[k == 0]])
+    if not len(anchors):
+        return out
+    single = np.flatnonzero(series.number < 0)
+    after = np.searchsorted(anchors, log.key[single], side="right")
+    at = np.minimum(after, len(anchors) - 1)
+    limit = log.keys(log.cust[single], add_months(log.t[single], 1))
+    out[single] = (after < len(anchors)) & (anchors[at] <= limit)
+    return out
+
+
 def rate_of_piece(log: Log, series: Series, charges: np.ndarray) -> np.ndarray:
     """For each charge: the rate of the series piece of its customer it falls in (0: none; the latest if several)."""
     mi = series.member_index

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kpi.billing import infer
 from kpi.billing.pricebook import (
+    ANNUAL_BESIDE,
     ANNUAL_LIKELY,
     ANNUAL_POINT,
     ANNUAL_SEATS,
@@ -229,6 +231,38 @@ def test_a_pending_charge_is_weighed_with_the_share_of_annual_among_new_plans():
     assert int(pending.code[0]) == ANNUAL_LIKELY  # 2 seats a year still beats 20 seats a month at 20%
     book = replace(TIERED, annual_share_new=0.01)
     assert int(read_amounts(book, np.array([360.0]), np.array([np.nan]), np.array([True])).code[0]) == MONTHLY_LIKELY
+
+
+def test_a_charge_a_monthly_plan_starts_after_is_annual_wherever_an_annual_price_reads_it():
+    """432 by a customer with 25 seats today is 24 seats x 18 a month when alone, but 3 seats x 144 a year when a
+    monthly plan of the customer starts after it: that series is its monthly plan. An amount no annual price reads
+    stays what it was; without seat counts to weigh, a tier multiple is an annual point there too."""
+    alone = read_amounts(TIERED, np.array([432.0, 30.0]), np.array([25.0, 25.0]))
+    beside = read_amounts(TIERED, np.array([432.0, 30.0]), np.array([25.0, 25.0]), beside=np.array([True, True]))
+    assert [int(c) for c in alone.code] == [MONTHLY_LIKELY, NONE]
+    assert [int(c) for c in beside.code] == [ANNUAL_BESIDE, NONE]
+    assert (float(beside.price[0]), int(beside.multiple[0])) == (144.0, 3)
+    assert (float(beside.other_price[0]), int(beside.other_multiple[0])) == (18.0, 24)
+    unweighed = replace(TIERED, seat_prior=())
+    assert int(read_amounts(unweighed, np.array([432.0]), np.array([np.nan])).code[0]) == NONE
+    got = read_amounts(unweighed, np.array([432.0]), np.array([np.nan]), beside=np.array([True]))
+    assert (int(got.code[0]), float(got.price[0]), int(got.multiple[0])) == (ANNUAL_POINT, 144.0, 3)
+
+
+def test_an_annual_plan_with_a_monthly_plan_started_beside_it_is_a_year():
+    """432 (3 seats x 144 a year), then a 3-seat monthly plan a minute later, 25 seats today (as 923634 of generated
+    log seat10 seed 1: 180, then 3 seats at 18 a month, 11 seats today). Read alone, 432 is 24 seats for a month and
+    churns; with the plan that follows it, a year beside it, and its Billing reason says why. A monthly plan starting
+    more than a month after it says nothing of it."""
+    log = charges(("a", "2017-01-10 10:00", 432.0), *monthly("a", "2017-01-10 10:01", 54.0, 5),
+                  ("b", "2017-01-10 10:00", 432.0), *monthly("b", "2017-02-20 10:01", 54.0, 5))
+    got = infer(log, BillingRules(), seats=seats(a=25, b=25), book=TIERED)
+    assert list(rows_of(got, "a")["kind"]) == ["annual term", "monthly series"]
+    assert rows_of(got, "a")["reason"].iloc[0].startswith(
+        "single charge of 432.00 = 3 seats x 144.00 a year (annual seat price configured), not 24 seats x 18.00 a month: "
+        "a monthly plan of the customer starts after it within a month")
+    assert month_ends(got, "2017-06-30", "a") == {f"2017-0{m}": 90.0 for m in range(1, 7)}
+    assert list(rows_of(got, "b")["kind"]) == ["monthly term", "monthly series"]
 
 
 def test_monthly_tiers_without_annual_evidence_get_the_list_ratio():
@@ -531,16 +565,18 @@ def test_a_lapsed_charge_followed_by_a_seat_added_is_no_evidence():
 
 
 def test_a_long_log_is_weighed_once_per_distinct_amount_seats_and_pending():
-    """read_amounts on more than DISTINCT_FROM charges (each distinct triple weighed once) gives every charge the
+    """read_amounts on more than DISTINCT_FROM charges (each distinct reading weighed once) gives every charge the
     verdict it gets read one by one, unknown seat counts and pending charges included."""
     rng = np.random.default_rng(3)
     n = DISTINCT_FROM * 3
     amount = rng.choice([18.0, 36.0, 144.0, 180.0, 360.0, 900.0, 5.65], n) * rng.integers(1, 4, n)
     seat_counts = rng.choice([1.0, 2.0, 5.0, np.nan], n)
     pending = rng.random(n) < 0.2
+    beside = rng.random(n) < 0.1
     book = PriceBook("learned", monthly_seat=(Price(18.0, 9, 9, "x"),), annual_seat=(Price(180.0, 5, 5, "x"),),
                      annual_share_single=0.6, annual_share_new=0.3, seat_prior=(0.5, 0.3, 0.1, 0.1))
-    got, want = read_amounts(book, amount, seat_counts, pending), _read_amounts(book, amount, seat_counts, pending)
+    got = read_amounts(book, amount, seat_counts, pending, beside=beside)
+    want = _read_amounts(book, amount, seat_counts, pending, beside=beside)
     for name in ("code", "price", "multiple", "other_price", "other_multiple"):
         assert np.array_equal(getattr(got, name), getattr(want, name), equal_nan=True), name
     assert len(set(got.code.tolist())) >= 3  # the weighing decided both ways, not one verdict for all
