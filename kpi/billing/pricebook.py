@@ -47,6 +47,10 @@ What it says of a charge of amount A whose customer has S seats (S may be unknow
   (kpi.billing.terms.before_a_monthly_plan), and an annual price reads it: annual whatever the weighing says (that
   series is the customer's monthly plan; 180 then a 3-seat monthly plan a minute later is 1 seat for a year, not 10
   seats for a month beside 3). Without seat counts to weigh, such a charge is an annual point at a tier too.
+- MONTHLY_RESUMED (set after the book's reading, `Verdict.resumed`): whatever annual reading the book gave, a monthly
+  series of the customer anchors on one of the charge's monthly slots 2 to 12 months later at its very amount: a
+  month of that plan, which stopped and started again on its own day and hour (116726: 126 on 2016-03-07 11:38, then
+  126 monthly from 2016-05-07 11:38), not 1 x 126 a year beside it.
 - ANNUAL_UNLISTED: while a charge is pending and outside every running monthly plan of its customer, when no
   annual price reads it and a monthly one only at k' != S seats, S seats for a year at A / S (6-12 months of
   one of the book's monthly seat prices: a tier the log has not taught yet), if likelier (`_unlisted`; learned
@@ -76,6 +80,7 @@ SWITCH_RATIOS = (10.0, 12.0)  # an annual price is ten months' price ("two month
 
 NONE, MONTHLY_SEATS, ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, MONTHLY_LIKELY, ANNUAL_UNLISTED, ANNUAL_BESIDE = (
     0, 1, 2, 3, 4, 5, 6, 7)
+MONTHLY_RESUMED = 8  # not the book's: a month of the plan that starts again on its slot (Verdict.resumed)
 MAX_SEATS = 10_000
 
 
@@ -183,7 +188,20 @@ class Verdict:
 
     @property
     def monthly(self) -> np.ndarray:
-        return (self.code == MONTHLY_SEATS) | (self.code == MONTHLY_LIKELY)
+        return np.isin(self.code, (MONTHLY_SEATS, MONTHLY_LIKELY, MONTHLY_RESUMED))
+
+    def resumed(self, amount: np.ndarray, months: np.ndarray) -> Verdict:
+        """This verdict with every annual reading of a charge whose plan starts again on one of its monthly slots
+        `months` > 0 months later, at its amount (kpi.billing.terms.resumed_on_a_slot), made MONTHLY_RESUMED: price =
+        the amount, multiple = those months, other_price / other_multiple = the annual reading it replaces."""
+        hit = (months > 0) & self.annual
+        if not hit.any():
+            return self
+        code, price, multiple = self.code.copy(), self.price.copy(), self.multiple.copy()
+        other_price, other_multiple = self.other_price.copy(), self.other_multiple.copy()
+        other_price[hit], other_multiple[hit] = price[hit], multiple[hit]
+        code[hit], price[hit], multiple[hit] = MONTHLY_RESUMED, amount[hit], months[hit]
+        return Verdict(code=code, price=price, multiple=multiple, other_price=other_price, other_multiple=other_multiple)
 
 
 def _close(a: np.ndarray, b: np.ndarray) -> np.ndarray:

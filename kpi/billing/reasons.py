@@ -22,6 +22,7 @@ from kpi.billing.pricebook import (
     ANNUAL_SEATS,
     ANNUAL_UNLISTED,
     MONTHLY_LIKELY,
+    MONTHLY_RESUMED,
     MONTHLY_SEATS,
     PriceBook,
     Verdict,
@@ -161,6 +162,9 @@ def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amou
                      f"log's mix of plans ({book.annual_share_single:.0%} of the single charges that match seats x a "
                      "price are annual) and its customers' seat counts")
         return text
+    if code == MONTHLY_RESUMED:
+        return (f"{amount:.2f}, the price of the monthly plan of the customer that starts again on its slot {multiple} "
+                f"months later (the same plan, resumed), not {other_multiple} x {other_price:.2f} a year")
     if any(a.amount == price for a in book.annual_seat):
         return (f"{amount:.2f} = {multiple} x {price:.2f}, the annual seat price {source(price)} (an annual price point: "
                 f"{_plural(multiple, 'seat')} for a year)")
@@ -386,7 +390,7 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     text[rows] = _join("single charge of ", money[rows], f" < annual_min_amount {minimum}, followed within a year by "
                        "smaller charges that renew nothing (smallest ", _formatted(follower[charge[rows]], ".2f"),
                        "): prorations on an annual term")
-    rows = rule(np.isin(code, (MONTHLY_SEATS, MONTHLY_LIKELY)))
+    rows = rule(np.isin(code, (MONTHLY_SEATS, MONTHLY_LIKELY, MONTHLY_RESUMED)))
     text[rows] = _join("single charge of ", book_says[rows], f", with no renewal within ±{tol_h}h of a month later: "
                        "one month")
     smaller = terms.smaller[charge]

@@ -240,6 +240,30 @@ def before_a_monthly_plan(log: Log, series: Series) -> np.ndarray:
     return out
 
 
+RESUME_MONTHS = range(2, 13)  # a plan that stopped for 1 to 11 months and started again on its slot
+
+
+def resumed_on_a_slot(log: Log, series: Series) -> np.ndarray:
+    """Per charge: k (2 to 12, the smallest) when a monthly series of its customer anchors on its slot k calendar months
+    later (within the renewal tolerance) at its very amount, the charge taking no part in a series; 0 otherwise.
+    The same plan, stopped and started again on its own day and time (158428 on the shared log: 36 on 2016-10-10,
+    none in November, 36 monthly from 2016-12-10 at the same hour): the charge was a month of it."""
+    out = np.zeros(len(log), dtype=np.int64)
+    mi, k = series.member_index, series.members["k"].to_numpy()
+    anchor = mi[k == 0]
+    single = np.flatnonzero(series.number < 0)
+    if not len(anchor) or not len(single):
+        return out
+    order = np.argsort(log.key[anchor], kind="stable")
+    anchor, anchor_key = anchor[order], log.key[anchor[order]]
+    for months in reversed(RESUME_MONTHS):  # the nearest slot written last
+        pos, _ = nearest(anchor_key, log.keys(log.cust[single], add_months(log.t[single], months)), log.tol)
+        hit = pos >= 0
+        hit[hit] = same_amount(log.amount[anchor[pos[hit]]], log.amount[single[hit]])
+        out[single[hit]] = months
+    return out
+
+
 def rate_of_piece(log: Log, series: Series, charges: np.ndarray) -> np.ndarray:
     """For each charge: the rate of the series piece of its customer it falls in (0: none; the latest if several)."""
     mi = series.member_index

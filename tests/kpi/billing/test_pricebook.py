@@ -265,6 +265,26 @@ def test_an_annual_plan_with_a_monthly_plan_started_beside_it_is_a_year():
     assert list(rows_of(got, "b")["kind"]) == ["monthly term", "monthly series"]
 
 
+def test_a_charge_whose_plan_starts_again_on_its_slot_at_its_amount_is_a_month_of_it():
+    """116726 of generated log noseats seed 2: 144 on 2016-03-07 11:38, nothing in April, 144 monthly from 2016-05-07
+    11:38. The book reads 144 as 1 x 144 a year (a tier point); the plan that starts again on its slot two months
+    later at that very amount says it was a month of it: churn in April, reactivation in May. Started at another
+    amount, or on another hour, the plan says nothing of it."""
+    book = replace(TIERED, seat_prior=(), tier_points=True)
+    log = charges(("a", "2016-03-07 11:38", 144.0), *monthly("a", "2016-05-07 11:38", 144.0, 4),
+                  ("b", "2016-03-07 11:38", 144.0), *monthly("b", "2016-05-07 11:38", 162.0, 4),
+                  ("c", "2016-03-07 11:38", 144.0), *monthly("c", "2016-05-07 16:38", 144.0, 4))
+    got = infer(log, BillingRules(), book=book)
+    assert list(rows_of(got, "a")["kind"]) == ["monthly term", "monthly series"]
+    assert rows_of(got, "a")["reason"].iloc[0].startswith(
+        "single charge of 144.00, the price of the monthly plan of the customer that starts again on its slot 2 months "
+        "later (the same plan, resumed), not 1 x 144.00 a year")
+    assert month_ends(got, "2016-09-30", "a") == {"2016-03": 144.0, "2016-04": 0.0, "2016-05": 144.0, "2016-06": 144.0,
+                                                  "2016-07": 144.0, "2016-08": 144.0, "2016-09": 144.0}
+    assert list(rows_of(got, "b")["kind"]) == ["annual term", "monthly series"]
+    assert list(rows_of(got, "c")["kind"]) == ["annual term", "monthly series"]
+
+
 def test_monthly_tiers_without_annual_evidence_get_the_list_ratio():
     """A 12.60 monthly tier and annual evidence only at 180 give a derived 126 annual seat price."""
     log, counts = seat_company()
