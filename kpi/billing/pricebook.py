@@ -43,10 +43,11 @@ What it says of a charge of amount A whose customer has S seats (S may be unknow
   k' seats x a monthly price (a log too young to say its mix weighs the two intervals evenly), given the log's mix (`_with_mix`: the share of annual plans among single
   charges and among new plans, each price's share, P(k seats) from the customers' seat counts, and
   k's distance from today's S).
-- ANNUAL_BESIDE: S settles nothing, a monthly series of the customer starts after the charge within a month
-  (kpi.billing.terms.before_a_monthly_plan), and an annual price reads it: annual whatever the weighing says (that
-  series is the customer's monthly plan; 180 then a 3-seat monthly plan a minute later is 1 seat for a year, not 10
-  seats for a month beside 3). Without seat counts to weigh, such a charge is an annual point at a tier too.
+- ANNUAL_BESIDE: S settles nothing, a monthly series of the customer starts after the charge within a month at a
+  smaller amount (kpi.billing.terms.before_a_monthly_plan), and an annual price reads it: annual whatever the
+  weighing says (that series is the customer's monthly plan; 180 then a 3-seat monthly plan a minute later is 1 seat
+  for a year, not 10 seats for a month beside 3). Without seat counts to weigh, such a charge at a tier multiple is
+  annual too (other_price NaN).
 - MONTHLY_RESUMED (set after the book's reading, `Verdict.resumed`): whatever annual reading the book gave, a monthly
   series of the customer anchors on one of the charge's monthly slots 2 to 12 months later at its very amount: a
   month of that plan, which stopped and started again on its own day and hour (116726: 126 on 2016-03-07 11:38, then
@@ -294,10 +295,12 @@ def _read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pendin
         # renewals measured; a pending one may as well be a new monthly plan's first month)
         settled = np.ones(n, dtype=bool) if pending is None else ~pending
         # ... and of the tiers for a charge a monthly plan of its customer starts after (no second monthly plan)
-        tiers = settled & book.tier_points if beside is None else (settled & book.tier_points) | beside
         for i, a in enumerate(learned):
             k = np.rint(amount / a.amount).astype(np.int64)
-            mark((k >= 1) & _close(amount, k * a.amount) & (tiers if i else True), ANNUAL_POINT, a.amount, k)
+            hit = (k >= 1) & _close(amount, k * a.amount)
+            mark(hit & (settled & book.tier_points if i else True), ANNUAL_POINT, a.amount, k)
+            if i and beside is not None:
+                mark(hit & beside, ANNUAL_BESIDE, a.amount, k)
     return Verdict(code=code, price=price, multiple=multiple, other_price=other_price, other_multiple=other_multiple)
 
 

@@ -154,9 +154,10 @@ def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amou
         else:
             text = (f"{amount:.2f} = {_plural(multiple, 'seat')} x {price:.2f} {kind} "
                     f"({'annual' if annual else 'monthly'} seat price {source(price)})")
-        if other_multiple and code == ANNUAL_BESIDE:
-            text += (f", not {_plural(other_multiple, 'seat')} x {other_price:.2f} {other_kind}: a monthly plan of the "
-                     "customer starts after it within a month, and a customer's monthly plan is that one")
+        if code == ANNUAL_BESIDE:
+            text += ((f", not {_plural(other_multiple, 'seat')} x {other_price:.2f} {other_kind}" if other_multiple
+                      else "") + ": a monthly plan of the customer starts after it within a month, at a smaller "
+                     "amount, and that one is its monthly plan")
         elif other_multiple:
             text += (f", likelier than {_plural(other_multiple, 'seat')} x {other_price:.2f} {other_kind} given the "
                      f"log's mix of plans ({book.annual_share_single:.0%} of the single charges that match seats x a "

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from kpi.billing.log import ANNUAL, AUTO, MONTHLY, Log
-from kpi.billing.pricebook import MONTHLY_LIKELY, MONTHLY_SEATS, PriceBook, Verdict
+from kpi.billing.pricebook import MONTHLY_LIKELY, MONTHLY_RESUMED, MONTHLY_SEATS, PriceBook, Verdict
 from kpi.billing.prices import MIN_ANNUAL_MONTHS, PRORATION_TOLERANCE, proration_fit, same_amount
 from kpi.billing.series import Series, Spans
 from kpi.billing.timeline import (
@@ -224,27 +224,33 @@ def _new_plan_in_month(log: Log, book: PriceBook, charges: np.ndarray, head_t: n
 
 
 def before_a_monthly_plan(log: Log, series: Series) -> np.ndarray:
-    """Per charge: does a monthly series of its customer start after it and within a calendar month of it, the charge
-    taking no part in that series? A customer who starts a monthly plan then pays for something beside it (491172:
-    180 on 2016-11-27, then 18 a seat a month from the next day), not a second monthly plan."""
+    """Per charge: does a monthly series of its customer start after it, within a calendar month of it and at a
+    smaller amount, the charge taking no part in that series? Then the series is the customer's monthly plan and the
+    charge something beside it (491172: 180 on 2016-11-27, then 18 a seat a month from the next day), not a second
+    monthly plan. A bigger plan starting after a month of a smaller one is an upgrade (222712: 75, then 150 a week
+    later), which says nothing of the charge (its first, the nearest, series decides)."""
     out = np.zeros(len(log), dtype=bool)
     mi, k = series.member_index, series.members["k"].to_numpy()
-    anchors = np.sort(log.key[mi[k == 0]])
+    anchor_of = mi[k == 0]
+    order = np.argsort(log.key[anchor_of], kind="stable")
+    anchor_of = anchor_of[order]
+    anchors = log.key[anchor_of]
     if not len(anchors):
         return out
     single = np.flatnonzero(series.number < 0)
     after = np.searchsorted(anchors, log.key[single], side="right")
     at = np.minimum(after, len(anchors) - 1)
     limit = log.keys(log.cust[single], add_months(log.t[single], 1))
-    out[single] = (after < len(anchors)) & (anchors[at] <= limit)
+    out[single] = (after < len(anchors)) & (anchors[at] <= limit) & (log.amount[anchor_of[at]] < log.amount[single])
     return out
 
 
-RESUME_MONTHS = range(2, 13)  # a plan that stopped for 1 to 11 months and started again on its slot
+RESUME_MONTHS = range(2, 12)  # a plan that stopped for 1 to 10 months and started again on its slot (12 months
+# later is an annual term's own renewal slot: a year then a monthly plan at 10 x less is a switch, not a resumption)
 
 
 def resumed_on_a_slot(log: Log, series: Series) -> np.ndarray:
-    """Per charge: k (2 to 12, the smallest) when a monthly series of its customer anchors on its slot k calendar months
+    """Per charge: k (2 to 11, the smallest) when a monthly series of its customer anchors on its slot k calendar months
     later (within the renewal tolerance) at its very amount, the charge taking no part in a series; 0 otherwise.
     The same plan, stopped and started again on its own day and time (158428 on the shared log: 36 on 2016-10-10,
     none in November, 36 monthly from 2016-12-10 at the same hour): the charge was a month of it."""
@@ -329,7 +335,9 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     # pending month of the customer's seats inside an annual term only (a monthly plan starting beside it)
     in_year = covering(key[strong], keys(log.cust[strong], strong_end), key[rest])
     in_series = covering(keys(hosts.cust, hosts.start), keys(hosts.cust, hosts.end), key[rest])
-    escape = book_annual[rest] & ~in_year
+    # ... and a month of a plan that starts again on its slot later (MONTHLY_RESUMED): a month of that plan
+    resumed = (verdict.code == MONTHLY_RESUMED) & (log.mode == AUTO)
+    escape = (book_annual[rest] & ~in_year) | resumed[rest]
     beside = pending[rest] & _a_month(log, verdict, rest) & in_year & ~in_series
     if beside.any() and book.annual_seat:  # ... unless it is an annual proration of that term after all
         host = _latest_before(log, np.flatnonzero(strong), rest[beside])
@@ -384,6 +392,7 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
                 switch_rate[u[sw]] = head_rate[switching]
                 switch[u[sw]] = True
             inside &= ~(book_annual[u[todo]] & ~head_annual) & ~(annual_u[todo] & ~head_annual & (switch_rate[u[todo]] > 0))
+            inside &= ~resumed[u[todo]]
             if book.annual_seat:  # ... and a pending month of the customer's seats inside an annual term that it does
                 inside &= ~_monthly_beside(log, book, verdict, u[todo], log.t[u[todo[head]]][group], head_annual)
             # ... and a pending charge of a new plan's price inside a pending month (kpi.billing.terms._new_plan_in_month)

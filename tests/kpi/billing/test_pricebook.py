@@ -245,8 +245,10 @@ def test_a_charge_a_monthly_plan_starts_after_is_annual_wherever_an_annual_price
     assert (float(beside.other_price[0]), int(beside.other_multiple[0])) == (18.0, 24)
     unweighed = replace(TIERED, seat_prior=())
     assert int(read_amounts(unweighed, np.array([432.0]), np.array([np.nan])).code[0]) == NONE
-    got = read_amounts(unweighed, np.array([432.0]), np.array([np.nan]), beside=np.array([True]))
-    assert (int(got.code[0]), float(got.price[0]), int(got.multiple[0])) == (ANNUAL_POINT, 144.0, 3)
+    got = read_amounts(unweighed, np.array([432.0, 360.0]), np.array([np.nan, np.nan]), beside=np.array([True, True]))
+    assert (int(got.code[0]), float(got.price[0]), int(got.multiple[0])) == (ANNUAL_BESIDE, 144.0, 3)
+    assert np.isnan(got.other_price[0])
+    assert (int(got.code[1]), float(got.price[1]), int(got.multiple[1])) == (ANNUAL_POINT, 180.0, 2)  # the list price's
 
 
 def test_an_annual_plan_with_a_monthly_plan_started_beside_it_is_a_year():
@@ -260,9 +262,22 @@ def test_an_annual_plan_with_a_monthly_plan_started_beside_it_is_a_year():
     assert list(rows_of(got, "a")["kind"]) == ["annual term", "monthly series"]
     assert rows_of(got, "a")["reason"].iloc[0].startswith(
         "single charge of 432.00 = 3 seats x 144.00 a year (annual seat price configured), not 24 seats x 18.00 a month: "
-        "a monthly plan of the customer starts after it within a month")
+        "a monthly plan of the customer starts after it within a month, at a smaller amount, and that one is its "
+        "monthly plan")
     assert month_ends(got, "2017-06-30", "a") == {f"2017-0{m}": 90.0 for m in range(1, 7)}
     assert list(rows_of(got, "b")["kind"]) == ["monthly term", "monthly series"]
+
+
+def test_a_bigger_monthly_plan_after_a_month_is_an_upgrade_not_a_plan_beside_it():
+    """180 (10 seats x 18 a month, 20 seats today), then a 360 monthly plan a week later: an upgrade (222712's shape),
+    so the 180 stays the month the book weighs it as; and another customer's plan starting a minute after a
+    charge says nothing of it."""
+    log = charges(("a", "2017-01-10 10:00", 180.0), *monthly("a", "2017-01-17 10:00", 360.0, 5),
+                  ("d", "2017-01-10 10:00", 432.0), *monthly("e", "2017-01-10 10:01", 54.0, 5))
+    got = infer(log, BillingRules(), seats=seats(a=20, d=25, e=3), book=TIERED)
+    assert list(rows_of(got, "a")["kind"]) == ["monthly term", "monthly series"]
+    assert month_ends(got, "2017-07-31", "a")["2017-07"] == 0.0
+    assert list(rows_of(got, "d")["kind"]) == ["monthly term"]
 
 
 def test_a_charge_whose_plan_starts_again_on_its_slot_at_its_amount_is_a_month_of_it():
@@ -283,6 +298,30 @@ def test_a_charge_whose_plan_starts_again_on_its_slot_at_its_amount_is_a_month_o
                                                   "2016-07": 144.0, "2016-08": 144.0, "2016-09": 144.0}
     assert list(rows_of(got, "b")["kind"]) == ["annual term", "monthly series"]
     assert list(rows_of(got, "c")["kind"]) == ["annual term", "monthly series"]
+
+
+def test_a_resumed_month_is_its_own_month_inside_another_plan_and_the_nearest_slot_is_named():
+    """The 144 of a plan that starts again on its slot is a month of that plan also inside another running plan (a
+    54 monthly one, or a month of 90: not spread over its days left); with the plan starting again on two slots, the reason names the
+    nearest. 12 months later is an annual term's own renewal slot: a 144 year, then 144 a month from its
+    anniversary, is a year then a monthly plan; 11 months later, a month that resumed."""
+    book = replace(TIERED, seat_prior=(), tier_points=True)
+    log = charges(*monthly("a", "2016-01-05 09:00", 54.0, 8), ("a", "2016-03-07 11:38", 144.0),
+                  *monthly("a", "2016-05-07 11:38", 144.0, 1), *monthly("a", "2016-08-07 11:38", 144.0, 2),
+                  ("y", "2016-03-07 11:38", 144.0), *monthly("y", "2017-03-07 11:38", 144.0, 2),
+                  ("z", "2016-03-07 11:38", 144.0), *monthly("z", "2017-02-07 11:38", 144.0, 2),
+                  ("w", "2016-03-01 08:00", 90.0), ("w", "2016-03-07 11:38", 144.0),
+                  *monthly("w", "2016-05-07 11:38", 144.0, 1))
+    got = infer(log, BillingRules(), book=book)
+    assert list(rows_of(got, "w")["kind"]) == ["monthly term", "monthly term", "monthly series"]  # not the 90's proration
+    rows = rows_of(got, "a")
+    term = rows.loc[rows["anchor"] == pd.Timestamp("2016-03-07 11:38", tz="UTC")]
+    assert list(term["kind"]) == ["monthly term"]
+    assert "starts again on its slot 2 months later" in term["reason"].iloc[0]
+    months = month_ends(got, "2016-05-31", "a")
+    assert (months["2016-03"], months["2016-04"], months["2016-05"]) == (54.0 + 144.0, 54.0, 54.0 + 144.0)
+    assert list(rows_of(got, "y")["kind"]) == ["annual term", "monthly series"]
+    assert list(rows_of(got, "z")["kind"]) == ["monthly term", "monthly series"]
 
 
 def test_monthly_tiers_without_annual_evidence_get_the_list_ratio():
