@@ -23,7 +23,8 @@ MONTH_TARGET = 0.02
 CHURN_TARGET = 0.05
 MONTH_END_GUARD = 0.06  # a month's own month-end reading, from the 4th month on (the target, 2%, is not met yet;
 # worst over the 12 logs of benchmarks/accuracy.py: +5.0%)
-NO_SEATS_CHURN_GUARD = 0.10  # churned MRR without a seat column (the target, 5%, is not met: -1.7% to -7.8%)
+NO_SEATS_CHURN_GUARD = 0.10  # churned MRR without a seat column (the target, 5%, is not met: -1.7% to -7.4% on
+# seeds 1-6, -9.5% on held-out seed 14; benchmarks/results.md)
 
 SEEDS = st.integers(min_value=100, max_value=10**6)
 SLOW = settings(max_examples=3, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
