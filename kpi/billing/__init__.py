@@ -141,7 +141,7 @@ def finish(reading: Reading, rules: BillingRules, book: PriceBook | None = None)
     # has not learned (kpi.billing.pricebook._unlisted)
     alone = rate_of_piece(log, series, np.arange(len(log))) == 0
     verdict = read_amounts(book, log.amount, log.seats, log.pending, alone, before_a_monthly_plan(log, series))
-    verdict = verdict.resumed(log.amount, resumed_on_a_slot(log, series))
+    verdict = verdict.resumed(log.amount, resumed_on_a_slot(log, series, verdict.annual))
     annual_like = verdict.annual & (log.mode == AUTO)
     annual_prices = tuple(a for a in book.annual_seat if not a.assumed)
     again = _anchors_an_annual_price(log, series, annual_like, annual_prices)

@@ -249,19 +249,24 @@ RESUME_MONTHS = range(2, 12)  # a plan that stopped for 1 to 10 months and start
 # later is an annual term's own renewal slot: a year then a monthly plan at 10 x less is a switch, not a resumption)
 
 
-def resumed_on_a_slot(log: Log, series: Series) -> np.ndarray:
-    """Per charge: k (2 to 11, the smallest) when a monthly series of its customer anchors on its slot k calendar months
-    later (within the renewal tolerance) at its very amount, the charge taking no part in a series; 0 otherwise.
+def resumed_on_a_slot(log: Log, series: Series, among: np.ndarray) -> np.ndarray:
+    """Per charge of `among` (a mask): k (2 to 11, the smallest) when a monthly series of its customer anchors on its
+    slot k calendar months later (within the renewal tolerance) at its very amount, the charge taking no part in a
+    series; 0 otherwise (and for every charge outside `among`).
     The same plan, stopped and started again on its own day and time (158428 on the shared log: 36 on 2016-10-10,
     none in November, 36 monthly from 2016-12-10 at the same hour): the charge was a month of it."""
     out = np.zeros(len(log), dtype=np.int64)
     mi, k = series.member_index, series.members["k"].to_numpy()
     anchor = mi[k == 0]
-    single = np.flatnonzero(series.number < 0)
+    single = np.flatnonzero((series.number < 0) & among)
     if not len(anchor) or not len(single):
         return out
     order = np.argsort(log.key[anchor], kind="stable")
     anchor, anchor_key = anchor[order], log.key[anchor[order]]
+    # only charges with a series of their customer anchored within the months looked at
+    after = np.searchsorted(anchor_key, log.key[single], side="right")
+    last = log.keys(log.cust[single], add_months(log.t[single], RESUME_MONTHS[-1])) + log.tol
+    single = single[(after < len(anchor_key)) & (anchor_key[np.minimum(after, len(anchor_key) - 1)] <= last)]
     for months in reversed(RESUME_MONTHS):  # the nearest slot written last
         pos, _ = nearest(anchor_key, log.keys(log.cust[single], add_months(log.t[single], months)), log.tol)
         hit = pos >= 0
