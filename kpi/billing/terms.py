@@ -36,7 +36,8 @@ full price, then restated), else one month; one month too, whatever its amount, 
 it as exactly its customer's seats x a monthly seat price (1800 by a 100-seat customer: a big monthly
 plan's first month, not a year because it is >= annual_min_amount). A pending charge whose every host ended before as_of is
 not a proration of a plan that stopped: it opens a provisional term (a new plan), and the small
-charges of its month prorate that term. `billing_overrides`: "monthly" disables annual terms;
+charges of its month prorate that term; unless the book reads it as seats added to the month of the series it
+falls in (`_seats_added_to_a_month`). `billing_overrides`: "monthly" disables annual terms;
 "annual" makes every single charge annual (no provisional one-month terms).
 """
 
@@ -275,6 +276,30 @@ def resumed_on_a_slot(log: Log, series: Series, among: np.ndarray) -> np.ndarray
     return out
 
 
+def _seats_added_to_a_month(log: Log, series: Series, book: PriceBook, charges: np.ndarray) -> np.ndarray:
+    """Per charge: does it fall in a piece of a monthly series of its customer and read as k seats x a monthly seat
+    price of the book x the share of that month left (a seat added, 61838: 5.85 = 18 x 10 / 31 days ten days before
+    its 234 plan's renewal that never came), without being itself a whole number of seats x one of those prices to
+    the cent (a plan's price: 54 = 3 x 18 is a new plan's month, whatever share of the month is left)?"""
+    mi = series.member_index
+    out = np.zeros(len(charges), dtype=bool)
+    if not len(mi) or not len(charges):
+        return out
+    order = np.lexsort((log.t[mi], log.cust[mi]))
+    m = mi[order]
+    pos = np.searchsorted(log.keys(log.cust[m], log.t[m]), log.key[charges], side="right") - 1
+    at = m[np.maximum(pos, 0)]
+    slot = add_months(log.t[at], 1)
+    inside = (pos >= 0) & (log.cust[at] == log.cust[charges]) & (log.t[charges] < slot)
+    share = (slot - log.t[charges]) / np.maximum(slot - log.t[at], 1)
+    amount = log.amount[charges]
+    fit = proration_fit(book.monthly_seat, amount / np.maximum(share, 1e-9)) > 0
+    for p in book.monthly_seat:
+        k = np.rint(amount / p.amount)
+        fit &= ~((k >= 1) & same_amount(amount, k * p.amount))
+    return inside & fit
+
+
 def rate_of_piece(log: Log, series: Series, charges: np.ndarray) -> np.ndarray:
     """For each charge: the rate of the series piece of its customer it falls in (0: none; the latest if several)."""
     mi = series.member_index
@@ -354,6 +379,9 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     if new_plan.any():
         running = np.r_[hosts.end > as_of, strong_end > as_of]
         new_plan &= ~covering(starts[running], ends[running], key[rest])
+        # ... unless the book reads it as seats added to the month of the plan it falls in (no plan's price)
+        if new_plan.any() and book.monthly_seat:
+            new_plan[new_plan] = ~_seats_added_to_a_month(log, series, book, rest[new_plan])
         orphan[rest[new_plan]] = True
     prorated = np.zeros(n, dtype=bool)
     prorated[rest[covered & ~new_plan & ~escape]] = True

@@ -168,6 +168,25 @@ def test_charge_inside_a_stopped_plan_is_a_proration_once_its_renewal_was_missed
     assert got["2017-04"] == 0.0
 
 
+def test_a_seat_added_to_a_plan_that_then_stopped_is_a_proration_not_a_new_plan():
+    """61838 of generated log seat10 seed 1: 234 a month (13 seats at 18) from 2017-10-15, a seat added on 12-05
+    (18 x 10 / 30 days left = 6.00), and no renewal on 12-15. Read on 12-31 the 6.00 is pending, but the book reads
+    it as a seat added to the plan's last month, not a plan's price: the plan churns in December. A charge at a
+    plan's price there (54 = 3 seats x 18, a month) is still a new plan's first month."""
+    rules = BillingRules(price_book=PriceList(monthly_seat=(18.0,), annual_seat=(180.0,)))
+    left = (utc("2017-12-15 09:28") - utc("2017-12-05 09:28")) / (utc("2017-12-15 09:28") - utc("2017-11-15 09:28"))
+    seat = charges(("2017-10-15 09:28", 234), ("2017-11-15 09:28", 234), ("2017-12-05 09:28", round(18 * left, 2)))
+    plan = charges(("2017-10-15 09:28", 234), ("2017-11-15 09:28", 234), ("2017-12-05 09:28", 54))  # 162 x 1/3 too
+    when = utc("2017-12-31 12:00")
+    for frame, kinds, december in ((seat, ["monthly series"], 0.0), (plan, ["monthly series", "monthly term"], 54.0)):
+        schedule, billing = infer_schedule(frame, rules, as_of=when)
+        assert list(billing["kind"]) == kinds
+        cm = customer_months(schedule, when, "UTC")
+        assert round(float(cm["mrr"].iloc[-1]), 2) == december
+    mv = movements(customer_months(infer_schedule(seat, rules, as_of=when)[0], when, "UTC"))
+    assert list(mv.loc[mv["month"] == pd.Timestamp("2017-12-01"), "movement"]) == ["churn"]
+
+
 # ----------------------------------------------------------------------------- 4. a new plan inside a pending month
 
 
