@@ -285,9 +285,11 @@ def _seats_added_to_a_month(log: Log, series: Series, book: PriceBook, charges: 
     out = np.zeros(len(charges), dtype=bool)
     if not len(mi) or not len(charges):
         return out
-    order = np.lexsort((log.t[mi], log.cust[mi]))
-    m = mi[order]
-    pos = np.searchsorted(log.keys(log.cust[m], log.t[m]), log.key[charges], side="right") - 1
+    m = mi[np.isin(log.cust[mi], log.cust[charges])]  # these customers' renewals only: a few, sorted cheaply
+    if not len(m):
+        return out
+    m = m[np.argsort(log.key[m], kind="stable")]
+    pos = np.searchsorted(log.key[m], log.key[charges], side="right") - 1
     at = m[np.maximum(pos, 0)]
     slot = add_months(log.t[at], 1)
     inside = (pos >= 0) & (log.cust[at] == log.cust[charges]) & (log.t[charges] < slot)
