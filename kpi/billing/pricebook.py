@@ -49,7 +49,7 @@ What it says of a charge of amount A whose customer has S seats (S may be unknow
   for a year, not 10 seats for a month beside 3). Without seat counts to weigh, such a charge at a tier multiple is
   annual too (other_price NaN).
 - MONTHLY_RESUMED (set after the book's reading, `Verdict.resumed`): whatever annual reading the book gave, a monthly
-  series of the customer anchors on one of the charge's monthly slots 2 to 12 months later at its very amount: a
+  series of the customer anchors on one of the charge's monthly slots 2 to 11 months later at its very amount: a
   month of that plan, which stopped and started again on its own day and hour (116726: 126 on 2016-03-07 11:38, then
   126 monthly from 2016-05-07 11:38), not 1 x 126 a year beside it.
 - ANNUAL_UNLISTED: while a charge is pending and outside every running monthly plan of its customer, when no

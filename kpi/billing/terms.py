@@ -277,29 +277,36 @@ def resumed_on_a_slot(log: Log, series: Series, among: np.ndarray) -> np.ndarray
 
 
 def _seats_added_to_a_month(log: Log, series: Series, book: PriceBook, charges: np.ndarray) -> np.ndarray:
-    """Per charge: does it fall in a piece of a monthly series of its customer and read as k seats x a monthly seat
-    price of the book x the share of that month left (a seat added, 61838: 5.85 = 18 x 10 / 31 days ten days before
-    its 234 plan's renewal that never came), without being itself a whole number of seats x one of those prices to
-    the cent (a plan's price: 54 = 3 x 18 is a new plan's month, whatever share of the month is left)?"""
+    """Per charge: does it fall in a piece of a monthly series of its customer (any of them) and read as k seats x a
+    monthly seat price of the book x the share of that piece left (a seat added, 61838: 5.85 = 18 x 9.75 / 30 days
+    ten days before its 234 plan's renewal that never came), without being itself a plan's price: a whole number of
+    seats x one of those prices, or of that plan's own rate, to the cent (54 = 3 x 18, or 150 = 2 x 75, is a new
+    plan's month, whatever share of the month is left)?"""
     mi = series.member_index
     out = np.zeros(len(charges), dtype=bool)
     if not len(mi) or not len(charges):
         return out
-    m = mi[np.isin(log.cust[mi], log.cust[charges])]  # these customers' renewals only: a few, sorted cheaply
-    if not len(m):
+    rows = np.flatnonzero(np.isin(log.cust[mi], log.cust[charges]))  # these customers' renewals only: a few
+    if not len(rows):
         return out
-    m = m[np.argsort(log.key[m], kind="stable")]
-    pos = np.searchsorted(log.key[m], log.key[charges], side="right") - 1
-    at = m[np.maximum(pos, 0)]
-    slot = add_months(log.t[at], 1)
-    inside = (pos >= 0) & (log.cust[at] == log.cust[charges]) & (log.t[charges] < slot)
-    share = (slot - log.t[charges]) / np.maximum(slot - log.t[at], 1)
-    amount = log.amount[charges]
+    c = pd.DataFrame({"c": np.arange(len(charges)), "cust": log.cust[charges], "t": log.t[charges]})
+    r = pd.DataFrame({"cust": log.cust[mi[rows]], "start": log.t[mi[rows]], "end": series.piece_end[rows],
+                      "rate": log.amount[mi[rows]]})
+    m = c.merge(r, on="cust")
+    m = m.loc[(m["start"] <= m["t"]) & (m["t"] < m["end"])]  # every series piece it falls in (its month's end: the
+    if m.empty:  # piece's own, as the proration will be spread to)
+        return out
+    i = m["c"].to_numpy()
+    amount, rate = log.amount[charges[i]], m["rate"].to_numpy()
+    share = (m["end"].to_numpy() - m["t"].to_numpy()) / np.maximum(m["end"].to_numpy() - m["start"].to_numpy(), 1)
     fit = proration_fit(book.monthly_seat, amount / np.maximum(share, 1e-9)) > 0
+    k = np.rint(amount / rate)
+    fit &= ~((k >= 1) & same_amount(amount, k * rate))
     for p in book.monthly_seat:
         k = np.rint(amount / p.amount)
         fit &= ~((k >= 1) & same_amount(amount, k * p.amount))
-    return inside & fit
+    out[i[fit]] = True
+    return out
 
 
 def rate_of_piece(log: Log, series: Series, charges: np.ndarray) -> np.ndarray:

@@ -187,6 +187,29 @@ def test_a_seat_added_to_a_plan_that_then_stopped_is_a_proration_not_a_new_plan(
     assert list(mv.loc[mv["month"] == pd.Timestamp("2017-12-01"), "movement"]) == ["churn"]
 
 
+def test_a_seat_added_is_read_against_the_piece_it_falls_in_of_any_plan_and_a_plans_price_is_not_a_seat():
+    """(A review of item 23.) A plan anchored on the 31st: its March piece runs from 02-28 to 03-31, so 12.19 on
+    03-10 is 18 x 21/31, a seat added. Two plans that stopped: 6.00 = 18 x 10/30 of the 234 plan's last piece is
+    a seat added to it, read against that piece, not against the 54 plan's later renewal. 150 after a 75 plan is
+    2 x 75, an upgrade's price, even when 150 / the share left is 10 x 18."""
+    rules = BillingRules(price_book=PriceList(monthly_seat=(18.0,), annual_seat=(180.0,)))
+    cases = {
+        "month end": (charges(("2016-12-31 09:28", 234), ("2017-01-31 09:28", 234), ("2017-02-28 09:28", 234),
+                              ("2017-03-10 09:28", 12.19)), "2017-04-05", ["monthly series"], 0.0),
+        "two plans": (charges(("2017-10-15 09:28", 234), ("2017-10-20 09:28", 54), ("2017-11-15 09:28", 234),
+                              ("2017-11-20 09:28", 54), ("2017-12-05 09:28", 6.00)), "2017-12-31",
+                      ["monthly series", "monthly series"], 0.0),
+        "upgrade": (charges(*[(str(pd.Timestamp("2017-01-10 10:00") + pd.DateOffset(months=k)), 75) for k in range(6)],
+                            ("2017-06-15 10:00", 150)), "2017-07-12", ["monthly series", "monthly term"], 150.0),
+    }
+    for name, (frame, as_of, kinds, last) in cases.items():
+        when = utc(as_of)
+        schedule, billing = infer_schedule(frame, rules, as_of=when)
+        assert list(billing["kind"]) == kinds, name
+        cm = customer_months(schedule, when, "UTC")
+        assert round(float(cm["mrr"].iloc[-1]), 2) == last, name
+
+
 # ----------------------------------------------------------------------------- 4. a new plan inside a pending month
 
 
