@@ -82,6 +82,8 @@ SWITCH_RATIOS = (10.0, 12.0)  # an annual price is ten months' price ("two month
 NONE, MONTHLY_SEATS, ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, MONTHLY_LIKELY, ANNUAL_UNLISTED, ANNUAL_BESIDE = (
     0, 1, 2, 3, 4, 5, 6, 7)
 MONTHLY_RESUMED = 8  # not the book's: a month of the plan that starts again on its slot (Verdict.resumed)
+ANNUAL_CODES = (ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, ANNUAL_UNLISTED, ANNUAL_BESIDE)
+MONTHLY_CODES = (MONTHLY_SEATS, MONTHLY_LIKELY, MONTHLY_RESUMED)
 MAX_SEATS = 10_000
 
 
@@ -185,11 +187,11 @@ class Verdict:
 
     @property
     def annual(self) -> np.ndarray:
-        return np.isin(self.code, (ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, ANNUAL_UNLISTED, ANNUAL_BESIDE))
+        return np.isin(self.code, ANNUAL_CODES)
 
     @property
     def monthly(self) -> np.ndarray:
-        return np.isin(self.code, (MONTHLY_SEATS, MONTHLY_LIKELY, MONTHLY_RESUMED))
+        return np.isin(self.code, MONTHLY_CODES)
 
     def resumed(self, amount: np.ndarray, months: np.ndarray) -> Verdict:
         """This verdict with every annual reading of a charge whose plan starts again on one of its monthly slots

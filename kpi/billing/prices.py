@@ -40,6 +40,19 @@ PRORATION_TOLERANCE = 0.01  # of one seat's price: a proration's implied price i
 MAX_SEATS_ADDED = 100
 
 
+def seats_in(implied: np.ndarray, price: np.ndarray | float) -> np.ndarray:
+    """k where implied = k x price (k >= 1) within PRORATION_TOLERANCE of one price (a proration's implied price, a
+    charge over a share of time, is never exact); 0 elsewhere. `price` may differ row by row."""
+    k = np.rint(implied / price).astype(np.int64)
+    return np.where((k >= 1) & (np.abs(implied - k * price) <= PRORATION_TOLERANCE * price), k, 0)
+
+
+def whole_multiple(amount: np.ndarray, price: np.ndarray | float) -> np.ndarray:
+    """Is each amount a whole number (>= 1) of `price` to the cent (a price charged whole, not a share of it)?"""
+    k = np.rint(amount / price)
+    return (k >= 1) & same_amount(amount, k * price)
+
+
 def proration_fit(prices: tuple[Price, ...], implied: np.ndarray) -> np.ndarray:
     """For a charge that adds seats to a plan (implied = its amount / the share of the plan's period left): the
     smallest whole number of seats k (1 .. MAX_SEATS_ADDED) for which implied = k x one of `prices`, within
@@ -48,7 +61,7 @@ def proration_fit(prices: tuple[Price, ...], implied: np.ndarray) -> np.ndarray:
     best = np.zeros(len(implied), dtype=np.int64)
     implied = np.where(np.isfinite(implied) & (implied > 0), implied, 0.0)
     for p in prices:
-        k = np.rint(implied / p.amount).astype(np.int64)
-        ok = (k >= 1) & (k <= MAX_SEATS_ADDED) & (np.abs(implied - k * p.amount) <= PRORATION_TOLERANCE * p.amount)
+        k = seats_in(implied, p.amount)
+        ok = (k >= 1) & (k <= MAX_SEATS_ADDED)
         best = np.where(ok & ((best == 0) | (k < best)), k, best)
     return best

@@ -17,10 +17,11 @@ from kpi.billing.log import ANNUAL, AUTO, MONTHLY, Log
 from kpi.billing.pieces import term_rate, utc
 from kpi.billing.pricebook import (
     ANNUAL_BESIDE,
+    ANNUAL_CODES,
     ANNUAL_LIKELY,
-    ANNUAL_POINT,
     ANNUAL_SEATS,
     ANNUAL_UNLISTED,
+    MONTHLY_CODES,
     MONTHLY_LIKELY,
     MONTHLY_RESUMED,
     MONTHLY_SEATS,
@@ -33,8 +34,6 @@ from kpi.billing.series import Series, Spans
 from kpi.billing.terms import Terms
 from kpi.billing.timeline import add_months
 from kpi.params import BillingRules
-
-ANNUAL_CODES = (ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, ANNUAL_UNLISTED, ANNUAL_BESIDE)
 
 BILLING_COLUMNS: tuple[str, ...] = (
     "customer_id", "ref", "kind", "interval", "anchor", "first_charge", "last_charge", "charges", "renewals",
@@ -391,7 +390,7 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     text[rows] = _join("single charge of ", money[rows], f" < annual_min_amount {minimum}, followed within a year by "
                        "smaller charges that renew nothing (smallest ", _formatted(follower[charge[rows]], ".2f"),
                        "): prorations on an annual term")
-    rows = rule(np.isin(code, (MONTHLY_SEATS, MONTHLY_LIKELY, MONTHLY_RESUMED)))
+    rows = rule(np.isin(code, MONTHLY_CODES))
     text[rows] = _join("single charge of ", book_says[rows], f", with no renewal within ±{tol_h}h of a month later: "
                        "one month")
     smaller = terms.smaller[charge]

@@ -51,7 +51,7 @@ import pandas as pd
 
 from kpi.billing.log import ANNUAL, AUTO, MONTHLY, Log
 from kpi.billing.pricebook import MONTHLY_LIKELY, MONTHLY_RESUMED, MONTHLY_SEATS, PriceBook, Verdict
-from kpi.billing.prices import MIN_ANNUAL_MONTHS, PRORATION_TOLERANCE, proration_fit, same_amount
+from kpi.billing.prices import MIN_ANNUAL_MONTHS, proration_fit, same_amount, seats_in, whole_multiple
 from kpi.billing.series import Series, Spans
 from kpi.billing.timeline import (
     DAY_NS,
@@ -217,11 +217,18 @@ def _new_plan_in_month(log: Log, book: PriceBook, charges: np.ndarray, head_t: n
         month_end = add_months(head_t[hit], 1)
         share = (month_end - log.t[charges[hit]]) / np.maximum(month_end - head_t[hit], 1)
         implied = log.amount[charges[hit]] / np.maximum(share, 1e-9)
-        rate = head_rate[hit]
-        k = np.rint(implied / rate)
-        again = (k >= 1) & (np.abs(implied - k * rate) <= PRORATION_TOLERANCE * rate)
+        again = seats_in(implied, head_rate[hit]) > 0
         hit[hit] = ~again & (proration_fit(book.monthly_seat, implied) == 0)
     return hit
+
+
+def series_anchors(log: Log, series: Series) -> tuple[np.ndarray, np.ndarray]:
+    """The charges that anchor a monthly series, by (customer, time), and their keys: what `before_a_monthly_plan` and
+    `resumed_on_a_slot` search."""
+    mi = series.member_index
+    anchor = mi[series.members["k"].to_numpy() == 0]
+    anchor = anchor[np.argsort(log.key[anchor], kind="stable")]
+    return anchor, log.key[anchor]
 
 
 def before_a_monthly_plan(log: Log, series: Series) -> np.ndarray:
@@ -231,11 +238,7 @@ def before_a_monthly_plan(log: Log, series: Series) -> np.ndarray:
     monthly plan. A bigger plan starting after a month of a smaller one is an upgrade (222712: 75, then 150 a week
     later), which says nothing of the charge (its first, the nearest, series decides)."""
     out = np.zeros(len(log), dtype=bool)
-    mi, k = series.member_index, series.members["k"].to_numpy()
-    anchor_of = mi[k == 0]
-    order = np.argsort(log.key[anchor_of], kind="stable")
-    anchor_of = anchor_of[order]
-    anchors = log.key[anchor_of]
+    anchor_of, anchors = series_anchors(log, series)
     if not len(anchors):
         return out
     single = np.flatnonzero(series.number < 0)
@@ -257,13 +260,10 @@ def resumed_on_a_slot(log: Log, series: Series, among: np.ndarray) -> np.ndarray
     The same plan, stopped and started again on its own day and time (158428 on the shared log: 36 on 2016-10-10,
     none in November, 36 monthly from 2016-12-10 at the same hour): the charge was a month of it."""
     out = np.zeros(len(log), dtype=np.int64)
-    mi, k = series.member_index, series.members["k"].to_numpy()
-    anchor = mi[k == 0]
+    anchor, anchor_key = series_anchors(log, series)
     single = np.flatnonzero((series.number < 0) & among)
     if not len(anchor) or not len(single):
         return out
-    order = np.argsort(log.key[anchor], kind="stable")
-    anchor, anchor_key = anchor[order], log.key[anchor[order]]
     # only charges with a series of their customer anchored within the months looked at
     after = np.searchsorted(anchor_key, log.key[single], side="right")
     last = log.keys(log.cust[single], add_months(log.t[single], RESUME_MONTHS[-1])) + log.tol
@@ -299,12 +299,9 @@ def _seats_added_to_a_month(log: Log, series: Series, book: PriceBook, charges: 
     i = m["c"].to_numpy()
     amount, rate = log.amount[charges[i]], m["rate"].to_numpy()
     share = (m["end"].to_numpy() - m["t"].to_numpy()) / np.maximum(m["end"].to_numpy() - m["start"].to_numpy(), 1)
-    fit = proration_fit(book.monthly_seat, amount / np.maximum(share, 1e-9)) > 0
-    k = np.rint(amount / rate)
-    fit &= ~((k >= 1) & same_amount(amount, k * rate))
+    fit = (proration_fit(book.monthly_seat, amount / np.maximum(share, 1e-9)) > 0) & ~whole_multiple(amount, rate)
     for p in book.monthly_seat:
-        k = np.rint(amount / p.amount)
-        fit &= ~((k >= 1) & same_amount(amount, k * p.amount))
+        fit &= ~whole_multiple(amount, p.amount)
     out[i[fit]] = True
     return out
 

@@ -266,6 +266,11 @@ def test_an_annual_plan_with_a_monthly_plan_started_beside_it_is_a_year():
         "monthly plan")
     assert month_ends(got, "2017-06-30", "a") == {f"2017-0{m}": 90.0 for m in range(1, 7)}
     assert list(rows_of(got, "b")["kind"]) == ["monthly term", "monthly series"]
+    # without seat counts to weigh, a tier multiple there is a year too, and its reason says why (no weighed other)
+    unweighed = infer(log, BillingRules(), book=replace(TIERED, seat_prior=()))
+    assert rows_of(unweighed, "a")["reason"].iloc[0] == (
+        "single charge of 432.00 = 3 seats x 144.00 a year (annual seat price configured): a monthly plan of the "
+        "customer starts after it within a month, at a smaller amount, and that one is its monthly plan: annual term")
 
 
 def test_a_bigger_monthly_plan_after_a_month_is_an_upgrade_not_a_plan_beside_it():
