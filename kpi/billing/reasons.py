@@ -338,6 +338,18 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     rows = rule(mode == ANNUAL)
     text[rows] = _join("single charge of ", money[rows], " read as an annual term: billing_overrides sets this customer "
                        "to annual")
+    follower_charge = terms.follower_charge[charge]
+    rows = rule(~spans.annual & (follower_charge >= 0))  # a month the book had read as a year (terms._monthly_prorations)
+    if len(rows):
+        k, m_price = terms.follower_k[charge[rows]].astype(np.int64), terms.follower_price[charge[rows]].astype("float64")
+        months = np.rint(amount[rows] / m_price).astype(np.int64)
+        text[rows] = _join("single charge of ", money[rows], " = ", _formatted(months, "g"), " seat", _plural_s(months),
+                           " x ", _formatted(m_price, ".2f"), " a month: ", _formatted(log.amount[follower_charge[rows]],
+                           ".2f"), " on ", follower_at[rows], " UTC is ", _formatted(k, "g"), " seat", _plural_s(k),
+                           " x ", _formatted(m_price, ".2f"), " x the share of its month left (a seat added to a month; "
+                           "no annual seat price x the share of its year left gives it), not ", book_says[rows],
+                           ": one month",
+                           _some(pending[rows], " (provisional: its first renewal is due by ", due[rows], " UTC)"))
     rows = rule(provisional_month)
     if len(rows):
         says, e = book_says[rows], ended[rows]
@@ -377,7 +389,6 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     text[rows] = _join("single charge of ", money[rows], f" >= annual_min_amount {minimum}: annual term")
     rows = rule(np.isin(code, ANNUAL_CODES))
     text[rows] = _join("single charge of ", book_says[rows], ": annual term")
-    follower_charge = terms.follower_charge[charge]
     rows = rule(spans.annual & (follower_charge >= 0))
     if len(rows):
         k = terms.follower_k[charge[rows]].astype(np.int64)

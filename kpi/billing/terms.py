@@ -18,6 +18,9 @@ b. Other single charges, oldest first: inside a running series or strong annual 
    its year is an annual proration of it (with a price book: seats x an annual seat price x the
    share of its year left, and not better a seat of its first month; without one: any smaller
    charge, once its own first renewal was due and the charge is no month of seats); else one month.
+   A charge the book reads as annual is one month after all when a later charge within its month is
+   k seats x a monthly seat price it is a whole number of, x the share of its month left, and no
+   annual seat price x the share of its year left (`_monthly_prorations`: 144, then 17.99 23 minutes later).
    An annual price inside a one-month term (the book's, or 10 or 12 times the month) opens its own
    annual term instead of prorating the month.
 c. An annual term that starts inside the last piece of a monthly series or inside a monthly term of
@@ -71,7 +74,8 @@ class Terms:
     """How the single charges were read. Per charge: `opens` (it opens a term), `annual` (that term is annual),
     `follower` (the smallest smaller charge that made a small term annual, without a price book; NaN otherwise),
     `follower_charge`, `follower_k`, `follower_price` (with a price book: the later charge that made it annual, as k
-    seats x an annual price for the share of the year left; -1, 0, NaN otherwise), `smaller` (the smallest smaller
+    seats x an annual price for the share of the year left; or, for a charge the book read as annual that it made
+    a month, as k seats x a monthly seat price for the share of the month left; -1, 0, NaN otherwise), `smaller` (the smallest smaller
     charge within its year that opens no term of its own, NaN: none), `switch` (an annual price
     for the monthly plan it fell in or renewed), `prorated` (it prorates a series or term), `orphan` (pending, with
     no series or strong annual term running at as_of over it: it may only prorate a term still running at as_of),
@@ -152,6 +156,46 @@ def _annual_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBook
         same = same_amount(log.amount[f], log.amount[u])
         hit = ok & (k_a > 0) & ~((k_m > 0) & (k_m <= k_a)) & ~(same & (log.t[f] - log.t[u] > DAY_NS))
         charge[hit], seats[hit], price[hit] = f[hit], k_a[hit], (implied / np.maximum(k_a, 1))[hit]
+    return charge, seats, price
+
+
+def _monthly_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBook
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each charge u[i] (as `_annual_prorations`): the first of its next FOLLOWERS_LOOKED_AT charges within its
+    calendar month that is a monthly proration of it and no annual one: k seats x a monthly seat price m x the share of
+    its month left, where u[i] itself is a whole number of m (a month of seats: 144 = 8 x 18, then 17.99 = 1 x 18 for
+    the 29.98 days of 30 left), and no annual seat price x the share of its year left (a year's seat bought then costs
+    about a year's price: 143.99 after 144, not 17.99). With k and m (-1, 0, NaN where none)."""
+    charge = np.full(len(u), -1, dtype=np.int64)
+    seats = np.zeros(len(u), dtype=np.int64)
+    price = np.full(len(u), np.nan)
+    year_end = add_months(log.t[u], 12)
+    month_end = add_months(log.t[u], 1)
+    # a plan's price between them (36 a minute after 360: a monthly plan beside the year) may own what follows it
+    plan_price = np.zeros(len(u), dtype=bool)
+    for m in book.monthly_seat:
+        plan_price |= whole_multiple(log.amount[u], m.amount)
+    blocked = np.zeros(len(u), dtype=bool)
+    for offset in range(1, FOLLOWERS_LOOKED_AT + 1):  # the nearest fitting one wins: kept first
+        j = np.arange(len(u)) + offset
+        f = u[np.minimum(j, len(u) - 1)]
+        ok = (j < hi) & (log.t[f] < month_end) & ~blocked & (charge < 0)
+        blocked |= (j < hi) & plan_price[np.minimum(j, len(u) - 1)]
+        if not ok.any():
+            continue
+        share_a = (year_end - log.t[f]) / (year_end - log.t[u])
+        k_a = proration_fit(book.annual_seat, log.amount[f] / np.where(share_a > 0, share_a, np.inf))
+        share_m = (month_end - log.t[f]) / (month_end - log.t[u])
+        implied = log.amount[f] / np.where(share_m > 0, share_m, np.inf)
+        k_m, m_price = np.zeros(len(u), dtype=np.int64), np.full(len(u), np.nan)
+        for m in book.monthly_seat:  # the fewest seats first, at a price the charge itself is a month of
+            # (a whole price to the cent is no share of one: 18 a minute after 360 is a monthly plan beside the year)
+            k = np.where(whole_multiple(log.amount[u], m.amount) & ~plan_price[np.minimum(j, len(u) - 1)],
+                         seats_in(implied, m.amount), 0)
+            better = (k >= 1) & ((k_m == 0) | (k < k_m))
+            k_m, m_price = np.where(better, k, k_m), np.where(better, m.amount, m_price)
+        hit = ok & (k_m > 0) & (k_a == 0)
+        charge[hit], seats[hit], price[hit] = f[hit], k_m[hit], m_price[hit]
     return charge, seats, price
 
 
@@ -391,7 +435,8 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
         orphan[rest[new_plan]] = True
     prorated = np.zeros(n, dtype=bool)
     prorated[rest[covered & ~new_plan & ~escape]] = True
-    u = rest[~covered | new_plan | escape]  # sorted by (customer, time)
+    keep = ~covered | new_plan | escape
+    u = rest[keep]  # sorted by (customer, time)
     if len(u):
         year = keys(log.cust[u], add_months(log.t[u], 12))
         hi = np.searchsorted(key[u], year, side="left")
@@ -409,6 +454,15 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
             by_followers = (smallest < log.amount[u]) & (log.mode[u] == AUTO) & ~pending[u] & ~verdict.monthly[u]
             follower[u[by_followers & ~book_annual[u]]] = smallest[by_followers & ~book_annual[u]]
         annual_u = by_followers | (log.mode[u] == ANNUAL) | book_annual[u]
+        if book.annual_seat and book.monthly_seat:  # ... and a month, not the year the book read, when a seat added
+            # within its month costs a month's share of a monthly seat price and no year's share of an annual one
+            m_charge, m_k, m_price = _monthly_prorations(log, u, hi, book)
+            # (not a charge that escaped a series or annual term it falls in: its followers may be that plan's)
+            a_month = (m_charge >= 0) & book_annual[u] & ~by_followers & (log.mode[u] == AUTO) & (~covered | new_plan)[keep]
+            follower_charge[u[a_month]], follower_k[u[a_month]] = m_charge[a_month], m_k[a_month]
+            follower_price[u[a_month]] = m_price[a_month]
+            annual_u &= ~a_month
+            book_annual[u[a_month]] = False
         term_end = add_months(log.t[u], np.where(annual_u, 12, 1))
         term_end = np.where(annual_u, term_end, renewal_window_end(term_end, as_of, log.tol_ns))
         fresh = pending[u] & (log.mode[u] != ANNUAL)

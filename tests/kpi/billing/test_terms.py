@@ -191,6 +191,47 @@ def test_seats_added_minutes_after_a_purchase_at_the_annual_price_make_it_annual
     assert abs(month_ends(result, "2016-02-15 00:00:00", "c")["2016-02"] - (42 + 60)) < 0.2  # 42 + 4 seats x ~15
 
 
+TIERS = BillingRules(price_book=PriceList(monthly_seat=(18.0, 14.4), annual_seat=(180.0, 144.0)))
+
+
+def test_a_seat_added_at_a_months_share_makes_a_charge_the_book_reads_as_a_year_a_month():
+    """37240 of generated log noseats seed 2: 144, then 17.99 23 minutes later and 10.16 two weeks later, then nothing
+    (8 seats x 18 a month that churned; one seat today). The book reads 144 as 1 seat x 144 a year, but a year's seat
+    bought 23 minutes later would cost about 144 again: 17.99 is 1 seat x 18 x the 29.98 days of 30 left of a month.
+    One month (about 162), then churn; read while pending, a provisional month already."""
+    log = charges(("c", "2016-05-27 16:04", 144.0), ("c", "2016-05-27 16:27", 17.99), ("c", "2016-06-10 04:17", 10.16))
+    result = read(log, "2016-08-31 23:59:59", rules=TIERS, seat_counts=seats(c=1))
+    row = rows_of(result, "c").iloc[0]
+    assert (row["kind"], row["prorations"]) == ("monthly term", 2)
+    assert row["reason"].startswith(
+        "single charge of 144.00 = 8 seats x 18.00 a month: 17.99 on 2016-05-27 16:27 UTC is 1 seat x 18.00 x the "
+        "share of its month left (a seat added to a month; no annual seat price x the share of its year left gives "
+        "it), not 144.00 = 1 seat x 144.00, the annual seat price configured: one month")
+    got = month_ends(result, "2016-08-31 23:59:59", "c")
+    assert got["2016-05"] > 160 and got["2016-06"] == 0.0
+    pending = read(log, "2016-06-15 00:00:00", rules=TIERS, seat_counts=seats(c=1))
+    assert rows_of(pending, "c").iloc[0]["reason"].endswith(" (provisional: its first renewal is due by 2016-06-27 18:04 "
+                                                            "UTC); 2 prorations inside it, spread to its next boundary")
+
+
+def test_a_whole_price_or_a_years_share_after_a_charge_leaves_the_year_the_book_read():
+    """18.00 a minute after 360 (two seats a year) is a monthly plan starting beside it, not a share of a month (a
+    share of a price is never the whole price to the cent); 143.99 a minute after 144 is a year's seat (144 x the share
+    of the year left), which no monthly seat price times a month's share gives. Both stay years; and so does 360 when
+    a 36 plan starts a minute after it and 9.29 (a seat for the 16 days of 31 left) follows: that seat may be the 36
+    plan's."""
+    log = charges(("a", "2017-01-10 10:00", 360.0), ("a", "2017-01-10 10:01", 18.0),
+                  ("b", "2017-01-10 10:00", 144.0), ("b", "2017-01-10 10:01", 143.99),
+                  ("d", "2017-01-10 10:00", 360.0), ("d", "2017-01-10 10:01", 36.0), ("d", "2017-01-25 10:00", 9.29))
+    result = read(log, "2017-03-31 23:59:59", rules=TIERS, seat_counts=seats(a=2, b=1, d=2))
+    assert rows_of(result, "a").iloc[0]["kind"] == "annual term"
+    assert rows_of(result, "b").iloc[0]["kind"] == "annual term"
+    assert rows_of(result, "d").iloc[0]["kind"] == "annual term"
+    without_the_plan = read(log.loc[~((log["customer_id"] == "d") & (log["amount"] == 36.0))], "2017-03-31 23:59:59",
+                            rules=TIERS, seat_counts=seats(a=2, b=1, d=2))
+    assert rows_of(without_the_plan, "d").iloc[0]["kind"] == "monthly term"  # the seat is then the 360's (20 x 18)
+
+
 def test_the_same_amount_again_months_later_is_a_purchase_not_a_proration():
     """150 (a flat month), a free month, then 150 again: no annual term made by a look-alike proration."""
     log = charges(("c", "2016-03-04 06:15", 150.0), ("c", "2016-05-04 06:15", 150.0))
