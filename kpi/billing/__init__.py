@@ -171,14 +171,15 @@ def _anchors_an_annual_price(log: Log, series: Series, annual_like: np.ndarray, 
     return np.isin(log.cust, log.cust[wrong])
 
 
-def _first_reading(log: Log, series: Series) -> tuple[Spans, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _first_reading(log: Log, series: Series) -> tuple[Spans, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                                     np.ndarray]:
     """The log read by the amount rules alone (its terms, the prorations placed in them and in the series, its
     annual renewals): the evidence the price book is learned from."""
     verdict = read_amounts(OFF, log.amount, log.seats)
     terms = read_single_charges(log, series, OFF, verdict, np.zeros(len(log)), first_reading=True)
     spans = Spans.concat(series.spans, terms.spans)
     placed = place_prorations(log, series, spans, terms.prorated, terms.orphan)
-    return spans, placed.charge, placed.host, terms.yearly, terms.renews
+    return spans, placed.charge, placed.host, placed.boundary, placed.start, terms.yearly, terms.renews
 
 
 def infer_schedule(charges: pd.DataFrame, rules: BillingRules, *, as_of: pd.Timestamp | None = None,

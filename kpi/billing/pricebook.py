@@ -211,6 +211,7 @@ def _close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.abs(a - b) <= np.maximum(0.01, AMOUNT_TOLERANCE * np.abs(b))
 
 
+MIN_MONTH_SHARE = 0.1  # a few days before a month's end, a proration's share rounds too coarsely to say a price
 DISTINCT_FROM = 4096  # read_amounts reads each distinct (amount, seats, pending) once from this many charges on
 
 
@@ -420,6 +421,10 @@ class PriceEvidence:
     lapsed_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))
     lapsed_value: np.ndarray = field(default_factory=lambda: np.zeros(0))
     lapsed_cust: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+    # prorations on monthly series / the share of the series' period left (a log without seat counts learns its
+    # monthly seat prices from these)
+    prorated_value: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    prorated_cust: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
 
     @classmethod
     def concat(cls, parts: list[PriceEvidence]) -> PriceEvidence:
@@ -439,11 +444,13 @@ class PriceEvidence:
                    aged_amount=cat("aged_amount", float), aged_renewed=cat("aged_renewed", bool),
                    anchor_amount=cat("anchor_amount", float), anchor_value=cat("anchor_value", float),
                    lapsed_amount=cat("lapsed_amount", float), lapsed_value=cat("lapsed_value", float),
-                   lapsed_cust=cat("lapsed_cust", object))
+                   lapsed_cust=cat("lapsed_cust", object), prorated_value=cat("prorated_value", float),
+                   prorated_cust=cat("prorated_cust", object))
 
 
 def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np.ndarray, host: np.ndarray,
-                   yearly: np.ndarray, renews: np.ndarray) -> PriceEvidence:
+                   boundary: np.ndarray, period_start: np.ndarray, yearly: np.ndarray, renews: np.ndarray
+                   ) -> PriceEvidence:
     """The evidence a price book is learned from, in a first reading of the log by the amount rules alone (no price
     book): its monthly series, its terms (annual ones are evidence) and its prorations (charge indices) with the span
     each was placed in; `yearly` and `renews` its annual renewals (kpi.billing.terms.yearly_renewals)."""
@@ -458,6 +465,13 @@ def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np
     big = spans.charge[(spans.series < 0) & spans.annual]
     big = big[((log.amount[big] >= log.annual_min) | (yearly[big] >= 0) | (renews[big] >= 0))
               & (log.mode[big] == AUTO) & has_seats[big]]
+    # ... and prorations on monthly series / share of the series' period left (what a log without seat counts has)
+    on_series = spans.series[host] >= 0
+    mpc = proration_charges[on_series]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        month_left = (boundary[on_series] - log.t[mpc]) / (boundary[on_series] - period_start[on_series])
+    keep = month_left > MIN_MONTH_SHARE
+    mpc, month_left = mpc[keep], month_left[keep]
     on_annual = spans.annual[host] & (spans.series[host] < 0)
     pc, host = proration_charges[on_annual], host[on_annual]
     share_left = (spans.end[host] - log.t[pc]) / (spans.end[host] - spans.start[host])
@@ -495,18 +509,22 @@ def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np
         lapsed_amount=log.amount[lapsed],
         lapsed_value=log.amount[lapsed] / log.seats[lapsed],
         lapsed_cust=log.ids[log.cust[lapsed]],
+        prorated_value=log.amount[mpc] / month_left,
+        prorated_cust=log.ids[log.cust[mpc]],
     )
 
 
 def learn_price_book(log: Log, rules: BillingRules, series: Series, spans: Spans, proration_charges: np.ndarray,
-                     host: np.ndarray, yearly: np.ndarray, renews: np.ndarray) -> PriceBook:
+                     host: np.ndarray, boundary: np.ndarray, period_start: np.ndarray, yearly: np.ndarray,
+                     renews: np.ndarray) -> PriceBook:
     """The price book of `rules.price_book`: OFF, the configured prices, or prices learned from this log.
 
     The arguments are a first reading of the log by the amount rules alone (`price_evidence`).
     """
     if rules.price_book == "off":
         return OFF
-    return book_from_evidence(price_evidence(log, series, spans, proration_charges, host, yearly, renews), rules)
+    return book_from_evidence(price_evidence(log, series, spans, proration_charges, host, boundary, period_start,
+                                             yearly, renews), rules)
 
 
 def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBook:
@@ -528,6 +546,13 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
                        annual_seat=_used(book.annual_seat, values, cust))
         return _with_mix(book, ev)
     annual = _accepted(values, cust, "", detail=ev.annual_from_prorations, amounts=ev.annual_amount)
+    no_seats = len(ev.first_seats) > 0 and bool(np.isnan(ev.first_seats).all())
+    monthly_considered = len(ev.monthly_value)
+    if not monthly and no_seats:  # no seat counts: a seat added to a monthly plan costs its price x the share left
+        monthly_considered = len(ev.prorated_value)
+        prorated_cust = pd.factorize(ev.prorated_cust)[0].astype(np.int64)
+        monthly = _accepted(ev.prorated_value, prorated_cust, "prorations on monthly series / share of the period "
+                            "left")
     if not monthly:  # no monthly series yet (a log's first month): prices paired among single charges
         monthly, paired = _paired(ev.opening_value, ev.opening_cust)
         if not monthly and np.isfinite(ev.first_seats).any() and not len(ev.aged_amount):
@@ -548,8 +573,8 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
             annual += _derived(monthly, annual)
         annual += _lapsed(ev, monthly, annual)  # prices the book has no other way to know yet (exact seat matches)
     book = PriceBook(mode="learned", monthly_seat=tuple(monthly), annual_seat=tuple(annual),
-                     considered={"monthly seat price": len(ev.monthly_value), "annual seat price": len(values)})
-    if len(ev.first_seats) and np.isnan(ev.first_seats).all():  # no seat counts at all: what amounts say
+                     considered={"monthly seat price": monthly_considered, "annual seat price": len(values)})
+    if no_seats:  # no seat counts at all: what amounts say
         book = _amount_points(ev, book, rules.annual_min_amount)
     return _with_mix(book, ev)
 

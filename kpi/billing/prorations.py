@@ -23,11 +23,13 @@ from kpi.billing.series import Series, Spans
 
 @dataclass(frozen=True)
 class Prorations:
-    """Per proration charge (`charge`, indices into the log): its host span and the boundary it is spread to (ns)."""
+    """Per proration charge (`charge`, indices into the log): its host span, the boundary it is spread to and the start
+    of its host's period it falls in (ns: the renewal before it in a series, the term's start)."""
 
     charge: np.ndarray
     host: np.ndarray
     boundary: np.ndarray
+    start: np.ndarray
 
 
 def place_prorations(log: Log, series: Series, spans: Spans, prorated: np.ndarray, orphan: np.ndarray,
@@ -71,8 +73,10 @@ def place_prorations(log: Log, series: Series, spans: Spans, prorated: np.ndarra
         implied = log.amount[pi[m["p"].to_numpy()]] / np.maximum(share, 1e-9)
         seats = np.where(annual, proration_fit(book.annual_seat, implied), proration_fit(book.monthly_seat, implied))
     unfit = np.where(seats > 0, seats, np.iinfo(np.int64).max)  # a fitting host first, the fewest seats first
-    m = m.assign(boundary=boundary, unfit=unfit).sort_values(["p", "unfit", "boundary", "span"], kind="stable")
+    m = m.assign(boundary=boundary, period_start=period_start, unfit=unfit).sort_values(
+        ["p", "unfit", "boundary", "span"], kind="stable")
     m = m.drop_duplicates("p")
     if len(m) != len(pi):
         raise AssertionError("a proration fell inside no series or term")  # by construction, never
-    return Prorations(charge=pi, host=m["span"].to_numpy(), boundary=m["boundary"].to_numpy())
+    return Prorations(charge=pi, host=m["span"].to_numpy(), boundary=m["boundary"].to_numpy(),
+                      start=m["period_start"].to_numpy())

@@ -144,10 +144,30 @@ def test_no_seat_column_learns_the_annual_price_from_prorations_alone():
     log, _ = seat_company()
     log = pd.concat([log, charges(("x", "2017-03-01 12:00", 360.0))])
     result = read(log)
-    assert result.price_book.monthly_seat == ()
+    assert result.price_book.monthly_seat == ()  # no seat was added to a monthly plan
     assert [p.amount for p in result.price_book.annual_seat] == [180.0]
     assert "(an annual price point: 2 seats for a year)" in rows_of(result, "x")["reason"].iloc[0]
     assert month_ends(result, "2017-04-30", "x") == {"2017-03": 30.0, "2017-04": 30.0}
+
+
+def test_no_seat_column_learns_the_monthly_price_from_seats_added_to_monthly_plans():
+    """Without seats, a seat added to a monthly plan costs its price x the share of the month left: 9.29 sixteen days
+    before a renewal 31 days after the last one is 18 a seat a month (two seats at once, 18.58, is no other price:
+    a whole multiple of it). With it, a 144 followed by 17.99 23 minutes later is a month (docs/billing.md item
+    24), as it is in a log with seat counts; About says what the price rests on."""
+    rows: list[tuple[str, str, float]] = []
+    for i in range(5):
+        rows += monthly(f"m{i}", f"2017-01-0{5 + i} 10:00", 36.0, 4)
+        rows.append((f"m{i}", f"2017-01-{20 + i} 10:00", 18.58 if i == 1 else 9.29))
+    log, _ = seat_company(monthly_customers=0)
+    log = pd.concat([log, charges(*rows, ("x", "2017-05-27 16:04", 144.0), ("x", "2017-05-27 16:27", 17.99))])
+    result = read(log)
+    book = result.price_book
+    assert [(p.amount, p.customers) for p in book.monthly_seat] == [(18.0, 4)]
+    assert [p.amount for p in book.annual_seat] == [180.0]
+    assert ("monthly seat price", "18.00 per seat per month, learned from 4 charges of 4 customers (prorations on "
+            "monthly series / share of the period left)") in book.rows()
+    assert rows_of(result, "x")["kind"].iloc[0] == "monthly term"
 
 
 def test_an_annual_price_must_be_many_months_of_the_monthly_one():
