@@ -68,7 +68,7 @@ import numpy as np
 import pandas as pd
 
 from kpi.billing.log import AUTO, Log
-from kpi.billing.prices import MIN_ANNUAL_MONTHS, Price
+from kpi.billing.prices import MIN_ANNUAL_MONTHS, MIN_MONTH_SHARE, Price
 from kpi.billing.series import Series, Spans
 from kpi.billing.timeline import add_months
 from kpi.params import BillingRules, PriceList
@@ -211,7 +211,6 @@ def _close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.abs(a - b) <= np.maximum(0.01, AMOUNT_TOLERANCE * np.abs(b))
 
 
-MIN_MONTH_SHARE = 0.1  # a few days before a month's end, a proration's share rounds too coarsely to say a price
 DISTINCT_FROM = 4096  # read_amounts reads each distinct (amount, seats, pending) once from this many charges on
 
 
@@ -550,9 +549,7 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
     monthly_considered = len(ev.monthly_value)
     if not monthly and no_seats:  # no seat counts: a seat added to a monthly plan costs its price x the share left
         monthly_considered = len(ev.prorated_value)
-        prorated_cust = pd.factorize(ev.prorated_cust)[0].astype(np.int64)
-        monthly = _accepted(ev.prorated_value, prorated_cust, "prorations on monthly series / share of the period "
-                            "left")
+        monthly = _prorated_monthly(ev, annual)
     if not monthly:  # no monthly series yet (a log's first month): prices paired among single charges
         monthly, paired = _paired(ev.opening_value, ev.opening_cust)
         if not monthly and np.isfinite(ev.first_seats).any() and not len(ev.aged_amount):
@@ -577,6 +574,33 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
     if no_seats:  # no seat counts at all: what amounts say
         book = _amount_points(ev, book, rules.annual_min_amount)
     return _with_mix(book, ev)
+
+
+def _prorated_monthly(ev: PriceEvidence, annual: list[Price]) -> list[Price]:
+    """Monthly seat prices of a log without seat counts, from prorations on monthly series / the share of the period
+    left (`price_evidence`): a group of them is a seat's month only when a learned annual seat price is a whole number
+    of months of it, MIN_ANNUAL_MONTHS to 12 (180 = 10 x 18, 126 = 10 x 12.60). A proration says nothing of how many
+    seats it adds, nor whether it is a seat at all: a flat plan's upgrade (75 -> 150 mid-month) costs 75 x the share
+    left, as a seat of 75 would; two seats at once cost 36 x it. Neither is the month of a learned year (180 / 75 =
+    2.4, 180 / 36 = 5), so neither is listed, nor does it hide the seat price it is a multiple of. With no annual
+    price learned yet (a young log), none is listed."""
+    years = [a.amount for a in annual if not (a.assumed or a.derived or a.lapsed)]
+    if not years:
+        return []
+    cust = pd.factorize(ev.prorated_cust)[0].astype(np.int64)
+    values = ev.prorated_value
+    ok = np.isfinite(values) & (values > 0)
+    found = _groups(values[ok], cust[ok], "prorations on monthly series / share of the period left", None)
+
+    def a_years_month(p: Price) -> bool:
+        months = [y / p.amount for y in years]
+        return any(MIN_ANNUAL_MONTHS <= round(m) <= 12 and abs(m - round(m)) <= TOLERANCE * m for m in months)
+
+    out: list[Price] = []
+    for price in (p for p in found if a_years_month(p)):  # whole multiples / fractions of a better one are seat counts
+        if not any(_whole_ratio(price.amount, kept.amount) for kept in out):
+            out.append(price)
+    return out
 
 
 def _paired(values: np.ndarray, cust: np.ndarray, *, by_amount: bool = False, below: float = np.inf,

@@ -38,6 +38,7 @@ def same_amount(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
 
 PRORATION_TOLERANCE = 0.01  # of one seat's price: a proration's implied price is a charge over a share of time
 MAX_SEATS_ADDED = 100
+MIN_MONTH_SHARE = 0.1  # a few days before a month's end, a proration's share rounds too coarsely to say a price
 
 
 def seats_in(implied: np.ndarray, price: np.ndarray | float) -> np.ndarray:

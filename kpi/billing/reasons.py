@@ -347,8 +347,10 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
                            " x ", _formatted(m_price, ".2f"), " a month: ", _formatted(log.amount[follower_charge[rows]],
                            ".2f"), " on ", follower_at[rows], " UTC is ", _formatted(k, "g"), " seat", _plural_s(k),
                            " x ", _formatted(m_price, ".2f"), " x the share of its month left (a seat added to a month; "
-                           "no annual seat price x the share of its year left gives it), not ", book_says[rows],
-                           ": one month",
+                           "no annual seat price x the share of its year left gives it), not ", money[rows], " = ",
+                           _formatted(multiple[rows], "g"), " seat", _plural_s(multiple[rows]), " x ",
+                           _formatted(price[rows].astype("float64"), ".2f"), " a year, the price book's reading: one "
+                           "month",
                            _some(pending[rows], " (provisional: its first renewal is due by ", due[rows], " UTC)"))
     rows = rule(provisional_month)
     if len(rows):

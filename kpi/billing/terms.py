@@ -54,7 +54,15 @@ import pandas as pd
 
 from kpi.billing.log import ANNUAL, AUTO, MONTHLY, Log
 from kpi.billing.pricebook import MONTHLY_LIKELY, MONTHLY_RESUMED, MONTHLY_SEATS, PriceBook, Verdict
-from kpi.billing.prices import MIN_ANNUAL_MONTHS, proration_fit, same_amount, seats_in, whole_multiple
+from kpi.billing.prices import (
+    MAX_SEATS_ADDED,
+    MIN_ANNUAL_MONTHS,
+    MIN_MONTH_SHARE,
+    proration_fit,
+    same_amount,
+    seats_in,
+    whole_multiple,
+)
 from kpi.billing.series import Series, Spans
 from kpi.billing.timeline import (
     DAY_NS,
@@ -179,20 +187,22 @@ def _monthly_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBook
     for offset in range(1, FOLLOWERS_LOOKED_AT + 1):  # the nearest fitting one wins: kept first
         j = np.arange(len(u)) + offset
         f = u[np.minimum(j, len(u) - 1)]
-        ok = (j < hi) & (log.t[f] < month_end) & ~blocked & (charge < 0)
+        # (a tenth of the month left at least, and a plausible number of seats: near the month's end any small charge
+        # is some number of seats x some price x a tiny share)
+        share_m = (month_end - log.t[f]) / (month_end - log.t[u])
+        ok = (j < hi) & (share_m >= MIN_MONTH_SHARE) & ~blocked & (charge < 0)
         blocked |= (j < hi) & plan_price[np.minimum(j, len(u) - 1)]
         if not ok.any():
             continue
         share_a = (year_end - log.t[f]) / (year_end - log.t[u])
         k_a = proration_fit(book.annual_seat, log.amount[f] / np.where(share_a > 0, share_a, np.inf))
-        share_m = (month_end - log.t[f]) / (month_end - log.t[u])
         implied = log.amount[f] / np.where(share_m > 0, share_m, np.inf)
         k_m, m_price = np.zeros(len(u), dtype=np.int64), np.full(len(u), np.nan)
         for m in book.monthly_seat:  # the fewest seats first, at a price the charge itself is a month of
             # (a whole price to the cent is no share of one: 18 a minute after 360 is a monthly plan beside the year)
             k = np.where(whole_multiple(log.amount[u], m.amount) & ~plan_price[np.minimum(j, len(u) - 1)],
                          seats_in(implied, m.amount), 0)
-            better = (k >= 1) & ((k_m == 0) | (k < k_m))
+            better = (k >= 1) & (k <= MAX_SEATS_ADDED) & ((k_m == 0) | (k < k_m))
             k_m, m_price = np.where(better, k, k_m), np.where(better, m.amount, m_price)
         hit = ok & (k_m > 0) & (k_a == 0)
         charge[hit], seats[hit], price[hit] = f[hit], k_m[hit], m_price[hit]
@@ -436,6 +446,8 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     prorated = np.zeros(n, dtype=bool)
     prorated[rest[covered & ~new_plan & ~escape]] = True
     keep = ~covered | new_plan | escape
+    own_month = np.zeros(n, dtype=bool)
+    owner = np.full(n, -1, dtype=np.int64)
     u = rest[keep]  # sorted by (customer, time)
     if len(u):
         year = keys(log.cust[u], add_months(log.t[u], 12))
@@ -463,6 +475,9 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
             follower_price[u[a_month]] = m_price[a_month]
             annual_u &= ~a_month
             book_annual[u[a_month]] = False
+            own_month[u[a_month]] = True  # a new plan's month: its own term, also inside another one, and no switch
+            owner[m_charge[a_month]] = u[a_month]  # ... and the seat added is that month's, pending or not
+            orphan[m_charge[a_month]] = False  # (a pending one may prorate it when it ended before as_of)
         term_end = add_months(log.t[u], np.where(annual_u, 12, 1))
         term_end = np.where(annual_u, term_end, renewal_window_end(term_end, as_of, log.tol_ns))
         fresh = pending[u] & (log.mode[u] != ANNUAL)
@@ -478,19 +493,22 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
             head_rate = log.amount[u[todo[head]]][group]
             inside = (log.t[u[todo]] < end) & ~head & ~(fresh[todo] & (end <= as_of))
             if ratios:
-                switching = inside & ~head_annual & (log.mode[u[todo]] == AUTO) & annual_price_for(
-                    log.amount[u[todo]], head_rate, book_annual[u[todo]], ratios)
+                switching = inside & ~head_annual & (log.mode[u[todo]] == AUTO) & ~own_month[u[todo]] & \
+                    annual_price_for(log.amount[u[todo]], head_rate, book_annual[u[todo]], ratios)
                 sw = todo[switching]
                 annual_u[sw], term_end[sw] = True, add_months(log.t[u[sw]], 12)
                 switch_rate[u[sw]] = head_rate[switching]
                 switch[u[sw]] = True
             inside &= ~(book_annual[u[todo]] & ~head_annual) & ~(annual_u[todo] & ~head_annual & (switch_rate[u[todo]] > 0))
-            inside &= ~resumed[u[todo]]
+            inside &= ~resumed[u[todo]] & ~own_month[u[todo]]
             if book.annual_seat:  # ... and a pending month of the customer's seats inside an annual term that it does
                 inside &= ~_monthly_beside(log, book, verdict, u[todo], log.t[u[todo[head]]][group], head_annual)
             # ... and a pending charge of a new plan's price inside a pending month (kpi.billing.terms._new_plan_in_month)
             inside &= ~_new_plan_in_month(log, book, u[todo], log.t[u[todo[head]]][group], head_rate,
                                           fresh[todo[head]][group] & ~head_annual)
+            # the seat added that made a charge a month (`_monthly_prorations`) goes with that month, and only with it
+            followed = owner[u[todo]]
+            inside = np.where(followed >= 0, followed == u[todo[head]][group], inside)
             opens[u[todo[head]]] = True
             annual[u[todo[head]]] = annual_u[todo[head]]
             prorated[u[todo[inside]]] = True

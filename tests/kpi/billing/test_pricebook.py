@@ -170,6 +170,33 @@ def test_no_seat_column_learns_the_monthly_price_from_seats_added_to_monthly_pla
     assert rows_of(result, "x")["kind"].iloc[0] == "monthly term"
 
 
+def test_prorations_on_monthly_plans_teach_only_a_learned_years_month():
+    """Found in review: a flat plan's upgrade mid-month (75 -> 150: 75 x the share left) looks like a seat of 75, and
+    two seats added at once (36 x the share left) like a seat of 36. Neither is a whole number of months of the learned
+    180 a year, so neither is a monthly seat price, nor hides 18 nor evicts the 180 it would be too small a year of.
+    The seats may be added in a later month of the plan (the share is of that month); a proration in the month's last
+    tenth says no price; and a log where any customer has a seat count learns its monthly prices from those."""
+    log, _ = seat_company(monthly_customers=0)  # teaches 180 a year
+    rows: list[tuple[str, str, float]] = []
+    for i in range(5):  # 3 one-seat additions in a plan's third month (36 + 18 x 16 / 31), 2 of two seats at once
+        rows += monthly(f"m{i}", f"2017-01-0{5 + i} 10:00", 36.0, 4)
+        rows.append((f"m{i}", f"2017-03-{20 + i} 10:00", 9.29 if i < 3 else 18.58))
+        rows.append((f"m{i}", f"2017-04-0{3 + i} 10:00", 0.58))  # 2 days before the renewal: no evidence
+    for i in range(6):  # 6 flat upgrades 75 -> 150 on 02-20
+        rows += monthly(f"f{i}", f"2017-01-0{1 + i} 10:00", 75.0, 1)
+        start, end, at = pd.Timestamp(f"2017-02-0{1 + i} 10:00"), pd.Timestamp(f"2017-03-0{1 + i} 10:00"), \
+            pd.Timestamp("2017-02-20 10:00")
+        rows.append((f"f{i}", str(at), round(75 * (end - at) / (end - start), 2)))
+        rows += monthly(f"f{i}", f"2017-03-0{1 + i} 10:00", 150.0, 3)
+    both = pd.concat([log, charges(*rows, ("y", "2017-03-01 12:00", 360.0))])
+    result = read(both)
+    assert [p.amount for p in result.price_book.monthly_seat] == [18.0]
+    assert [p.amount for p in result.price_book.annual_seat] == [180.0]
+    assert rows_of(result, "y")["kind"].iloc[0] == "annual term"
+    with_a_seat_count = read(both, seat_counts=seats(a0=5))
+    assert with_a_seat_count.price_book.monthly_seat == ()  # one series / seats teaches nothing; no proration either
+
+
 def test_an_annual_price_must_be_many_months_of_the_monthly_one():
     """A proration-made cluster under six months of the monthly seat price is not taken for an annual price."""
     log, counts = seat_company(annual_customers=0)

@@ -206,7 +206,7 @@ def test_a_seat_added_at_a_months_share_makes_a_charge_the_book_reads_as_a_year_
     assert row["reason"].startswith(
         "single charge of 144.00 = 8 seats x 18.00 a month: 17.99 on 2016-05-27 16:27 UTC is 1 seat x 18.00 x the "
         "share of its month left (a seat added to a month; no annual seat price x the share of its year left gives "
-        "it), not 144.00 = 1 seat x 144.00, the annual seat price configured: one month")
+        "it), not 144.00 = 1 seat x 144.00 a year, the price book's reading: one month")
     got = month_ends(result, "2016-08-31 23:59:59", "c")
     assert got["2016-05"] > 160 and got["2016-06"] == 0.0
     pending = read(log, "2016-06-15 00:00:00", rules=TIERS, seat_counts=seats(c=1))
@@ -230,6 +230,49 @@ def test_a_whole_price_or_a_years_share_after_a_charge_leaves_the_year_the_book_
     without_the_plan = read(log.loc[~((log["customer_id"] == "d") & (log["amount"] == 36.0))], "2017-03-31 23:59:59",
                             rules=TIERS, seat_counts=seats(a=2, b=1, d=2))
     assert rows_of(without_the_plan, "d").iloc[0]["kind"] == "monthly term"  # the seat is then the 360's (20 x 18)
+
+
+def test_a_month_made_by_a_seat_added_is_its_own_term_and_keeps_its_seat():
+    """Found in review. 18 (a month of one seat), then 144 nine days later and 17.99 twenty minutes after it: the 144
+    is 8 seats for a month with a seat added (item 24), a plan of its own, neither spread over what is left of the
+    18 month nor a switch to annual; the 17.99 is its seat, not the 18 month's. And 144 then 4.06 24 days later
+    (1 seat x 18 x 7 / 31), read on 06-05 while the 4.06 is pending and the 144's month has ended: the seat is the
+    144's (as it is read later), not a provisional plan of its own."""
+    log = charges(("c", "2016-05-01 10:00", 18.0), ("c", "2016-05-10 10:00", 144.0), ("c", "2016-05-10 10:20", 17.99))
+    result = read(log, "2016-08-31 00:00", rules=TIERS, seat_counts=seats(c=1))
+    rows = rows_of(result, "c")
+    assert list(rows["kind"]) == ["monthly term", "monthly term"]
+    assert list(rows["prorations"]) == [0, 1]
+    got = month_ends(result, "2016-08-31 00:00", "c")
+    assert abs(got["2016-05"] - (18 + 144 + 18)) < 0.5 and got["2016-06"] == 0.0
+    # 180 = 10 x 18 inside the 18 month (not right after it: 5.00 between) is no switch to annual either
+    ten = charges(("c", "2016-05-01 10:00", 18.0), ("c", "2016-05-05 10:00", 5.0), ("c", "2016-05-10 10:00", 180.0),
+                  ("c", "2016-05-10 10:20", 17.99))
+    rows = rows_of(read(ten, "2016-08-31 00:00", rules=TIERS, seat_counts=seats(c=1)), "c")
+    assert list(rows["kind"]) == ["monthly term", "monthly term"] and "switch" not in " ".join(rows["reason"])
+    late = charges(("c", "2016-05-01 10:00", 144.0), ("c", "2016-05-25 10:00", 4.06))
+    for as_of in ("2016-06-05 00:00", "2016-07-31 00:00"):
+        rows = rows_of(read(late, as_of, rules=TIERS, seat_counts=seats(c=1)), "c")
+        assert list(rows["kind"]) == ["monthly term"] and list(rows["prorations"]) == [1]
+
+
+def test_only_a_plausible_seat_at_a_months_share_makes_a_month():
+    """Found in review: near the month's end any small charge is some number of seats x a price x a tiny share (3.00
+    two hours before it, 62 x 18): a tenth of the month left at least, at most MAX_SEATS_ADDED seats. A charge that is
+    no whole number of a monthly seat price (170, a year at a price of 170 a seat) is no month of seats, whatever
+    follows it. And a later annual proration of the charge (108 = 144 x the three quarters of its year left) keeps it
+    the year the book read, month-share seat or not."""
+    for when, amount in (("2016-06-01 08:00", 3.00), ("2016-06-01 09:59", 0.01)):
+        log = charges(("c", "2016-05-01 10:00", 144.0), ("c", when, amount))
+        assert rows_of(read(log, "2016-09-30 23:59:59", rules=TIERS, seat_counts=seats(c=1)), "c")["kind"].iloc[0] \
+            == "annual term"
+    odd = BillingRules(price_book=PriceList(monthly_seat=(18.0,), annual_seat=(170.0,)))
+    log = charges(("c", "2016-05-27 16:04", 170.0), ("c", "2016-05-27 16:27", 17.99))
+    assert rows_of(read(log, "2016-09-30 23:59:59", rules=odd, seat_counts=seats(c=1)), "c")["kind"].iloc[0] \
+        == "annual term"
+    log = charges(("c", "2016-05-27 16:04", 144.0), ("c", "2016-05-27 16:27", 17.99), ("c", "2016-08-27 16:04", 108.0))
+    assert rows_of(read(log, "2016-09-30 23:59:59", rules=TIERS, seat_counts=seats(c=1)), "c")["kind"].iloc[0] \
+        == "annual term"
 
 
 def test_the_same_amount_again_months_later_is_a_purchase_not_a_proration():
