@@ -37,7 +37,8 @@ renewal tolerance): the absence of that renewal proves nothing yet. A pending ch
 provisional: annual when the price book or the amount says so (from the start: no month read at
 full price, then restated), else one month; one month too, whatever its amount, when the book reads
 it as exactly its customer's seats x a monthly seat price (1800 by a 100-seat customer: a big monthly
-plan's first month, not a year because it is >= annual_min_amount). A pending charge whose every host ended before as_of is
+plan's first month, not a year because it is >= annual_min_amount), or weighs it as k seats x one to the cent with
+k within SEAT_SLACK of today's seats (2430 = 54 x 45 by a 53-seat customer). A pending charge whose every host ended before as_of is
 not a proration of a plan that stopped: it opens a provisional term (a new plan), and the small
 charges of its month prorate that term; unless the book reads it as seats added to the month of the series it
 falls in (`_seats_added_to_a_month`). `billing_overrides`: "monthly" disables annual terms;
@@ -75,6 +76,7 @@ from kpi.billing.timeline import (
 )
 
 RATIO_TOLERANCE = 0.01
+SEAT_SLACK = 0.1  # a big pending charge is a month of k seats when k is today's seats within 10% (or one seat)
 
 
 @dataclass(frozen=True)
@@ -404,7 +406,12 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     yearly, renews = yearly_renewals(log, single)
     big = (log.amount >= log.annual_min) & ~month_first
     # ... unless, pending, the price book reads it as a month of its customer's seats: a big monthly plan's first month
-    big &= ~(pending & (verdict.code == MONTHLY_SEATS) & (log.mode == AUTO))
+    # (exactly its seats x a monthly seat price, or the book's weighed month of seats to the cent at a seat count
+    # within SEAT_SLACK of today's: 2430 = 54 x 45 by a customer with 53 seats today, a big monthly plan's first
+    # month, not a year at 45.85 a seat)
+    near = (verdict.code == MONTHLY_LIKELY) & same_amount(log.amount, verdict.price * verdict.multiple) & \
+        (np.abs(verdict.multiple - log.seats) <= np.maximum(1.0, SEAT_SLACK * log.seats))
+    big &= ~(pending & ((verdict.code == MONTHLY_SEATS) | near) & (log.mode == AUTO))
     strong = single & (log.mode != MONTHLY) & (big | switch | (yearly >= 0) | (renews >= 0))
     opens = strong.copy()
     annual = strong.copy()

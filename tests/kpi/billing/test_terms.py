@@ -114,6 +114,24 @@ def test_a_big_pending_charge_of_seats_times_the_monthly_price_is_one_month_not_
     assert month_ends(due, "2017-04-11 00:00:00", "c") == {"2017-03": 150.0, "2017-04": 150.0}
 
 
+def test_a_big_pending_month_of_seats_a_few_seats_off_today_is_one_month_not_a_year():
+    """Like 602545 (generated, seat12): 2430 = 54 seats x 45 by a customer with 53 seats today (seats drift) is a big
+    monthly plan's first month while pending, not a year at 45.85 a seat because it is >= annual_min_amount. At a seat
+    count far from today's (100 seats x 18 by a 60-seat customer) the amount rule holds: a year."""
+    rows, counts = [("c", "2017-03-01 12:00", 1800.0)], {}
+    for i in range(25):  # other customers, seats known (the seat counts the book weighs with): 1-3 seats, monthly
+        rows.append((f"m{i}", f"2017-02-{(i % 27) + 1:02d} 10:00", 18.0 * (1 + i % 3)))
+        counts[f"m{i}"] = 1 + i % 3
+    log = charges(*rows)
+    near = read(log, "2017-03-11 00:00:00", rules=BOOK, seat_counts=seats(c=95, **counts))
+    row = rows_of(near, "c").iloc[0]
+    assert row["kind"] == "monthly term" and "provisional" in row["reason"]
+    assert month_ends(near, "2017-03-11 00:00:00", "c") == {"2017-03": 1800.0}
+    far = read(log, "2017-03-11 00:00:00", rules=BOOK, seat_counts=seats(c=60, **counts))
+    assert rows_of(far, "c")["kind"].iloc[0] == "annual term"
+    assert month_ends(far, "2017-03-11 00:00:00", "c") == {"2017-03": 150.0}
+
+
 def test_a_pending_month_of_seats_after_a_book_annual_charge_is_a_plan_beside_it():
     """Like 491172: 180 = 1 seat x 180 for a year, then 18 = 1 seat x 18 the next day (a monthly plan beside it, not a
     seat added to the year: that would cost 180 x the share left); read two days later, 15 + 18 = 33."""
