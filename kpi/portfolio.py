@@ -282,7 +282,8 @@ def _format_money(amount: float, currency: str) -> str:
 def sector_sentence(table: pd.DataFrame, window: int, currency: str, end: str | None = None,
                     start: str | None = None) -> str:
     """The largest sector (by MRR at as_of), the fastest growing (by MRR growth over the window, when the table has
-    it) and the fastest-churning one (by logo churn over the window), from the table's numbers.
+    it) and the fastest-churning one (by logo churn over the window, on the customers at its start), from the table's
+    numbers.
 
     `end` / `start`: the window's last month and the month whose end it starts from ("YYYY-MM"), to name the period.
     Customers without a sector ("Unknown") are not a sector: they are never named here.
@@ -301,17 +302,23 @@ def sector_sentence(table: pd.DataFrame, window: int, currency: str, end: str | 
     parts = [largest]
     if "MRR growth" in table.columns:
         parts.append(_growth_sentence(table, window, currency, period, start))
+    since = f"at the end of {start}" if start else "at the window's start"
     churning = table.loc[table["Churned customers"] > 0]
     if churning.empty:
-        fastest = f"No sector lost a customer {period}."
+        if int(table["Customers at the window's start"].sum()) == 0:
+            fastest = (f"Fastest churning: not enough history (no sector had a paying customer {since}, {window} "
+                       "months before the window's end, to measure churn on).")
+        else:
+            fastest = f"No sector lost a customer it had {since} {period}."
     else:
         worst = churning.sort_values(
             ["Logo churn rate", "Churned MRR", "Sector"], ascending=[False, False, True], kind="stable"
         ).iloc[0]
+        base = int(worst["Customers at the window's start"])
         fastest = (
-            f"Fastest churning: {worst['Sector']}, {int(worst['Churned customers'])} churned of "
-            f"{int(worst['Customers over the window'])} customers ({worst['Logo churn rate']:.1%}) "
-            f"{period}, {_format_money(worst['Churned MRR'], currency)} of MRR."
+            f"Fastest churning: {worst['Sector']}, {int(worst['Churned customers'])} of its {base} customers "
+            f"{since} lost {period} "
+            f"({worst['Logo churn rate']:.1%}), {_format_money(worst['Churned MRR'], currency)} of MRR."
         )
     parts.append(fastest)
     return " ".join(parts)
@@ -345,30 +352,26 @@ def sectors(ctx: Context) -> pd.DataFrame:
     names = pd.Index(sorted(all_sectors, key=str.casefold), name="sector")
 
     last = matrix.iloc[:, -1] if len(months) else pd.Series(0.0, index=matrix.index)
-    prev = matrix.shift(1, axis=1, fill_value=0.0)
-    churn_events = (prev > 0) & (matrix == 0)
     # the window ends with the last complete month: a partial month of as_of is left out (metrics.md 4)
     end = as_of_month(ctx) - pd.DateOffset(months=1 if ctx.partial else 0)
-    window_months = [m for m in months if end - pd.DateOffset(months=window) < m <= end]
     start_month = end - pd.DateOffset(months=window)
     zero = pd.Series(0.0, index=matrix.index)
     mrr_start = matrix[start_month] if start_month in matrix.columns else zero
     mrr_end = matrix[end] if end in matrix.columns else zero
-    in_window = churn_events.loc[:, window_months]
-    churned_count = in_window.sum(axis=1)
-    churned_mrr = prev.loc[:, window_months].where(in_window, 0.0).sum(axis=1)
-    # exposed: MRR > 0 at the snapshot before the window, or at any snapshot inside it
-    exposed_cols = [m for m in months if start_month <= m <= end]
-    exposed = (matrix.loc[:, exposed_cols] > 0).any(axis=1)
+    # churn over the window is measured on the customers paying at its start (metrics.md 4, rates over a period):
+    # those of them at 0 at its end are churned, with the MRR they had at the start; a customer who signed and left
+    # inside the window is not churn of the starting base
+    at_start = mrr_start > 0
+    churned = at_start & (mrr_end <= 0)
 
     per = pd.DataFrame(
         {
             "sector": attrs["sector"],
             "customers": (last > 0).astype("int64"),
             "mrr": last.where(last > 0, 0.0),
-            "exposed": exposed.astype("int64"),
-            "churned": churned_count.astype("int64"),
-            "churned_mrr": churned_mrr,
+            "at_start": at_start.astype("int64"),
+            "churned": churned.astype("int64"),
+            "churned_mrr": mrr_start.where(churned, 0.0),
             "mrr_start": mrr_start,
             "mrr_end": mrr_end,
         }
@@ -381,10 +384,10 @@ def sectors(ctx: Context) -> pd.DataFrame:
             "MRR": _money(per["mrr"]).to_numpy(),
             "Share of MRR": (per["mrr"] / total).to_numpy() if total else np.full(len(per), np.nan),
             "Average MRR per customer": _money(_ratio(per["mrr"], per["customers"].astype("float64"))).to_numpy(),
-            "Customers over the window": per["exposed"].to_numpy(dtype="int64"),
+            "Customers at the window's start": per["at_start"].to_numpy(dtype="int64"),
             "Churned customers": per["churned"].to_numpy(dtype="int64"),
             "Churned MRR": _money(per["churned_mrr"]).to_numpy(),
-            "Logo churn rate": _ratio(per["churned"].astype("float64"), per["exposed"].astype("float64")).to_numpy(),
+            "Logo churn rate": _ratio(per["churned"].astype("float64"), per["at_start"].astype("float64")).to_numpy(),
             "MRR at the window's start": _money(per["mrr_start"]).to_numpy(),
             "MRR at the window's end": _money(per["mrr_end"]).to_numpy(),
             "MRR growth": _ratio(per["mrr_end"] - per["mrr_start"], per["mrr_start"]).to_numpy(),
@@ -525,11 +528,15 @@ TABS = [
             Column("MRR", "money", "Their MRR at as_of."),
             Column("Share of MRR", "percent", "The sector's MRR / all MRR at as_of."),
             Column("Average MRR per customer", "money", "MRR / customers; empty with no customer."),
-            Column("Customers over the window", "int",
-                   "Customers with MRR > 0 at the snapshot before the window or at any snapshot in it."),
-            Column("Churned customers", "int", "Churn events (MRR went to 0) in the window's months."),
-            Column("Churned MRR", "money", "The MRR those customers had before churning."),
-            Column("Logo churn rate", "percent", "Churned customers / customers over the window (fastest churning = highest)."),
+            Column("Customers at the window's start", "int",
+                   "Customers with MRR > 0 at the snapshot just before the window (the base its churn is measured on)."),
+            Column("Churned customers", "int",
+                   "Of the customers at the window's start, those with MRR 0 at its end (one who signed and left inside "
+                   "the window is not churn of that base: metrics.md 4)."),
+            Column("Churned MRR", "money", "The MRR those churned customers had at the window's start."),
+            Column("Logo churn rate", "percent",
+                   "Churned customers / customers at the window's start; empty when none paid then (fastest churning "
+                   "= highest)."),
             Column("MRR at the window's start", "money", "The sector's MRR at the snapshot just before the window."),
             Column("MRR at the window's end", "money", "The sector's MRR at the end of the window's last month."),
             Column("MRR growth", "percent",

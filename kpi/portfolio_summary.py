@@ -59,8 +59,8 @@ METHODS: dict[str, str] = {
     ),
     "Sectors": (
         "The Sectors tab's Summary cell: the largest sector by MRR at as_of, the fastest growing by MRR growth over the "
-        "window and the fastest churning by logo churn rate over the window (the window ends with the last complete "
-        "month)."
+        "window and the fastest churning by logo churn rate over the window, measured on the customers paying at its "
+        "start (the window ends with the last complete month)."
     ),
     "Unit economics": (
         "Given in place of LTV:CAC and CAC payback when the last complete month's acquisition spend is the default "

@@ -138,21 +138,22 @@ def test_projects_per_month_and_type(ctx: Context) -> None:
 
 SECTOR_SENTENCE = (
     "Largest sector: Health, 48.1% of MRR (1,250.00 EUR, 3 customers). Fastest growing: not enough history (no "
-    "sector had MRR at the end of 2023-06, 12 months before the window's end). Fastest churning: Retail, 1 churned of "
-    "2 customers (50.0%) in the 12 months to 2024-06, 500.00 EUR of MRR."
+    "sector had MRR at the end of 2023-06, 12 months before the window's end). Fastest churning: not enough history "
+    "(no sector had a paying customer at the end of 2023-06, 12 months before the window's end, to measure churn on)."
 )
-SECTOR_COLUMNS = ["Sector", "Customers", "MRR", "Share of MRR", "Average MRR per customer", "Customers over the window",
+SECTOR_COLUMNS = ["Sector", "Customers", "MRR", "Share of MRR", "Average MRR per customer", "Customers at the window's start",
                   "Churned customers", "Churned MRR", "Logo churn rate", "MRR at the window's start",
                   "MRR at the window's end", "MRR growth", "Summary"]
 
 
 def test_sectors(ctx: Context) -> None:
     """Sectors: customers and MRR at as_of, 12-month churn and growth, and the sentence naming the largest, the fastest
-    growing (none: nothing was paid at the end of 2023-06, where the window starts) and the fastest-churning sector."""
+    growing and the fastest-churning sector (neither: nothing was paid at the end of 2023-06, where the window starts,
+    so there is no base to measure churn or growth on; B's and D's churns inside the window are not churn of it)."""
     rows = [
-        ("Health", 3, 1250.0, 1250 / 2600, 416.67, 3, 1, 200.0, 1 / 3, 0.0, 1250.0, NAN, SECTOR_SENTENCE),
-        ("Retail", 1, 1200.0, 1200 / 2600, 1200.0, 2, 1, 500.0, 1 / 2, 0.0, 1200.0, NAN, None),
-        ("Unknown", 1, 150.0, 150 / 2600, 150.0, 1, 0, 0.0, 0.0, 0.0, 150.0, NAN, None),
+        ("Health", 3, 1250.0, 1250 / 2600, 416.67, 0, 0, 0.0, NAN, 0.0, 1250.0, NAN, SECTOR_SENTENCE),
+        ("Retail", 1, 1200.0, 1200 / 2600, 1200.0, 0, 0, 0.0, NAN, 0.0, 1200.0, NAN, None),
+        ("Unknown", 1, 150.0, 150 / 2600, 150.0, 0, 0, 0.0, NAN, 0.0, 150.0, NAN, None),
     ]
     expected = expect(rows, SECTOR_COLUMNS)
     got = portfolio.sectors(ctx)
@@ -161,26 +162,49 @@ def test_sectors(ctx: Context) -> None:
     assert_table(got.drop(columns="Summary"), expected.drop(columns="Summary"))
 
 
-def test_sectors_leave_the_partial_month_out() -> None:
-    """With as_of on 2024-04-15 (April partial), the window is the 12 months to 2024-03: B's April churn is not counted,
-    and the growth runs from the end of 2023-03 to the end of 2024-03, while Customers and MRR are read at as_of.
+def test_sector_churn_is_measured_on_the_customers_at_the_window_start(ctx: Context) -> None:
+    """Over a 6-month window (to 2024-06, from the end of 2023-12), churn is measured on the customers paying at its
+    start (metrics.md 4): Retail had A and B, B is gone (600 at the start), 1 of 2; Health had C only, still paying:
+    D's churn in March is not churn of that base (D started in January), nor is F, new in April. Counting churn
+    events over everyone seen in the window would give Health 1 of 3 and name it beside Retail."""
+    params = dataclasses.replace(ctx.params, portfolio=dataclasses.replace(ctx.params.portfolio,
+                                                                           sector_churn_window_months=6))
+    got = portfolio.sectors(dataclasses.replace(ctx, params=params))
+    rows = [
+        ("Health", 3, 1250.0, 1250 / 2600, 416.67, 1, 0, 0.0, 0.0, 300.0, 1250.0, 1250 / 300 - 1),
+        ("Retail", 1, 1200.0, 1200 / 2600, 1200.0, 2, 1, 600.0, 1 / 2, 1600.0, 1200.0, 1200 / 1600 - 1),
+        ("Unknown", 1, 150.0, 150 / 2600, 150.0, 0, 0, 0.0, NAN, 0.0, 150.0, NAN),
+    ]
+    assert_table(got.drop(columns="Summary"), expect(rows, SECTOR_COLUMNS[:-1]))
+    assert got["Summary"].iloc[0].endswith(
+        "Fastest churning: Retail, 1 of its 2 customers at the end of 2023-12 lost in the 6 months to 2024-06 (50.0%), "
+        "600.00 EUR of MRR.")
 
-    At as_of: A 1200 (Retail), C 300 and F 300 (Health; F started Apr 1); B's Payroll ended Mar 31. At the end of March:
-    A 1200 and B 500 (Retail), C 300 (Health); D (Health) churned in March (200).
+
+def test_sectors_leave_the_partial_month_out() -> None:
+    """With as_of on 2024-04-15 (April partial) and a 3-month window, the window is the 3 months to 2024-03, from the
+    end of 2023-12: B's April churn is not counted (Retail keeps both A and B, its customers at the start), and the
+    growth runs from the end of 2023-12 to the end of 2024-03, while Customers and MRR are read at as_of.
+
+    At as_of: A 1200 (Retail), C 300 and F 300 (Health; F started Apr 1); B's Payroll ended Mar 31. At the end of
+    December: A 1000 and B 600 (Retail), C 300 (Health). At the end of March: A 1200 and B 500 (Retail), C 300
+    (Health); D (Health, since January) churned in March (200): not a customer at the window's start.
     """
     settings = load_settings(FIXTURE / "config.toml", {})
     loaded = load_dataset(settings)
     partial = build_context(settings, loaded, resolve_as_of(settings, loaded, "2024-04-15"), RunInfo())
     assert partial.partial
+    partial = dataclasses.replace(partial, params=dataclasses.replace(
+        partial.params, portfolio=dataclasses.replace(partial.params.portfolio, sector_churn_window_months=3)))
     rows = [
-        ("Retail", 1, 1200.0, 1200 / 1800, 1200.0, 2, 0, 0.0, 0.0, 0.0, 1700.0, NAN),
-        ("Health", 2, 600.0, 600 / 1800, 300.0, 2, 1, 200.0, 1 / 2, 0.0, 300.0, NAN),
+        ("Retail", 1, 1200.0, 1200 / 1800, 1200.0, 2, 0, 0.0, 0.0, 1600.0, 1700.0, 1700 / 1600 - 1),
+        ("Health", 2, 600.0, 600 / 1800, 300.0, 1, 0, 0.0, 0.0, 300.0, 300.0, 0.0),
         ("Unknown", 0, 0.0, 0.0, NAN, 0, 0, 0.0, NAN, 0.0, 0.0, NAN),
     ]
     got = portfolio.sectors(partial)
     assert_table(got.drop(columns="Summary"), expect(rows, SECTOR_COLUMNS[:-1]))
     assert got["Summary"].iloc[0].endswith(
-        "Fastest churning: Health, 1 churned of 2 customers (50.0%) in the 12 months to 2024-03, 200.00 EUR of MRR.")
+        "No sector lost a customer it had at the end of 2023-12 in the 3 months to 2024-03.")
 
 
 def test_sector_sentence_names_the_fastest_growing_sector() -> None:
@@ -188,7 +212,7 @@ def test_sector_sentence_names_the_fastest_growing_sector() -> None:
     table = pd.DataFrame({
         "Sector": ["Retail", "Health", "Unknown", "Banking"], "Customers": [5, 3, 2, 1],
         "MRR": [1000.0, 600.0, 500.0, 50.0], "Share of MRR": [1000 / 2150, 600 / 2150, 500 / 2150, 50 / 2150],
-        "Customers over the window": [5, 3, 2, 1], "Churned customers": [0, 0, 0, 0],
+        "Customers at the window's start": [5, 3, 2, 1], "Churned customers": [0, 0, 0, 0],
         "Churned MRR": [0.0, 0.0, 0.0, 0.0], "Logo churn rate": [0.0, 0.0, 0.0, 0.0],
         "MRR at the window's start": [800.0, 400.0, 100.0, 0.0], "MRR at the window's end": [1000.0, 600.0, 500.0, 50.0],
         "MRR growth": [0.25, 0.5, 4.0, NAN],
@@ -196,7 +220,7 @@ def test_sector_sentence_names_the_fastest_growing_sector() -> None:
     assert portfolio.sector_sentence(table, 12, "EUR", "2024-11", "2023-11") == (
         "Largest sector: Retail, 46.5% of MRR (1,000.00 EUR, 5 customers). Fastest growing: Health, MRR up 50.0% in "
         "the 12 months to 2024-11 (from 400.00 EUR at the end of 2023-11 to 600.00 EUR). "
-        "No sector lost a customer in the 12 months to 2024-11."
+        "No sector lost a customer it had at the end of 2023-11 in the 12 months to 2024-11."
     )
 
 
@@ -204,12 +228,12 @@ def test_sector_sentence_without_churn_and_without_unknown() -> None:
     """The sentence says when no sector lost a customer, and never names the Unknown bucket."""
     table = pd.DataFrame({
         "Sector": ["Unknown", "Retail"], "Customers": [9, 1], "MRR": [900.0, 100.0], "Share of MRR": [0.9, 0.1],
-        "Customers over the window": [9, 1], "Churned customers": [3, 0], "Churned MRR": [50.0, 0.0],
+        "Customers at the window's start": [9, 1], "Churned customers": [3, 0], "Churned MRR": [50.0, 0.0],
         "Logo churn rate": [1 / 3, 0.0],
     })
     assert portfolio.sector_sentence(table, 12, "EUR") == (
         "Largest sector: Retail, 10.0% of MRR (100.00 EUR, 1 customer). "
-        "No sector lost a customer in the last 12 months."
+        "No sector lost a customer it had at the window's start in the last 12 months."
     )
 
 
