@@ -247,30 +247,55 @@ SCALE_RED, SCALE_YELLOW, SCALE_GREEN = "F8696B", "FFEB84", "63BE7B"
 
 @dataclass(frozen=True)
 class ScaleRange:
-    """One colour scale as a sink draws it: columns `first`..`last` (0-based, inclusive) of the data rows, the
-    lowest value in `low`, the median in `mid`, the highest in `high` (colours as RRGGBB)."""
+    """One colour scale as a sink draws it: columns `first`..`last` (0-based, inclusive) of data rows `top`..`bottom`
+    (0-based, inclusive), the lowest value in `low`, the median in `mid`, the highest in `high` (colours as RRGGBB)."""
 
     first: int
     last: int
     low: str
     mid: str
     high: str
+    top: int = 0
+    bottom: int = -1  # -1: the last data row
+
+
+def complete_rows(table: Table) -> tuple[int, int] | None:
+    """The data rows a colour scale covers, (top, bottom), 0-based and inclusive: all of them, less a partial period
+    (its Period cell "partial, to ...") at either end, which compares with no whole month or quarter (metrics.md 4:
+    verdicts and benchmarks use complete periods; a scale's green is one). None: no complete row."""
+    n = len(table.frame)
+    if n == 0:
+        return None
+    top, bottom = 0, n - 1
+    if "Period" in table.frame.columns:  # as Table.charts reads it
+        partial = table.frame["Period"].astype("string").fillna("").str.startswith("partial").to_numpy()
+        while top <= bottom and partial[top]:
+            top += 1
+        while bottom >= top and partial[bottom]:
+            bottom -= 1
+    return (top, bottom) if top <= bottom else None
 
 
 def scale_ranges(table: Table) -> list[ScaleRange]:
-    """The colour scales a tab declares, as column ranges of its table. Raises ValueError for a column it lacks."""
+    """The colour scales a tab declares, as column ranges of its table over its complete rows (`complete_rows`: a
+    partial period is left uncoloured). Raises ValueError for a column it lacks."""
     names = [c.name for c in table.columns]
     declared = len(table.tab.columns)
+    rows = complete_rows(table) if len(table.frame) else (0, -1)
     ranges: list[ScaleRange] = []
     for scale in table.tab.scales:
         low, high = (SCALE_RED, SCALE_GREEN) if scale.good == "high" else (SCALE_GREEN, SCALE_RED)
         for name in scale.columns:
             if name not in names:
                 raise ValueError(f"tab {table.name!r}: a colour scale names column {name!r}, which the tab lacks")
+        if rows is None:  # only a partial period: nothing to compare
+            continue
+        top, bottom = rows
+        for name in scale.columns:
             i = names.index(name)
-            ranges.append(ScaleRange(i, i, low, SCALE_YELLOW, high))
+            ranges.append(ScaleRange(i, i, low, SCALE_YELLOW, high, top, bottom))
         if scale.wide and len(names) > declared:
-            ranges.append(ScaleRange(declared, len(names) - 1, low, SCALE_YELLOW, high))
+            ranges.append(ScaleRange(declared, len(names) - 1, low, SCALE_YELLOW, high, top, bottom))
     return ranges
 
 

@@ -998,12 +998,13 @@ def clear_scale_requests(sheet_id: int, existing: Existing | None) -> list[Json]
 
 def add_scale_requests(r: Rendered, sheet_id: int) -> list[Json]:
     """The tab's colour scales (red - yellow - green, from its lowest value through the median to its highest)
-    on its data rows; none for a tab without data rows."""
+    on its data rows (a partial period left out: sync.sinks.cells.complete_rows); none for a tab without data rows."""
     if len(r.rows) < 2:
         return []
     return [
         {"addConditionalFormatRule": {"index": i, "rule": {
-            "ranges": [{"sheetId": sheet_id, "startRowIndex": 1, "endRowIndex": len(r.rows),
+            "ranges": [{"sheetId": sheet_id, "startRowIndex": 1 + scale.top,
+                        "endRowIndex": len(r.rows) if scale.bottom < 0 else min(len(r.rows), 2 + scale.bottom),
                         "startColumnIndex": scale.first, "endColumnIndex": scale.last + 1}],
             "gradientRule": {
                 "minpoint": {"color": _color(scale.low), "type": "MIN"},

@@ -279,11 +279,13 @@ def _write_frame(sheet: Worksheet, table: Table, body: _Body, fmt: dict[str, Kin
 
 
 def _color_scales(sheet: Worksheet, table: Table, n_rows: int) -> None:
-    """The tab's declared colour scales (kpi.tables.ColorScale) as conditional formats on its data rows."""
+    """The tab's declared colour scales (kpi.tables.ColorScale) as conditional formats on its data rows (a partial
+    period left out: sync.sinks.cells.complete_rows)."""
     if not n_rows:
         return
     for scale in scale_ranges(table):
-        cells = f"{column_letter(scale.first)}2:{column_letter(scale.last)}{n_rows + 1}"
+        bottom = min(scale.bottom, n_rows - 1) if scale.bottom >= 0 else n_rows - 1
+        cells = f"{column_letter(scale.first)}{scale.top + 2}:{column_letter(scale.last)}{bottom + 2}"
         sheet.conditional_formatting.add(cells, ColorScaleRule(
             start_type="min", start_color=scale.low, mid_type="percentile", mid_value=50, mid_color=scale.mid,
             end_type="max", end_color=scale.high))

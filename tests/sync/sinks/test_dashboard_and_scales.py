@@ -79,6 +79,38 @@ def test_xlsx_draws_the_declared_scales_and_charts(tmp_path: Path) -> None:
     assert chart.series[0].cat.numRef.f == "'Grid'!$A$2:$A$4"
 
 
+def churn_table() -> Table:
+    """A month table whose last row is the partial month of as_of (its Period "partial, to ...")."""
+    cols = (Column("Month", "month"), Column("Period", "text"), Column("Logo churn %", "percent"))
+    tab = Tab(name="Months", description="", columns=cols, build=lambda ctx: pd.DataFrame(),
+              scales=(ColorScale(("Logo churn %",), good="low"),))
+    frame = pd.DataFrame({"Month": pd.date_range("2017-07-01", periods=4, freq="MS"),
+                          "Period": ["complete", "complete", "complete", "partial, to 2017-10-17"],
+                          "Logo churn %": [0.05, 0.04, 0.06, 0.01]})
+    return Table(tab=tab, columns=cols, frame=frame)
+
+
+def test_a_partial_period_is_left_out_of_the_colour_scales() -> None:
+    """Seventeen days of churn (1%) would be the greenest cell of the scale: the partial month is not coloured, in the
+    workbook nor in the spreadsheet, and a tab of nothing but a partial period gets no scale."""
+    (r,) = scale_ranges(churn_table())
+    assert (r.first, r.last, r.top, r.bottom) == (2, 2, 0, 2)
+    only = churn_table()
+    only = Table(tab=only.tab, columns=only.columns, frame=only.frame.iloc[3:].reset_index(drop=True))
+    assert scale_ranges(only) == []
+    from sync.sinks.gsheet_plan import add_scale_requests, render_table
+    (req,) = add_scale_requests(render_table(churn_table()), 7)
+    (rng,) = req["addConditionalFormatRule"]["rule"]["ranges"]
+    assert (rng["startRowIndex"], rng["endRowIndex"]) == (1, 4)  # grid rows 2-4: the three complete months
+
+
+def test_xlsx_leaves_the_partial_period_uncoloured(tmp_path: Path) -> None:
+    path = tmp_path / "k.xlsx"
+    XlsxSink(str(path)).publish([churn_table()])
+    book = openpyxl.load_workbook(path)
+    assert [str(cf.sqref) for cf in book["Months"].conditional_formatting] == ["C2:C4"]
+
+
 def _xlsx_charts(book: openpyxl.Workbook) -> list[tuple[str, list[tuple[str, str]]]]:
     """Each Dashboard chart as (title, [(series title cell, values range)]), with ranges as 'Tab'!A1:A9."""
     out = []
@@ -151,9 +183,12 @@ def test_xlsx_and_google_sheets_draw_the_same_charts_and_scales(fake, service_ke
     first_col, first_row, last_col, last_row = range_boundaries(logos.split("!")[1])
     sheet = book["Cohorts (logos)"]
     assert sheet.cell(row=1, column=first_col).value == "Month 0"
-    assert last_col == sheet.max_column and first_row == 2 and last_row == 1 + sum(
+    period = [sheet.cell(row=1, column=c).value for c in range(1, sheet.max_column + 1)].index("Period") + 1
+    assert last_col == sheet.max_column and first_row == 2 and last_row == 1 + sum(  # the partial cohort left out
         1 for r in range(2, sheet.max_row + 1) if sheet.cell(row=r, column=1).value is not None
-        and not isinstance(sheet.cell(row=r, column=1).value, str))
+        and not isinstance(sheet.cell(row=r, column=1).value, str)
+        and not str(sheet.cell(row=r, column=period).value).startswith("partial"))
+    assert str(sheet.cell(row=last_row + 1, column=period).value).startswith("partial")
 
 
 def grid_rows(n: int) -> Table:
