@@ -22,6 +22,7 @@ import pandas as pd
 from kpi.cohorts import CohortMatrices, as_of_month, cohort_matrices
 from kpi.params import EconomicsParams
 from kpi.tables import PERIOD_DEFINITION, Chart, ColorScale, Column, Context, Tab
+from kpi.wording import money, pct
 
 COLUMNS = (
     "Month",
@@ -122,9 +123,25 @@ def economics_of(ctx: Context) -> pd.DataFrame:
                           as_of_month(ctx.as_of, ctx.timezone), ctx.cohorts, partial=ctx.partial)
 
 
+def assumed(months: pd.Series, params: EconomicsParams, currency: str) -> pd.Series:
+    """Per month, the inputs of its spend-based figures that are defaults, not the business's own figures (the
+    Summary's verdicts say the same: kpi.summary.assumed_inputs); empty when the spend and the gross margin are set."""
+    labels = pd.DatetimeIndex(months).strftime("%Y-%m")
+    margin = (f"gross margin: the default {pct(params.gross_margin)}, not set"
+              if params.margin_is_default() else "")
+    spend = f"spend: the default {money(params.acquisition_spend_per_month, currency)} a month, not set"
+    texts = ["; ".join(t for t in ((spend if params.spend_is_default(m) else ""), margin) if t) for m in labels]
+    return pd.Series(texts, index=months.index, dtype="object")
+
+
 def _build(ctx: Context) -> pd.DataFrame:
     table = economics_of(ctx)
-    return table.assign(Period=ctx.periods(table["Month"])).loc[:, [c.name for c in TABS[0].columns]]
+    table = table.assign(Period=ctx.periods(table["Month"]),
+                         **{ASSUMED: assumed(table["Month"], ctx.params.economics, ctx.params.currency)})
+    return table.loc[:, [c.name for c in TABS[0].columns]]
+
+
+ASSUMED = "Assumed inputs"
 
 
 TABS: list[Tab] = [
@@ -140,7 +157,9 @@ TABS: list[Tab] = [
         columns=(
             Column("Month", "month", "The month (its first day)"),
             Column("Period", "text", PERIOD_DEFINITION),
-            Column("Acquisition spend", "money", "Spend on acquiring customers in the month (configured)"),
+            Column("Acquisition spend", "money",
+                   "Spend on acquiring customers in the month: its economics.spend_by_month (or spend file) entry, "
+                   "else economics.acquisition_spend_per_month, whose default is an assumption (Assumed inputs)"),
             Column("New customers", "int", "Customers with their first MRR this month (as in the MRR tab)"),
             Column("CAC", "money", "Customer acquisition cost: spend / new customers (empty for a partial month)"),
             Column("New MRR per new customer", "money", "New MRR / new customers"),
@@ -154,12 +173,16 @@ TABS: list[Tab] = [
             Column("Cohort payback month", "int",
                    "Age (months after the cohort's first month, 0 = that month) at which this month's "
                    "cohort's cumulative MRR reached the month's spend; empty if not yet"),
+            Column(ASSUMED, "text",
+                   "The inputs of the month's CAC, CAC payback, LTV, LTV:CAC and cohort payback that are defaults, not "
+                   "this business's figures (spend, gross margin: set them under [economics]); empty when none is"),
         ),
         build=_build,
         charts=(
-            Chart("CAC vs new MRR per new customer", "line", "Month", ("CAC", "New MRR per new customer")),
-            Chart("LTV:CAC", "line", "Month", ("LTV:CAC",)),
-            Chart("CAC payback (months)", "column", "Month", ("CAC payback (months)",)),
+            Chart("CAC vs new MRR per new customer", "line", "Month", ("CAC", "New MRR per new customer"),
+                  caveat=ASSUMED),
+            Chart("LTV:CAC", "line", "Month", ("LTV:CAC",), caveat=ASSUMED),
+            Chart("CAC payback (months)", "column", "Month", ("CAC payback (months)",), caveat=ASSUMED),
         ),
         scales=(ColorScale(("Logo churn (trailing)",), good="low"),),
     ),

@@ -99,6 +99,9 @@ class Chart:
     x: str
     series: tuple[str, ...]
     rows: int | None = None  # data rows drawn (set by `Table.charts`: the partial period left out); None = all
+    # a text column of the tab naming what the drawn values assume (e.g. a default spend): when a drawn row has any,
+    # the title says "(on assumed inputs)"
+    caveat: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,7 @@ class Table:
         """The tab's declared charts as every sink draws them: a trailing partial period (its Period column
         "partial, to ...", metrics.md 4) is left out of the drawn rows and the title says so, so no trend line
         ends in a month that looks like a collapse."""
-        charts = self.tab.charts
+        charts = tuple(self._caveated(c) for c in self.tab.charts)
         if not charts or "Period" not in self.frame.columns or self.frame.empty:
             return charts
         partial = self.frame["Period"].astype("string").fillna("").str.startswith("partial").to_numpy()
@@ -177,6 +180,14 @@ class Table:
         label = first.strftime("%Y-%m") if isinstance(first, pd.Timestamp) else str(first)
         return tuple(dataclasses.replace(c, rows=complete, title=f"{c.title} (partial {label} not drawn)")
                      for c in charts)
+
+    def _caveated(self, chart: Chart) -> Chart:
+        """The chart with "(on assumed inputs)" in its title when its caveat column names any assumption."""
+        if chart.caveat is None or chart.caveat not in self.frame.columns:
+            return chart
+        if not self.frame[chart.caveat].astype("string").fillna("").str.len().gt(0).any():
+            return chart
+        return dataclasses.replace(chart, title=f"{chart.title} (on assumed inputs)")
 
 
 @dataclass(frozen=True)

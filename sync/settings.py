@@ -312,11 +312,17 @@ class Settings:
     def about_rows(self) -> tuple[tuple[str, str], ...]:
         """Every active setting as (key, value) text, for the About tab. Secrets are not settings."""
         rows: list[tuple[str, str]] = [("timezone", self.timezone), ("as_of", self.as_of or "(newest revenue timestamp)")]
+        economics = self.params.economics
+        # the defaults the unit economics rest on where no month's own spend is given (kpi.params.EconomicsParams)
+        assumed = {"acquisition_spend_per_month": economics.spend_is_default("(a month not listed)"),
+                   "gross_margin": economics.margin_is_default()}
         for name, value in self.sections.items():
             for f in dataclasses.fields(value):
                 shown = getattr(value, f.name)
                 if isinstance(shown, tuple):
                     shown = ", ".join(f"{k}={v}" for k, v in shown) if shown and isinstance(shown[0], tuple) else ", ".join(map(str, shown))
+                if name == "economics" and assumed.get(f.name):  # a default the unit economics rest on: not a fact
+                    shown = f"{shown} (default, not set in the config: an assumption, not this business's figure)"
                 rows.append((f"{name}.{f.name}", str(shown)))
         return tuple(rows)
 

@@ -278,7 +278,10 @@ def test_unit_economics_every_cell(tables: dict[str, Table]) -> None:
         # Jun: trailing (1/3 + 0 + 0) / 3 = 1/9; LTV 520 * 9 = 4680; LTV:CAC 4680 / 4000; E's cohort 150
         (JUN, 4000.0, 1, 4000.0, 150.0, 4000 / 150, 520.0, 1 / 9, 4680.0, 4680 / 4000, N),
     ]
-    assert_cells(tables["Unit economics"], complete(rows), [c.name for c in economics.TABS[0].columns])
+    # no [economics] in the fixture's config: every month's spend-based figures rest on the two defaults, and say so
+    assumed = "spend: the default 4,000.00 EUR a month, not set; gross margin: the default 100.0%, not set"
+    assert_cells(tables["Unit economics"], [(*row, assumed) for row in complete(rows)],
+                 [c.name for c in economics.TABS[0].columns])
 
 
 def test_summary_sentences_carry_the_hand_computed_numbers(tables: dict[str, Table]) -> None:

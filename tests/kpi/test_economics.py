@@ -141,3 +141,19 @@ def test_shared_log_new_customers_match_the_mrr_tab():
     assert ue_tab["New customers"].tolist() == mrr_tab["New customers"].astype("int64").tolist()
     assert ue_tab["Acquisition spend"].eq(4000.0).all()
     assert ue["New customers"].sum() == ctx.customer_months.loc[ctx.customer_months["mrr"] > 0, "customer_id"].nunique()
+
+
+def test_assumed_inputs_name_the_defaults_month_by_month() -> None:
+    """Unit economics' Assumed inputs column: the default spend where a month has no spend of its own and the
+    constant is not set, the default gross margin while it is not set; empty once both are the business's."""
+    from kpi.economics import assumed
+
+    months = pd.Series(pd.date_range("2017-01-01", periods=2, freq="MS"))
+    unset = assumed(months, EconomicsParams(stated=frozenset()), "EUR")
+    assert list(unset) == ["spend: the default 4,000.00 EUR a month, not set; gross margin: the default 100.0%, not set"] * 2
+    table = EconomicsParams(spend_by_month=(("2017-01", 3500.0),), gross_margin=0.8,
+                            stated=frozenset({"spend_by_month", "gross_margin"}))
+    assert list(assumed(months, table, "EUR")) == ["", "spend: the default 4,000.00 EUR a month, not set"]
+    both = EconomicsParams(acquisition_spend_per_month=2500.0, gross_margin=0.8,
+                           stated=frozenset({"acquisition_spend_per_month", "gross_margin"}))
+    assert list(assumed(months, both, "EUR")) == ["", ""]

@@ -125,3 +125,17 @@ def test_a_currency_no_number_format_can_hold_is_a_config_error(tmp_path, curren
     config.write_text(f"[output]\ncurrency = {json.dumps(currency)}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="output.currency"):
         load_settings(config, {})
+
+
+def test_about_marks_the_economics_defaults_as_assumptions(tmp_path: Path) -> None:
+    """The spend and gross margin the unit economics rest on are shown as defaults (assumptions) until the config sets
+    them; set, they are shown as they are (a spend table for some months leaves the constant a default)."""
+    unset = dict(load_settings(write(tmp_path, ""), {}).about_rows())
+    assert unset["economics.acquisition_spend_per_month"].startswith("4000.0 (default, not set in the config")
+    assert unset["economics.gross_margin"].startswith("1.0 (default, not set in the config")
+    assert unset["economics.churn_window_months"] == "3"
+    text = "[economics]\nacquisition_spend_per_month = 2500\ngross_margin = 0.8\n"
+    stated = dict(load_settings(write(tmp_path, text), {}).about_rows())
+    assert (stated["economics.acquisition_spend_per_month"], stated["economics.gross_margin"]) == ("2500.0", "0.8")
+    some = dict(load_settings(write(tmp_path, "[economics]\nspend_by_month = { 2017-01 = 3500 }\n"), {}).about_rows())
+    assert "(default, not set" in some["economics.acquisition_spend_per_month"]

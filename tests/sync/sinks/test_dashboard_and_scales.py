@@ -162,8 +162,11 @@ def test_xlsx_and_google_sheets_draw_the_same_charts_and_scales(fake, service_ke
     assert book.sheetnames[0] == "Dashboard"
     declared = [c.title for t in all_tabs() for c in t.charts if t.name in book.sheetnames]
     # as_of 2017-10-17 is partial: month and quarter charts say it is not drawn, the others keep their title
-    assert [t.split(" (partial ")[0] for t, _ in _xlsx_charts(book)] == declared
+    assert [t.split(" (partial ")[0].split(" (on assumed ")[0] for t, _ in _xlsx_charts(book)] == declared
     assert any(t.endswith("(partial 2017-10 not drawn)") for t, _ in _xlsx_charts(book))
+    # no [economics] set: the charts of spend-based figures say they rest on assumed inputs, the others do not
+    assumed = [t.split(" (on assumed")[0] for t, _ in _xlsx_charts(book) if " (on assumed inputs)" in t]
+    assert assumed == ["CAC vs new MRR per new customer", "LTV:CAC", "CAC payback (months)"]
     assert _xlsx_charts(book) == sheets_charts
 
     sheets_scales = sorted(
