@@ -450,10 +450,15 @@ def test_billing_tab_lists_numeric_ids_in_numeric_order():
 
     log = charges(("15481", "2017-01-05", 1800.0), ("5582", "2017-03-05", 2000.0), ("5582", "2016-01-05", 2000.0),
                   ("acme", "2017-01-05", 18.0))
-    _, billing = infer_schedule(log, RULES)
-    tab = _billing_tab(SimpleNamespace(billing=billing))  # type: ignore[arg-type]
+    schedule, billing = infer_schedule(log, RULES)
+    as_of = pd.Timestamp("2017-03-05", tz="UTC")
+    tab = _billing_tab(SimpleNamespace(billing=billing, schedule=schedule, schedule_codes=None,  # type: ignore[arg-type]
+                                       as_of=as_of))
     assert list(tab["Customer"]) == ["5582", "5582", "15481", "acme"]
     assert list(tab["Anchor"].dt.strftime("%Y-%m"))[:2] == ["2016-01", "2017-03"]
+    # what still pays at as_of: 5582's first year ended, acme's month ended (its rate is no part of MRR any more)
+    assert list(tab["Covered until"].dt.strftime("%Y-%m-%d")) == ["2017-01-05", "2018-03-05", "2018-01-05", "2017-02-05"]
+    assert list(tab["Running"]) == [False, True, True, False]
 
 
 def test_billing_tab_order_is_the_plain_sort_of_numbers_texts_and_anchors():
@@ -477,5 +482,8 @@ def test_billing_tab_order_is_the_plain_sort_of_numbers_texts_and_anchors():
     billing["ref"] = np.arange(n).astype(str)
     want = billing.assign(_number=pd.to_numeric(billing["customer_id"], errors="coerce")).sort_values(
         ["_number", "customer_id", "anchor"], na_position="last", kind="stable")["ref"].tolist()
-    tab = _billing_tab(SimpleNamespace(billing=billing))  # type: ignore[arg-type]
+    no_pieces = pd.DataFrame({"end": pd.Series(dtype="datetime64[ns, UTC]"), "ref": pd.Series(dtype=object)})
+    tab = _billing_tab(SimpleNamespace(billing=billing, schedule=no_pieces, schedule_codes=None,  # type: ignore[arg-type]
+                                       as_of=pd.Timestamp("2017-01-01", tz="UTC")))
     assert tab["Ref"].tolist() == want
+    assert tab["Covered until"].isna().all() and not tab["Running"].any()
