@@ -415,7 +415,7 @@ def churn_quarter_row(quarters: pd.DataFrame, currency: str) -> dict[str, object
             label = str(pd.Period(_months_back(start, n), "Q")).replace("Q", "-Q")
             parts.append(f"{label}, {what}: not enough history (the data starts in {first})")
         else:
-            parts.append(f"in {other['Quarter']}, {_quarter_loss(other, currency)}")
+            parts.append(f"in {other['Quarter']}, {what}, {_quarter_loss(other, currency)}")
     window = done.loc[done["Quarter start"] > _months_back(start, 12)]
     lost = window["Churned MRR"].astype(float) + window["Contraction MRR"].astype(float)
     where = ("of the last four complete quarters" if len(window) == 4 else

@@ -124,7 +124,7 @@ def test_fixture_churn_per_quarter(fixture: dict[str, tuple[str, str]]) -> None:
     # (1200 ARR, 100 MRR) in February; Q4: nothing lost. Worst: Q2 (500) before Q1 (200 + 100).
     assert fixture["Churn per quarter"] == ("500.00 EUR churned MRR (2024-Q2)", (
         "In 2024-Q2, the last complete quarter, churn took 500.00 EUR of MRR (6,000.00 EUR of ARR, 1 customer lost), with no "
-        "contraction; in 2024-Q1, churn took 200.00 EUR of MRR (2,400.00 EUR of ARR, 1 customer lost) and contraction 100.00 EUR "
+        "contraction; in 2024-Q1, the quarter before, churn took 200.00 EUR of MRR (2,400.00 EUR of ARR, 1 customer lost) and contraction 100.00 EUR "
         "(1,200.00 EUR of ARR); 2023-Q2, the same quarter a year earlier: not enough history (the data starts in 2023-Q4); "
         "the worst of the 3 complete quarters from 2023-Q4 to 2024-Q2 (the quarters the data has) was 2024-Q2, with "
         "500.00 EUR of MRR lost, mostly churned customers (500.00 EUR, 1 customer, against 0.00 EUR of contraction)."))
@@ -183,7 +183,7 @@ def test_a_partial_month_is_left_out(partial: dict[str, tuple[str, str]]) -> Non
                                               "2,000.00 EUR)")
     assert partial["Churn per quarter"][1].startswith(
         "In 2024-Q1, the last complete quarter, churn took 200.00 EUR of MRR (2,400.00 EUR of ARR, 1 customer lost) and "
-        "contraction 100.00 EUR (1,200.00 EUR of ARR); in 2023-Q4, no customer churned, with no contraction;")
+        "contraction 100.00 EUR (1,200.00 EUR of ARR); in 2023-Q4, the quarter before, no customer churned, with no contraction;")
     # Jan-Mar: P3, P9, P6, P4 = 4; Oct-Dec: P1, P2 = 2
     assert partial["Projects deployed"][1].startswith(
         "In 2024-01 to 2024-03, the last three complete months, 4 projects were deployed (Mid Market 3, Outsourced 1, "
@@ -410,7 +410,8 @@ def test_sample_churn_per_quarter(tabs: dict[str, pd.DataFrame], said: dict[str,
         return f"churn took {eur(r['Churned MRR'])} of MRR ({eur(r['Churned ARR'])} of ARR, {r['Churned customers']}"
 
     assert_in(said["Churn per quarter"], f"In {q['Quarter']}, the last complete quarter, {loss(q)}",
-              f"in {before['Quarter']}, {loss(before)}", f"in {year['Quarter']}, {loss(year)}")
+              f"in {before['Quarter']}, the quarter before, {loss(before)}",
+              f"in {year['Quarter']}, the same quarter a year earlier, {loss(year)}")
     if q["Contraction MRR"]:
         assert_in(said["Churn per quarter"], f"contraction {eur(q['Contraction MRR'])} ({eur(q['Contraction ARR'])} "
                                              "of ARR)")
