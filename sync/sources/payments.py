@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -73,10 +74,36 @@ def load_payments(settings: Settings, now: pd.Timestamp | None = None, mapper: M
     )
 
 
+COUNT_FIELDS = ("seats", "sessions")  # counts: a negative one is no count (blanked and reported, as a bad attribute)
+
+
+def _counts_checked(name: str, frame: pd.DataFrame, renames: dict[str, str]) -> tuple[pd.DataFrame, list[Issue]]:
+    """A customers file's seat and session counts with the negative ones blanked, each reported (a warning naming
+    file, line and field): -3 seats is no seat count, and would make a "Seats < 1" segment or a price per seat."""
+    issues: list[Issue] = []
+    for field in COUNT_FIELDS:
+        if field not in frame.columns:
+            continue
+        values = pd.to_numeric(frame[field], errors="coerce")
+        negative = (values < 0).to_numpy(dtype=bool)
+        if negative.any():
+            source = renames.get(field, CUSTOMER_FIELDS[field][0])
+            issues += [Issue(name, int(line), source, "negative count: read as unknown", "warning", f"{value:g}")
+                       for line, value in zip(frame.loc[negative, "line"], values[negative], strict=True)]
+            frame = frame.assign(**{field: frame[field].mask(negative)})
+    return frame, issues
+
+
 def _customers(files: list[tuple[str, ReadResult]], renames: dict[str, str]) -> tuple[pd.DataFrame, list[Issue]]:
     """The customers of every customers file, one row each: a customer in two files keeps its first row (the
-    later one is reported, as a repeat within one file is)."""
+    later one is reported, as a repeat within one file is); negative seat and session counts blanked and reported."""
     issues = [i for _, read in files for i in read.issues]
+    checked = []
+    for name, read in files:
+        frame, found = _counts_checked(name, read.frame, renames)
+        issues += found
+        checked.append((name, dataclasses.replace(read, frame=frame)))
+    files = checked
     if len(files) == 1:
         return files[0][1].frame, issues
     frames = []

@@ -118,6 +118,25 @@ def test_duplicate_customer_rows_are_reported(tmp_path: Path) -> None:
     assert seats["4"] == ""  # line 4 (no seats) is kept, not the conflicting 99
 
 
+def test_negative_counts_are_blanked_and_reported(tmp_path: Path) -> None:
+    """-3 seats or -1 sessions is no count: the value is read as unknown (no "Seats < 1" segment, no price per seat
+    from it) and Data quality names the file, the line and the field; the customer and its charges are kept."""
+    customers = good_customers()
+    customers[2]["nrSeats"] = -3  # line 3, customer 3
+    customers[6]["nrSessions"] = -1  # line 7, customer 7
+    config = make_config(tmp_path, good_invoices(), customers)
+    out = tmp_path / "out"
+    assert run(config, out) == 0
+    rows = [(r["Severity"], r["File"].rsplit("/", 1)[-1], r["Line"], r["Field"], r["Reason"], r["Value"])
+            for r in quality_rows(out) if "negative count" in r["Reason"]]
+    assert rows == [("warning", "customers.json", "3", "nrSeats", "negative count: read as unknown", "-3"),
+                    ("warning", "customers.json", "7", "nrSessions", "negative count: read as unknown", "-1")]
+    with (out / "customers.csv").open(encoding="utf-8") as handle:
+        table = {r["Customer"]: r for r in csv.DictReader(handle)}
+    assert (table["3"]["Seats"], table["7"]["Sessions"]) == ("", "")
+    assert table["3"]["Current MRR"] == "10"
+
+
 def test_charges_for_unknown_customers_are_kept_and_reported(tmp_path: Path) -> None:
     """A charge whose customer is not in the customers file still counts for MRR and is listed as a warning."""
     invoices = good_invoices()
