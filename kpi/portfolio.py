@@ -364,10 +364,16 @@ def sectors(ctx: Context) -> pd.DataFrame:
     at_start = mrr_start > 0
     churned = at_start & (mrr_end <= 0)
 
+    def cents(values: pd.Series) -> pd.Series:
+        """Each customer's MRR to the cent, as the MRR tab counts it: the sectors' MRR adds up to its total."""
+        return np.rint(values * 100) / 100
+
+    paying = last > 0  # as the MRR tab counts customers: on the exact MRR
+    last, mrr_start, mrr_end = cents(last), cents(mrr_start), cents(mrr_end)
     per = pd.DataFrame(
         {
             "sector": attrs["sector"],
-            "customers": (last > 0).astype("int64"),
+            "customers": paying.astype("int64"),
             "mrr": last.where(last > 0, 0.0),
             "at_start": at_start.astype("int64"),
             "churned": churned.astype("int64"),

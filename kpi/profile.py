@@ -82,7 +82,10 @@ def customer_profile(customers: pd.DataFrame, customer_months: pd.DataFrame, lif
     interval = (intervals.set_axis(intervals.index.astype(str)) if intervals is not None
                 else pd.Series(dtype="str")).reindex(ids)
     at = keys_at(ids, key_ids)
-    mrr = current.reindex(at, fill_value=0.0).to_numpy(dtype="float64")
+    # each customer's MRR to the cent, as the MRR tab counts it: a group's MRR is then the sum of what its customers
+    # show (the Segments and Core users totals add up to the MRR tab's, not a few cents off)
+    exact = current.reindex(at, fill_value=0.0).to_numpy(dtype="float64")
+    mrr = np.rint(exact * 100) / 100
     months = tenure.reindex(at, fill_value=0).to_numpy()
     same = key_ids is not None and same_ids(lifetime.index.to_numpy(dtype=object), key_ids)
     revenue = (lifetime.set_axis(pd.RangeIndex(len(lifetime))).reindex(at, fill_value=0.0) if same
@@ -95,7 +98,7 @@ def customer_profile(customers: pd.DataFrame, customer_months: pd.DataFrame, lif
             "sessions_per_seat": (frame["sessions"] / seats.where(seats > 0)).to_numpy(),
             "mrr": mrr,
             "ever_active": months > 0,
-            "active": mrr > 0,
+            "active": exact > 0,
             "tenure_months": months.astype("int64"),
             "lifetime_revenue": revenue.to_numpy(dtype="float64"),
             "interval": interval.to_numpy(dtype="object"),

@@ -161,3 +161,5 @@ def test_portfolio_tabs_agree_with_the_mrr_table(rows: list[tuple], as_of_day: i
         assert (quarters["mrr_start"].iloc[1:].to_numpy() == quarters["mrr"].iloc[:-1].to_numpy()).all()
     sectors = portfolio.sectors(ctx)
     assert sectors["Customers"].sum() == (mm["customers"].iloc[-1] if len(mm) else 0)
+    # each customer's MRR to the cent, as the MRR tab counts it: the sectors add up to its total to the cent
+    assert round(float(sectors["MRR"].sum()), 2) == (round(float(mm["mrr"].iloc[-1]), 2) if len(mm) else 0.0)

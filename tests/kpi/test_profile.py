@@ -184,3 +184,17 @@ def test_shared_log_unknown_seats_bucket_holds_the_84_null_seat_customers():
     assert sps.set_index("Segment").loc["unknown", "Customers"] >= 84
     np.testing.assert_allclose(seats["Share of customers"].sum(), 1.0)
     np.testing.assert_allclose(seats["Share of MRR"].sum(), 1.0)
+
+
+def test_shared_log_segments_and_core_users_add_up_to_the_mrr_tab_to_the_cent():
+    """Each customer's MRR counts to the cent, as in the MRR tab: every dimension's segments and the core users with
+    everyone else add up to the MRR tab's 39,881.97, not 39,881.98 (a group's unrounded sum rounded on its own)."""
+    ctx = shared_context_or_skip()
+    total = round(float(ctx.mrr_by_month["mrr"].iloc[-1]), 2)
+    assert total == 39881.97
+    seg = segments(ctx.profile, ctx.params.segments)
+    for dimension, rows in seg.groupby("Dimension"):
+        assert round(float(rows["MRR"].sum()), 2) == total, dimension
+    core = core_users(ctx.profile).set_index("Group")
+    assert round(float(core.loc["Core users", "MRR"] + core.loc["Everyone else", "MRR"]), 2) == total
+    assert round(float(core.loc["All customers", "MRR"]), 2) == total
