@@ -174,15 +174,17 @@ TABS: list[Tab] = [
                    "Age (months after the cohort's first month, 0 = that month) at which this month's "
                    "cohort's cumulative MRR reached the month's spend; empty if not yet"),
             Column(ASSUMED, "text",
-                   "The inputs of the month's CAC, CAC payback, LTV, LTV:CAC and cohort payback that are defaults, not "
-                   "this business's figures (spend, gross margin: set them under [economics]); empty when none is"),
+                   "The month's inputs that are defaults, not this business's figures (set them under [economics]): "
+                   "the spend (CAC, CAC payback, LTV:CAC and cohort payback rest on it), the gross margin (CAC payback, "
+                   "LTV and LTV:CAC rest on it); empty when none is"),
         ),
         build=_build,
         charts=(
             Chart("CAC vs new MRR per new customer", "line", "Month", ("CAC", "New MRR per new customer"),
-                  caveat=ASSUMED),
-            Chart("LTV:CAC", "line", "Month", ("LTV:CAC",), caveat=ASSUMED),
-            Chart("CAC payback (months)", "column", "Month", ("CAC payback (months)",), caveat=ASSUMED),
+                  caveat=ASSUMED, caveat_on=("spend",)),  # CAC rests on the spend alone
+            Chart("LTV:CAC", "line", "Month", ("LTV:CAC",), caveat=ASSUMED, caveat_on=("spend", "gross margin")),
+            Chart("CAC payback (months)", "column", "Month", ("CAC payback (months)",), caveat=ASSUMED,
+                  caveat_on=("spend", "gross margin")),
         ),
         scales=(ColorScale(("Logo churn (trailing)",), good="low"),),
     ),

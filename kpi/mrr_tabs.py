@@ -211,33 +211,13 @@ def numeric_first_rank(ids: np.ndarray | pd.Index) -> np.ndarray:
     return rank
 
 
-def _covered_until(ctx: Context, refs: pd.Series) -> pd.Series:
-    """Per Billing row (its `ref`), the end of the last piece of that series or term in the schedule (NaT: none):
-    grouped by the schedule's ref codes when the reading kept them, else by the refs' texts."""
-    schedule = ctx.schedule
-    codes = ctx.schedule_codes
-    end = schedule["end"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-    if codes is not None:
-        ref_code, names = codes.ref, codes.refs
-    else:
-        ref_code, names = pd.factorize(schedule["ref"].astype(str))
-    nat = np.iinfo(np.int64).min  # NaT's int64
-    known = np.full(len(names) + 1, nat, dtype=np.int64)  # the last slot: a ref with no piece (-1 below)
-    if len(end):
-        latest = pd.Series(end).groupby(np.asarray(ref_code)).max()
-        known[latest.index.to_numpy()] = latest.to_numpy(dtype=np.int64)
-    found = pd.Index(np.asarray(names, dtype=object)).get_indexer(refs.astype(str))
-    ns = known[np.where(found >= 0, found, len(names))]
-    return pd.Series(pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC"), index=refs.index)
-
-
 def _billing_tab(ctx: Context) -> pd.DataFrame:
     billing = ctx.billing
     assert billing is not None  # the tab requires it
     columns = ["customer_id", "ref", "kind", "interval", "anchor", "first_charge", "last_charge", "charges",
                "renewals", "prorations", "current_rate", "covered_until", "running", "guessed", "reason"]
-    until = _covered_until(ctx, billing["ref"])
-    billing = billing.assign(covered_until=until, running=(until > ctx.as_of).fillna(False).to_numpy(dtype=bool))
+    until = pd.to_datetime(billing["covered_until"], utc=True)
+    billing = billing.assign(running=(until > ctx.as_of).fillna(False).to_numpy(dtype=bool))
     # numeric ids in numeric order (5582 before 15481), others after them in text order; a customer's rows by anchor.
     # The order of the distinct ids is found once (a hundred thousand of them for a million rows), then the rows are
     # put in it by integer rank: no sort of a million texts.

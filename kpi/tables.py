@@ -99,9 +99,10 @@ class Chart:
     x: str
     series: tuple[str, ...]
     rows: int | None = None  # data rows drawn (set by `Table.charts`: the partial period left out); None = all
-    # a text column of the tab naming what the drawn values assume (e.g. a default spend): when a drawn row has any,
-    # the title says "(on assumed inputs)"
+    # a text column of the tab naming what the drawn values assume (e.g. a default spend): when a drawn row's names any
+    # of `caveat_on` (any text at all when empty), the title says "(on assumed inputs)"
     caveat: str | None = None
+    caveat_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -167,25 +168,29 @@ class Table:
         """The tab's declared charts as every sink draws them: a trailing partial period (its Period column
         "partial, to ...", metrics.md 4) is left out of the drawn rows and the title says so, so no trend line
         ends in a month that looks like a collapse."""
-        charts = tuple(self._caveated(c) for c in self.tab.charts)
+        charts = self.tab.charts
         if not charts or "Period" not in self.frame.columns or self.frame.empty:
-            return charts
+            return tuple(self._caveated(c, len(self.frame)) for c in charts)
         partial = self.frame["Period"].astype("string").fillna("").str.startswith("partial").to_numpy()
         complete = len(partial)
         while complete and partial[complete - 1]:
             complete -= 1
         if complete == len(partial):
-            return charts
+            return tuple(self._caveated(c, complete) for c in charts)
         first = self.frame.iloc[complete, 0]
         label = first.strftime("%Y-%m") if isinstance(first, pd.Timestamp) else str(first)
-        return tuple(dataclasses.replace(c, rows=complete, title=f"{c.title} (partial {label} not drawn)")
-                     for c in charts)
+        drawn = [self._caveated(c, complete) for c in charts]
+        return tuple(dataclasses.replace(c, rows=complete, title=f"{c.title} (partial {label} not drawn)") for c in drawn)
 
-    def _caveated(self, chart: Chart) -> Chart:
-        """The chart with "(on assumed inputs)" in its title when its caveat column names any assumption."""
+    def _caveated(self, chart: Chart, drawn: int) -> Chart:
+        """The chart with "(on assumed inputs)" in its title when its caveat column names an assumption it rests on
+        (`caveat_on`) in one of the `drawn` first rows."""
         if chart.caveat is None or chart.caveat not in self.frame.columns:
             return chart
-        if not self.frame[chart.caveat].astype("string").fillna("").str.len().gt(0).any():
+        said = self.frame[chart.caveat].iloc[:drawn].astype("string").fillna("")
+        hit = said.str.len().gt(0) if not chart.caveat_on else pd.concat(
+            [said.str.contains(word, regex=False) for word in chart.caveat_on], axis=1).any(axis=1)
+        if not hit.any():
             return chart
         return dataclasses.replace(chart, title=f"{chart.title} (on assumed inputs)")
 

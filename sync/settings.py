@@ -322,7 +322,9 @@ class Settings:
                 if isinstance(shown, tuple):
                     shown = ", ".join(f"{k}={v}" for k, v in shown) if shown and isinstance(shown[0], tuple) else ", ".join(map(str, shown))
                 if name == "economics" and assumed.get(f.name):  # a default the unit economics rest on: not a fact
-                    shown = f"{shown} (default, not set in the config: an assumption, not this business's figure)"
+                    shown = f"{shown} (default, not set in the config: an assumption, not this business's figure" + (
+                        ", for every month without a spend of its own)" if f.name == "acquisition_spend_per_month"
+                        else ")")
                 rows.append((f"{name}.{f.name}", str(shown)))
         return tuple(rows)
 

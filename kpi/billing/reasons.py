@@ -37,7 +37,7 @@ from kpi.params import BillingRules
 
 BILLING_COLUMNS: tuple[str, ...] = (
     "customer_id", "ref", "kind", "interval", "anchor", "first_charge", "last_charge", "charges", "renewals",
-    "prorations", "current_rate", "reason", "guessed",
+    "prorations", "current_rate", "covered_until", "reason", "guessed",
 )
 
 
@@ -56,6 +56,7 @@ def empty_billing() -> pd.DataFrame:
             "renewals": pd.Series(dtype="int64"),
             "prorations": pd.Series(dtype="int64"),
             "current_rate": pd.Series(dtype="float64"),
+            "covered_until": pd.Series(dtype="datetime64[ns, UTC]"),
             "reason": pd.Series(dtype="object"),
             "guessed": pd.Series(dtype="bool"),
         }
@@ -440,6 +441,7 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
             "renewals": renewals.astype("int64"),
             "prorations": prorations.astype("int64"),
             "current_rate": rate.astype("float64"),
+            "covered_until": utc(span_end),  # the end of its last piece: when it stops paying unless renewed
             "reason": reasons,
             "guessed": ~is_series & (mode == AUTO),
         }

@@ -34,8 +34,9 @@ from sync.sinks.cells import ScaleRange, formats, safe_text, scale_ranges
 from sync.sinks.gsheet_rows import RowsJson, json_size, table_row_texts
 
 # Bump when the rendering changes: every tab is rewritten once. 2: colour scales; 3: fingerprints hash the rows'
-# JSON text (sync/sinks/gsheet_rows.py).
-FORMAT_VERSION = "3"
+# JSON text (sync/sinks/gsheet_rows.py); 4: colour scales leave the partial period out (an unchanged tab would keep
+# its old rules, which a fingerprint of its rows does not see).
+FORMAT_VERSION = "4"
 META_KEY = "kpi-sync"
 STAGING_KEY = "kpi-sync-staging"  # developer metadata of a hidden staging tab; value {"tab": name}
 STAGING_TITLE = "kpi-sync staging {}"

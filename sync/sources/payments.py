@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -98,14 +97,9 @@ def _customers(files: list[tuple[str, ReadResult]], renames: dict[str, str]) -> 
     """The customers of every customers file, one row each: a customer in two files keeps its first row (the
     later one is reported, as a repeat within one file is); negative seat and session counts blanked and reported."""
     issues = [i for _, read in files for i in read.issues]
-    checked = []
-    for name, read in files:
-        frame, found = _counts_checked(name, read.frame, renames)
-        issues += found
-        checked.append((name, dataclasses.replace(read, frame=frame)))
-    files = checked
     if len(files) == 1:
-        return files[0][1].frame, issues
+        frame, found = _counts_checked(files[0][0], files[0][1].frame, renames)
+        return frame, issues + found
     frames = []
     seen: pd.Index = pd.Index([], dtype="object")
     id_field = renames.get("customer_id", "customerId")
@@ -115,7 +109,9 @@ def _customers(files: list[tuple[str, ReadResult]], renames: dict[str, str]) -> 
         issues += [Issue(name, int(line), id_field, "customer already in an earlier customers file: the first row is "
                          "kept", "warning", str(cid))
                    for line, cid in zip(frame.loc[again, "line"], frame.loc[again, "customer_id"], strict=True)]
-        frames.append(frame.loc[~again])
+        kept, found = _counts_checked(name, frame.loc[~again], renames)  # the rows kept: a dropped row's count is moot
+        issues += found
+        frames.append(kept)
         seen = seen.append(pd.Index(frame.loc[~again, "customer_id"]))
     return pd.concat(frames, ignore_index=True), issues
 

@@ -137,6 +137,23 @@ def test_negative_counts_are_blanked_and_reported(tmp_path: Path) -> None:
     assert table["3"]["Current MRR"] == "10"
 
 
+def test_a_negative_count_on_a_row_dropped_as_a_repeat_is_not_reported(tmp_path: Path) -> None:
+    """Customers in two files (a glob): a later file's row for a customer already read is dropped and reported as
+    such; its negative seat count is nobody's, so it gets no line of its own. One on a kept row does."""
+    config = make_config(tmp_path, good_invoices(), good_customers(20))
+    write_lines(tmp_path / "customers-2.json", [{"customerId": 3, "nrSessions": 5, "nrSeats": -3},
+                                               {"customerId": 30, "nrSessions": 5, "nrSeats": -2}])
+    (tmp_path / "customers.json").rename(tmp_path / "customers-1.json")
+    config.write_text(config.read_text(encoding="utf-8").replace('customers = "customers.json"',
+                                                                  'customers = "customers-*.json"'), encoding="utf-8")
+    out = tmp_path / "out"
+    assert run(config, out) == 0
+    rows = [(r["File"].rsplit("/", 1)[-1], r["Line"], r["Reason"].split(":")[0])
+            for r in quality_rows(out) if r["File"].endswith("customers-2.json")]
+    assert sorted(rows) == [("customers-2.json", "1", "customer already in an earlier customers file"),
+                            ("customers-2.json", "2", "negative count")]
+
+
 def test_charges_for_unknown_customers_are_kept_and_reported(tmp_path: Path) -> None:
     """A charge whose customer is not in the customers file still counts for MRR and is listed as a warning."""
     invoices = good_invoices()

@@ -452,8 +452,9 @@ def test_billing_tab_lists_numeric_ids_in_numeric_order():
                   ("acme", "2017-01-05", 18.0))
     schedule, billing = infer_schedule(log, RULES)
     as_of = pd.Timestamp("2017-03-05", tz="UTC")
-    tab = _billing_tab(SimpleNamespace(billing=billing, schedule=schedule, schedule_codes=None,  # type: ignore[arg-type]
-                                       as_of=as_of))
+    tab = _billing_tab(SimpleNamespace(billing=billing, as_of=as_of))  # type: ignore[arg-type]
+    # the end of each one's last piece in the schedule
+    assert list(tab["Covered until"]) == [schedule.loc[schedule["ref"] == r, "end"].max() for r in tab["Ref"]]
     assert list(tab["Customer"]) == ["5582", "5582", "15481", "acme"]
     assert list(tab["Anchor"].dt.strftime("%Y-%m"))[:2] == ["2016-01", "2017-03"]
     # what still pays at as_of: 5582's first year ended, acme's month ended (its rate is no part of MRR any more)
@@ -482,8 +483,7 @@ def test_billing_tab_order_is_the_plain_sort_of_numbers_texts_and_anchors():
     billing["ref"] = np.arange(n).astype(str)
     want = billing.assign(_number=pd.to_numeric(billing["customer_id"], errors="coerce")).sort_values(
         ["_number", "customer_id", "anchor"], na_position="last", kind="stable")["ref"].tolist()
-    no_pieces = pd.DataFrame({"end": pd.Series(dtype="datetime64[ns, UTC]"), "ref": pd.Series(dtype=object)})
-    tab = _billing_tab(SimpleNamespace(billing=billing, schedule=no_pieces, schedule_codes=None,  # type: ignore[arg-type]
-                                       as_of=pd.Timestamp("2017-01-01", tz="UTC")))
+    billing["covered_until"] = pd.NaT
+    tab = _billing_tab(SimpleNamespace(billing=billing, as_of=pd.Timestamp("2017-01-01", tz="UTC")))  # type: ignore[arg-type]
     assert tab["Ref"].tolist() == want
     assert tab["Covered until"].isna().all() and not tab["Running"].any()

@@ -261,3 +261,23 @@ def test_charts_leave_the_partial_period_out_in_every_sink(tmp_path: Path) -> No
     source = spec["basicChart"]["series"][0]["series"]["sourceRange"]["sources"][0]
     assert (source["startRowIndex"], source["endRowIndex"]) == (0, 4)  # header + 3 complete months
     assert spec["title"] == chart.title
+
+
+def test_a_chart_says_assumed_inputs_only_for_the_drawn_rows_and_what_it_rests_on() -> None:
+    """The caveat reads the drawn rows only (a partial month's default spend is not drawn) and only the assumptions the
+    chart rests on: a CAC chart is not caveated by a default gross margin, which CAC does not use."""
+    from kpi import economics
+
+    tab = economics.TABS[0]
+    months = pd.date_range("2017-07-01", periods=3, freq="MS")
+    frame = pd.DataFrame({c.name: [None] * 3 for c in tab.columns})
+    frame["Month"], frame["Period"] = months, ["complete", "complete", "partial, to 2017-09-17"]
+    margin = "gross margin: the default 100.0%, not set"
+    frame["Assumed inputs"] = ["", "", "spend: the default 4,000.00 EUR a month, not set"]
+    titles = [c.title for c in Table(tab=tab, columns=tab.columns, frame=frame).charts]
+    assert not any("assumed" in t for t in titles)  # only the undrawn partial month assumes anything
+    frame["Assumed inputs"] = [margin, margin, margin]
+    titles = [c.title for c in Table(tab=tab, columns=tab.columns, frame=frame).charts]
+    assert titles == ["CAC vs new MRR per new customer (partial 2017-09 not drawn)",
+                      "LTV:CAC (on assumed inputs) (partial 2017-09 not drawn)",
+                      "CAC payback (months) (on assumed inputs) (partial 2017-09 not drawn)"]
