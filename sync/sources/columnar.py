@@ -388,11 +388,22 @@ def _undeclared(column: pa.ChunkedArray, flag: np.ndarray, *, attribute: bool) -
 
 
 def _depth(t: pa.DataType) -> int:
-    if pa.types.is_struct(t):
-        return 1 + max((_depth(t.field(i).type) for i in range(t.num_fields)), default=0)
-    if pa.types.is_list(t):
-        return 1 + _depth(t.value_type)
-    return 0
+    """How deep a nested type goes (a struct or list level each), walked without recursion and only until it passes
+    _MAX_NESTING: a line nested a thousand levels deep made a recursive walk exhaust Python's stack (an internal
+    error where the line reader names the line)."""
+    deepest, todo = 0, [(t, 0)]
+    while todo:
+        t, depth = todo.pop()
+        if pa.types.is_struct(t):
+            todo.extend((t.field(i).type, depth + 1) for i in range(t.num_fields))
+        elif pa.types.is_list(t):
+            todo.append((t.value_type, depth + 1))
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+        if deepest > _MAX_NESTING:
+            break
+    return deepest
 
 
 def _finite_inside(column: pa.ChunkedArray | pa.Array) -> bool:

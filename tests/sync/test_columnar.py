@@ -326,3 +326,16 @@ def test_repeated_charges_are_found_through_one_mixed_key() -> None:
     assert exact.any() and (maybe | ~exact).all()  # a superset
     assert (frame.loc[maybe].duplicated(keep=False).to_numpy() == exact[maybe]).all()
     assert maybe.sum() < exact.sum() * 1.01 + 10  # and hardly more
+
+
+def test_a_line_nested_hundreds_of_levels_deep_is_named_not_an_internal_error(tmp_path: Path) -> None:
+    """A customers line nested hundreds of levels deep (found by tests/sync/test_fuzz.py): both readers name the line
+    (the columnar one measured its depth recursively and ran out of Python stack); the other rows are kept."""
+    for levels in (661, 1000):  # 661: the fuzz's line, which pyarrow reads and the depth walk did not survive
+        deep = '{"a": ' * levels + "1" + "}" * levels
+        path = write(tmp_path / "customers.json", [{"customerId": i, "nrSessions": 3, "nrSeats": 1} for i in range(1, 6)]
+                     + [deep])
+        result, _ = read_both(path, customers=True)
+        assert not isinstance(result, str)
+        assert [i.line for i in result.issues] == [6] and result.issues[0].severity == "error"
+        assert list(result.frame["customer_id"]) == ["1", "2", "3", "4", "5"]
