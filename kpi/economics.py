@@ -24,6 +24,8 @@ from kpi.params import EconomicsParams
 from kpi.tables import PERIOD_DEFINITION, Chart, ColorScale, Column, Context, Tab
 from kpi.wording import money, pct
 
+ASSUMED = "Assumed inputs"  # the Unit economics tab's column naming the defaults a month's figures rest on
+
 COLUMNS = (
     "Month",
     "Acquisition spend",
@@ -139,9 +141,6 @@ def _build(ctx: Context) -> pd.DataFrame:
     table = table.assign(Period=ctx.periods(table["Month"]),
                          **{ASSUMED: assumed(table["Month"], ctx.params.economics, ctx.params.currency)})
     return table.loc[:, [c.name for c in TABS[0].columns]]
-
-
-ASSUMED = "Assumed inputs"
 
 
 TABS: list[Tab] = [

@@ -57,8 +57,10 @@ class EconomicsParams:
     def spend_is_default(self, month: str) -> bool:
         """True when the spend of `month` ("YYYY-MM") is the default constant: the month is not in spend_by_month
         (the spend file or table) and acquisition_spend_per_month is not set."""
-        if month in dict(self.spend_by_month):
-            return False
+        return month not in dict(self.spend_by_month) and self.constant_is_default()
+
+    def constant_is_default(self) -> bool:
+        """True when acquisition_spend_per_month (the spend of every month without its own) is not set."""
         if self.stated is None:
             return self.acquisition_spend_per_month == DEFAULT_SPEND_PER_MONTH
         return "acquisition_spend_per_month" not in self.stated

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from kpi.contracts import SUBSCRIPTION
+from kpi.mrr import to_cents
 from kpi.tables import PERIOD_DEFINITION, Chart, Column, Context, Tab
 
 UNKNOWN_SECTOR = "Unknown"
@@ -364,12 +365,9 @@ def sectors(ctx: Context) -> pd.DataFrame:
     at_start = mrr_start > 0
     churned = at_start & (mrr_end <= 0)
 
-    def cents(values: pd.Series) -> pd.Series:
-        """Each customer's MRR to the cent, as the MRR tab counts it: the sectors' MRR adds up to its total."""
-        return np.rint(values * 100) / 100
-
     paying = last > 0  # as the MRR tab counts customers: on the exact MRR
-    last, mrr_start, mrr_end = cents(last), cents(mrr_start), cents(mrr_end)
+    # each customer's MRR to the cent, as the MRR tab sums it: the sectors' MRR adds up to its total
+    last, mrr_start, mrr_end = (pd.Series(to_cents(v) / 100, index=v.index) for v in (last, mrr_start, mrr_end))
     per = pd.DataFrame(
         {
             "sector": attrs["sector"],

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kpi.mrr import customer_keys, id_index, keys_at, union_ids
+from kpi.mrr import customer_keys, id_index, keys_at, to_cents, union_ids
 from kpi.params import SegmentParams
 from kpi.schedule import CustomerCodes, same_ids
 
@@ -85,7 +85,7 @@ def customer_profile(customers: pd.DataFrame, customer_months: pd.DataFrame, lif
     # each customer's MRR to the cent, as the MRR tab counts it: a group's MRR is then the sum of what its customers
     # show (the Segments and Core users totals add up to the MRR tab's, not a few cents off)
     exact = current.reindex(at, fill_value=0.0).to_numpy(dtype="float64")
-    mrr = np.rint(exact * 100) / 100
+    mrr = to_cents(exact) / 100
     months = tenure.reindex(at, fill_value=0).to_numpy()
     same = key_ids is not None and same_ids(lifetime.index.to_numpy(dtype=object), key_ids)
     revenue = (lifetime.set_axis(pd.RangeIndex(len(lifetime))).reindex(at, fill_value=0.0) if same

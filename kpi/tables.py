@@ -169,9 +169,9 @@ class Table:
         "partial, to ...", metrics.md 4) is left out of the drawn rows and the title says so, so no trend line
         ends in a month that looks like a collapse."""
         charts = self.tab.charts
-        if not charts or "Period" not in self.frame.columns or self.frame.empty:
+        partial = self.partial_rows()
+        if not charts or not partial.any():
             return tuple(self._caveated(c, len(self.frame)) for c in charts)
-        partial = self.frame["Period"].astype("string").fillna("").str.startswith("partial").to_numpy()
         complete = len(partial)
         while complete and partial[complete - 1]:
             complete -= 1
@@ -181,6 +181,13 @@ class Table:
         label = first.strftime("%Y-%m") if isinstance(first, pd.Timestamp) else str(first)
         drawn = [self._caveated(c, complete) for c in charts]
         return tuple(dataclasses.replace(c, rows=complete, title=f"{c.title} (partial {label} not drawn)") for c in drawn)
+
+    def partial_rows(self) -> np.ndarray:
+        """Per row, is it a partial period (its Period cell "partial, to ...", metrics.md 4)? All False for a tab
+        without a Period column. What the charts and the colour scales leave out."""
+        if "Period" not in self.frame.columns:
+            return np.zeros(len(self.frame), dtype=bool)
+        return self.frame["Period"].astype("string").fillna("").str.startswith("partial").to_numpy(dtype=bool)
 
     def _caveated(self, chart: Chart, drawn: int) -> Chart:
         """The chart with "(on assumed inputs)" in its title when its caveat column names an assumption it rests on

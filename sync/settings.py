@@ -314,7 +314,7 @@ class Settings:
         rows: list[tuple[str, str]] = [("timezone", self.timezone), ("as_of", self.as_of or "(newest revenue timestamp)")]
         economics = self.params.economics
         # the defaults the unit economics rest on where no month's own spend is given (kpi.params.EconomicsParams)
-        assumed = {"acquisition_spend_per_month": economics.spend_is_default("(a month not listed)"),
+        assumed = {"acquisition_spend_per_month": economics.constant_is_default(),
                    "gross_margin": economics.margin_is_default()}
         for name, value in self.sections.items():
             for f in dataclasses.fields(value):

@@ -409,9 +409,9 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     # (exactly its seats x a monthly seat price, or the book's weighed month of seats to the cent at a seat count
     # within SEAT_SLACK of today's: 2430 = 54 x 45 by a customer with 53 seats today, a big monthly plan's first
     # month, not a year at 45.85 a seat)
-    near = (verdict.code == MONTHLY_LIKELY) & same_amount(log.amount, verdict.price * verdict.multiple) & \
-        (np.abs(verdict.multiple - log.seats) <= np.maximum(1.0, SEAT_SLACK * log.seats))
-    big &= ~(pending & ((verdict.code == MONTHLY_SEATS) | near) & (log.mode == AUTO))
+    every = np.arange(n)
+    near = np.abs(verdict.multiple - log.seats) <= np.maximum(1.0, SEAT_SLACK * log.seats)  # exact seats: 0 off
+    big &= ~(pending & _a_month(log, verdict, every) & near & (log.mode == AUTO))
     strong = single & (log.mode != MONTHLY) & (big | switch | (yearly >= 0) | (renews >= 0))
     opens = strong.copy()
     annual = strong.copy()

@@ -267,12 +267,11 @@ def complete_rows(table: Table) -> tuple[int, int] | None:
     if n == 0:
         return None
     top, bottom = 0, n - 1
-    if "Period" in table.frame.columns:  # as Table.charts reads it
-        partial = table.frame["Period"].astype("string").fillna("").str.startswith("partial").to_numpy()
-        while top <= bottom and partial[top]:
-            top += 1
-        while bottom >= top and partial[bottom]:
-            bottom -= 1
+    partial = table.partial_rows()
+    while top <= bottom and partial[top]:
+        top += 1
+    while bottom >= top and partial[bottom]:
+        bottom -= 1
     return (top, bottom) if top <= bottom else None
 
 
