@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 log = get_logger("cli")
 
-PAYMENT_SCHEMES = ("seat10", "seat12", "noseats")  # sync.samples.payments.SCHEMES, without importing numpy here
+PAYMENT_SCHEMES = ("seat10", "seat12", "noseats", "seat11")  # sync.samples.payments.SCHEMES, without importing numpy here
 
 
 class _Parser(argparse.ArgumentParser):

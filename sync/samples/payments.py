@@ -28,6 +28,10 @@ is tuned to an inference rule. Pricing schemes (`SCHEMES`, chosen by name):
 - "seat12" (another company): Standard 25 and Pro 45 per seat a month (upgrade Standard -> Pro),
   discount tiers 0.85 / 0.75, annual = 12 months' price; flat Team 99 / Business 199, annual 12x.
 - "noseats": "seat10" with no seat column in the customers file (inference must use amounts alone).
+- "seat11" (held out: added after the inference's rules were written, and measured before any rule looked at it):
+  three per-seat tiers Basic 12, Plus 29 and Enterprise 59 a month (upgrades along that chain), discount tiers
+  0.95 / 0.9 / 0.8, annual = 11 months' price per seat (132, 319, 649 for one seat); flat Starter 49 and Studio 149
+  a month whose annual price is 10x (490, 1490); more annual plans than the others.
 
 What the billing system does (all of it from one numpy Generator: same arguments -> same bytes):
 - a plan renews at its anchor's time of day, ~88% to the second, the rest minutes early or late;
@@ -133,10 +137,24 @@ SEAT12 = Scheme(
     discount_shares=(0.80, 0.12, 0.08),
     mix=(0.60, 0.25, 0.08, 0.03, 0.04),
 )
+SEAT11 = Scheme(
+    name="seat11",
+    products=("seat 12 (Basic)", "seat 29 (Plus)", "seat 59 (Enterprise)", "flat 49 (Starter)", "flat 149 (Studio)"),
+    prices=(12.0, 29.0, 59.0, 49.0, 149.0),
+    per_seat=(True, True, True, False, False),
+    annual_months=(11, 11, 11, 10, 10),
+    upgrade_to=(1, 2, -1, 4, -1),
+    seat_shares=(0.5, 0.35, 0.15),
+    flat_shares=(0.7, 0.3),
+    discounts=(1.0, 0.95, 0.9, 0.8),
+    discount_shares=(0.75, 0.10, 0.10, 0.05),
+    mix=(0.52, 0.30, 0.09, 0.05, 0.04),
+)
 SCHEMES: dict[str, Scheme] = {
     "seat10": SEAT10,
     "seat12": SEAT12,
     "noseats": replace(SEAT10, name="noseats", seats_column=False),
+    "seat11": SEAT11,
 }
 
 # plan behaviour (modeled on the shared log where it shows it; industry-typical where it cannot)

@@ -138,7 +138,7 @@ def test_cli_sample_rejects_payment_options_for_contracts(tmp_path: Path, capsys
     """--scheme or --truth with --kind contracts is a usage error (exit 2) and writes nothing; an unknown scheme too."""
     assert main(["sample", "--out", str(tmp_path / "x"), "--kind", "contracts", "--truth"]) == 2
     assert "apply to --kind payments" in capsys.readouterr().err
-    assert main(["sample", "--out", str(tmp_path / "x"), "--scheme", "seat11"]) == 2
+    assert main(["sample", "--out", str(tmp_path / "x"), "--scheme", "seat13"]) == 2
     assert not (tmp_path / "x").exists()
 
 
@@ -158,7 +158,7 @@ def test_short_window_and_unknown_scheme_are_refused() -> None:
     """A window shorter than a month, or a scheme that does not exist, is a ConfigError."""
     with pytest.raises(ConfigError, match="at least a month"):
         generate(10, start="2017-01-01", end="2017-01-15")
-    with pytest.raises(ConfigError, match="seat10, seat12, noseats"):
+    with pytest.raises(ConfigError, match="seat10, seat12, noseats, seat11"):
         generate(10, scheme="flat")
 
 
@@ -241,12 +241,15 @@ def test_month_end_anchors_drift_like_the_real_billing_system(seat10: SampleLog)
 
 
 def test_prices_are_the_schemes(log: SampleLog) -> None:
-    """Monthly per-seat periods cost seats x a (discounted) seat price; flat ones a flat price; annual ones 10 or 12 of those."""
+    """Monthly per-seat periods cost seats x a (discounted) seat price; flat ones a flat price; annual ones 10, 11 or 12 of those."""
     scheme = log.scheme
     periods = _periods(log).assign(kind=lambda d: d["ref"].str.extract(r":(\w+-\w+)-\d+$", expand=False))
     seat_prices = np.array([p * d for p, s in zip(scheme.prices, scheme.per_seat, strict=True) if s for d in scheme.discounts])
     flat_prices = np.array([p for p, s in zip(scheme.prices, scheme.per_seat, strict=True) if not s])
-    months = {"seat": scheme.annual_months[0], "flat": 12}
+    months_of = {kind: {m for m, s in zip(scheme.annual_months, scheme.per_seat, strict=True) if s == (kind == "seat")}
+                 for kind in ("seat", "flat")}
+    assert all(len(m) == 1 for m in months_of.values())  # one year's length for each kind of plan
+    months = {kind: m.pop() for kind, m in months_of.items()}
     for kind, frame in periods.groupby("kind"):
         interval, plan = kind.split("-")
         full = frame["mrr"].to_numpy() * (12 / months[plan] if interval == "annual" else 1)  # in monthly list prices
