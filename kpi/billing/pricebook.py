@@ -16,6 +16,10 @@ own unambiguous evidence (`learn_price_book`), or takes them from `[billing] pri
   multiples are annual points), else the best supported lapsed amount (a whole multiple of the commonest monthly
   amount, `_lapsed_points`); the other lapsed amounts are points.
 
+Annual price points (flat plans) are learned from renewals too (`_renewed_points`): an amount below annual_min_amount
+that MIN_CUSTOMERS+ customers paid in single charges renewed 12 months later at the same amount, and that is no whole
+multiple of an annual or a monthly seat price (490, ten months of a flat 49).
+
 Values are grouped when within TOLERANCE of each other; a group becomes a price when at least
 MIN_CUSTOMERS distinct customers and MIN_SHARE of its kind's customers support it (seat counts in a
 customers file are today's, so one customer's evidence can be off; several customers agreeing is
@@ -52,6 +56,12 @@ What it says of a charge of amount A whose customer has S seats (S may be unknow
   series of the customer anchors on one of the charge's monthly slots 2 to 11 months later at its very amount: a
   month of that plan, which stopped and started again on its own day and hour (116726: 126 on 2016-03-07 11:38, then
   126 monthly from 2016-05-07 11:38), not 1 x 126 a year beside it.
+- ANNUAL_UNPRICED: no price reads A at all (neither interval, at any seat count), the customer's S seats are known,
+  the charge is outside every running monthly plan of its customer and A is none of the amounts that start the monthly
+  series of MIN_CUSTOMERS+ customers (`monthly_amounts`: a flat plan's month): S seats for a year at A / S when that is
+  MIN_ANNUAL_MONTHS to the book's months a year (`months_a_year`) of one of its monthly seat prices, pending or not
+  (616.55 by one seat: 10.4 months of 59, a discounted seat's year the log has not taught); a learned book whose mix is
+  known only.
 - ANNUAL_UNLISTED: while a charge is pending and outside every running monthly plan of its customer, when no
   annual price reads it and a monthly one only at k' != S seats, S seats for a year at A / S (6-12 months of
   one of the book's monthly seat prices: a tier the log has not taught yet), if likelier (`_unlisted`; learned
@@ -68,7 +78,7 @@ import numpy as np
 import pandas as pd
 
 from kpi.billing.log import AUTO, Log
-from kpi.billing.prices import MIN_ANNUAL_MONTHS, MIN_MONTH_SHARE, Price
+from kpi.billing.prices import MIN_ANNUAL_MONTHS, MIN_MONTH_SHARE, Price, same_amount, whole_multiple
 from kpi.billing.series import Series, Spans
 from kpi.billing.timeline import add_months
 from kpi.params import BillingRules, PriceList
@@ -82,7 +92,8 @@ SWITCH_RATIOS = (10.0, 12.0)  # an annual price is ten months' price ("two month
 NONE, MONTHLY_SEATS, ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, MONTHLY_LIKELY, ANNUAL_UNLISTED, ANNUAL_BESIDE = (
     0, 1, 2, 3, 4, 5, 6, 7)
 MONTHLY_RESUMED = 8  # not the book's: a month of the plan that starts again on its slot (Verdict.resumed)
-ANNUAL_CODES = (ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, ANNUAL_UNLISTED, ANNUAL_BESIDE)
+ANNUAL_UNPRICED = 9
+ANNUAL_CODES = (ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, ANNUAL_UNLISTED, ANNUAL_BESIDE, ANNUAL_UNPRICED)
 MONTHLY_CODES = (MONTHLY_SEATS, MONTHLY_LIKELY, MONTHLY_RESUMED)
 MAX_SEATS = 10_000
 
@@ -95,6 +106,9 @@ class PriceBook:
     monthly_seat: tuple[Price, ...] = ()
     annual_seat: tuple[Price, ...] = ()
     annual_points: tuple[Price, ...] = ()
+    # the amounts, to the cent, that anchor the monthly series of MIN_CUSTOMERS+ customers (a month's price of some
+    # plan: seats x a price, or a flat plan's month): never read as a year at a tier not learned yet (ANNUAL_UNPRICED)
+    monthly_amounts: tuple[float, ...] = ()
     considered: dict[str, int] = field(default_factory=dict)  # evidence looked at, by kind (for About)
     # the log's mix, to weigh two readings of one amount: the share of annual plans among single charges whose first
     # renewal was due and did not come (annual, or a month and gone) and among new plans (a pending charge may be the
@@ -168,6 +182,13 @@ class PriceBook:
                 out.append(("tier multiples", f"single charges a year old or more: {lr} of {la} at k x the list price "
                                               f"renewed a year later, {tr} of {ta} at k x a tier price: tier multiples "
                                               f"are {verdict}"))
+        if self.seat_prior and self.mix_known and self.mode == "learned" and self.monthly_seat:
+            out.append(("tiers not learned yet", "a single charge that no price reads, as a month or as a year, by a "
+                                                 "customer with a known seat count is read as those seats for a year "
+                                                 f"when amount / seats is {MIN_ANNUAL_MONTHS:g} to "
+                                                 f"{months_a_year(self):.4g} months of a monthly seat price, unless it "
+                                                 f"is one of the {len(self.monthly_amounts)} amounts that start the "
+                                                 f"monthly series of {MIN_CUSTOMERS}+ customers (a flat plan's month)"))
         return out
 
 
@@ -280,8 +301,20 @@ def _read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pendin
             unlisted = np.isfinite(u_score)
             a_score, a_price, a_k = (np.where(unlisted, u_score, a_score), np.where(unlisted, u_price, a_price),
                                      np.where(unlisted, u_k, a_k))
+        unpriced = np.zeros(n, dtype=bool)
+        if alone is not None and book.monthly_seat and book.mode != "configured" and book.mix_known:
+            # read by no price at all, pending or not: the customer's seats for a year at a tier not learned yet (at
+            # most the book's months a year of a monthly seat price: a discount makes a year cheaper, never dearer),
+            # unless the amount is some monthly plan's month (a flat plan's: 150 by a one-seat customer)
+            v_score, v_price, v_k = _unlisted(book, weighed, amount, share, seats, alone & ~np.isfinite(m_score)
+                                              & ~np.isfinite(a_score) & ~_a_monthly_amount(book, amount),
+                                              months_a_year(book))
+            unpriced = np.isfinite(v_score)
+            a_score, a_price, a_k = (np.where(unpriced, v_score, a_score), np.where(unpriced, v_price, a_price),
+                                     np.where(unpriced, v_k, a_k))
         annual_wins = a_score > m_score
         mark(annual_wins & unlisted, ANNUAL_UNLISTED, a_price, a_k)
+        mark(annual_wins & unpriced, ANNUAL_UNPRICED, a_price, a_k)
         mark(annual_wins & np.isfinite(a_score), ANNUAL_LIKELY, a_price, a_k)
         if beside is not None:  # a monthly plan of its own starts right after: this one is no second monthly plan
             mark(beside & np.isfinite(a_score) & np.isfinite(m_score), ANNUAL_BESIDE, a_price, a_k)
@@ -344,18 +377,19 @@ def _log_seat_prior(book: PriceBook, k: np.ndarray) -> np.ndarray:
 
 
 def _unlisted(book: PriceBook, annual: list[Price], amount: np.ndarray, share: np.ndarray, seats: np.ndarray,
-              where: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For the charges `where` (pending, read by no annual price, and by a monthly one only at some other seat count):
-    the customer's own S seats for a year at amount / S a seat, when that is MIN_ANNUAL_MONTHS to 12 months of one of
+              where: np.ndarray, most: float = 12.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the charges `where` (pending, read by no annual price, and by a monthly one only at some other seat count;
+    or, ANNUAL_UNPRICED, read by no price at all):
+    the customer's own S seats for a year at amount / S a seat, when that is MIN_ANNUAL_MONTHS to `most` months of one of
     the book's monthly seat prices (`year_of_unlisted`: a discount tier the log has not taught yet, 144 = 1 seat x 8
     months of 18, not 8 seats for a month by a one-seat customer). Its score is `_likeliest`'s with the support of
     one customer among the annual prices' and no seat drift; -inf elsewhere. Returns the score, the price a seat and
-    S."""
+    S. `most`: 12, or for ANNUAL_UNPRICED the book's months a year (`months_a_year`)."""
     n = len(amount)
     known = where & ~np.isnan(seats) & (seats >= 1) & (seats <= MAX_SEATS)
     whole = np.where(known, seats, 1).astype(np.int64)  # as `_read_amounts` counts them
     per_seat = amount / whole
-    ok = known & ~np.isnan(year_of_unlisted(book, per_seat))
+    ok = known & ~np.isnan(year_of_unlisted(book, per_seat, most))
     if not ok.any():
         return np.full(n, -np.inf), np.full(n, np.nan), np.zeros(n, dtype=np.int64)
     support = sum(max(p.customers, 1) for p in annual) + 1
@@ -364,15 +398,27 @@ def _unlisted(book: PriceBook, annual: list[Price], amount: np.ndarray, share: n
     return np.where(ok, score, -np.inf), np.where(ok, np.round(per_seat, 2), np.nan), np.where(ok, whole, 0)
 
 
-def year_of_unlisted(book: PriceBook, per_seat: np.ndarray) -> np.ndarray:
+def _a_monthly_amount(book: PriceBook, amount: np.ndarray) -> np.ndarray:
+    """Is each amount, to the cent, one that anchors the monthly series of several customers (`monthly_amounts`)?"""
+    cents = np.rint(np.asarray(book.monthly_amounts, dtype="float64") * 100).astype(np.int64)
+    return np.isin(np.rint(np.where(np.isfinite(amount), amount, -1) * 100).astype(np.int64), cents)
+
+
+def year_of_unlisted(book: PriceBook, per_seat: np.ndarray, most: float = 12.0) -> np.ndarray:
     """The first of the book's monthly seat prices (list price first; every product's) of which each per-seat amount is
-    MIN_ANNUAL_MONTHS to 12 months (NaN: none): what makes it a year at a tier the book has not learned."""
+    MIN_ANNUAL_MONTHS to `most` months (NaN: none): what makes it a year at a tier the book has not learned."""
     of = np.full(len(per_seat), np.nan)
     for m in book.monthly_seat:
         months = per_seat / m.amount
-        of = np.where(np.isnan(of) & (months >= MIN_ANNUAL_MONTHS) & (months <= 12 * (1 + AMOUNT_TOLERANCE)),
+        of = np.where(np.isnan(of) & (months >= MIN_ANNUAL_MONTHS) & (months <= most * (1 + AMOUNT_TOLERANCE)),
                       m.amount, of)
     return of
+
+
+def months_a_year(book: PriceBook) -> float:
+    """How many months of a monthly seat price the book's year costs (`year_ratio`), 12 when it cannot say: a
+    discounted year costs at most that many months of its product's monthly price."""
+    return year_ratio(book.monthly_seat, book.annual_seat) or 12.0
 
 
 def configured_book(prices: PriceList) -> PriceBook:
@@ -409,6 +455,10 @@ class PriceEvidence:
     series: int  # monthly series in the first reading
     aged_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))  # single charges a year old or more at as_of
     aged_renewed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # ... renewed a year later
+    # single charges renewed a year later at the very same amount (an annual plan's price, flat or per seat), and
+    # their customers: the annual price points a log with flat plans teaches (`_renewed_points`)
+    kept_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    kept_cust: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
     opening_value: np.ndarray = field(default_factory=lambda: np.zeros(0))  # every single charge / seats (NaN:
     opening_cust: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))  # unknown), pending too: pairs
     opening_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))  # ... and its amount
@@ -417,6 +467,7 @@ class PriceEvidence:
     # amounts, and per seat (NaN where seats are unknown)
     anchor_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))
     anchor_value: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    anchor_cust: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
     lapsed_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))
     lapsed_value: np.ndarray = field(default_factory=lambda: np.zeros(0))
     lapsed_cust: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
@@ -441,7 +492,9 @@ class PriceEvidence:
                    opening_value=cat("opening_value", float), opening_cust=cat("opening_cust", object),
                    opening_amount=cat("opening_amount", float),
                    aged_amount=cat("aged_amount", float), aged_renewed=cat("aged_renewed", bool),
+                   kept_amount=cat("kept_amount", float), kept_cust=cat("kept_cust", object),
                    anchor_amount=cat("anchor_amount", float), anchor_value=cat("anchor_value", float),
+                   anchor_cust=cat("anchor_cust", object),
                    lapsed_amount=cat("lapsed_amount", float), lapsed_value=cat("lapsed_value", float),
                    lapsed_cust=cat("lapsed_cust", object), prorated_value=cat("prorated_value", float),
                    prorated_cust=cat("prorated_cust", object))
@@ -485,6 +538,8 @@ def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np
     last_of_customer = np.r_[log.cust[1:] != log.cust[:-1], True] if len(log) else np.zeros(0, dtype=bool)
     # ... the customer's last charge: seats added since would make today's count no longer the one it paid for
     lapsed = singles[(log.mode[singles] == AUTO) & last_of_customer[singles]]
+    renewed = aged[yearly[aged] >= 0]
+    kept = renewed[same_amount(log.amount[renewed], log.amount[yearly[renewed]])]
     return PriceEvidence(
         charges=len(log),
         monthly_value=log.amount[last] / log.seats[last],
@@ -503,8 +558,11 @@ def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np
         opening_amount=log.amount[every_single],
         aged_amount=log.amount[aged],
         aged_renewed=yearly[aged] >= 0,
+        kept_amount=log.amount[kept],
+        kept_cust=log.ids[log.cust[kept]],
         anchor_amount=log.amount[anchors],
         anchor_value=log.amount[anchors] / log.seats[anchors],
+        anchor_cust=log.ids[log.cust[anchors]],
         lapsed_amount=log.amount[lapsed],
         lapsed_value=log.amount[lapsed] / log.seats[lapsed],
         lapsed_cust=log.ids[log.cust[lapsed]],
@@ -573,6 +631,8 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
                      considered={"monthly seat price": monthly_considered, "annual seat price": len(values)})
     if no_seats:  # no seat counts at all: what amounts say
         book = _amount_points(ev, book, rules.annual_min_amount)
+    book = _renewed_points(ev, book, rules.annual_min_amount)
+    book = replace(book, monthly_amounts=_monthly_amounts(ev))
     return _with_mix(book, ev)
 
 
@@ -729,6 +789,43 @@ def _lapsed_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> lis
                              "the most common monthly amount")
             for g, anchored in found
             if not any(abs(g.amount - round(g.amount / a) * a) <= TOLERANCE * g.amount for a in learned)]
+
+
+def _renewed_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> PriceBook:
+    """The book with the annual price points its renewals teach: an amount below annual_min_amount that
+    MIN_CUSTOMERS+ customers paid in single charges renewed 12 calendar months later at the very same amount (a plan
+    renewing at its price) is an annual price, flat or not: 490, a flat plan's year at ten months of 49, read by no
+    seat price (43 x 11.40 is 490.20), would otherwise be a month and then churn. A whole multiple, to the cent, of an
+    annual seat price the book has learned is read annual by seats already, and one of a monthly seat price is also a
+    month of seats (144 = 8 x 18, a year of one seat at 144 or a month of eight: the seat counts weigh it, or, without
+    them, the tier renewals of `_with_tier_points`): neither is listed; nor is a point the book has."""
+    if not len(ev.kept_amount):
+        return book
+    ok = np.isfinite(ev.kept_amount) & (ev.kept_amount > 0) & (ev.kept_amount < annual_min)
+    for a in (*(a for a in book.annual_seat if not a.assumed), *book.monthly_seat):
+        ok &= ~whole_multiple(ev.kept_amount, a.amount)
+    for pt in book.annual_points:
+        ok &= ~_close(ev.kept_amount, np.full(len(ev.kept_amount), pt.amount))
+    found = _groups(ev.kept_amount[ok], ev.kept_cust[ok], "", None)
+    points = [replace(g, basis=f"{g.charges} single charge{'s' if g.charges != 1 else ''} of {g.customers} customers "
+                               "renewed a year later at the same amount, no whole number of seats at an annual seat "
+                               "price")
+              for g in found]
+    return replace(book, annual_points=(*book.annual_points, *points)) if points else book
+
+
+def _monthly_amounts(ev: PriceEvidence) -> tuple[float, ...]:
+    """The amounts, to the cent, that anchor the monthly series of MIN_CUSTOMERS+ distinct customers, ascending: a
+    month's price of some plan (seats x a price, or a flat plan's month). One or two series at an amount may be a
+    coincidence of seats and tiers: 584.10 is 11 seats x 53.10 a month, and one seat's year at 11 months of it."""
+    ok = np.isfinite(ev.anchor_amount)
+    if not ok.any():
+        return ()
+    cents = np.rint(ev.anchor_amount[ok] * 100).astype(np.int64)
+    cust = pd.factorize(ev.anchor_cust[ok])[0].astype(np.int64)
+    pairs = np.unique(np.stack([cents, cust], axis=1), axis=0)
+    amounts, customers = np.unique(pairs[:, 0], return_counts=True)
+    return tuple((amounts[customers >= MIN_CUSTOMERS] / 100).tolist())
 
 
 def _used(prices: tuple[Price, ...], values: np.ndarray, cust: np.ndarray) -> tuple[Price, ...]:

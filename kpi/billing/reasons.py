@@ -21,12 +21,14 @@ from kpi.billing.pricebook import (
     ANNUAL_LIKELY,
     ANNUAL_SEATS,
     ANNUAL_UNLISTED,
+    ANNUAL_UNPRICED,
     MONTHLY_CODES,
     MONTHLY_LIKELY,
     MONTHLY_RESUMED,
     MONTHLY_SEATS,
     PriceBook,
     Verdict,
+    months_a_year,
     year_of_unlisted,
 )
 from kpi.billing.prorations import Prorations
@@ -143,6 +145,11 @@ def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amou
         return f"{amount:.2f} = {_plural(multiple, 'seat')} x {price:.2f}, the monthly seat price {source(price)}"
     if code == ANNUAL_SEATS:
         return f"{amount:.2f} = {_plural(multiple, 'seat')} x {price:.2f}, the annual seat price {source(price)}"
+    if code == ANNUAL_UNPRICED:
+        of = float(year_of_unlisted(book, np.array([amount / multiple]), months_a_year(book))[0])
+        return (f"{amount:.2f} = {_plural(multiple, 'seat')} (the customer's) x {price:.2f} a year, a price not in the "
+                f"book: {amount / multiple / of:.1f} months of the monthly seat price {of:.2f}, a tier not learned yet; "
+                "no price of the book reads it as a month, and no monthly plan of the log is billed at it")
     if code in (ANNUAL_LIKELY, MONTHLY_LIKELY, ANNUAL_UNLISTED, ANNUAL_BESIDE):
         annual = code != MONTHLY_LIKELY
         kind, other_kind = ("a year", "a month") if annual else ("a month", "a year")

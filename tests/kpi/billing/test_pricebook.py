@@ -15,6 +15,7 @@ from kpi.billing.pricebook import (
     ANNUAL_POINT,
     ANNUAL_SEATS,
     ANNUAL_UNLISTED,
+    ANNUAL_UNPRICED,
     DISTINCT_FROM,
     MONTHLY_LIKELY,
     MONTHLY_SEATS,
@@ -724,7 +725,8 @@ def test_a_pending_year_at_a_tier_the_book_has_not_learned_is_read_as_the_custom
     reason says. Once its renewal was due and did not come, only a tier learned from 3+ customers' charges (`_lapsed`)
     makes it a year: settled, it is 8 seats for a month again (measured: applying the rule to settled charges too took
     generated churned MRR from -4.2% to -5.3% on seat12 seed 1)."""
-    book = replace(TIERED, monthly_seat=(Price(18.0, 1, 80),), annual_seat=(Price(180.0, 1, 60),))
+    book = replace(TIERED, monthly_seat=(Price(18.0, 1, 80),), annual_seat=(Price(180.0, 1, 60),),
+                   monthly_amounts=(18.0, 150.0))  # 150: the monthly series of 3+ customers start at it
     amounts = np.array([144.0, 144.0, 144.0, 90.0, 150.0, 252.0])
     seat_counts = np.array([1.0, 1.0, np.nan, 1.0, 1.0, 2.0])
     pending = np.array([True, False, True, True, True, True])
@@ -736,7 +738,7 @@ def test_a_pending_year_at_a_tier_the_book_has_not_learned_is_read_as_the_custom
     assert (int(v.code[1]), int(v.multiple[1])) == (MONTHLY_LIKELY, 8)  # settled: not this rule's
     assert int(v.code[2]) == MONTHLY_LIKELY  # no seat count: no seats of its own to price a year at
     assert (int(v.code[3]), int(v.multiple[3])) == (MONTHLY_LIKELY, 5)  # 90 a seat is 5 months: no year
-    assert int(v.code[4]) == NONE  # 150 is no whole number of seats at 18: a flat plan's month, not this rule's
+    assert int(v.code[4]) == NONE  # 150 is no whole number of seats at 18, and a monthly plan's month in this log
     assert (int(v.code[5]), float(v.price[5]), int(v.multiple[5])) == (ANNUAL_UNLISTED, 126.0, 2)
     configured = replace(book, mode="configured")  # prices stated in the config are the whole book: nothing unlisted
     assert int(read_amounts(configured, amounts[:1], seat_counts[:1], pending[:1], alone[:1]).code[0]) == MONTHLY_LIKELY
@@ -778,3 +780,70 @@ def test_an_unlearned_tier_is_a_year_of_any_product_s_monthly_price():
     assert (int(v.code[0]), float(v.price[0]), int(v.multiple[0])) == (ANNUAL_UNLISTED, 405.0, 2)
     assert (float(v.other_price[0]), int(v.other_multiple[0])) == (45.0, 18)
 
+
+
+# ----------------------------------------------------------------------------- what a held-out price list taught
+
+
+def test_an_amount_renewed_a_year_later_by_three_customers_is_an_annual_price_point():
+    """A flat plan's year (490: ten months of 49) is no seats x a seat price. Once three customers have paid it and
+    paid it again twelve months later, it is an annual price point: a fourth customer's single 490 is a year, not a
+    month and then churn (generated seat11: churned MRR +73% of the truth before). 144 = 8 x 18, renewed as often, is
+    also a month of eight seats, and 360 = 2 x 180 is read by seats already: neither is listed."""
+    rows = [*monthly("m1", "2016-01-05 10:00", 18.0, 20), *monthly("m2", "2016-02-07 10:00", 18.0, 18),
+            *monthly("m3", "2016-03-09 10:00", 18.0, 16)]
+    for i, day in enumerate(("03", "11", "19")):
+        rows += [(f"f{i}", f"2016-02-{day} 09:00", 490.0), (f"f{i}", f"2017-02-{day} 09:00", 490.0),
+                 (f"e{i}", f"2016-04-{day} 09:00", 144.0), (f"e{i}", f"2017-04-{day} 09:00", 144.0),
+                 (f"a{i}", f"2016-05-{day} 09:00", 180.0), (f"a{i}", f"2017-05-{day} 09:00", 180.0),
+                 (f"t{i}", f"2016-06-{day} 09:00", 360.0), (f"t{i}", f"2017-06-{day} 09:00", 360.0)]
+    rows += [("new", "2017-07-12 09:00", 490.0)]
+    counts = seats(m1=1, m2=1, m3=1, new=3, **{f"a{i}": 1 for i in range(3)}, **{f"t{i}": 2 for i in range(3)})
+    result = read(charges(*rows), "2017-10-01", seat_counts=counts)
+    book = result.price_book
+    assert [p.amount for p in book.annual_points] == [490.0]
+    assert (book.annual_points[0].charges, book.annual_points[0].customers) == (3, 3)
+    assert "renewed a year later at the same amount" in dict(book.rows())["annual price point"]
+    assert month_ends(result, "2017-10-01", "new") == {"2017-07": 40.83, "2017-08": 40.83, "2017-09": 40.83,
+                                                     "2017-10": 40.83}
+    reason = rows_of(result, "new")["reason"].iloc[0]
+    assert "490.00 is an annual price point (learned from 3 charges of 3 customers)" in reason
+
+
+# 12, 29 and 59 a seat a month, a year 11 months of each; the log's mix known; 49 and 99 start monthly series (flat)
+ELEVEN = PriceBook(
+    "learned",
+    monthly_seat=(Price(12.0, 1, 300), Price(29.0, 1, 250), Price(59.0, 1, 120)),
+    annual_seat=(Price(132.0, 1, 150), Price(319.0, 1, 120), Price(649.0, 1, 80)),
+    monthly_amounts=(12.0, 24.0, 29.0, 49.0, 99.0),
+    annual_share_single=0.8,
+    annual_share_new=0.4,
+    seat_prior=(0.3, 0.25, 0.15, 0.1, 0.05) + (0.005,) * 30,
+)
+
+
+def test_a_charge_no_price_reads_is_the_customers_seats_for_a_year_at_a_tier_not_learned_yet():
+    """616.55 by a one-seat customer, its renewal due and not come: no price of the book reads it, as a month or as a
+    year, at any seat count. 1 seat x 616.55 is 10.4 months of 59, the Enterprise seat at a 5% discount the log has not
+    taught: a year. Not so for an amount monthly series start at (99, a flat plan's month, though 8.25 months of 12),
+    for a year dearer than the
+    book's 11 months of a seat price (560.50 by four seats: 11.7 months of 12; generated seat11 seed 15, truly a
+    month), for a charge inside a running monthly plan, in a log too young to know its mix, or with configured
+    prices."""
+    amounts = np.array([616.55, 99.0, 560.50, 616.55, 616.55])
+    seat_counts = np.array([1.0, 1.0, 4.0, 1.0, np.nan])
+    pending = np.zeros(len(amounts), dtype=bool)
+    alone = np.array([True, True, True, False, True])
+    v = read_amounts(ELEVEN, amounts, seat_counts, pending, alone)
+    assert (int(v.code[0]), float(v.price[0]), int(v.multiple[0])) == (ANNUAL_UNPRICED, 616.55, 1)
+    assert [int(c) for c in v.code[1:]] == [NONE, NONE, NONE, NONE]
+    for book in (replace(ELEVEN, mix_known=False), replace(ELEVEN, mode="configured")):
+        assert int(read_amounts(book, amounts[:1], seat_counts[:1], pending[:1], alone[:1]).code[0]) == NONE
+    assert int(read_amounts(ELEVEN, amounts[:1], seat_counts[:1], ~pending[:1], alone[:1]).code[0]) == ANNUAL_UNPRICED
+    from kpi.billing.reasons import _book_citation
+
+    assert "is 6 to 11 months of a monthly seat price, unless it is one of the 5 amounts" in dict(ELEVEN.rows())[
+        "tiers not learned yet"]
+    text = _book_citation(ELEVEN, ANNUAL_UNPRICED, 616.55, 1, 616.55, np.nan, 0)
+    assert text.startswith("616.55 = 1 seat (the customer's) x 616.55 a year, a price not in the book: 10.4 months of "
+                           "the monthly seat price 59.00")
