@@ -220,6 +220,32 @@ def _latest_before(log: Log, among: np.ndarray, charges: np.ndarray) -> np.ndarr
     return np.where((pos >= 0) & (log.cust[found] == log.cust[charges]), found, charges)
 
 
+def _big_annual_proration(log: Log, book: PriceBook, strong: np.ndarray, big: np.ndarray) -> np.ndarray:
+    """Per charge: is it one of `big` (>= annual_min_amount, opening a year by the amount rule alone) that falls inside
+    the year of an earlier `strong` charge of its customer and is seats added to it: k seats x one of the book's annual
+    seat prices x the share of that year left (`proration_fit`), and no whole multiple of a price, to the cent (an
+    add-on plan bought beside the first: 1800 = 10 x 180 a minute after 10800, 766972)? 1529.89 five months into a
+    5400 plan of 12 seats at 450 a year is 5 seats x 540 x 206 / 365 (generated seat12): a year of its own at 127.49 a
+    month would under-read the term's 225 a month and then outlive it."""
+    out = np.zeros(len(log), dtype=bool)
+    cand = np.flatnonzero(big)
+    hosts = np.flatnonzero(strong)
+    if not len(cand) or not len(hosts):
+        return out
+    pos = np.searchsorted(hosts, cand, side="left") - 1  # the log is sorted by customer and time: the latest before
+    host = hosts[np.maximum(pos, 0)]
+    ok = (pos >= 0) & (log.cust[host] == log.cust[cand])
+    year_end = add_months(log.t[host], 12)
+    ok &= log.t[cand] < year_end
+    share = (year_end - log.t[cand]) / np.maximum(year_end - log.t[host], 1)
+    implied = log.amount[cand] / np.maximum(share, 1e-9)
+    ok &= proration_fit(book.annual_seat, np.where(ok, implied, np.nan)) > 0
+    for price in (*book.annual_seat, *book.annual_points, *book.monthly_seat):
+        ok &= ~whole_multiple(log.amount[cand], price.amount)
+    out[cand[ok]] = True
+    return out
+
+
 def yearly_renewals(log: Log, single: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per charge: the single charge of its customer closest to 12 calendar months later within the renewal tolerance
     (-1: none), and conversely the charge each one renews (-1: none). An annual plan renewing: only single charges,
@@ -413,6 +439,9 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     near = np.abs(verdict.multiple - log.seats) <= np.maximum(1.0, SEAT_SLACK * log.seats)  # exact seats: 0 off
     big &= ~(pending & _a_month(log, verdict, every) & near & (log.mode == AUTO))
     strong = single & (log.mode != MONTHLY) & (big | switch | (yearly >= 0) | (renews >= 0))
+    if book.annual_seat:  # ... but a big seat proration on an annual term is that term's, not a year of its own
+        strong &= ~_big_annual_proration(log, book, strong, big & ~switch & (yearly < 0) & (renews < 0)
+                                         & (log.mode == AUTO))
     opens = strong.copy()
     annual = strong.copy()
     follower = np.full(n, np.nan)

@@ -384,3 +384,22 @@ def test_configured_prices_weigh_readings_from_a_logs_first_day():
         counts[f"m{i}"] = 1 + i % 3
     result = read(charges(*rows), "2016-01-31 23:59:59", rules=rules, seat_counts=seats(**counts))
     assert list(rows_of(result, "x")["kind"]) == ["annual term"]
+
+
+def test_a_big_seat_proration_on_an_annual_term_is_that_terms_not_a_year_of_its_own():
+    """5400 for 12 seats at 450 a year, then 1529.89 on 2017-07-11: five seats at 540 x the 206 days of 365 left
+    (generated seat12 286429). The amount rule alone would open a year of its own at 127.49 a month, under-reading
+    the term's five seats (about 225 a month) until its end and then out-living it by five months; it is the term's
+    proration. A whole price a minute after a plan (1800 = 10 x 180 beside 10800: 766972 on the shared log) is a
+    second plan still, as is a big charge that no seat price divides."""
+    rules = BillingRules(price_book=PriceList(monthly_seat=(45.0,), annual_seat=(540.0, 450.0)))
+    log = charges(("c", "2017-02-03 06:45:46", 5400.0), ("c", "2017-07-11 11:07:00", 1529.89),
+                  ("w", "2017-03-30 10:00:00", 10800.0), ("w", "2017-03-30 10:01:00", 1800.0),
+                  ("o", "2017-03-01 10:00:00", 5400.0), ("o", "2017-06-01 10:00:00", 1234.56))
+    result = read(log, "2018-03-31 23:59:59", rules=rules, seat_counts=seats(c=17, w=25, o=12))
+    assert list(rows_of(result, "c")["kind"]) == ["annual term"]
+    ends = month_ends(result, "2018-03-31 23:59:59", "c")
+    assert ends["2017-06"] == 450.0 and 224.0 < ends["2018-01"] - 450.0 < 227.0  # 1529.89 over the 6.8 months left
+    assert ends.get("2018-02", 0.0) == 0.0  # nothing of it outlives the term's year (2018-02-03)
+    assert list(rows_of(result, "w")["kind"]) == ["annual term", "annual term"]
+    assert list(rows_of(result, "o")["kind"]) == ["annual term", "annual term"]
