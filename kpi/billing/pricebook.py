@@ -792,24 +792,24 @@ def _lapsed_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> lis
 
 
 def _renewed_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> PriceBook:
-    """The book with the annual price points its renewals teach: an amount below annual_min_amount that
-    MIN_CUSTOMERS+ customers paid in single charges renewed 12 calendar months later at the very same amount (a plan
-    renewing at its price) is an annual price, flat or not: 490, a flat plan's year at ten months of 49, read by no
-    seat price (43 x 11.40 is 490.20), would otherwise be a month and then churn. A whole multiple, to the cent, of an
+    """The book with the annual price points its renewals teach: an amount that MIN_CUSTOMERS+ customers paid in
+    single charges renewed 12 calendar months later at the very same amount (a plan renewing at its price) is an
+    annual price, flat or not: 490, a flat plan's year at ten months of 49, read by no seat price (43 x 11.40 is
+    490.20), would otherwise be a month and then churn; 1490, one of annual_min_amount or more, is annual anyway, but
+    a whole price bought beside a plan, not seats added to it (kpi.billing.terms._big_annual_proration). A whole multiple, to the cent, of an
     annual seat price the book has learned is read annual by seats already, and one of a monthly seat price is also a
     month of seats (144 = 8 x 18, a year of one seat at 144 or a month of eight: the seat counts weigh it, or, without
     them, the tier renewals of `_with_tier_points`): neither is listed; nor is a point the book has."""
     if not len(ev.kept_amount):
         return book
-    ok = np.isfinite(ev.kept_amount) & (ev.kept_amount > 0) & (ev.kept_amount < annual_min)
+    ok = np.isfinite(ev.kept_amount) & (ev.kept_amount > 0)
     for a in (*(a for a in book.annual_seat if not a.assumed), *book.monthly_seat):
         ok &= ~whole_multiple(ev.kept_amount, a.amount)
     for pt in book.annual_points:
         ok &= ~_close(ev.kept_amount, np.full(len(ev.kept_amount), pt.amount))
     found = _groups(ev.kept_amount[ok], ev.kept_cust[ok], "", None)
     points = [replace(g, basis=f"{g.charges} single charge{'s' if g.charges != 1 else ''} of {g.customers} customers "
-                               "renewed a year later at the same amount, no whole number of seats at an annual seat "
-                               "price")
+                               "renewed a year later at the same amount, no whole number of seats at a seat price")
               for g in found]
     return replace(book, annual_points=(*book.annual_points, *points)) if points else book
 
@@ -821,11 +821,11 @@ def _monthly_amounts(ev: PriceEvidence) -> tuple[float, ...]:
     ok = np.isfinite(ev.anchor_amount)
     if not ok.any():
         return ()
-    cents = np.rint(ev.anchor_amount[ok] * 100).astype(np.int64)
+    amount_code, amounts = pd.factorize(np.rint(ev.anchor_amount[ok] * 100).astype(np.int64))
     cust = pd.factorize(ev.anchor_cust[ok])[0].astype(np.int64)
-    pairs = np.unique(np.stack([cents, cust], axis=1), axis=0)
-    amounts, customers = np.unique(pairs[:, 0], return_counts=True)
-    return tuple((amounts[customers >= MIN_CUSTOMERS] / 100).tolist())
+    pairs = np.unique(amount_code.astype(np.int64) * (int(cust.max()) + 1) + cust)  # each (amount, customer) once
+    customers = np.bincount(pairs // (int(cust.max()) + 1), minlength=len(amounts))
+    return tuple((np.sort(np.asarray(amounts)[customers >= MIN_CUSTOMERS]) / 100).tolist())
 
 
 def _used(prices: tuple[Price, ...], values: np.ndarray, cust: np.ndarray) -> tuple[Price, ...]:

@@ -22,6 +22,7 @@ from kpi.billing.pricebook import (
     ANNUAL_SEATS,
     ANNUAL_UNLISTED,
     ANNUAL_UNPRICED,
+    MIN_CUSTOMERS,
     MONTHLY_CODES,
     MONTHLY_LIKELY,
     MONTHLY_RESUMED,
@@ -147,9 +148,10 @@ def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amou
         return f"{amount:.2f} = {_plural(multiple, 'seat')} x {price:.2f}, the annual seat price {source(price)}"
     if code == ANNUAL_UNPRICED:
         of = float(year_of_unlisted(book, np.array([amount / multiple]), months_a_year(book))[0])
-        return (f"{amount:.2f} = {_plural(multiple, 'seat')} (the customer's) x {price:.2f} a year, a price not in the "
-                f"book: {amount / multiple / of:.1f} months of the monthly seat price {of:.2f}, a tier not learned yet; "
-                "no price of the book reads it as a month, and no monthly plan of the log is billed at it")
+        return (f"{amount:.2f} = {_plural(multiple, 'seat')} (the customer's) x {price:.2f} a year, taken for a price "
+                f"the book has not learned ({amount / multiple / of:.1f} months of the monthly seat price {of:.2f}: a "
+                "discounted tier?), as no price of the book reads it as a month or a year and no monthly plans of "
+                f"{MIN_CUSTOMERS}+ customers start at it; a guess")
     if code in (ANNUAL_LIKELY, MONTHLY_LIKELY, ANNUAL_UNLISTED, ANNUAL_BESIDE):
         annual = code != MONTHLY_LIKELY
         kind, other_kind = ("a year", "a month") if annual else ("a month", "a year")
@@ -397,7 +399,8 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
             ": an annual plan, annual term")
     rows = rule(amount >= rules.annual_min_amount)
     text[rows] = _join("single charge of ", money[rows], f" >= annual_min_amount {minimum}: annual term")
-    rows = rule(np.isin(code, ANNUAL_CODES))
+    # ... a tier the book guessed (ANNUAL_UNPRICED) gives way to a proration that confirms the year (394628)
+    rows = rule(np.isin(code, ANNUAL_CODES) & ~((code == ANNUAL_UNPRICED) & spans.annual & (follower_charge >= 0)))
     text[rows] = _join("single charge of ", book_says[rows], ": annual term")
     rows = rule(spans.annual & (follower_charge >= 0))
     if len(rows):

@@ -77,6 +77,7 @@ from kpi.billing.timeline import (
 
 RATIO_TOLERANCE = 0.01
 SEAT_SLACK = 0.1  # a big pending charge is a month of k seats when k is today's seats within 10% (or one seat)
+MAX_PRORATION_ROUNDS = 8  # big seat prorations on one annual term settled one after the other (_big_annual_proration)
 
 
 @dataclass(frozen=True)
@@ -228,21 +229,28 @@ def _big_annual_proration(log: Log, book: PriceBook, strong: np.ndarray, big: np
     5400 plan of 12 seats at 450 a year is 5 seats x 540 x 206 / 365 (generated seat12): a year of its own at 127.49 a
     month would under-read the term's 225 a month and then outlive it."""
     out = np.zeros(len(log), dtype=bool)
-    cand = np.flatnonzero(big)
-    hosts = np.flatnonzero(strong)
-    if not len(cand) or not len(hosts):
+    cand = np.flatnonzero(big & strong)
+    if not len(cand):
         return out
-    pos = np.searchsorted(hosts, cand, side="left") - 1  # the log is sorted by customer and time: the latest before
-    host = hosts[np.maximum(pos, 0)]
-    ok = (pos >= 0) & (log.cust[host] == log.cust[cand])
-    year_end = add_months(log.t[host], 12)
-    ok &= log.t[cand] < year_end
-    share = (year_end - log.t[cand]) / np.maximum(year_end - log.t[host], 1)
-    implied = log.amount[cand] / np.maximum(share, 1e-9)
-    ok &= proration_fit(book.annual_seat, np.where(ok, implied, np.nan)) > 0
+    whole = np.zeros(len(cand), dtype=bool)
     for price in (*book.annual_seat, *book.annual_points, *book.monthly_seat):
-        ok &= ~whole_multiple(log.amount[cand], price.amount)
-    out[cand[ok]] = True
+        whole |= whole_multiple(log.amount[cand], price.amount)
+    # the host is the latest charge before it that opens a year: one found to be a proration itself is none, so a
+    # second seat proration on the same term is measured from the term (a chain is settled in as many rounds)
+    for _ in range(MAX_PRORATION_ROUNDS):
+        hosts = np.flatnonzero(strong & ~out)
+        pos = np.searchsorted(hosts, cand, side="left") - 1  # the log is sorted by customer and time
+        host = hosts[np.maximum(pos, 0)]
+        ok = (pos >= 0) & (log.cust[host] == log.cust[cand]) & ~whole
+        year_end = add_months(log.t[host], 12)
+        ok &= log.t[cand] < year_end
+        share = (year_end - log.t[cand]) / np.maximum(year_end - log.t[host], 1)
+        ok &= proration_fit(book.annual_seat, np.where(ok, log.amount[cand] / np.maximum(share, 1e-9), np.nan)) > 0
+        now = np.zeros(len(log), dtype=bool)
+        now[cand[ok]] = True
+        if np.array_equal(now, out):
+            break
+        out = now
     return out
 
 
@@ -440,8 +448,7 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     big &= ~(pending & _a_month(log, verdict, every) & near & (log.mode == AUTO))
     strong = single & (log.mode != MONTHLY) & (big | switch | (yearly >= 0) | (renews >= 0))
     if book.annual_seat:  # ... but a big seat proration on an annual term is that term's, not a year of its own
-        strong &= ~_big_annual_proration(log, book, strong, big & ~switch & (yearly < 0) & (renews < 0)
-                                         & (log.mode == AUTO))
+        strong &= ~_big_annual_proration(log, book, strong, big & ~switch & (yearly < 0) & (renews < 0))
     opens = strong.copy()
     annual = strong.copy()
     follower = np.full(n, np.nan)

@@ -121,7 +121,7 @@ def _partitioned(settings: Settings, n: int) -> PerCustomer:
     return done
 
 
-@pytest.mark.parametrize("scheme", ["seat10", "seat12", "noseats"])
+@pytest.mark.parametrize("scheme", ["seat10", "seat12", "noseats", "seat11"])
 def test_partitions_give_the_frames_of_one_reading_on_generated_logs(tmp_path: Path, scheme: str) -> None:
     settings = _generated(tmp_path, 400, 3, scheme)
     for n in (2, 5):
@@ -218,7 +218,7 @@ def _sliced(settings: Settings, charges_per_slice: int) -> int:
     return count
 
 
-@pytest.mark.parametrize("scheme", ["seat10", "seat12", "noseats"])
+@pytest.mark.parametrize("scheme", ["seat10", "seat12", "noseats", "seat11"])
 def test_slices_give_the_frames_and_codes_of_one_reading_on_generated_logs(tmp_path: Path, scheme: str) -> None:
     settings = _generated(tmp_path, 400, 3, scheme)
     assert _sliced(settings, 500) >= 4

@@ -797,17 +797,33 @@ def test_an_amount_renewed_a_year_later_by_three_customers_is_an_annual_price_po
                  (f"e{i}", f"2016-04-{day} 09:00", 144.0), (f"e{i}", f"2017-04-{day} 09:00", 144.0),
                  (f"a{i}", f"2016-05-{day} 09:00", 180.0), (f"a{i}", f"2017-05-{day} 09:00", 180.0),
                  (f"t{i}", f"2016-06-{day} 09:00", 360.0), (f"t{i}", f"2017-06-{day} 09:00", 360.0)]
-    rows += [("new", "2017-07-12 09:00", 490.0)]
-    counts = seats(m1=1, m2=1, m3=1, new=3, **{f"a{i}": 1 for i in range(3)}, **{f"t{i}": 2 for i in range(3)})
+        rows += [(f"p{i}", f"2016-07-{day} 09:00", 1355.0), (f"p{i}", f"2017-07-{day} 09:00", 1355.0),
+                 (f"r{i}", f"2016-08-{day} 09:00", 290.0), (f"r{i}", f"2017-08-{day} 10:30", 310.0)]
+    # a flat year of 1355 bought about half-way through a 10-seat plan: also 15 seats x 180 x the share left
+    start, end = pd.Timestamp("2016-09-01"), pd.Timestamp("2017-09-01")
+    rows += [("new", "2017-07-12 09:00", 490.0), ("x", str(start), 1800.0),
+             ("x", str((end - (end - start) * 1355.0 / 2700.0).floor("s")), 1355.0)]
+    counts = seats(m1=1, m2=1, m3=1, new=3, x=10, **{f"a{i}": 1 for i in range(3)}, **{f"t{i}": 2 for i in range(3)})
     result = read(charges(*rows), "2017-10-01", seat_counts=counts)
     book = result.price_book
-    assert [p.amount for p in book.annual_points] == [490.0]
+    assert [p.amount for p in book.annual_points] == [490.0, 1355.0]  # not 290 (renewed at 310), nor 144 or 360
     assert (book.annual_points[0].charges, book.annual_points[0].customers) == (3, 3)
+    assert list(rows_of(result, "x")["kind"]) == ["annual term", "annual term"]  # a plan beside it, not 15 seats
     assert "renewed a year later at the same amount" in dict(book.rows())["annual price point"]
     assert month_ends(result, "2017-10-01", "new") == {"2017-07": 40.83, "2017-08": 40.83, "2017-09": 40.83,
                                                      "2017-10": 40.83}
     reason = rows_of(result, "new")["reason"].iloc[0]
     assert "490.00 is an annual price point (learned from 3 charges of 3 customers)" in reason
+
+
+def test_the_amounts_monthly_plans_start_at_are_those_of_three_customers_or_more():
+    """The amounts that keep a charge no price reads from being taken for a year (ANNUAL_UNPRICED) are those the
+    monthly series of three customers or more start at: 99 (three flat plans) is one, 149 (two) is not; each to the
+    cent."""
+    rows = [*monthly("a", "2016-01-05 10:00", 99.0, 3), *monthly("b", "2016-02-05 10:00", 99.0, 3),
+            *monthly("c", "2016-03-05 10:00", 99.0, 3), *monthly("d", "2016-01-07 10:00", 149.0, 3),
+            *monthly("e", "2016-02-07 10:00", 149.0, 3), *monthly("f", "2016-02-09 10:00", 149.01, 3)]
+    assert read(charges(*rows), "2016-07-01").price_book.monthly_amounts == (99.0,)
 
 
 # 12, 29 and 59 a seat a month, a year 11 months of each; the log's mix known; 49 and 99 start monthly series (flat)
@@ -845,5 +861,6 @@ def test_a_charge_no_price_reads_is_the_customers_seats_for_a_year_at_a_tier_not
     assert "is 6 to 11 months of a monthly seat price, unless it is one of the 5 amounts" in dict(ELEVEN.rows())[
         "tiers not learned yet"]
     text = _book_citation(ELEVEN, ANNUAL_UNPRICED, 616.55, 1, 616.55, np.nan, 0)
-    assert text.startswith("616.55 = 1 seat (the customer's) x 616.55 a year, a price not in the book: 10.4 months of "
-                           "the monthly seat price 59.00")
+    assert text == ("616.55 = 1 seat (the customer's) x 616.55 a year, taken for a price the book has not learned (10.4 "
+                    "months of the monthly seat price 59.00: a discounted tier?), as no price of the book reads it as a "
+                    "month or a year and no monthly plans of 3+ customers start at it; a guess")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from kpi.mrr import customer_months, movements
 from kpi.params import BillingRules, PriceList
@@ -403,3 +404,24 @@ def test_a_big_seat_proration_on_an_annual_term_is_that_terms_not_a_year_of_its_
     assert ends.get("2018-02", 0.0) == 0.0  # nothing of it outlives the term's year (2018-02-03)
     assert list(rows_of(result, "w")["kind"]) == ["annual term", "annual term"]
     assert list(rows_of(result, "o")["kind"]) == ["annual term", "annual term"]
+
+
+def test_big_seat_prorations_one_after_another_on_one_term_and_under_an_annual_override_are_the_terms():
+    """Two big prorations on one 5400 term (5 seats at 540 for the 274 days left, then 4 more for the 182 left): the
+    second is measured from the term, not from the first (which opens no year); and a customer set to annual by
+    billing_overrides reads them so too. Nothing of them outlives the term's year."""
+    rules = BillingRules(price_book=PriceList(monthly_seat=(45.0,), annual_seat=(540.0, 450.0)),
+                         billing_overrides=(("o", "annual"),))
+    start, end = pd.Timestamp("2017-02-03 06:45:46"), pd.Timestamp("2018-02-03 06:45:46")
+    at1, at2 = pd.Timestamp("2017-05-05 06:45:46"), pd.Timestamp("2017-08-04 06:45:46")
+    first = round(5 * 540 * (end - at1) / (end - start), 2)
+    second = round(4 * 540 * (end - at2) / (end - start), 2)
+    rows = []
+    for c in ("c", "o"):
+        rows += [(c, str(start), 5400.0), (c, str(at1), first), (c, str(at2), second)]
+    result = read(charges(*rows), "2018-06-30 23:59:59", rules=rules, seat_counts=seats(c=20, o=20))
+    for c in ("c", "o"):
+        assert list(rows_of(result, c)["kind"]) == ["annual term"], c
+        ends = month_ends(result, "2018-06-30 23:59:59", c)
+        assert ends["2018-01"] == pytest.approx(450.0 + 5 * 45.0 + 4 * 45.0, abs=1.0), c
+        assert all(ends.get(f"2018-0{m}", 0.0) == 0.0 for m in range(2, 7)), c
