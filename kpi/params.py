@@ -33,6 +33,10 @@ class BillingRules:
     billing_overrides: tuple[tuple[str, str], ...] = ()
     # "auto": learned from the log's own evidence; "off": amount rules only; a PriceList: these prices
     price_book: Literal["auto", "off"] | PriceList = "auto"
+    # a single charge that no learned price reads but that is the customer's seats x 6 to 12 months (the book's months
+    # a year, once settled) of a monthly seat price: "year" (a tier the book has not learned yet; docs/billing.md items
+    # 20 and 29) or "month" (metrics.md 2b read literally: what the book does not price is one month)
+    unlisted_tiers: Literal["year", "month"] = "year"
 
 
 DEFAULT_SPEND_PER_MONTH = 4000.0  # metrics.md 6; an assumption, not any company's figure

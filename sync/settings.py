@@ -69,6 +69,9 @@ class BillingSection:
     # "auto" (learned from the log), "off" (amount rules only), or a table of list prices:
     # { monthly_seat = [18.0], annual_seat = [180.0], annual_points = [900.0] }
     price_book: str | tuple[tuple[str, tuple[float, ...]], ...] = "auto"
+    # a single charge no learned price reads, at the customer's seats x 6-12 months of a monthly seat price: "year" (a
+    # tier the book has not learned) or "month" (what the book does not price is one month)
+    unlisted_tiers: Literal["year", "month"] = "year"
     timezone: str = ""  # kept for configs that put it here; the top-level `timezone` wins
 
 
@@ -436,6 +439,7 @@ def build_params(sections: Mapping[str, Any], timezone: str, economics_keys: fro
             prorations=billing.prorations,
             billing_overrides=billing.billing_overrides,
             price_book=_price_book(billing.price_book),
+            unlisted_tiers=billing.unlisted_tiers,
         ),
         availability=AvailabilityParams(
             count_pending=availability.count_pending,

@@ -117,6 +117,7 @@ class PriceBook:
     annual_share_new: float = 0.0
     seat_prior: tuple[float, ...] = ()
     mix_known: bool = True  # False: too young a log to say its mix; the two intervals weigh evenly
+    unlisted: bool = True  # a charge at a tier not learned yet may be a year (ANNUAL_UNLISTED, ANNUAL_UNPRICED)
     # no seat counts to weigh: whole multiples of every learned annual seat price (tiers too) are annual points, for
     # charges whose renewal was due, when the log's year-old single charges at a tier renewed a year later at least
     # TIER_RENEWAL_RATIO times as often as those at the list price
@@ -182,7 +183,7 @@ class PriceBook:
                 out.append(("tier multiples", f"single charges a year old or more: {lr} of {la} at k x the list price "
                                               f"renewed a year later, {tr} of {ta} at k x a tier price: tier multiples "
                                               f"are {verdict}"))
-        if self.seat_prior and self.mix_known and self.mode == "learned" and self.monthly_seat:
+        if self.seat_prior and self.mix_known and self.mode == "learned" and self.monthly_seat and self.unlisted:
             out.append(("tiers not learned yet", "a single charge that no price reads, as a month or as a year, by a "
                                                  "customer with a known seat count is read as those seats for a year "
                                                  f"when amount / seats is {MIN_ANNUAL_MONTHS:g} to "
@@ -295,14 +296,15 @@ def _read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pendin
         a_score, a_price, a_k = _likeliest(book, weighed, amount, share, seats)
         m_score, m_price, m_k = _likeliest(book, list(book.monthly_seat), amount, 1 - share, seats)
         unlisted = np.zeros(n, dtype=bool)
-        if pending is not None and alone is not None and book.monthly_seat and book.mode != "configured":
+        if pending is not None and alone is not None and book.monthly_seat and book.mode != "configured" and \
+                book.unlisted:
             u_score, u_price, u_k = _unlisted(book, weighed, amount, share, seats, pending & alone
                                               & np.isfinite(m_score) & ~np.isfinite(a_score))
             unlisted = np.isfinite(u_score)
             a_score, a_price, a_k = (np.where(unlisted, u_score, a_score), np.where(unlisted, u_price, a_price),
                                      np.where(unlisted, u_k, a_k))
         unpriced = np.zeros(n, dtype=bool)
-        if alone is not None and book.monthly_seat and book.mode != "configured" and book.mix_known:
+        if alone is not None and book.monthly_seat and book.mode != "configured" and book.mix_known and book.unlisted:
             # read by no price at all, pending or not: the customer's seats for a year at a tier not learned yet (at
             # most the book's months a year of a monthly seat price: a discount makes a year cheaper, never dearer),
             # unless the amount is some monthly plan's month (a flat plan's: 150 by a one-seat customer)
@@ -632,7 +634,7 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
     if no_seats:  # no seat counts at all: what amounts say
         book = _amount_points(ev, book, rules.annual_min_amount)
     book = _renewed_points(ev, book, rules.annual_min_amount)
-    book = replace(book, monthly_amounts=_monthly_amounts(ev))
+    book = replace(book, monthly_amounts=_monthly_amounts(ev), unlisted=rules.unlisted_tiers == "year")
     return _with_mix(book, ev)
 
 

@@ -51,6 +51,7 @@ def test_unknown_key_is_an_error_naming_it(tmp_path: Path, text: str, named: str
     ("text", "words"),
     [
         ("[billing]\nprorations = 'spread'\n", "expected one of 'normalize', 'ignore'"),
+        ("[billing]\nunlisted_tiers = 'annual'\n", "expected one of 'year', 'month'"),
         ("[billing]\nannual_min_amount = 'lots'\n", "expected a number"),
         ("timezone = 'Mars/Olympus'\n", "unknown timezone"),
         ("[billing\n", "not valid TOML"),
@@ -100,6 +101,13 @@ def test_missing_config_file(tmp_path: Path) -> None:
 def test_price_book_setting(tmp_path: Path, text: str, expected: object) -> None:
     """billing.price_book is "auto" by default, "off", or a table of list prices that reaches the billing rules."""
     assert load_settings(write(tmp_path, text), {}).params.billing.price_book == expected
+
+
+def test_unlisted_tiers_setting(tmp_path: Path) -> None:
+    """billing.unlisted_tiers is "year" by default and "month" when set, in the billing rules."""
+    assert load_settings(write(tmp_path, ""), {}).params.billing.unlisted_tiers == "year"
+    assert load_settings(write(tmp_path, "[billing]\nunlisted_tiers = 'month'\n"), {}).params.billing.unlisted_tiers \
+        == "month"
 
 
 @pytest.mark.parametrize(

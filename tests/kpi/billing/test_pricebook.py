@@ -742,6 +742,8 @@ def test_a_pending_year_at_a_tier_the_book_has_not_learned_is_read_as_the_custom
     assert (int(v.code[5]), float(v.price[5]), int(v.multiple[5])) == (ANNUAL_UNLISTED, 126.0, 2)
     configured = replace(book, mode="configured")  # prices stated in the config are the whole book: nothing unlisted
     assert int(read_amounts(configured, amounts[:1], seat_counts[:1], pending[:1], alone[:1]).code[0]) == MONTHLY_LIKELY
+    literal = replace(book, unlisted=False)  # [billing] unlisted_tiers = "month"
+    assert int(read_amounts(literal, amounts[:1], seat_counts[:1], pending[:1], alone[:1]).code[0]) == MONTHLY_LIKELY
 
 
 def test_a_pending_charge_at_an_unlearned_tier_is_a_year_from_its_month_end():
@@ -824,6 +826,8 @@ def test_the_amounts_monthly_plans_start_at_are_those_of_three_customers_or_more
             *monthly("c", "2016-03-05 10:00", 99.0, 3), *monthly("d", "2016-01-07 10:00", 149.0, 3),
             *monthly("e", "2016-02-07 10:00", 149.0, 3), *monthly("f", "2016-02-09 10:00", 149.01, 3)]
     assert read(charges(*rows), "2016-07-01").price_book.monthly_amounts == (99.0,)
+    literal = read(charges(*rows), "2016-07-01", rules=BillingRules(unlisted_tiers="month")).price_book
+    assert not literal.unlisted and "tiers not learned yet" not in dict(literal.rows())  # [billing] unlisted_tiers
 
 
 # 12, 29 and 59 a seat a month, a year 11 months of each; the log's mix known; 49 and 99 start monthly series (flat)
@@ -845,7 +849,7 @@ def test_a_charge_no_price_reads_is_the_customers_seats_for_a_year_at_a_tier_not
     for a year dearer than the
     book's 11 months of a seat price (560.50 by four seats: 11.7 months of 12; generated seat11 seed 15, truly a
     month), for a charge inside a running monthly plan, in a log too young to know its mix, or with configured
-    prices."""
+    prices, or with [billing] unlisted_tiers = "month"."""
     amounts = np.array([616.55, 99.0, 560.50, 616.55, 616.55])
     seat_counts = np.array([1.0, 1.0, 4.0, 1.0, np.nan])
     pending = np.zeros(len(amounts), dtype=bool)
@@ -853,7 +857,7 @@ def test_a_charge_no_price_reads_is_the_customers_seats_for_a_year_at_a_tier_not
     v = read_amounts(ELEVEN, amounts, seat_counts, pending, alone)
     assert (int(v.code[0]), float(v.price[0]), int(v.multiple[0])) == (ANNUAL_UNPRICED, 616.55, 1)
     assert [int(c) for c in v.code[1:]] == [NONE, NONE, NONE, NONE]
-    for book in (replace(ELEVEN, mix_known=False), replace(ELEVEN, mode="configured")):
+    for book in (replace(ELEVEN, mix_known=False), replace(ELEVEN, mode="configured"), replace(ELEVEN, unlisted=False)):
         assert int(read_amounts(book, amounts[:1], seat_counts[:1], pending[:1], alone[:1]).code[0]) == NONE
     assert int(read_amounts(ELEVEN, amounts[:1], seat_counts[:1], ~pending[:1], alone[:1]).code[0]) == ANNUAL_UNPRICED
     from kpi.billing.reasons import _book_citation
