@@ -38,8 +38,11 @@ def about(ctx: Context) -> pd.DataFrame:
                      ">= billing.annual_min_amount, when it is renewed 12 calendar months later, when it is an annual "
                      "price for the monthly plan it ends (10 or 12 times its rate: a switch to annual), when the price "
                      "book calls it annual (its customer's seats x an annual seat price and not seats x a monthly one, "
-                     "or the likelier reading when today's seats do not settle it), or when a later charge within its "
-                     "year is an annual proration of it; else one month; prorations are spread to the next boundary. "
+                     "or the likelier reading when today's seats do not settle it, or a learned annual price point; "
+                     "with billing.unlisted_tiers = year, also the customer's seats x a tier the book has not learned "
+                     "when no price reads the amount at all), or when a later charge within its year is an annual "
+                     "proration of it; else one month; a charge inside a running series or annual term that is seats "
+                     "added to it (even >= billing.annual_min_amount) is a proration, spread to the next boundary. "
                      "The price book is listed above; see the Billing tab for each customer's classification and the "
                      "prices that decided it."))
     else:

@@ -311,7 +311,7 @@ def guess_row(customer_months_: pd.DataFrame, guessed: pd.DataFrame, month: pd.T
     day = pd.Timestamp(as_of).tz_convert(timezone).strftime("%Y-%m-%d")
     share_now = (f"{pct(guessed_now / total_now)} of MRR on {day} ({money(guessed_now, currency)})"
                  if total_now > 0 else f"no MRR on {day}")
-    tail = " (Billing tab: Guessed = TRUE, the terms read from a single charge; check those first)."
+    tail = " (Billing tab: Guessed = TRUE, the terms read from a single charge that no renewal confirmed; check those first)."
     if month is None or cm.empty:
         return _row("Guesses", "", f"{share_now[0].upper()}{share_now[1:]} rests on intervals guessed from a single "
                                     f"charge{tail}")

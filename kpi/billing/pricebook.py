@@ -341,6 +341,7 @@ def _read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pendin
     return Verdict(code=code, price=price, multiple=multiple, other_price=other_price, other_multiple=other_multiple)
 
 
+WEIGHED_TOLERANCE = 0.0002
 SEAT_DRIFT = 2.0  # P(k seats then | S seats today) falls as exp(-SEAT_DRIFT x |ln(k / S)|): half or twice is 1/4
 
 
@@ -361,7 +362,7 @@ def _likeliest(book: PriceBook, prices: list[Price], amount: np.ndarray, share: 
         log_share = np.log(share)
     for p in prices:
         k = np.rint(amount / p.amount).astype(np.int64)
-        ok = (k >= 1) & (k <= MAX_SEATS) & _close(amount, k * p.amount)
+        ok = (k >= 1) & (k <= MAX_SEATS) & (np.abs(amount - k * p.amount) <= np.maximum(0.01, WEIGHED_TOLERANCE * amount))
         score = log_share + np.log(max(p.customers, 1) / support) + _log_seat_prior(book, k)
         with np.errstate(divide="ignore", invalid="ignore"):
             drift = np.where(np.isnan(seats) | (seats <= 0), 0.0, np.abs(np.log(np.maximum(k, 1) / seats)))

@@ -453,7 +453,8 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
             "current_rate": rate.astype("float64"),
             "covered_until": utc(span_end),  # the end of its last piece: when it stops paying unless renewed
             "reason": reasons,
-            "guessed": ~is_series & (mode == AUTO),
+            # a term read from one charge, unless it renewed a year later or renews one (a renewal seen)
+            "guessed": ~is_series & (mode == AUTO) & (yearly < 0) & (renews < 0),
         }
     )
     return out.iloc[order].loc[:, list(BILLING_COLUMNS)].reset_index(drop=True)

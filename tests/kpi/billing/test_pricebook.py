@@ -868,3 +868,17 @@ def test_a_charge_no_price_reads_is_the_customers_seats_for_a_year_at_a_tier_not
     assert text == ("616.55 = 1 seat (the customer's) x 616.55 a year, taken for a price the book has not learned (10.4 "
                     "months of the monthly seat price 59.00: a discounted tier?), as no price of the book reads it as a "
                     "month or a year and no monthly plans of 3+ customers start at it; a guess")
+
+
+def test_a_weighed_reading_of_k_seats_matches_the_amount_to_a_fiftieth_of_a_percent():
+    """Weighing k seats x a price, k free, a 0.1% tolerance read 490.00 (a flat plan's year) as 43 seats x 11.40 a
+    month (490.20) by a 53-seat customer, then a churn (generated seat11). The weighed reading now matches within
+    0.02% (or a cent): 490.20 is still 43 x 11.40; a learned price a few cents off its list price still reads its
+    multiples (900 = 5 x 180.03, a price learned from prorations)."""
+    book = PriceBook("learned", monthly_seat=(Price(12.0, 1, 300), Price(11.4, 1, 50)),
+                     annual_seat=(Price(132.0, 1, 150), Price(180.03, 1, 20)), annual_share_single=0.8,
+                     annual_share_new=0.4, seat_prior=(0.3, 0.25, 0.15, 0.1, 0.05) + (0.005,) * 60)
+    v = read_amounts(book, np.array([490.0, 490.2, 900.0]), np.array([53.0, 53.0, 9.0]))
+    assert int(v.code[0]) == NONE
+    assert (int(v.code[1]), float(v.price[1]), int(v.multiple[1])) == (MONTHLY_LIKELY, 11.4, 43)
+    assert (int(v.code[2]), float(v.price[2]), int(v.multiple[2])) == (ANNUAL_LIKELY, 180.03, 5)

@@ -190,6 +190,10 @@ def test_a_charge_renewed_twelve_months_later_is_an_annual_plan_whatever_its_pri
     assert reasons[0] == ("single charge of 432.00, renewed 12 calendar months later (2017-06-24 10:14 UTC, 432.00): "
                           "an annual plan, annual term")
     assert reasons[1].startswith("single charge of 432.00, the renewal of 432.00 paid 12 calendar months before")
+    # a renewal seen: neither year is a guess (the Billing tab's Guessed, and the Summary's share of guessed MRR)
+    assert not rows_of(result, "c")["guessed"].any()
+    alone = read(charges(("d", "2016-06-24 10:14:52", 432.0)), "2017-12-31 23:59:59", rules=OFF)
+    assert rows_of(alone, "d")["guessed"].all()
 
 
 def test_a_seat_charge_a_month_later_is_an_annual_proration_only_if_it_fits_an_annual_price():
