@@ -75,7 +75,7 @@ from kpi.billing.timeline import (
     renewal_window_end,
 )
 
-RATIO_TOLERANCE = 0.01
+RATIO_TOLERANCE = 0.001  # a switch price is 10 or 12 times the monthly rate to 0.1%: 1490 is no 12 x 125.40 (11.88)
 SEAT_SLACK = 0.1  # a big pending charge is a month of k seats when k is today's seats within 10% (or one seat)
 MAX_PRORATION_ROUNDS = 8  # big seat prorations on one annual term settled one after the other (_big_annual_proration)
 

@@ -429,3 +429,19 @@ def test_big_seat_prorations_one_after_another_on_one_term_and_under_an_annual_o
         ends = month_ends(result, "2018-06-30 23:59:59", c)
         assert ends["2018-01"] == pytest.approx(450.0 + 5 * 45.0 + 4 * 45.0, abs=1.0), c
         assert all(ends.get(f"2018-0{m}", 0.0) == 0.0 for m in range(2, 7)), c
+
+
+def test_a_switch_to_annual_is_ten_or_twelve_times_the_rate_to_a_tenth_of_a_percent():
+    """125.40 (one seat's year at a tier), then a flat year of 1490 a minute later (generated seat11 219181): 1490 is
+    11.88 x 125.40, within 1% of 12, and was read as the switch to annual of a month of 125.40, which made a term
+    the book read as a year a one-minute month, with a reason saying "annual term". A switch is 10 or 12 times the
+    rate to 0.1%: here two plans; 75 then 900 (68136) is still a switch."""
+    log = charges(("c", "2017-08-25 00:15:34", 125.4), ("c", "2017-08-25 00:16:36", 1490.0),
+                  *monthly("s", "2017-02-17 10:00", 75.0, 4), ("s", "2017-06-23 10:00", 900.0))
+    rules = BillingRules(price_book=PriceList(monthly_seat=(11.4, 18.0), annual_seat=(125.4, 180.0)))
+    result = read(log, "2017-12-31 23:59:59", rules=rules, seat_counts=seats(c=1, s=4))
+    assert list(rows_of(result, "c")["kind"]) == ["annual term", "annual term"]
+    assert "switch" not in " ".join(rows_of(result, "c")["reason"])
+    assert month_ends(result, "2017-12-31 23:59:59", "c")["2017-12"] == round(125.4 / 12 + 1490 / 12, 2)
+    assert "switch to annual" in rows_of(result, "s")["reason"].iloc[-1]
+    assert month_ends(result, "2017-12-31 23:59:59", "s")["2017-12"] == 75.0
