@@ -16,9 +16,9 @@ own unambiguous evidence (`learn_price_book`), or takes them from `[billing] pri
   multiples are annual points), else the best supported lapsed amount (a whole multiple of the commonest monthly
   amount, `_lapsed_points`); the other lapsed amounts are points.
 
-Annual price points (flat plans) are learned from renewals too (`_renewed_points`): an amount below annual_min_amount
-that MIN_CUSTOMERS+ customers paid in single charges renewed 12 months later at the same amount, and that is no whole
-multiple of an annual or a monthly seat price (490, ten months of a flat 49).
+Annual price points (flat plans) are learned from renewals too (`_renewed_points`): an amount that MIN_CUSTOMERS+
+customers paid in single charges renewed 12 months later at the same amount, and that is no whole multiple of an annual
+or a monthly seat price (490, ten months of a flat 49).
 
 Values are grouped when within TOLERANCE of each other; a group becomes a price when at least
 MIN_CUSTOMERS distinct customers and MIN_SHARE of its kind's customers support it (seat counts in a
@@ -229,8 +229,8 @@ class Verdict:
         return Verdict(code=code, price=price, multiple=multiple, other_price=other_price, other_multiple=other_multiple)
 
 
-def _close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.abs(a - b) <= np.maximum(0.01, AMOUNT_TOLERANCE * np.abs(b))
+def _close(a: np.ndarray, b: np.ndarray, tolerance: float = AMOUNT_TOLERANCE) -> np.ndarray:
+    return np.abs(a - b) <= np.maximum(0.01, tolerance * np.abs(b))
 
 
 DISTINCT_FROM = 4096  # read_amounts reads each distinct (amount, seats, pending) once from this many charges on
@@ -295,25 +295,26 @@ def _read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pendin
         weighed = learned or [a for a in book.annual_seat if not a.lapsed]
         a_score, a_price, a_k = _likeliest(book, weighed, amount, share, seats)
         m_score, m_price, m_k = _likeliest(book, list(book.monthly_seat), amount, 1 - share, seats)
-        unlisted = np.zeros(n, dtype=bool)
-        if pending is not None and alone is not None and book.monthly_seat and book.mode != "configured" and \
-                book.unlisted:
-            u_score, u_price, u_k = _unlisted(book, weighed, amount, share, seats, pending & alone
-                                              & np.isfinite(m_score) & ~np.isfinite(a_score))
-            unlisted = np.isfinite(u_score)
-            a_score, a_price, a_k = (np.where(unlisted, u_score, a_score), np.where(unlisted, u_price, a_price),
-                                     np.where(unlisted, u_k, a_k))
-        unpriced = np.zeros(n, dtype=bool)
-        if alone is not None and book.monthly_seat and book.mode != "configured" and book.mix_known and book.unlisted:
+        unlisted = unpriced = np.zeros(n, dtype=bool)
+        tiers = alone is not None and book.monthly_seat and book.mode != "configured" and book.unlisted
+
+        def as_year(where: np.ndarray, most: float = 12.0) -> np.ndarray:
+            """`_unlisted` on the charges `where`, its reading taking the annual one's place where it has one."""
+            nonlocal a_score, a_price, a_k
+            score, per_seat, k = _unlisted(book, weighed, amount, share, seats, where, most)
+            found = np.isfinite(score)
+            a_score, a_price, a_k = np.where(found, score, a_score), np.where(found, per_seat, a_price), \
+                np.where(found, k, a_k)
+            return found
+
+        if tiers and pending is not None:  # pending, a monthly price reads it only at another seat count
+            unlisted = as_year(pending & alone & np.isfinite(m_score) & ~np.isfinite(a_score))
+        if tiers and book.mix_known:
             # read by no price at all, pending or not: the customer's seats for a year at a tier not learned yet (at
             # most the book's months a year of a monthly seat price: a discount makes a year cheaper, never dearer),
             # unless the amount is some monthly plan's month (a flat plan's: 150 by a one-seat customer)
-            v_score, v_price, v_k = _unlisted(book, weighed, amount, share, seats, alone & ~np.isfinite(m_score)
-                                              & ~np.isfinite(a_score) & ~_a_monthly_amount(book, amount),
-                                              months_a_year(book))
-            unpriced = np.isfinite(v_score)
-            a_score, a_price, a_k = (np.where(unpriced, v_score, a_score), np.where(unpriced, v_price, a_price),
-                                     np.where(unpriced, v_k, a_k))
+            unpriced = as_year(alone & ~np.isfinite(m_score) & ~np.isfinite(a_score) & ~_a_monthly_amount(book, amount),
+                               months_a_year(book))
         annual_wins = a_score > m_score
         mark(annual_wins & unlisted, ANNUAL_UNLISTED, a_price, a_k)
         mark(annual_wins & unpriced, ANNUAL_UNPRICED, a_price, a_k)
@@ -341,7 +342,7 @@ def _read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pendin
     return Verdict(code=code, price=price, multiple=multiple, other_price=other_price, other_multiple=other_multiple)
 
 
-WEIGHED_TOLERANCE = 0.0002
+WEIGHED_TOLERANCE = 0.0002  # k seats x a price, k free: the amount within 0.02% (490.00 is no 43 x 11.40 = 490.20)
 SEAT_DRIFT = 2.0  # P(k seats then | S seats today) falls as exp(-SEAT_DRIFT x |ln(k / S)|): half or twice is 1/4
 
 
@@ -362,7 +363,7 @@ def _likeliest(book: PriceBook, prices: list[Price], amount: np.ndarray, share: 
         log_share = np.log(share)
     for p in prices:
         k = np.rint(amount / p.amount).astype(np.int64)
-        ok = (k >= 1) & (k <= MAX_SEATS) & (np.abs(amount - k * p.amount) <= np.maximum(0.01, WEIGHED_TOLERANCE * amount))
+        ok = (k >= 1) & (k <= MAX_SEATS) & _close(amount, k * p.amount, WEIGHED_TOLERANCE)
         score = log_share + np.log(max(p.customers, 1) / support) + _log_seat_prior(book, k)
         with np.errstate(divide="ignore", invalid="ignore"):
             drift = np.where(np.isnan(seats) | (seats <= 0), 0.0, np.abs(np.log(np.maximum(k, 1) / seats)))
@@ -634,7 +635,7 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
                      considered={"monthly seat price": monthly_considered, "annual seat price": len(values)})
     if no_seats:  # no seat counts at all: what amounts say
         book = _amount_points(ev, book, rules.annual_min_amount)
-    book = _renewed_points(ev, book, rules.annual_min_amount)
+    book = _renewed_points(ev, book)
     book = replace(book, monthly_amounts=_monthly_amounts(ev), unlisted=rules.unlisted_tiers == "year")
     return _with_mix(book, ev)
 
@@ -794,15 +795,16 @@ def _lapsed_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> lis
             if not any(abs(g.amount - round(g.amount / a) * a) <= TOLERANCE * g.amount for a in learned)]
 
 
-def _renewed_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> PriceBook:
+def _renewed_points(ev: PriceEvidence, book: PriceBook) -> PriceBook:
     """The book with the annual price points its renewals teach: an amount that MIN_CUSTOMERS+ customers paid in
     single charges renewed 12 calendar months later at the very same amount (a plan renewing at its price) is an
     annual price, flat or not: 490, a flat plan's year at ten months of 49, read by no seat price (43 x 11.40 is
     490.20), would otherwise be a month and then churn; 1490, one of annual_min_amount or more, is annual anyway, but
-    a whole price bought beside a plan, not seats added to it (kpi.billing.terms._big_annual_proration). A whole multiple, to the cent, of an
-    annual seat price the book has learned is read annual by seats already, and one of a monthly seat price is also a
-    month of seats (144 = 8 x 18, a year of one seat at 144 or a month of eight: the seat counts weigh it, or, without
-    them, the tier renewals of `_with_tier_points`): neither is listed; nor is a point the book has."""
+    known as a whole price bought beside a plan, not seats added to it (kpi.billing.terms._big_annual_proration).
+    A whole multiple, to the cent, of an annual seat price the book has learned is read annual by seats already, and
+    one of a monthly seat price is also a month of seats (144 = 8 x 18, a year of one seat at 144 or a month of eight:
+    the seat counts weigh it, or, without them, the tier renewals of `_with_tier_points`): neither is listed; nor is a
+    point the book has."""
     if not len(ev.kept_amount):
         return book
     ok = np.isfinite(ev.kept_amount) & (ev.kept_amount > 0)
@@ -826,8 +828,9 @@ def _monthly_amounts(ev: PriceEvidence) -> tuple[float, ...]:
         return ()
     amount_code, amounts = pd.factorize(np.rint(ev.anchor_amount[ok] * 100).astype(np.int64))
     cust = pd.factorize(ev.anchor_cust[ok])[0].astype(np.int64)
-    pairs = np.unique(amount_code.astype(np.int64) * (int(cust.max()) + 1) + cust)  # each (amount, customer) once
-    customers = np.bincount(pairs // (int(cust.max()) + 1), minlength=len(amounts))
+    width = int(cust.max()) + 1
+    pairs = np.unique(amount_code.astype(np.int64) * width + cust)  # each (amount, customer) once
+    customers = np.bincount(pairs // width, minlength=len(amounts))
     return tuple((np.sort(np.asarray(amounts)[customers >= MIN_CUSTOMERS]) / 100).tolist())
 
 
