@@ -132,6 +132,13 @@ class PriceBook:
         return "configured"
 
     @property
+    def least_year(self) -> float:
+        """The least a year's price can be: MIN_ANNUAL_MONTHS months of the book's smallest monthly seat price (0.0:
+        it has none). A charge below it is no year of any seat (a seat added minutes after a renewal, 16.19, that
+        recurs a year later is a coincidence of a customer who adds seats every month, not an annual plan)."""
+        return MIN_ANNUAL_MONTHS * min(p.amount for p in self.monthly_seat) if self.monthly_seat else 0.0
+
+    @property
     def switch_ratios(self) -> tuple[float, ...]:
         """Annual price / monthly rate ratios that mark a switch to annual: 10 and 12, and the book's own."""
         ratios = set(SWITCH_RATIOS)

@@ -6,7 +6,8 @@ a. Strong annual charges open annual terms and are never prorations: a charge >=
    (spreading it over the days left of a smaller plan would invent a spike and then churn), unless 10
    or 12 times it follows within its month (it was then a month of the plan switched from); a charge
    renewed 12 calendar months later at its time of day (within the renewal tolerance), and that
-   renewal: an annual plan renewing, whatever its price; and a switch to annual: a charge that is an annual price for the monthly plan it falls in (10 or 12 times
+   renewal: an annual plan renewing, whatever its price, if it is a year's price at all (PriceBook.least_year:
+   six months of the smallest monthly seat price; a seat added that recurs a year later is no plan); and a switch to annual: a charge that is an annual price for the monthly plan it falls in (10 or 12 times
    the rate of the series piece it falls in, or the price book's own annual/monthly ratio), or that
    the series' last renewal turned out to be (kpi.billing.series.settle_series).
 b. Other single charges, oldest first: inside a running series or strong annual term -> a proration
@@ -54,7 +55,14 @@ import numpy as np
 import pandas as pd
 
 from kpi.billing.log import ANNUAL, AUTO, MONTHLY, Log
-from kpi.billing.pricebook import MONTHLY_LIKELY, MONTHLY_RESUMED, MONTHLY_SEATS, PriceBook, Verdict
+from kpi.billing.pricebook import (
+    AMOUNT_TOLERANCE,
+    MONTHLY_LIKELY,
+    MONTHLY_RESUMED,
+    MONTHLY_SEATS,
+    PriceBook,
+    Verdict,
+)
 from kpi.billing.prices import (
     MAX_SEATS_ADDED,
     MIN_ANNUAL_MONTHS,
@@ -437,7 +445,8 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
         switch_rate[nxt[hit]] = log.amount[cur[hit]]
         book_annual &= ~month_first
     switch = (switch_rate > 0) & (log.mode != MONTHLY)
-    yearly, renews = yearly_renewals(log, single)
+    # a pair of charges 12 months apart is an annual plan renewing only at a year's price (not seats added that recur)
+    yearly, renews = yearly_renewals(log, single & (log.amount >= book.least_year * (1 - AMOUNT_TOLERANCE)))
     big = (log.amount >= log.annual_min) & ~month_first
     # ... unless, pending, the price book reads it as a month of its customer's seats: a big monthly plan's first month
     # (exactly its seats x a monthly seat price, or the book's weighed month of seats to the cent at a seat count

@@ -196,6 +196,19 @@ def test_a_charge_renewed_twelve_months_later_is_an_annual_plan_whatever_its_pri
     assert rows_of(alone, "d")["guessed"].all()
 
 
+def test_a_seat_added_at_the_same_hour_a_year_apart_is_no_annual_plan_below_a_years_price():
+    """33 seats at 18 a month, a seat added 25 minutes after the July renewal in 2016 and again in 2017 (17.99 each,
+    like generated noseats 822290): two prorations of the monthly plan, not a year of 1.50 a month renewed, which kept
+    the customer alive (a contraction) when the plan stopped. A year costs at least six months of a monthly seat price
+    (108 here); the same pair at 432 is still an annual plan (the test above)."""
+    log = charges(*monthly("c", "2016-06-12 08:40", 594.0, 13), ("c", "2016-07-12 09:05", 17.99),
+                  ("c", "2017-07-12 09:04", 17.99))
+    result = read(log, "2017-12-31 23:59:59", rules=BOOK)
+    assert list(rows_of(result, "c")["kind"]) == ["monthly series"]
+    assert churned(result, "2017-12-31 23:59:59") == [("c", "2017-08")]
+    assert month_ends(result, "2017-12-31 23:59:59", "c")["2017-08"] == 0.0
+
+
 def test_a_seat_charge_a_month_later_is_an_annual_proration_only_if_it_fits_an_annual_price():
     """306 for 17 seats (18 today), then 2.40 26 days later (a month's seat for 4 days): one month, not a year."""
     log = charges(("c", "2017-11-14 12:16", 306.0), ("c", "2017-12-10 12:27", 2.40))
