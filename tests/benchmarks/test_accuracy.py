@@ -49,14 +49,37 @@ def test_a_job_that_returns_the_truth_scores_zero(accuracy: ModuleType, tmp_path
                          "customer_months": m.loc[m["month"] == last]})
     result = accuracy.score(ds, {"final": {"as_of": as_of, "mrr_by_month": table, "customer_months": months,
                                            "billing": empty_billing()},
-                                 "readings": readings, "seconds": 0.0, "modules": []}, days)
+                                 "readings": readings, "seconds": 0.0, "modules": []}, days,
+                            accuracy.lone_counts(truth))
     assert len(result["months"]) == 6
     assert all(m["final_error"] == 0 and m["month_end_error"] == 0 for m in result["months"])
-    assert all(s["error"] in (0, None) for s in result["sums"].values())
+    # (the amount-only floor is the truth read by an oracle, not the job: it has an error of its own)
+    assert all(s["error"] in (0, None) for k, s in result["sums"].items() if k != "churned_mrr_amount_floor")
     assert all(p.get("abs_error", 0) == 0 for p in result["patterns"] if not p["pattern"].startswith("_"))
     assert result["singles"]["monthly_terms_below_1000"] == 0 and result["singles"]["small_annual_plans"] > 0
     summary = accuracy.per_scheme([result])
     assert all(summary["seat10"]["targets"].values())
+
+
+def test_the_amount_only_floor_reads_every_lone_charge_the_commoner_way_at_its_amount(accuracy: ModuleType) -> None:
+    """Three lone years at 180 and one lone month at 180 (10 seats): the oracle reads all four as years, so the
+    month's churn of 180 is missed and a year's churn of 15 comes instead, a year later. A lone month at 54 (no year
+    there) and a plan of two months are read as they are."""
+    utc = "datetime64[ns, UTC]"
+    rows = [("a", "a:1", "2016-01-05", "2017-01-05", 15.0, "annual"), ("b", "b:1", "2016-01-06", "2017-01-06", 15.0,
+            "annual"), ("c", "c:1", "2016-01-07", "2017-01-07", 15.0, "annual"),
+            ("m", "m:1", "2016-01-10", "2016-02-10", 180.0, "monthly"),
+            ("s", "s:1", "2016-01-11", "2016-02-11", 54.0, "monthly"),
+            ("t", "t:1", "2016-01-12", "2016-02-12", 36.0, "monthly"), ("t", "t:1", "2016-02-12", "2016-03-12", 36.0,
+                                                                          "monthly")]
+    truth = pd.DataFrame(rows, columns=["customer_id", "ref", "start", "end", "mrr", "source"])
+    truth["start"] = pd.to_datetime(truth["start"], utc=True).astype(utc)
+    truth["end"] = pd.to_datetime(truth["end"], utc=True).astype(utc)
+    counts = accuracy.lone_counts(truth)
+    assert counts.loc[180.0].tolist() == [1, 3] and counts.loc[54.0].tolist() == [1, 0] and 36.0 not in counts.index
+    floor = accuracy.amount_floor(truth, pd.Timestamp("2017-12-31", tz="UTC"), counts)
+    assert floor["true"] == 180.0 + 54.0 + 36.0 + 3 * 15.0
+    assert floor["inferred"] == 54.0 + 36.0 + 4 * 15.0 and floor["ambiguous"] == 4 and floor["misread"] == 1
 
 
 def test_a_tiny_run_writes_the_report_and_the_figures(accuracy: ModuleType, tmp_path: Path,
