@@ -9,8 +9,9 @@ drift: slot k is also renewed by a charge within the tolerance of the slot the p
 closer of the two wins, the anchor's slot on a tie; a charge of the series' own amount (the last
 renewal's) within the tolerance renews it rather than a closer one of another amount. Per customer,
 series are found oldest first, one per round; when several charges compete for the same first
-renewal, the one whose slot it hits most closely anchors (a seat added minutes before the real
-subscription must not become the anchor). A charge >= annual_min_amount is not the first month of a
+renewal, one whose slot it hits to the second anchors, else the one closest to it in amount, else the
+one whose slot it hits most closely (a seat added minutes before the real subscription, or a year bought
+beside a month, must not become the anchor). A charge >= annual_min_amount is not the first month of a
 plan whose next charge is below annual_min_amount: it stays a single (annual) charge; once the price
 book is known (`relink`), neither is a charge it reads as annual followed by a proration of it.
 
@@ -38,6 +39,8 @@ import pandas as pd
 from kpi.billing.log import ANNUAL, AUTO, Log
 from kpi.billing.prices import MIN_ANNUAL_MONTHS, Price, proration_fit, same_amount
 from kpi.billing.timeline import add_months, group_starts, nearest, renewal_window_end
+
+SECOND_NS = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -199,7 +202,13 @@ def _link(log: Log, annual_like: np.ndarray | None, annual_prices: tuple[Price, 
         group = np.cumsum(first) - 1
         contested = renewal == renewal[first][group]
         c2, r2, d2, g2 = cand[contested], renewal[contested], dist[contested], group[contested]
-        pick = np.lexsort((log.t[c2], d2, g2))
+        # ... one whose slot the renewal hits to the second (a billing system renews at the plan's time: 827887's 75,
+        # then an upgrade to 150 67 s later, renewed at the 75's second), else the one whose amount is closest to the
+        # renewal's (a year of 303.05 and a month of 1475 paid 24 s apart, renewed by 1534 34 s off the year's slot and
+        # 58 s off the month's: the month anchors), then the closest in time
+        off = np.abs(log.t[r2] - add_months(log.t[c2], 1)) >= SECOND_NS
+        apart = np.abs(np.log(np.maximum(log.amount[c2], 0.01) / np.maximum(log.amount[r2], 0.01)))
+        pick = np.lexsort((log.t[c2], d2, np.round(apart, 6), off, g2))
         pick = pick[group_starts(g2[pick])]
         anchors, firsts = c2[pick], r2[pick]
         ids = next_id + np.arange(len(anchors))

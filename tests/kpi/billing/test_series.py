@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from kpi.billing.log import prepare
 from kpi.billing.series import find_series, settle_series
 from kpi.params import BillingRules, PriceList
-from tests.kpi.billing.logs import charges, monthly, read, rows_of, seats
+from tests.kpi.billing.logs import charges, month_ends, monthly, read, rows_of, seats
 
 BOOK = BillingRules(price_book=PriceList(monthly_seat=(18.0,), annual_seat=(180.0,)))
 
@@ -48,3 +49,27 @@ def test_an_annual_price_renewed_by_a_tiny_charge_anchors_no_series():
     result = read(log, "2017-02-28 23:59:59", rules=BOOK, seat_counts=seats(c=4))
     assert list(rows_of(result, "c")["kind"]) == ["annual term"]
     assert rows_of(result, "c")["prorations"].iloc[0] == 1
+
+
+def test_of_two_charges_seconds_apart_the_one_a_renewal_hits_to_the_second_anchors():
+    """Like 827887 on the shared log: 75 at 13:32:52, an upgrade to 150 67 s later, then 150 a month renewed at the
+    75's very second: the 75 anchors the series (the billing system renews at the plan's time), the 150 prorates it."""
+    log = charges(("c", "2016-09-01 13:32:52", 75.0), ("c", "2016-09-01 13:33:59", 150.0),
+                  *monthly("c", "2016-10-01 13:32:52", 150.0, 5))
+    rows = rows_of(read(log, "2017-03-15 00:00:00", rules=BOOK), "c")
+    assert list(rows["kind"]) == ["monthly series"]
+    assert rows["first_charge"].iloc[0] == pd.Timestamp("2016-09-01 13:32:52", tz="UTC")
+
+
+def test_else_of_two_charges_seconds_apart_the_one_closest_in_amount_to_the_renewal_anchors():
+    """Like generated seat11 135181: a year of 303.05 at 00:58:31 and a 25-seat month of 1475 24 s later, renewed by
+    1534 (a seat added) at 00:57:57, 34 s off the year's slot and 58 s off the month's, then monthly at 00:58:55. The
+    month anchors the series: the first month is 1475 + the year's 25.25, not the year's 303.05 read as a month."""
+    log = charges(("c", "2016-01-03 00:58:31", 303.05), ("c", "2016-01-03 00:58:55", 1475.0),
+                  ("c", "2016-02-03 00:57:57", 1534.0), *monthly("c", "2016-03-03 00:58:55", 1652.0, 4))
+    result = read(log, "2016-07-31 23:59:59", rules=BillingRules(price_book=PriceList(
+        monthly_seat=(59.0,), annual_seat=(649.0,), annual_points=(303.05,))))
+    rows = rows_of(result, "c").set_index("kind")
+    assert sorted(rows.index) == ["annual term", "monthly series"]
+    assert rows.loc["monthly series", "first_charge"] == pd.Timestamp("2016-01-03 00:58:55", tz="UTC")
+    assert month_ends(result, "2016-07-31 23:59:59", "c")["2016-01"] == round(1475.0 + 303.05 / 12, 2)
