@@ -33,8 +33,9 @@ monthly and annual prices that make a plausible year, `year_ratio`; with two pro
 supported prices of each kind need not be one product's); with no annual evidence at all, 10 or 12
 months of the monthly list price stand in (assumed), for seat matches and for the weighing below.
 Before any monthly series has renewed (a log's first month), two per-seat prices among the single
-charges, one 10 or 12 times the other and each paid by MIN_CUSTOMERS+ customers, are a month's and a
-year's seat price (`_paired`).
+charges, one a whole number of times the other (6 to 12 months) and each paid by MIN_CUSTOMERS+ customers, are
+a month's and a year's seat price (`_paired`); with today's seat counts scattering per-seat values, amounts 10 or
+12 times another pair too, and the pairs of both are listed, best supported first (`_union`).
 
 What it says of a charge of amount A whose customer has S seats (S may be unknown) (`read_amounts`):
 - MONTHLY_SEATS: A = S x a monthly seat price. This wins: the book calls A annual only when it is not that.
@@ -621,10 +622,13 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
         monthly = _prorated_monthly(ev, annual)
     if not monthly:  # no monthly series yet (a log's first month): prices paired among single charges
         monthly, paired = _paired(ev.opening_value, ev.opening_cust)
-        if not monthly and np.isfinite(ev.first_seats).any() and not len(ev.aged_amount):
+        if np.isfinite(ev.first_seats).any() and not len(ev.aged_amount):
             # seat counts of today scatter the per-seat values: one seat's month and year still pair as amounts (a log
-            # without seat counts pairs amounts in _amount_points)
-            monthly, paired = _paired(ev.opening_amount, ev.opening_cust, by_amount=True, below=rules.annual_min_amount)
+            # without seat counts pairs amounts in _amount_points); the better supported pairing stands (three
+            # customers' 28.43 and 255.00 a seat, 9 x, are today's seats scattering 25 and 300, which eleven and five
+            # customers pay)
+            monthly, paired = _union((monthly, paired), _paired(ev.opening_amount, ev.opening_cust, by_amount=True,
+                                                                below=rules.annual_min_amount))
         if monthly:
             annual = [a for a in annual if a.amount >= MIN_ANNUAL_MONTHS * monthly[0].amount]
             annual += [p for p in paired  # a price the annual charges taught already is not listed twice
@@ -677,8 +681,10 @@ def _prorated_monthly(ev: PriceEvidence, annual: list[Price]) -> list[Price]:
 def _paired(values: np.ndarray, cust: np.ndarray, *, by_amount: bool = False, below: float = np.inf,
             why: str = "no monthly series yet") -> tuple[list[Price], list[Price]]:
     """Monthly and annual seat prices from single charges alone (pending ones too): two per-seat prices among them,
-    each paid by MIN_CUSTOMERS+ customers, one SWITCH_RATIOS (10 or 12) times the other, are a month's and a year's
-    price of one seat (a customer who pays ten times the price for the same seats buys ten months or more at once).
+    each paid by MIN_CUSTOMERS+ customers, one a whole number of times the other, MIN_ANNUAL_MONTHS to 12 (132 = 11 x
+    12), are a month's and a year's price of one seat (a customer who pays ten times the price for the same seats
+    buys ten months or more at once); amounts pair at SWITCH_RATIOS (10 or 12) only: 126 = 7 x 18 is as likely
+    seven seats for a month.
     Each pair is a monthly and an annual price, best supported pair first; none when no two groups pair up. Per-seat
     values are paired best supported first (9 and 90 may be 18 and 180 divided by seats counted today); amounts
     smallest first (an amount is never a fraction of a seat: 36 and 360 are 2 x 18 and 2 x 180 even when more
@@ -691,7 +697,9 @@ def _paired(values: np.ndarray, cust: np.ndarray, *, by_amount: bool = False, be
     for low in sorted(groups, key=lambda g: g.amount) if by_amount else groups:
         for high in groups:
             ratio = high.amount / low.amount
-            if not any(abs(ratio - r) <= TOLERANCE * r for r in SWITCH_RATIOS):
+            if by_amount and not any(abs(ratio - r) <= TOLERANCE * r for r in SWITCH_RATIOS):
+                continue
+            if not (MIN_ANNUAL_MONTHS <= round(ratio) <= 12 and abs(ratio - round(ratio)) <= TOLERANCE * ratio):
                 continue
             if any(m.amount == low.amount or _whole_ratio(m.amount, low.amount) for m in monthly) or \
                     any(a.amount == high.amount for a in annual):
@@ -702,6 +710,22 @@ def _paired(values: np.ndarray, cust: np.ndarray, *, by_amount: bool = False, be
             annual.append(replace(high, basis=basis))
     order = sorted(range(len(monthly)), key=lambda i: -(monthly[i].customers + annual[i].customers))
     return [monthly[i] for i in order], [annual[i] for i in order]
+
+
+def _union(*pairings: tuple[list[Price], list[Price]]) -> tuple[list[Price], list[Price]]:
+    """The pairs of several `_paired` results, best supported first (the fewer customers of a pair's two prices), each
+    price once: the first pair that has it keeps it."""
+    pairs = sorted(((m, a) for monthly, annual in pairings for m, a in zip(monthly, annual, strict=True)),
+                   key=lambda pair: -min(pair[0].customers, pair[1].customers))
+    monthly: list[Price] = []
+    annual: list[Price] = []
+    for m, a in pairs:
+        if any(abs(m.amount - k.amount) <= TOLERANCE * k.amount for k in monthly) or \
+                any(abs(a.amount - k.amount) <= TOLERANCE * k.amount for k in annual):
+            continue
+        monthly.append(m)
+        annual.append(a)
+    return monthly, annual
 
 
 MAX_LAPSED_RENEWAL = 0.5  # a price renewed a month later at most this share of the monthly list price's rate

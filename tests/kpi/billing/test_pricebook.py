@@ -426,6 +426,38 @@ def test_a_logs_first_month_pairs_a_month_and_a_year_of_a_seat():
     assert "annual" in rows_of(result, "x")["kind"].iloc[0]
 
 
+def test_a_year_of_eleven_months_pairs_per_seat_but_not_by_amount():
+    """Generated seat11's price list: 12 a seat a month, a year at 11 months (132). Per seat, 132 is 11 x 12: a month
+    and a year (any whole number of months from 6 to 12); a 2-seat customer's 264 is a year at once. An amount 11 (or
+    7) times another is as likely that many seats for a month: without seat counts, amounts pair at 10 and 12 only."""
+    log, counts = first_month({"a1": 1, "a2": 2, "a3": 1, "x": 2}, {f"m{i}": i % 3 + 1 for i in range(5)},
+                              price=12.0, year=132.0)
+    result = read(log, as_of="2017-01-31 23:59:59", seat_counts=counts)
+    book = result.price_book
+    assert [p.amount for p in book.monthly_seat] == [12.0] and [p.amount for p in book.annual_seat] == [132.0]
+    assert "132.00 (4 customers), 11 times it" in book.annual_seat[0].basis
+    assert month_ends(result, "2017-01-31 23:59:59", "x") == {"2017-01": 22.0}
+    no_seats = read(log, as_of="2017-01-31 23:59:59").price_book
+    assert 132.0 not in [p.amount for p in no_seats.annual_seat]
+
+
+def test_a_first_month_lists_the_pairs_of_per_seat_prices_and_of_amounts_together():
+    """25 and 300 a seat pair per seat (customers whose seats have not changed); 45 and 540 only as amounts (one seat
+    then, 2 to 6 seats today, which scatters their per-seat values): both pairs are the book's, the better supported
+    first, and a one-seat customer's 540 is a year."""
+    log, counts = first_month({f"a{i}": 1 for i in range(4)}, {f"m{i}": i % 3 + 1 for i in range(6)}, price=25.0,
+                              year=300.0)
+    rows = [(f"p{i}", f"2017-01-{3 + i:02d} 12:00", 45.0) for i in range(4)]
+    rows += [(f"q{i}", f"2017-01-{3 + i:02d} 13:00", 540.0) for i in range(3)] + [("z", "2017-01-25 13:00", 540.0)]
+    counts = pd.concat([counts, seats(**{f"p{i}": i + 2 for i in range(4)}, **{f"q{i}": i + 2 for i in range(3)}, z=1)])
+    result = read(pd.concat([log, charges(*rows)], ignore_index=True), as_of="2017-01-31 23:59:59", seat_counts=counts)
+    book = result.price_book
+    assert [p.amount for p in book.monthly_seat] == [25.0, 45.0]
+    assert [p.amount for p in book.annual_seat if not p.derived] == [300.0, 540.0]
+    assert book.annual_seat[1].basis.startswith("paired among amounts: 45.00 (4 customers) and 540.00 (4 customers)")
+    assert month_ends(result, "2017-01-31 23:59:59", "z") == {"2017-01": 45.0}
+
+
 def test_prices_pair_only_with_three_customers_each_and_a_year_between_them():
     """Two customers at 180 a seat are no price; nor is 54 a seat (3 times 18: no year) however many pay it."""
     log, counts = first_month({"a1": 1, "a2": 2}, {f"m{i}": 1 for i in range(5)})
