@@ -13,7 +13,8 @@ renewal, one whose slot it hits to the second anchors, else the one closest to i
 one whose slot it hits most closely (a seat added minutes before the real subscription, or a year bought
 beside a month, must not become the anchor). A charge >= annual_min_amount is not the first month of a
 plan whose next charge is below annual_min_amount: it stays a single (annual) charge; once the price
-book is known (`relink`), neither is a charge it reads as annual followed by a proration of it.
+book is known (`relink`), neither is a charge it reads as annual followed by a proration of it (on the
+second of its slot, only a charge under a sixth of it is: a billing system renews at the plan's own second).
 
 Step 3. Prorations posing as renewals: a series with a single renewal of a different amount, both
 charges below annual_min_amount, that lies inside a running series with two renewals or more, or
@@ -190,9 +191,14 @@ def _link(log: Log, annual_like: np.ndarray | None, annual_prices: tuple[Price, 
         # a charge >= annual_min_amount followed a month later by a smaller-than-annual charge is an annual payment
         big_then_small = (log.mode[cand] == AUTO) & (log.amount[cand] >= annual_min) & ok
         big_then_small[ok] &= log.amount[renewal[ok]] < annual_min
-        if annual_like is not None:  # an annual price followed by a small charge: a proration, not a renewal
-            big_then_small |= annual_like[cand] & (log.mode[cand] == AUTO) & ok & annual_proration_of(
-                log, cand, renewal, annual_prices)
+        if annual_like is not None:  # an annual price followed by a small charge: a proration, not a renewal; on the
+            # second of the month's slot only under a sixth of it is (a billing system renews at the plan's own second,
+            # a seat is added whenever the customer adds it: 442950's 450 = 10 x 45, then 495 at its second a month
+            # later, also 1 x 540 a year x 11/12 of it, is a renewal; 720 then 90 is a seat added, on the second or not)
+            on_slot = np.abs(log.t[np.maximum(renewal, 0)] - add_months(log.t[cand], 1)) < SECOND_NS
+            prorates = np.where(on_slot, annual_proration_of(log, cand, renewal, ()),
+                                annual_proration_of(log, cand, renewal, annual_prices))
+            big_then_small |= annual_like[cand] & (log.mode[cand] == AUTO) & ok & prorates
         ok &= ~big_then_small
         cand, renewal, dist = cand[ok], renewal[ok], dist[ok]
         if not len(cand):

@@ -73,3 +73,23 @@ def test_else_of_two_charges_seconds_apart_the_one_closest_in_amount_to_the_rene
     assert sorted(rows.index) == ["annual term", "monthly series"]
     assert rows.loc["monthly series", "first_charge"] == pd.Timestamp("2016-01-03 00:58:55", tz="UTC")
     assert month_ends(result, "2016-07-31 23:59:59", "c")["2016-01"] == round(1475.0 + 303.05 / 12, 2)
+
+
+def test_a_charge_on_the_slots_second_renews_what_the_book_reads_as_annual():
+    """Like generated seat12 442950: 450 (10 seats x 45 a month, or 2 seats x 225 a year for a customer with 2 seats
+    today), then 495 a month later to the second (also 1 x 540 a year x 11/12 of it), 585 and 720. A billing system
+    renews at the plan's own second; a seat is added whenever the customer adds it: a monthly plan from the 450 on.
+    48 minutes off its slot, the 495 may as well be a seat added to a year: the year stands, and a plan after it."""
+    rules = BillingRules(price_book=PriceList(monthly_seat=(45.0,), annual_seat=(540.0, 225.0)))
+
+    def read_with(second: str):
+        log = charges(("c", "2017-09-10 08:22:04", 450.0), ("c", f"2017-10-10 {second}", 495.0),
+                      ("c", "2017-11-10 08:22:04", 585.0), ("c", "2017-12-10 08:22:04", 720.0))
+        return read(log, "2017-12-31 23:59:59", rules=rules, seat_counts=seats(c=2))
+
+    on_slot = read_with("08:22:04")
+    assert list(rows_of(on_slot, "c")["kind"]) == ["monthly series"]
+    assert month_ends(on_slot, "2017-12-31 23:59:59", "c") == {"2017-09": 450.0, "2017-10": 495.0, "2017-11": 585.0,
+                                                               "2017-12": 720.0}
+    off_slot = read_with("09:10:00")
+    assert list(rows_of(off_slot, "c")["kind"]) == ["annual term", "monthly series"]
