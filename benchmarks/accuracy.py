@@ -252,13 +252,14 @@ def lone_counts(truth: Any) -> Any:
     return pd.crosstab(amount, lone["source"]).reindex(columns=["monthly", "annual"], fill_value=0)
 
 
-def amount_floor(truth: Any, as_of: Any, counts: Any) -> dict[str, Any]:
+def majority_oracle(truth: Any, as_of: Any, counts: Any) -> dict[str, Any]:
     """Churned MRR of the truth with every lone charge (`lone_charges`) at an amount where both kinds occur read the
     way `counts` (lone charges by amount over every log of the scheme in the run: the price list's and customers' mix,
-    not one log's luck) says is commoner: a floor for any reading that decides a lone charge by its amount alone, as a
-    log without seat counts must (180: 10 seats for a month, or 1 seat for a year). The lone charges read the other
-    way are what no amount rule gets right: a month read as a year misses its churn (the year's churn of amount / 12
-    comes later, if at all), a year read as a month churns at once."""
+    not one log's luck) says is commoner: the majority-rule oracle, which misreads as few lone charges as any reading
+    that decides a lone charge by its amount alone can (as a log without seat counts must: 180 is 10 seats for a
+    month, or 1 seat for a year). A month read as a year misses its churn (the year's churn of amount / 12 comes
+    later, if at all), a year read as a month churns at once. It is no floor of the signed error: misreads the other
+    way round cancel some of it (reading more lone charges against the odds can land closer in total)."""
     import pandas as pd
 
     from kpi.mrr import customer_months, movements
@@ -347,7 +348,7 @@ def score(ds: Dataset, readings: dict[str, Any], days: list[str], lone: Any) -> 
     got = float(inferred["mrr"].get(first, 0.0))
     want = float(true_final["mrr"].get(first, 0.0))
     sums["first_month_mrr"] = {"inferred": got, "true": want, "error": _rel(got, want)}
-    sums["churned_mrr_amount_floor"] = amount_floor(truth, as_of, lone)
+    sums["churned_mrr_majority_oracle"] = majority_oracle(truth, as_of, lone)
     published = float(frame["month_end_churned_mrr"].sum())
     sums["churned_mrr_as_published"] = {"inferred": published, "true": float(frame["true_churned_mrr"].sum()),
                                         "error": _rel(published, float(frame["true_churned_mrr"].sum()))}
@@ -505,7 +506,7 @@ def per_scheme(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         figures = {key: _worst_of(runs, key) for key in ("final", "month_end", "restatement")}
         figures.update({key: _worst_of(runs, key, "sums") for key in (
             "churned_mrr", "churned_customers", "new_mrr", "first_month_mrr", "churned_mrr_as_published",
-            "churned_mrr_amount_floor")})
+            "churned_mrr_majority_oracle")})
         figures["targets"] = {
             "every month within 2% (final)": abs(figures["final"]["error"] or 0) <= MONTH_TARGET,
             "every month within 2% (own month end)": abs(figures["month_end"]["error"] or 0) <= MONTH_TARGET,
@@ -519,7 +520,7 @@ def per_scheme(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def report(results: list[dict[str, Any]], summary: dict[str, dict[str, Any]]) -> str:
     lines = ["### Targets (worst over seeds)", "",
              "| scheme | every month within 2% (final) | within 2% at its own month end | churned MRR within 5% | "
-             "churned customers within 5% | churned MRR, amount-only floor |",
+             "churned customers within 5% | churned MRR, majority-rule oracle |",
              "|---|---|---|---|---|---|"]
     for scheme, f in summary.items():
         t = f["targets"]
@@ -532,20 +533,20 @@ def report(results: list[dict[str, Any]], summary: dict[str, dict[str, Any]]) ->
             f"{_pct(f['month_end']['steady'])} {f['month_end']['steady_month']}) "
             f"| {_verdict(t['churned MRR within 5%'])} ({_pct(f['churned_mrr']['error'])}) "
             f"| {_verdict(t['churned customers within 5%'])} ({_pct(f['churned_customers']['error'])}) "
-            f"| {_pct(f['churned_mrr_amount_floor']['error'])} |")
-    lines += ["", "Amount-only floor: churned MRR of the truth with every lone charge (a plan of one period, nothing "
-              "else: a month then gone, or a year not renewed) read by whichever of the two is commoner at its amount "
-              "over all the run's logs of the scheme, where both occur (180: 10 seats for a month or 1 seat for a "
-              "year). A reading that decides a lone charge by its amount alone, as a log without seat counts must, "
-              "cannot expect to do better than that oracle; the worst seed's error is shown. Seat counts are what lets "
-              "the other schemes do better.", "", "### Per scheme and seed", "",
+            f"| {_pct(f['churned_mrr_majority_oracle']['error'])} |")
+    lines += ["", "Majority-rule oracle: churned MRR of the truth with every lone charge (a plan of one period, "
+              "nothing else: a month then gone, or a year not renewed) read by whichever of the two is commoner at its "
+              "amount over all the run's logs of the scheme, where both occur (180: 10 seats for a month or 1 seat for "
+              "a year): the fewest misread lone charges any amount-only reading, as a log without seat counts must "
+              "make, can get; the worst seed's error is shown. Not a floor of the signed error: misreads the other way "
+              "round cancel some of it.", "", "### Per scheme and seed", "",
               "Errors are (job - truth) / truth. Final: the whole log read at its newest charge; month end: each month read "
               "at its last second with the charges up to then; restatement: final - month-end reading, over the month-end "
               "reading (complete months). Each: the worst month; the worst from the 4th month on (the first months' "
               "small MRR makes any error there large); mean |error| over months in brackets.", "",
               "| scheme | seed | charges | customers | final: worst month | month end: worst month | restatement: worst "
               "| churned MRR | churned customers | churned MRR as published | new MRR | first month MRR "
-              "| churned MRR, amount-only floor |",
+              "| churned MRR, majority-rule oracle |",
               "|---|---:|---:|---:|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         s = r["sums"]
@@ -562,8 +563,8 @@ def report(results: list[dict[str, Any]], summary: dict[str, dict[str, Any]]) ->
         lines.append(f"| {r['scheme']} | {r['seed']} | {r['charges']:,} | {r['customers']:,} | {w('final')} "
                      f"| {w('month_end')} | {w('restatement')} | {t('churned_mrr')} | {t('churned_customers', False)} "
                      f"| {t('churned_mrr_as_published')} | {t('new_mrr')} | {t('first_month_mrr')} "
-                     f"| {t('churned_mrr_amount_floor')}, {s['churned_mrr_amount_floor']['misread']} of "
-                     f"{s['churned_mrr_amount_floor']['ambiguous']} ambiguous lone charges misread |")
+                     f"| {t('churned_mrr_majority_oracle')}, {s['churned_mrr_majority_oracle']['misread']} of "
+                     f"{s['churned_mrr_majority_oracle']['ambiguous']} ambiguous lone charges misread |")
     lines += ["", "### Single charges below 1000 read as one month (final reading, Billing tab)", "",
               "| scheme | seed | monthly terms < 1000 (not provisional) | truly annual | truly monthly | truly a seat "
               "addition / upgrade | provisional | small annual plans (first charge < 1000) | read as annual term |",

@@ -713,10 +713,11 @@ def _paired(values: np.ndarray, cust: np.ndarray, *, by_amount: bool = False, be
 
 
 def _union(*pairings: tuple[list[Price], list[Price]]) -> tuple[list[Price], list[Price]]:
-    """The pairs of several `_paired` results, best supported first (the fewer customers of a pair's two prices), each
-    price once: the first pair that has it keeps it."""
+    """The pairs of several `_paired` results, best supported first as `_paired` ranks them (the customers of a pair's
+    two prices together: the list price stays the one most customers pay), each price once: the first pair that has it
+    keeps it."""
     pairs = sorted(((m, a) for monthly, annual in pairings for m, a in zip(monthly, annual, strict=True)),
-                   key=lambda pair: -min(pair[0].customers, pair[1].customers))
+                   key=lambda pair: -(pair[0].customers + pair[1].customers))
     monthly: list[Price] = []
     annual: list[Price] = []
     for m, a in pairs:

@@ -9,8 +9,8 @@ drift: slot k is also renewed by a charge within the tolerance of the slot the p
 closer of the two wins, the anchor's slot on a tie; a charge of the series' own amount (the last
 renewal's) within the tolerance renews it rather than a closer one of another amount. Per customer,
 series are found oldest first, one per round; when several charges compete for the same first
-renewal, one whose slot it hits to the second anchors, else the one closest to it in amount, else the
-one whose slot it hits most closely (a seat added minutes before the real subscription, or a year bought
+renewal, one whose slot it hits to the second anchors, else, among those within 15 minutes of the one
+it hits most closely, the one closest to it in amount, else the one whose slot it hits most closely (a seat added minutes before the real subscription, or a year bought
 beside a month, must not become the anchor). A charge >= annual_min_amount is not the first month of a
 plan whose next charge is below annual_min_amount: it stays a single (annual) charge; once the price
 book is known (`relink`), neither is a charge it reads as annual followed by a proration of it (on the
@@ -42,6 +42,7 @@ from kpi.billing.prices import MIN_ANNUAL_MONTHS, Price, proration_fit, same_amo
 from kpi.billing.timeline import add_months, group_starts, nearest, renewal_window_end
 
 SECOND_NS = 1_000_000_000
+NEAR_NS = 15 * 60 * SECOND_NS  # charges this close are one purchase's: the amount tells which a renewal continues
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,14 @@ def _link(log: Log, annual_like: np.ndarray | None, annual_prices: tuple[Price, 
         # 58 s off the month's: the month anchors), then the closest in time
         off = np.abs(log.t[r2] - add_months(log.t[c2], 1)) >= SECOND_NS
         apart = np.abs(np.log(np.maximum(log.amount[c2], 0.01) / np.maximum(log.amount[r2], 0.01)))
-        pick = np.lexsort((log.t[c2], d2, np.round(apart, 6), off, g2))
+        # (amount decides only between charges within NEAR_NS of the closest in time, one checkout: 18 at 10:00, then
+        # 161.89 for nine seats at 10:30, renewed by 180 at 10:03, is the 10:00 plan's)
+        by_time = np.lexsort((log.t[c2], d2, g2))
+        heads = by_time[group_starts(g2[by_time])]  # per group, the candidate closest in time
+        closest_t = np.zeros(int(g2.max()) + 1 if len(g2) else 0, dtype=np.int64)
+        closest_t[g2[heads]] = log.t[c2[heads]]
+        far = np.abs(log.t[c2] - closest_t[g2]) > NEAR_NS
+        pick = np.lexsort((log.t[c2], d2, np.where(far, np.inf, np.round(apart, 6)), far, off, g2))
         pick = pick[group_starts(g2[pick])]
         anchors, firsts = c2[pick], r2[pick]
         ids = next_id + np.arange(len(anchors))

@@ -53,15 +53,15 @@ def test_a_job_that_returns_the_truth_scores_zero(accuracy: ModuleType, tmp_path
                             accuracy.lone_counts(truth))
     assert len(result["months"]) == 6
     assert all(m["final_error"] == 0 and m["month_end_error"] == 0 for m in result["months"])
-    # (the amount-only floor is the truth read by an oracle, not the job: it has an error of its own)
-    assert all(s["error"] in (0, None) for k, s in result["sums"].items() if k != "churned_mrr_amount_floor")
+    # (the majority-rule oracle is the truth read by an oracle, not the job: it has an error of its own)
+    assert all(s["error"] in (0, None) for k, s in result["sums"].items() if k != "churned_mrr_majority_oracle")
     assert all(p.get("abs_error", 0) == 0 for p in result["patterns"] if not p["pattern"].startswith("_"))
     assert result["singles"]["monthly_terms_below_1000"] == 0 and result["singles"]["small_annual_plans"] > 0
     summary = accuracy.per_scheme([result])
     assert all(summary["seat10"]["targets"].values())
 
 
-def test_the_amount_only_floor_reads_every_lone_charge_the_commoner_way_at_its_amount(accuracy: ModuleType) -> None:
+def test_the_majority_oracle_reads_every_lone_charge_the_commoner_way_at_its_amount(accuracy: ModuleType) -> None:
     """Three lone years at 180 and one lone month at 180 (10 seats): the oracle reads all four as years, so the
     month's churn of 180 is missed and a year's churn of 15 comes instead, a year later. A lone month at 54 (no year
     there) and a plan of two months are read as they are."""
@@ -77,7 +77,7 @@ def test_the_amount_only_floor_reads_every_lone_charge_the_commoner_way_at_its_a
     truth["end"] = pd.to_datetime(truth["end"], utc=True).astype(utc)
     counts = accuracy.lone_counts(truth)
     assert counts.loc[180.0].tolist() == [1, 3] and counts.loc[54.0].tolist() == [1, 0] and 36.0 not in counts.index
-    floor = accuracy.amount_floor(truth, pd.Timestamp("2017-12-31", tz="UTC"), counts)
+    floor = accuracy.majority_oracle(truth, pd.Timestamp("2017-12-31", tz="UTC"), counts)
     assert floor["true"] == 180.0 + 54.0 + 36.0 + 3 * 15.0
     assert floor["inferred"] == 54.0 + 36.0 + 4 * 15.0 and floor["ambiguous"] == 4 and floor["misread"] == 1
 

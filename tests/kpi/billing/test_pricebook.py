@@ -458,6 +458,25 @@ def test_a_first_month_lists_the_pairs_of_per_seat_prices_and_of_amounts_togethe
     assert month_ends(result, "2017-01-31 23:59:59", "z") == {"2017-01": 45.0}
 
 
+def test_pairs_of_two_products_keep_the_list_price_most_customers_pay_first():
+    """A first month: 18 a seat (10 customers) and 180 (4), 45 (5) and 540 (5). 18 / 180 stays the list pair (14
+    customers to 10), so 180 a seat stays an annual price: a 180 and a 360 by customers with no seat count are a year
+    (one seat, two), not a month (a review of this stop found 45 first and 180 dropped)."""
+    rows, counts = [], {}
+    for prefix, n, amount, hour in (("m", 10, 18.0, 10), ("a", 3, 180.0, 11), ("n", 5, 45.0, 12), ("b", 5, 540.0, 13)):
+        for i in range(n):
+            rows.append((f"{prefix}{i}", f"2017-01-{3 + i:02d} {hour}:00", amount))
+            counts[f"{prefix}{i}"] = 1
+    rows += [("x", "2017-01-20 09:00", 360.0), ("w", "2017-01-22 09:00", 180.0), ("v", "2017-01-23 09:00", 360.0)]
+    counts["x"] = 2
+    result = read(charges(*rows), as_of="2017-01-31 23:59:59", seat_counts=seats(**counts))
+    book = result.price_book
+    assert [p.amount for p in book.monthly_seat] == [18.0, 45.0]
+    assert [p.amount for p in book.annual_seat if not p.derived] == [180.0, 540.0]
+    assert month_ends(result, "2017-01-31 23:59:59", "w") == {"2017-01": 15.0}
+    assert month_ends(result, "2017-01-31 23:59:59", "v") == {"2017-01": 30.0}
+
+
 def test_prices_pair_only_with_three_customers_each_and_a_year_between_them():
     """Two customers at 180 a seat are no price; nor is 54 a seat (3 times 18: no year) however many pay it."""
     log, counts = first_month({"a1": 1, "a2": 2}, {f"m{i}": 1 for i in range(5)})

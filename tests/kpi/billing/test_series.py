@@ -93,3 +93,13 @@ def test_a_charge_on_the_slots_second_renews_what_the_book_reads_as_annual():
                                                                "2017-12": 720.0}
     off_slot = read_with("09:10:00")
     assert list(rows_of(off_slot, "c")["kind"]) == ["annual term", "monthly series"]
+
+
+def test_amount_decides_only_between_charges_within_minutes_of_each_other():
+    """18 at 10:00, then 161.89 for nine seats added at 10:30, renewed by 180 at 10:03: the 10:00 plan anchors (the
+    180 is closer to the 161.89 in amount, but half an hour apart is two purchases, and time decides between them)."""
+    log = charges(("c", "2016-09-05 10:00:00", 18.0), ("c", "2016-09-05 10:30:00", 161.89),
+                  ("c", "2016-10-05 10:03:00", 180.0), *monthly("c", "2016-11-05 10:00:00", 180.0, 3))
+    rows = rows_of(read(log, "2017-02-28 23:59:59", seat_counts=seats(c=10)), "c")
+    assert list(rows["kind"]) == ["monthly series"]
+    assert rows["first_charge"].iloc[0] == pd.Timestamp("2016-09-05 10:00:00", tz="UTC")

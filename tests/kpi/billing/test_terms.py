@@ -209,6 +209,17 @@ def test_a_seat_added_at_the_same_hour_a_year_apart_is_no_annual_plan_below_a_ye
     assert month_ends(result, "2017-12-31 23:59:59", "c")["2017-08"] == 0.0
 
 
+def test_a_years_price_is_six_months_of_the_smallest_monthly_seat_price():
+    """With monthly seat prices of 18 and 12.60, a year costs at least 75.60 (6 x 12.60): 100 paid twice a year apart,
+    at the same second, is an annual plan (it would not be at 6 x 18 = 108); 70 paid so is none."""
+    rules = BillingRules(price_book=PriceList(monthly_seat=(18.0, 12.6), annual_seat=(180.0,)))
+    for amount, kinds in ((100.0, ["annual term", "annual term"]), (70.0, ["monthly term", "monthly term"])):
+        log = charges(("c", "2016-06-24 10:14:52", amount), ("c", "2017-06-24 10:14:52", amount))
+        result = read(log, "2017-12-31 23:59:59", rules=rules)
+        assert list(rows_of(result, "c")["kind"]) == kinds, amount
+    assert result.price_book.least_year == pytest.approx(75.6)
+
+
 def test_a_seat_charge_a_month_later_is_an_annual_proration_only_if_it_fits_an_annual_price():
     """306 for 17 seats (18 today), then 2.40 26 days later (a month's seat for 4 days): one month, not a year."""
     log = charges(("c", "2017-11-14 12:16", 306.0), ("c", "2017-12-10 12:27", 2.40))
