@@ -57,7 +57,9 @@ What it says of a charge of amount A whose customer has S seats (S may be unknow
   series of the customer anchors on one of the charge's monthly slots 2 to 11 months later at its very amount: a
   month of that plan, which stopped and started again on its own day and hour (116726: 126 on 2016-03-07 11:38, then
   126 monthly from 2016-05-07 11:38), not 1 x 126 a year beside it.
-- ANNUAL_UNPRICED: no price reads A at all (neither interval, at any seat count), the customer's S seats are known,
+- ANNUAL_UNPRICED: no price reads A at all (neither interval, at any seat count), the customer's S seats are known
+  (or, for a charge whose renewal was due, unknown: then S is the commonest seat count that makes the rest hold, and
+  other_multiple is NO_SEAT_COUNT),
   the charge is outside every running monthly plan of its customer and A is none of the amounts that start the monthly
   series of MIN_CUSTOMERS+ customers (`monthly_amounts`: a flat plan's month): S seats for a year at A / S when that is
   MIN_ANNUAL_MONTHS to the book's months a year (`months_a_year`) of one of its monthly seat prices, pending or not
@@ -94,6 +96,7 @@ NONE, MONTHLY_SEATS, ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, MONTHLY_LIKELY, 
     0, 1, 2, 3, 4, 5, 6, 7)
 MONTHLY_RESUMED = 8  # not the book's: a month of the plan that starts again on its slot (Verdict.resumed)
 ANNUAL_UNPRICED = 9
+NO_SEAT_COUNT = -1  # Verdict.other_multiple of an ANNUAL_UNPRICED reading whose customer has no seat count
 ANNUAL_CODES = (ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, ANNUAL_UNLISTED, ANNUAL_BESIDE, ANNUAL_UNPRICED)
 MONTHLY_CODES = (MONTHLY_SEATS, MONTHLY_LIKELY, MONTHLY_RESUMED)
 MAX_SEATS = 10_000
@@ -306,10 +309,10 @@ def _read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pendin
         unlisted = unpriced = np.zeros(n, dtype=bool)
         tiers = alone is not None and book.monthly_seat and book.mode != "configured" and book.unlisted
 
-        def as_year(where: np.ndarray, most: float = 12.0) -> np.ndarray:
+        def as_year(where: np.ndarray, most: float = 12.0, unknown_seats: bool = False) -> np.ndarray:
             """`_unlisted` on the charges `where`, its reading taking the annual one's place where it has one."""
             nonlocal a_score, a_price, a_k
-            score, per_seat, k = _unlisted(book, weighed, amount, share, seats, where, most)
+            score, per_seat, k = _unlisted(book, weighed, amount, share, seats, where, most, unknown_seats, pending)
             found = np.isfinite(score)
             a_score, a_price, a_k = np.where(found, score, a_score), np.where(found, per_seat, a_price), \
                 np.where(found, k, a_k)
@@ -322,10 +325,11 @@ def _read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pendin
             # most the book's months a year of a monthly seat price: a discount makes a year cheaper, never dearer),
             # unless the amount is some monthly plan's month (a flat plan's: 150 by a one-seat customer)
             unpriced = as_year(alone & ~np.isfinite(m_score) & ~np.isfinite(a_score) & ~_a_monthly_amount(book, amount),
-                               months_a_year(book))
+                               months_a_year(book), unknown_seats=True)
         annual_wins = a_score > m_score
         mark(annual_wins & unlisted, ANNUAL_UNLISTED, a_price, a_k)
         mark(annual_wins & unpriced, ANNUAL_UNPRICED, a_price, a_k)
+        other_multiple[(code == ANNUAL_UNPRICED) & ~known] = NO_SEAT_COUNT  # its k is a guess, and the reason says so
         mark(annual_wins & np.isfinite(a_score), ANNUAL_LIKELY, a_price, a_k)
         if beside is not None:  # a monthly plan of its own starts right after: this one is no second monthly plan
             mark(beside & np.isfinite(a_score) & np.isfinite(m_score), ANNUAL_BESIDE, a_price, a_k)
@@ -389,19 +393,28 @@ def _log_seat_prior(book: PriceBook, k: np.ndarray) -> np.ndarray:
 
 
 def _unlisted(book: PriceBook, annual: list[Price], amount: np.ndarray, share: np.ndarray, seats: np.ndarray,
-              where: np.ndarray, most: float = 12.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              where: np.ndarray, most: float = 12.0, unknown_seats: bool = False, pending: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For the charges `where` (pending, read by no annual price, and by a monthly one only at some other seat count;
     or, ANNUAL_UNPRICED, read by no price at all):
     the customer's own S seats for a year at amount / S a seat, when that is MIN_ANNUAL_MONTHS to `most` months of one of
     the book's monthly seat prices (`year_of_unlisted`: a discount tier the log has not taught yet, 144 = 1 seat x 8
     months of 18, not 8 seats for a month by a one-seat customer). Its score is `_likeliest`'s with the support of
     one customer among the annual prices' and no seat drift; -inf elsewhere. Returns the score, the price a seat and
-    S. `most`: 12, or for ANNUAL_UNPRICED the book's months a year (`months_a_year`)."""
+    S. `most`: 12, or for ANNUAL_UNPRICED the book's months a year (`months_a_year`). `unknown_seats`: a charge of a
+    customer with no seat count, not `pending`, takes the commonest seat count (the book's seat prior) that makes it
+    such a year (217.80 on the shared log, likely 180 + 21% VAT: 2 x 108.90, 6.05 months of 18; 1 x 217.80 would be
+    12.1 months, more than the book's year)."""
     n = len(amount)
     known = where & ~np.isnan(seats) & (seats >= 1) & (seats <= MAX_SEATS)
     whole = np.where(known, seats, 1).astype(np.int64)  # as `_read_amounts` counts them
     per_seat = amount / whole
     ok = known & ~np.isnan(year_of_unlisted(book, per_seat, most))
+    if unknown_seats:  # no seat count: the commonest seat count k that makes it such a year
+        free = where & np.isnan(seats) & (~pending if pending is not None else True)
+        for k in np.argsort(-np.asarray(book.seat_prior), kind="stable") + 1:
+            fits = free & ~ok & ~np.isnan(year_of_unlisted(book, amount / k, most))
+            whole, per_seat, ok = np.where(fits, k, whole), np.where(fits, amount / k, per_seat), ok | fits
     if not ok.any():
         return np.full(n, -np.inf), np.full(n, np.nan), np.zeros(n, dtype=np.int64)
     support = sum(max(p.customers, 1) for p in annual) + 1

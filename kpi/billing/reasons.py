@@ -27,6 +27,7 @@ from kpi.billing.pricebook import (
     MONTHLY_LIKELY,
     MONTHLY_RESUMED,
     MONTHLY_SEATS,
+    NO_SEAT_COUNT,
     PriceBook,
     Verdict,
     months_a_year,
@@ -148,7 +149,9 @@ def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amou
         return f"{amount:.2f} = {_plural(multiple, 'seat')} x {price:.2f}, the annual seat price {source(price)}"
     if code == ANNUAL_UNPRICED:
         of = float(year_of_unlisted(book, np.array([amount / multiple]), months_a_year(book))[0])
-        return (f"{amount:.2f} = {_plural(multiple, 'seat')} (the customer's) x {price:.2f} a year, taken for a price "
+        whose = "(no seat count: the commonest count that makes it a year)" if other_multiple == NO_SEAT_COUNT else \
+            "(the customer's)"
+        return (f"{amount:.2f} = {_plural(multiple, 'seat')} {whose} x {price:.2f} a year, taken for a price "
                 f"the book has not learned ({amount / multiple / of:.1f} months of the monthly seat price {of:.2f}: a "
                 "discounted tier?), as no price of the book reads it as a month or a year and no monthly plans of "
                 f"{MIN_CUSTOMERS}+ customers start at it; a guess")

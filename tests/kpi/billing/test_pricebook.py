@@ -19,6 +19,7 @@ from kpi.billing.pricebook import (
     DISTINCT_FROM,
     MONTHLY_LIKELY,
     MONTHLY_SEATS,
+    NO_SEAT_COUNT,
     NONE,
     PriceBook,
     _derived,
@@ -900,14 +901,18 @@ def test_a_charge_no_price_reads_is_the_customers_seats_for_a_year_at_a_tier_not
     for a year dearer than the
     book's 11 months of a seat price (560.50 by four seats: 11.7 months of 12; generated seat11 seed 15, truly a
     month), for a charge inside a running monthly plan, in a log too young to know its mix, or with configured
-    prices, or with [billing] unlisted_tiers = "month"."""
+    prices, or with [billing] unlisted_tiers = "month". A customer with no seat count, its renewal due: the commonest
+    seat count that makes it such a year (1 here), and the reason says it is a guess; while pending, none."""
     amounts = np.array([616.55, 99.0, 560.50, 616.55, 616.55])
     seat_counts = np.array([1.0, 1.0, 4.0, 1.0, np.nan])
     pending = np.zeros(len(amounts), dtype=bool)
     alone = np.array([True, True, True, False, True])
     v = read_amounts(ELEVEN, amounts, seat_counts, pending, alone)
     assert (int(v.code[0]), float(v.price[0]), int(v.multiple[0])) == (ANNUAL_UNPRICED, 616.55, 1)
-    assert [int(c) for c in v.code[1:]] == [NONE, NONE, NONE, NONE]
+    assert [int(c) for c in v.code[1:4]] == [NONE, NONE, NONE]
+    assert (int(v.code[4]), int(v.multiple[4]), int(v.other_multiple[4])) == (ANNUAL_UNPRICED, 1, NO_SEAT_COUNT)
+    assert int(v.other_multiple[0]) == 0
+    assert int(read_amounts(ELEVEN, amounts[4:], seat_counts[4:], ~pending[4:], alone[4:]).code[0]) == NONE
     for book in (replace(ELEVEN, mix_known=False), replace(ELEVEN, mode="configured"), replace(ELEVEN, unlisted=False)):
         assert int(read_amounts(book, amounts[:1], seat_counts[:1], pending[:1], alone[:1]).code[0]) == NONE
     assert int(read_amounts(ELEVEN, amounts[:1], seat_counts[:1], ~pending[:1], alone[:1]).code[0]) == ANNUAL_UNPRICED
@@ -919,6 +924,8 @@ def test_a_charge_no_price_reads_is_the_customers_seats_for_a_year_at_a_tier_not
     assert text == ("616.55 = 1 seat (the customer's) x 616.55 a year, taken for a price the book has not learned (10.4 "
                     "months of the monthly seat price 59.00: a discounted tier?), as no price of the book reads it as a "
                     "month or a year and no monthly plans of 3+ customers start at it; a guess")
+    assert _book_citation(ELEVEN, ANNUAL_UNPRICED, 616.55, 1, 616.55, np.nan, NO_SEAT_COUNT).startswith(
+        "616.55 = 1 seat (no seat count: the commonest count that makes it a year) x 616.55 a year, taken for a price")
 
 
 def test_a_weighed_reading_of_k_seats_matches_the_amount_to_a_fiftieth_of_a_percent():
