@@ -196,7 +196,9 @@ class PriceBook:
                                               f"are {verdict}"))
         if self.seat_prior and self.mix_known and self.mode == "learned" and self.monthly_seat and self.unlisted:
             out.append(("tiers not learned yet", "a single charge that no price reads, as a month or as a year, by a "
-                                                 "customer with a known seat count is read as those seats for a year "
+                                                 "customer with a known seat count (or none, once its renewal was due: "
+                                                 "then the commonest seat count that fits) is read as those seats for "
+                                                 "a year "
                                                  f"when amount / seats is {MIN_ANNUAL_MONTHS:g} to "
                                                  f"{months_a_year(self):.4g} months of a monthly seat price, unless it "
                                                  f"is one of the {len(self.monthly_amounts)} amounts that start the "
@@ -410,11 +412,18 @@ def _unlisted(book: PriceBook, annual: list[Price], amount: np.ndarray, share: n
     whole = np.where(known, seats, 1).astype(np.int64)  # as `_read_amounts` counts them
     per_seat = amount / whole
     ok = known & ~np.isnan(year_of_unlisted(book, per_seat, most))
-    if unknown_seats:  # no seat count: the commonest seat count k that makes it such a year
-        free = where & np.isnan(seats) & (~pending if pending is not None else True)
+    if unknown_seats and book.monthly_seat:  # no seat count: the commonest seat count k that makes it such a year
+        # (a charge under MIN_ANNUAL_MONTHS of the cheapest seat is a year at no seat count: none is tried)
+        cheapest = min(p.amount for p in book.monthly_seat)
+        todo = np.flatnonzero(where & np.isnan(seats) & (amount >= MIN_ANNUAL_MONTHS * cheapest) &
+                              (True if pending is None else ~pending))
         for k in np.argsort(-np.asarray(book.seat_prior), kind="stable") + 1:
-            fits = free & ~ok & ~np.isnan(year_of_unlisted(book, amount / k, most))
-            whole, per_seat, ok = np.where(fits, k, whole), np.where(fits, amount / k, per_seat), ok | fits
+            if not len(todo):
+                break
+            fits = ~np.isnan(year_of_unlisted(book, amount[todo] / k, most))
+            hit = todo[fits]
+            whole[hit], per_seat[hit], ok[hit] = k, amount[hit] / k, True
+            todo = todo[~fits]
     if not ok.any():
         return np.full(n, -np.inf), np.full(n, np.nan), np.zeros(n, dtype=np.int64)
     support = sum(max(p.customers, 1) for p in annual) + 1

@@ -10,8 +10,9 @@ closer of the two wins, the anchor's slot on a tie; a charge of the series' own 
 renewal's) within the tolerance renews it rather than a closer one of another amount. Per customer,
 series are found oldest first, one per round; when several charges compete for the same first
 renewal, one whose slot it hits to the second anchors, else, among those within 15 minutes of the one
-it hits most closely, the one closest to it in amount, else the one whose slot it hits most closely (a seat added minutes before the real subscription, or a year bought
-beside a month, must not become the anchor). A charge >= annual_min_amount is not the first month of a
+it hits most closely, the one closest to it in amount, else the one whose slot it hits most closely
+(a seat added minutes before the real subscription, or a year bought beside a month, must not become
+the anchor). A charge >= annual_min_amount is not the first month of a
 plan whose next charge is below annual_min_amount: it stays a single (annual) charge; once the price
 book is known (`relink`), neither is a charge it reads as annual followed by a proration of it (on the
 second of its slot, only a charge under a sixth of it is: a billing system renews at the plan's own second).
@@ -39,9 +40,8 @@ import pandas as pd
 
 from kpi.billing.log import ANNUAL, AUTO, Log
 from kpi.billing.prices import MIN_ANNUAL_MONTHS, Price, proration_fit, same_amount
-from kpi.billing.timeline import add_months, group_starts, nearest, renewal_window_end
+from kpi.billing.timeline import SECOND_NS, add_months, group_starts, nearest, renewal_window_end
 
-SECOND_NS = 1_000_000_000
 NEAR_NS = 15 * 60 * SECOND_NS  # charges this close are one purchase's: the amount tells which a renewal continues
 
 
@@ -196,7 +196,7 @@ def _link(log: Log, annual_like: np.ndarray | None, annual_prices: tuple[Price, 
             # second of the month's slot only under a sixth of it is (a billing system renews at the plan's own second,
             # a seat is added whenever the customer adds it: 442950's 450 = 10 x 45, then 495 at its second a month
             # later, also 1 x 540 a year x 11/12 of it, is a renewal; 720 then 90 is a seat added, on the second or not)
-            on_slot = np.abs(log.t[np.maximum(renewal, 0)] - add_months(log.t[cand], 1)) < SECOND_NS
+            on_slot = _on_its_second(log, cand, np.maximum(renewal, 0))
             prorates = np.where(on_slot, annual_proration_of(log, cand, renewal, ()),
                                 annual_proration_of(log, cand, renewal, annual_prices))
             big_then_small |= annual_like[cand] & (log.mode[cand] == AUTO) & ok & prorates
@@ -213,7 +213,7 @@ def _link(log: Log, annual_like: np.ndarray | None, annual_prices: tuple[Price, 
         # then an upgrade to 150 67 s later, renewed at the 75's second), else the one whose amount is closest to the
         # renewal's (a year of 303.05 and a month of 1475 paid 24 s apart, renewed by 1534 34 s off the year's slot and
         # 58 s off the month's: the month anchors), then the closest in time
-        off = np.abs(log.t[r2] - add_months(log.t[c2], 1)) >= SECOND_NS
+        off = ~_on_its_second(log, c2, r2)
         apart = np.abs(np.log(np.maximum(log.amount[c2], 0.01) / np.maximum(log.amount[r2], 0.01)))
         # (amount decides only between charges within NEAR_NS of the closest in time, one checkout: 18 at 10:00, then
         # 161.89 for nine seats at 10:30, renewed by 180 at 10:03, is the 10:00 plan's)
@@ -262,6 +262,11 @@ def _link(log: Log, annual_like: np.ndarray | None, annual_prices: tuple[Price, 
             latest[live] = hit
         cand = avail = free_of(log.cust[anchors])
     return series, slot_of, slot_at
+
+
+def _on_its_second(log: Log, anchor: np.ndarray, renewal: np.ndarray) -> np.ndarray:
+    """Per pair: does `renewal` come to the second of `anchor` + 1 calendar month (as a billing system renews a plan)?"""
+    return np.abs(log.t[renewal] - add_months(log.t[anchor], 1)) < SECOND_NS
 
 
 class _SameAmount:

@@ -7,7 +7,8 @@ a. Strong annual charges open annual terms and are never prorations: a charge >=
    or 12 times it follows within its month (it was then a month of the plan switched from); a charge
    renewed 12 calendar months later at its time of day (within the renewal tolerance), and that
    renewal: an annual plan renewing, whatever its price, if it is a year's price at all (PriceBook.least_year:
-   six months of the smallest monthly seat price; a seat added that recurs a year later is no plan); and a switch to annual: a charge that is an annual price for the monthly plan it falls in (10 or 12 times
+   six months of the smallest monthly seat price; a seat added that recurs a year later is no plan); and a
+   switch to annual: a charge that is an annual price for the monthly plan it falls in (10 or 12 times
    the rate of the series piece it falls in, or the price book's own annual/monthly ratio), or that
    the series' last renewal turned out to be (kpi.billing.series.settle_series).
 b. Other single charges, oldest first: inside a running series or strong annual term -> a proration

@@ -13,6 +13,7 @@ import numpy as np
 
 DAY_NS = 86_400 * 10**9
 HOUR_NS = 3_600 * 10**9
+SECOND_NS = 10**9
 MONTH_NS = 365.25 / 12 * DAY_NS  # the month prorations are normalized by
 MAX_TOLERANCE_HOURS = 14 * 24  # slots are >= 28 days apart: a wider window would let one charge renew two slots
 

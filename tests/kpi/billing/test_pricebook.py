@@ -918,8 +918,9 @@ def test_a_charge_no_price_reads_is_the_customers_seats_for_a_year_at_a_tier_not
     assert int(read_amounts(ELEVEN, amounts[:1], seat_counts[:1], ~pending[:1], alone[:1]).code[0]) == ANNUAL_UNPRICED
     from kpi.billing.reasons import _book_citation
 
-    assert "is 6 to 11 months of a monthly seat price, unless it is one of the 5 amounts" in dict(ELEVEN.rows())[
-        "tiers not learned yet"]
+    said = dict(ELEVEN.rows())["tiers not learned yet"]
+    assert "is 6 to 11 months of a monthly seat price, unless it is one of the 5 amounts" in said
+    assert "(or none, once its renewal was due: then the commonest seat count that fits)" in said
     text = _book_citation(ELEVEN, ANNUAL_UNPRICED, 616.55, 1, 616.55, np.nan, 0)
     assert text == ("616.55 = 1 seat (the customer's) x 616.55 a year, taken for a price the book has not learned (10.4 "
                     "months of the monthly seat price 59.00: a discounted tier?), as no price of the book reads it as a "
