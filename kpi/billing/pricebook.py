@@ -18,7 +18,9 @@ own unambiguous evidence (`learn_price_book`), or takes them from `[billing] pri
 
 Annual price points (flat plans) are learned from renewals too (`_renewed_points`): an amount that MIN_CUSTOMERS+
 customers paid in single charges renewed 12 months later at the same amount, and that is no whole multiple of an annual
-or a monthly seat price (490, ten months of a flat 49).
+or a monthly seat price (490, ten months of a flat 49); and, until a single charge is a year old, from what did not
+renew a month later (`_lapsed_plan_points`): 6 to 12 whole months of a flat plan's monthly price that 3+ customers
+paid once and that renewed at most half as often as the monthly plans' prices.
 
 Values are grouped when within TOLERANCE of each other; a group becomes a price when at least
 MIN_CUSTOMERS distinct customers and MIN_SHARE of its kind's customers support it (seat counts in a
@@ -668,8 +670,10 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
                      considered={"monthly seat price": monthly_considered, "annual seat price": len(values)})
     if no_seats:  # no seat counts at all: what amounts say
         book = _amount_points(ev, book, rules.annual_min_amount)
+    plans = _monthly_amounts(ev)
+    book = _lapsed_plan_points(ev, book, plans, rules.annual_min_amount)
     book = _renewed_points(ev, book)
-    book = replace(book, monthly_amounts=_monthly_amounts(ev), unlisted=rules.unlisted_tiers == "year")
+    book = replace(book, monthly_amounts=plans, unlisted=rules.unlisted_tiers == "year")
     return _with_mix(book, ev)
 
 
@@ -755,14 +759,17 @@ MAX_LAPSED_RENEWAL = 0.5  # a price renewed a month later at most this share of 
 MIN_LAPSED_EVIDENCE = 10  # charges at the monthly list price (renewed or not) needed to say how often months renew
 
 
-def _never_renewed(anchors: np.ndarray, lapsed: np.ndarray, cust: np.ndarray, base: float, ok: np.ndarray
-                   ) -> tuple[list[tuple[Price, int]], int, int]:
+def _never_renewed(anchors: np.ndarray, lapsed: np.ndarray, cust: np.ndarray, base: float | tuple[float, ...],
+                   ok: np.ndarray) -> tuple[list[tuple[Price, int]], int, int]:
     """The groups of lapsed[ok] (values of single charges whose monthly renewal was due and never came: per seat, or
     amounts) paid by MIN_CUSTOMERS+ customers that renewed a month later at most MAX_LAPSED_RENEWAL times as often as
-    `base` did, counting each monthly series' anchor (`anchors`, same unit) as renewed and each lapsed charge as not;
+    `base` did (a price, or several pooled: the charges at any of them), counting each monthly series' anchor (`anchors`, same unit) as renewed and each lapsed charge as not;
     each with its anchors, then base's anchors and charges (none when base has fewer than MIN_LAPSED_EVIDENCE)."""
-    def at(values: np.ndarray, value: float) -> int:
-        return int((np.abs(values - value) <= TOLERANCE * value + 0.01).sum())
+    def at(values: np.ndarray, value: float | tuple[float, ...]) -> int:
+        near = np.zeros(len(values), dtype=bool)
+        for v in (value if isinstance(value, tuple) else (value,)):  # several prices pooled: each charge once
+            near |= np.abs(values - v) <= TOLERANCE * v + 0.01
+        return int(near.sum())
 
     renewed, charges = at(anchors, base), at(anchors, base) + at(lapsed, base)
     if charges < MIN_LAPSED_EVIDENCE or renewed == 0:
@@ -847,6 +854,75 @@ def _lapsed_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> lis
                              "the most common monthly amount")
             for g, anchored in found
             if not any(abs(g.amount - round(g.amount / a) * a) <= TOLERANCE * g.amount for a in learned)]
+
+
+def _lapsed_plan_points(ev: PriceEvidence, book: PriceBook, plans: tuple[float, ...], annual_min: float) -> PriceBook:
+    """The book with the flat plans' years a young log teaches by what did not renew, seat counts or not: an amount
+    below annual_min_amount that MIN_CUSTOMERS+ customers paid in single charges whose first monthly renewal was due
+    and never came, that is a whole number of months, MIN_ANNUAL_MONTHS to 12, to the cent, of a flat plan's monthly
+    price (`_flat_plans`), and that renewed a month later at most MAX_LAPSED_RENEWAL times as often as the monthly
+    plans' prices together did (`_never_renewed`), is an annual price point: 490 paid once by eight customers,
+    renewed by none a month later, is ten months of 49, a plan customers renew every month. Seat amounts are left to
+    the seat prices (`_lapsed`: exact seat matches): as points, 126 = ten months of a 12.60 seat tier would read
+    every pending 126 as a year, monthly plans of 7 seats x 18 too. A point is still a month where it is exactly the
+    customer's seats x a monthly seat price (`_read_amounts`). Only until a single charge is a year old: then
+    renewals a year later say which amounts are years (`_renewed_points`). An amount that is a whole multiple of an
+    annual seat price the book has learned is left to it, and a point the book has is not listed twice."""
+    if len(ev.aged_amount) or not plans or not len(ev.lapsed_amount) or not len(ev.anchor_amount):
+        return book
+    flat = _flat_plans(ev, book, plans)
+    amount = np.round(ev.lapsed_amount, 2)  # whole months of a price to the cent: each amount its own group
+
+    def months_of(plan: float) -> np.ndarray:
+        k = np.rint(amount / plan)
+        return whole_multiple(amount, plan) & (k >= MIN_ANNUAL_MONTHS) & (k <= 12)
+
+    ok = np.isfinite(amount) & (amount < annual_min)
+    year = np.zeros(len(amount), dtype=bool)
+    for f in flat:
+        year |= months_of(f)
+    ok &= year
+    for a in book.annual_seat:
+        if not (a.assumed or a.derived or a.lapsed):
+            ok &= ~whole_multiple(amount, a.amount)
+    for pt in book.annual_points:
+        ok &= ~_close(amount, np.full(len(amount), pt.amount))
+    if not ok.any():
+        return book
+    found, renewed, charges = _never_renewed(ev.anchor_amount, amount, ev.lapsed_cust, plans, ok)
+    points = []
+    for g, anchored in found:
+        at = np.array([g.amount])
+        of = next((p for p in flat if whole_multiple(at, p)[0] and MIN_ANNUAL_MONTHS <= round(g.amount / p) <= 12),
+                  None)
+        if of is None:  # amounts within TOLERANCE grouped around one that no plan makes whole months of
+            continue
+        points.append(replace(g, basis=f"single charges whose monthly renewal never came: {anchored} of "
+                                       f"{anchored + g.charges} charges of {g.amount:.2f} renewed a month later, "
+                                       f"{renewed} of {charges} at the monthly plans' prices; "
+                                       f"{round(g.amount / of)} months of {of:.2f}, a monthly plan's price"))
+    return replace(book, annual_points=(*book.annual_points, *points)) if points else book
+
+
+def _flat_plans(ev: PriceEvidence, book: PriceBook, plans: tuple[float, ...]) -> list[float]:
+    """The amounts among `plans` (monthly plans' prices) that are no whole number of seats at a seat price: with seat
+    counts, at a monthly seat price of the book that customers at two seat counts or more pay as such (18 as 18 and
+    36, by one- and two-seat customers): a price only one seat count shows may be a flat plan's own customers
+    divided by their seats (49 by four one-seat customers is 49 a seat, or a flat plan); without seat counts, at one
+    the book learned from seats added to monthly plans, or at the most common monthly amount when it learned none
+    (a seat's month; its years are `_lapsed_points`')."""
+    known = np.isfinite(ev.anchor_value) & (ev.anchor_value > 0)
+    if known.any():
+        seats = np.rint(ev.anchor_amount[known] / ev.anchor_value[known])
+        value = ev.anchor_value[known]
+        prices = [m.amount for m in book.monthly_seat
+                  if len(np.unique(seats[_close(value, np.full(len(value), m.amount))])) >= 2]
+    else:
+        prices = [m.amount for m in book.monthly_seat]
+        if not prices:
+            amounts, counts = np.unique(np.round(ev.anchor_amount, 2), return_counts=True)
+            prices = [float(amounts[np.argmax(counts)])]
+    return [p for p in plans if not whole_multiple(np.full(len(prices), p), np.asarray(prices, dtype="float64")).any()]
 
 
 def _renewed_points(ev: PriceEvidence, book: PriceBook) -> PriceBook:

@@ -870,6 +870,91 @@ def test_an_amount_renewed_a_year_later_by_three_customers_is_an_annual_price_po
     assert "490.00 is an annual price point (learned from 3 charges of 3 customers)" in reason
 
 
+def flat_second_month(renewing: int = 0, plan: float = 49.0, plan_seats: tuple[int, ...] = (3, 5, 8, 2),
+                      year: float = 490.0, years: tuple[int, ...] = (3, 14, 31),
+                      extra: tuple[tuple[str, str, float], ...] = ()) -> tuple[pd.DataFrame, pd.Series]:
+    """A log's second month: 12 one-seat customers on 18 a month from January (10 renew in February), 4 customers
+    on a plan of `plan` a month (with `plan_seats` seats; all renew), customers with `years` seats paying `year`
+    once in January (the first `renewing` of them renew it a month later), `extra` charges, and in February a
+    pending `year` by a 6-seat customer."""
+    rows: list[tuple[str, str, float]] = list(extra)
+    counts: dict[str, int] = {}
+    for i in range(12):
+        counts[f"m{i}"] = 1
+        rows += monthly(f"m{i}", f"2017-01-{3 + i:02d} 09:00", 18.0, 1 if i < 10 else 0)
+    for i in range(4):
+        counts[f"f{i}"] = plan_seats[i]
+        rows += monthly(f"f{i}", f"2017-01-{5 + i:02d} 11:00", plan, 1)
+    for i, n in enumerate(years):
+        counts[f"y{i}"] = n
+        rows += monthly(f"y{i}", f"2017-01-{4 + 2 * i:02d} 15:00", year, 1 if i < renewing else 0)
+    counts["p"] = 6
+    rows.append(("p", "2017-02-20 10:00", year))
+    return charges(*rows), seats(**counts)
+
+
+@pytest.mark.parametrize("plan_seats", [(3, 5, 8, 2), (1, 1, 1, 1), (5, 5, 5, 2)])
+def test_a_flat_plans_year_that_never_renewed_a_month_later_is_an_annual_price_point(plan_seats):
+    """490 is ten months of 49, a flat plan four customers renew every month. Paid once by three customers in
+    January and renewed by none in February, while 14 of the 16 charges at the monthly plans' prices renewed, it is a
+    year's price in the log's second month, long before any renewal a year later could say so (generated seat11:
+    the flat plan's years were a month and then churn at every month end of the log's first year). January's 490s
+    are years, whatever their seat counts, and February's pending one is a year from the start. The plan's own
+    customers make 49 (one seat each) or 9.80 (five seats) a seat price the book lists, but no other seat count
+    pays it: that is no seat price to make 49 a month of seats."""
+    log, counts = flat_second_month(plan_seats=plan_seats)
+    result = read(log, as_of="2017-02-28 23:59:59", seat_counts=counts)
+    points = result.price_book.annual_points
+    assert [p.amount for p in points] == [490.0] and points[0].customers == 3
+    assert "0 of 3 charges of 490.00 renewed a month later, 14 of 16 at the monthly plans' prices; 10 months of " \
+           "49.00, a monthly plan's price" in points[0].basis
+    for c in ("y0", "y1", "y2"):
+        assert month_ends(result, "2017-02-28 23:59:59", c) == {"2017-01": 40.83, "2017-02": 40.83}, c
+    assert month_ends(result, "2017-02-28 23:59:59", "p") == {"2017-02": 40.83}
+    assert "490.00 is an annual price point" in rows_of(result, "p")["reason"].iloc[0]
+
+
+@pytest.mark.parametrize("renewing", [3, 6])
+def test_a_flat_amount_that_renews_monthly_is_no_years_price(renewing):
+    """The same log with six customers paying 490 in January: where half of them renewed it in February (3 of 6,
+    more than half the monthly plans' rate of 14 in 16), or all of them, 490 is a monthly plan's price; no point,
+    and the pending 490 is a month."""
+    log, counts = flat_second_month(renewing=renewing, years=(3, 14, 31, 2, 4, 7))
+    result = read(log, as_of="2017-02-28 23:59:59", seat_counts=counts)
+    assert result.price_book.annual_points == ()
+    assert month_ends(result, "2017-02-28 23:59:59", "p") == {"2017-02": 490.0}
+
+
+def test_months_of_a_seat_amount_are_no_flat_plans_year():
+    """36 is two seats x 18: four 2-seat customers renewing it monthly are a seat plan, not a flat one, and 288
+    (eight months of it, or 16 seats for a month) lapsed by three customers is left to the seat prices, never an
+    annual point: as points, seat amounts read every pending one as a year, monthly plans of those seats too."""
+    log, counts = flat_second_month(plan=36.0, plan_seats=(2, 2, 2, 2), year=288.0)
+    result = read(log, as_of="2017-02-28 23:59:59", seat_counts=counts)
+    assert result.price_book.annual_points == ()
+
+
+@pytest.mark.parametrize("year", [245.0, 637.0])
+def test_months_of_a_flat_plan_are_a_year_only_from_six_to_twelve(year):
+    """245 is five months of 49 and 637 thirteen: neither is a year's price, lapsed or not."""
+    log, counts = flat_second_month(year=year)
+    result = read(log, as_of="2017-02-28 23:59:59", seat_counts=counts)
+    assert result.price_book.annual_points == ()
+
+
+def test_without_seats_a_flat_plans_year_is_a_point_beside_the_seat_years():
+    """No seat column: 490, ten months of the flat 49, lapsed by three customers, is an annual point; 126, seven
+    months of 18 (the most common monthly amount, a seat's month), lapsed by three others, is read by amount as the
+    annual list price (`_lapsed_points`), its whole multiples years, and is not listed again as a point."""
+    extra = tuple(r for i in range(3) for r in monthly(f"s{i}", f"2017-01-{11 + i:02d} 16:00", 126.0, 0))
+    log, _ = flat_second_month(extra=extra)
+    book = read(log, as_of="2017-02-28 23:59:59").price_book
+    assert [p.amount for p in book.annual_points] == [490.0]
+    assert [p.amount for p in book.annual_seat] == [126.0]
+    result = read(log, as_of="2017-02-28 23:59:59")
+    assert month_ends(result, "2017-02-28 23:59:59", "p") == {"2017-02": 40.83}
+
+
 def test_the_amounts_monthly_plans_start_at_are_those_of_three_customers_or_more():
     """The amounts that keep a charge no price reads from being taken for a year (ANNUAL_UNPRICED) are those the
     monthly series of three customers or more start at: 99 (three flat plans) is one, 149 (two) is not; each to the
