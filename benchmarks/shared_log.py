@@ -80,6 +80,7 @@ def report(config: Path) -> dict:
             "full_log": round(full[month], 2),
             "high_pct": round((float(row["mrr"]) - full[month]) / full[month] * 100, 2) if full[month] else None,
             "churned_customers_at_month_end": int(row["churned_customers"]),
+            "churned_mrr_at_month_end": round(float(row["churned_mrr"]), 2),
         })
     return {
         "config": str(config),
@@ -111,8 +112,8 @@ def markdown(fig: dict) -> str:
         + ", ".join(f"{k} x{v}" for k, v in fig["one_month_amounts"].items()) + ".",
         "",
         "| month | MRR | new MRR | churned MRR | churned customers | read at its own month end | its error against the "
-        "full log | customers restated (their MRR moved) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "full log | customers restated (their MRR moved) | churned MRR as its month end published it |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     early = {r["month"]: r for r in fig["month_end_readings"]}
     for r in fig["by_month"]:
@@ -120,15 +121,21 @@ def markdown(fig: dict) -> str:
         at_end = f"{e['at_month_end']:,.2f}" if e else "(partial month)"
         moved = f"{e['high_pct']:+.1f}%" if e and e["high_pct"] is not None else ""
         restated = f"{e['customers_restated']} ({e['restated_mrr']:,.2f})" if e else ""
+        published = f"{e['churned_mrr_at_month_end']:,.2f}" if e else ""
         lines.append(f"| {r['month']} | {r['mrr']:,.2f} | {r['new_mrr']:,.2f} | {r['churned_mrr']:,.2f} | "
-                     f"{r['churned_customers']} | {at_end} | {moved} | {restated} |")
+                     f"{r['churned_customers']} | {at_end} | {moved} | {restated} | {published} |")
     moves = [abs(r["high_pct"]) for r in fig["month_end_readings"] if r["high_pct"] is not None]
     churned = sum(r["churned_mrr"] for r in fig["by_month"])
+    complete = {r["month"] for r in fig["month_end_readings"]}
+    as_published = sum(r["churned_mrr_at_month_end"] for r in fig["month_end_readings"])
+    full_complete = sum(r["churned_mrr"] for r in fig["by_month"] if r["month"] in complete)
     lines += [
         "",
         f"Churned MRR over the log: {churned:,.2f}; churned customers: "
         f"{sum(r['churned_customers'] for r in fig['by_month'])}. Largest error of a month-end reading: "
-        f"{max(moves) if moves else 0:.1f}%.",
+        f"{max(moves) if moves else 0:.1f}%. Churned MRR of the complete months as each month end published it: "
+        f"{as_published:,.2f}, against {full_complete:,.2f} in the full log"
+        + (f" ({(as_published - full_complete) / full_complete * 100:+.1f}%)." if full_complete else "."),
         "",
         "Summary:",
         "",
