@@ -45,7 +45,8 @@ What it says of a charge of amount A whose customer has S seats (S may be unknow
 - ANNUAL_POINT: A = a configured annual price point (flat plans); or, when the log gives no seat counts
   to weigh, A = k x the annual list price (k seats bought for a year), or, for a charge whose renewal was
   due, k x a learned tier price when the log's year-old tier multiples renewed at least half as often as
-  its list multiples (`_with_tier_points`).
+  its list multiples (`_with_tier_points`), or, before any charge is a year old, when they lapsed after a month
+  at least twice as often as months of several seats would (`_with_young_tier_points`).
 - ANNUAL_LIKELY / MONTHLY_LIKELY: S settles nothing, and the likelier of k seats x an annual price and
   k' seats x a monthly price (a log too young to say its mix weighs the two intervals evenly), given the log's mix (`_with_mix`: the share of annual plans among single
   charges and among new plans, each price's share, P(k seats) from the customers' seat counts, and
@@ -126,9 +127,10 @@ class PriceBook:
     unlisted: bool = True  # a charge at a tier not learned yet may be a year (ANNUAL_UNLISTED, ANNUAL_UNPRICED)
     # no seat counts to weigh: whole multiples of every learned annual seat price (tiers too) are annual points, for
     # charges whose renewal was due, when the log's year-old single charges at a tier renewed a year later at least
-    # TIER_RENEWAL_RATIO times as often as those at the list price
+    # TIER_RENEWAL_RATIO times as often as those at the list price (a young log: `_with_young_tier_points`)
     tier_points: bool = False
     tier_renewals: tuple[int, ...] = ()  # (list renewed, list aged, tier renewed, tier aged), when compared
+    tier_lapses: tuple[int, ...] = ()  # in a young log: (months renewed, months lapsed, tier renewed, tier lapsed)
 
     def source_of(self, amount: float) -> str:
         """How the book knows the price `amount` (Price.source), "configured" if it is none of its prices."""
@@ -190,12 +192,19 @@ class PriceBook:
                                                    ", and of " + ", ".join(f"{p.amount:.2f}" for p in tiers)
                                                    if tiers else "") + (", and the points above"
                                                                         if self.annual_points else "")))
+            verdict = "read as annual" if self.tier_points else "not read as annual (they may be months of seats)"
             if self.tier_renewals:
                 lr, la, tr, ta = self.tier_renewals
-                verdict = "read as annual" if self.tier_points else "not read as annual (they may be months of seats)"
                 out.append(("tier multiples", f"single charges a year old or more: {lr} of {la} at k x the list price "
                                               f"renewed a year later, {tr} of {ta} at k x a tier price: tier multiples "
                                               f"are {verdict}"))
+            elif self.tier_lapses:
+                mr, ml, tr, tl = self.tier_lapses
+                out.append(("tier multiples", f"no single charge a year old yet: {ml} of {mr + ml} months of 2 seats "
+                                              f"or more lapsed after their first month, and {tl} of {tr + tl} charges "
+                                              f"at k x a tier price, where such months would give about "
+                                              f"{(tr + 1) * (ml + 1) / mr:.1f} (years when more than twice that): "
+                                              f"tier multiples whose renewal was due are {verdict}"))
         if self.seat_prior and self.mix_known and self.mode == "learned" and self.monthly_seat and self.unlisted:
             out.append(("tiers not learned yet", "a single charge that no price reads, as a month or as a year, by a "
                                                  "customer with a known seat count (or none, once its renewal was due: "
@@ -763,8 +772,9 @@ def _never_renewed(anchors: np.ndarray, lapsed: np.ndarray, cust: np.ndarray, ba
                    ok: np.ndarray) -> tuple[list[tuple[Price, int]], int, int]:
     """The groups of lapsed[ok] (values of single charges whose monthly renewal was due and never came: per seat, or
     amounts) paid by MIN_CUSTOMERS+ customers that renewed a month later at most MAX_LAPSED_RENEWAL times as often as
-    `base` did (a price, or several pooled: the charges at any of them), counting each monthly series' anchor (`anchors`, same unit) as renewed and each lapsed charge as not;
-    each with its anchors, then base's anchors and charges (none when base has fewer than MIN_LAPSED_EVIDENCE)."""
+    `base` did (a price, or several pooled: the charges at any of them), counting each monthly series' anchor
+    (`anchors`, same unit) as renewed and each lapsed charge as not; each with its anchors, then base's anchors and
+    charges (none when base has fewer than MIN_LAPSED_EVIDENCE)."""
     def at(values: np.ndarray, value: float | tuple[float, ...]) -> int:
         near = np.zeros(len(values), dtype=bool)
         for v in (value if isinstance(value, tuple) else (value,)):  # several prices pooled: each charge once
@@ -1053,10 +1063,13 @@ def _with_tier_points(book: PriceBook, evidence: PriceEvidence) -> PriceBook:
     plan renews a year later unless it churns, a month of seats never does. Among single charges a year old or more
     at as_of, compare the share renewed a year later at k x a tier price with the share at k x the list price (whose
     multiples are annual points already): at least TIER_RENEWAL_RATIO of it, and tier multiples are annual points
-    too. Needs MIN_AGED such charges of each kind (a log younger than a year says nothing: list multiples only)."""
+    too. Needs MIN_AGED such charges of each kind. A log younger than a year compares what did not renew a month
+    later instead (`_with_young_tier_points`)."""
     learned = [a for a in book.annual_seat if not a.assumed and not a.derived]
-    if len(learned) < 2 or not len(evidence.aged_amount):
+    if len(learned) < 2:
         return book
+    if not len(evidence.aged_amount):
+        return _with_young_tier_points(book, evidence, learned)
     amount, renewed = evidence.aged_amount, evidence.aged_renewed
 
     def multiple_of(price: float) -> np.ndarray:
@@ -1137,3 +1150,45 @@ def _whole_ratio(a: float, b: float) -> bool:
     ratio = max(a, b) / min(a, b)
     return round(ratio) >= 2 and abs(ratio - round(ratio)) <= TOLERANCE * round(ratio)
 
+
+def _with_young_tier_points(book: PriceBook, evidence: PriceEvidence, learned: list[Price]) -> PriceBook:
+    """`_with_tier_points` before any single charge is a year old, from what did not renew a month later. A month of
+    several seats rarely lapses after its first month (on the shared log none of the 140 plans at 36 to 108 did,
+    while 33 of 185 at 18 did: the most common amount, one seat's month, is no measure of them), and a year always
+    does. Count, among monthly series' anchors and lapsed single charges (the customer's last, renewal due and
+    absent), those at months of 2 seats or more of a monthly seat price that no learned annual price reads (36, 54,
+    72 beside 144 and 180), and those at k x a tier price that are not k x the list price. When the tier multiples
+    lapsed at least twice as often as such months would give them, (tier renewed + 1) x (months lapsed + 1) / months
+    renewed (one of each added so that none seen is no certainty), at least half of their lapsed charges are years,
+    and tier multiples whose renewal was due are read as annual. Needs MIN_LAPSED_EVIDENCE such months and
+    MIN_CUSTOMERS lapsed tier multiples; a learned book only (configured prices say nothing of how plans lapse), and
+    tiers learned from the prorations or the annual charges (not `_lapsed`'s, taught by these very lapses)."""
+    learned = [a for a in learned if not a.lapsed]
+    seat_months = [m.amount for m in book.monthly_seat]
+    if book.mode != "learned" or not seat_months or len(learned) < 2:
+        return book
+    anchors, lapsed = evidence.anchor_amount, evidence.lapsed_amount
+
+    def multiple_of(values: np.ndarray, price: float, least: int = 1) -> np.ndarray:
+        k = np.rint(values / price)
+        return (k >= least) & _close(values, k * price)
+
+    def months_of_seats(values: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(values), dtype=bool)
+        for m in seat_months:
+            out |= multiple_of(values, m, 2)
+        for p in learned:
+            out &= ~multiple_of(values, p.amount)
+        return out
+
+    def at_tier(values: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(values), dtype=bool)
+        for p in learned[1:]:
+            out |= multiple_of(values, p.amount)
+        return out & ~multiple_of(values, learned[0].amount)
+
+    mr, ml = int(months_of_seats(anchors).sum()), int(months_of_seats(lapsed).sum())
+    tr, tl = int(at_tier(anchors).sum()), int(at_tier(lapsed).sum())
+    if mr + ml < MIN_LAPSED_EVIDENCE or mr == 0 or tl < MIN_CUSTOMERS:
+        return book
+    return replace(book, tier_points=tl * mr >= 2 * (tr + 1) * (ml + 1), tier_lapses=(mr, ml, tr, tl))

@@ -555,6 +555,71 @@ def test_without_seats_tier_multiples_stay_months_when_the_logs_tier_plans_never
     assert "not read as annual" in dict(result.price_book.rows())["tier multiples"]
 
 
+def young_no_seat_company(months_lapse: int = 0, tier_series: int = 0, months: int = 7) -> pd.DataFrame:
+    """No seat column, a log five months old: 5 two-seat monthly plans at 36 with a seat added (18 a seat a month),
+    `months` three-seat plans at 54 and `months_lapse` more paid once, 6 customers buying 180 x k and 4 buying 144 x k
+    for a year with a seat added (both annual prices learned from the prorations, 180 the list price), 3 customers
+    paying 288 (2 x 144) once in February, and `tier_series` customers renewing 288 every month."""
+    rows: list[tuple[str, str, float]] = []
+    for i in range(5):
+        rows += monthly(f"m{i}", f"2017-01-0{5 + i} 10:00", 36.0, 4)
+        rows.append((f"m{i}", f"2017-01-{20 + i} 10:00", 9.29))
+    for i in range(months):
+        rows += monthly(f"n{i}", f"2017-01-{10 + i} 10:00", 54.0, 4)
+    for i in range(months_lapse):
+        rows.append((f"o{i}", f"2017-02-{10 + i} 10:00", 54.0))
+    for i in range(6):
+        rows += annual_with_proration(f"l{i}", f"2017-01-{3 + i:02d} 09:00", 1 + i % 3, after_days=30)
+    for i in range(4):
+        rows += annual_with_proration(f"t{i}", f"2017-01-{13 + i:02d} 09:00", 1 + i % 3, price=144.0, after_days=30)
+    for i in range(tier_series):
+        rows += monthly(f"s{i}", f"2017-01-{20 + i} 11:00", 288.0, 4)
+    for i in range(3):
+        rows.append((f"x{i}", f"2017-02-{3 + i:02d} 12:00", 288.0))
+    return charges(*rows)
+
+
+def test_without_seats_a_young_log_reads_tier_multiples_as_annual_when_months_of_seats_do_not_lapse():
+    """No charge is a year old, so no renewal a year later can say what 288 (2 x 144, or 16 seats x 18 for a month)
+    is. What did not renew a month later can: none of the 12 plans at months of 2 seats or more lapsed after its first
+    month, while the three 288s all did. At least half of them are years: 288 whose renewal was due is 2 seats x 144
+    for a year, not a month then churn; About says what the comparison was."""
+    result = read(young_no_seat_company(), "2017-05-31 23:59:59")
+    book = result.price_book
+    assert [p.amount for p in book.annual_seat] == [180.0, 144.0] and book.tier_points
+    assert month_ends(result, "2017-05-31 23:59:59", "x0") == dict.fromkeys(
+        ["2017-02", "2017-03", "2017-04", "2017-05"], 24.0)
+    assert dict(book.rows())["tier multiples"] == (
+        "no single charge a year old yet: 0 of 12 months of 2 seats or more lapsed after their first month, and 3 of "
+        "3 charges at k x a tier price, where such months would give about 0.1 (years when more than twice that): "
+        "tier multiples whose renewal was due are read as annual")
+
+
+@pytest.mark.parametrize(("months", "months_lapse", "tier_series", "years"), [
+    (7, 7, 0, True),  # 7 of 19 months lapsed, no 288 renewed: 1 x 8 / 12 = 0.7, and 3 lapsed 288s are years
+    (7, 7, 6, False),  # ... and six 288 plans renewed: (6 + 1) x 8 / 12 = 4.7, more than half of 3
+    (1, 9, 0, False),  # 9 of 15 months lapsed: even with no 288 renewed, 1 x 10 / 6 = 1.7, and 3 is under twice it
+    (7, 3, 6, False),  # 3 of 15 months lapsed, six 288 plans: 7 x 4 / 12 = 2.3; 3 lapsed is under twice that
+])
+def test_without_seats_a_young_log_keeps_tier_multiples_months_when_months_of_seats_lapse_as_often(
+        months, months_lapse, tier_series, years):
+    """Tier multiples are years only when they lapsed at least twice as often as months of several seats would give
+    them ((288 plans renewed + 1) x (such months lapsed + 1) / such months renewed); otherwise 288 stays a month,
+    then churn."""
+    log = young_no_seat_company(months_lapse=months_lapse, tier_series=tier_series, months=months)
+    result = read(log, "2017-05-31 23:59:59")
+    assert result.price_book.tier_points == years
+    assert month_ends(result, "2017-05-31 23:59:59", "x0")["2017-04"] == (24.0 if years else 0.0)
+
+
+def test_a_configured_book_reads_no_tier_multiples_from_a_young_logs_lapses():
+    """Configured prices say what the prices are, not how the log's plans lapse: the young-log comparison is the
+    learned book's."""
+    rules = replace(BillingRules(), price_book=PriceList(monthly_seat=(18.0,), annual_seat=(180.0, 144.0)))
+    result = read(young_no_seat_company(), "2017-05-31 23:59:59", rules=rules)
+    assert not result.price_book.tier_points and result.price_book.tier_lapses == ()
+
+
 def test_a_paired_price_the_annual_charges_taught_already_is_listed_once():
     """1800 by 10-seat customers teaches 180 a seat a year (>= annual_min_amount); the 18 / 180 pair among single
     charges says the same: one annual price, not two halves of its weight."""
