@@ -4,7 +4,8 @@ A fixed amount threshold cannot tell a one-seat annual plan (180) from a month o
 (10 x 18), so before single charges are classified the job learns the list prices from the log's
 own unambiguous evidence (`learn_price_book`), or takes them from `[billing] price_book`:
 
-- monthly seat price: the last renewal of each monthly series / its customer's seats (where known);
+- monthly seat price: the last renewal of each monthly series / its customer's seats (where known); a tier only one
+  seat count pays, whose amount 3+ customers at other seat counts pay too, is a flat plan's price (`_seat_tiers`);
 - annual seat price: (a) single charges >= annual_min_amount or renewed a year later / seats; (b)
   prorations on annual terms, read by the amount rules alone: a proration is the seat price x the
   seats added x the share of the term left, so amount / share left is the seat price times a whole
@@ -639,8 +640,8 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
     # customers as whole numbers (ids are distinct across partitions; only their count matters)
     codes = pd.factorize(np.r_[ev.monthly_cust, ev.annual_cust])[0].astype(np.int64)
     monthly_cust, cust = codes[:len(ev.monthly_cust)], codes[len(ev.monthly_cust):]
-    monthly = _accepted(ev.monthly_value, monthly_cust, "last renewal of a monthly series / seats",
-                        amounts=ev.monthly_amount)
+    monthly = _seat_tiers(_accepted(ev.monthly_value, monthly_cust, "last renewal of a monthly series / seats",
+                                    amounts=ev.monthly_amount), ev.monthly_value, ev.monthly_amount, monthly_cust)
     values = ev.annual_value
     if isinstance(rules.price_book, PriceList):  # as given; the log only says how often each is used
         book = configured_book(rules.price_book)
@@ -684,6 +685,30 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
     book = _renewed_points(ev, book)
     book = replace(book, monthly_amounts=plans, unlisted=rules.unlisted_tiers == "year")
     return _with_mix(book, ev)
+
+
+def _seat_tiers(prices: list[Price], values: np.ndarray, amounts: np.ndarray, cust: np.ndarray) -> list[Price]:
+    """The monthly seat prices learned from series / seats, less the tiers (all but the list price) that are a flat
+    plan's price divided by the one seat count its customers share: every charge behind the tier is the same amount,
+    k seats x it for one k, and MIN_CUSTOMERS+ customers at other seat counts, whose charges no other price of the
+    book reads per seat, pay that amount too (generated seat11: 19 customers with 4 seats on the flat 49 taught
+    "12.25 a seat", while customers with 2, 3 and 8 seats paid 49 as well; 490, ten months of 49, then read as 40
+    seats x 12.25 for a month, and was kept from being an annual point). The list price is not checked (docs/billing.md
+    item 40, Known limits)."""
+    seats = np.rint(amounts / values)
+    out = prices[:1]
+    for p in prices[1:]:
+        near = np.abs(values - p.amount) <= TOLERANCE * p.amount
+        if len(np.unique(seats[near])) == 1:
+            plan = float(np.median(amounts[near]))
+            others = _close(amounts, np.full(len(amounts), plan)) & (seats != seats[near][0])
+            for q in prices:  # a charge another price reads per seat is that price's, not the plan's
+                if q is not p:
+                    others &= ~(np.abs(values - q.amount) <= TOLERANCE * q.amount)
+            if len(np.unique(cust[others])) >= MIN_CUSTOMERS:
+                continue
+        out.append(p)
+    return out
 
 
 def _prorated_monthly(ev: PriceEvidence, annual: list[Price]) -> list[Price]:

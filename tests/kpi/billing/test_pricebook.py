@@ -620,6 +620,69 @@ def test_a_configured_book_reads_no_tier_multiples_from_a_young_logs_lapses():
     assert not result.price_book.tier_points and result.price_book.tier_lapses == ()
 
 
+def flat_plan_and_seat_customers(others: tuple[int, ...], plan: float = 49.0, plan_seats: int = 4,
+                                 extra: tuple[tuple[str, float, int], ...] = ()) -> tuple[pd.DataFrame, pd.Series]:
+    """12 customers on 18 a seat a month (1 to 4 seats), 4 customers with `plan_seats` seats on a plan of `plan` a
+    month, customers with `others` seats on that plan too, and `extra` (customer, monthly amount, seats); every plan
+    renews for three months."""
+    rows: list[tuple[str, str, float]] = []
+    counts: dict[str, int] = {}
+    for c, amount, n in extra:
+        counts[c] = n
+        rows += monthly(c, "2017-01-20 12:00", amount, 3)
+    for i in range(12):
+        counts[f"m{i}"] = 1 + i % 4
+        rows += monthly(f"m{i}", f"2017-01-{3 + i:02d} 09:00", 18.0 * counts[f"m{i}"], 3)
+    for i in range(4):
+        counts[f"f{i}"] = plan_seats
+        rows += monthly(f"f{i}", f"2017-01-{5 + i:02d} 11:00", plan, 3)
+    for i, n in enumerate(others):
+        counts[f"g{i}"] = n
+        rows += monthly(f"g{i}", f"2017-01-{10 + i:02d} 11:00", plan, 3)
+    return charges(*rows), seats(**counts)
+
+
+def test_a_flat_plans_price_over_its_customers_shared_seat_count_is_no_seat_price():
+    """Four customers with 4 seats on a flat 49 make "12.25 a seat"; customers with 2, 3 and 8 seats paying 49 as well
+    say it is a plan's price, not a seat's (generated seat11: 490, ten months of 49, was then read as 40 seats x 12.25
+    for a month)."""
+    log, counts = flat_plan_and_seat_customers(others=(2, 3, 8))
+    book = read(log, as_of="2017-04-30 23:59:59", seat_counts=counts).price_book
+    assert [p.amount for p in book.monthly_seat] == [18.0]
+
+
+def test_a_flat_price_that_seats_do_not_divide_to_the_cent_is_no_seat_price_either():
+    """49 over 3 seats is 16.33 a seat, and 3 x 16.33 is 48.99: the customers at other seat counts paying 49 still
+    show a plan's price."""
+    log, counts = flat_plan_and_seat_customers(others=(2, 4, 8), plan_seats=3)
+    book = read(log, as_of="2017-04-30 23:59:59", seat_counts=counts).price_book
+    assert [p.amount for p in book.monthly_seat] == [18.0]
+
+
+def test_a_tier_two_seat_counts_pay_stays_and_other_prices_customers_do_not_count_against_one():
+    """12.25 paid per seat by 4-seat customers (49) and by 2-seat ones (24.50) is a seat price, whoever else pays
+    49; and a real tier of 10.80 that only 4-seat customers pay (43.20) keeps its place when three 3-seat customers on
+    the 14.40 tier pay 43.20 too: their charges are that tier's, not a plan's."""
+    log, counts = flat_plan_and_seat_customers(others=(3, 8, 5), extra=(("h0", 24.5, 2), ("h1", 24.5, 2)))
+    assert [p.amount for p in read(log, as_of="2017-04-30 23:59:59", seat_counts=counts).price_book.monthly_seat] == \
+        [18.0, 12.25]
+    fourteen = tuple((f"q{i}", 43.2, 3) for i in range(3)) + tuple((f"r{i}", 57.6, 4) for i in range(3))
+    log, counts = flat_plan_and_seat_customers(others=(), plan=43.2, extra=fourteen)
+    assert [p.amount for p in read(log, as_of="2017-04-30 23:59:59", seat_counts=counts).price_book.monthly_seat] == \
+        [18.0, 14.4, 10.8]
+
+
+def test_a_tier_only_one_seat_count_pays_is_a_tier_when_no_other_seat_count_pays_its_amount():
+    """The same four 4-seat customers at 57.60 (4 x 14.40, a discount of 18), and no one at another seat count paying
+    57.60: 14.40 a seat is a tier."""
+    log, counts = flat_plan_and_seat_customers(others=(), plan=57.6)
+    book = read(log, as_of="2017-04-30 23:59:59", seat_counts=counts).price_book
+    assert [p.amount for p in book.monthly_seat] == [18.0, 14.4]
+    log, counts = flat_plan_and_seat_customers(others=(2, 3), plan=49.0)  # two customers elsewhere: not enough to say
+    assert [p.amount for p in read(log, as_of="2017-04-30 23:59:59", seat_counts=counts).price_book.monthly_seat] == \
+        [18.0, 12.25]
+
+
 def test_a_paired_price_the_annual_charges_taught_already_is_listed_once():
     """1800 by 10-seat customers teaches 180 a seat a year (>= annual_min_amount); the 18 / 180 pair among single
     charges says the same: one annual price, not two halves of its weight."""
