@@ -258,6 +258,13 @@ def _close(a: np.ndarray, b: np.ndarray, tolerance: float = AMOUNT_TOLERANCE) ->
     return np.abs(a - b) <= np.maximum(0.01, tolerance * np.abs(b))
 
 
+def _times(values: np.ndarray, price: float, least: int = 1) -> np.ndarray:
+    """Is each value k x `price` for a whole k >= `least`, within `_close`'s tolerance (a price the book learned, not
+    to the cent as `whole_multiple`)?"""
+    k = np.rint(values / price)
+    return (k >= least) & _close(values, k * price)
+
+
 DISTINCT_FROM = 4096  # read_amounts reads each distinct (amount, seats, pending) once from this many charges on
 
 
@@ -834,8 +841,7 @@ def _lapsed(ev: PriceEvidence, monthly: list[Price], annual: list[Price]) -> lis
     ok = np.isfinite(ev.lapsed_value) & (ev.lapsed_value >= MIN_ANNUAL_MONTHS * list_price * (1 - TOLERANCE)) & \
         (ev.lapsed_value <= 12 * list_price * (1 + TOLERANCE))
     for a in annual:  # k x a price the book knows is that price for k seats, whatever today's count divides it into
-        k = np.rint(ev.lapsed_amount / a.amount)
-        ok &= ~((k >= 1) & _close(ev.lapsed_amount, k * a.amount))
+        ok &= ~_times(ev.lapsed_amount, a.amount)
     found, renewed, charges = _never_renewed(ev.anchor_value, ev.lapsed_value, ev.lapsed_cust, list_price, ok)
     out: list[Price] = []
     for g, anchored in found:
@@ -906,7 +912,7 @@ def _lapsed_plan_points(ev: PriceEvidence, book: PriceBook, plans: tuple[float, 
     if len(ev.aged_amount) or not plans or not len(ev.lapsed_amount) or not len(ev.anchor_amount):
         return book
     flat = _flat_plans(ev, book, plans)
-    amount = np.round(ev.lapsed_amount, 2)  # whole months of a price to the cent: each amount its own group
+    amount = np.round(ev.lapsed_amount, 2)  # to the cent: a year is whole months of a plan's price
 
     def months_of(plan: float) -> np.ndarray:
         k = np.rint(amount / plan)
@@ -1096,15 +1102,10 @@ def _with_tier_points(book: PriceBook, evidence: PriceEvidence) -> PriceBook:
     if not len(evidence.aged_amount):
         return _with_young_tier_points(book, evidence, learned)
     amount, renewed = evidence.aged_amount, evidence.aged_renewed
-
-    def multiple_of(price: float) -> np.ndarray:
-        k = np.rint(amount / price)
-        return (k >= 1) & _close(amount, k * price)
-
-    at_list = multiple_of(learned[0].amount)
+    at_list = _times(amount, learned[0].amount)
     at_tier = np.zeros(len(amount), dtype=bool)
     for p in learned[1:]:
-        at_tier |= multiple_of(p.amount)
+        at_tier |= _times(amount, p.amount)
     at_tier &= ~at_list
     la, ta = int(at_list.sum()), int(at_tier.sum())
     lr, tr = int((renewed & at_list).sum()), int((renewed & at_tier).sum())
@@ -1194,23 +1195,19 @@ def _with_young_tier_points(book: PriceBook, evidence: PriceEvidence, learned: l
         return book
     anchors, lapsed = evidence.anchor_amount, evidence.lapsed_amount
 
-    def multiple_of(values: np.ndarray, price: float, least: int = 1) -> np.ndarray:
-        k = np.rint(values / price)
-        return (k >= least) & _close(values, k * price)
-
     def months_of_seats(values: np.ndarray) -> np.ndarray:
         out = np.zeros(len(values), dtype=bool)
         for m in seat_months:
-            out |= multiple_of(values, m, 2)
+            out |= _times(values, m, 2)
         for p in learned:
-            out &= ~multiple_of(values, p.amount)
+            out &= ~_times(values, p.amount)
         return out
 
     def at_tier(values: np.ndarray) -> np.ndarray:
         out = np.zeros(len(values), dtype=bool)
         for p in learned[1:]:
-            out |= multiple_of(values, p.amount)
-        return out & ~multiple_of(values, learned[0].amount)
+            out |= _times(values, p.amount)
+        return out & ~_times(values, learned[0].amount)
 
     mr, ml = int(months_of_seats(anchors).sum()), int(months_of_seats(lapsed).sum())
     tr, tl = int(at_tier(anchors).sum()), int(at_tier(lapsed).sum())

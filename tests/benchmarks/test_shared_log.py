@@ -2,20 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _module():
-    spec = importlib.util.spec_from_file_location("shared_log", REPO / "benchmarks" / "shared_log.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["shared_log"] = module
-    spec.loader.exec_module(module)
-    return module
+from tests.benchmarks import load
 
 
 def test_the_report_sums_the_churn_each_month_end_published_over_complete_months_only() -> None:
@@ -32,7 +19,7 @@ def test_the_report_sums_the_churn_each_month_end_published_over_complete_months
              "churned_customers_at_month_end": 1, "churned_mrr_at_month_end": c}
             for m, c in (("2017-01", 100.0), ("2017-02", 126.0))],
     }
-    text = _module().markdown(fig)
+    text = load("shared_log").markdown(fig)
     assert "| 2017-02 | 1,000.00 | 0.00 | 0.00 | 1 | 1,000.00 | +0.0% | 0 (0.00) | 126.00 |" in text
     assert "| 2017-03 | 1,000.00 | 0.00 | 50.00 | 1 | (partial month) |  |  |  |" in text
     assert "as each month end published it: 226.00, against 100.00 in the full log (+126.0%)." in text
