@@ -47,7 +47,9 @@ What it says of a charge of amount A whose customer has S seats (S may be unknow
   to weigh, A = k x the annual list price (k seats bought for a year), or, for a charge whose renewal was
   due, k x a learned tier price when the log's year-old tier multiples renewed at least half as often as
   its list multiples (`_with_tier_points`), or, before any charge is a year old, when they lapsed after a month
-  at least twice as often as months of several seats would (`_with_young_tier_points`).
+  at least twice as often as months of several seats would (`_with_young_tier_points`; its tiers include the amounts
+  below and the points a young log learned by lapses); or, before any charge is a year old and for a charge whose
+  renewal was due, an amount whose lapses outnumber twice what its renewed months would give (`_lapse_years`).
 - ANNUAL_LIKELY / MONTHLY_LIKELY: S settles nothing, and the likelier of k seats x an annual price and
   k' seats x a monthly price (a log too young to say its mix weighs the two intervals evenly), given the log's mix (`_with_mix`: the share of annual plans among single
   charges and among new plans, each price's share, P(k seats) from the customers' seat counts, and
@@ -132,10 +134,15 @@ class PriceBook:
     tier_points: bool = False
     tier_renewals: tuple[int, ...] = ()  # (list renewed, list aged, tier renewed, tier aged), when compared
     tier_lapses: tuple[int, ...] = ()  # in a young log: (months renewed, months lapsed, tier renewed, tier lapsed)
+    tier_units: tuple[float, ...] = ()  # in a young log: the year prices whose multiples those are (the tiers)
+    # no seat counts, a young log: amounts whose lapsed charges are years (`_lapse_years`), for charges whose renewal
+    # was due only; and (months renewed, months lapsed) of the months of several seats they were compared with
+    lapse_years: tuple[Price, ...] = ()
+    seat_month_lapses: tuple[int, ...] = ()
 
     def source_of(self, amount: float) -> str:
         """How the book knows the price `amount` (Price.source), "configured" if it is none of its prices."""
-        for p in (*self.monthly_seat, *self.annual_seat, *self.annual_points):
+        for p in (*self.monthly_seat, *self.annual_seat, *self.annual_points, *self.lapse_years):
             if p.amount == amount:
                 return p.source
         return "configured"
@@ -187,12 +194,13 @@ class PriceBook:
                                                  "of new plans), each price's share of its kind, and how common k "
                                                  "seats is among the customers (closer to today's count: likelier)"))
         elif self.annual_seat and not self.annual_seat[0].assumed:
-            tiers = [p for p in self.annual_seat[1:] if not p.assumed and not p.derived] if self.tier_points else []
+            tiers = sorted({p.amount for p in self.annual_seat[1:] if not p.assumed and not p.derived} |
+                           set(self.tier_units)) if self.tier_points else []
             out.append(("annual price points", f"every whole multiple of {self.annual_seat[0].amount:.2f} (k seats "
                                                "bought for a year at the list price)" + (
-                                                   ", and of " + ", ".join(f"{p.amount:.2f}" for p in tiers)
-                                                   if tiers else "") + (", and the points above"
-                                                                        if self.annual_points else "")))
+                                                   ", and of " + ", ".join(f"{t:.2f}" for t in tiers) +
+                                                   " once their renewal was due" if tiers else "") + (
+                                                   ", and the points above" if self.annual_points else "")))
             verdict = "read as annual" if self.tier_points else "not read as annual (they may be months of seats)"
             if self.tier_renewals:
                 lr, la, tr, ta = self.tier_renewals
@@ -201,11 +209,14 @@ class PriceBook:
                                               f"are {verdict}"))
             elif self.tier_lapses:
                 mr, ml, tr, tl = self.tier_lapses
+                units = ", ".join(f"{u:.2f}" for u in self.tier_units)
                 out.append(("tier multiples", f"no single charge a year old yet: {ml} of {mr + ml} months of 2 seats "
                                               f"or more lapsed after their first month, and {tl} of {tr + tl} charges "
-                                              f"at k x a tier price, where such months would give about "
+                                              f"at k x a tier price ({units}), where such months would give about "
                                               f"{(tr + 1) * (ml + 1) / mr:.1f} (years when more than twice that): "
                                               f"tier multiples whose renewal was due are {verdict}"))
+        for p in self.lapse_years:
+            out.append(("a year once lapsed", f"{p.amount:.2f}, {p.source} ({p.basis})"))
         if self.seat_prior and self.mix_known and self.mode == "learned" and self.monthly_seat and self.unlisted:
             out.append(("tiers not learned yet", "a single charge that no price reads, as a month or as a year, by a "
                                                  "customer with a known seat count (or none, once its renewal was due: "
@@ -372,6 +383,12 @@ def _read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pendin
             mark(hit & (settled & book.tier_points if i else True), ANNUAL_POINT, a.amount, k)
             if i and beside is not None:
                 mark(hit & beside, ANNUAL_BESIDE, a.amount, k)
+        for pt in book.lapse_years:  # ... and, in a young log, amounts whose lapsed charges are years
+            mark(settled & _close(amount, np.full(n, pt.amount)), ANNUAL_POINT, pt.amount, np.ones(n, dtype=np.int64))
+        if book.tier_points:  # ... and their multiples, with the other years a young log taught, when tiers are years
+            for u in book.tier_units:
+                k = np.rint(amount / u).astype(np.int64)
+                mark(settled & (k >= 2) & _close(amount, k * u), ANNUAL_POINT, u, k)
     return Verdict(code=code, price=price, multiple=multiple, other_price=other_price, other_multiple=other_multiple)
 
 
@@ -689,6 +706,8 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
         book = _amount_points(ev, book, rules.annual_min_amount)
     plans = _monthly_amounts(ev)
     book = _lapsed_plan_points(ev, book, plans, rules.annual_min_amount)
+    if no_seats:  # ... and what lapsed, beside the points those taught
+        book = _lapse_years(ev, book, rules.annual_min_amount)
     book = _renewed_points(ev, book)
     book = replace(book, monthly_amounts=plans, unlisted=rules.unlisted_tiers == "year")
     return _with_mix(book, ev)
@@ -897,6 +916,58 @@ def _lapsed_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> lis
             if not any(abs(g.amount - round(g.amount / a) * a) <= TOLERANCE * g.amount for a in learned)]
 
 
+def _lapse_years(ev: PriceEvidence, book: PriceBook, annual_min: float) -> PriceBook:
+    """Without seat counts, until a single charge is a year old: the amounts whose lapsed charges are years. An amount
+    that is a month of 2 seats or more at a monthly seat price, at least MIN_ANNUAL_MONTHS months of the cheapest one
+    (so that it can be a year of some seats) and below annual_min_amount, may be a year or a month of several seats
+    (126: 7 seats x 18, or one seat's year at a 12.60 tier), and the log holds both. A month of several seats rarely
+    lapses after its first month (on the shared log none of the 140 plans at 36 to 108 did); a year always does. So
+    the months of 2 seats or more that cannot be a year (below MIN_ANNUAL_MONTHS months of the cheapest price: 36, 54,
+    72, 90) say how often a month lapses, and at each amount A the lapses beyond what its renewed months would give are
+    years: when the single charges at A whose renewal was due and never came (the customer's last; amounts within
+    TOLERANCE grouped, MIN_CUSTOMERS+ customers and MIN_SHARE of those lapsed at such amounts) number at least twice
+    what its monthly series' first charges at A would give, (renewed at A + 1) x (months lapsed + 1) / months renewed
+    (one of each added so that none seen is no certainty), most of its lapsed charges are years, and a charge at A
+    whose renewal was due is read as one (a pending one may still be a month of a monthly plan: 126 starts seven-seat
+    monthly plans too). A flat plan's price (149, 250: no month of seats) is no such amount: its one-month customers
+    are churn. Needs MIN_LAPSED_EVIDENCE such months; a learned book only. Whole multiples of the annual list price and
+    the annual price points are read as years already: not listed."""
+    if len(ev.aged_amount) or not len(ev.lapsed_amount) or not len(ev.anchor_amount):
+        return book
+    prices = [m.amount for m in book.monthly_seat]
+    if not prices:  # none learned yet: the most common monthly amount, one seat's month
+        amounts, counts = np.unique(np.round(ev.anchor_amount, 2), return_counts=True)
+        prices = [float(amounts[np.argmax(counts)])]
+    least = MIN_ANNUAL_MONTHS * min(prices) * (1 - TOLERANCE)
+
+    def months_of_seats(values: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(values), dtype=bool)
+        for m in prices:
+            out |= _times(values, m, 2)
+        return out
+
+    lapsed, anchors = ev.lapsed_amount, ev.anchor_amount
+    short_anchor, short_lapsed = months_of_seats(anchors) & (anchors < least), months_of_seats(lapsed) & (lapsed < least)
+    mr, ml = int(short_anchor.sum()), int(short_lapsed.sum())
+    if mr + ml < MIN_LAPSED_EVIDENCE or mr == 0:
+        return replace(book, seat_month_lapses=(mr, ml))
+    ok = np.isfinite(lapsed) & months_of_seats(lapsed) & (lapsed >= least) & (lapsed < annual_min)
+    for a in [a for a in book.annual_seat if not a.assumed and not a.derived][:1]:
+        ok &= ~_times(lapsed, a.amount)
+    for pt in book.annual_points:
+        ok &= ~_close(lapsed, np.full(len(lapsed), pt.amount))
+    years = []
+    for g in _groups(lapsed[ok], ev.lapsed_cust[ok], "", None):
+        anchored = int((np.abs(anchors - g.amount) <= TOLERANCE * g.amount + 0.01).sum())
+        expected = (anchored + 1) * (ml + 1) / mr
+        if g.charges >= 2 * expected:
+            years.append(replace(g, basis=f"single charges whose monthly renewal never came: {g.charges} lapsed after "
+                                          f"their first month and {anchored} renewed, where months of several seats "
+                                          f"would give about {expected:.1f} lapsed ({ml} of {mr + ml} months of 2 "
+                                          "seats or more lapsed); a year once its renewal was due"))
+    return replace(book, lapse_years=tuple(years), seat_month_lapses=(mr, ml))
+
+
 def _lapsed_plan_points(ev: PriceEvidence, book: PriceBook, plans: tuple[float, ...], annual_min: float) -> PriceBook:
     """The book with the flat plans' years a young log teaches by what did not renew, seat counts or not: an amount
     below annual_min_amount that MIN_CUSTOMERS+ customers paid in single charges whose first monthly renewal was due
@@ -1097,10 +1168,10 @@ def _with_tier_points(book: PriceBook, evidence: PriceEvidence) -> PriceBook:
     too. Needs MIN_AGED such charges of each kind. A log younger than a year compares what did not renew a month
     later instead (`_with_young_tier_points`)."""
     learned = [a for a in book.annual_seat if not a.assumed and not a.derived]
-    if len(learned) < 2:
-        return book
     if not len(evidence.aged_amount):
         return _with_young_tier_points(book, evidence, learned)
+    if len(learned) < 2:
+        return book
     amount, renewed = evidence.aged_amount, evidence.aged_renewed
     at_list = _times(amount, learned[0].amount)
     at_tier = np.zeros(len(amount), dtype=bool)
@@ -1187,11 +1258,24 @@ def _with_young_tier_points(book: PriceBook, evidence: PriceEvidence, learned: l
     lapsed at least twice as often as such months would give them, (tier renewed + 1) x (months lapsed + 1) / months
     renewed (one of each added so that none seen is no certainty), at least half of their lapsed charges are years,
     and tier multiples whose renewal was due are read as annual. Needs MIN_LAPSED_EVIDENCE such months and
-    MIN_CUSTOMERS lapsed tier multiples; a learned book only (configured prices say nothing of how plans lapse), and
-    tiers learned from the prorations or the annual charges (not `_lapsed`'s, taught by these very lapses)."""
+    MIN_CUSTOMERS lapsed tier multiples; a learned book only (configured prices say nothing of how plans lapse). The
+    tiers: those learned from the prorations or the annual charges (not `_lapsed`'s, taught by these very lapses),
+    k = 1 up; and, with no seat counts at all, the years the log taught by what lapsed (`_lapse_years`, and the points
+    of `_lapsed_points` that are months of seats), counted from k = 2 only (their own lapses taught them: 432 = 3 x
+    144 counts, 144 does not), each a multiple of no smaller tier."""
     learned = [a for a in learned if not a.lapsed]
     seat_months = [m.amount for m in book.monthly_seat]
-    if book.mode != "learned" or not seat_months or len(learned) < 2:
+    if book.mode != "learned" or not seat_months or not learned:
+        return book
+    taught: list[float] = []
+    if not np.isfinite(evidence.first_seats).any():
+        taught = [p.amount for p in (*book.lapse_years, *book.annual_points)
+                  if any(_times(np.array([p.amount]), m, 2)[0] for m in seat_months)]  # seats' years, not a flat plan's
+    units: tuple[float, ...] = ()
+    for u in sorted({*(p.amount for p in learned[1:]), *taught}):
+        if not any(_times(np.array([u]), v)[0] for v in units):  # 288 = 2 x 144 is 144's multiple already
+            units += (u,)
+    if not units:
         return book
     anchors, lapsed = evidence.anchor_amount, evidence.lapsed_amount
 
@@ -1199,18 +1283,19 @@ def _with_young_tier_points(book: PriceBook, evidence: PriceEvidence, learned: l
         out = np.zeros(len(values), dtype=bool)
         for m in seat_months:
             out |= _times(values, m, 2)
-        for p in learned:
-            out &= ~_times(values, p.amount)
+        for u in (learned[0].amount, *units):
+            out &= ~_times(values, u)
         return out
 
     def at_tier(values: np.ndarray) -> np.ndarray:
         out = np.zeros(len(values), dtype=bool)
-        for p in learned[1:]:
-            out |= _times(values, p.amount)
+        for u in units:
+            out |= _times(values, u, 2 if u in taught else 1)
         return out & ~_times(values, learned[0].amount)
 
     mr, ml = int(months_of_seats(anchors).sum()), int(months_of_seats(lapsed).sum())
     tr, tl = int(at_tier(anchors).sum()), int(at_tier(lapsed).sum())
     if mr + ml < MIN_LAPSED_EVIDENCE or mr == 0 or tl < MIN_CUSTOMERS:
         return book
-    return replace(book, tier_points=tl * mr >= 2 * (tr + 1) * (ml + 1), tier_lapses=(mr, ml, tr, tl))
+    return replace(book, tier_points=tl * mr >= 2 * (tr + 1) * (ml + 1), tier_lapses=(mr, ml, tr, tl),
+                   tier_units=units)

@@ -181,6 +181,13 @@ def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amou
     if any(a.amount == price for a in book.annual_seat):
         return (f"{amount:.2f} = {multiple} x {price:.2f}, the annual seat price {source(price)} (an annual price point: "
                 f"{_plural(multiple, 'seat')} for a year)")
+    if multiple > 1:  # k x a year the log taught by what lapsed (a young log without seat counts: tiers are years)
+        return (f"{amount:.2f} = {multiple} x {price:.2f}, a seat's year the log taught by what did not renew "
+                f"({source(price)}): {multiple} seats for a year, as charges at whole multiples of such years lapse "
+                "after their first month far more often than months of seats do (About: tier multiples)")
+    if any(p.amount == price for p in book.lapse_years):
+        return (f"{amount:.2f} is a year's price the log taught by what did not renew ({source(price)}: such charges "
+                "lapse after their first month far more often than months of seats do; About: a year once lapsed)")
     return f"{amount:.2f} is an annual price point ({source(price)})"
 
 

@@ -591,7 +591,8 @@ def test_without_seats_a_young_log_reads_tier_multiples_as_annual_when_months_of
         ["2017-02", "2017-03", "2017-04", "2017-05"], 24.0)
     assert dict(book.rows())["tier multiples"] == (
         "no single charge a year old yet: 0 of 12 months of 2 seats or more lapsed after their first month, and 3 of "
-        "3 charges at k x a tier price, where such months would give about 0.1 (years when more than twice that): "
+        "3 charges at k x a tier price (144.00), where such months would give about 0.1 (years when more than twice "
+        "that): "
         "tier multiples whose renewal was due are read as annual")
 
 
@@ -618,6 +619,157 @@ def test_a_configured_book_reads_no_tier_multiples_from_a_young_logs_lapses():
     rules = replace(BillingRules(), price_book=PriceList(monthly_seat=(18.0,), annual_seat=(180.0, 144.0)))
     result = read(young_no_seat_company(), "2017-05-31 23:59:59", rules=rules)
     assert not result.price_book.tier_points and result.price_book.tier_lapses == ()
+
+
+def lapse_company(series_126: int = 0, months_lapse: int = 0, lapsed_126: int = 4, lapsed_252: int = 0,
+                  series_252: int = 0, extra: tuple[tuple[str, str, float], ...] = ()) -> pd.DataFrame:
+    """No seat column, a log five months old: 5 two-seat monthly plans at 36 with a seat added (18 a seat a month), 7
+    three-seat plans at 54 and `months_lapse` more paid once, 6 customers buying 180 x k for a year with a seat added
+    (the list price, learned from the prorations; no tier learned), `series_126` customers renewing 126 (7 seats x
+    18) every month, `lapsed_126` paying 126 once in February and `lapsed_252` paying 252 once then, `series_252`
+    renewing 252 every month, p paying 126 on 2017-05-20 (pending at the end of May), and the `extra` charges."""
+    rows: list[tuple[str, str, float]] = []
+    for i in range(5):
+        rows += monthly(f"m{i}", f"2017-01-0{5 + i} 10:00", 36.0, 4)
+        rows.append((f"m{i}", f"2017-01-{20 + i} 10:00", 9.29))
+    for i in range(7):
+        rows += monthly(f"n{i}", f"2017-01-{10 + i} 10:00", 54.0, 4)
+    for i in range(months_lapse):
+        rows.append((f"o{i}", f"2017-02-{10 + i} 10:00", 54.0))
+    for i in range(6):
+        rows += annual_with_proration(f"l{i}", f"2017-01-{3 + i:02d} 09:00", 1 + i % 3, after_days=30)
+    for i in range(series_126):
+        rows += monthly(f"s{i}", f"2017-01-{20 + i} 11:00", 126.0, 4)
+    for i in range(lapsed_126):
+        rows.append((f"x{i}", f"2017-02-{3 + i:02d} 12:00", 126.0))
+    for i in range(lapsed_252):
+        rows.append((f"y{i}", f"2017-02-{13 + i:02d} 12:00", 252.0))
+    for i in range(series_252):
+        rows += monthly(f"v{i}", f"2017-01-{12 + i} 11:00", 252.0, 4)
+    return charges(*rows, ("p", "2017-05-20 12:00", 126.0), *extra)
+
+
+def test_without_seats_a_young_log_reads_an_amount_that_lapses_unlike_months_of_seats_as_a_year():
+    """126 is 7 seats x 18 for a month, or a seat's year at a tier the log has not taught (no proration at it yet). No
+    charge is a year old. None of the 12 plans at months of 2-3 seats lapsed after its first month, while all four
+    126s did: they are years, 10.50 a month once their renewal was due, not a month then churn. A pending 126 may still
+    be a seven-seat monthly plan's first month: one provisional month. About and the Billing reason say why."""
+    result = read(lapse_company(), "2017-05-31 23:59:59")
+    book = result.price_book
+    assert [p.amount for p in book.annual_seat] == [180.0] and [p.amount for p in book.lapse_years] == [126.0]
+    assert book.seat_month_lapses == (12, 0)
+    assert month_ends(result, "2017-05-31 23:59:59", "x0") == dict.fromkeys(
+        ["2017-02", "2017-03", "2017-04", "2017-05"], 10.5)
+    assert month_ends(result, "2017-05-31 23:59:59", "p") == {"2017-05": 126.0}
+    assert dict(book.rows())["a year once lapsed"] == (
+        "126.00, learned from 4 charges of 4 customers (single charges whose monthly renewal never came: 4 lapsed after "
+        "their first month and 0 renewed, where months of several seats would give about 0.1 lapsed (0 of 12 months of "
+        "2 seats or more lapsed); a year once its renewal was due)")
+    assert "126.00 is a year's price the log taught by what did not renew (learned from 4 charges of 4 customers" in \
+        rows_of(result, "x0")["reason"].iloc[0]
+
+
+@pytest.mark.parametrize(("series_126", "months_lapse", "lapsed_126", "year"), [
+    (0, 0, 4, True),
+    (6, 3, 4, False),  # six 126 plans renewed and 3 of 15 months lapsed: 7 x 4 / 12 = 2.3, and 4 is under twice it
+    (6, 0, 4, True),  # ... none lapsed: 7 x 1 / 12 = 0.6
+    (0, 0, 2, False),  # two customers are too few to say
+    (2, 12, 4, False),  # 12 of 24 months lapsed: 3 x 13 / 12 = 3.3
+])
+def test_without_seats_a_young_log_keeps_an_amount_a_month_when_it_lapses_as_months_of_seats_do(
+        series_126, months_lapse, lapsed_126, year):
+    """An amount's lapsed charges are years only when MIN_CUSTOMERS+ of them lapsed and at least twice as many as its
+    own renewed months would give at the rate months of several seats lapse ((126 plans renewed + 1) x (such months
+    lapsed + 1) / such months renewed); otherwise 126 stays a month, then churn."""
+    result = read(lapse_company(series_126, months_lapse, lapsed_126), "2017-05-31 23:59:59")
+    assert (126.0 in [p.amount for p in result.price_book.lapse_years]) == year
+    assert month_ends(result, "2017-05-31 23:59:59", "x0")["2017-04"] == (10.5 if year else 0.0)
+
+
+def test_without_seats_multiples_of_a_year_that_lapsed_are_years_too():
+    """252 (2 x 126, or 14 seats x 18) paid once by two customers and 378 (3 x 126) by one: too few to be years on
+    their own, but 126 is one (above), and the charges at its multiples (126's own lapses, which taught it, not counted)
+    lapsed far more often than months of seats do (item 39's comparison, with 126 as a tier): 2 seats for a year,
+    21.00 a month; About names the tier. A pending 252 may be a new monthly plan's first month: one provisional
+    month."""
+    log = lapse_company(lapsed_252=2, extra=(("w", "2017-02-20 12:00", 378.0), ("q", "2017-05-22 12:00", 252.0)))
+    result = read(log, "2017-05-31 23:59:59")
+    book = result.price_book
+    assert book.tier_points and book.tier_units == (126.0,) and book.tier_lapses == (12, 0, 0, 3)
+    assert month_ends(result, "2017-05-31 23:59:59", "y0") == dict.fromkeys(
+        ["2017-02", "2017-03", "2017-04", "2017-05"], 21.0)
+    assert month_ends(result, "2017-05-31 23:59:59", "q") == {"2017-05": 252.0}
+    assert "252.00 = 2 x 126.00, a seat's year the log taught by what did not renew (learned from 4 charges of 4 " \
+           "customers): 2 seats for a year" in rows_of(result, "y0")["reason"].iloc[0]
+    assert "at k x a tier price (126.00)" in dict(book.rows())["tier multiples"]
+    assert "and of 126.00 once their renewal was due" in dict(book.rows())["annual price points"]
+
+
+def test_without_seats_multiples_that_lapse_as_months_of_seats_do_stay_months():
+    """Ten customers renew 252 every month and four paid it once: at the rate months of several seats lapse (2 of 14),
+    252's own renewals account for most of its lapses, and 126's being a year says nothing of them: each lapsed 252 is
+    a month of 14 seats, then churn."""
+    result = read(lapse_company(months_lapse=2, lapsed_252=4, series_252=10), "2017-05-31 23:59:59")
+    book = result.price_book
+    assert [p.amount for p in book.lapse_years] == [126.0] and not book.tier_points
+    assert month_ends(result, "2017-05-31 23:59:59", "y0") == {"2017-02": 252.0, "2017-03": 0.0, "2017-04": 0.0,
+                                                               "2017-05": 0.0}
+
+
+def test_without_seats_a_flat_plans_one_month_customers_are_churn():
+    """149 a month is a flat plan (no month of seats at 18): ten customers renew it, five paid it once. Months of seats
+    lapse rarely, but a flat plan's lapses say nothing of years: 149 once is a month, then churn."""
+    extra = tuple(row for i in range(10) for row in monthly(f"f{i}", f"2017-01-{3 + i:02d} 13:00", 149.0, 4)) + \
+        tuple((f"g{i}", f"2017-02-{3 + i:02d} 13:00", 149.0) for i in range(5))
+    result = read(lapse_company(extra=extra), "2017-05-31 23:59:59")
+    assert [p.amount for p in result.price_book.lapse_years] == [126.0]
+    assert month_ends(result, "2017-05-31 23:59:59", "g0") == {"2017-02": 149.0, "2017-03": 0.0, "2017-04": 0.0,
+                                                               "2017-05": 0.0}
+
+
+def test_without_seats_a_flat_plans_year_is_no_seat_tier():
+    """Without seat counts, 490 (ten months of a flat 49 that four customers renew) paid once by six customers is an
+    annual point the lapses taught, beside 126 (a seat's year); tier multiples are years (252 and 378 lapsed), but
+    980 is no "2 seats x 490": a flat plan's year is no seat's, and 980 is a month, then churn."""
+    extra = tuple(row for i in range(4) for row in monthly(f"f{i}", f"2017-01-{10 + i:02d} 11:00", 49.0, 4)) + \
+        tuple((f"h{i}", f"2017-02-{3 + i:02d} 14:00", 490.0) for i in range(6)) + \
+        (("w", "2017-02-20 12:00", 378.0), ("z", "2017-02-21 12:00", 980.0))
+    result = read(lapse_company(lapsed_252=2, extra=extra), "2017-05-31 23:59:59")
+    book = result.price_book
+    assert 490.0 in [p.amount for p in book.annual_points] and book.tier_points and book.tier_units == (126.0,)
+    assert month_ends(result, "2017-05-31 23:59:59", "h0")["2017-04"] == 40.83
+    assert month_ends(result, "2017-05-31 23:59:59", "z") == {"2017-02": 980.0, "2017-03": 0.0, "2017-04": 0.0,
+                                                              "2017-05": 0.0}
+
+
+def test_a_small_seat_file_reads_no_multiples_of_a_flat_plans_year():
+    """Seat counts for a few customers only (fewer than the weighing needs): the book compares tier multiples by what
+    lapsed, as without seats, but only at tiers learned from prorations or annual charges. 490 (ten months of a flat
+    49) is a point the lapses taught; 980 is not two seats of it: a month, then churn."""
+    rows: list[tuple[str, str, float]] = []
+    counts: dict[str, float] = {}
+    for i in range(12):
+        counts[f"m{i}"] = 1 + i % 3
+        rows += monthly(f"m{i}", f"2017-01-{3 + i:02d} 09:00", 18.0 * counts[f"m{i}"], 4)
+    for i in range(6):
+        rows += annual_with_proration(f"l{i}", f"2017-01-{3 + i:02d} 10:00", 1 + i % 3, after_days=30)
+        rows += monthly(f"f{i}", f"2017-01-{10 + i:02d} 11:00", 49.0, 4)
+        rows.append((f"y{i}", f"2017-02-{3 + i:02d} 12:00", 490.0))
+    rows.append(("z", "2017-02-20 12:00", 980.0))
+    result = read(charges(*rows), "2017-05-31 23:59:59", seat_counts=seats(**counts))
+    assert 490.0 in [p.amount for p in result.price_book.annual_points] and result.price_book.tier_units == ()
+    assert month_ends(result, "2017-05-31 23:59:59", "z") == {"2017-02": 980.0, "2017-03": 0.0, "2017-04": 0.0,
+                                                              "2017-05": 0.0}
+
+
+def test_lapsed_years_are_a_young_no_seat_logs_evidence_only():
+    """With seat counts, the seats weigh 126 (`_lapsed` reads exact seat matches); a year on, renewals a year later say
+    what is annual: no lapsed years either way."""
+    log = lapse_company()
+    counts = pd.Series({c: {"m": 3.0, "n": 3.0, "l": 2.0}.get(c[0], 1.0) for c in log["customer_id"].unique()})
+    assert read(log, "2017-05-31 23:59:59", seat_counts=counts).price_book.lapse_years == ()
+    aged = pd.concat([log, charges(("old", "2016-01-04 10:00", 54.0))], ignore_index=True)
+    assert read(aged, "2017-05-31 23:59:59").price_book.lapse_years == ()
 
 
 def flat_plan_and_seat_customers(others: tuple[int, ...], plan: float = 49.0, plan_seats: int = 4,
