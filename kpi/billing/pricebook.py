@@ -10,8 +10,9 @@ own unambiguous evidence (`learn_price_book`), or takes them from `[billing] pri
   prorations on annual terms, read by the amount rules alone: a proration is the seat price x the
   seats added x the share of the term left, so amount / share left is the seat price times a whole
   number. On the shared log 38232 pays 720 for an annual term and 179.59 a day later: 180 x 364/365; (c) until a
-  single charge is a year old, a per-seat price that 3+ customers paid once whose monthly renewal came at most half
-  as often as the list price's did (`_lapsed`; exact seat matches only: not weighed, not a list price by
+  single charge is a year old, a per-seat price that 3+ customers paid once, 6 to 12 months of a monthly seat price,
+  whose monthly renewal came at most half as often as the monthly seat prices' did (`_lapsed`; exact seat matches
+  only: not weighed, not a list price by
   multiples, not a year ratio). Without seat counts, by amount (`_amount_points`): unless prorations taught one, the
   smallest amount paired 10 or 12 times another among single charges stands as the annual list price (its whole
   multiples are annual points), else the best supported lapsed amount (a whole multiple of the commonest monthly
@@ -30,7 +31,8 @@ the evidence), unless it is a whole multiple or fraction of a better supported p
 a customer with twice the seats today); a charge that is a whole multiple of the list price is no
 evidence of another price. The best supported price of a kind is the list price; the others are
 tiers (discounts, products). An annual seat price must be at least MIN_ANNUAL_MONTHS times the
-monthly list price: anything smaller is a monthly proration misread, not a year's price. A monthly
+monthly list price (one learned from what lapsed: of the monthly price it is a year of): anything smaller is a monthly
+proration misread, not a year's price. A monthly
 tier with no annual evidence gets the book's months a year (derived: the ratio of the best supported
 monthly and annual prices that make a plausible year, `year_ratio`; with two products the best
 supported prices of each kind need not be one product's); with no annual evidence at all, 10 or 12
@@ -815,8 +817,16 @@ def _union(*pairings: tuple[list[Price], list[Price]]) -> tuple[list[Price], lis
     return monthly, annual
 
 
-MAX_LAPSED_RENEWAL = 0.5  # a price renewed a month later at most this share of the monthly list price's rate
-MIN_LAPSED_EVIDENCE = 10  # charges at the monthly list price (renewed or not) needed to say how often months renew
+MAX_LAPSED_RENEWAL = 0.5  # a price renewed a month later at most this share of the monthly prices' rate
+MIN_LAPSED_EVIDENCE = 10  # charges at the monthly prices (renewed or not) needed to say how often months renew
+
+
+def _near_count(values: np.ndarray, value: float | tuple[float, ...]) -> int:
+    """How many of `values` are within TOLERANCE of `value` (or of any of several, each value counted once)."""
+    near = np.zeros(len(values), dtype=bool)
+    for v in (value if isinstance(value, tuple) else (value,)):
+        near |= np.abs(values - v) <= TOLERANCE * v + 0.01
+    return int(near.sum())
 
 
 def _never_renewed(anchors: np.ndarray, lapsed: np.ndarray, cust: np.ndarray, base: float | tuple[float, ...],
@@ -826,12 +836,7 @@ def _never_renewed(anchors: np.ndarray, lapsed: np.ndarray, cust: np.ndarray, ba
     `base` did (a price, or several pooled: the charges at any of them), counting each monthly series' anchor
     (`anchors`, same unit) as renewed and each lapsed charge as not; each with its anchors, then base's anchors and
     charges (none when base has fewer than MIN_LAPSED_EVIDENCE)."""
-    def at(values: np.ndarray, value: float | tuple[float, ...]) -> int:
-        near = np.zeros(len(values), dtype=bool)
-        for v in (value if isinstance(value, tuple) else (value,)):  # several prices pooled: each charge once
-            near |= np.abs(values - v) <= TOLERANCE * v + 0.01
-        return int(near.sum())
-
+    at = _near_count
     renewed, charges = at(anchors, base), at(anchors, base) + at(lapsed, base)
     if charges < MIN_LAPSED_EVIDENCE or renewed == 0:
         return [], renewed, charges
@@ -848,29 +853,56 @@ def _lapsed(ev: PriceEvidence, monthly: list[Price], annual: list[Price]) -> lis
     MIN_CUSTOMERS+ customers in single charges whose first monthly renewal was due and never came (each its customer's
     last charge, and not a whole multiple of an annual price the book has: seats added since, before as_of or after
     it, make 600 for 2 seats read 200 a seat by today's 3, 720 for 4 seats 120 by today's 6), at least
-    MIN_ANNUAL_MONTHS and at most 12 times the monthly list price, that renewed a month later at most
-    MAX_LAPSED_RENEWAL times as often as the monthly list price did (`_never_renewed`). A month of seats renews as
+    MIN_ANNUAL_MONTHS and at most 12 times one of the book's monthly seat prices (319 a seat is 11 months of a 29
+    tier, 26.6 of the list 12), that renewed a month later at most MAX_LAPSED_RENEWAL times as often as the monthly
+    seat prices did, pooled (a young log has few months of each; MIN_LAPSED_EVIDENCE of them together), or as the
+    price it is a year of did where that one alone has the evidence and renewed less; a year of a tier, not of the
+    list price, at most half that again (a premium tier's one-month customers are no year). A month of seats renews as
     monthly plans do; 144 a seat, paid by three customers and renewed by none a month later while most 18s renewed,
     is a year's price (a discount tier of 180). A price the book has already, or a whole multiple of one (seats
     counted today), is not listed again. Only until a single charge is a year old, and only for exact seat matches
     (`Price.lapsed`: not weighed against a month of seats)."""
     if not len(ev.lapsed_value) or len(ev.aged_amount):
         return []  # a year on, renewals a year later say what is annual; seats counted today blur what lapsed long ago
-    list_price = monthly[0].amount
-    ok = np.isfinite(ev.lapsed_value) & (ev.lapsed_value >= MIN_ANNUAL_MONTHS * list_price * (1 - TOLERANCE)) & \
-        (ev.lapsed_value <= 12 * list_price * (1 + TOLERANCE))
+    ok = np.zeros(len(ev.lapsed_value), dtype=bool)
+    for m in monthly:  # a year of some monthly seat price: 319 a seat is 11 months of the 29 tier, not the list 12's
+        ok |= (ev.lapsed_value >= MIN_ANNUAL_MONTHS * m.amount * (1 - TOLERANCE)) & \
+            (ev.lapsed_value <= 12 * m.amount * (1 + TOLERANCE))
+    ok &= np.isfinite(ev.lapsed_value)
     for a in annual:  # k x a price the book knows is that price for k seats, whatever today's count divides it into
         ok &= ~_times(ev.lapsed_amount, a.amount)
-    found, renewed, charges = _never_renewed(ev.anchor_value, ev.lapsed_value, ev.lapsed_cust, list_price, ok)
+    anchors, lapsed = ev.anchor_value, ev.lapsed_value
+    pooled = tuple(m.amount for m in monthly)
+    renewed, charges = _near_count(anchors, pooled), _near_count(anchors, pooled) + _near_count(lapsed, pooled)
+    if charges < MIN_LAPSED_EVIDENCE or renewed == 0:
+        return []
     out: list[Price] = []
-    for g, anchored in found:
-        if any(abs(g.amount - a.amount) <= TOLERANCE * a.amount or _whole_ratio(g.amount, a.amount)
-               for a in (*annual, *out)):
+    for g in _groups(lapsed[ok], ev.lapsed_cust[ok], "", None):
+        of = [m.amount for m in monthly if MIN_ANNUAL_MONTHS * (1 - TOLERANCE) <= g.amount / m.amount <=
+              12 * (1 + TOLERANCE)]
+        if not of or any(abs(g.amount - a.amount) <= TOLERANCE * a.amount or _whole_ratio(g.amount, a.amount)
+                         for a in (*annual, *out)):
+            continue
+        # the months it is compared with: all the monthly seat prices pooled, or the price it is a year of where that
+        # one alone renews less (a year of a plan its customers often leave after a month must lapse more still)
+        base, label = renewed / charges, (f"the monthly seat price{'s' if len(monthly) > 1 else ''} " +
+                                          ", ".join(f"{m:.2f}" for m in pooled[:3]) +
+                                          (f" and {len(pooled) - 3} more" if len(pooled) > 3 else ""))
+        base_renewed, base_charges = renewed, charges
+        for price in of:
+            r = _near_count(anchors, price)
+            c = r + _near_count(lapsed, price)
+            if c >= MIN_LAPSED_EVIDENCE and r / c < base:
+                base, label, base_renewed, base_charges = r / c, f"{price:.2f}", r, c
+        # a year of a tier, not of the list price: half that again (a premium tier's one-month customers are no year)
+        share = MAX_LAPSED_RENEWAL if monthly[0].amount in of else MAX_LAPSED_RENEWAL / 2
+        anchored = _near_count(anchors, g.amount)
+        if anchored / (anchored + g.charges) > share * base:
             continue
         out.append(replace(g, lapsed=True, basis=f"single charges / seats whose monthly renewal never came: {anchored} "
                                                  f"of {anchored + g.charges} charges at {g.amount:.2f} a seat renewed a "
-                                                 f"month later, {renewed} of {charges} at the monthly list price "
-                                                 f"{list_price:.2f}"))
+                                                 f"month later, {base_renewed} of {base_charges} at {label}; "
+                                                 f"{g.amount / of[0]:.1f} months of {of[0]:.2f}"))
     return out
 
 

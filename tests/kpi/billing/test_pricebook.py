@@ -874,7 +874,7 @@ def test_a_seat_price_that_never_renewed_a_month_later_is_a_years_price():
     tier = [p for p in result.price_book.annual_seat if p.amount == 144.0]
     assert len(tier) == 1 and tier[0].customers == 3
     assert "whose monthly renewal never came: 0 of 3 charges at 144.00 a seat renewed a month later, 10 of 12 at " \
-           "the monthly list price 18.00" in tier[0].basis
+           "the monthly seat price 18.00" in tier[0].basis
     assert month_ends(result, "2017-02-28 23:59:59", "t2") == {"2017-01": 24.0, "2017-02": 24.0}
     assert month_ends(result, "2017-02-28 23:59:59", "p") == {"2017-02": 24.0}
 
@@ -886,6 +886,74 @@ def test_a_seat_price_that_renews_monthly_is_no_years_price():
     result = read(log, as_of="2017-02-28 23:59:59", seat_counts=counts)
     assert 144.0 not in [p.amount for p in result.price_book.annual_seat]
     assert month_ends(result, "2017-02-28 23:59:59", "p") == {"2017-02": 288.0}
+
+
+def second_month_two_tiers(on_list: int, on_tier: int) -> tuple[pd.DataFrame, pd.Series]:
+    """A log's second month with two monthly seat prices: `on_list` customers on 12 a seat a month in January and
+    `on_tier` on 29 (all but one of each renew in February), and 3 customers paying 319 a seat (11 months of 29) once
+    in January, 1, 2 and 1 seats: a year of the 29 tier, renewal due in February and absent."""
+    rows: list[tuple[str, str, float]] = []
+    counts: dict[str, int] = {}
+    for prefix, price, n in (("m", 12.0, on_list), ("k", 29.0, on_tier)):
+        for i in range(n):
+            counts[f"{prefix}{i}"] = i % 3 + 1
+            rows += monthly(f"{prefix}{i}", f"2017-01-{3 + i:02d} 09:00", price * counts[f"{prefix}{i}"],
+                            1 if i else 0)
+    for c, n, day in (("t1", 1, 4), ("t2", 2, 6), ("t3", 1, 9)):
+        counts[c] = n
+        rows.append((c, f"2017-01-{day:02d} 15:00", 319.0 * n))
+    return charges(*rows), seats(**counts)
+
+
+@pytest.mark.parametrize(("on_list", "on_tier"), [(11, 4), (6, 5)])
+def test_a_seat_price_that_never_renewed_is_a_year_of_any_monthly_seat_price(on_list, on_tier):
+    """319 a seat is 26.6 months of the list price 12 but 11 months of the 29 tier: a year's price of that tier
+    (generated seat11, whose tiers are 12 / 29 / 59). The renewal rate it is compared with pools every monthly seat
+    price's charges (six customers on 12 are too few to say how often months renew; with five more on 29 they say
+    it). January's 319s are years, not a month then churn."""
+    log, counts = second_month_two_tiers(on_list, on_tier)
+    result = read(log, as_of="2017-02-28 23:59:59", seat_counts=counts)
+    assert [p.amount for p in result.price_book.monthly_seat] == [12.0, 29.0]
+    tier = [p for p in result.price_book.annual_seat if p.amount == 319.0]
+    assert len(tier) == 1 and tier[0].lapsed
+    assert (f"0 of 3 charges at 319.00 a seat renewed a month later, {on_list + on_tier - 2} of {on_list + on_tier} "
+            "at the monthly seat prices 12.00, 29.00") in tier[0].basis
+    assert month_ends(result, "2017-02-28 23:59:59", "t2") == {"2017-01": 53.17, "2017-02": 53.17}
+
+
+def test_a_premium_tiers_one_month_customers_are_no_years_price():
+    """Tiers 10 and 25 (the list price) a seat a month, and a premium 70 a seat (7 months of 10) that two of five
+    customers renewed in February: 70 renewed far less often than the others, but a year of a tier, not of the list
+    price, must lapse twice as clearly (at most a quarter of the months' rate): the three who left are a month, then
+    churn."""
+    rows: list[tuple[str, str, float]] = []
+    counts: dict[str, int] = {}
+    for prefix, price, n in (("c", 10.0, 4), ("m", 25.0, 12)):
+        for i in range(n):
+            counts[f"{prefix}{i}"] = i % 3 + 1
+            rows += monthly(f"{prefix}{i}", f"2017-01-{3 + i:02d} 09:00", price * counts[f"{prefix}{i}"], 1 if i else 0)
+    for i in range(5):
+        counts[f"p{i}"] = i % 2 + 1
+        rows += monthly(f"p{i}", f"2017-01-{5 + i:02d} 11:00", 70.0 * counts[f"p{i}"], 1 if i < 2 else 0)
+    result = read(charges(*rows), as_of="2017-02-28 23:59:59", seat_counts=seats(**counts))
+    assert 70.0 not in [p.amount for p in result.price_book.annual_seat]
+    assert month_ends(result, "2017-02-28 23:59:59", "p3") == {"2017-01": 140.0, "2017-02": 0.0}
+
+
+def test_a_year_of_the_list_price_is_weighed_against_the_list_prices_own_renewals():
+    """The list price 12 renews 7 times of 12, the 29 tier 5 of 5; 132 a seat (11 months of 12) renewed 2 of 6
+    times. Pooled (12 of 17), the 29 tier's loyal customers would make 132 look lapsed; against the list price's own
+    rate it renewed as its months do: no year, and the four who left are a month, then churn."""
+    rows: list[tuple[str, str, float]] = []
+    counts: dict[str, int] = {}
+    for prefix, price, n, renew in (("m", 12.0, 12, 7), ("k", 29.0, 5, 5), ("t", 132.0, 6, 2)):
+        for i in range(n):
+            counts[f"{prefix}{i}"] = i % 3 + 1 if prefix != "t" else 1
+            rows += monthly(f"{prefix}{i}", f"2017-01-{3 + i:02d} 09:00", price * counts[f"{prefix}{i}"],
+                            1 if i < renew else 0)
+    result = read(charges(*rows), as_of="2017-02-28 23:59:59", seat_counts=seats(**counts))
+    assert 132.0 not in [p.amount for p in result.price_book.annual_seat]
+    assert month_ends(result, "2017-02-28 23:59:59", "t5") == {"2017-01": 132.0, "2017-02": 0.0}
 
 
 def no_seat_second_month(year_renews_monthly: bool) -> pd.DataFrame:
