@@ -55,7 +55,7 @@ What it says of a charge of amount A whose customer has S seats (S may be unknow
 - ANNUAL_LIKELY / MONTHLY_LIKELY: S settles nothing, and the likelier of k seats x an annual price and
   k' seats x a monthly price (a log too young to say its mix weighs the two intervals evenly), given the log's mix (`_with_mix`: the share of annual plans among single
   charges and among new plans, each price's share, P(k seats) from the customers' seat counts, and
-  k's distance from today's S).
+  k's distance from today's S, none for once a flat plan's price paired among amounts in a log's first month).
 - ANNUAL_BESIDE: S settles nothing, a monthly series of the customer starts after the charge within a month at a
   smaller amount (kpi.billing.terms.before_a_monthly_plan), and an annual price reads it: annual whatever the
   weighing says (that series is the customer's monthly plan; 180 then a 3-seat monthly plan a minute later is 1 seat
@@ -402,8 +402,9 @@ def _likeliest(book: PriceBook, prices: list[Price], amount: np.ndarray, share: 
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each amount, the likeliest reading as k seats x one of `prices` (all annual or all monthly; `share`: the
     probability of that interval, per amount): its log score (log P(interval) + log P(this price among its kind) +
-    log P(k seats) - SEAT_DRIFT x |ln(k / today's seats)| where known; -inf where no price divides the amount into
-    whole seats), the price and k."""
+    log P(k seats) - SEAT_DRIFT x |ln(k / today's seats)| where known, but for once a flat plan's price paired among
+    amounts (`_flat_amount`), which customers pay as such whatever their seats; -inf where no price divides the amount
+    into whole seats), the price and k."""
     n = len(amount)
     best = np.full(n, -np.inf)
     best_price = np.full(n, np.nan)
@@ -419,6 +420,8 @@ def _likeliest(book: PriceBook, prices: list[Price], amount: np.ndarray, share: 
         score = log_share + np.log(max(p.customers, 1) / support) + _log_seat_prior(book, k)
         with np.errstate(divide="ignore", invalid="ignore"):
             drift = np.where(np.isnan(seats) | (seats <= 0), 0.0, np.abs(np.log(np.maximum(k, 1) / seats)))
+        if p.by_amount:  # customers pay this very amount, whatever their seats: once is no seat count to drift from
+            drift = np.where(k == 1, 0.0, drift)
         score = score - SEAT_DRIFT * drift
         better = ok & (score > best)
         best, best_price, best_k = np.where(better, score, best), np.where(better, p.amount, best_price), \
@@ -794,10 +797,19 @@ def _paired(values: np.ndarray, cust: np.ndarray, *, by_amount: bool = False, be
                 continue  # a multiple of a paired price is seats counted today (36 and 360: 2 x 18 and 2 x 180)
             basis = (f"paired among {unit}: {low.amount:.2f} ({low.customers} customers) and "
                      f"{high.amount:.2f} ({high.customers} customers), {ratio:.4g} times it; {why}")
-            monthly.append(replace(low, basis=basis))
-            annual.append(replace(high, basis=basis))
+            flat = by_amount and _flat_amount(values[ok], cust[ok], low.amount)
+            monthly.append(replace(low, basis=basis, by_amount=flat))
+            annual.append(replace(high, basis=basis, by_amount=flat))
     order = sorted(range(len(monthly)), key=lambda i: -(monthly[i].customers + annual[i].customers))
     return [monthly[i] for i in order], [annual[i] for i in order]
+
+
+def _flat_amount(amounts: np.ndarray, cust: np.ndarray, month: float) -> bool:
+    """Is `month`, an amount paired with its year, a flat plan's price: fewer than MIN_CUSTOMERS customers pay 2 to 5
+    times it (a seat's month is also paid for 2, 3, 4 seats: 36, 54, 72 beside 18; a flat 49 is paid as 49)?"""
+    k = np.rint(amounts / month)
+    several = (k >= 2) & (k <= 5) & (np.abs(amounts - k * month) <= TOLERANCE * amounts + 0.01)
+    return len(np.unique(cust[several])) < MIN_CUSTOMERS
 
 
 def _union(*pairings: tuple[list[Price], list[Price]]) -> tuple[list[Price], list[Price]]:

@@ -19,6 +19,8 @@ class Price:
     assumed: bool = False  # not learned: 10 or 12 months of the monthly seat price, until annual evidence comes
     derived: bool = False  # not learned: a monthly tier times the list prices' annual / monthly ratio
     lapsed: bool = False  # learned from single charges that never renewed a month later: exact seat matches only
+    by_amount: bool = False  # a flat plan's price paired among amounts (a log's first month): customers pay this very
+    # amount, whatever their seat counts say
 
     @property
     def source(self) -> str:

@@ -1020,6 +1020,28 @@ def test_a_first_month_pairs_amounts_when_todays_seats_scatter_the_per_seat_pric
     assert month_ends(result, "2017-01-31 23:59:59", "p") == {"2017-01": 30.0}
 
 
+@pytest.mark.parametrize("seat_months", [0, 3])
+def test_a_flat_price_paired_among_amounts_paid_once_needs_no_seat_count_to_match(seat_months):
+    """A first month read with today's seat counts: 49 (10 customers) and 490 (11 customers), ten times it, pair only
+    as amounts (today's seats, 2 to 31, scatter their per-seat values); 21 seat counts are enough to weigh two
+    readings. When nobody pays 2 to 5 times 49, 49 is a flat plan's price, paid as such whatever the seats: z's 490
+    (31 seats today) is the year it is paid as, 40.83 a month, not 10 seats x 49 for a month because 10 is nearer 31
+    than 1 is; w's 490, exactly its 10 seats x 49, is that month. When three customers pay 98 or 147 (2 and 3 seats),
+    49 is a seat's price and the seat counts weigh z's 490 as before: 10 seats for a month."""
+    rows = [(f"m{i}", f"2017-01-{3 + i:02d} 11:00", 49.0) for i in range(10)]
+    rows += [(f"y{i}", f"2017-01-{3 + i:02d} 10:00", 490.0) for i in range(9)]
+    rows += [(f"s{i}", f"2017-01-{3 + i:02d} 12:00", 49.0 * (2 + i % 2)) for i in range(seat_months)]
+    rows += [("z", "2017-01-25 10:00", 490.0), ("w", "2017-01-26 10:00", 490.0)]
+    counts = seats(**{f"m{i}": i + 2 for i in range(10)}, **{f"y{i}": 3 * i + 3 for i in range(9)},
+                   **{f"s{i}": 2 + i % 2 for i in range(seat_months)}, z=31, w=10)
+    result = read(charges(*rows), as_of="2017-01-31 23:59:59", seat_counts=counts)
+    book = result.price_book
+    assert [p.amount for p in book.monthly_seat] == [49.0] and [p.amount for p in book.annual_seat] == [490.0]
+    assert book.annual_seat[0].by_amount == (seat_months == 0)
+    assert month_ends(result, "2017-01-31 23:59:59", "z") == {"2017-01": 40.83 if seat_months == 0 else 490.0}
+    assert month_ends(result, "2017-01-31 23:59:59", "w") == {"2017-01": 490.0}
+
+
 def test_a_lapsed_tier_is_no_list_price_and_no_year_ratio():
     """The second month's lapsed 144 (3 customers; the annual prices are otherwise assumed, 180 and 216) matches exact
     seat counts only: a pending 432 of a customer with no seat count stays a month for now (not 3 x 144 by multiples),
