@@ -848,13 +848,13 @@ def _never_renewed(anchors: np.ndarray, lapsed: np.ndarray, cust: np.ndarray, ba
     `base` did (a price, or several pooled: the charges at any of them), counting each monthly series' anchor
     (`anchors`, same unit) as renewed and each lapsed charge as not; each with its anchors, then base's anchors and
     charges (none when base has fewer than MIN_LAPSED_EVIDENCE)."""
-    at = _near_count
-    renewed, charges = at(anchors, base), at(anchors, base) + at(lapsed, base)
+    renewed = _near_count(anchors, base)
+    charges = renewed + _near_count(lapsed, base)
     if charges < MIN_LAPSED_EVIDENCE or renewed == 0:
         return [], renewed, charges
     out = []
     for g in _groups(lapsed[ok], cust[ok], "", None):
-        anchored = at(anchors, g.amount)
+        anchored = _near_count(anchors, g.amount)
         if anchored / (anchored + g.charges) <= MAX_LAPSED_RENEWAL * renewed / charges:
             out.append((g, anchored))
     return out, renewed, charges
@@ -885,7 +885,8 @@ def _lapsed(ev: PriceEvidence, monthly: list[Price], annual: list[Price]) -> lis
         ok &= ~_times(ev.lapsed_amount, a.amount)
     anchors, lapsed = ev.anchor_value, ev.lapsed_value
     pooled = tuple(m.amount for m in monthly)
-    renewed, charges = _near_count(anchors, pooled), _near_count(anchors, pooled) + _near_count(lapsed, pooled)
+    renewed = _near_count(anchors, pooled)
+    charges = renewed + _near_count(lapsed, pooled)
     if charges < MIN_LAPSED_EVIDENCE or renewed == 0:
         return []
     out: list[Price] = []
@@ -960,6 +961,14 @@ def _lapsed_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> lis
             if not any(abs(g.amount - round(g.amount / a) * a) <= TOLERANCE * g.amount for a in learned)]
 
 
+def _months_of_seats(values: np.ndarray, prices: list[float]) -> np.ndarray:
+    """Is each value a month of 2 seats or more at one of `prices` (36 and 54 at 18)?"""
+    out = np.zeros(len(values), dtype=bool)
+    for m in prices:
+        out |= _times(values, m, 2)
+    return out
+
+
 def _lapse_years(ev: PriceEvidence, book: PriceBook, annual_min: float) -> PriceBook:
     """Without seat counts, until a single charge is a year old: the amounts whose lapsed charges are years. An amount
     that is a month of 2 seats or more at a monthly seat price, at least MIN_ANNUAL_MONTHS months of the cheapest one
@@ -983,26 +992,20 @@ def _lapse_years(ev: PriceEvidence, book: PriceBook, annual_min: float) -> Price
         amounts, counts = np.unique(np.round(ev.anchor_amount, 2), return_counts=True)
         prices = [float(amounts[np.argmax(counts)])]
     least = MIN_ANNUAL_MONTHS * min(prices) * (1 - TOLERANCE)
-
-    def months_of_seats(values: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(values), dtype=bool)
-        for m in prices:
-            out |= _times(values, m, 2)
-        return out
-
     lapsed, anchors = ev.lapsed_amount, ev.anchor_amount
-    short_anchor, short_lapsed = months_of_seats(anchors) & (anchors < least), months_of_seats(lapsed) & (lapsed < least)
-    mr, ml = int(short_anchor.sum()), int(short_lapsed.sum())
+    seats_lapsed = _months_of_seats(lapsed, prices)
+    mr = int((_months_of_seats(anchors, prices) & (anchors < least)).sum())
+    ml = int((seats_lapsed & (lapsed < least)).sum())
     if mr + ml < MIN_LAPSED_EVIDENCE or mr == 0:
         return replace(book, seat_month_lapses=(mr, ml))
-    ok = np.isfinite(lapsed) & months_of_seats(lapsed) & (lapsed >= least) & (lapsed < annual_min)
+    ok = np.isfinite(lapsed) & seats_lapsed & (lapsed >= least) & (lapsed < annual_min)
     for a in [a for a in book.annual_seat if not a.assumed and not a.derived][:1]:
         ok &= ~_times(lapsed, a.amount)
     for pt in book.annual_points:
         ok &= ~_close(lapsed, np.full(len(lapsed), pt.amount))
     years = []
     for g in _groups(lapsed[ok], ev.lapsed_cust[ok], "", None):
-        anchored = int((np.abs(anchors - g.amount) <= TOLERANCE * g.amount + 0.01).sum())
+        anchored = _near_count(anchors, g.amount)
         expected = (anchored + 1) * (ml + 1) / mr
         if g.charges >= 2 * expected:
             years.append(replace(g, basis=f"single charges whose monthly renewal never came: {g.charges} lapsed after "
@@ -1324,9 +1327,7 @@ def _with_young_tier_points(book: PriceBook, evidence: PriceEvidence, learned: l
     anchors, lapsed = evidence.anchor_amount, evidence.lapsed_amount
 
     def months_of_seats(values: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(values), dtype=bool)
-        for m in seat_months:
-            out |= _times(values, m, 2)
+        out = _months_of_seats(values, seat_months)
         for u in (learned[0].amount, *units):
             out &= ~_times(values, u)
         return out
