@@ -138,7 +138,7 @@ def finish(reading: Reading, rules: BillingRules, book: PriceBook | None = None)
     if book is None:
         book = learn_price_book(log, rules, series, *_first_reading(log, series)) if rules.price_book != "off" else OFF  # 4
     # a pending charge inside a running monthly plan may be seats added or a switch: never priced at a tier the book
-    # has not learned (kpi.billing.pricebook._unlisted)
+    # has not learned (kpi.billing.pricebook.reading._unlisted)
     alone = rate_of_piece(log, series, np.arange(len(log))) == 0
     verdict = read_amounts(book, log.amount, log.seats, log.pending, alone, before_a_monthly_plan(log, series))
     verdict = verdict.resumed(log.amount, resumed_on_a_slot(log, series, verdict.annual))

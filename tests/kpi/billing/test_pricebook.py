@@ -22,12 +22,12 @@ from kpi.billing.pricebook import (
     NO_SEAT_COUNT,
     NONE,
     PriceBook,
-    _derived,
-    _read_amounts,
     configured_book,
     read_amounts,
     year_ratio,
 )
+from kpi.billing.pricebook.learning import _derived
+from kpi.billing.pricebook.reading import _read_amounts
 from kpi.billing.prices import Price
 from kpi.params import BillingRules, PriceList
 from tests.kpi.billing.logs import charges, month_ends, monthly, read, rows_of, seats
@@ -763,7 +763,7 @@ def test_a_small_seat_file_reads_no_multiples_of_a_flat_plans_year():
 
 
 def test_lapsed_years_are_a_young_no_seat_logs_evidence_only():
-    """With seat counts, the seats weigh 126 (`_lapsed` reads exact seat matches); a year on, renewals a year later say
+    """With seat counts, the seats weigh 126 (`lapsed_seat_prices` reads exact seat matches); a year on, renewals a year later say
     what is annual: no lapsed years either way."""
     log = lapse_company()
     counts = pd.Series({c: {"m": 3.0, "n": 3.0, "l": 2.0}.get(c[0], 1.0) for c in log["customer_id"].unique()})
@@ -1117,10 +1117,11 @@ def test_a_long_log_is_weighed_once_per_distinct_amount_seats_and_pending():
 
 
 def test_price_groups_count_distinct_customers_per_group():
-    """`_groups` (customers counted for every group at once) against the plain definition, group by group: values
+    """`price_groups` (customers counted for every group at once) against the plain definition, group by group: values
     within TOLERANCE of the previous one are one group; a group is a price when MIN_CUSTOMERS distinct customers and
     MIN_SHARE of all support it; its amount the median, most supported first."""
-    from kpi.billing.pricebook import MIN_CUSTOMERS, MIN_SHARE, TOLERANCE, _groups
+    from kpi.billing.pricebook import MIN_CUSTOMERS, MIN_SHARE, TOLERANCE
+    from kpi.billing.pricebook.groups import price_groups
 
     rng = np.random.default_rng(5)
     for trial in range(60):
@@ -1137,14 +1138,14 @@ def test_price_groups_count_distinct_customers_per_group():
         total = len(set(cust.tolist()))
         want = sorted(((len(who), round(float(np.median(vals)), 2), len(vals)) for vals, who in blocks
                        if len(who) >= MIN_CUSTOMERS and len(who) >= MIN_SHARE * total), key=lambda x: (-x[0], x[1]))
-        got = [(p.customers, p.amount, p.charges) for p in _groups(values, cust, "basis", None)]
+        got = [(p.customers, p.amount, p.charges) for p in price_groups(values, cust, "basis", None)]
         assert got == want, trial
 
 
 def test_a_pending_year_at_a_tier_the_book_has_not_learned_is_read_as_the_customers_own_seats():
     """144 by a one-seat customer, pending, in a book of 18 a month and 180 a year: 1 seat for a year at 144 (8 months
     of 18, a discount the log has not shown yet) is likelier than 8 seats for a month; what the book does not list, the
-    reason says. Once its renewal was due and did not come, only a tier learned from 3+ customers' charges (`_lapsed`)
+    reason says. Once its renewal was due and did not come, only a tier learned from 3+ customers' charges (`lapsed_seat_prices`)
     makes it a year: settled, it is 8 seats for a month again (measured: applying the rule to settled charges too took
     generated churned MRR from -4.2% to -5.3% on seat12 seed 1)."""
     book = replace(TIERED, monthly_seat=(Price(18.0, 1, 80),), annual_seat=(Price(180.0, 1, 60),),

@@ -1,0 +1,245 @@
+"""The price book learned from the log (kpi.billing.pricebook, step 4): `book_from_evidence` takes the steps in order.
+
+- monthly seat price: the last renewal of each monthly series / its customer's seats (where known); a tier only one
+  seat count pays, whose amount 3+ customers at other seat counts pay too, is a flat plan's price (`_seat_tiers`).
+  Without seat counts, from seats added to monthly plans (`_prorated_monthly`); before any series renews, paired among
+  single charges (kpi.billing.pricebook.pairs).
+- annual seat price: (a) single charges >= annual_min_amount or renewed a year later / seats; (b) prorations on
+  annual terms, read by the amount rules alone: a proration is the seat price x the seats added x the share of the term
+  left, so amount / share left is the seat price times a whole number. On the shared log 38232 pays 720 for an annual
+  term and 179.59 a day later: 180 x 364/365; (c) until a single charge is a year old, a per-seat price that 3+
+  customers paid once, 6 to 12 months of a monthly seat price, whose monthly renewal came at most half as often as the
+  monthly seat prices' did (kpi.billing.pricebook.lapses.lapsed_seat_prices; exact seat matches only: not weighed, not
+  a list price by multiples, not a year ratio). Without seat counts, by amount (lapses.amount_points).
+- An annual seat price must be at least MIN_ANNUAL_MONTHS times the monthly list price (one learned from what lapsed:
+  of the monthly price it is a year of): anything smaller is a monthly proration misread, not a year's price. A
+  monthly tier with no annual evidence gets the book's months a year (`_derived`; derived: the ratio of the best
+  supported monthly and annual prices that make a plausible year, kpi.billing.pricebook.book.year_ratio); with no
+  annual evidence at all, 10 or 12 months of the monthly list price stand in (assumed), for seat matches and for the
+  weighing.
+- annual price points (flat plans): from renewals a year later (kpi.billing.pricebook.renewals.renewed_points) and,
+  until a single charge is a year old, from what did not renew a month later (lapses.lapsed_plan_points).
+- the log's mix of plans, to weigh two readings of one amount (`with_mix`), and, without seat counts, whether tier
+  multiples are years (renewals.with_tier_points, lapses.with_young_tier_points).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from kpi.billing.log import Log
+from kpi.billing.pricebook.book import (
+    ANNUAL_SEATS,
+    MAX_SEATS,
+    MIN_CUSTOMERS,
+    MIN_MIX_EVIDENCE,
+    MIN_SEAT_COUNTS,
+    MONTHLY_SEATS,
+    OFF,
+    SWITCH_RATIOS,
+    TOLERANCE,
+    PriceBook,
+    close,
+    configured_book,
+    year_ratio,
+)
+from kpi.billing.pricebook.evidence import PriceEvidence, price_evidence
+from kpi.billing.pricebook.groups import accepted, price_groups, whole_ratio
+from kpi.billing.pricebook.lapses import amount_points, lapse_years, lapsed_plan_points, lapsed_seat_prices
+from kpi.billing.pricebook.pairs import paired_prices, union_of_pairs
+from kpi.billing.pricebook.reading import read_amounts
+from kpi.billing.pricebook.renewals import monthly_plan_amounts, renewed_points, with_tier_points
+from kpi.billing.prices import MIN_ANNUAL_MONTHS, Price
+from kpi.billing.series import Series, Spans
+from kpi.params import BillingRules, PriceList
+
+
+def learn_price_book(log: Log, rules: BillingRules, series: Series, spans: Spans, proration_charges: np.ndarray,
+                     host: np.ndarray, boundary: np.ndarray, period_start: np.ndarray, yearly: np.ndarray,
+                     renews: np.ndarray) -> PriceBook:
+    """The price book of `rules.price_book`: OFF, the configured prices, or prices learned from this log.
+
+    The arguments are a first reading of the log by the amount rules alone (`price_evidence`).
+    """
+    if rules.price_book == "off":
+        return OFF
+    return book_from_evidence(price_evidence(log, series, spans, proration_charges, host, boundary, period_start,
+                                             yearly, renews), rules)
+
+
+
+def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBook:
+    """The price book of `rules.price_book` learned from `evidence` (of one log, or of every partition of one)."""
+    if rules.price_book == "off":
+        return OFF
+    if evidence.charges == 0:
+        return PriceBook("learned")
+    ev = evidence
+    # customers as whole numbers (ids are distinct across partitions; only their count matters)
+    codes = pd.factorize(np.r_[ev.monthly_cust, ev.annual_cust])[0].astype(np.int64)
+    monthly_cust, cust = codes[:len(ev.monthly_cust)], codes[len(ev.monthly_cust):]
+    monthly = _seat_tiers(accepted(ev.monthly_value, monthly_cust, "last renewal of a monthly series / seats",
+                                    amounts=ev.monthly_amount), ev.monthly_value, ev.monthly_amount, monthly_cust)
+    values = ev.annual_value
+    if isinstance(rules.price_book, PriceList):  # as given; the log only says how often each is used
+        book = configured_book(rules.price_book)
+        book = replace(book, monthly_seat=_used(book.monthly_seat, ev.monthly_value, monthly_cust),
+                       annual_seat=_used(book.annual_seat, values, cust))
+        return with_mix(book, ev)
+    annual = accepted(values, cust, "", detail=ev.annual_from_prorations, amounts=ev.annual_amount)
+    no_seats = len(ev.first_seats) > 0 and bool(np.isnan(ev.first_seats).all())
+    monthly_considered = len(ev.monthly_value)
+    if not monthly and no_seats:  # no seat counts: a seat added to a monthly plan costs its price x the share left
+        monthly_considered = len(ev.prorated_value)
+        monthly = _prorated_monthly(ev, annual)
+    if not monthly:  # no monthly series yet (a log's first month): prices paired among single charges
+        monthly, paired = paired_prices(ev.opening_value, ev.opening_cust)
+        if np.isfinite(ev.first_seats).any() and not len(ev.aged_amount):
+            # seat counts of today scatter the per-seat values: one seat's month and year still pair as amounts (a log
+            # without seat counts pairs amounts in amount_points); the better supported pairing stands (three
+            # customers' 28.43 and 255.00 a seat, 9 x, are today's seats scattering 25 and 300, which eleven and five
+            # customers pay)
+            by_amount = paired_prices(ev.opening_amount, ev.opening_cust, by_amount=True, below=rules.annual_min_amount)
+            monthly, paired = union_of_pairs((monthly, paired), by_amount)
+        if monthly:
+            annual = [a for a in annual if a.amount >= MIN_ANNUAL_MONTHS * monthly[0].amount]
+            annual += [p for p in paired  # a price the annual charges taught already is not listed twice
+                       if not any(abs(p.amount - a.amount) <= TOLERANCE * a.amount for a in annual)]
+    if monthly:
+        annual = [a for a in annual if a.amount >= MIN_ANNUAL_MONTHS * monthly[0].amount]
+        if not annual:  # no annual evidence yet: an annual seat costs 10 or 12 months of a monthly one
+            m = monthly[0]
+            annual = [Price(round(r * m.amount, 2), 0, 0, f"assumed ({r:g} x the monthly seat price {m.amount:.2f}; "
+                            "no annual evidence yet)", assumed=True) for r in SWITCH_RATIOS]
+        else:
+            annual += _derived(monthly, annual)
+        # prices the book has no other way to know yet (exact seat matches)
+        annual += lapsed_seat_prices(ev, monthly, annual)
+    book = PriceBook(mode="learned", monthly_seat=tuple(monthly), annual_seat=tuple(annual),
+                     considered={"monthly seat price": monthly_considered, "annual seat price": len(values)})
+    if no_seats:  # no seat counts at all: what amounts say
+        book = amount_points(ev, book, rules.annual_min_amount)
+    plans = monthly_plan_amounts(ev)
+    book = lapsed_plan_points(ev, book, plans, rules.annual_min_amount)
+    if no_seats:  # ... and what lapsed, beside the points those taught
+        book = lapse_years(ev, book, rules.annual_min_amount)
+    book = renewed_points(ev, book)
+    book = replace(book, monthly_amounts=plans, unlisted=rules.unlisted_tiers == "year")
+    return with_mix(book, ev)
+
+
+
+def _seat_tiers(prices: list[Price], values: np.ndarray, amounts: np.ndarray, cust: np.ndarray) -> list[Price]:
+    """The monthly seat prices learned from series / seats, less the tiers (all but the list price) that are a flat
+    plan's price divided by the one seat count its customers share: every charge behind the tier is the same amount,
+    k seats x it for one k, and MIN_CUSTOMERS+ customers at other seat counts, whose charges no other price of the
+    book reads per seat, pay that amount too (generated seat11: 19 customers with 4 seats on the flat 49 taught
+    "12.25 a seat", while customers with 2, 3 and 8 seats paid 49 as well; 490, ten months of 49, then read as 40
+    seats x 12.25 for a month, and was kept from being an annual point). The list price is not checked (docs/billing.md
+    item 40, Known limits)."""
+    seats = np.rint(amounts / values)
+    out = prices[:1]
+    for p in prices[1:]:
+        near = np.abs(values - p.amount) <= TOLERANCE * p.amount
+        if len(np.unique(seats[near])) == 1:
+            plan = float(np.median(amounts[near]))
+            others = close(amounts, np.full(len(amounts), plan)) & (seats != seats[near][0])
+            for q in prices:  # a charge another price reads per seat is that price's, not the plan's
+                if q is not p:
+                    others &= ~(np.abs(values - q.amount) <= TOLERANCE * q.amount)
+            if len(np.unique(cust[others])) >= MIN_CUSTOMERS:
+                continue
+        out.append(p)
+    return out
+
+
+
+def _prorated_monthly(ev: PriceEvidence, annual: list[Price]) -> list[Price]:
+    """Monthly seat prices of a log without seat counts, from prorations on monthly series / the share of the period
+    left (`price_evidence`): a group of them is a seat's month only when a learned annual seat price is a whole number
+    of months of it, MIN_ANNUAL_MONTHS to 12 (180 = 10 x 18, 126 = 10 x 12.60). A proration says nothing of how many
+    seats it adds, nor whether it is a seat at all: a flat plan's upgrade (75 -> 150 mid-month) costs 75 x the share
+    left, as a seat of 75 would; two seats at once cost 36 x it. Neither is the month of a learned year (180 / 75 =
+    2.4, 180 / 36 = 5), so neither is listed, nor does it hide the seat price it is a multiple of. With no annual
+    price learned yet (a young log), none is listed."""
+    years = [a.amount for a in annual if not (a.assumed or a.derived or a.lapsed)]
+    if not years:
+        return []
+    cust = pd.factorize(ev.prorated_cust)[0].astype(np.int64)
+    values = ev.prorated_value
+    ok = np.isfinite(values) & (values > 0)
+    found = price_groups(values[ok], cust[ok], "prorations on monthly series / share of the period left", None)
+
+    def a_years_month(p: Price) -> bool:
+        months = [y / p.amount for y in years]
+        return any(MIN_ANNUAL_MONTHS <= round(m) <= 12 and abs(m - round(m)) <= TOLERANCE * m for m in months)
+
+    out: list[Price] = []
+    for price in (p for p in found if a_years_month(p)):  # whole multiples / fractions of a better one are seat counts
+        if not any(whole_ratio(price.amount, kept.amount) for kept in out):
+            out.append(price)
+    return out
+
+
+
+def _derived(monthly: list[Price], annual: list[Price]) -> list[Price]:
+    """Annual prices for the monthly tiers that have none yet: the book's months a year (`year_ratio`) times the tier
+    (a discount or a product costs as many months a year at every tier), supported like the list annual price in
+    proportion; none when no annual price is a year of a monthly one."""
+    ratio = year_ratio(tuple(monthly), tuple(annual))
+    if not ratio:
+        return []
+    out = []
+    for m in monthly:
+        amount = round(ratio * m.amount, 2)
+        if any(abs(a.amount - amount) <= TOLERANCE * amount for a in annual):
+            continue
+        customers = max(1, round(m.customers * annual[0].customers / monthly[0].customers))
+        out.append(Price(amount, 0, customers, f"derived ({ratio:.4g} x the monthly seat price {m.amount:.2f}, as "
+                                               "between the list prices; no annual evidence at this price yet)",
+                         derived=True))
+    return out
+
+
+
+def _used(prices: tuple[Price, ...], values: np.ndarray, cust: np.ndarray) -> tuple[Price, ...]:
+    """Configured prices with the customers whose evidence (values of the same kind) matches each: how often each is
+    used, to weigh one against another (at least 1 each)."""
+    return tuple(replace(p, customers=max(1, len(np.unique(cust[np.abs(values - p.amount) <= TOLERANCE * p.amount]))))
+                 for p in prices)
+
+
+
+def with_mix(book: PriceBook, evidence: PriceEvidence) -> PriceBook:
+    """The book with the log's mix of plans, from a first reading (its series and terms):
+
+    - annual_share_single: among single charges whose first renewal was due and did not come, the share that are
+      annual by an exact seat match (seats x an annual seat price) among those matching exactly either way;
+    - annual_share_new: the share of annual plans among new plans (those singles and the monthly series);
+    - seat_prior: P(k seats), k = 1 .. the most seen, from the customers' seat counts, smoothed so that an unseen
+      count stays possible.
+    All three stay unset (no weighing: exact seat matches and list-price multiples only) with fewer than
+    MIN_SEAT_COUNTS known seat counts, or fewer than MIN_MIX_EVIDENCE exact single matches or monthly series
+    (a young log); configured prices are weighed from the first day, the two intervals even until then.
+    """
+    seats = evidence.first_seats
+    seats = np.rint(seats[~np.isnan(seats)]).astype(np.int64)
+    seats = seats[(seats >= 1) & (seats <= MAX_SEATS)]
+    if len(seats) < MIN_SEAT_COUNTS or not (book.annual_seat or book.monthly_seat):
+        return with_tier_points(book, evidence)
+    counts = np.bincount(seats)[1:].astype("float64")
+    prior = tuple(((counts + 0.5) / (counts.sum() + 0.5 * len(counts))).tolist())
+    exact = read_amounts(book, evidence.single_amount, evidence.single_seats).code
+    annual, monthly = int((exact == ANNUAL_SEATS).sum()), int((exact == MONTHLY_SEATS).sum())
+    if annual + monthly < MIN_MIX_EVIDENCE or evidence.series < MIN_MIX_EVIDENCE:
+        if not book.monthly_seat and book.mode != "configured":
+            return with_tier_points(book, evidence)  # no monthly price to weigh an annual one against
+        # too young a log to say what its plans are: weigh by the prices and the seat counts alone, interval even
+        return replace(book, annual_share_single=0.5, annual_share_new=0.5, seat_prior=prior, mix_known=False)
+    single_share = (annual + 1) / (annual + monthly + 2)
+    plans = len(evidence.single_amount) + evidence.series
+    new_share = single_share * len(evidence.single_amount) / plans if plans else single_share
+    return replace(book, annual_share_single=single_share, annual_share_new=new_share, seat_prior=prior)
