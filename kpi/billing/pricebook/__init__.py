@@ -9,8 +9,8 @@ takes them from `[billing] price_book`. One module per step, in the order a run 
 2. `learning`: the book learned from that evidence (`book_from_evidence`, whose body takes the learning steps in
    order), the configured one (`book.configured_book`), or OFF. Its steps use
    - `groups`: values within TOLERANCE of each other are one price when MIN_CUSTOMERS customers support it;
-   - `pairs`: before any monthly series renews (a log's first month), a seat's month and year paired among single
-     charges;
+   - `pairs`: a seat's month and year paired among single charges, before any monthly series renews (a log's first
+     month) and, without seat counts, until a single charge is a year old;
    - `lapses`: until a single charge is a year old, what did not renew a month later (a year lapses after its first
      month; a month of several seats rarely does);
    - `renewals`: once single charges are a year old, what renewed a year later.

@@ -22,34 +22,20 @@ from kpi.billing.prices import MIN_ANNUAL_MONTHS, Price
 from kpi.params import PriceList
 
 TOLERANCE = 0.005  # prices learned: values this close are one price
-
 AMOUNT_TOLERANCE = 0.001  # an amount equals seats x a price to the cent, or within 0.1 %
-
 MIN_CUSTOMERS = 3
-
 MIN_SHARE = 0.02
-
 SWITCH_RATIOS = (10.0, 12.0)  # an annual price is ten months' price ("two months free") or twelve
 
 NONE, MONTHLY_SEATS, ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, MONTHLY_LIKELY, ANNUAL_UNLISTED, ANNUAL_BESIDE = (
     0, 1, 2, 3, 4, 5, 6, 7)
-
 MONTHLY_RESUMED = 8  # not the book's: a month of the plan that starts again on its slot (Verdict.resumed)
-
 ANNUAL_UNPRICED = 9
-
 NO_SEAT_COUNT = -1  # Verdict.other_multiple of an ANNUAL_UNPRICED reading whose customer has no seat count
-
 ANNUAL_CODES = (ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, ANNUAL_UNLISTED, ANNUAL_BESIDE, ANNUAL_UNPRICED)
-
 MONTHLY_CODES = (MONTHLY_SEATS, MONTHLY_LIKELY, MONTHLY_RESUMED)
-
 MAX_SEATS = 10_000
-
-MIN_SEAT_COUNTS = 20  # customers with a known seat count needed to weigh seat counts
-
 MIN_MIX_EVIDENCE = 10  # single charges matching seats x a price exactly, and monthly series, needed to weigh the mix
-
 
 
 @dataclass(frozen=True)
@@ -74,13 +60,14 @@ class PriceBook:
     unlisted: bool = True  # a charge at a tier not learned yet may be a year (ANNUAL_UNLISTED, ANNUAL_UNPRICED)
     # no seat counts to weigh: whole multiples of every learned annual seat price (tiers too) are annual points, for
     # charges whose renewal was due, when the log's year-old single charges at a tier renewed a year later at least
-    # TIER_RENEWAL_RATIO times as often as those at the list price (a young log: `with_young_tier_points`)
+    # renewals.TIER_RENEWAL_RATIO times as often as those at the list price (a young log:
+    # `lapses.with_young_tier_points`)
     tier_points: bool = False
     tier_renewals: tuple[int, ...] = ()  # (list renewed, list aged, tier renewed, tier aged), when compared
     tier_lapses: tuple[int, ...] = ()  # in a young log: (months renewed, months lapsed, tier renewed, tier lapsed)
     tier_units: tuple[float, ...] = ()  # in a young log: the year prices whose multiples those are (the tiers)
-    # no seat counts, a young log: amounts whose lapsed charges are years (`lapse_years`), for charges whose renewal
-    # was due only; and (months renewed, months lapsed) of the months of several seats they were compared with
+    # no seat counts, a young log: amounts whose lapsed charges are years (`lapses.lapse_years`), for charges whose
+    # renewal was due only; and (months renewed, months lapsed) of the months of several seats they were compared with
     lapse_years: tuple[Price, ...] = ()
     seat_month_lapses: tuple[int, ...] = ()
 
@@ -173,9 +160,7 @@ class PriceBook:
         return out
 
 
-
 OFF = PriceBook(mode="off")
-
 
 
 @dataclass(frozen=True)
@@ -211,7 +196,6 @@ class Verdict:
         return Verdict(code=code, price=price, multiple=multiple, other_price=other_price, other_multiple=other_multiple)
 
 
-
 def year_ratio(monthly: tuple[Price, ...], annual: tuple[Price, ...]) -> float:
     """How many months of a monthly seat price the book's year costs: annual / monthly for the best supported pair of
     a monthly and an annual price (the fewer customers of the two) whose ratio is a plausible year (MIN_ANNUAL_MONTHS
@@ -229,12 +213,10 @@ def year_ratio(monthly: tuple[Price, ...], annual: tuple[Price, ...]) -> float:
     return ratio
 
 
-
 def months_a_year(book: PriceBook) -> float:
     """How many months of a monthly seat price the book's year costs (`year_ratio`), 12 when it cannot say: a
     discounted year costs at most that many months of its product's monthly price."""
     return year_ratio(book.monthly_seat, book.annual_seat) or 12.0
-
 
 
 def configured_book(prices: PriceList) -> PriceBook:
@@ -246,10 +228,8 @@ def configured_book(prices: PriceList) -> PriceBook:
                      annual_seat=listed(prices.annual_seat), annual_points=listed(prices.annual_points))
 
 
-
 def close(a: np.ndarray, b: np.ndarray, tolerance: float = AMOUNT_TOLERANCE) -> np.ndarray:
     return np.abs(a - b) <= np.maximum(0.01, tolerance * np.abs(b))
-
 
 
 def times(values: np.ndarray, price: float, least: int = 1) -> np.ndarray:

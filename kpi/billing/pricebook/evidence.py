@@ -17,7 +17,8 @@ from kpi.billing.timeline import add_months
 
 @dataclass(frozen=True)
 class PriceEvidence:
-    """What a price book is learned from (`learn_price_book`), as plain arrays: the evidence of a set of customers.
+    """What a price book is learned from (`learning.learn_price_book`), as plain arrays: the evidence of a set of
+    customers.
 
     The evidence of several sets of customers is their concatenation (`PriceEvidence.concat`), and the book learned
     from it is the book learned from all their charges at once: every rule of the book counts distinct customers,
@@ -41,7 +42,7 @@ class PriceEvidence:
     aged_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))  # single charges a year old or more at as_of
     aged_renewed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # ... renewed a year later
     # single charges renewed a year later at the very same amount (an annual plan's price, flat or per seat), and
-    # their customers: the annual price points a log with flat plans teaches (`renewed_points`)
+    # their customers: the annual price points a log with flat plans teaches (`renewals.renewed_points`)
     kept_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))
     kept_cust: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
     opening_value: np.ndarray = field(default_factory=lambda: np.zeros(0))  # every single charge / seats (NaN:
@@ -83,7 +84,6 @@ class PriceEvidence:
                    lapsed_amount=cat("lapsed_amount", float), lapsed_value=cat("lapsed_value", float),
                    lapsed_cust=cat("lapsed_cust", object), prorated_value=cat("prorated_value", float),
                    prorated_cust=cat("prorated_cust", object))
-
 
 
 def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np.ndarray, host: np.ndarray,

@@ -43,7 +43,6 @@ def accepted(values: np.ndarray, cust: np.ndarray, basis: str, detail: np.ndarra
     return out
 
 
-
 def price_groups(v: np.ndarray, c: np.ndarray, basis: str, d: np.ndarray | None) -> list[Price]:
     """The groups of `accepted`, most supported first (each group's distinct customers counted at once, with the
     customers as integer codes: a log of millions of charges has thousands of distinct per-seat values)."""
@@ -75,12 +74,10 @@ def price_groups(v: np.ndarray, c: np.ndarray, basis: str, d: np.ndarray | None)
     return [p for _, p in found]
 
 
-
 def whole_ratio(a: float, b: float) -> bool:
     """Is a / b or b / a a whole number of 2 or more (within TOLERANCE)?"""
     ratio = max(a, b) / min(a, b)
     return round(ratio) >= 2 and abs(ratio - round(ratio)) <= TOLERANCE * round(ratio)
-
 
 
 def near_count(values: np.ndarray, value: float | tuple[float, ...]) -> int:

@@ -6,7 +6,8 @@ monthly renewal was due and never came (each its customer's last) teach the year
 - `lapsed_seat_prices`: a per-seat price, 6 to 12 months of a monthly seat price, that renewed at most half as often
   as the monthly seat prices (an annual seat price, exact seat matches only);
 - `amount_points` / `_lapsed_points`: without seat counts, such amounts (whole multiples of the commonest monthly
-  amount) are annual points, the best supported one the list price when prorations taught none;
+  amount) are annual points, the best supported one the list price when neither prorations nor a pair of amounts 10
+  or 12 times apart (kpi.billing.pricebook.pairs) taught one;
 - `lapsed_plan_points`: 6 to 12 whole months of a flat plan's monthly price (490 = ten months of 49), seat counts or
   not;
 - `lapse_years`: without seat counts, an amount that is a month of 2+ seats and can be a year (126) whose lapses
@@ -28,9 +29,7 @@ from kpi.billing.pricebook.pairs import paired_prices
 from kpi.billing.prices import MIN_ANNUAL_MONTHS, Price, whole_multiple
 
 MAX_LAPSED_RENEWAL = 0.5  # a price renewed a month later at most this share of the monthly prices' rate
-
 MIN_LAPSED_EVIDENCE = 10  # charges at the monthly prices (renewed or not) needed to say how often months renew
-
 
 
 def lapsed_seat_prices(ev: PriceEvidence, monthly: list[Price], annual: list[Price]) -> list[Price]:
@@ -92,7 +91,6 @@ def lapsed_seat_prices(ev: PriceEvidence, monthly: list[Price], annual: list[Pri
     return out
 
 
-
 def _never_renewed(anchors: np.ndarray, lapsed: np.ndarray, cust: np.ndarray, base: float | tuple[float, ...],
                    ok: np.ndarray) -> tuple[list[tuple[Price, int]], int, int]:
     """The groups of lapsed[ok] (values of single charges whose monthly renewal was due and never came: per seat, or
@@ -112,7 +110,6 @@ def _never_renewed(anchors: np.ndarray, lapsed: np.ndarray, cust: np.ndarray, ba
     return out, renewed, charges
 
 
-
 def amount_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> PriceBook:
     """The book of a log with no seat counts, until a single charge is a year old: with no annual list price learned
     from prorations, the smallest amount among single charges that is 10 or 12 times another, each paid by 3+
@@ -129,7 +126,6 @@ def amount_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> Pric
         # the best supported one is a seat's year, as a price learned from prorations would be
         return replace(book, annual_seat=(points[0], *book.annual_seat), annual_points=tuple(points[1:]))
     return replace(book, annual_points=tuple(points))
-
 
 
 def _lapsed_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> list[Price]:
@@ -156,14 +152,12 @@ def _lapsed_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> lis
             if not any(abs(g.amount - round(g.amount / a) * a) <= TOLERANCE * g.amount for a in learned)]
 
 
-
 def _months_of_seats(values: np.ndarray, prices: list[float]) -> np.ndarray:
     """Is each value a month of 2 seats or more at one of `prices` (36 and 54 at 18)?"""
     out = np.zeros(len(values), dtype=bool)
     for m in prices:
         out |= times(values, m, 2)
     return out
-
 
 
 def lapse_years(ev: PriceEvidence, book: PriceBook, annual_min: float) -> PriceBook:
@@ -212,7 +206,6 @@ def lapse_years(ev: PriceEvidence, book: PriceBook, annual_min: float) -> PriceB
     return replace(book, lapse_years=tuple(years), seat_month_lapses=(mr, ml))
 
 
-
 def lapsed_plan_points(ev: PriceEvidence, book: PriceBook, plans: tuple[float, ...], annual_min: float) -> PriceBook:
     """The book with the flat plans' years a young log teaches by what did not renew, seat counts or not: an amount
     below annual_min_amount that MIN_CUSTOMERS+ customers paid in single charges whose first monthly renewal was due
@@ -222,9 +215,10 @@ def lapsed_plan_points(ev: PriceEvidence, book: PriceBook, plans: tuple[float, .
     renewed by none a month later, is ten months of 49, a plan customers renew every month. Seat amounts are left to
     the seat prices (`lapsed_seat_prices`: exact seat matches): as points, 126 = ten months of a 12.60 seat tier
     would read every pending 126 as a year, monthly plans of 7 seats x 18 too. A point is still a month where it is
-    exactly the customer's seats x a monthly seat price (`_read_amounts`). Only until a single charge is a year old:
-    then renewals a year later say which amounts are years (`renewed_points`). An amount that is a whole multiple of
-    an annual seat price the book has learned is left to it, and a point the book has is not listed twice."""
+    exactly the customer's seats x a monthly seat price (`reading._read_amounts`). Only until a single charge is a
+    year old: then renewals a year later say which amounts are years (`renewals.renewed_points`). An amount that is a
+    whole multiple of an annual seat price the book has learned is left to it, and a point the book has is not listed
+    twice."""
     if len(ev.aged_amount) or not plans or not len(ev.lapsed_amount) or not len(ev.anchor_amount):
         return book
     flat = _flat_plans(ev, book, plans)
@@ -261,7 +255,6 @@ def lapsed_plan_points(ev: PriceEvidence, book: PriceBook, plans: tuple[float, .
     return replace(book, annual_points=(*book.annual_points, *points)) if points else book
 
 
-
 def _flat_plans(ev: PriceEvidence, book: PriceBook, plans: tuple[float, ...]) -> list[float]:
     """The amounts among `plans` (monthly plans' prices) that are no whole number of seats at a seat price: with seat
     counts, at a monthly seat price of the book that customers at two seat counts or more pay as such (18 as 18 and
@@ -283,12 +276,11 @@ def _flat_plans(ev: PriceEvidence, book: PriceBook, plans: tuple[float, ...]) ->
     return [p for p in plans if not whole_multiple(np.full(len(prices), p), np.asarray(prices, dtype="float64")).any()]
 
 
-
 def with_young_tier_points(book: PriceBook, evidence: PriceEvidence, learned: list[Price]) -> PriceBook:
-    """`with_tier_points` before any single charge is a year old, from what did not renew a month later. A month of
-    several seats rarely lapses after its first month (on the shared log none of the 140 plans at 36 to 108 did,
-    while 33 of 185 at 18 did: the most common amount, one seat's month, is no measure of them), and a year always
-    does. Count, among monthly series' anchors and lapsed single charges (the customer's last, renewal due and
+    """`renewals.with_tier_points` before any single charge is a year old, from what did not renew a month later. A
+    month of several seats rarely lapses after its first month (on the shared log none of the 140 plans at 36 to 108
+    did, while 33 of 185 at 18 did: the most common amount, one seat's month, is no measure of them), and a year
+    always does. Count, among monthly series' anchors and lapsed single charges (the customer's last, renewal due and
     absent), those at months of 2 seats or more of a monthly seat price that no learned annual price reads (36, 54,
     72 beside 144 and 180), and those at k x a tier price that are not k x the list price. When the tier multiples
     lapsed at least twice as often as such months would give them, (tier renewed + 1) x (months lapsed + 1) / months

@@ -10,7 +10,10 @@
   term and 179.59 a day later: 180 x 364/365; (c) until a single charge is a year old, a per-seat price that 3+
   customers paid once, 6 to 12 months of a monthly seat price, whose monthly renewal came at most half as often as the
   monthly seat prices' did (kpi.billing.pricebook.lapses.lapsed_seat_prices; exact seat matches only: not weighed, not
-  a list price by multiples, not a year ratio). Without seat counts, by amount (lapses.amount_points).
+  a list price by multiples, not a year ratio). Without seat counts, by amount (lapses.amount_points): unless
+  prorations taught one, the smallest amount paired 10 or 12 times another among single charges stands as the annual
+  list price (its whole multiples are annual points), else the best supported lapsed amount (a whole multiple of the
+  commonest monthly amount); the other lapsed amounts are points.
 - An annual seat price must be at least MIN_ANNUAL_MONTHS times the monthly list price (one learned from what lapsed:
   of the monthly price it is a year of): anything smaller is a monthly proration misread, not a year's price. A
   monthly tier with no annual evidence gets the book's months a year (`_derived`; derived: the ratio of the best
@@ -36,7 +39,6 @@ from kpi.billing.pricebook.book import (
     MAX_SEATS,
     MIN_CUSTOMERS,
     MIN_MIX_EVIDENCE,
-    MIN_SEAT_COUNTS,
     MONTHLY_SEATS,
     OFF,
     SWITCH_RATIOS,
@@ -51,7 +53,7 @@ from kpi.billing.pricebook.groups import accepted, price_groups, whole_ratio
 from kpi.billing.pricebook.lapses import amount_points, lapse_years, lapsed_plan_points, lapsed_seat_prices
 from kpi.billing.pricebook.pairs import paired_prices, union_of_pairs
 from kpi.billing.pricebook.reading import read_amounts
-from kpi.billing.pricebook.renewals import monthly_plan_amounts, renewed_points, with_tier_points
+from kpi.billing.pricebook.renewals import renewed_points, with_tier_points
 from kpi.billing.prices import MIN_ANNUAL_MONTHS, Price
 from kpi.billing.series import Series, Spans
 from kpi.params import BillingRules, PriceList
@@ -68,7 +70,6 @@ def learn_price_book(log: Log, rules: BillingRules, series: Series, spans: Spans
         return OFF
     return book_from_evidence(price_evidence(log, series, spans, proration_charges, host, boundary, period_start,
                                              yearly, renews), rules)
-
 
 
 def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBook:
@@ -102,8 +103,9 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
             # without seat counts pairs amounts in amount_points); the better supported pairing stands (three
             # customers' 28.43 and 255.00 a seat, 9 x, are today's seats scattering 25 and 300, which eleven and five
             # customers pay)
-            by_amount = paired_prices(ev.opening_amount, ev.opening_cust, by_amount=True, below=rules.annual_min_amount)
-            monthly, paired = union_of_pairs((monthly, paired), by_amount)
+            amount_pairs = paired_prices(ev.opening_amount, ev.opening_cust, by_amount=True,
+                                         below=rules.annual_min_amount)
+            monthly, paired = union_of_pairs((monthly, paired), amount_pairs)
         if monthly:
             annual = [a for a in annual if a.amount >= MIN_ANNUAL_MONTHS * monthly[0].amount]
             annual += [p for p in paired  # a price the annual charges taught already is not listed twice
@@ -131,6 +133,20 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
     return with_mix(book, ev)
 
 
+def monthly_plan_amounts(ev: PriceEvidence) -> tuple[float, ...]:
+    """The amounts, to the cent, that anchor the monthly series of MIN_CUSTOMERS+ distinct customers, ascending: a
+    month's price of some plan (seats x a price, or a flat plan's month). One or two series at an amount may be a
+    coincidence of seats and tiers: 584.10 is 11 seats x 53.10 a month, and one seat's year at 11 months of it."""
+    ok = np.isfinite(ev.anchor_amount)
+    if not ok.any():
+        return ()
+    amount_code, amounts = pd.factorize(np.rint(ev.anchor_amount[ok] * 100).astype(np.int64))
+    cust = pd.factorize(ev.anchor_cust[ok])[0].astype(np.int64)
+    width = int(cust.max()) + 1
+    pairs = np.unique(amount_code.astype(np.int64) * width + cust)  # each (amount, customer) once
+    customers = np.bincount(pairs // width, minlength=len(amounts))
+    return tuple((np.sort(np.asarray(amounts)[customers >= MIN_CUSTOMERS]) / 100).tolist())
+
 
 def _seat_tiers(prices: list[Price], values: np.ndarray, amounts: np.ndarray, cust: np.ndarray) -> list[Price]:
     """The monthly seat prices learned from series / seats, less the tiers (all but the list price) that are a flat
@@ -154,7 +170,6 @@ def _seat_tiers(prices: list[Price], values: np.ndarray, amounts: np.ndarray, cu
                 continue
         out.append(p)
     return out
-
 
 
 def _prorated_monthly(ev: PriceEvidence, annual: list[Price]) -> list[Price]:
@@ -184,7 +199,6 @@ def _prorated_monthly(ev: PriceEvidence, annual: list[Price]) -> list[Price]:
     return out
 
 
-
 def _derived(monthly: list[Price], annual: list[Price]) -> list[Price]:
     """Annual prices for the monthly tiers that have none yet: the book's months a year (`year_ratio`) times the tier
     (a discount or a product costs as many months a year at every tier), supported like the list annual price in
@@ -204,13 +218,14 @@ def _derived(monthly: list[Price], annual: list[Price]) -> list[Price]:
     return out
 
 
-
 def _used(prices: tuple[Price, ...], values: np.ndarray, cust: np.ndarray) -> tuple[Price, ...]:
     """Configured prices with the customers whose evidence (values of the same kind) matches each: how often each is
     used, to weigh one against another (at least 1 each)."""
     return tuple(replace(p, customers=max(1, len(np.unique(cust[np.abs(values - p.amount) <= TOLERANCE * p.amount]))))
                  for p in prices)
 
+
+MIN_SEAT_COUNTS = 20  # customers with a known seat count needed to weigh seat counts
 
 
 def with_mix(book: PriceBook, evidence: PriceEvidence) -> PriceBook:

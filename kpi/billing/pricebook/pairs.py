@@ -1,9 +1,12 @@
-"""A log's first month (kpi.billing.pricebook, step 4): prices paired among single charges.
+"""Prices paired among single charges (kpi.billing.pricebook, step 4): a log's first month, and a young log without
+seat counts.
 
 Before any monthly series has renewed, two per-seat prices among the single charges, one a whole number of times the
 other (6 to 12 months) and each paid by MIN_CUSTOMERS+ customers, are a month's and a year's seat price
 (`paired_prices`); with today's seat counts scattering per-seat values, amounts 10 or 12 times another pair too, and
-the pairs of both are listed, best supported first (`union_of_pairs`).
+the pairs of both are listed, best supported first (`union_of_pairs`). Without seat counts, until a single charge is a
+year old, the smallest amount paired 10 or 12 times another stands as the annual list price when no proration taught
+one (kpi.billing.pricebook.lapses.amount_points).
 """
 
 from __future__ import annotations
@@ -52,14 +55,12 @@ def paired_prices(values: np.ndarray, cust: np.ndarray, *, by_amount: bool = Fal
     return [monthly[i] for i in order], [annual[i] for i in order]
 
 
-
 def _flat_amount(amounts: np.ndarray, cust: np.ndarray, month: float) -> bool:
     """Is `month`, an amount paired with its year, a flat plan's price: fewer than MIN_CUSTOMERS customers pay 2 to 5
     times it (a seat's month is also paid for 2, 3, 4 seats: 36, 54, 72 beside 18; a flat 49 is paid as 49)?"""
     k = np.rint(amounts / month)
     several = (k >= 2) & (k <= 5) & (np.abs(amounts - k * month) <= TOLERANCE * amounts + 0.01)
     return len(np.unique(cust[several])) < MIN_CUSTOMERS
-
 
 
 def union_of_pairs(*pairings: tuple[list[Price], list[Price]]) -> tuple[list[Price], list[Price]]:

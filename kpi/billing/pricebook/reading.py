@@ -69,7 +69,6 @@ from kpi.billing.prices import MIN_ANNUAL_MONTHS, Price
 DISTINCT_FROM = 4096  # read_amounts reads each distinct (amount, seats, pending) once from this many charges on
 
 
-
 def read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pending: np.ndarray | None = None,
                  alone: np.ndarray | None = None, beside: np.ndarray | None = None) -> Verdict:
     """The price book's verdict on each amount, given its customer's seats (NaN: unknown) and whether it is pending
@@ -96,7 +95,6 @@ def read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pending
             return Verdict(code=v.code[inverse], price=v.price[inverse], multiple=v.multiple[inverse],
                            other_price=v.other_price[inverse], other_multiple=v.other_multiple[inverse])
     return _read_amounts(book, amount, seats, pending, alone, beside)
-
 
 
 def _read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pending: np.ndarray | None,
@@ -184,11 +182,8 @@ def _read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pendin
     return Verdict(code=code, price=price, multiple=multiple, other_price=other_price, other_multiple=other_multiple)
 
 
-
 WEIGHED_TOLERANCE = 0.0002  # k seats x a price, k free: the amount within 0.02% (490.00 is no 43 x 11.40 = 490.20)
-
 SEAT_DRIFT = 2.0  # P(k seats then | S seats today) falls as exp(-SEAT_DRIFT x |ln(k / S)|): half or twice is 1/4
-
 
 
 def _likeliest(book: PriceBook, prices: list[Price], amount: np.ndarray, share: np.ndarray, seats: np.ndarray
@@ -196,8 +191,8 @@ def _likeliest(book: PriceBook, prices: list[Price], amount: np.ndarray, share: 
     """For each amount, the likeliest reading as k seats x one of `prices` (all annual or all monthly; `share`: the
     probability of that interval, per amount): its log score (log P(interval) + log P(this price among its kind) +
     log P(k seats) - SEAT_DRIFT x |ln(k / today's seats)| where known, but for once a flat plan's price paired among
-    amounts (`_flat_amount`), which customers pay as such whatever their seats; -inf where no price divides the amount
-    into whole seats), the price and k."""
+    amounts (`pairs._flat_amount`), which customers pay as such whatever their seats; -inf where no price divides the
+    amount into whole seats), the price and k."""
     n = len(amount)
     best = np.full(n, -np.inf)
     best_price = np.full(n, np.nan)
@@ -222,12 +217,10 @@ def _likeliest(book: PriceBook, prices: list[Price], amount: np.ndarray, share: 
     return best, best_price, best_k
 
 
-
 def _log_seat_prior(book: PriceBook, k: np.ndarray) -> np.ndarray:
     """log P(k seats) from the book's seat prior; beyond the largest count seen, rarer still (a tenth of the rarest)."""
     prior = np.log(np.r_[book.seat_prior, min(book.seat_prior) / 10])
     return prior[np.clip(k, 1, len(prior)) - 1]
-
 
 
 def _unlisted(book: PriceBook, annual: list[Price], amount: np.ndarray, share: np.ndarray, seats: np.ndarray,
@@ -268,12 +261,10 @@ def _unlisted(book: PriceBook, annual: list[Price], amount: np.ndarray, share: n
     return np.where(ok, score, -np.inf), np.where(ok, np.round(per_seat, 2), np.nan), np.where(ok, whole, 0)
 
 
-
 def _a_monthly_amount(book: PriceBook, amount: np.ndarray) -> np.ndarray:
     """Is each amount, to the cent, one that anchors the monthly series of several customers (`monthly_amounts`)?"""
     cents = np.rint(np.asarray(book.monthly_amounts, dtype="float64") * 100).astype(np.int64)
     return np.isin(np.rint(np.where(np.isfinite(amount), amount, -1) * 100).astype(np.int64), cents)
-
 
 
 def year_of_unlisted(book: PriceBook, per_seat: np.ndarray, most: float = 12.0) -> np.ndarray:

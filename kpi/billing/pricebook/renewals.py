@@ -4,8 +4,7 @@
   no whole number of seats at a seat price, is an annual price point (490, a flat plan's year);
 - `with_tier_points`: without seat counts, whole multiples of the tier prices are years when the log's year-old
   tier multiples renewed at least TIER_RENEWAL_RATIO times as often as its list multiples (a younger log: the lapses
-  of kpi.billing.pricebook.lapses.with_young_tier_points);
-- `monthly_plan_amounts`: the amounts that start the monthly series of MIN_CUSTOMERS+ customers (a plan's month).
+  of kpi.billing.pricebook.lapses.with_young_tier_points).
 """
 
 from __future__ import annotations
@@ -13,18 +12,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 
-from kpi.billing.pricebook.book import MIN_CUSTOMERS, PriceBook, close, times
+from kpi.billing.pricebook.book import PriceBook, close, times
 from kpi.billing.pricebook.evidence import PriceEvidence
 from kpi.billing.pricebook.groups import price_groups
 from kpi.billing.pricebook.lapses import with_young_tier_points
 from kpi.billing.prices import whole_multiple
 
 MIN_AGED = 10  # year-old single charges at the list price and at tiers needed to compare their renewals
-
 TIER_RENEWAL_RATIO = 0.5  # tier multiples are annual when they renew at least half as often as list multiples
-
 
 
 def renewed_points(ev: PriceEvidence, book: PriceBook) -> PriceBook:
@@ -49,23 +45,6 @@ def renewed_points(ev: PriceEvidence, book: PriceBook) -> PriceBook:
                                "renewed a year later at the same amount, no whole number of seats at a seat price")
               for g in found]
     return replace(book, annual_points=(*book.annual_points, *points)) if points else book
-
-
-
-def monthly_plan_amounts(ev: PriceEvidence) -> tuple[float, ...]:
-    """The amounts, to the cent, that anchor the monthly series of MIN_CUSTOMERS+ distinct customers, ascending: a
-    month's price of some plan (seats x a price, or a flat plan's month). One or two series at an amount may be a
-    coincidence of seats and tiers: 584.10 is 11 seats x 53.10 a month, and one seat's year at 11 months of it."""
-    ok = np.isfinite(ev.anchor_amount)
-    if not ok.any():
-        return ()
-    amount_code, amounts = pd.factorize(np.rint(ev.anchor_amount[ok] * 100).astype(np.int64))
-    cust = pd.factorize(ev.anchor_cust[ok])[0].astype(np.int64)
-    width = int(cust.max()) + 1
-    pairs = np.unique(amount_code.astype(np.int64) * width + cust)  # each (amount, customer) once
-    customers = np.bincount(pairs // width, minlength=len(amounts))
-    return tuple((np.sort(np.asarray(amounts)[customers >= MIN_CUSTOMERS]) / 100).tolist())
-
 
 
 def with_tier_points(book: PriceBook, evidence: PriceEvidence) -> PriceBook:
