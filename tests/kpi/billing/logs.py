@@ -49,3 +49,26 @@ def month_ends(result: Inference, as_of: str, customer: str) -> dict[str, float]
 def rows_of(result: Inference, customer: str) -> pd.DataFrame:
     """The customer's Billing rows."""
     return result.billing.loc[result.billing["customer_id"] == customer]
+
+
+def annual_with_proration(customer: str, start: str, seat_count: int, price: float = 180.0, after_days: int = 90
+                          ) -> list[tuple[str, str, float]]:
+    """An annual term of `seat_count` seats, then one seat added `after_days` later at price x share of the term left."""
+    t0 = pd.Timestamp(start)
+    end = t0 + pd.DateOffset(months=12)
+    at = t0 + pd.Timedelta(days=after_days)
+    return [(customer, str(t0), seat_count * price), (customer, str(at), round(price * (end - at) / (end - t0), 2))]
+
+
+
+def seat_company(annual_customers: int = 4, monthly_customers: int = 5) -> tuple[pd.DataFrame, pd.Series]:
+    """A small per-seat company: 2-seat monthly plans at 36 (18 a seat), 4-seat annual plans at 720 with a seat added."""
+    rows: list[tuple[str, str, float]] = []
+    counts: dict[str, float] = {}
+    for i in range(monthly_customers):
+        rows += monthly(f"m{i}", f"2017-01-{5 + i:02d} 10:00", 36.0, 4)
+        counts[f"m{i}"] = 2
+    for i in range(annual_customers):
+        rows += annual_with_proration(f"a{i}", f"2017-02-{10 + i:02d} 09:00", 4)
+        counts[f"a{i}"] = 5
+    return charges(*rows), seats(**counts)
