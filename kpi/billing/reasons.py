@@ -188,6 +188,10 @@ def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amou
     if any(p.amount == price for p in book.lapse_years):
         return (f"{amount:.2f} is a year's price the log taught by what did not renew ({source(price)}: such charges "
                 "lapse after their first month far more often than months of seats do; About: a year once lapsed)")
+    if any(p.amount == price for p in book.pooled_years):
+        return (f"{amount:.2f} is taken for a year's price by what did not renew ({source(price)}: too few charges at "
+                "it to judge alone, but charges at such amounts lapse after their first month far more often than "
+                "months of seats do; About: a year once lapsed, judged with others; a guess)")
     return f"{amount:.2f} is an annual price point ({source(price)})"
 
 

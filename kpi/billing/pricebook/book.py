@@ -69,11 +69,13 @@ class PriceBook:
     # no seat counts, a young log: amounts whose lapsed charges are years (`lapses.lapse_years`), for charges whose
     # renewal was due only; and (months renewed, months lapsed) of the months of several seats they were compared with
     lapse_years: tuple[Price, ...] = ()
+    # ... and the amounts too rarely lapsed to judge alone, judged together (`lapses._pooled_years`); not tiers
+    pooled_years: tuple[Price, ...] = ()
     seat_month_lapses: tuple[int, ...] = ()
 
     def source_of(self, amount: float) -> str:
         """How the book knows the price `amount` (Price.source), "configured" if it is none of its prices."""
-        for p in (*self.monthly_seat, *self.annual_seat, *self.annual_points, *self.lapse_years):
+        for p in (*self.monthly_seat, *self.annual_seat, *self.annual_points, *self.lapse_years, *self.pooled_years):
             if p.amount == amount:
                 return p.source
         return "configured"
@@ -148,6 +150,8 @@ class PriceBook:
                                               f"tier multiples whose renewal was due are {verdict}"))
         for p in self.lapse_years:
             out.append(("a year once lapsed", f"{p.amount:.2f}, {p.source} ({p.basis})"))
+        for p in self.pooled_years:
+            out.append(("a year once lapsed, judged with others", f"{p.amount:.2f}, {p.source} ({p.basis})"))
         if self.seat_prior and self.mix_known and self.mode == "learned" and self.monthly_seat and self.unlisted:
             out.append(("tiers not learned yet", "a single charge that no price reads, as a month or as a year, by a "
                                                  "customer with a known seat count (or none, once its renewal was due: "

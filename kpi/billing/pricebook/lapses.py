@@ -11,7 +11,8 @@ monthly renewal was due and never came (each its customer's last) teach the year
 - `lapsed_plan_points`: 6 to 12 whole months of a flat plan's monthly price (490 = ten months of 49), seat counts or
   not;
 - `lapse_years`: without seat counts, an amount that is a month of 2+ seats and can be a year (126) whose lapses
-  outnumber twice what its renewed months would give;
+  outnumber twice what its renewed months would give; the amounts too rarely lapsed to judge alone are judged
+  together (`_pooled_years`);
 - `with_young_tier_points`: without seat counts, whether whole multiples of the tiers are years.
 Once a charge is a year old, renewals a year later decide instead (kpi.billing.pricebook.renewals).
 """
@@ -175,7 +176,8 @@ def lapse_years(ev: PriceEvidence, book: PriceBook, annual_min: float) -> PriceB
     whose renewal was due is read as one (a pending one may still be a month of a monthly plan: 126 starts seven-seat
     monthly plans too). A flat plan's price (149, 250: no month of seats) is no such amount: its one-month customers
     are churn. Needs MIN_LAPSED_EVIDENCE such months; a learned book only. Whole multiples of the annual list price and
-    the annual price points are read as years already: not listed."""
+    the annual price points are read as years already: not listed. Amounts lapsed by fewer than MIN_CUSTOMERS
+    customers are judged together (`_pooled_years`)."""
     if len(ev.aged_amount) or not len(ev.lapsed_amount) or not len(ev.anchor_amount):
         return book
     prices = [m.amount for m in book.monthly_seat]
@@ -195,7 +197,9 @@ def lapse_years(ev: PriceEvidence, book: PriceBook, annual_min: float) -> PriceB
     for pt in book.annual_points:
         ok &= ~close(lapsed, np.full(len(lapsed), pt.amount))
     years = []
+    judged = np.zeros(len(lapsed), dtype=bool)
     for g in price_groups(lapsed[ok], ev.lapsed_cust[ok], "", None):
+        judged |= ok & (np.abs(lapsed - g.amount) <= TOLERANCE * g.amount + 0.01)
         anchored = near_count(anchors, g.amount)
         expected = (anchored + 1) * (ml + 1) / mr
         if g.charges >= 2 * expected:
@@ -203,7 +207,45 @@ def lapse_years(ev: PriceEvidence, book: PriceBook, annual_min: float) -> PriceB
                                           f"their first month and {anchored} renewed, where months of several seats "
                                           f"would give about {expected:.1f} lapsed ({ml} of {mr + ml} months of 2 "
                                           "seats or more lapsed); a year once its renewal was due"))
-    return replace(book, lapse_years=tuple(years), seat_month_lapses=(mr, ml))
+    pooled = _pooled_years(ev, ok & ~judged, ok & judged & ~_at(lapsed, years), mr, ml)
+    return replace(book, lapse_years=tuple(years), pooled_years=pooled, seat_month_lapses=(mr, ml))
+
+
+def _at(values: np.ndarray, prices: list[Price]) -> np.ndarray:
+    """Is each value within TOLERANCE of one of `prices`?"""
+    out = np.zeros(len(values), dtype=bool)
+    for p in prices:
+        out |= np.abs(values - p.amount) <= TOLERANCE * p.amount + 0.01
+    return out
+
+
+def _pooled_years(ev: PriceEvidence, rare: np.ndarray, months: np.ndarray, mr: int, ml: int) -> tuple[Price, ...]:
+    """`lapse_years` for the amounts too rarely lapsed to judge alone (fewer than MIN_CUSTOMERS customers: `rare`),
+    judged together: when the lapsed charges at every such amount that `lapse_years` did not read as a year (`rare`,
+    and the amounts it judged months: `months`) number at least twice what their renewed months would give at the
+    rate months of 2 to 5 seats lapse, (renewed at them + 1) x (months lapsed + 1) / months renewed, most of them are
+    years, and each rare amount whose own lapses are at least twice what its own renewed months would give (an amount
+    plans start at every month is no year) is read as one once its renewal was due. In a young log most amounts lapse
+    once or twice (756, 648, 162 each once in a log's second month), which no amount's own count can judge."""
+    lapsed, anchors = ev.lapsed_amount, ev.anchor_amount
+    pool = rare | months
+    cents, counts = np.unique(np.round(lapsed[pool], 2), return_counts=True)
+    renewed = sum(near_count(anchors, float(a)) for a in cents)
+    expected = (renewed + 1) * (ml + 1) / mr
+    if int(pool.sum()) < MIN_CUSTOMERS or pool.sum() < 2 * expected:
+        return ()
+    out = []
+    for a in np.unique(np.round(lapsed[rare], 2)).tolist():
+        at = rare & (np.round(lapsed, 2) == a)
+        n, anchored = int(at.sum()), near_count(anchors, a)
+        if n >= 2 * (anchored + 1) * (ml + 1) / mr and anchored <= n:
+            out.append(Price(a, n, len(set(ev.lapsed_cust[at].tolist())),
+                             f"single charges whose monthly renewal never came, at amounts too rarely paid to judge "
+                             f"alone: {int(pool.sum())} lapsed after their first month at such amounts and {renewed} "
+                             f"renewed, where months of several seats would give about {expected:.1f} lapsed ({ml} of "
+                             f"{mr + ml} months of 2 seats or more lapsed); at {a:.2f}, {n} lapsed and {anchored} "
+                             "renewed; a year once its renewal was due"))
+    return tuple(out)
 
 
 def lapsed_plan_points(ev: PriceEvidence, book: PriceBook, plans: tuple[float, ...], annual_min: float) -> PriceBook:

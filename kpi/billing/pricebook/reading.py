@@ -179,6 +179,8 @@ def _read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pendin
             for u in book.tier_units:
                 k = np.rint(amount / u).astype(np.int64)
                 mark(settled & (k >= 2) & close(amount, k * u), ANNUAL_POINT, u, k)
+        for pt in book.pooled_years:  # ... and amounts too rarely lapsed to judge alone, judged together
+            mark(settled & close(amount, np.full(n, pt.amount)), ANNUAL_POINT, pt.amount, np.ones(n, dtype=np.int64))
     return Verdict(code=code, price=price, multiple=multiple, other_price=other_price, other_multiple=other_multiple)
 
 

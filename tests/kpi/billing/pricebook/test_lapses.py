@@ -151,6 +151,55 @@ def test_without_seats_a_young_log_keeps_an_amount_a_month_when_it_lapses_as_mon
     assert month_ends(result, "2017-05-31 23:59:59", "x0")["2017-04"] == (10.5 if year else 0.0)
 
 
+RARE = (("r0", "2017-02-20 12:00", 162.0), ("r1", "2017-02-21 12:00", 378.0), ("r2", "2017-02-22 12:00", 648.0))
+
+
+def test_without_seats_amounts_too_rarely_lapsed_to_judge_alone_are_judged_together():
+    """162, 378 and 648 (9, 21 and 36 seats x 18 for a month, or years at tiers the log has not taught) each lapsed
+    once, too few for any of them to say (item 41 needs 3 customers). Together, 3 lapses where months of several seats
+    (none of 12 lapsed) would give about 0.1: most are years, each is read as one once its renewal was due (162 / 12 =
+    13.50 a month), not a month then churn. A pending 378 may be a 21-seat monthly plan's first month: one
+    provisional month. About and the Billing reason say it is a guess judged with other amounts."""
+    log = lapse_company(lapsed_126=0, extra=(*RARE, ("q", "2017-05-21 12:00", 378.0)))
+    result = read(log, "2017-05-31 23:59:59")
+    book = result.price_book
+    assert book.lapse_years == () and [p.amount for p in book.pooled_years] == [162.0, 378.0, 648.0]
+    assert month_ends(result, "2017-05-31 23:59:59", "r0") == dict.fromkeys(
+        ["2017-02", "2017-03", "2017-04", "2017-05"], 13.5)
+    assert month_ends(result, "2017-05-31 23:59:59", "q") == {"2017-05": 378.0}
+    assert dict(book.rows())["a year once lapsed, judged with others"].startswith(
+        "648.00, learned from 1 charge of 1 customers (single charges whose monthly renewal never came, at amounts too "
+        "rarely paid to judge alone: 3 lapsed after their first month at such amounts and 0 renewed, where months of "
+        "several seats would give about 0.1 lapsed (0 of 12 months of 2 seats or more lapsed)")
+    assert "162.00 is taken for a year's price by what did not renew" in rows_of(result, "r0")["reason"].iloc[0]
+    assert "a guess" in rows_of(result, "r0")["reason"].iloc[0]
+
+
+@pytest.mark.parametrize(("rare", "months_lapse", "series_162", "years"), [
+    (RARE[:2], 0, 0, []),  # two lapses are too few to judge, together too
+    (RARE, 6, 0, []),  # 6 of 18 months of several seats lapsed: one lapse at an amount is what its month would give
+    (RARE, 0, 2, [378.0, 648.0]),  # two customers renew 162 monthly, one let it lapse: 162 is no year
+])
+def test_without_seats_amounts_judged_together_stay_months_where_months_lapse_as_often(
+        rare, months_lapse, series_162, years):
+    """The pooled reading needs MIN_CUSTOMERS lapses in the pool, twice what their renewed months would give, and at
+    each amount twice what its own renewed months would give and no more renewals than lapses."""
+    extra = rare + tuple(row for i in range(series_162) for row in monthly(f"t{i}", f"2017-01-{22 + i} 11:00", 162.0, 4))
+    result = read(lapse_company(lapsed_126=0, months_lapse=months_lapse, extra=extra), "2017-05-31 23:59:59")
+    assert [p.amount for p in result.price_book.pooled_years] == years
+    assert month_ends(result, "2017-05-31 23:59:59", "r0")["2017-04"] == (13.5 if 162.0 in years else 0.0)
+
+
+def test_without_seats_the_pool_counts_the_amounts_judged_months_too():
+    """252 renewed monthly by 20 customers and paid once by 4 is a month of 14 seats by its own count (item 41); its
+    lapses and renewals join the pool, where 7 lapses against about 5.2 that months would give are no majority of
+    years: 162, 378 and 648, each lapsed once, stay months."""
+    log = lapse_company(lapsed_126=0, months_lapse=2, lapsed_252=4, series_252=20, extra=RARE)
+    result = read(log, "2017-05-31 23:59:59")
+    assert result.price_book.lapse_years == () and result.price_book.pooled_years == ()
+    assert month_ends(result, "2017-05-31 23:59:59", "r1")["2017-04"] == 0.0
+
+
 def test_without_seats_multiples_of_a_year_that_lapsed_are_years_too():
     """252 (2 x 126, or 14 seats x 18) paid once by two customers and 378 (3 x 126) by one: too few to be years on
     their own, but 126 is one (above), and the charges at its multiples (126's own lapses, which taught it, not counted)
