@@ -27,7 +27,8 @@ class Price:
         """How the price is known, in words: 'learned from 31 charges of 17 customers', 'configured' or 'assumed ...'."""
         if self.basis == "configured" or self.assumed or self.derived:
             return self.basis
-        return f"learned from {self.charges} charge{'s' if self.charges != 1 else ''} of {self.customers} customers"
+        return (f"learned from {self.charges} charge{'s' if self.charges != 1 else ''} of {self.customers} "
+                f"customer{'s' if self.customers != 1 else ''}")
 
 
 MIN_ANNUAL_MONTHS = 6.0  # an annual price is at least this many months of the monthly one it is the year of

@@ -51,10 +51,8 @@ def price_groups(v: np.ndarray, c: np.ndarray, basis: str, d: np.ndarray | None)
     order = np.argsort(v, kind="stable")
     v = v[order]
     code = pd.factorize(c)[0].astype(np.int64)[order]
-    group = np.cumsum(np.r_[False, v[1:] > v[:-1] * (1 + TOLERANCE) + 0.01])
-    n_groups = int(group[-1]) + 1
-    total = int(code.max()) + 1 if len(code) else 0
-    customers = np.bincount(np.unique(group * total + code) // total, minlength=n_groups)
+    group, customers, total = _chain(v, code)
+    n_groups = len(customers)
     start = np.searchsorted(group, np.arange(n_groups))
     size = np.bincount(group, minlength=n_groups)
     n_pro = np.bincount(group, weights=d[order].astype(np.float64), minlength=n_groups).astype(np.int64) \
@@ -86,3 +84,24 @@ def near_count(values: np.ndarray, value: float | tuple[float, ...]) -> int:
     for v in (value if isinstance(value, tuple) else (value,)):
         near |= np.abs(values - v) <= TOLERANCE * v + 0.01
     return int(near.sum())
+
+
+def _chain(v: np.ndarray, code: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """For values sorted ascending and their customers' integer codes: each value's group (a value more than
+    TOLERANCE above the one before starts a new group), each group's distinct customers, and all the customers."""
+    group = np.cumsum(np.r_[False, v[1:] > v[:-1] * (1 + TOLERANCE) + 0.01])
+    n_groups = int(group[-1]) + 1
+    total = int(code.max()) + 1 if len(code) else 0
+    return group, np.bincount(np.unique(group * total + code) // total, minlength=n_groups), total
+
+
+def value_groups(v: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The groups `price_groups` forms, for values in any order: each value's group (numbered in ascending order of
+    value) and, per group, whether it has the support of a price (MIN_CUSTOMERS customers and MIN_SHARE of all)."""
+    if not len(v):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+    order = np.argsort(v, kind="stable")
+    group, customers, total = _chain(v[order], pd.factorize(c)[0].astype(np.int64)[order])
+    out = np.empty(len(v), dtype=np.int64)
+    out[order] = group
+    return out, (customers >= MIN_CUSTOMERS) & (customers >= MIN_SHARE * total)

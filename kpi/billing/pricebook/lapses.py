@@ -25,7 +25,7 @@ import numpy as np
 
 from kpi.billing.pricebook.book import MIN_CUSTOMERS, TOLERANCE, PriceBook, close, times
 from kpi.billing.pricebook.evidence import PriceEvidence
-from kpi.billing.pricebook.groups import near_count, price_groups, whole_ratio
+from kpi.billing.pricebook.groups import near_count, price_groups, value_groups, whole_ratio
 from kpi.billing.pricebook.pairs import paired_prices
 from kpi.billing.prices import MIN_ANNUAL_MONTHS, Price, whole_multiple
 
@@ -176,10 +176,34 @@ def lapse_years(ev: PriceEvidence, book: PriceBook, annual_min: float) -> PriceB
     whose renewal was due is read as one (a pending one may still be a month of a monthly plan: 126 starts seven-seat
     monthly plans too). A flat plan's price (149, 250: no month of seats) is no such amount: its one-month customers
     are churn. Needs MIN_LAPSED_EVIDENCE such months; a learned book only. Whole multiples of the annual list price and
-    the annual price points are read as years already: not listed. Amounts lapsed by fewer than MIN_CUSTOMERS
-    customers are judged together (`_pooled_years`)."""
-    if len(ev.aged_amount) or not len(ev.lapsed_amount) or not len(ev.anchor_amount):
+    the annual price points are read as years already: not listed. Amounts too rarely lapsed to judge alone are
+    judged together later (`pooled_years`)."""
+    found = _candidates(ev, book, annual_min)
+    if found is None:
         return book
+    ok, mr, ml = found
+    if not ok.any():
+        return replace(book, seat_month_lapses=(mr, ml))
+    lapsed, anchors = ev.lapsed_amount, ev.anchor_amount
+    years = []
+    for g in price_groups(lapsed[ok], ev.lapsed_cust[ok], "", None):
+        anchored = near_count(anchors, g.amount)
+        expected = (anchored + 1) * (ml + 1) / mr
+        if g.charges >= 2 * expected:
+            years.append(replace(g, basis=f"single charges whose monthly renewal never came: {g.charges} lapsed after "
+                                          f"their first month and {anchored} renewed, where months of several seats "
+                                          f"would give about {expected:.1f} lapsed ({ml} of {mr + ml} months of 2 "
+                                          "seats or more lapsed); a year once its renewal was due"))
+    return replace(book, lapse_years=tuple(years), seat_month_lapses=(mr, ml))
+
+
+def _candidates(ev: PriceEvidence, book: PriceBook, annual_min: float) -> tuple[np.ndarray, int, int] | None:
+    """`lapse_years`' candidates among the lapsed charges (a month of 2 seats or more that can be a year, below
+    annual_min_amount, no multiple of the annual list price nor an annual point), with the months of 2 seats or more
+    that cannot be a year renewed (mr) and lapsed (ml); None when a charge is a year old or nothing lapsed. The mask is
+    empty when fewer than MIN_LAPSED_EVIDENCE such months (or none renewed) say how often months lapse."""
+    if len(ev.aged_amount) or not len(ev.lapsed_amount) or not len(ev.anchor_amount):
+        return None
     prices = [m.amount for m in book.monthly_seat]
     if not prices:  # none learned yet: the most common monthly amount, one seat's month
         amounts, counts = np.unique(np.round(ev.anchor_amount, 2), return_counts=True)
@@ -190,62 +214,62 @@ def lapse_years(ev: PriceEvidence, book: PriceBook, annual_min: float) -> PriceB
     mr = int((_months_of_seats(anchors, prices) & (anchors < least)).sum())
     ml = int((seats_lapsed & (lapsed < least)).sum())
     if mr + ml < MIN_LAPSED_EVIDENCE or mr == 0:
-        return replace(book, seat_month_lapses=(mr, ml))
+        return np.zeros(len(lapsed), dtype=bool), mr, ml
     ok = np.isfinite(lapsed) & seats_lapsed & (lapsed >= least) & (lapsed < annual_min)
     for a in [a for a in book.annual_seat if not a.assumed and not a.derived][:1]:
         ok &= ~times(lapsed, a.amount)
     for pt in book.annual_points:
         ok &= ~close(lapsed, np.full(len(lapsed), pt.amount))
-    years = []
-    judged = np.zeros(len(lapsed), dtype=bool)
-    for g in price_groups(lapsed[ok], ev.lapsed_cust[ok], "", None):
-        judged |= ok & (np.abs(lapsed - g.amount) <= TOLERANCE * g.amount + 0.01)
-        anchored = near_count(anchors, g.amount)
-        expected = (anchored + 1) * (ml + 1) / mr
-        if g.charges >= 2 * expected:
-            years.append(replace(g, basis=f"single charges whose monthly renewal never came: {g.charges} lapsed after "
-                                          f"their first month and {anchored} renewed, where months of several seats "
-                                          f"would give about {expected:.1f} lapsed ({ml} of {mr + ml} months of 2 "
-                                          "seats or more lapsed); a year once its renewal was due"))
-    pooled = _pooled_years(ev, ok & ~judged, ok & judged & ~_at(lapsed, years), mr, ml)
-    return replace(book, lapse_years=tuple(years), pooled_years=pooled, seat_month_lapses=(mr, ml))
+    return ok, mr, ml
 
 
-def _at(values: np.ndarray, prices: list[Price]) -> np.ndarray:
-    """Is each value within TOLERANCE of one of `prices`?"""
-    out = np.zeros(len(values), dtype=bool)
-    for p in prices:
-        out |= np.abs(values - p.amount) <= TOLERANCE * p.amount + 0.01
-    return out
-
-
-def _pooled_years(ev: PriceEvidence, rare: np.ndarray, months: np.ndarray, mr: int, ml: int) -> tuple[Price, ...]:
-    """`lapse_years` for the amounts too rarely lapsed to judge alone (fewer than MIN_CUSTOMERS customers: `rare`),
-    judged together: when the lapsed charges at every such amount that `lapse_years` did not read as a year (`rare`,
-    and the amounts it judged months: `months`) number at least twice what their renewed months would give at the
-    rate months of 2 to 5 seats lapse, (renewed at them + 1) x (months lapsed + 1) / months renewed, most of them are
-    years, and each rare amount whose own lapses are at least twice what its own renewed months would give (an amount
-    plans start at every month is no year) is read as one once its renewal was due. In a young log most amounts lapse
-    once or twice (756, 648, 162 each once in a log's second month), which no amount's own count can judge."""
-    lapsed, anchors = ev.lapsed_amount, ev.anchor_amount
-    pool = rare | months
-    cents, counts = np.unique(np.round(lapsed[pool], 2), return_counts=True)
-    renewed = sum(near_count(anchors, float(a)) for a in cents)
+def pooled_years(ev: PriceEvidence, book: PriceBook, annual_min: float) -> PriceBook:
+    """The book with `lapse_years` for the amounts too rarely lapsed to judge alone, judged together (without seat
+    counts, until a single charge is a year old; after item 39's tier multiples, `with_young_tier_points`). In a young
+    log most amounts lapse once or twice (756, 648, 162 each once in a log's second month), which no amount's own
+    count can judge. Among `lapse_years`' candidates, the pool is every lapsed charge no rule read as a year: those in
+    groups too small to judge (fewer than MIN_CUSTOMERS customers, or MIN_SHARE of them: rare), those `lapse_years`
+    judged months, and tier multiples item 39 judged months (its years, and `lapse_years`', are left out). When the
+    pool holds MIN_CUSTOMERS lapses or more and at least twice what its renewed months would give at the rate months
+    of 2 to 5 seats lapse, (renewed at its amounts + 1) x (months lapsed + 1) / months renewed, most of its lapses are
+    years, and each rare group whose own lapses are also twice what its own renewed months would give, and that no
+    more customers renewed monthly than let lapse (an amount plans start at is mostly a month: on generated logs a
+    rare lapsed amount renewed more often than it lapsed was a year 45 times of 110, one never renewed 179 of 210), is
+    read as a year once its renewal was due."""
+    found = _candidates(ev, book, annual_min)
+    if found is None or not found[0].any():
+        return book
+    ok, mr, ml = found
+    lapsed, anchors, cust = ev.lapsed_amount, ev.anchor_amount, ev.lapsed_cust
+    idx = np.flatnonzero(ok)
+    group, supported = value_groups(lapsed[idx], cust[idx])
+    medians = {g: round(float(np.median(lapsed[idx][group == g])), 2) for g in np.unique(group).tolist()}
+    years41 = {p.amount for p in book.lapse_years}
+    tier = _tier_multiples(book, lapsed[idx]) if book.tier_lapses else np.zeros(len(idx), dtype=bool)
+    in_year = (supported[group] & np.isin([medians[g] for g in group.tolist()], list(years41))) | \
+        (tier & book.tier_points)
+    rare = ~supported[group] & ~tier
+    pool = ~in_year
+    renewed = near_count(anchors, tuple(np.unique(np.round(lapsed[idx][pool], 2)).tolist()))
     expected = (renewed + 1) * (ml + 1) / mr
-    if int(pool.sum()) < MIN_CUSTOMERS or pool.sum() < 2 * expected:
-        return ()
+    n_pool = int(pool.sum())
+    if n_pool < MIN_CUSTOMERS or n_pool < 2 * expected:
+        return book
     out = []
-    for a in np.unique(np.round(lapsed[rare], 2)).tolist():
-        at = rare & (np.round(lapsed, 2) == a)
-        n, anchored = int(at.sum()), near_count(anchors, a)
+    for g in np.unique(group[rare]).tolist():
+        members = rare & (group == g)
+        n = int(members.sum())
+        anchored = near_count(anchors, tuple(np.unique(np.round(lapsed[idx][members], 2)).tolist()))
         if n >= 2 * (anchored + 1) * (ml + 1) / mr and anchored <= n:
-            out.append(Price(a, n, len(set(ev.lapsed_cust[at].tolist())),
-                             f"single charges whose monthly renewal never came, at amounts too rarely paid to judge "
-                             f"alone: {int(pool.sum())} lapsed after their first month at such amounts and {renewed} "
-                             f"renewed, where months of several seats would give about {expected:.1f} lapsed ({ml} of "
-                             f"{mr + ml} months of 2 seats or more lapsed); at {a:.2f}, {n} lapsed and {anchored} "
-                             "renewed; a year once its renewal was due"))
-    return tuple(out)
+            customers = len(set(cust[idx][members].tolist()))
+            out.append(Price(medians[g], n, customers,
+                             f"single charges whose monthly renewal never came, judged with the other amounts no rule "
+                             f"read as years (too few charges at each to judge alone): {n_pool} lapsed after their "
+                             f"first month at them and {renewed} renewed, where months of several seats would give "
+                             f"about {expected:.1f} lapsed ({ml} of {mr + ml} months of 2 seats or more lapsed); at "
+                             f"{medians[g]:.2f}, {n} lapsed and {anchored} renewed; a year once its renewal was due, "
+                             "a guess"))
+    return replace(book, pooled_years=tuple(out)) if out else book
 
 
 def lapsed_plan_points(ev: PriceEvidence, book: PriceBook, plans: tuple[float, ...], annual_min: float) -> PriceBook:
@@ -337,10 +361,7 @@ def with_young_tier_points(book: PriceBook, evidence: PriceEvidence, learned: li
     seat_months = [m.amount for m in book.monthly_seat]
     if book.mode != "learned" or not seat_months or not learned:
         return book
-    taught: list[float] = []
-    if not np.isfinite(evidence.first_seats).any():
-        taught = [p.amount for p in (*book.lapse_years, *book.annual_points)
-                  if any(times(np.array([p.amount]), m, 2)[0] for m in seat_months)]  # seats' years, not a flat plan's
+    taught = _taught(book) if not np.isfinite(evidence.first_seats).any() else []
     units: tuple[float, ...] = ()
     for u in sorted({*(p.amount for p in learned[1:]), *taught}):
         if not any(times(np.array([u]), v)[0] for v in units):  # 288 = 2 x 144 is 144's multiple already
@@ -355,15 +376,34 @@ def with_young_tier_points(book: PriceBook, evidence: PriceEvidence, learned: li
             out &= ~times(values, u)
         return out
 
-    def at_tier(values: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(values), dtype=bool)
-        for u in units:
-            out |= times(values, u, 2 if u in taught else 1)
-        return out & ~times(values, learned[0].amount)
-
     mr, ml = int(months_of_seats(anchors).sum()), int(months_of_seats(lapsed).sum())
-    tr, tl = int(at_tier(anchors).sum()), int(at_tier(lapsed).sum())
+    tr = int(_at_tier(anchors, units, taught, learned[0].amount).sum())
+    tl = int(_at_tier(lapsed, units, taught, learned[0].amount).sum())
     if mr + ml < MIN_LAPSED_EVIDENCE or mr == 0 or tl < MIN_CUSTOMERS:
         return book
     return replace(book, tier_points=tl * mr >= 2 * (tr + 1) * (ml + 1), tier_lapses=(mr, ml, tr, tl),
                    tier_units=units)
+
+
+def _taught(book: PriceBook) -> list[float]:
+    """The years a young log without seat counts taught by what lapsed (`lapse_years`, and the points of
+    `_lapsed_points`) that are months of 2 seats or more (seats' years, not a flat plan's): tier units from k = 2."""
+    return [p.amount for p in (*book.lapse_years, *book.annual_points)
+            if any(times(np.array([p.amount]), m.amount, 2)[0] for m in book.monthly_seat)]
+
+
+def _at_tier(values: np.ndarray, units: tuple[float, ...], taught: list[float], list_price: float) -> np.ndarray:
+    """Is each value k x a tier unit (k from 2 for a unit the lapses taught, `_taught`), and no multiple of the annual
+    list price: the charges `with_young_tier_points` compares?"""
+    out = np.zeros(len(values), dtype=bool)
+    for u in units:
+        out |= times(values, u, 2 if u in taught else 1)
+    return out & ~times(values, list_price)
+
+
+def _tier_multiples(book: PriceBook, values: np.ndarray) -> np.ndarray:
+    """`_at_tier` with the book's own tier units, as `with_young_tier_points` compared them (no seat counts)."""
+    listed = [a for a in book.annual_seat if not (a.assumed or a.derived or a.lapsed)]
+    if not listed or not book.tier_units:
+        return np.zeros(len(values), dtype=bool)
+    return _at_tier(values, book.tier_units, _taught(book), listed[0].amount)

@@ -50,7 +50,13 @@ from kpi.billing.pricebook.book import (
 )
 from kpi.billing.pricebook.evidence import PriceEvidence, price_evidence
 from kpi.billing.pricebook.groups import accepted, price_groups, whole_ratio
-from kpi.billing.pricebook.lapses import amount_points, lapse_years, lapsed_plan_points, lapsed_seat_prices
+from kpi.billing.pricebook.lapses import (
+    amount_points,
+    lapse_years,
+    lapsed_plan_points,
+    lapsed_seat_prices,
+    pooled_years,
+)
 from kpi.billing.pricebook.pairs import paired_prices, union_of_pairs
 from kpi.billing.pricebook.reading import read_amounts
 from kpi.billing.pricebook.renewals import renewed_points, with_tier_points
@@ -130,7 +136,10 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
         book = lapse_years(ev, book, rules.annual_min_amount)
     book = renewed_points(ev, book)
     book = replace(book, monthly_amounts=plans, unlisted=rules.unlisted_tiers == "year")
-    return with_mix(book, ev)
+    book = with_mix(book, ev)
+    if no_seats:  # ... and, after the tiers' multiples, the amounts too rarely lapsed to judge alone, together
+        book = pooled_years(ev, book, rules.annual_min_amount)
+    return book
 
 
 def monthly_plan_amounts(ev: PriceEvidence) -> tuple[float, ...]:

@@ -167,10 +167,11 @@ def test_without_seats_amounts_too_rarely_lapsed_to_judge_alone_are_judged_toget
     assert month_ends(result, "2017-05-31 23:59:59", "r0") == dict.fromkeys(
         ["2017-02", "2017-03", "2017-04", "2017-05"], 13.5)
     assert month_ends(result, "2017-05-31 23:59:59", "q") == {"2017-05": 378.0}
-    assert dict(book.rows())["a year once lapsed, judged with others"].startswith(
-        "648.00, learned from 1 charge of 1 customers (single charges whose monthly renewal never came, at amounts too "
-        "rarely paid to judge alone: 3 lapsed after their first month at such amounts and 0 renewed, where months of "
-        "several seats would give about 0.1 lapsed (0 of 12 months of 2 seats or more lapsed)")
+    assert dict(book.rows())["a year once lapsed, judged with others"] == (
+        "648.00, learned from 1 charge of 1 customer (single charges whose monthly renewal never came, judged with the "
+        "other amounts no rule read as years (too few charges at each to judge alone): 3 lapsed after their first month "
+        "at them and 0 renewed, where months of several seats would give about 0.1 lapsed (0 of 12 months of 2 seats or "
+        "more lapsed); at 648.00, 1 lapsed and 0 renewed; a year once its renewal was due, a guess)")
     assert "162.00 is taken for a year's price by what did not renew" in rows_of(result, "r0")["reason"].iloc[0]
     assert "a guess" in rows_of(result, "r0")["reason"].iloc[0]
 
@@ -199,6 +200,45 @@ def test_without_seats_the_pool_counts_the_amounts_judged_months_too():
     assert result.price_book.lapse_years == () and result.price_book.pooled_years == ()
     assert month_ends(result, "2017-05-31 23:59:59", "r1")["2017-04"] == 0.0
 
+
+def test_without_seats_amounts_within_the_tolerance_are_judged_as_one():
+    """162.00 and 162.01 are one amount, as every rule groups them (within 0.5%): with two customers renewing 162
+    monthly, its two lapses (and 378 and 648 lapsed once) make it a year's price, listed once; each cent judged alone
+    had one lapse against two renewals, and stayed a month."""
+    extra = (("r0", "2017-02-20 12:00", 162.0), ("r3", "2017-02-23 12:00", 162.01), *RARE[1:],
+             *(row for i in range(2) for row in monthly(f"t{i}", f"2017-01-{22 + i} 11:00", 162.0, 4)))
+    result = read(lapse_company(lapsed_126=0, extra=extra), "2017-05-31 23:59:59")
+    assert [p.amount for p in result.price_book.pooled_years] == [162.0, 378.0, 648.0]
+    assert month_ends(result, "2017-05-31 23:59:59", "r3")["2017-04"] == 13.5
+
+
+def test_without_seats_the_pool_leaves_out_what_other_rules_read_as_years():
+    """126 lapsed by four customers is a year by its own count (item 41): its lapses are no evidence for the others.
+    With 252 judged a month (4 lapsed, 20 renewing it) the pool is 162, 378, 648 and the 252s: 7 lapses against about
+    5.2 from months, no majority of years; counting 126's four would make it one."""
+    log = lapse_company(lapsed_126=4, months_lapse=2, lapsed_252=4, series_252=20, extra=RARE)
+    result = read(log, "2017-05-31 23:59:59")
+    assert [p.amount for p in result.price_book.lapse_years] == [126.0] and result.price_book.pooled_years == ()
+
+
+def test_without_seats_tier_multiples_item_39_read_are_not_pooled():
+    """Item 39 reads multiples of the tier 126 as years (252 twice, 378): they leave the pool, and 162 and 648 alone
+    are too few to judge; 378 is "3 x 126", not a pooled year."""
+    extra = (("w", "2017-02-20 12:00", 378.0), *RARE[::2])
+    result = read(lapse_company(lapsed_252=2, extra=extra), "2017-05-31 23:59:59")
+    assert result.price_book.tier_points and result.price_book.pooled_years == ()
+    assert month_ends(result, "2017-05-31 23:59:59", "r0")["2017-04"] == 0.0
+    assert "378.00 = 3 x 126.00" in rows_of(result, "w")["reason"].iloc[0]
+
+
+def test_without_seats_tier_multiples_item_39_judged_months_stay_months():
+    """Ten customers renew 252 (2 x 126) monthly: item 39 judges 126's multiples months. 378, 504 and 630 (3, 4 and 5
+    x 126), each lapsed once, are such multiples: the pool does not make years of them."""
+    extra = (("u0", "2017-02-20 12:00", 378.0), ("u1", "2017-02-21 12:00", 504.0), ("u2", "2017-02-22 12:00", 630.0))
+    result = read(lapse_company(months_lapse=2, series_252=10, extra=extra), "2017-05-31 23:59:59")
+    assert result.price_book.tier_lapses and not result.price_book.tier_points
+    assert result.price_book.pooled_years == ()
+    assert month_ends(result, "2017-05-31 23:59:59", "u0")["2017-04"] == 0.0
 
 def test_without_seats_multiples_of_a_year_that_lapsed_are_years_too():
     """252 (2 x 126, or 14 seats x 18) paid once by two customers and 378 (3 x 126) by one: too few to be years on
