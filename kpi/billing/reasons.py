@@ -178,6 +178,17 @@ def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amou
     if code == MONTHLY_RESUMED:
         return (f"{amount:.2f}, the price of the monthly plan of the customer that starts again on its slot {multiple} "
                 f"months later (the same plan, resumed), not {other_multiple} x {other_price:.2f} a year")
+    # a year the lapses taught, read as itself (before the annual seat prices: the amount may also be a tier's, which
+    # without seat counts is no year by itself)
+    lapsed = next((p for p in book.lapse_years if p.amount == price), None) if multiple == 1 else None
+    if lapsed is not None:
+        return (f"{amount:.2f} is a year's price the log taught by what did not renew ({lapsed.source}: such charges "
+                "lapse after their first month far more often than months of seats do; About: a year once lapsed)")
+    pooled = next((p for p in book.pooled_years if p.amount == price), None) if multiple == 1 else None
+    if pooled is not None:
+        return (f"{amount:.2f} is taken for a year's price by what did not renew ({pooled.source}: too few charges at "
+                "it to judge alone, but the charges that lapsed at amounts like it lapse after their first month far "
+                "more often than months of seats do; About: a year once lapsed, judged with others; a guess)")
     if any(a.amount == price for a in book.annual_seat):
         return (f"{amount:.2f} = {multiple} x {price:.2f}, the annual seat price {source(price)} (an annual price point: "
                 f"{_plural(multiple, 'seat')} for a year)")
@@ -185,13 +196,6 @@ def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amou
         return (f"{amount:.2f} = {multiple} x {price:.2f}, a seat's year the log taught by what did not renew "
                 f"({source(price)}): {multiple} seats for a year, as charges at whole multiples of such years lapse "
                 "after their first month far more often than months of seats do (About: tier multiples)")
-    if any(p.amount == price for p in book.lapse_years):
-        return (f"{amount:.2f} is a year's price the log taught by what did not renew ({source(price)}: such charges "
-                "lapse after their first month far more often than months of seats do; About: a year once lapsed)")
-    if any(p.amount == price for p in book.pooled_years):
-        return (f"{amount:.2f} is taken for a year's price by what did not renew ({source(price)}: too few charges at "
-                "it to judge alone, but charges at such amounts lapse after their first month far more often than "
-                "months of seats do; About: a year once lapsed, judged with others; a guess)")
     return f"{amount:.2f} is an annual price point ({source(price)})"
 
 

@@ -69,7 +69,7 @@ class PriceBook:
     # no seat counts, a young log: amounts whose lapsed charges are years (`lapses.lapse_years`), for charges whose
     # renewal was due only; and (months renewed, months lapsed) of the months of several seats they were compared with
     lapse_years: tuple[Price, ...] = ()
-    # ... and the amounts too rarely lapsed to judge alone, judged together (`lapses._pooled_years`); not tiers
+    # ... and the amounts too rarely lapsed to judge alone, judged together (`lapses.pooled_years`); not tiers
     pooled_years: tuple[Price, ...] = ()
     seat_month_lapses: tuple[int, ...] = ()
 

@@ -78,12 +78,17 @@ def whole_ratio(a: float, b: float) -> bool:
     return round(ratio) >= 2 and abs(ratio - round(ratio)) <= TOLERANCE * round(ratio)
 
 
+def near(values: np.ndarray, value: float | tuple[float, ...]) -> np.ndarray:
+    """Is each of `values` within TOLERANCE of `value` (or of any of several)?"""
+    out = np.zeros(len(values), dtype=bool)
+    for v in (value if isinstance(value, tuple) else (value,)):
+        out |= np.abs(values - v) <= TOLERANCE * v + 0.01
+    return out
+
+
 def near_count(values: np.ndarray, value: float | tuple[float, ...]) -> int:
     """How many of `values` are within TOLERANCE of `value` (or of any of several, each value counted once)."""
-    near = np.zeros(len(values), dtype=bool)
-    for v in (value if isinstance(value, tuple) else (value,)):
-        near |= np.abs(values - v) <= TOLERANCE * v + 0.01
-    return int(near.sum())
+    return int(near(values, value).sum())
 
 
 def _chain(v: np.ndarray, code: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:

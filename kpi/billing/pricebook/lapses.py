@@ -11,9 +11,10 @@ monthly renewal was due and never came (each its customer's last) teach the year
 - `lapsed_plan_points`: 6 to 12 whole months of a flat plan's monthly price (490 = ten months of 49), seat counts or
   not;
 - `lapse_years`: without seat counts, an amount that is a month of 2+ seats and can be a year (126) whose lapses
-  outnumber twice what its renewed months would give; the amounts too rarely lapsed to judge alone are judged
-  together (`_pooled_years`);
-- `with_young_tier_points`: without seat counts, whether whole multiples of the tiers are years.
+  outnumber twice what its renewed months would give;
+- `with_young_tier_points`: without seat counts, whether whole multiples of the tiers are years;
+- `pooled_years` (after those two): without seat counts, the amounts too rarely lapsed to judge alone, judged
+  together with every other lapse no rule read as a year.
 Once a charge is a year old, renewals a year later decide instead (kpi.billing.pricebook.renewals).
 """
 
@@ -25,7 +26,7 @@ import numpy as np
 
 from kpi.billing.pricebook.book import MIN_CUSTOMERS, TOLERANCE, PriceBook, close, times
 from kpi.billing.pricebook.evidence import PriceEvidence
-from kpi.billing.pricebook.groups import near_count, price_groups, value_groups, whole_ratio
+from kpi.billing.pricebook.groups import near, near_count, price_groups, value_groups, whole_ratio
 from kpi.billing.pricebook.pairs import paired_prices
 from kpi.billing.prices import MIN_ANNUAL_MONTHS, Price, whole_multiple
 
@@ -245,12 +246,16 @@ def pooled_years(ev: PriceEvidence, book: PriceBook, annual_min: float) -> Price
     group, supported = value_groups(lapsed[idx], cust[idx])
     medians = {g: round(float(np.median(lapsed[idx][group == g])), 2) for g in np.unique(group).tolist()}
     years41 = {p.amount for p in book.lapse_years}
-    tier = _tier_multiples(book, lapsed[idx]) if book.tier_lapses else np.zeros(len(idx), dtype=bool)
+    tier = _tier_multiples(book, lapsed[idx])  # item 39 judged these (none when it compared nothing)
     in_year = (supported[group] & np.isin([medians[g] for g in group.tolist()], list(years41))) | \
         (tier & book.tier_points)
     rare = ~supported[group] & ~tier
     pool = ~in_year
-    renewed = near_count(anchors, tuple(np.unique(np.round(lapsed[idx][pool], 2)).tolist()))
+    # the renewals at the pool's amounts, and, where item 39 judged tier multiples months, at every tier multiple
+    renewing = near(anchors, tuple(np.unique(np.round(lapsed[idx][pool], 2)).tolist()))
+    if not book.tier_points:
+        renewing |= _tier_multiples(book, anchors)
+    renewed = int(renewing.sum())
     expected = (renewed + 1) * (ml + 1) / mr
     n_pool = int(pool.sum())
     if n_pool < MIN_CUSTOMERS or n_pool < 2 * expected:
@@ -263,12 +268,12 @@ def pooled_years(ev: PriceEvidence, book: PriceBook, annual_min: float) -> Price
         if n >= 2 * (anchored + 1) * (ml + 1) / mr and anchored <= n:
             customers = len(set(cust[idx][members].tolist()))
             out.append(Price(medians[g], n, customers,
-                             f"single charges whose monthly renewal never came, judged with the other amounts no rule "
-                             f"read as years (too few charges at each to judge alone): {n_pool} lapsed after their "
-                             f"first month at them and {renewed} renewed, where months of several seats would give "
-                             f"about {expected:.1f} lapsed ({ml} of {mr + ml} months of 2 seats or more lapsed); at "
-                             f"{medians[g]:.2f}, {n} lapsed and {anchored} renewed; a year once its renewal was due, "
-                             "a guess"))
+                             f"single charges whose monthly renewal never came; too few at {medians[g]:.2f} to judge "
+                             f"alone ({n} lapsed after their first month, {anchored} renewed), so judged with every "
+                             f"lapse at an amount that can be a year or a month of several seats that no rule read as "
+                             f"a year, the amounts judged months included: {n_pool} lapsed and {renewed} renewed, "
+                             f"where months of several seats would give about {expected:.1f} lapsed ({ml} of "
+                             f"{mr + ml} months of 2 seats or more lapsed); a year once its renewal was due, a guess"))
     return replace(book, pooled_years=tuple(out)) if out else book
 
 

@@ -68,3 +68,25 @@ def test_price_groups_count_distinct_customers_per_group():
                        if len(who) >= MIN_CUSTOMERS and len(who) >= MIN_SHARE * total), key=lambda x: (-x[0], x[1]))
         got = [(p.customers, p.amount, p.charges) for p in price_groups(values, cust, "basis", None)]
         assert got == want, trial
+
+
+def test_value_groups_are_the_groups_price_groups_forms():
+    """`value_groups` names each value's group in the values' own order; the groups it calls supported are exactly
+    the prices `price_groups` lists (3 customers and 2% of all: 3 customers among 200 at another amount are not)."""
+    from kpi.billing.pricebook.groups import price_groups, value_groups
+
+    rng = np.random.default_rng(7)
+    cases = [(np.r_[np.full(200, 126.0), np.full(3, 162.0)], np.array([f"c{i}" for i in range(203)], dtype=object))]
+    for _ in range(60):
+        n = int(rng.integers(1, 300))
+        values = rng.choice([18.0, 14.4, 180.0, 144.0, 12.6, 9.0], n) * (1 + rng.normal(0, 0.003, n) * (rng.random(n) < .3))
+        cases.append((values, np.array([f"c{x}" for x in rng.integers(0, int(rng.integers(1, 40)), n)], dtype=object)))
+    for values, cust in cases:
+        group, supported = value_groups(values, cust)
+        assert len(group) == len(values)
+        got = sorted((len(set(cust[group == g].tolist())), round(float(np.median(values[group == g])), 2),
+                      int((group == g).sum())) for g in np.flatnonzero(supported).tolist())
+        want = sorted((p.customers, p.amount, p.charges) for p in price_groups(values, cust, "", None))
+        assert got == want
+    group, supported = value_groups(*cases[0])
+    assert supported[group[0]] and not supported[group[-1]]  # 3 of 203 customers is under 2%

@@ -168,10 +168,11 @@ def test_without_seats_amounts_too_rarely_lapsed_to_judge_alone_are_judged_toget
         ["2017-02", "2017-03", "2017-04", "2017-05"], 13.5)
     assert month_ends(result, "2017-05-31 23:59:59", "q") == {"2017-05": 378.0}
     assert dict(book.rows())["a year once lapsed, judged with others"] == (
-        "648.00, learned from 1 charge of 1 customer (single charges whose monthly renewal never came, judged with the "
-        "other amounts no rule read as years (too few charges at each to judge alone): 3 lapsed after their first month "
-        "at them and 0 renewed, where months of several seats would give about 0.1 lapsed (0 of 12 months of 2 seats or "
-        "more lapsed); at 648.00, 1 lapsed and 0 renewed; a year once its renewal was due, a guess)")
+        "648.00, learned from 1 charge of 1 customer (single charges whose monthly renewal never came; too few at 648.00 "
+        "to judge alone (1 lapsed after their first month, 0 renewed), so judged with every lapse at an amount that can "
+        "be a year or a month of several seats that no rule read as a year, the amounts judged months included: 3 "
+        "lapsed and 0 renewed, where months of several seats would give about 0.1 lapsed (0 of 12 months of 2 seats or "
+        "more lapsed); a year once its renewal was due, a guess)")
     assert "162.00 is taken for a year's price by what did not renew" in rows_of(result, "r0")["reason"].iloc[0]
     assert "a guess" in rows_of(result, "r0")["reason"].iloc[0]
 
@@ -239,6 +240,31 @@ def test_without_seats_tier_multiples_item_39_judged_months_stay_months():
     assert result.price_book.tier_lapses and not result.price_book.tier_points
     assert result.price_book.pooled_years == ()
     assert month_ends(result, "2017-05-31 23:59:59", "u0")["2017-04"] == 0.0
+
+def test_without_seats_the_pool_counts_tier_multiples_item_39_judged_months_with_their_renewals():
+    """Twenty customers renew 252 (2 x 126) monthly: item 39 judges 126's multiples months, and 378, 504 and 630,
+    each lapsed once, stay months. Their lapses and the 252 renewals join the pool: 162, 306 and 648 (no multiples of
+    126), each lapsed once, are 6 lapses against 20 renewals, about 5.2 from months: no majority of years."""
+    extra = (("u0", "2017-02-20 12:00", 378.0), ("u1", "2017-02-21 12:00", 504.0), ("u2", "2017-02-22 12:00", 630.0),
+             ("r0", "2017-02-23 12:00", 162.0), ("r1", "2017-02-24 12:00", 306.0), ("r2", "2017-02-25 12:00", 648.0))
+    result = read(lapse_company(months_lapse=2, series_252=20, extra=extra), "2017-05-31 23:59:59")
+    assert result.price_book.tier_lapses and not result.price_book.tier_points
+    assert result.price_book.pooled_years == ()
+    assert month_ends(result, "2017-05-31 23:59:59", "r1")["2017-04"] == 0.0
+
+
+def test_a_pooled_year_at_a_tiers_own_amount_says_it_was_pooled():
+    """144 is a tier learned from prorations, but without seat counts a tier's own amount is no year by itself (item
+    39 compares its multiples, and here has too few). Lapsed once, with 378 and 648, it is a pooled year, and its
+    reason says so (a guess), not "the annual seat price"."""
+    log = young_no_seat_company()
+    log = log.loc[~log["customer_id"].isin(["x0", "x1", "x2"])]
+    log = pd.concat([log, charges(("r0", "2017-02-20 12:00", 144.0), *RARE[1:])])
+    result = read(log, "2017-05-31 23:59:59")
+    assert 144.0 in [p.amount for p in result.price_book.pooled_years]
+    reason = rows_of(result, "r0")["reason"].iloc[0]
+    assert "144.00 is taken for a year's price by what did not renew" in reason and "a guess" in reason
+
 
 def test_without_seats_multiples_of_a_year_that_lapsed_are_years_too():
     """252 (2 x 126, or 14 seats x 18) paid once by two customers and 378 (3 x 126) by one: too few to be years on
