@@ -225,18 +225,19 @@ def _candidates(ev: PriceEvidence, book: PriceBook, annual_min: float) -> tuple[
 
 
 def pooled_years(ev: PriceEvidence, book: PriceBook, annual_min: float) -> PriceBook:
-    """The book with `lapse_years` for the amounts too rarely lapsed to judge alone, judged together (without seat
-    counts, until a single charge is a year old; after item 39's tier multiples, `with_young_tier_points`). In a young
-    log most amounts lapse once or twice (756, 648, 162 each once in a log's second month), which no amount's own
-    count can judge. Among `lapse_years`' candidates, the pool is every lapsed charge no rule read as a year: those in
-    groups too small to judge (fewer than MIN_CUSTOMERS customers, or MIN_SHARE of them: rare), those `lapse_years`
-    judged months, and tier multiples item 39 judged months (its years, and `lapse_years`', are left out). When the
-    pool holds MIN_CUSTOMERS lapses or more and at least twice what its renewed months would give at the rate months
-    of 2 to 5 seats lapse, (renewed at its amounts + 1) x (months lapsed + 1) / months renewed, most of its lapses are
-    years, and each rare group whose own lapses are also twice what its own renewed months would give, and that no
-    more customers renewed monthly than let lapse (an amount plans start at is mostly a month: on generated logs a
-    rare lapsed amount renewed more often than it lapsed was a year 45 times of 110, one never renewed 179 of 210), is
-    read as a year once its renewal was due."""
+    """The book with its pooled years: `lapse_years` for the amounts too rarely lapsed to judge alone, judged
+    together (without seat counts, until a single charge is a year old; after item 39's tier multiples,
+    `with_young_tier_points`). In a young log most amounts lapse once or twice (756, 648, 162 each once in a log's
+    second month), which no amount's own count can judge. Among `lapse_years`' candidates, the pool is every lapsed
+    charge no rule read as a year: those in groups too small to judge (fewer than MIN_CUSTOMERS customers, or
+    MIN_SHARE of them: rare), those `lapse_years` judged months, and tier multiples item 39 judged months (its years,
+    and `lapse_years`', are left out). When the pool holds MIN_CUSTOMERS lapses or more and at least twice what its
+    renewed months would give at the rate months of 2 to 5 seats lapse, (renewed at its amounts + 1) x (months lapsed
+    + 1) / months renewed, most of its lapses are years, and each rare group whose own lapses are also twice what its
+    own renewed months would give, and that no more customers renewed monthly than let lapse (an amount plans start
+    at is mostly a month: on generated logs a small group the rest of this rule reads as a year was truly one 20
+    times of 62 where its amount renewed more often than it lapsed, 72 of 89 where it never renewed; docs/billing.md
+    item 44), is read as a year once its renewal was due."""
     found = _candidates(ev, book, annual_min)
     if found is None or not found[0].any():
         return book
