@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 
 from kpi.billing.pricebook.book import MIN_CUSTOMERS, TOLERANCE, PriceBook, close, times
 from kpi.billing.pricebook.evidence import PriceEvidence
@@ -243,17 +244,16 @@ def pooled_years(ev: PriceEvidence, book: PriceBook, annual_min: float) -> Price
         return book
     ok, mr, ml = found
     lapsed, anchors, cust = ev.lapsed_amount, ev.anchor_amount, ev.lapsed_cust
-    idx = np.flatnonzero(ok)
-    group, supported = value_groups(lapsed[idx], cust[idx])
-    medians = {g: round(float(np.median(lapsed[idx][group == g])), 2) for g in np.unique(group).tolist()}
-    years41 = {p.amount for p in book.lapse_years}
-    tier = _tier_multiples(book, lapsed[idx])  # item 39 judged these (none when it compared nothing)
-    in_year = (supported[group] & np.isin([medians[g] for g in group.tolist()], list(years41))) | \
-        (tier & book.tier_points)
+    values, who = lapsed[ok], cust[ok]
+    group, supported = value_groups(values, who)  # groups numbered 0 .. n - 1
+    # each group's median to the cent, rounded as price_groups rounds the Price it makes of a group
+    median = np.array([round(float(m), 2) for m in pd.Series(values).groupby(group).median()])
+    tier = _tier_multiples(book, values)  # item 39 judged these (none when it compared nothing)
+    in_year = (supported & np.isin(median, [p.amount for p in book.lapse_years]))[group] | (tier & book.tier_points)
     rare = ~supported[group] & ~tier
     pool = ~in_year
     # the renewals at the pool's amounts, and, where item 39 judged tier multiples months, at every tier multiple
-    renewing = near(anchors, tuple(np.unique(np.round(lapsed[idx][pool], 2)).tolist()))
+    renewing = near(anchors, tuple(np.unique(np.round(values[pool], 2)).tolist()))
     if not book.tier_points:
         renewing |= _tier_multiples(book, anchors)
     renewed = int(renewing.sum())
@@ -262,14 +262,14 @@ def pooled_years(ev: PriceEvidence, book: PriceBook, annual_min: float) -> Price
     if n_pool < MIN_CUSTOMERS or n_pool < 2 * expected:
         return book
     out = []
-    for g in np.unique(group[rare]).tolist():
-        members = rare & (group == g)
-        n = int(members.sum())
-        anchored = near_count(anchors, tuple(np.unique(np.round(lapsed[idx][members], 2)).tolist()))
+    small = pd.DataFrame({"group": group[rare], "amount": np.round(values[rare], 2), "customer": who[rare]})
+    for g, members in small.groupby("group"):
+        n = len(members)
+        anchored = near_count(anchors, tuple(members["amount"].unique().tolist()))
         if n >= 2 * (anchored + 1) * (ml + 1) / mr and anchored <= n:
-            customers = len(set(cust[idx][members].tolist()))
-            out.append(Price(medians[g], n, customers,
-                             f"single charges whose monthly renewal never came; too few at {medians[g]:.2f} to judge "
+            at = float(median[g])
+            out.append(Price(at, n, int(members["customer"].nunique()),
+                             f"single charges whose monthly renewal never came; too few at {at:.2f} to judge "
                              f"alone ({n} lapsed after their first month, {anchored} renewed), so judged with every "
                              f"lapse at an amount that can be a year or a month of several seats that no rule read as "
                              f"a year, the amounts judged months included: {n_pool} lapsed and {renewed} renewed, "
