@@ -203,17 +203,22 @@ class Verdict:
 def year_ratio(monthly: tuple[Price, ...], annual: tuple[Price, ...]) -> float:
     """How many months of a monthly seat price the book's year costs: annual / monthly for the best supported pair of
     a monthly and an annual price (the fewer customers of the two) whose ratio is a plausible year (MIN_ANNUAL_MONTHS
-    to 12 months); 0.0 when none is. With two products (25 and 45 a month, 300 and 540 a year) the best supported
-    monthly and annual prices need not be one product's: 540 / 25 is no year."""
-    best, ratio = 0, 0.0
+    to 12 months), a whole number of months before any other; 0.0 when none is. With two products (25 and 45 a month,
+    300 and 540 a year) the best supported monthly and annual prices need not be one product's: 540 / 25 is no year;
+    nor need a discounted tier's year be its list price's (287.10 = 11 months of 26.10, 9.9 of the list 29.00: the list
+    year is 11 months). Prices the book assumed (10 or 12 months, SWITCH_RATIOS) or learned from what did not renew
+    say nothing of it."""
+    best: tuple[bool, int] = (False, 0)
+    ratio = 0.0
     for m in monthly:
         for a in annual:
-            if a.lapsed:  # a tier learned from what did not renew says nothing of how many months a year costs
+            if a.lapsed or a.assumed:
                 continue
             r = a.amount / m.amount
             support = min(max(m.customers, 1), max(a.customers, 1))
-            if MIN_ANNUAL_MONTHS <= r <= 12 * (1 + TOLERANCE) and support > best:
-                best, ratio = support, r
+            rank = (abs(r - round(r)) <= TOLERANCE * r, support)
+            if MIN_ANNUAL_MONTHS <= r <= 12 * (1 + TOLERANCE) and rank > best:
+                best, ratio = rank, r
     return ratio
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from kpi.billing.pricebook import (
     PriceBook,
+    months_a_year,
     year_ratio,
 )
 from kpi.billing.pricebook.learning import _derived
@@ -176,6 +177,22 @@ def test_the_year_of_two_products_is_read_within_one_product():
     book = PriceBook("learned", monthly_seat=monthly_prices, annual_seat=annual_prices)
     assert book.switch_ratios == (10.0, 12.0)
     assert year_ratio((Price(25.0, 9, 9, "x"),), (Price(100.0, 9, 9, "x"),)) == 0.0  # 4 months: no year, no ratio
+
+
+def test_the_year_ratio_is_whole_months_and_never_an_assumption():
+    """Generated seat11 (29 a seat a month, a year 11 months; a 10%-off tier 26.10, its year 287.10) at its second
+    month end: the book had 287.10 from three customers' annual charges before any monthly series taught 26.10, and
+    the list price's year 319 only from what lapsed. 287.10 / 29 = 9.9 made the book's year 9.9 months, so 303.05 by
+    a one-seat customer (10.45 months of 29, the 5%-off tier's year) was read by no rule and churned a month later.
+    A pair of whole months wins over better support; a year the book assumed (10 or 12 months) says nothing."""
+    monthly_prices = (Price(29.0, 8, 8, "x"), Price(12.0, 6, 6, "x"))
+    annual_prices = (Price(287.1, 3, 3, "x"), Price(132.0, 2, 2, "x"))
+    assert year_ratio(monthly_prices, annual_prices) == pytest.approx(11.0)  # 132 / 12, not 287.10 / 29
+    assert year_ratio(monthly_prices, (Price(287.1, 3, 3, "x"),)) == pytest.approx(287.1 / 29)  # the only pair
+    assumed = (Price(290.0, 0, 0, "assumed", assumed=True), Price(348.0, 0, 0, "assumed", assumed=True))
+    assert year_ratio(monthly_prices, assumed) == 0.0  # the first assumption (10 months) is no measure
+    book = PriceBook("learned", monthly_seat=monthly_prices, annual_seat=assumed)
+    assert months_a_year(book) == 12.0  # the book cannot say: a discounted year is at most 12 months
 
 
 def flat_plan_and_seat_customers(others: tuple[int, ...], plan: float = 49.0, plan_seats: int = 4,
