@@ -11,8 +11,9 @@ takes them from `[billing] price_book`. One module per step, in the order a run 
    - `groups`: values within TOLERANCE of each other are one price when MIN_CUSTOMERS customers support it;
    - `pairs`: a seat's month and year paired among single charges, before any monthly series renews (a log's first
      month) and, without seat counts, until a single charge is a year old;
-   - `lapses`: until a single charge is a year old, what did not renew a month later (a year lapses after its first
-     month; a month of several seats rarely does);
+   - `lapses`: until a single charge is a year old (a flat plan's year at any age; tier multiples until the year-old
+     ones are enough), what did not renew a month later (a year lapses after its first month; a month of several
+     seats rarely does);
    - `renewals`: once single charges are a year old, what renewed a year later.
 3. `reading`: what the book says of each charge (`read_amounts`: a month of seats, a year of seats, an annual price
    point, or the likelier of two readings), which kpi.billing.terms turns into terms and kpi.billing.reasons cites.

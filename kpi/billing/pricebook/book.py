@@ -36,6 +36,7 @@ ANNUAL_CODES = (ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, ANNUAL_UNLISTED, ANNU
 MONTHLY_CODES = (MONTHLY_SEATS, MONTHLY_LIKELY, MONTHLY_RESUMED)
 MAX_SEATS = 10_000
 MIN_MIX_EVIDENCE = 10  # single charges matching seats x a price exactly, and monthly series, needed to weigh the mix
+MIN_AGED = 10  # year-old single charges at the list price and at tiers needed to compare their renewals
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,15 @@ class PriceBook:
     unlisted: bool = True  # a charge at a tier not learned yet may be a year (ANNUAL_UNLISTED, ANNUAL_UNPRICED)
     # no seat counts to weigh: whole multiples of every learned annual seat price (tiers too) are annual points, for
     # charges whose renewal was due, when the log's year-old single charges at a tier renewed a year later at least
-    # renewals.TIER_RENEWAL_RATIO times as often as those at the list price (a young log:
+    # renewals.TIER_RENEWAL_RATIO times as often as those at the list price (until those are enough:
     # `lapses.with_young_tier_points`)
     tier_points: bool = False
     tier_renewals: tuple[int, ...] = ()  # (list renewed, list aged, tier renewed, tier aged), when compared
-    tier_lapses: tuple[int, ...] = ()  # in a young log: (months renewed, months lapsed, tier renewed, tier lapsed)
-    tier_units: tuple[float, ...] = ()  # in a young log: the year prices whose multiples those are (the tiers)
+    # before renewals a year later can say: (months renewed, months lapsed, tier renewed, tier lapsed), the lapses of
+    # charges not yet a year old
+    tier_lapses: tuple[int, ...] = ()
+    tier_units: tuple[float, ...] = ()  # ... and the year prices whose multiples those are (the tiers)
+    tier_aged: tuple[int, ...] = ()  # ... and the year-old charges too few to compare, as tier_renewals counts them
     # no seat counts, a young log: amounts whose lapsed charges are years (`lapses.lapse_years`), for charges whose
     # renewal was due only; and (months renewed, months lapsed) of the months of several seats they were compared with
     lapse_years: tuple[Price, ...] = ()
@@ -143,8 +147,15 @@ class PriceBook:
             elif self.tier_lapses:
                 mr, ml, tr, tl = self.tier_lapses
                 units = ", ".join(f"{u:.2f}" for u in self.tier_units)
-                out.append(("tier multiples", f"no single charge a year old yet: {ml} of {mr + ml} months of 2 seats "
-                                              f"or more lapsed after their first month, and {tl} of {tr + tl} charges "
+                if self.tier_aged:
+                    lr, la, tr_, ta = self.tier_aged
+                    before = (f"too few single charges a year old to compare their renewals ({lr} of {la} at k x the "
+                              f"list price renewed a year later, {tr_} of {ta} at k x a tier price; {MIN_AGED} of "
+                              "each needed), so what did not renew a month later, among those not yet a year old")
+                else:
+                    before = "no single charge a year old yet"
+                out.append(("tier multiples", f"{before}: {ml} of {mr + ml} months of 2 seats or more lapsed after "
+                                              f"their first month, and {tl} of {tr + tl} charges "
                                               f"at k x a tier price ({units}), where such months would give about "
                                               f"{(tr + 1) * (ml + 1) / mr:.1f} (years when more than twice that): "
                                               f"tier multiples whose renewal was due are {verdict}"))
@@ -203,23 +214,28 @@ class Verdict:
 def year_ratio(monthly: tuple[Price, ...], annual: tuple[Price, ...]) -> float:
     """How many months of a monthly seat price the book's year costs: annual / monthly for the best supported pair of
     a monthly and an annual price (the fewer customers of the two) whose ratio is a plausible year (MIN_ANNUAL_MONTHS
-    to 12 months), a whole number of months before any other; 0.0 when none is. With two products (25 and 45 a month,
-    300 and 540 a year) the best supported monthly and annual prices need not be one product's: 540 / 25 is no year;
-    nor need a discounted tier's year be its list price's (287.10 = 11 months of 26.10, 9.9 of the list 29.00: the list
-    year is 11 months). Prices the book assumed (10 or 12 months, SWITCH_RATIOS) or learned from what did not renew
-    say nothing of it."""
-    best: tuple[bool, int] = (False, 0)
-    ratio = 0.0
+    to 12 months); among pairs with at least half the best one's support, a whole number of months first; 0.0 when
+    none is. With two products (25 and 45 a month, 300 and 540 a year) the best supported monthly and annual prices
+    need not be one product's: 540 / 25 is no year; nor need a discounted tier's year be its list price's (287.10 =
+    11 months of 26.10, 9.9 of the list 29.00: the list year is 11 months, 319 = 11 x 29, as well supported). A
+    rarely paid pair does not outvote the list prices by being whole (240 a year for the list 25, 9.6 months, is not
+    8 months because three customers pay 30 a month). Prices the book assumed (10 or 12 months, SWITCH_RATIOS) or
+    learned from what did not renew say nothing of it."""
+    pairs = []
     for m in monthly:
         for a in annual:
             if a.lapsed or a.assumed:
                 continue
             r = a.amount / m.amount
-            support = min(max(m.customers, 1), max(a.customers, 1))
-            rank = (abs(r - round(r)) <= TOLERANCE * r, support)
-            if MIN_ANNUAL_MONTHS <= r <= 12 * (1 + TOLERANCE) and rank > best:
-                best, ratio = rank, r
-    return ratio
+            if MIN_ANNUAL_MONTHS <= r <= 12 * (1 + TOLERANCE):
+                pairs.append((min(max(m.customers, 1), max(a.customers, 1)), r))
+    if not pairs:
+        return 0.0
+    most = max(support for support, _ in pairs)
+    # the first pair of the best (whole, support), in the order the prices are listed
+    best = max(((abs(r - round(r)) <= TOLERANCE * r and 2 * support >= most, support), -i)
+               for i, (support, r) in enumerate(pairs))
+    return pairs[-best[1]][1]
 
 
 def months_a_year(book: PriceBook) -> float:

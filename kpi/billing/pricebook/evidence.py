@@ -57,6 +57,7 @@ class PriceEvidence:
     lapsed_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))
     lapsed_value: np.ndarray = field(default_factory=lambda: np.zeros(0))
     lapsed_cust: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+    lapsed_aged: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # ... a year old or more at as_of
     # prorations on monthly series / the share of the series' period left (a log without seat counts learns its
     # monthly seat prices from these)
     prorated_value: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -82,7 +83,8 @@ class PriceEvidence:
                    anchor_amount=cat("anchor_amount", float), anchor_value=cat("anchor_value", float),
                    anchor_cust=cat("anchor_cust", object),
                    lapsed_amount=cat("lapsed_amount", float), lapsed_value=cat("lapsed_value", float),
-                   lapsed_cust=cat("lapsed_cust", object), prorated_value=cat("prorated_value", float),
+                   lapsed_cust=cat("lapsed_cust", object), lapsed_aged=cat("lapsed_aged", bool),
+                   prorated_value=cat("prorated_value", float),
                    prorated_cust=cat("prorated_cust", object))
 
 
@@ -119,11 +121,13 @@ def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np
     first = np.r_[True, log.cust[1:] != log.cust[:-1]] if len(log) else np.zeros(0, dtype=bool)
     every_single = spans.charge[(spans.series < 0) & (log.mode[spans.charge] == AUTO)]
     singles = spans.charge[(spans.series < 0) & ~log.pending[spans.charge]]
-    aged = singles[(log.mode[singles] == AUTO) & (add_months(log.t[singles], 12) + log.tol_ns <= log.as_of)]
+    year_due = add_months(log.t[singles], 12) + log.tol_ns <= log.as_of  # per single charge
+    aged = singles[(log.mode[singles] == AUTO) & year_due]
     anchors = spans.charge[spans.series >= 0]
     last_of_customer = np.r_[log.cust[1:] != log.cust[:-1], True] if len(log) else np.zeros(0, dtype=bool)
     # ... the customer's last charge: seats added since would make today's count no longer the one it paid for
-    lapsed = singles[(log.mode[singles] == AUTO) & last_of_customer[singles]]
+    lapsing = (log.mode[singles] == AUTO) & last_of_customer[singles]
+    lapsed = singles[lapsing]
     renewed = aged[yearly[aged] >= 0]
     kept = renewed[same_amount(log.amount[renewed], log.amount[yearly[renewed]])]
     return PriceEvidence(
@@ -152,6 +156,7 @@ def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np
         lapsed_amount=log.amount[lapsed],
         lapsed_value=log.amount[lapsed] / log.seats[lapsed],
         lapsed_cust=log.ids[log.cust[lapsed]],
+        lapsed_aged=year_due[lapsing],
         prorated_value=log.amount[mpc] / month_left,
         prorated_cust=log.ids[log.cust[mpc]],
     )

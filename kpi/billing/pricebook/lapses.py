@@ -1,21 +1,24 @@
-"""A young log (kpi.billing.pricebook, step 4): what did not renew a month later, until a single charge is a year old.
+"""A young log (kpi.billing.pricebook, step 4): what did not renew a month later, until a single charge is a year old
+(two rules longer: below).
 
 A year lapses after its first month by nature; a month of several seats rarely does (on the shared log none of the 140
-plans at 36 to 108 did, while 33 of 185 at 18 did). So before any charge is a year old, the charges whose first
-monthly renewal was due and never came (each its customer's last) teach the years a young log holds:
+plans at 36 to 108 did, while 33 of 185 at 18 did). So the charges whose first monthly renewal was due and never came
+(each its customer's last) teach the years a young log holds:
 - `lapsed_seat_prices`: a per-seat price, 6 to 12 months of a monthly seat price, that renewed at most half as often
   as the monthly seat prices (an annual seat price, exact seat matches only);
 - `amount_points` / `_lapsed_points`: without seat counts, such amounts (whole multiples of the commonest monthly
   amount) are annual points, the best supported one the list price when neither prorations nor a pair of amounts 10
   or 12 times apart (kpi.billing.pricebook.pairs) taught one;
 - `lapsed_plan_points`: 6 to 12 whole months of a flat plan's monthly price (490 = ten months of 49), seat counts or
-  not;
+  not, at any age of the log;
 - `lapse_years`: without seat counts, an amount that is a month of 2+ seats and can be a year (126) whose lapses
   outnumber twice what its renewed months would give;
-- `with_young_tier_points`: without seat counts, whether whole multiples of the tiers are years;
+- `with_young_tier_points`: without seat counts, whether whole multiples of the tiers are years (also in an older log
+  while its year-old charges are too few to compare);
 - `pooled_years` (after those two): without seat counts, the amounts too rarely lapsed to judge alone, judged
   together with every other lapse no rule read as a year.
-Once a charge is a year old, renewals a year later decide instead (kpi.billing.pricebook.renewals).
+Once a charge is a year old, renewals a year later decide instead (kpi.billing.pricebook.renewals), but for two rules:
+a flat plan's year is one at any age, and tier multiples are judged by lapses until the year-old ones are enough.
 """
 
 from __future__ import annotations
@@ -95,14 +98,17 @@ def lapsed_seat_prices(ev: PriceEvidence, monthly: list[Price], annual: list[Pri
 
 
 def _never_renewed(anchors: np.ndarray, lapsed: np.ndarray, cust: np.ndarray, base: float | tuple[float, ...],
-                   ok: np.ndarray) -> tuple[list[tuple[Price, int]], int, int]:
+                   ok: np.ndarray, rate: tuple[int, int] | None = None) -> tuple[list[tuple[Price, int]], int, int]:
     """The groups of lapsed[ok] (values of single charges whose monthly renewal was due and never came: per seat, or
     amounts) paid by MIN_CUSTOMERS+ customers that renewed a month later at most MAX_LAPSED_RENEWAL times as often as
     `base` did (a price, or several pooled: the charges at any of them), counting each monthly series' anchor
     (`anchors`, same unit) as renewed and each lapsed charge as not; each with its anchors, then base's anchors and
-    charges (none when base has fewer than MIN_LAPSED_EVIDENCE)."""
+    charges (none when base has fewer than MIN_LAPSED_EVIDENCE). `rate`: base's (renewed, charges) counted elsewhere
+    (in another unit) instead."""
     renewed = near_count(anchors, base)
     charges = renewed + near_count(lapsed, base)
+    if rate is not None:
+        renewed, charges = rate
     if charges < MIN_LAPSED_EVIDENCE or renewed == 0:
         return [], renewed, charges
     out = []
@@ -279,19 +285,23 @@ def pooled_years(ev: PriceEvidence, book: PriceBook, annual_min: float) -> Price
 
 
 def lapsed_plan_points(ev: PriceEvidence, book: PriceBook, plans: tuple[float, ...], annual_min: float) -> PriceBook:
-    """The book with the flat plans' years a young log teaches by what did not renew, seat counts or not: an amount
+    """The book with the flat plans' years a log teaches by what did not renew, seat counts or not: an amount
     below annual_min_amount that MIN_CUSTOMERS+ customers paid in single charges whose first monthly renewal was due
     and never came, that is a whole number of months, MIN_ANNUAL_MONTHS to 12, to the cent, of a flat plan's monthly
     price (`_flat_plans`), and that renewed a month later at most MAX_LAPSED_RENEWAL times as often as the monthly
-    plans' prices together did (`_never_renewed`), is an annual price point: 490 paid once by eight customers,
+    plans' prices together did (`_never_renewed`; while fewer than MIN_LAPSED_EVIDENCE charges at those say how often,
+    as months of 1 to 5 seats at the monthly seat prices did: generated seat11 seed 1 at its second month end, five
+    490s of January beside four customers of 49), is an annual price point: 490 paid once by eight customers,
     renewed by none a month later, is ten months of 49, a plan customers renew every month. Seat amounts are left to
     the seat prices (`lapsed_seat_prices`: exact seat matches): as points, 126 = ten months of a 12.60 seat tier
     would read every pending 126 as a year, monthly plans of 7 seats x 18 too. A point is still a month where it is
-    exactly the customer's seats x a monthly seat price (`reading._read_amounts`). Only until a single charge is a
-    year old: then renewals a year later say which amounts are years (`renewals.renewed_points`). An amount that is a
-    whole multiple of an annual seat price the book has learned is left to it, and a point the book has is not listed
-    twice."""
-    if len(ev.aged_amount) or not plans or not len(ev.lapsed_amount) or not len(ev.anchor_amount):
+    exactly the customer's seats x a monthly seat price (`reading._read_amounts`). At any age of the log: renewals a
+    year later list an amount only once three customers have renewed it (`renewals.renewed_points`), and whole months
+    of a flat plan are no month of anything, young log or not (generated seat11 seed 6 at its 13th month end, seats
+    of then: six 490s of December, ten months of the flat 49, read as "20 seats x 24.50 a month" and churned, as two
+    of January 2016's had renewed a year later). An amount that is a whole multiple of an annual seat price the book
+    has learned is left to it, and a point the book has is not listed twice."""
+    if not plans or not len(ev.lapsed_amount) or not len(ev.anchor_amount):
         return book
     flat = _flat_plans(ev, book, plans)
     amount = np.round(ev.lapsed_amount, 2)  # to the cent: a year is whole months of a plan's price
@@ -313,6 +323,21 @@ def lapsed_plan_points(ev: PriceEvidence, book: PriceBook, plans: tuple[float, .
     if not ok.any():
         return book
     found, renewed, charges = _never_renewed(ev.anchor_amount, amount, ev.lapsed_cust, plans, ok)
+    rate_of = "the monthly plans' prices"
+    if charges < MIN_LAPSED_EVIDENCE and book.monthly_seat:
+        # too few months at the plans' prices yet (a log's second month: four customers of 49): how often months of 1 to
+        # 5 seats at the monthly seat prices renewed (by amount: a customer gone may have no seat count left)
+        def seat_months(values: np.ndarray) -> int:
+            out = np.zeros(len(values), dtype=bool)
+            for m in book.monthly_seat:
+                out |= times(values, m.amount) & (values < MIN_ANNUAL_MONTHS * m.amount * (1 - TOLERANCE))
+            return int(out.sum())
+
+        renewed = seat_months(ev.anchor_amount)
+        charges = renewed + seat_months(ev.lapsed_amount)
+        found, renewed, charges = _never_renewed(ev.anchor_amount, amount, ev.lapsed_cust, plans, ok,
+                                                 rate=(renewed, charges))
+        rate_of = "months of 1 to 5 seats at the monthly seat prices (too few months at the plans' own yet)"
     points = []
     for g, anchored in found:
         at = np.array([g.amount])
@@ -322,7 +347,7 @@ def lapsed_plan_points(ev: PriceEvidence, book: PriceBook, plans: tuple[float, .
             continue
         points.append(replace(g, basis=f"single charges whose monthly renewal never came: {anchored} of "
                                        f"{anchored + g.charges} charges of {g.amount:.2f} renewed a month later, "
-                                       f"{renewed} of {charges} at the monthly plans' prices; "
+                                       f"{renewed} of {charges} at {rate_of}; "
                                        f"{round(g.amount / of)} months of {of:.2f}, a monthly plan's price"))
     return replace(book, annual_points=(*book.annual_points, *points)) if points else book
 
@@ -349,7 +374,8 @@ def _flat_plans(ev: PriceEvidence, book: PriceBook, plans: tuple[float, ...]) ->
 
 
 def with_young_tier_points(book: PriceBook, evidence: PriceEvidence, learned: list[Price]) -> PriceBook:
-    """`renewals.with_tier_points` before any single charge is a year old, from what did not renew a month later. A
+    """`renewals.with_tier_points` before renewals a year later can say (no single charge a year old, or too few), from
+    what did not renew a month later. A
     month of several seats rarely lapses after its first month (on the shared log none of the 140 plans at 36 to 108
     did, while 33 of 185 at 18 did: the most common amount, one seat's month, is no measure of them), and a year
     always does. Count, among monthly series' anchors and lapsed single charges (the customer's last, renewal due and
@@ -384,7 +410,10 @@ def with_young_tier_points(book: PriceBook, evidence: PriceEvidence, learned: li
 
     mr, ml = int(months_of_seats(anchors).sum()), int(months_of_seats(lapsed).sum())
     tr = int(_at_tier(anchors, units, taught, learned[0].amount).sum())
-    tl = int(_at_tier(lapsed, units, taught, learned[0].amount).sum())
+    # a tier multiple a year old that lapsed did not renew a year later either: renewals judge it
+    # (`renewals.with_tier_points`), and most such are months; a month of seats lapsed is one at any age
+    young = ~evidence.lapsed_aged if len(evidence.lapsed_aged) == len(lapsed) else np.ones(len(lapsed), dtype=bool)
+    tl = int((_at_tier(lapsed, units, taught, learned[0].amount) & young).sum())
     if mr + ml < MIN_LAPSED_EVIDENCE or mr == 0 or tl < MIN_CUSTOMERS:
         return book
     return replace(book, tier_points=tl * mr >= 2 * (tr + 1) * (ml + 1), tier_lapses=(mr, ml, tr, tl),

@@ -21,7 +21,7 @@
   annual evidence at all, 10 or 12 months of the monthly list price stand in (assumed), for seat matches and for the
   weighing.
 - annual price points (flat plans): from renewals a year later (kpi.billing.pricebook.renewals.renewed_points) and,
-  until a single charge is a year old, from what did not renew a month later (lapses.lapsed_plan_points).
+  at any age of the log, from what did not renew a month later (lapses.lapsed_plan_points).
 - the log's mix of plans, to weigh two readings of one amount (`with_mix`), and, without seat counts, whether tier
   multiples are years (renewals.with_tier_points, lapses.with_young_tier_points).
 """
@@ -63,6 +63,8 @@ from kpi.billing.pricebook.renewals import renewed_points, with_tier_points
 from kpi.billing.prices import MIN_ANNUAL_MONTHS, Price
 from kpi.billing.series import Series, Spans
 from kpi.params import BillingRules, PriceList
+
+ONE_SEAT_COUNT = 0.8  # of a tier's customers at one seat count, the rest strays: a flat plan's price over it
 
 
 def learn_price_book(log: Log, rules: BillingRules, series: Series, spans: Spans, proration_charges: np.ndarray,
@@ -159,19 +161,23 @@ def monthly_plan_amounts(ev: PriceEvidence) -> tuple[float, ...]:
 
 def _seat_tiers(prices: list[Price], values: np.ndarray, amounts: np.ndarray, cust: np.ndarray) -> list[Price]:
     """The monthly seat prices learned from series / seats, less the tiers (all but the list price) that are a flat
-    plan's price divided by the one seat count its customers share: every charge behind the tier is the same amount,
-    k seats x it for one k, and MIN_CUSTOMERS+ customers at other seat counts, whose charges no other price of the
-    book reads per seat, pay that amount too (generated seat11: 19 customers with 4 seats on the flat 49 taught
-    "12.25 a seat", while customers with 2, 3 and 8 seats paid 49 as well; 490, ten months of 49, then read as 40
-    seats x 12.25 for a month, and was kept from being an annual point). The list price is not checked (docs/billing.md
-    item 40, Known limits)."""
+    plan's price divided by the one seat count its customers share: every charge behind the tier is the same amount, k
+    seats x it for one k, strays aside (`_one_seat_count`: generated seat11 seed 6, seats of then, nine 2-seat
+    customers of the flat 49 taught "24.50 a seat", and 440.80, 16 seats x 27.55 by a customer with 18 seats then,
+    read 24.49 a seat), and MIN_CUSTOMERS+ customers at other seat counts, whose charges no other price of the
+    book reads per seat, pay that amount too (generated seat11: 19 customers with 4 seats on the flat 49 taught "12.25
+    a seat", while customers with 2, 3 and 8 seats paid 49 as well; 490, ten months of 49, then read as 40 seats x
+    12.25 for a month, and was kept from being an annual point). The list price is not checked (docs/billing.md items
+    40 and 48, Known limits)."""
     seats = np.rint(amounts / values)
     out = prices[:1]
     for p in prices[1:]:
         near = np.abs(values - p.amount) <= TOLERANCE * p.amount
-        if len(np.unique(seats[near])) == 1:
+        k = _one_seat_count(seats[near], cust[near])
+        if k is not None:
+            near &= seats == k
             plan = float(np.median(amounts[near]))
-            others = close(amounts, np.full(len(amounts), plan)) & (seats != seats[near][0])
+            others = close(amounts, np.full(len(amounts), plan)) & (seats != k)
             for q in prices:  # a charge another price reads per seat is that price's, not the plan's
                 if q is not p:
                     others &= ~(np.abs(values - q.amount) <= TOLERANCE * q.amount)
@@ -179,6 +185,21 @@ def _seat_tiers(prices: list[Price], values: np.ndarray, amounts: np.ndarray, cu
                 continue
         out.append(p)
     return out
+
+
+def _one_seat_count(seats: np.ndarray, cust: np.ndarray) -> float | None:
+    """The one seat count behind a tier's charges (`seats`, by customers `cust`), strays aside: other seat counts, each
+    held by a single customer, that together hold at most 1 - ONE_SEAT_COUNT of its customers (nine 2-seat customers
+    and one with 18). None otherwise: a seat price several seat counts pay (14.40 by 1, 1, 5, 7 and 13 seats; 24.50
+    by two 2-seat customers beside eight 4-seat ones at 12.25)."""
+    held = pd.DataFrame({"k": seats, "c": cust}).drop_duplicates().groupby("k")["c"].nunique()
+    if not len(held):
+        return None
+    main = held.idxmax()
+    others = held.drop(main)
+    if (others > 1).any() or held[main] < ONE_SEAT_COUNT * held.sum():
+        return None
+    return float(main)
 
 
 def _prorated_monthly(ev: PriceEvidence, annual: list[Price]) -> list[Price]:

@@ -7,7 +7,7 @@ kpi.billing.pricebook.book:
 - ANNUAL_POINT: A = a configured annual price point (flat plans); or, when the log gives no seat counts
   to weigh, A = k x the annual list price (k seats bought for a year), or, for a charge whose renewal was
   due, k x a learned tier price when the log's year-old tier multiples renewed at least half as often as
-  its list multiples (kpi.billing.pricebook.renewals.with_tier_points), or, before any charge is a year old, when they
+  its list multiples (kpi.billing.pricebook.renewals.with_tier_points), or, before those renewals can say, when they
   lapsed after a month at least twice as often as months of several seats would
   (kpi.billing.pricebook.lapses.with_young_tier_points; its tiers include the amounts below and the points a young log
   learned by lapses); or, before any charge is a year old and for a charge whose renewal was due, an amount whose
