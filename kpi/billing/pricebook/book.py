@@ -65,8 +65,8 @@ class PriceBook:
     # `lapses.with_young_tier_points`)
     tier_points: bool = False
     tier_renewals: tuple[int, ...] = ()  # (list renewed, list aged, tier renewed, tier aged), when compared
-    # before renewals a year later can say: (months renewed, months lapsed, tier renewed, tier lapsed), the lapses of
-    # charges not yet a year old
+    # before renewals a year later can say: (months renewed, months lapsed, tier renewed, tier lapsed; tier multiples
+    # lapsed only among charges not yet a year old)
     tier_lapses: tuple[int, ...] = ()
     tier_units: tuple[float, ...] = ()  # ... and the year prices whose multiples those are (the tiers)
     tier_aged: tuple[int, ...] = ()  # ... and the year-old charges too few to compare, as tier_renewals counts them
@@ -141,9 +141,11 @@ class PriceBook:
             verdict = "read as annual" if self.tier_points else "not read as annual (they may be months of seats)"
             if self.tier_renewals:
                 lr, la, tr, ta = self.tier_renewals
+                short = (f" (fewer than {MIN_AGED}, but even if the rest of {MIN_AGED} renewed, under half the list "
+                         "price's rate)") if ta < MIN_AGED else ""
                 out.append(("tier multiples", f"single charges a year old or more: {lr} of {la} at k x the list price "
-                                              f"renewed a year later, {tr} of {ta} at k x a tier price: tier multiples "
-                                              f"are {verdict}"))
+                                              f"renewed a year later, {tr} of {ta} at k x a tier price{short}: tier "
+                                              f"multiples are {verdict}"))
             elif self.tier_lapses:
                 mr, ml, tr, tl = self.tier_lapses
                 units = ", ".join(f"{u:.2f}" for u in self.tier_units)
@@ -151,7 +153,8 @@ class PriceBook:
                     lr, la, tr_, ta = self.tier_aged
                     before = (f"too few single charges a year old to compare their renewals ({lr} of {la} at k x the "
                               f"list price renewed a year later, {tr_} of {ta} at k x a tier price; {MIN_AGED} of "
-                              "each needed), so what did not renew a month later, among those not yet a year old")
+                              "each needed), so what did not renew a month later (tier multiples not yet a year "
+                              "old)")
                 else:
                     before = "no single charge a year old yet"
                 out.append(("tier multiples", f"{before}: {ml} of {mr + ml} months of 2 seats or more lapsed after "

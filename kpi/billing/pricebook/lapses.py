@@ -331,6 +331,10 @@ def lapsed_plan_points(ev: PriceEvidence, book: PriceBook, plans: tuple[float, .
             out = np.zeros(len(values), dtype=bool)
             for m in book.monthly_seat:
                 out |= times(values, m.amount) & (values < MIN_ANNUAL_MONTHS * m.amount * (1 - TOLERANCE))
+            for a in book.annual_seat:  # ... and no year the book reads already (180, a seat's year, is 4 x 45)
+                out &= ~times(values, a.amount)
+            for pt in book.annual_points:
+                out &= ~close(values, np.full(len(values), pt.amount))
             return int(out.sum())
 
         renewed = seat_months(ev.anchor_amount)
@@ -412,8 +416,7 @@ def with_young_tier_points(book: PriceBook, evidence: PriceEvidence, learned: li
     tr = int(_at_tier(anchors, units, taught, learned[0].amount).sum())
     # a tier multiple a year old that lapsed did not renew a year later either: renewals judge it
     # (`renewals.with_tier_points`), and most such are months; a month of seats lapsed is one at any age
-    young = ~evidence.lapsed_aged if len(evidence.lapsed_aged) == len(lapsed) else np.ones(len(lapsed), dtype=bool)
-    tl = int((_at_tier(lapsed, units, taught, learned[0].amount) & young).sum())
+    tl = int((_at_tier(lapsed, units, taught, learned[0].amount) & ~evidence.lapsed_aged).sum())
     if mr + ml < MIN_LAPSED_EVIDENCE or mr == 0 or tl < MIN_CUSTOMERS:
         return book
     return replace(book, tier_points=tl * mr >= 2 * (tr + 1) * (ml + 1), tier_lapses=(mr, ml, tr, tl),

@@ -190,15 +190,17 @@ def _seat_tiers(prices: list[Price], values: np.ndarray, amounts: np.ndarray, cu
 def _one_seat_count(seats: np.ndarray, cust: np.ndarray) -> float | None:
     """The one seat count behind a tier's charges (`seats`, by customers `cust`), strays aside: other seat counts, each
     held by a single customer, that together hold at most 1 - ONE_SEAT_COUNT of its customers (nine 2-seat customers
-    and one with 18). None otherwise: a seat price several seat counts pay (14.40 by 1, 1, 5, 7 and 13 seats; 24.50
-    by two 2-seat customers beside eight 4-seat ones at 12.25)."""
+    and one with 18), beside a seat count of 2 or more. None otherwise: a seat price several seat counts pay (14.40 by
+    1, 1, 5, 7 and 13 seats; 24.50 by two 2-seat customers beside eight 4-seat ones at 12.25), or one seat and
+    strays (14.40 by eight one-seat customers and a 5-seat one: with today's seat counts a customer who grew since
+    pays a one-seat price at another count, as a flat plan's customer would)."""
     held = pd.DataFrame({"k": seats, "c": cust}).drop_duplicates().groupby("k")["c"].nunique()
     if not len(held):
         return None
     main = held.idxmax()
     others = held.drop(main)
-    if (others > 1).any() or held[main] < ONE_SEAT_COUNT * held.sum():
-        return None
+    if main < 2 or (others > 1).any() or held[main] < ONE_SEAT_COUNT * held.sum():
+        return None  # one seat: customers who grew since look like a plan's at any other count
     return float(main)
 
 

@@ -58,7 +58,8 @@ def with_tier_points(book: PriceBook, evidence: PriceEvidence) -> PriceBook:
     from a log's 13th month end until the year-old ones were enough (generated noseats seed 5: the 13th to the 17th;
     summed over seeds, 24% more churn published than the truth at the 13th and 14th). Unless the year-old charges
     at tier multiples already say months: even if every one still to come renewed, MIN_AGED of them could not reach
-    the ratio (0 of 9 renewed, where the list price renews 6 in 10)."""
+    the ratio to the list price's own rate, once MIN_AGED charges at the list price say it (0 of 9 renewed, where
+    the list price renews 6 in 10)."""
     learned = [a for a in book.annual_seat if not a.assumed and not a.derived]
     if not len(evidence.aged_amount):
         return with_young_tier_points(book, evidence, learned)
@@ -73,8 +74,10 @@ def with_tier_points(book: PriceBook, evidence: PriceEvidence) -> PriceBook:
     la, ta = int(at_list.sum()), int(at_tier.sum())
     lr, tr = int((renewed & at_list).sum()), int((renewed & at_tier).sum())
     aged = (lr, la, tr, ta)
-    if la >= MIN_AGED and ta >= MIN_AGED and lr:
+    if la >= MIN_AGED and ta >= MIN_AGED:
+        if not lr:  # nothing at the list price renewed: no rate to compare with
+            return book
         return replace(book, tier_points=(tr / ta) >= TIER_RENEWAL_RATIO * (lr / la), tier_renewals=aged)
-    if la and lr and ta and (tr + max(MIN_AGED - ta, 0)) / max(ta, MIN_AGED) < TIER_RENEWAL_RATIO * (lr / la):
+    if la >= MIN_AGED and lr and ta and (tr + MIN_AGED - ta) / MIN_AGED < TIER_RENEWAL_RATIO * (lr / la):
         return replace(book, tier_points=False, tier_renewals=aged)  # the rest renewing could not make them years
     return replace(with_young_tier_points(book, evidence, learned), tier_aged=aged)

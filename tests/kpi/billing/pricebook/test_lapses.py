@@ -78,8 +78,19 @@ def test_without_seats_tier_multiples_are_judged_by_lapses_until_enough_charges_
         ["2017-02", "2017-03", "2017-04", "2017-05"], 24.0)
     assert dict(book.rows())["tier multiples"].startswith(
         "too few single charges a year old to compare their renewals (1 of 1 at k x the list price renewed a year "
-        "later, 0 of 1 at k x a tier price; 10 of each needed), so what did not renew a month later, among those not "
-        "yet a year old: 0 of 12 months")
+        "later, 0 of 1 at k x a tier price; 10 of each needed), so what did not renew a month later (tier multiples "
+        "not yet a year old): 0 of 12 months")
+
+
+def test_without_seats_a_list_rate_from_one_year_old_charge_vetoes_nothing():
+    """One year-old 180 renewed (1 of 1) and six year-old 288s not renewed: 0 of 10 could still be under half of 1 in
+    1, but one charge is no rate of the list price; what lapsed a month later decides, and 288 is a year (a review's
+    case against a veto that trusted any list rate)."""
+    rows = [("old", "2016-04-04 10:00", 180.0), ("old", "2017-04-04 10:00", 180.0)]
+    rows += [(f"gone{i}", f"2016-04-{6 + i:02d} 10:00", 288.0) for i in range(6)]
+    result = read(pd.concat([charges(*rows), young_no_seat_company()], ignore_index=True), "2017-05-31 23:59:59")
+    assert result.price_book.tier_points and not result.price_book.tier_renewals
+    assert month_ends(result, "2017-05-31 23:59:59", "x0")["2017-05"] == 24.0
 
 
 def test_without_seats_year_old_tier_multiples_that_cannot_reach_the_ratio_say_months():
@@ -639,8 +650,9 @@ def test_a_flat_plans_year_that_never_renewed_a_month_later_is_a_point_in_an_old
 
 def test_a_flat_plans_year_is_weighed_against_the_seat_prices_months_while_the_plans_own_are_few():
     """The seat customers pay 18 a seat at six seat counts, two customers at each: no amount but the flat 49 starts
-    the monthly series of three customers, and its four renewals are too few to say how often months renew. The seat
-    prices' months say it, by seat (10 of 12 renewed): 490, lapsed by three customers, is the flat plan's year.
+    the monthly series of three customers, and its four renewals are too few to say how often months renew. Months of
+    1 to 5 seats at the seat prices say it, by amount (9 of 10 renewed): 490, lapsed by three customers, is the flat
+    plan's year.
     Before, nothing was learned (generated seat11 seed 1 at its second month end: five 490s of January, beside four
     customers of 49, read as months and churned)."""
     log, counts = flat_second_month(seat_mix=True)
@@ -678,6 +690,22 @@ def test_the_seat_prices_months_count_the_customers_gone_whatever_their_seat_cou
     result = read(charges(*rows), as_of="2017-02-28 23:59:59", seat_counts=pd.Series(counts))
     assert result.price_book.annual_points == ()
     assert month_ends(result, "2017-02-28 23:59:59", "p") == {"2017-02": 490.0}
+
+
+def test_the_seat_prices_months_leave_out_the_years_the_book_reads():
+    """Seat prices 18 and 45 in a log's second month, 490 lapsed by three customers and renewed monthly by two, and
+    three one-seat customers' 180 (a seat's year the book reads, also 4 x 45) lapsed: those are years, not lapsed
+    months of 4 seats at 45, and the months' rate stays what months did (a review's case: counted as months, the
+    rate fell and 490 was no longer a year)."""
+    extra: list[tuple[str, str, float]] = []
+    for i in range(3):
+        extra += monthly(f"q{i}", f"2017-01-{10 + i:02d} 08:00", 45.0, 1)
+    extra += [(f"a{i}", f"2017-01-{15 + i:02d} 08:00", 180.0) for i in range(3)]
+    log, counts = flat_second_month(seat_mix=True, renewing=2, years=(3, 14, 31, 3, 14), extra=tuple(extra))
+    counts = pd.concat([counts, seats(**{f"q{i}": 1 for i in range(3)}, **{f"a{i}": 1 for i in range(3)})])
+    result = read(log, as_of="2017-02-28 23:59:59", seat_counts=counts)
+    assert [p.amount for p in result.price_book.annual_points] == [490.0], result.price_book.rows()
+    assert month_ends(result, "2017-02-28 23:59:59", "y2") == {"2017-01": 40.83, "2017-02": 40.83}
 
 
 @pytest.mark.parametrize("renewing", [3, 6])

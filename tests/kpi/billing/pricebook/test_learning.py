@@ -253,6 +253,17 @@ def test_a_tier_several_seat_counts_pay_one_customer_each_is_no_flat_plan():
     assert 14.4 in [p.amount for p in book.monthly_seat], book.rows()
 
 
+def test_a_one_seat_tier_with_a_stray_is_still_a_seat_price():
+    """14.40 a seat paid by eight one-seat customers and one 5-seat customer, and by three customers whose seat counts
+    grew since (2, 3 and 4 seats today, still paying 14.40): one seat is every seat price's commonest count, and
+    customers who grew look like a flat plan's at any other; the stray is not set aside there (a review's case)."""
+    extra = tuple((f"a{i}", 14.4, 1) for i in range(8)) + (("c", 72.0, 5), ("g1", 14.4, 2), ("g2", 14.4, 3),
+                                                            ("g3", 14.4, 4))
+    log, counts = flat_plan_and_seat_customers(others=(), extra=extra)
+    book = read(log, as_of="2017-04-30 23:59:59", seat_counts=counts).price_book
+    assert 14.4 in [p.amount for p in book.monthly_seat], book.rows()
+
+
 def test_a_flat_price_that_seats_do_not_divide_to_the_cent_is_no_seat_price_either():
     """49 over 3 seats is 16.33 a seat, and 3 x 16.33 is 48.99: the customers at other seat counts paying 49 still
     show a plan's price."""
