@@ -70,9 +70,6 @@ kind = "payments"
 invoices = "{invoices}"
 customers = "{customers}"
 [billing]
-renewal_tolerance_hours = 2
-annual_min_amount = 1000
-prorations = "normalize"
 {billing}
 [quality]
 max_bad_share = 0.01
@@ -192,6 +189,15 @@ def seats_then(log: Any, at: Any) -> Any:
     return then.astype("float64")
 
 
+BILLING = ("renewal_tolerance_hours = 2", "annual_min_amount = 1000", 'prorations = "normalize"')
+
+
+def billing_lines(extra: list[str]) -> str:
+    """The config's [billing] lines: BILLING, a line of `extra` replacing the default of its key."""
+    keys = {line.split("=", 1)[0].strip() for line in extra}
+    return "\n".join([*(line for line in BILLING if line.split("=", 1)[0].strip() not in keys), *extra])
+
+
 def make_dataset(scheme: str, seed: int, customers: int, months: int, billing: list[str], root: Path,
                  seats: str = "today") -> Dataset:
     """Generate one log with its truth and write it, truth.csv and a config into root/<scheme>-<seed>; with seats =
@@ -209,7 +215,7 @@ def make_dataset(scheme: str, seed: int, customers: int, months: int, billing: l
     write_truth(log.truth, folder / "truth.csv")
     config = folder / "accuracy.toml"
     config.write_text(CONFIG.format(invoices=folder / "invoices.json", customers=folder / "customers.json",
-                                    billing="\n".join(billing)), encoding="utf-8")
+                                    billing=billing_lines(billing)), encoding="utf-8")
     then = None
     if seats == "then" and "nrSeats" in log.customers.columns:
         then = folder / "seats_then.pkl"

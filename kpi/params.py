@@ -28,7 +28,7 @@ class BillingRules:
 
     renewal_tolerance_hours: float = 2.0
     annual_min_amount: float = 1000.0
-    prorations: Literal["normalize", "ignore"] = "normalize"
+    prorations: Literal["normalize", "share", "ignore"] = "normalize"
     # customer id (as text) -> "monthly" | "annual"
     billing_overrides: tuple[tuple[str, str], ...] = ()
     # "auto": learned from the log's own evidence; "off": amount rules only; a PriceList: these prices

@@ -64,7 +64,7 @@ class SourcesSection:
 class BillingSection:
     renewal_tolerance_hours: float = 2.0
     annual_min_amount: float = 1000.0
-    prorations: Literal["normalize", "ignore"] = "normalize"
+    prorations: Literal["normalize", "share", "ignore"] = "normalize"
     billing_overrides: tuple[tuple[str, str], ...] = ()
     # "auto" (learned from the log), "off" (amount rules only), or a table of list prices:
     # { monthly_seat = [18.0], annual_seat = [180.0], annual_points = [900.0] }

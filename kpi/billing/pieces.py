@@ -2,8 +2,11 @@
 
 Pieces: each series member from its charge to `piece_end` at rate = its amount ("renewal"); each term
 from its charge to its end at amount / 12 ("annual term") or amount ("monthly term"); each proration
-from its charge to its boundary at amount / (span in months of 365.25/12 days, at least a day)
-("proration"), unless `prorations = "ignore"`.
+from its charge to its boundary ("proration") at amount / (span in months of 365.25/12 days, at least a day)
+with `prorations = "normalize"` (metrics.md 2a), or with "share" at amount / (the share of its host's period left
+x the months of that period: 1 for a monthly plan, 12 for an annual term), what the seat costs a month when the
+company prorates by the days of the period, as the shared log's does (docs/billing.md item 49); none with
+"ignore".
 """
 
 from __future__ import annotations
@@ -42,11 +45,15 @@ def schedule_pieces(log: Log, rules: BillingRules, series: Series, spans: Spans,
          np.asarray(["monthly term", "annual term"], dtype=object)[spans.annual[terms].astype(np.intp)], terms),
     ]
     pi, host, boundary = prorations.charge, prorations.host, prorations.boundary
-    if rules.prorations == "normalize" and len(pi):
+    if rules.prorations != "ignore" and len(pi):
         span_months = (boundary - log.t[pi]) / MONTH_NS
         keep = span_months > 0
         # a charge minutes before a boundary pays for a day at least: its rate is never amount / a few minutes
-        rate = log.amount[pi] / np.maximum(span_months, DAY_NS / MONTH_NS)
+        if rules.prorations == "share":
+            share = np.maximum(boundary - log.t[pi], DAY_NS) / np.maximum(boundary - prorations.start, DAY_NS)
+            rate = log.amount[pi] / (share * np.where(spans.annual[host] & (spans.series[host] < 0), 12.0, 1.0))
+        else:
+            rate = log.amount[pi] / np.maximum(span_months, DAY_NS / MONTH_NS)
         parts.append((log.cust[pi][keep], log.t[pi][keep], boundary[keep], rate[keep],
                       np.full(int(keep.sum()), "proration", dtype=object), host[keep]))
     cust, start, end, mrr, source, span = (np.concatenate(x) for x in zip(*parts, strict=True))

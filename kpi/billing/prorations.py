@@ -4,8 +4,9 @@ A proration spreads its amount from its timestamp to the next boundary of the se
 in; when several run, the one it adds seats to by the price book (k seats x a price of its kind x the
 share of its period left, the fewest seats first), else the one with the nearest boundary; for a
 pending charge that no running series or annual term covers, only the term still running at as_of
-that took it in. Rate = amount / span in months of 365.25/12 days, a day at least (kpi.billing.pieces);
-`prorations = "ignore"` drops these pieces, and they are still counted in the Billing tab.
+that took it in. Rate = amount / span in months of 365.25/12 days, a day at least, or with `prorations =
+"share"` amount / the share of its host's period left (kpi.billing.pieces); `prorations = "ignore"` drops these
+pieces, and they are still counted in the Billing tab.
 """
 
 from __future__ import annotations

@@ -317,7 +317,7 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     cut_by = terms.cut_by
     tol_h = f"{rules.renewal_tolerance_hours:g}"
     minimum = f"{rules.annual_min_amount:g}"
-    prorate = "spread to its next boundary" if rules.prorations == "normalize" else "ignored (prorations = ignore)"
+    prorate = "ignored (prorations = ignore)" if rules.prorations == "ignore" else "spread to its next boundary"
     until = _to_minute(span_end)
     next_slot = np.where(is_series, add_months(anchor_t, renewals + 1), span_end)
     extended = is_series & (span_end != next_slot) & (cut_by < 0)  # its next slot's renewal may still come at as_of

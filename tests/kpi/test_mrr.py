@@ -350,7 +350,7 @@ def payment_logs(draw) -> pd.DataFrame:
     timezone=st.sampled_from(["UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo"]),
     cut=st.floats(0.3, 1.0),
     rules=st.builds(BillingRules, renewal_tolerance_hours=st.sampled_from([0.5, 2.0, 6.0]),
-                    prorations=st.sampled_from(["normalize", "ignore"])),
+                    prorations=st.sampled_from(["normalize", "share", "ignore"])),
 )
 def test_properties_on_generated_logs(log, timezone, cut, rules):
     """For any charge set: a valid schedule, one row per customer-month, months without gaps up to as_of, the identity."""

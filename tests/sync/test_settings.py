@@ -50,7 +50,7 @@ def test_unknown_key_is_an_error_naming_it(tmp_path: Path, text: str, named: str
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("[billing]\nprorations = 'spread'\n", "expected one of 'normalize', 'ignore'"),
+        ("[billing]\nprorations = 'spread'\n", "expected one of 'normalize', 'share', 'ignore'"),
         ("[billing]\nunlisted_tiers = 'annual'\n", "expected one of 'year', 'month'"),
         ("[billing]\nannual_min_amount = 'lots'\n", "expected a number"),
         ("timezone = 'Mars/Olympus'\n", "unknown timezone"),

@@ -308,6 +308,34 @@ def test_monthly_series_prorations_end_at_the_next_renewal():
     assert (got["2017-02"], got["2017-03"]) == (54.0, 54.0)
 
 
+@pytest.mark.parametrize(("day", "renewal"), [("2017-01-16 20:00", "2017-02-01 08:00"),
+                                               ("2017-02-15 08:00", "2017-03-01 08:00")])
+def test_prorations_by_the_share_of_the_period_left_give_the_seat_price(day, renewal):
+    """`prorations = "share"`: a seat added half way through a 2-seat plan's month at 36 pays 9.00 (18 x half the
+    period), and its rate is 18.00 a month, in a 31-day January as in a 28-day February; the spec's "normalize"
+    (metrics.md 2a: amount / months left of 365.25/12 days) reads 17.67 and 19.57 (docs/billing.md item 49: on the
+    shared log 557 of 748 proration rates are whole seats x a learned price this way, 23 the spec's way)."""
+    frame = charges(("c", "2017-01-01 08:00", 36), ("c", day, 9), ("c", "2017-02-01 08:00", 36),
+                    ("c", "2017-03-01 08:00", 36), ("c", "2017-04-01 08:00", 36))
+    schedule, _ = infer_schedule(frame, BillingRules(prorations="share"))
+    proration = schedule.loc[schedule["source"] == "proration"].iloc[0]
+    assert proration["end"] == pd.Timestamp(renewal, tz="UTC")
+    assert proration["mrr"] == pytest.approx(18.0)
+    normalized, _ = infer_schedule(frame, RULES)
+    rate = normalized.loc[normalized["source"] == "proration", "mrr"].iloc[0]
+    assert rate == pytest.approx(17.67 if day.startswith("2017-01") else 19.57, abs=0.005)
+
+
+def test_a_proration_on_an_annual_term_by_the_share_of_the_year_left_gives_the_seat_price():
+    """`prorations = "share"`: 90 paid half way through a 1,080 annual term (6 seats x 180) is a seat's 180 x half
+    the year: 15.00 a month, the seat's year / 12."""
+    frame = charges(("c", "2017-01-15 09:00", 1080), ("c", "2017-07-16 21:00", 90))
+    schedule, _ = infer_schedule(frame, BillingRules(prorations="share"))
+    proration = schedule.loc[schedule["source"] == "proration"].iloc[0]
+    assert proration["end"] == pd.Timestamp("2018-01-15 09:00", tz="UTC")
+    assert proration["mrr"] == pytest.approx(15.0, abs=0.01)
+
+
 def test_override_monthly_reads_a_large_single_charge_as_one_month():
     """billing_overrides monthly: a single 1200 charge is one month at 1200, and not a guess."""
     frame = charges(("c", "2017-01-15 09:00", 1200))
