@@ -4,7 +4,8 @@ Pieces: each series member from its charge to `piece_end` at rate = its amount (
 from its charge to its end at amount / 12 ("annual term") or amount ("monthly term"); each proration
 from its charge to its boundary ("proration") at amount / (span in months of 365.25/12 days, at least a day)
 with `prorations = "normalize"` (metrics.md 2a), or with "share" at amount / (the share of its host's period left
-x the months of that period: 1 for a monthly plan, 12 for an annual term), what the seat costs a month when the
+x the months of that period: 1 for a monthly plan, 12 for an annual term; the period a calendar month or year from
+its start, even where a switch to annual cut the piece short), what the seat costs a month when the
 company prorates by the days of the period, as the shared log's does (docs/billing.md item 49); none with
 "ignore".
 """
@@ -17,7 +18,7 @@ import pandas as pd
 from kpi.billing.log import Log
 from kpi.billing.prorations import Prorations
 from kpi.billing.series import Series, Spans
-from kpi.billing.timeline import DAY_NS, MONTH_NS
+from kpi.billing.timeline import DAY_NS, MONTH_NS, add_months
 from kpi.params import BillingRules
 from kpi.schedule import SCHEDULE_COLUMNS, Codes
 
@@ -50,8 +51,12 @@ def schedule_pieces(log: Log, rules: BillingRules, series: Series, spans: Spans,
         keep = span_months > 0
         # a charge minutes before a boundary pays for a day at least: its rate is never amount / a few minutes
         if rules.prorations == "share":
-            share = np.maximum(boundary - log.t[pi], DAY_NS) / np.maximum(boundary - prorations.start, DAY_NS)
-            rate = log.amount[pi] / (share * np.where(spans.annual[host] & (spans.series[host] < 0), 12.0, 1.0))
+            # the period the company billed: to the next renewal, or a calendar month (or year) from the host's
+            # period start where something cut the piece shorter (a switch to annual ends a series mid-month)
+            months = np.where(spans.annual[host] & (spans.series[host] < 0), 12, 1)
+            period_end = np.maximum(boundary, add_months(prorations.start, months))
+            share = np.maximum(period_end - log.t[pi], DAY_NS) / np.maximum(period_end - prorations.start, DAY_NS)
+            rate = log.amount[pi] / (share * months)
         else:
             rate = log.amount[pi] / np.maximum(span_months, DAY_NS / MONTH_NS)
         parts.append((log.cust[pi][keep], log.t[pi][keep], boundary[keep], rate[keep],

@@ -140,3 +140,15 @@ def test_seats_then_are_the_seats_a_plan_held_at_that_instant(accuracy: ModuleTy
     july = accuracy.seats_then(log, pd.Timestamp("2016-07-31 23:59:59", tz="UTC"))
     assert april.loc["a"] == 5.0 and july.loc["a"] == 6.0
     assert april.loc["f"] == 4.0 and pd.isna(april.loc["n"])
+
+
+def test_a_billing_line_replaces_the_default_of_its_key(accuracy: ModuleType) -> None:
+    """`--billing 'prorations = "share"'` replaces the default prorations line (appended, TOML refused the run:
+    'Cannot overwrite a value'); other keys keep their defaults and new keys are added."""
+    import tomllib
+
+    text = accuracy.billing_lines(['prorations = "share"', 'unlisted_tiers = "month"'])
+    billing = tomllib.loads(text)
+    assert billing == {"renewal_tolerance_hours": 2, "annual_min_amount": 1000, "prorations": "share",
+                       "unlisted_tiers": "month"}
+    assert tomllib.loads(accuracy.billing_lines([]))["prorations"] == "normalize"

@@ -336,6 +336,20 @@ def test_a_proration_on_an_annual_term_by_the_share_of_the_year_left_gives_the_s
     assert proration["mrr"] == pytest.approx(15.0, abs=0.01)
 
 
+def test_a_proration_by_the_share_of_the_period_where_a_switch_cut_the_month_short():
+    """75 a month, a seat added on 03-11 for 12.19 (18 x 21/31 of March), then 900 a year on 03-21: the seat's piece
+    ends at the switch, but the company billed it against the whole month: 18.00 a month, not 12.19 over 10/20 of
+    a month cut short (24.38; a review's case); and a seat added in a renewed annual plan's second year is read
+    against that year."""
+    frame = charges(("c", "2017-01-01 08:00", 75), ("c", "2017-02-01 08:00", 75), ("c", "2017-03-01 08:00", 75),
+                    ("c", "2017-03-11 08:00", 12.19), ("c", "2017-03-21 08:00", 900))
+    schedule, _ = infer_schedule(frame, BillingRules(prorations="share"))
+    assert schedule.loc[schedule["source"] == "proration", "mrr"].iloc[0] == pytest.approx(18.0, abs=0.01)
+    frame = charges(("d", "2017-01-15 09:00", 1080), ("d", "2018-01-15 09:00", 1080), ("d", "2018-07-16 21:00", 90))
+    schedule, _ = infer_schedule(frame, BillingRules(prorations="share"))
+    assert schedule.loc[schedule["source"] == "proration", "mrr"].iloc[0] == pytest.approx(15.0, abs=0.01)
+
+
 def test_override_monthly_reads_a_large_single_charge_as_one_month():
     """billing_overrides monthly: a single 1200 charge is one month at 1200, and not a guess."""
     frame = charges(("c", "2017-01-15 09:00", 1200))
