@@ -2,7 +2,8 @@
 
 A proration spreads its amount from its timestamp to the next boundary of the series or term it falls
 in; when several run, the one it adds seats to by the price book (k seats x a price of its kind x the
-share of its period left, the fewest seats first), else the one with the nearest boundary; for a
+share of its period left, the fewest seats first), else the one with the nearest boundary among those it
+would not make more than MAX_GROWTH times what they charge a period (docs/billing.md item 51); for a
 pending charge that no running series or annual term covers, only the term still running at as_of
 that took it in. Rate = amount / span in months of 365.25/12 days, a day at least, or with `prorations =
 "share"` amount / the share of its host's period left (kpi.billing.pieces); `prorations = "ignore"` drops these
@@ -20,6 +21,8 @@ from kpi.billing.log import Log
 from kpi.billing.pricebook import OFF, PriceBook
 from kpi.billing.prices import proration_fit
 from kpi.billing.series import Series, Spans
+
+MAX_GROWTH = 3.0  # a proration adds at most this many times what its host charges a period (seats or an upgrade)
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,8 @@ def place_prorations(log: Log, series: Series, spans: Spans, prorated: np.ndarra
     With a price book, a proration is k seats x a price of its host's kind (annual for an annual term, monthly for a
     series or a one-month term) x the share of the host's current period left: when several spans run, the one
     where it is so with the fewest seats is its host (an annual plan's seat bought beside a monthly plan is not a
-    month's spike). Where `orphan` is set (pending charges with no running series or annual host), only spans
+    month's spike); where none is, the nearest boundary of a host it would not make more than MAX_GROWTH times what
+    that host charges a period (a year's price upgrade beside a monthly plan). Where `orphan` is set (pending charges with no running series or annual host), only spans
     still running at as_of qualify: the term that took the charge in, even if a switch to annual (`switched`, per
     span) ended it.
     """
@@ -56,6 +60,7 @@ def place_prorations(log: Log, series: Series, spans: Spans, prorated: np.ndarra
     m = m.loc[(m["start"] <= m["t"]) & (m["t"] < m["end"]) & ~(m["running_only"] & (m["end"] <= log.as_of) & ~m["switched"])]
     boundary = m["end"].to_numpy().copy()
     period_start = m["start"].to_numpy().copy()
+    price = log.amount[spans.charge[m["span"].to_numpy()]]  # what the host charges a period: its anchor charge, or
     in_series = m["series"].to_numpy() >= 0
     if in_series.any() and len(members):
         # the renewals around the proration bound the piece it falls in
@@ -67,15 +72,22 @@ def place_prorations(log: Log, series: Series, spans: Spans, prorated: np.ndarra
         nxt = members["t"].to_numpy()[at]
         boundary[in_series] = np.where(same, np.minimum(nxt, boundary[in_series]), boundary[in_series])
         period_start[in_series] = members["t"].to_numpy()[np.maximum(pos - 1, 0)]
+        price[in_series] = log.amount[members["i"].to_numpy()[np.maximum(pos - 1, 0)]]  # ... the renewal before it
+    share = (boundary - m["t"].to_numpy()) / np.maximum(boundary - period_start, 1)
+    implied = log.amount[pi[m["p"].to_numpy()]] / np.maximum(share, 1e-9)  # what it adds a period of its host
     seats = np.zeros(len(m), dtype=np.int64)
+    overgrown = np.zeros(len(m), dtype=bool)
     if book.monthly_seat or book.annual_seat:
         annual = spans.annual[m["span"].to_numpy()]
-        share = (boundary - m["t"].to_numpy()) / np.maximum(boundary - period_start, 1)
-        implied = log.amount[pi[m["p"].to_numpy()]] / np.maximum(share, 1e-9)
         seats = np.where(annual, proration_fit(book.annual_seat, implied), proration_fit(book.monthly_seat, implied))
+        # where no price fits, the nearest boundary, but not of a host it would make more than MAX_GROWTH times what
+        # it charges a period (493.44 with 18 days left of a 25-a-month plan would add 822 a month, 33 times it; with
+        # 221 days left of a year of 1020, 815 a year: a price upgrade of that year). Not without a book (the first
+        # reading, which learns annual seat prices from the prorations of annual terms, keeps the nearest boundary)
+        overgrown = (seats == 0) & (implied > MAX_GROWTH * price)
     unfit = np.where(seats > 0, seats, np.iinfo(np.int64).max)  # a fitting host first, the fewest seats first
-    m = m.assign(boundary=boundary, period_start=period_start, unfit=unfit).sort_values(
-        ["p", "unfit", "boundary", "span"], kind="stable")
+    m = m.assign(boundary=boundary, period_start=period_start, unfit=unfit, overgrown=overgrown).sort_values(
+        ["p", "unfit", "overgrown", "boundary", "span"], kind="stable")
     m = m.drop_duplicates("p")
     if len(m) != len(pi):
         raise AssertionError("a proration fell inside no series or term")  # by construction, never

@@ -13,7 +13,8 @@ a. Strong annual charges open annual terms and are never prorations: a charge >=
    the series' last renewal turned out to be (kpi.billing.series.settle_series).
 b. Other single charges, oldest first: inside a running series or strong annual term -> a proration
    of it, except a charge the price book reads as annual inside a monthly series (an annual plan,
-   beside it or instead of it), and a pending charge the price book reads as a month of the
+   beside it or instead of it), a charge that 10 or 12 times it follows within its month (the first
+   month of the plan switched from, also inside another plan: docs/billing.md item 50), and a pending charge the price book reads as a month of the
    customer's seats inside an annual term (a monthly plan starting beside it), and a pending charge inside a
    pending month that costs at least its price and adds no seats to it (a new plan); otherwise it opens a
    term: annual when the price book says so (kpi.billing.pricebook), or when a later charge within
@@ -480,7 +481,10 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     in_series = covering(keys(hosts.cust, hosts.start), keys(hosts.cust, hosts.end), key[rest])
     # ... and a month of a plan that starts again on its slot later (MONTHLY_RESUMED): a month of that plan
     resumed = (verdict.code == MONTHLY_RESUMED) & (log.mode == AUTO)
-    escape = (book_annual[rest] & ~in_year) | resumed[rest]
+    # ... and a month of the plan a switch to annual replaced (`month_first`): that plan's own month, which the switch
+    # ends, not a proration of another plan running beside it (360 = 8 seats x 45 inside a year of 600, then 4320 =
+    # 12 x 360 three days later)
+    escape = (book_annual[rest] & ~in_year) | resumed[rest] | month_first[rest]
     beside = pending[rest] & _a_month(log, verdict, rest) & in_year & ~in_series
     if beside.any() and book.annual_seat:  # ... unless it is an annual proration of that term after all
         host = _latest_before(log, np.flatnonzero(strong), rest[beside])

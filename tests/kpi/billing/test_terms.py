@@ -340,6 +340,36 @@ def test_a_seat_bought_for_a_year_goes_to_the_annual_plan_beside_a_monthly_one()
     assert rows_of(result, "c").iloc[0]["prorations"] == 1  # counted in the annual term's row
 
 
+def test_a_price_upgrade_of_a_year_beside_a_monthly_plan_is_no_months_spike():
+    """An annual plan of 1020 and a 25-a-month plan beside it; 493.44 on 2016-11-13 is no whole number of seats at a
+    price of either (a price upgrade of the year: 816 a year x the 221 days left of it). Spread to the monthly plan's
+    next renewal 18 days later it would add 822 a month to a plan of 25, then fall off: the year is its host (+68 a
+    month to the year's end). Generated seat12 seed 1, 187579."""
+    book = BillingRules(price_book=PriceList(monthly_seat=(45.0, 25.0), annual_seat=(540.0, 300.0)))
+    log = charges(("c", "2016-06-22 14:27", 1020.0), *monthly("c", "2016-10-01 16:00", 25.0, 8),
+                  ("c", "2016-11-13 21:12", 493.44))
+    result = read(log, "2017-05-31 23:59:59", rules=book)
+    got = month_ends(result, "2017-05-31 23:59:59", "c")
+    assert got["2016-10"] == 110.0
+    assert all(abs(got[m] - 178.0) < 0.5 for m in ("2016-11", "2016-12", "2017-03", "2017-05")), got
+    assert list(rows_of(result, "c")["prorations"]) == [1, 0]  # counted in the annual term's row
+
+
+def test_a_month_a_switch_to_annual_replaces_is_its_own_not_a_proration_of_a_year_beside_it():
+    """A year of 600 renewed a year later, then 360 (8 seats x 45 a month) and three days later 4320 = 12 x 360: the
+    360 was the first month of the plan switched to annual, ended by the switch, not a seat added to the year (which
+    spread 38 a month over the ten months left of it). Generated seat12 seed 1, 596454."""
+    book = BillingRules(price_book=PriceList(monthly_seat=(45.0, 25.0), annual_seat=(540.0, 300.0)))
+    log = charges(("c", "2016-08-10 14:18", 600.0), ("c", "2016-10-27 05:55", 360.0), ("c", "2016-10-30 12:30", 4320.0),
+                  ("c", "2017-08-10 14:18", 600.0))
+    result = read(log, "2017-09-30 23:59:59", rules=book, seat_counts=seats(c=10))
+    got = month_ends(result, "2017-09-30 23:59:59", "c")
+    assert got["2016-09"] == 50.0 and got["2016-10"] == 410.0 and got["2017-07"] == 410.0 and got["2017-09"] == 410.0
+    rows = rows_of(result, "c")
+    assert list(rows["kind"]) == ["annual term", "monthly term", "annual term", "annual term"]
+    assert "by the switch to annual c:term-3" in rows["reason"].iloc[1]
+
+
 def test_a_small_annual_term_does_not_end_a_bigger_monthly_plan():
     """A seat charge renewed a year later (an annual term of 1.38 a month) inside a 180 monthly plan ends nothing."""
     log = charges(*monthly("c", "2016-06-07 17:23", 180.0, 13), ("c", "2016-06-10 02:39", 16.57),
