@@ -14,8 +14,9 @@ a. Strong annual charges open annual terms and are never prorations: a charge >=
 b. Other single charges, oldest first: inside a running series or strong annual term -> a proration
    of it, except a charge the price book reads as annual inside a monthly series (an annual plan,
    beside it or instead of it), a charge that 10 or 12 times it follows within its month (the first
-   month of the plan switched from, also inside another plan: docs/billing.md item 50), and a pending charge the price book reads as a month of the
-   customer's seats inside an annual term (a monthly plan starting beside it), and a pending charge inside a
+   month of the plan switched from, also inside another plan: docs/billing.md item 50), a charge the
+   price book reads as a month of the customer's seats inside an annual term and no annual proration of
+   it (a monthly plan beside it, pending or not: item 52), and a pending charge inside a
    pending month that costs at least its price and adds no seats to it (a new plan); otherwise it opens a
    term: annual when the price book says so (kpi.billing.pricebook), or when a later charge within
    its year is an annual proration of it (with a price book: seats x an annual seat price x the
@@ -292,11 +293,13 @@ def _a_month(log: Log, verdict: Verdict, charges: np.ndarray) -> np.ndarray:
 
 def _monthly_beside(log: Log, book: PriceBook, verdict: Verdict, charges: np.ndarray, head_t: np.ndarray,
                     head_annual: np.ndarray) -> np.ndarray:
-    """Per charge inside the term its customer's head charge (at head_t) opened: is it a pending month of the
-    customer's seats (`_a_month`: the book's exact match, or a weighed month to the cent) inside an annual term, and no annual proration of that term (seats x an
-    annual seat price x the share of its year left)? Then it is a monthly plan starting beside the annual one (491172:
-    180 for a year, then 18 = 1 seat x 18 a day later and monthly since), not a seat added to the year."""
-    hit = log.pending[charges] & _a_month(log, verdict, charges) & head_annual & (log.mode[charges] == AUTO)
+    """Per charge inside the term its customer's head charge (at head_t) opened: is it a month of the customer's
+    seats (`_a_month`: the book's exact match, or a weighed month to the cent) inside an annual term, and no annual
+    proration of that term (seats x an annual seat price x the share of its year left)? Then it is a monthly plan
+    beside the annual one (491172: 180 for a year, then 18 = 1 seat x 18 a day later and monthly since), not a seat
+    added to the year; pending or not: a month that did not renew was a plan of one month (docs/billing.md item 52:
+    2700 for a year, then 175 = 7 seats x 25 a minute later and nothing more), not 175 spread over the year."""
+    hit = _a_month(log, verdict, charges) & head_annual & (log.mode[charges] == AUTO)
     if hit.any():
         year_end = add_months(head_t[hit], 12)
         share = (year_end - log.t[charges[hit]]) / np.maximum(year_end - head_t[hit], 1)
@@ -476,7 +479,7 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     rest = np.flatnonzero(single & ~strong)
     covered = covering(starts, ends, key[rest])
     # ... except an annual price inside a monthly series only (an annual plan beside it or instead of it), and a
-    # pending month of the customer's seats inside an annual term only (a monthly plan starting beside it)
+    # month of the customer's seats inside an annual term only (a monthly plan beside it, pending or not)
     in_year = covering(key[strong], keys(log.cust[strong], strong_end), key[rest])
     in_series = covering(keys(hosts.cust, hosts.start), keys(hosts.cust, hosts.end), key[rest])
     # ... and a month of a plan that starts again on its slot later (MONTHLY_RESUMED): a month of that plan
@@ -485,7 +488,7 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     # ends, not a proration of another plan running beside it (360 = 8 seats x 45 inside a year of 600, then 4320 =
     # 12 x 360 three days later)
     escape = (book_annual[rest] & ~in_year) | resumed[rest] | month_first[rest]
-    beside = pending[rest] & _a_month(log, verdict, rest) & in_year & ~in_series
+    beside = _a_month(log, verdict, rest) & in_year & ~in_series
     if beside.any() and book.annual_seat:  # ... unless it is an annual proration of that term after all
         host = _latest_before(log, np.flatnonzero(strong), rest[beside])
         share = (add_months(log.t[host], 12) - log.t[rest[beside]]) / (add_months(log.t[host], 12) - log.t[host])
@@ -558,7 +561,7 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
                 switch[u[sw]] = True
             inside &= ~(book_annual[u[todo]] & ~head_annual) & ~(annual_u[todo] & ~head_annual & (switch_rate[u[todo]] > 0))
             inside &= ~resumed[u[todo]] & ~own_month[u[todo]]
-            if book.annual_seat:  # ... and a pending month of the customer's seats inside an annual term that it does
+            if book.annual_seat:  # ... and a month of the customer's seats inside an annual term that it does
                 inside &= ~_monthly_beside(log, book, verdict, u[todo], log.t[u[todo[head]]][group], head_annual)
             # ... and a pending charge of a new plan's price inside a pending month (kpi.billing.terms._new_plan_in_month)
             inside &= ~_new_plan_in_month(log, book, u[todo], log.t[u[todo[head]]][group], head_rate,

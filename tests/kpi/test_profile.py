@@ -188,11 +188,12 @@ def test_shared_log_unknown_seats_bucket_holds_the_84_null_seat_customers():
 
 def test_shared_log_segments_and_core_users_add_up_to_the_mrr_tab_to_the_cent():
     """Each customer's MRR counts to the cent, as in the MRR tab: every dimension's segments and the core users with
-    everyone else add up to the MRR tab's 39,900.12 (it was 39,881.97 until 537552's 217.80 became a year,
-    docs/billing.md item 37; a group's unrounded sum rounded on its own once gave 39,881.98)."""
+    everyone else add up to the MRR tab's 39,894.12 (it was 39,881.97 until 537552's 217.80 became a year,
+    docs/billing.md item 37, then 39,900.12 until 384943's 36 stayed a month beside its year, item 52; a group's
+    unrounded sum rounded on its own once gave 39,881.98)."""
     ctx = shared_context_or_skip()
     total = round(float(ctx.mrr_by_month["mrr"].iloc[-1]), 2)
-    assert total == 39900.12
+    assert total == 39894.12
     seg = segments(ctx.profile, ctx.params.segments)
     for dimension, rows in seg.groupby("Dimension"):
         assert round(float(rows["MRR"].sum()), 2) == total, dimension

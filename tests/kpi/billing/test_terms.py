@@ -370,6 +370,19 @@ def test_a_month_a_switch_to_annual_replaces_is_its_own_not_a_proration_of_a_yea
     assert "by the switch to annual c:term-3" in rows["reason"].iloc[1]
 
 
+def test_a_month_of_the_customers_seats_beside_a_year_stays_a_month_once_its_renewal_was_due():
+    """2700 for a year, then 175 = 7 seats x 25 a month a minute later (the customer's 7 seats), never renewed: a
+    monthly plan of one month beside the year, not a seat added to it (no annual seat price x the share of the year
+    left gives 175). While pending it was read so; once its renewal was due it became a proration of the year, 14.58
+    a month for twelve months. Generated seat12 seed 1, 473356."""
+    book = BillingRules(price_book=PriceList(monthly_seat=(45.0, 25.0), annual_seat=(540.0, 300.0)))
+    log = charges(("c", "2016-08-19 09:26", 2700.0), ("c", "2016-08-19 09:27", 175.0))
+    result = read(log, "2016-11-30 23:59:59", rules=book, seat_counts=seats(c=7))
+    assert month_ends(result, "2016-11-30 23:59:59", "c") == {"2016-08": 400.0, "2016-09": 225.0, "2016-10": 225.0,
+                                                             "2016-11": 225.0}
+    assert list(rows_of(result, "c")["kind"]) == ["annual term", "monthly term"]
+
+
 def test_a_small_annual_term_does_not_end_a_bigger_monthly_plan():
     """A seat charge renewed a year later (an annual term of 1.38 a month) inside a 180 monthly plan ends nothing."""
     log = charges(*monthly("c", "2016-06-07 17:23", 180.0, 13), ("c", "2016-06-10 02:39", 16.57),
