@@ -88,6 +88,7 @@ from kpi.billing.timeline import (
 
 RATIO_TOLERANCE = 0.001  # a switch price is 10 or 12 times the monthly rate to 0.1%: 1490 is no 12 x 125.40 (11.88)
 SEAT_SLACK = 0.1  # a big pending charge is a month of k seats when k is today's seats within 10% (or one seat)
+UPGRADE_TOLERANCE = 0.01  # a renewal carries a price upgrade: it grew by at least what the upgrade adds a year, to 1%
 MAX_PRORATION_ROUNDS = 8  # big seat prorations on one annual term settled one after the other (_big_annual_proration)
 
 
@@ -232,13 +233,20 @@ def _latest_before(log: Log, among: np.ndarray, charges: np.ndarray) -> np.ndarr
     return np.where((pos >= 0) & (log.cust[found] == log.cust[charges]), found, charges)
 
 
-def _big_annual_proration(log: Log, book: PriceBook, strong: np.ndarray, big: np.ndarray) -> np.ndarray:
+def _big_annual_proration(log: Log, book: PriceBook, strong: np.ndarray, big: np.ndarray,
+                          yearly: np.ndarray | None = None) -> np.ndarray:
     """Per charge: is it one of `big` (>= annual_min_amount, opening a year by the amount rule alone) that falls inside
     the year of an earlier `strong` charge of its customer and is seats added to it: k seats x one of the book's annual
     seat prices x the share of that year left (`proration_fit`), and no whole multiple of a price, to the cent (an
     add-on plan bought beside the first: 1800 = 10 x 180 a minute after 10800, 766972)? 1529.89 five months into a
     5400 plan of 12 seats at 450 a year is 5 seats x 540 x 206 / 365 (generated seat12): a year of its own at 127.49 a
-    month would under-read the term's 225 a month and then outlive it."""
+    month would under-read the term's 225 a month and then outlive it.
+
+    With `yearly` (each charge's renewal 12 months later, -1: none): also one that no price fits, when that year
+    renewed and its renewal exceeds it by at least what the charge adds a year (amount / the share of the year left):
+    a price upgrade carried into the renewal (4594.98 eight months before the end of a 4785 year renewed at 15576:
+    5610 a year more), not a year of its own, which would under-read the months left and then outlive the
+    renewal (docs/billing.md item 53)."""
     out = np.zeros(len(log), dtype=bool)
     cand = np.flatnonzero(big & strong)
     if not len(cand):
@@ -256,7 +264,13 @@ def _big_annual_proration(log: Log, book: PriceBook, strong: np.ndarray, big: np
         year_end = add_months(log.t[host], 12)
         ok &= log.t[cand] < year_end
         share = (year_end - log.t[cand]) / np.maximum(year_end - log.t[host], 1)
-        ok &= proration_fit(book.annual_seat, np.where(ok, log.amount[cand] / np.maximum(share, 1e-9), np.nan)) > 0
+        implied = np.where(ok, log.amount[cand] / np.maximum(share, 1e-9), np.nan)
+        fits = proration_fit(book.annual_seat, implied) > 0
+        if yearly is not None:
+            renewal = yearly[host]
+            grew = log.amount[np.maximum(renewal, 0)] - log.amount[host]
+            fits |= (renewal >= 0) & (grew >= implied * (1 - UPGRADE_TOLERANCE))
+        ok &= fits
         now = np.zeros(len(log), dtype=bool)
         now[cand[ok]] = True
         if np.array_equal(now, out):
@@ -461,8 +475,10 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     near = np.abs(verdict.multiple - log.seats) <= np.maximum(1.0, SEAT_SLACK * log.seats)  # exact seats: 0 off
     big &= ~(pending & _a_month(log, verdict, every) & near & (log.mode == AUTO))
     strong = single & (log.mode != MONTHLY) & (big | switch | (yearly >= 0) | (renews >= 0))
-    if book.annual_seat:  # ... but a big seat proration on an annual term is that term's, not a year of its own
-        strong &= ~_big_annual_proration(log, book, strong, big & ~switch & (yearly < 0) & (renews < 0))
+    if book.annual_seat or not first_reading:  # ... but a big seat proration (or price upgrade) on an annual term is
+        # that term's, not a year of its own
+        strong &= ~_big_annual_proration(log, book, strong, big & ~switch & (yearly < 0) & (renews < 0),
+                                         None if first_reading else yearly)
     opens = strong.copy()
     annual = strong.copy()
     follower = np.full(n, np.nan)

@@ -477,6 +477,27 @@ def test_a_big_seat_proration_on_an_annual_term_is_that_terms_not_a_year_of_its_
     assert list(rows_of(result, "o")["kind"]) == ["annual term", "annual term"]
 
 
+def test_a_big_price_upgrade_the_renewal_carries_is_the_terms_not_a_year_of_its_own():
+    """4785 for a year, 4594.98 on 2016-10-08 (no seats x a price: a price upgrade, 5610 a year for the 299 days
+    left), and the year renewed at 10395 (grown by that): the upgrade is the term's proration (about 467.5 a month
+    to the renewal), not a year of its own at 382.92 a month that under-reads the months left and then outlives the
+    renewal by two months
+    (generated seat11 seed 2, 901540). Without the renewal's growth (renewed at 4785: an add-on year that lapsed,
+    or the log's last word) the amount rule stands; so it does before the renewal is seen."""
+    rules = BillingRules(price_book=PriceList(monthly_seat=(29.0,), annual_seat=(319.0,)))
+    log = charges(("c", "2016-08-03 15:28", 4785.0), ("c", "2016-10-08 16:25", 4594.98), ("c", "2017-08-03 15:28", 10395.0),
+                  ("o", "2016-08-03 15:28", 4785.0), ("o", "2016-10-08 16:25", 4594.98), ("o", "2017-08-03 15:28", 4785.0))
+    result = read(log, "2017-12-31 23:59:59", rules=rules)
+    assert list(rows_of(result, "c")["kind"]) == ["annual term", "annual term"]
+    ends = month_ends(result, "2017-12-31 23:59:59", "c")
+    assert ends["2016-09"] == 398.75 and 865.0 < ends["2016-10"] < 868.0 and 865.0 < ends["2017-07"] < 868.0
+    assert ends["2017-08"] == ends["2017-09"] == 866.25  # the renewal alone: nothing of the upgrade outlives it
+    assert list(rows_of(result, "o")["kind"]) == ["annual term", "annual term", "annual term"]
+    early = read(log, "2017-07-31 23:59:59", rules=rules)
+    assert list(rows_of(early, "c")["kind"]) == ["annual term", "annual term"]  # the upgrade's own year, for now
+    assert "annual_min_amount" in rows_of(early, "c")["reason"].iloc[1]
+
+
 def test_big_seat_prorations_one_after_another_on_one_term_and_under_an_annual_override_are_the_terms():
     """Two big prorations on one 5400 term (5 seats at 540 for the 274 days left, then 4 more for the 182 left): the
     second is measured from the term, not from the first (which opens no year); and a customer set to annual by
