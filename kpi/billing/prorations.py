@@ -21,8 +21,10 @@ from kpi.billing.log import Log
 from kpi.billing.pricebook import OFF, PriceBook
 from kpi.billing.prices import proration_fit
 from kpi.billing.series import Series, Spans
+from kpi.billing.timeline import add_months
 
 MAX_GROWTH = 3.0  # a proration adds at most this many times what its host charges a period (seats or an upgrade)
+CARRIED_TOLERANCE = 0.01  # ... unless the host's next renewal grew by what it adds, to 1%
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ def place_prorations(log: Log, series: Series, spans: Spans, prorated: np.ndarra
     period_start = m["start"].to_numpy().copy()
     price = log.amount[spans.charge[m["span"].to_numpy()]]  # what the host charges a period: its anchor charge, or
     in_series = m["series"].to_numpy() >= 0
+    carried = np.zeros(len(m))
     if in_series.any() and len(members):
         # the renewals around the proration bound the piece it falls in
         mkey = keys(members["series"].to_numpy(), members["t"].to_numpy())
@@ -73,7 +76,12 @@ def place_prorations(log: Log, series: Series, spans: Spans, prorated: np.ndarra
         boundary[in_series] = np.where(same, np.minimum(nxt, boundary[in_series]), boundary[in_series])
         period_start[in_series] = members["t"].to_numpy()[np.maximum(pos - 1, 0)]
         price[in_series] = log.amount[members["i"].to_numpy()[np.maximum(pos - 1, 0)]]  # ... the renewal before it
-    share = (boundary - m["t"].to_numpy()) / np.maximum(boundary - period_start, 1)
+        # what the next renewal charges more than that one (what the period's prorations carried into it)
+        carried[in_series] = np.where(same, log.amount[members["i"].to_numpy()[at]] - price[in_series], 0.0)
+    # the share of the period billed that is left: a piece a switch to annual cut short still bills its month
+    # (kpi.billing.pieces)
+    billed_end = np.maximum(boundary, add_months(period_start, np.where(spans.annual[m["span"].to_numpy()], 12, 1)))
+    share = (billed_end - m["t"].to_numpy()) / np.maximum(billed_end - period_start, 1)
     implied = log.amount[pi[m["p"].to_numpy()]] / np.maximum(share, 1e-9)  # what it adds a period of its host
     seats = np.zeros(len(m), dtype=np.int64)
     overgrown = np.zeros(len(m), dtype=bool)
@@ -82,9 +90,11 @@ def place_prorations(log: Log, series: Series, spans: Spans, prorated: np.ndarra
         seats = np.where(annual, proration_fit(book.annual_seat, implied), proration_fit(book.monthly_seat, implied))
         # where no price fits, the nearest boundary, but not of a host it would make more than MAX_GROWTH times what
         # it charges a period (493.44 with 18 days left of a 25-a-month plan would add 822 a month, 33 times it; with
-        # 221 days left of a year of 1020, 815 a year: a price upgrade of that year). Not without a book (the first
-        # reading, which learns annual seat prices from the prorations of annual terms, keeps the nearest boundary)
-        overgrown = (seats == 0) & (implied > MAX_GROWTH * price)
+        # 221 days left of a year of 1020, 815 a year: a price upgrade of that year), unless the host's next renewal
+        # carries it (66 with 18 days left of a 25 month renewed at 135: the plan's own upgrade). Not without a book
+        # (the first reading, which learns annual seat prices from the prorations of annual terms, keeps the nearest
+        # boundary)
+        overgrown = (seats == 0) & (implied > MAX_GROWTH * price) & (carried < implied * (1 - CARRIED_TOLERANCE))
     unfit = np.where(seats > 0, seats, np.iinfo(np.int64).max)  # a fitting host first, the fewest seats first
     m = m.assign(boundary=boundary, period_start=period_start, unfit=unfit, overgrown=overgrown).sort_values(
         ["p", "unfit", "overgrown", "boundary", "span"], kind="stable")

@@ -296,13 +296,15 @@ def yearly_renewals(log: Log, single: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return yearly, renews
 
 
-def _a_month(log: Log, verdict: Verdict, charges: np.ndarray) -> np.ndarray:
-    """Does the book read each charge as a month of seats: exactly its customer's seats x a monthly seat price, or
-    (seats unsettled) likelier k seats x one, to the cent (a monthly plan charges whole prices; a proration of 150.10
-    is not 12 x 12.50)?"""
+def _a_month(log: Log, verdict: Verdict, charges: np.ndarray, settled_too: bool = False) -> np.ndarray:
+    """Does the book read each pending charge as a month of seats: exactly its customer's seats x a monthly seat
+    price, or (seats unsettled) likelier k seats x one, to the cent (a monthly plan charges whole prices; a proration
+    of 150.10 is not 12 x 12.50)? `settled_too`: also a charge whose renewal was due, then to the cent either way
+    (179.85 is no month of 10 seats at 18)."""
     code = verdict.code[charges]
     exact = same_amount(log.amount[charges], verdict.price[charges] * verdict.multiple[charges])
-    return (code == MONTHLY_SEATS) | ((code == MONTHLY_LIKELY) & exact)
+    month = (code == MONTHLY_SEATS) | ((code == MONTHLY_LIKELY) & exact)
+    return month & (log.pending[charges] | (exact if settled_too else False))
 
 
 def _monthly_beside(log: Log, book: PriceBook, verdict: Verdict, charges: np.ndarray, head_t: np.ndarray,
@@ -313,7 +315,7 @@ def _monthly_beside(log: Log, book: PriceBook, verdict: Verdict, charges: np.nda
     beside the annual one (491172: 180 for a year, then 18 = 1 seat x 18 a day later and monthly since), not a seat
     added to the year; pending or not: a month that did not renew was a plan of one month (docs/billing.md item 52:
     2700 for a year, then 175 = 7 seats x 25 a minute later and nothing more), not 175 spread over the year."""
-    hit = _a_month(log, verdict, charges) & head_annual & (log.mode[charges] == AUTO)
+    hit = _a_month(log, verdict, charges, settled_too=True) & head_annual & (log.mode[charges] == AUTO)
     if hit.any():
         year_end = add_months(head_t[hit], 12)
         share = (year_end - log.t[charges[hit]]) / np.maximum(year_end - head_t[hit], 1)
@@ -503,13 +505,20 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     # ... and a month of the plan a switch to annual replaced (`month_first`): that plan's own month, which the switch
     # ends, not a proration of another plan running beside it (360 = 8 seats x 45 inside a year of 600, then 4320 =
     # 12 x 360 three days later)
-    escape = (book_annual[rest] & ~in_year) | resumed[rest] | month_first[rest]
-    beside = _a_month(log, verdict, rest) & in_year & ~in_series
+    # (not one the book reads as annual: 125.40 = 1 seat x 125.40 a year, then 1379.36 = 11 x it, 11 seats more, minutes
+    # into a year of 250.80, are seats added to it, whatever the ratio says)
+    switched_month = month_first & ~(verdict.annual & (log.mode == AUTO))
+    escape = (book_annual[rest] & ~in_year) | resumed[rest] | switched_month[rest]
+    # (once its renewal was due, only to the cent, and only where the book can say it is no annual seat added: item 52)
+    beside = _a_month(log, verdict, rest, settled_too=bool(book.annual_seat)) & in_year & ~in_series & \
+        (log.mode[rest] == AUTO)
     if beside.any() and book.annual_seat:  # ... unless it is an annual proration of that term after all
         host = _latest_before(log, np.flatnonzero(strong), rest[beside])
         share = (add_months(log.t[host], 12) - log.t[rest[beside]]) / (add_months(log.t[host], 12) - log.t[host])
         beside[beside] = proration_fit(book.annual_seat, log.amount[rest[beside]] / np.maximum(share, 1e-9)) == 0
     escape |= beside
+    month_beside = np.zeros(n, dtype=bool)  # such a month takes no follower: a seat added later is the year's
+    month_beside[rest[beside]] = True
     # ... and a pending charge that may be a new plan, when every such host ended before as_of
     new_plan = pending[rest] & (log.mode[rest] != ANNUAL) & ~escape
     if new_plan.any():
@@ -533,7 +542,7 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
         if book.annual_seat:  # a follower must be an annual proration of it: seats x an annual price x share left
             # (known at once: a month's seat added minutes later costs a month's price, not a year's)
             fit_charge, fit_k, fit_price = _annual_prorations(log, u, hi, book)
-            by_followers = (fit_charge >= 0) & (log.mode[u] == AUTO)
+            by_followers = (fit_charge >= 0) & (log.mode[u] == AUTO) & ~month_beside[u]
             follower_charge[u[by_followers]] = fit_charge[by_followers]
             follower_k[u[by_followers]], follower_price[u[by_followers]] = fit_k[by_followers], fit_price[by_followers]
         else:
@@ -576,9 +585,19 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
                 switch_rate[u[sw]] = head_rate[switching]
                 switch[u[sw]] = True
             inside &= ~(book_annual[u[todo]] & ~head_annual) & ~(annual_u[todo] & ~head_annual & (switch_rate[u[todo]] > 0))
-            inside &= ~resumed[u[todo]] & ~own_month[u[todo]]
+            # ... and the first month of a plan switched to annual (item 50), in any year (180 a minute into a year of
+            # 180, then 1800 = 10 x 180: 10 seats for a month switched to annual, not a seat added to the year)
+            inside &= ~resumed[u[todo]] & ~own_month[u[todo]] & ~switched_month[u[todo]]
             if book.annual_seat:  # ... and a month of the customer's seats inside an annual term that it does
-                inside &= ~_monthly_beside(log, book, verdict, u[todo], log.t[u[todo[head]]][group], head_annual)
+                beside_year = inside & _monthly_beside(log, book, verdict, u[todo], log.t[u[todo[head]]][group],
+                                                       head_annual)
+                inside &= ~beside_year
+                # such a month takes no follower: a seat added later is the year's (item 52)
+                mb = todo[beside_year]
+                if len(mb):
+                    annual_u[mb] = False
+                    term_end[mb] = renewal_window_end(add_months(log.t[u[mb]], 1), as_of, log.tol_ns)
+                    follower_charge[u[mb]], follower_k[u[mb]], follower_price[u[mb]] = -1, 0, np.nan
             # ... and a pending charge of a new plan's price inside a pending month (kpi.billing.terms._new_plan_in_month)
             inside &= ~_new_plan_in_month(log, book, u[todo], log.t[u[todo[head]]][group], head_rate,
                                           fresh[todo[head]][group] & ~head_annual)

@@ -355,6 +355,49 @@ def test_a_price_upgrade_of_a_year_beside_a_monthly_plan_is_no_months_spike():
     assert list(rows_of(result, "c")["prorations"]) == [1, 0]  # counted in the annual term's row
 
 
+def test_a_seat_added_to_a_small_monthly_plan_beside_a_year_stays_with_the_month():
+    """A year of 1020 and 38.40 a month (4 seats at 9.60) beside it; 9.60 with 22 of 30 days left is a seat added at a
+    tier the book does not list: no price fits, and it adds 13.09 a month to a plan of 38.40, a third of it, so the
+    nearest boundary (the month's) takes it, not the year, where any small charge looks smaller still. Item 51's
+    bound, from below (a review of stop 30)."""
+    book = BillingRules(price_book=PriceList(monthly_seat=(45.0, 25.0), annual_seat=(540.0, 300.0)))
+    log = charges(("c", "2016-06-22 14:27", 1020.0), *monthly("c", "2016-10-01 16:00", 38.40, 1),
+                  ("c", "2016-11-09 16:00", 9.60), *monthly("c", "2016-12-01 16:00", 52.80, 3))
+    got = month_ends(read(log, "2017-02-28 23:59:59", rules=book), "2017-02-28 23:59:59", "c")
+    assert 136.0 < got["2016-11"] < 137.0 and got["2016-12"] == 137.80
+
+
+def test_a_monthly_plans_own_upgrade_its_next_renewal_carries_stays_with_it():
+    """A year of 1020 and 25 a month beside it; 66 with 18 of 30 days left adds 110 a month, more than three times 25,
+    but the next renewal charges 135 = 25 + 110: the plan's own upgrade, not the year's (a review of stop 30)."""
+    book = BillingRules(price_book=PriceList(monthly_seat=(45.0, 25.0), annual_seat=(540.0, 300.0)))
+    log = charges(("c", "2016-06-22 14:27", 1020.0), *monthly("c", "2016-10-01 16:00", 25.0, 1),
+                  ("c", "2016-11-13 16:00", 66.0), *monthly("c", "2016-12-01 16:00", 135.0, 5))
+    got = month_ends(read(log, "2017-05-31 23:59:59", rules=book), "2017-05-31 23:59:59", "c")
+    assert 219.0 < got["2016-11"] < 222.0 and got["2016-12"] == got["2017-05"] == 220.0
+
+
+def test_a_seat_added_days_before_a_switch_is_measured_on_the_month_billed():
+    """25 a month beside a year of 1020; 20 on 2016-11-13, then 300 = 12 x 25 on 11-15 (the switch cuts the piece two
+    days later). The 20 is measured on the month billed (to 12-01: 18 days), not on the two days left of the cut
+    piece, where it would add 140 a month and be sent to the year (a review of stop 30)."""
+    book = BillingRules(price_book=PriceList(monthly_seat=(45.0, 25.0), annual_seat=(540.0, 300.0)))
+    log = charges(("c", "2016-06-22 14:27", 1020.0), *monthly("c", "2016-09-01 16:00", 25.0, 2),
+                  ("c", "2016-11-13 16:00", 20.0), ("c", "2016-11-15 16:00", 300.0))
+    got = month_ends(read(log, "2017-05-31 23:59:59", rules=book), "2017-05-31 23:59:59", "c")
+    assert got["2016-10"] == 110.0 and got["2016-11"] == got["2017-05"] == 110.0
+
+
+def test_a_month_a_switch_replaces_is_its_own_inside_a_year_the_book_read_too():
+    """A year of 540 read as one by the book (the annual list price, under annual_min_amount, not renewed; no seat
+    count), then 90 and three days later 1080 = 12 x 90: the 90 is the month switched from, not a seat added to the
+    year (item 50 in any year; a review of stop 30)."""
+    book = BillingRules(price_book=PriceList(monthly_seat=(45.0, 25.0), annual_seat=(540.0, 300.0)))
+    log = charges(("c", "2016-08-10 14:18", 540.0), ("c", "2016-10-27 05:55", 90.0), ("c", "2016-10-30 12:30", 1080.0))
+    got = month_ends(read(log, "2017-06-30 23:59:59", rules=book), "2017-06-30 23:59:59", "c")
+    assert got["2016-09"] == 45.0 and got["2016-10"] == got["2017-06"] == 135.0
+
+
 def test_a_month_a_switch_to_annual_replaces_is_its_own_not_a_proration_of_a_year_beside_it():
     """A year of 600 renewed a year later, then 360 (8 seats x 45 a month) and three days later 4320 = 12 x 360: the
     360 was the first month of the plan switched to annual, ended by the switch, not a seat added to the year (which
@@ -381,6 +424,30 @@ def test_a_month_of_the_customers_seats_beside_a_year_stays_a_month_once_its_ren
     assert month_ends(result, "2016-11-30 23:59:59", "c") == {"2016-08": 400.0, "2016-09": 225.0, "2016-10": 225.0,
                                                              "2016-11": 225.0}
     assert list(rows_of(result, "c")["kind"]) == ["annual term", "monthly term"]
+
+
+def test_a_settled_month_beside_a_year_needs_the_cent_an_annual_price_and_no_override():
+    """Item 52's limits (a review of stop 30): once its renewal was due, a charge inside a year is a month of the
+    customer's seats only to the cent (179.85 by 10 seats at 18 is a proration), only where the book has an annual
+    seat price to say it is no seat added to the year (with monthly prices only, 180 five minutes into a 9-seat year
+    stays its seat), never under billing_overrides = annual; and such a month takes no later seat of the year as its
+    own follower (36 beside a year of 360, then 149.86 = 1 seat x 180 x the share of the year left)."""
+    as_of = "2017-06-30 23:59:59"
+    log = charges(("a", "2016-08-19 09:00", 1800.0), ("a", "2016-11-19 09:00", 179.85),
+                  ("b", "2016-08-19 09:00", 1800.0), ("b", "2017-02-19 09:00", 180.0),
+                  ("d", "2016-08-19 09:00", 360.0), ("d", "2016-08-19 09:01", 36.0), ("d", "2016-10-19 12:00", 149.86))
+    rules = BillingRules(price_book=PriceList(monthly_seat=(18.0,), annual_seat=(180.0,)),
+                         billing_overrides=(("b", "annual"),))
+    result = read(log, as_of, rules=rules, seat_counts=seats(a=10, b=10, d=2))
+    assert list(rows_of(result, "a")["kind"]) == ["annual term"]
+    assert abs(month_ends(result, as_of, "a")["2016-12"] - 170.05) < 0.1
+    assert list(rows_of(result, "b")["kind"]) == ["annual term"]
+    got = month_ends(result, as_of, "d")
+    assert list(rows_of(result, "d")["kind"]) == ["annual term", "monthly term"]
+    assert got["2016-08"] == 66.0 and got["2016-09"] == 30.0 and abs(got["2016-10"] - 45.0) < 0.1
+    monthly_only = read(charges(("c", "2016-08-19 09:00", 1620.0), ("c", "2016-08-19 09:05", 180.0)), as_of,
+                        rules=BillingRules(price_book=PriceList(monthly_seat=(18.0,))), seat_counts=seats(c=10))
+    assert set(month_ends(monthly_only, as_of, "c").values()) == {150.01}
 
 
 def test_a_small_annual_term_does_not_end_a_bigger_monthly_plan():
