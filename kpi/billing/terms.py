@@ -89,6 +89,7 @@ from kpi.billing.timeline import (
 RATIO_TOLERANCE = 0.001  # a switch price is 10 or 12 times the monthly rate to 0.1%: 1490 is no 12 x 125.40 (11.88)
 SEAT_SLACK = 0.1  # a big pending charge is a month of k seats when k is today's seats within 10% (or one seat)
 UPGRADE_TOLERANCE = 0.01  # a renewal carries a price upgrade: it grew by at least what the upgrade adds a year, to 1%
+MAX_RENEWAL_ROUNDS = 4  # plans that lost a shared renewal to a closer one look again, at most this many times
 MAX_PRORATION_ROUNDS = 8  # big seat prorations on one annual term settled one after the other (_big_annual_proration)
 
 
@@ -289,10 +290,33 @@ def yearly_renewals(log: Log, single: np.ndarray) -> tuple[np.ndarray, np.ndarra
     if len(cand) < 2:
         return yearly, renews
     keys = log.keys
-    pos, _ = nearest(keys(log.cust[cand], log.t[cand]), keys(log.cust[cand], add_months(log.t[cand], 12)), log.tol)
-    hit = pos >= 0
-    yearly[cand[hit]] = cand[pos[hit]]
-    renews[cand[pos[hit]]] = cand[hit]
+    due = add_months(log.t[cand], 12)
+    # one renewal per plan and one plan per renewal, the closest pairs first: each plan takes the closest charge not yet
+    # taken; where several want one, the closest wins and the others try again (132 and 490 bought a minute apart and
+    # renewed 43 s early and 166 s late: the 132 takes the 132, the 490 the 490; two 225 a year later: 450 at the first's
+    # slot and 225 eleven minutes later, one each)
+    found = np.full(len(cand), -1, dtype=np.int64)
+    taken = np.zeros(len(cand), dtype=bool)
+    trying = np.arange(len(cand))
+    for _ in range(MAX_RENEWAL_ROUNDS):
+        free = np.flatnonzero(~taken)
+        if not len(trying) or not len(free):
+            break
+        pos, dist = nearest(keys(log.cust[cand[free]], log.t[cand[free]]), keys(log.cust[cand[trying]], due[trying]),
+                            log.tol)
+        want = pos >= 0
+        if not want.any():
+            break
+        plans, targets, dist = trying[want], free[pos[want]], dist[want]
+        order = np.lexsort((plans, dist, targets))  # by target, then distance, then the earlier plan
+        first = np.r_[True, targets[order][1:] != targets[order][:-1]]
+        win = order[first]
+        found[plans[win]] = targets[win]
+        taken[targets[win]] = True
+        trying = np.setdiff1d(plans, plans[win], assume_unique=True)
+    hit = found >= 0
+    yearly[cand[hit]] = cand[found[hit]]
+    renews[cand[found[hit]]] = cand[hit]
     return yearly, renews
 
 

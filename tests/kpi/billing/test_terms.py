@@ -209,6 +209,26 @@ def test_a_seat_added_at_the_same_hour_a_year_apart_is_no_annual_plan_below_a_ye
     assert month_ends(result, "2017-12-31 23:59:59", "c")["2017-08"] == 0.0
 
 
+def test_each_annual_plan_takes_its_own_renewal_the_closest_pairs_first():
+    """132 (a seat's year) and 490 (a flat plan's year) 43 s apart, renewed a year later 43 s early and 166 s late:
+    the 490 was renewed by the 132, the closer charge to its slot, and its own renewal was spread as a proration (2,021
+    in one month, then 98). Each plan takes one renewal and each renewal one plan, the closest pairs first; so a year
+    renewed at a new price at its very slot (450 for two seats) and a seat bought again minutes later (225) go one
+    to each of the two 225 plans (generated seat11 seed 2, 208798; seat12 seed 14, 64346)."""
+    rules = BillingRules(price_book=PriceList(monthly_seat=(12.0,), annual_seat=(132.0,)))
+    log = charges(("a", "2016-05-27 15:39:55", 132.0), ("a", "2016-05-27 15:40:38", 490.0),
+                  ("a", "2017-05-27 15:39:55", 132.0), ("a", "2017-05-27 15:43:24", 490.0),
+                  ("b", "2016-01-23 14:07:48", 225.0), ("b", "2016-01-23 14:13:09", 225.0),
+                  ("b", "2017-01-23 14:07:48", 450.0), ("b", "2017-01-23 14:19:17", 225.0))
+    result = read(log, "2017-12-31 23:59:59", rules=rules)
+    a = month_ends(result, "2017-12-31 23:59:59", "a")
+    assert {m: round(v, 2) for m, v in a.items() if m in ("2017-04", "2017-05", "2017-06", "2017-12")} == {
+        "2017-04": 51.83, "2017-05": 51.83, "2017-06": 51.83, "2017-12": 51.83}
+    assert "renewed 12 calendar months later (2017-05-27 15:43 UTC, 490.00)" in rows_of(result, "a")["reason"].iloc[1]
+    b = month_ends(result, "2017-12-31 23:59:59", "b")
+    assert b["2016-06"] == 37.5 and b["2017-01"] == b["2017-12"] == 56.25
+
+
 def test_a_years_price_is_six_months_of_the_smallest_monthly_seat_price():
     """With monthly seat prices of 18 and 12.60, a year costs at least 75.60 (6 x 12.60): 100 paid twice a year apart,
     at the same second, is an annual plan (it would not be at 6 x 18 = 108); 70 paid so is none."""
