@@ -153,7 +153,8 @@ def finish(reading: Reading, rules: BillingRules, book: PriceBook | None = None)
     terms = read_single_charges(log, series, book, verdict, switched)  # 5
     series, terms = end_switched(log, series, terms)
     spans = Spans.concat(series.spans, terms.spans)
-    prorations = place_prorations(log, series, spans, terms.prorated, terms.orphan, terms.cut_by >= 0, book)  # 6
+    prorations = place_prorations(log, series, spans, terms.prorated, terms.orphan, terms.cut_by >= 0, book,
+                                  terms.yearly)  # 6
     refs = name_spans(log, spans)
     schedule, codes = schedule_pieces(log, rules, series, spans, refs.ref, prorations)  # 7
     billing = billing_table(log, rules, series, terms, spans, refs, prorations, book, verdict)  # 8

@@ -39,7 +39,8 @@ class Prorations:
 
 
 def place_prorations(log: Log, series: Series, spans: Spans, prorated: np.ndarray, orphan: np.ndarray,
-                     switched: np.ndarray | None = None, book: PriceBook = OFF) -> Prorations:
+                     switched: np.ndarray | None = None, book: PriceBook = OFF,
+                     yearly: np.ndarray | None = None) -> Prorations:
     """For each charge flagged `prorated`: the span it falls in that the price book says it adds seats to, else the
     one with the nearest next boundary; and that boundary.
 
@@ -49,7 +50,9 @@ def place_prorations(log: Log, series: Series, spans: Spans, prorated: np.ndarra
     month's spike); where none is, the nearest boundary of a host it would not make more than MAX_GROWTH times what
     that host charges a period (a year's price upgrade beside a monthly plan). Where `orphan` is set (pending charges with no running series or annual host), only spans
     still running at as_of qualify: the term that took the charge in, even if a switch to annual (`switched`, per
-    span) ended it.
+    span) ended it. `yearly` (per charge, its renewal 12 months later; None: the first reading): where no price fits,
+    a host whose next renewal carries the charge (grew by at least what it adds a period: a series' next renewal, an
+    annual term's renewal a year later) comes first (a year's price upgrade, docs/billing.md items 53 and 56).
     """
     switched = np.zeros(len(spans.cust), dtype=bool) if switched is None else switched
     pi = np.flatnonzero(prorated)
@@ -83,6 +86,12 @@ def place_prorations(log: Log, series: Series, spans: Spans, prorated: np.ndarra
     billed_end = np.maximum(boundary, add_months(period_start, np.where(spans.annual[m["span"].to_numpy()], 12, 1)))
     share = (billed_end - m["t"].to_numpy()) / np.maximum(billed_end - period_start, 1)
     implied = log.amount[pi[m["p"].to_numpy()]] / np.maximum(share, 1e-9)  # what it adds a period of its host
+    if yearly is not None:  # an annual term's renewal a year later carries what was added to it
+        anchor = spans.charge[m["span"].to_numpy()]
+        renewal = yearly[anchor]
+        term = ~in_series & spans.annual[m["span"].to_numpy()] & (renewal >= 0)
+        carried[term] = log.amount[np.maximum(renewal, 0)][term] - log.amount[anchor][term]
+    carrier = (carried >= implied * (1 - CARRIED_TOLERANCE)) & (carried > 0) & (yearly is not None)
     seats = np.zeros(len(m), dtype=np.int64)
     overgrown = np.zeros(len(m), dtype=bool)
     if book.monthly_seat or book.annual_seat:
@@ -94,10 +103,11 @@ def place_prorations(log: Log, series: Series, spans: Spans, prorated: np.ndarra
         # carries it (66 with 18 days left of a 25 month renewed at 135: the plan's own upgrade). Not without a book
         # (the first reading, which learns annual seat prices from the prorations of annual terms, keeps the nearest
         # boundary)
-        overgrown = (seats == 0) & (implied > MAX_GROWTH * price) & (carried < implied * (1 - CARRIED_TOLERANCE))
+        overgrown = (seats == 0) & (implied > MAX_GROWTH * price) & ~carrier
     unfit = np.where(seats > 0, seats, np.iinfo(np.int64).max)  # a fitting host first, the fewest seats first
-    m = m.assign(boundary=boundary, period_start=period_start, unfit=unfit, overgrown=overgrown).sort_values(
-        ["p", "unfit", "overgrown", "boundary", "span"], kind="stable")
+    m = m.assign(boundary=boundary, period_start=period_start, unfit=unfit, uncarried=~(carrier & (seats == 0)),
+                 overgrown=overgrown).sort_values(
+        ["p", "unfit", "uncarried", "overgrown", "boundary", "span"], kind="stable")
     m = m.drop_duplicates("p")
     if len(m) != len(pi):
         raise AssertionError("a proration fell inside no series or term")  # by construction, never

@@ -270,7 +270,8 @@ def _big_annual_proration(log: Log, book: PriceBook, strong: np.ndarray, big: np
         if yearly is not None:
             renewal = yearly[host]
             grew = log.amount[np.maximum(renewal, 0)] - log.amount[host]
-            fits |= (renewal >= 0) & (grew >= implied * (1 - UPGRADE_TOLERANCE))
+            # (not a pending one: a year of its own until its month is out, as the amount says)
+            fits |= (renewal >= 0) & (grew >= implied * (1 - UPGRADE_TOLERANCE)) & ~log.pending[cand]
         ok &= fits
         now = np.zeros(len(log), dtype=bool)
         now[cand[ok]] = True

@@ -585,6 +585,26 @@ def test_a_big_price_upgrade_the_renewal_carries_is_the_terms_not_a_year_of_its_
     assert "annual_min_amount" in rows_of(early, "c")["reason"].iloc[1]
 
 
+def test_a_big_upgrade_goes_to_the_year_whose_renewal_carries_it_not_to_a_plan_beside_it():
+    """Item 53's upgrade with a monthly plan of 29 beside the year (a review of stop 30): the 4594.98 went to the
+    nearest boundary, the month's, a spike of two days, then nothing. The year whose renewal carries it is its host,
+    with or without a price book. And a big upgrade still pending (its month not out) when the year's renewal is
+    seen stays a year of its own for now, as the amount says, not a provisional month."""
+    log = charges(("c", "2016-08-03 15:28", 4785.0), *monthly("c", "2016-09-10 10:00", 29.0, 16),
+                  ("c", "2016-10-08 16:25", 4594.98), ("c", "2017-08-03 15:28", 10395.0))
+    for rules in (BillingRules(price_book="off"), BillingRules(price_book=PriceList(monthly_seat=(29.0,),
+                                                                                    annual_seat=(319.0,)))):
+        got = month_ends(read(log, "2017-12-31 23:59:59", rules=rules), "2017-12-31 23:59:59", "c")
+        assert 893.0 < got["2016-10"] < 897.0 and 893.0 < got["2017-07"] < 897.0, (rules.price_book, got)
+        assert got["2017-08"] == got["2017-12"] == 866.25 + 29.0
+    pending = charges(("p", "2016-08-03 15:28", 12000.0), ("p", "2017-07-21 15:28", 1000.0),
+                      ("p", "2017-08-03 15:28", 40000.0))
+    result = read(pending, "2017-08-10 00:00", rules=BillingRules(price_book=PriceList(monthly_seat=(29.0,),
+                                                                                         annual_seat=(319.0,))))
+    assert list(rows_of(result, "p")["kind"]) == ["annual term", "annual term", "annual term"]
+    assert round(month_ends(result, "2017-08-10 00:00", "p")["2017-07"], 2) == round(1000 + 1000 / 12, 2)
+
+
 def test_big_seat_prorations_one_after_another_on_one_term_and_under_an_annual_override_are_the_terms():
     """Two big prorations on one 5400 term (5 seats at 540 for the 274 days left, then 4 more for the 182 left): the
     second is measured from the term, not from the first (which opens no year); and a customer set to annual by
