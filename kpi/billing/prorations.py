@@ -24,7 +24,7 @@ from kpi.billing.series import Series, Spans
 from kpi.billing.timeline import add_months
 
 MAX_GROWTH = 3.0  # a proration adds at most this many times what its host charges a period (seats or an upgrade)
-CARRIED_TOLERANCE = 0.01  # ... unless the host's next renewal grew by what it adds, to 1%
+CARRIED_TOLERANCE = 0.01  # ... unless the host's next renewal grew by just what it adds, to 1%
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,13 @@ def place_prorations(log: Log, series: Series, spans: Spans, prorated: np.ndarra
         renewal = yearly[anchor]
         term = ~in_series & spans.annual[m["span"].to_numpy()] & (renewal >= 0)
         carried[term] = log.amount[np.maximum(renewal, 0)][term] - log.amount[anchor][term]
-    carrier = (carried >= implied * (1 - CARRIED_TOLERANCE)) & (carried > 0) & (yearly is not None)
+    # a carrier's renewal grew by what this charge adds, to 1% (not by more: a growth that other charges explain does
+    # not carry a one-off 20 onto the year); by at least that for a charge of annual_min_amount or more (item 53's
+    # upgrades, whose year's renewal also carries the seats added beside them)
+    amount = log.amount[pi[m["p"].to_numpy()]]
+    carrier = (carried > 0) & (yearly is not None) & (
+        (np.abs(carried - implied) <= implied * CARRIED_TOLERANCE) |
+        ((amount >= log.annual_min) & (carried >= implied * (1 - CARRIED_TOLERANCE))))
     seats = np.zeros(len(m), dtype=np.int64)
     overgrown = np.zeros(len(m), dtype=bool)
     if book.monthly_seat or book.annual_seat:

@@ -89,7 +89,7 @@ from kpi.billing.timeline import (
 RATIO_TOLERANCE = 0.001  # a switch price is 10 or 12 times the monthly rate to 0.1%: 1490 is no 12 x 125.40 (11.88)
 SEAT_SLACK = 0.1  # a big pending charge is a month of k seats when k is today's seats within 10% (or one seat)
 UPGRADE_TOLERANCE = 0.01  # a renewal carries a price upgrade: it grew by at least what the upgrade adds a year, to 1%
-MAX_RENEWAL_ROUNDS = 4  # plans that lost a shared renewal to a closer one look again, at most this many times
+MAX_RENEWAL_ROUNDS = 64  # plans that lost a shared renewal to a closer one look again (each round settles one at least)
 MAX_PRORATION_ROUNDS = 8  # big seat prorations on one annual term settled one after the other (_big_annual_proration)
 
 

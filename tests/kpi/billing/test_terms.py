@@ -229,6 +229,21 @@ def test_each_annual_plan_takes_its_own_renewal_the_closest_pairs_first():
     assert b["2016-06"] == 37.5 and b["2017-01"] == b["2017-12"] == 56.25
 
 
+def test_five_plans_renewed_minutes_early_each_keep_their_year_and_a_carrier_is_no_catch_all():
+    """A review of stop 30: five 300 years bought a minute apart and renewed 5-10 minutes early, each competing for
+    the latest free renewal (one settles a round: four rounds left two without their year, 100 instead of 125).
+    And a year renewed at double its price carries only what adds just that growth: a one-off 20 in the last month
+    of a monthly plan stays that month's, not the year's for six months."""
+    rows = [("c", f"2016-03-10 10:{i:02d}:00", 300.0) for i in range(5)] + \
+        [("c", f"2017-03-10 09:{50 + i:02d}:00", 300.0) for i in range(5)]
+    result = read(charges(*rows), "2018-02-28 23:59:59", rules=BillingRules(price_book="off"))
+    assert {round(v, 1) for v in month_ends(result, "2018-02-28 23:59:59", "c").values()} == {125.0}
+    log = charges(("d", "2016-01-15 10:00", 1200.0), *monthly("d", "2016-02-03 12:00", 50.0, 4),
+                  ("d", "2016-06-20 09:00", 20.0), ("d", "2017-01-15 10:00", 2400.0))
+    got = month_ends(read(log, "2017-03-31 23:59:59", rules=BillingRules(price_book="off")), "2017-03-31 23:59:59", "d")
+    assert got["2016-07"] == got["2016-12"] == 100.0 and got["2016-06"] > 190.0
+
+
 def test_a_years_price_is_six_months_of_the_smallest_monthly_seat_price():
     """With monthly seat prices of 18 and 12.60, a year costs at least 75.60 (6 x 12.60): 100 paid twice a year apart,
     at the same second, is an annual plan (it would not be at 6 x 18 = 108); 70 paid so is none."""
