@@ -322,7 +322,7 @@ def _weak(log: Log, series: np.ndarray, slot_of: np.ndarray, extra_hosts: np.nda
     True for a series with a single renewal of a different amount, both charges below annual_min_amount,
     lying inside a running series with two renewals or more, or inside the year of an annual-sized
     single charge (>= annual_min_amount, or one of `extra_hosts`: single charges the price book reads
-    as annual).
+    as annual), that started at most the renewal tolerance after the pair's anchor (docs/billing.md item 58).
     """
     keys, annual_min = log.keys, log.annual_min
     n_series = int(series.max()) + 1 if len(series) and series.max() >= 0 else 0
@@ -352,7 +352,9 @@ def _weak(log: Log, series: np.ndarray, slot_of: np.ndarray, extra_hosts: np.nda
         return np.zeros(n_series, dtype=bool)
     order = np.argsort(starts, kind="stable")
     s, reach = starts[order], np.maximum.accumulate(ends[order])
-    a = keys(log.cust[anchor_of], log.t[anchor_of])
+    # (a host may start up to the renewal tolerance after the pair's anchor: a year and a monthly plan bought minutes
+    # apart, 649 at 12:35 then 192.85 a month from 12:36, a seat of 27.54 added a month later at 12:45)
+    a = keys(log.cust[anchor_of], log.t[anchor_of] + log.tol_ns)
     r = keys(log.cust[last_of], log.t[last_of])
     pos = np.searchsorted(s, a, side="right") - 1
     inside = (pos >= 0) & (reach[np.maximum(pos, 0)] > r)

@@ -103,3 +103,16 @@ def test_amount_decides_only_between_charges_within_minutes_of_each_other():
     rows = rows_of(read(log, "2017-02-28 23:59:59", seat_counts=seats(c=10)), "c")
     assert list(rows["kind"]) == ["monthly series"]
     assert rows["first_charge"].iloc[0] == pd.Timestamp("2016-09-05 10:00:00", tz="UTC")
+
+
+def test_a_pair_whose_anchor_is_bought_minutes_before_the_plan_it_falls_in_is_prorations():
+    """649 (a year) at 12:35, then 192.85 a month from 12:36, and 27.54 (a seat added to the month) a month after the
+    649 within ten minutes of its slot: 649 and 27.54 posed as a monthly series of one renewal (the year read as one
+    month, then a 96% cut) because the running plan started 72 s after the pair's anchor. A host may start up to the
+    renewal tolerance after it (docs/billing.md item 58; generated seat11 seed 1, 99569)."""
+    log = charges(("c", "2016-11-12 12:35:14", 649.0), *monthly("c", "2016-11-12 12:36:26", 192.85, 6),
+                  ("c", "2016-12-12 12:45:41", 27.54), ("c", "2017-11-12 12:35:14", 649.0))
+    result = read(log, "2017-11-30 23:59:59", rules=BillingRules(price_book="off"))  # no book says 649 is a year
+    got = month_ends(result, "2017-11-30 23:59:59", "c")
+    assert 246.0 < got["2016-11"] < 247.5 and 246.0 < got["2017-01"] < 247.5  # 54.08 + 192.85, not 841.85 then 192.85
+    assert list(rows_of(result, "c")["kind"])[0] == "annual term"
