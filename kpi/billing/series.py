@@ -322,7 +322,8 @@ def _weak(log: Log, series: np.ndarray, slot_of: np.ndarray, extra_hosts: np.nda
     True for a series with a single renewal of a different amount, both charges below annual_min_amount,
     lying inside a running series with two renewals or more, or inside the year of an annual-sized
     single charge (>= annual_min_amount, or one of `extra_hosts`: single charges the price book reads
-    as annual), that started at most the renewal tolerance after the pair's anchor (docs/billing.md item 58).
+    as annual), that started by the pair's anchor, or at most the renewal tolerance after it when the pair's
+    renewal comes after that host's first slot (docs/billing.md item 58).
     """
     keys, annual_min = log.keys, log.annual_min
     n_series = int(series.max()) + 1 if len(series) and series.max() >= 0 else 0
@@ -352,12 +353,16 @@ def _weak(log: Log, series: np.ndarray, slot_of: np.ndarray, extra_hosts: np.nda
         return np.zeros(n_series, dtype=bool)
     order = np.argsort(starts, kind="stable")
     s, reach = starts[order], np.maximum.accumulate(ends[order])
-    # (a host may start up to the renewal tolerance after the pair's anchor: a year and a monthly plan bought minutes
-    # apart, 649 at 12:35 then 192.85 a month from 12:36, a seat of 27.54 added a month later at 12:45)
-    a = keys(log.cust[anchor_of], log.t[anchor_of] + log.tol_ns)
+    host_t = np.r_[log.t[anchor_of[strong]], log.t[big]][order]
     r = keys(log.cust[last_of], log.t[last_of])
-    pos = np.searchsorted(s, a, side="right") - 1
+    pos = np.searchsorted(s, keys(log.cust[anchor_of], log.t[anchor_of]), side="right") - 1
     inside = (pos >= 0) & (reach[np.maximum(pos, 0)] > r)
+    # ... or one that starts up to the renewal tolerance after the pair's anchor, when the pair's renewal comes after
+    # that host's own first slot (649 at 12:35, 192.85 a month from 12:36 renewed at 12:39, then 27.54 at 12:45: a seat
+    # added to the month; not 10 at 11:59 renewed at 12 at 11:50, before a 50 plan's 12:00: a small plan of its own)
+    late = np.searchsorted(s, keys(log.cust[anchor_of], log.t[anchor_of] + log.tol_ns), side="right") - 1
+    at = np.maximum(late, 0)
+    inside |= (late > pos) & (reach[at] > r) & (log.t[last_of] > add_months(host_t[at], 1))
     return candidate & inside
 
 

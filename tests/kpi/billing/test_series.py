@@ -116,3 +116,23 @@ def test_a_pair_whose_anchor_is_bought_minutes_before_the_plan_it_falls_in_is_pr
     got = month_ends(result, "2017-11-30 23:59:59", "c")
     assert 246.0 < got["2016-11"] < 247.5 and 246.0 < got["2017-01"] < 247.5  # 54.08 + 192.85, not 841.85 then 192.85
     assert list(rows_of(result, "c")["kind"])[0] == "annual term"
+
+
+def test_a_small_plan_bought_a_minute_before_a_bigger_one_keeps_its_renewal():
+    """Item 58's bound (a review of stop 30): the host may start after the pair's anchor only when the pair's renewal
+    comes after that host's first slot. 10 at 11:59 renewed at 12 at 11:50 beside 50 a month from 12:00 is a plan
+    of its own (62 in February); 300 renewed at 500 at 11:40 is no switch to annual of the 50 plan; 18 renewed at 36
+    on its second beside a 1200 bought a minute later keeps January's 18."""
+    as_of = "2017-07-31 23:59:59"
+    cases = {
+        "a": ([("a", "2017-01-10 11:59", 10.0), ("a", "2017-02-10 11:50", 12.0), *monthly("a", "2017-01-10 12:00", 50.0, 6)],
+              (60.0, 62.0, 50.0)),
+        "b": ([("b", "2017-01-10 11:59", 300.0), ("b", "2017-02-10 11:40", 500.0), *monthly("b", "2017-01-10 12:00", 50.0, 6)],
+              (350.0, 550.0, 50.0)),
+        "c": ([("c", "2017-01-10 11:30", 18.0), ("c", "2017-02-10 11:30", 36.0), ("c", "2017-01-10 11:31", 1200.0)],
+              (118.0, 136.0, 100.0)),
+    }
+    result = read(charges(*[row for rows, _ in cases.values() for row in rows]), as_of)
+    for customer, (_, want) in cases.items():
+        got = month_ends(result, as_of, customer)
+        assert tuple(round(got[m], 2) for m in ("2017-01", "2017-02", "2017-03")) == want, customer
