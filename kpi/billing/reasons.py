@@ -403,6 +403,14 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
                            "price for it (10 or 12 months",
                            _some(np.isin(code[rows], ANNUAL_CODES), ", or ", book_says[rows]),
                            "), a switch to annual: annual term")
+    # a month that a switch to annual ended, which the book or the amount alone would read as a year (item 54: the
+    # first month of the plan switched from): say why it is a month
+    rows = rule(~spans.annual & (cut_by >= 0) & (np.isin(code, ANNUAL_CODES) | (amount >= rules.annual_min_amount)))
+    if len(rows):
+        by = spans.charge[np.maximum(cut_by[rows], 0)]
+        text[rows] = _join("single charge of ", money[rows], " followed within its month by ",
+                           _formatted(log.amount[by], ".2f"), " = ", _formatted(log.amount[by] / amount[rows], ".4g"),
+                           " x it, a switch to annual: the month of the plan switched from, one month")
     renews = terms.renews[charge]
     rows = rule((yearly >= 0) | (renews >= 0))
     if len(rows):

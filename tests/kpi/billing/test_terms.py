@@ -485,6 +485,20 @@ def test_a_settled_month_beside_a_year_needs_the_cent_an_annual_price_and_no_ove
     assert set(month_ends(monthly_only, as_of, "c").values()) == {150.01}
 
 
+def test_a_month_a_switch_replaced_says_it_is_a_month_not_a_year():
+    """540 (1 seat x 540 a year by the book) or 1200 (>= annual_min_amount), then 12 or 10 times it within the month:
+    the first is the month of the plan switched from, a monthly term, and its Billing reason says so, not "annual
+    term" (a review of stop 30)."""
+    book = BillingRules(price_book=PriceList(monthly_seat=(45.0, 25.0), annual_seat=(540.0, 300.0)))
+    log = charges(("c", "2016-10-27 05:55", 540.0), ("c", "2016-10-30 12:30", 6480.0),
+                  ("e", "2016-10-27 05:55", 1200.0), ("e", "2016-10-30 12:30", 12000.0))
+    result = read(log, "2017-06-30 23:59:59", rules=book, seat_counts=seats(c=1))
+    for customer, ratio in (("c", "12"), ("e", "10")):
+        first = rows_of(result, customer).iloc[0]
+        assert first["kind"] == "monthly term" and "annual term" not in first["reason"].split(";")[0]
+        assert f" = {ratio} x it, a switch to annual: the month of the plan switched from, one month" in first["reason"]
+
+
 def test_a_small_annual_term_does_not_end_a_bigger_monthly_plan():
     """A seat charge renewed a year later (an annual term of 1.38 a month) inside a 180 monthly plan ends nothing."""
     log = charges(*monthly("c", "2016-06-07 17:23", 180.0, 13), ("c", "2016-06-10 02:39", 16.57),
