@@ -18,7 +18,7 @@ import pandas as pd
 from kpi.billing.log import Log
 from kpi.billing.prorations import Prorations
 from kpi.billing.series import Series, Spans
-from kpi.billing.timeline import DAY_NS, MONTH_NS, add_months
+from kpi.billing.timeline import DAY_NS, MONTH_NS
 from kpi.params import BillingRules
 from kpi.schedule import SCHEDULE_COLUMNS, Codes
 
@@ -51,10 +51,9 @@ def schedule_pieces(log: Log, rules: BillingRules, series: Series, spans: Spans,
         keep = span_months > 0
         # a charge minutes before a boundary pays for a day at least: its rate is never amount / a few minutes
         if rules.prorations == "share":
-            # the period the company billed: to the next renewal, or a calendar month (or year) from the host's
-            # period start where something cut the piece shorter (a switch to annual ends a series mid-month)
-            months = np.where(spans.annual[host] & (spans.series[host] < 0), 12, 1)
-            period_end = np.maximum(boundary, add_months(prorations.start, months))
+            # the period the company billed (`Prorations.period_end`: a switch to annual may cut the piece short)
+            months = np.where(spans.annual[host], 12, 1)
+            period_end = prorations.period_end
             share = np.maximum(period_end - log.t[pi], DAY_NS) / np.maximum(period_end - prorations.start, DAY_NS)
             rate = log.amount[pi] / (share * months)
         else:

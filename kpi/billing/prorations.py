@@ -29,13 +29,16 @@ CARRIED_TOLERANCE = 0.01  # ... unless the host's next renewal grew by just what
 
 @dataclass(frozen=True)
 class Prorations:
-    """Per proration charge (`charge`, indices into the log): its host span, the boundary it is spread to and the start
-    of its host's period it falls in (ns: the renewal before it in a series, the term's start)."""
+    """Per proration charge (`charge`, indices into the log): its host span, the boundary it is spread to, and the
+    start and end of its host's period it falls in (ns: the renewal before it in a series, the term's start; the
+    boundary, or a calendar month or year from that start where something cut the piece shorter: a switch to annual
+    ends a series mid-month, and the company billed the whole period)."""
 
     charge: np.ndarray
     host: np.ndarray
     boundary: np.ndarray
     start: np.ndarray
+    period_end: np.ndarray
 
 
 def place_prorations(log: Log, series: Series, spans: Spans, prorated: np.ndarray, orphan: np.ndarray,
@@ -63,9 +66,11 @@ def place_prorations(log: Log, series: Series, spans: Spans, prorated: np.ndarra
                       "end": spans.end, "series": spans.series, "switched": switched})
     m = p.merge(s, on="cust")
     m = m.loc[(m["start"] <= m["t"]) & (m["t"] < m["end"]) & ~(m["running_only"] & (m["end"] <= log.as_of) & ~m["switched"])]
+    span = m["span"].to_numpy()
+    amount = log.amount[pi[m["p"].to_numpy()]]
     boundary = m["end"].to_numpy().copy()
     period_start = m["start"].to_numpy().copy()
-    price = log.amount[spans.charge[m["span"].to_numpy()]]  # what the host charges a period: its anchor charge, or
+    price = log.amount[spans.charge[span]]  # what the host charges a period: its anchor charge, or
     in_series = m["series"].to_numpy() >= 0
     carried = np.zeros(len(m))
     if in_series.any() and len(members):
@@ -82,26 +87,24 @@ def place_prorations(log: Log, series: Series, spans: Spans, prorated: np.ndarra
         # what the next renewal charges more than that one (what the period's prorations carried into it)
         carried[in_series] = np.where(same, log.amount[members["i"].to_numpy()[at]] - price[in_series], 0.0)
     # the share of the period billed that is left: a piece a switch to annual cut short still bills its month
-    # (kpi.billing.pieces)
-    billed_end = np.maximum(boundary, add_months(period_start, np.where(spans.annual[m["span"].to_numpy()], 12, 1)))
-    share = (billed_end - m["t"].to_numpy()) / np.maximum(billed_end - period_start, 1)
-    implied = log.amount[pi[m["p"].to_numpy()]] / np.maximum(share, 1e-9)  # what it adds a period of its host
+    annual = spans.annual[span]
+    period_end = np.maximum(boundary, add_months(period_start, np.where(annual, 12, 1)))
+    share = (period_end - m["t"].to_numpy()) / np.maximum(period_end - period_start, 1)
+    implied = amount / np.maximum(share, 1e-9)  # what it adds a period of its host
     if yearly is not None:  # an annual term's renewal a year later carries what was added to it
-        anchor = spans.charge[m["span"].to_numpy()]
+        anchor = spans.charge[span]
         renewal = yearly[anchor]
-        term = ~in_series & spans.annual[m["span"].to_numpy()] & (renewal >= 0)
+        term = ~in_series & annual & (renewal >= 0)
         carried[term] = log.amount[np.maximum(renewal, 0)][term] - log.amount[anchor][term]
     # a carrier's renewal grew by what this charge adds, to 1% (not by more: a growth that other charges explain does
     # not carry a one-off 20 onto the year); by at least that for a charge of annual_min_amount or more (item 53's
     # upgrades, whose year's renewal also carries the seats added beside them)
-    amount = log.amount[pi[m["p"].to_numpy()]]
     carrier = (carried > 0) & (yearly is not None) & (
         (np.abs(carried - implied) <= implied * CARRIED_TOLERANCE) |
         ((amount >= log.annual_min) & (carried >= implied * (1 - CARRIED_TOLERANCE))))
     seats = np.zeros(len(m), dtype=np.int64)
     overgrown = np.zeros(len(m), dtype=bool)
     if book.monthly_seat or book.annual_seat:
-        annual = spans.annual[m["span"].to_numpy()]
         seats = np.where(annual, proration_fit(book.annual_seat, implied), proration_fit(book.monthly_seat, implied))
         # where no price fits, the nearest boundary, but not of a host it would make more than MAX_GROWTH times what
         # it charges a period (493.44 with 18 days left of a 25-a-month plan would add 822 a month, 33 times it; with
@@ -111,11 +114,11 @@ def place_prorations(log: Log, series: Series, spans: Spans, prorated: np.ndarra
         # boundary)
         overgrown = (seats == 0) & (implied > MAX_GROWTH * price) & ~carrier
     unfit = np.where(seats > 0, seats, np.iinfo(np.int64).max)  # a fitting host first, the fewest seats first
-    m = m.assign(boundary=boundary, period_start=period_start, unfit=unfit, uncarried=~(carrier & (seats == 0)),
-                 overgrown=overgrown).sort_values(
+    m = m.assign(boundary=boundary, period_start=period_start, period_end=period_end, unfit=unfit,
+                 uncarried=~(carrier & (seats == 0)), overgrown=overgrown).sort_values(
         ["p", "unfit", "uncarried", "overgrown", "boundary", "span"], kind="stable")
     m = m.drop_duplicates("p")
     if len(m) != len(pi):
         raise AssertionError("a proration fell inside no series or term")  # by construction, never
     return Prorations(charge=pi, host=m["span"].to_numpy(), boundary=m["boundary"].to_numpy(),
-                      start=m["period_start"].to_numpy())
+                      start=m["period_start"].to_numpy(), period_end=m["period_end"].to_numpy())

@@ -342,10 +342,15 @@ def _monthly_beside(log: Log, book: PriceBook, verdict: Verdict, charges: np.nda
     2700 for a year, then 175 = 7 seats x 25 a minute later and nothing more), not 175 spread over the year."""
     hit = _a_month(log, verdict, charges, settled_too=True) & head_annual & (log.mode[charges] == AUTO)
     if hit.any():
-        year_end = add_months(head_t[hit], 12)
-        share = (year_end - log.t[charges[hit]]) / np.maximum(year_end - head_t[hit], 1)
-        hit[hit] = proration_fit(book.annual_seat, log.amount[charges[hit]] / np.maximum(share, 1e-9)) == 0
+        hit[hit] = ~_annual_seats_added(log, book, charges[hit], head_t[hit])
     return hit
+
+
+def _annual_seats_added(log: Log, book: PriceBook, charges: np.ndarray, year_t: np.ndarray) -> np.ndarray:
+    """Per charge: is it k seats x an annual seat price x the share left of the year that started at year_t?"""
+    year_end = add_months(year_t, 12)
+    share = (year_end - log.t[charges]) / np.maximum(year_end - year_t, 1)
+    return proration_fit(book.annual_seat, log.amount[charges] / np.maximum(share, 1e-9)) > 0
 
 
 def _new_plan_in_month(log: Log, book: PriceBook, charges: np.ndarray, head_t: np.ndarray, head_rate: np.ndarray,
@@ -539,8 +544,7 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
         (log.mode[rest] == AUTO)
     if beside.any() and book.annual_seat:  # ... unless it is an annual proration of that term after all
         host = _latest_before(log, np.flatnonzero(strong), rest[beside])
-        share = (add_months(log.t[host], 12) - log.t[rest[beside]]) / (add_months(log.t[host], 12) - log.t[host])
-        beside[beside] = proration_fit(book.annual_seat, log.amount[rest[beside]] / np.maximum(share, 1e-9)) == 0
+        beside[beside] = ~_annual_seats_added(log, book, rest[beside], log.t[host])
     escape |= beside
     month_beside = np.zeros(n, dtype=bool)  # such a month takes no follower: a seat added later is the year's
     month_beside[rest[beside]] = True
