@@ -165,23 +165,15 @@ def month_ends(start: str, months: int) -> tuple[list[str], str]:
 
 def seats_then(log: Any, at: Any) -> Any:
     """The seat count a customers export made at instant `at` would hold: for a customer with a per-seat plan running
-    at `at` (the latest started, if several), its seats then (the truth's MRR of that plan's pieces running at `at`
-    over one seat's monthly price); for anyone else, today's export value. Plans with an upgrade keep today's value
-    (their per-seat price changed mid-plan). Null where today's export is null (an export that lacks the count)."""
-    import numpy as np
-
-    scheme, plans, truth = log.scheme, log.plans, log.truth
-    per_seat = dict(zip(scheme.products, scheme.per_seat, strict=True))
-    months = dict(zip(scheme.products, scheme.annual_months, strict=True))
-    plans = plans.loc[plans["product"].map(per_seat)].copy()
-    annual = plans["interval"] == "annual"
-    plans["unit"] = plans["list_price"] * plans["discount"] * np.where(annual, plans["product"].map(months) / 12.0, 1.0)
-    upgraded = set(truth.loc[truth["source"] == "upgrade", "ref"])
-    running = truth.loc[(truth["start"] <= at) & (truth["end"] > at) & truth["ref"].isin(plans["ref"])
-                        & ~truth["ref"].isin(upgraded)]
-    by_plan = running.groupby("ref", sort=False)["mrr"].sum().rename("mrr").reset_index().merge(plans, on="ref")
-    by_plan["seats"] = np.maximum(np.rint(by_plan["mrr"] / by_plan["unit"]), 1)
-    latest = by_plan.sort_values("start").drop_duplicates("customer_id", keep="last").set_index("customer_id")["seats"]
+    at `at` (the latest started, if several), the seats it held then (the generator's `truth_seats` of that plan's
+    pieces running at `at`: the period's seat count and the seats added since, whatever the price per seat, upgrades
+    included); for anyone else, today's export value. Null where today's export is null (an export that lacks the
+    count)."""
+    truth = log.truth.assign(seats=log.truth_seats)
+    running = truth.loc[(truth["start"] <= at) & (truth["end"] > at)]
+    by_plan = running.groupby("ref", sort=False)["seats"].sum().rename("held").reset_index().merge(log.plans, on="ref")
+    by_plan = by_plan.loc[by_plan["held"] > 0]
+    latest = by_plan.sort_values("start").drop_duplicates("customer_id", keep="last").set_index("customer_id")["held"]
     today = log.customers.set_index(log.customers["customerId"].astype(str))["nrSeats"].astype("Float64")
     then = today.copy()
     known = latest.index.intersection(today.index[today.notna()])

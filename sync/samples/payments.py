@@ -14,6 +14,9 @@
                discount, seats (at its start), start, periods (charges of it in the window), origin
                (first / side / add-on / reactivation / switch), ended (churn / switch to annual / trial
                only / running)
+    truth_seats the seats each truth row holds (int array aligned with truth: a paid period of a per-seat
+               plan, its seat count; a seat addition, the seats added; flat plans and upgrades, 0): a
+               plan's seats at an instant are the sum over its rows running then
 
 `generate(...)` returns just (invoices, customers), the shared data's field names, as before;
 `write_sample(out_dir, ..., scheme=, truth=)` writes invoices.json and customers.json (NDJSON) and,
@@ -333,7 +336,7 @@ class _Expanded:
     """What a set of plans charged and earned."""
 
     charges: tuple[np.ndarray, np.ndarray, np.ndarray]  # customer, time, amount
-    truth: tuple[np.ndarray, ...]  # customer, start, end, mrr, source code, plan index
+    truth: tuple[np.ndarray, ...]  # customer, start, end, mrr, source code, plan index, seats
     # per plan
     periods_in_window: np.ndarray
     stop: np.ndarray  # when it stopped (next slot after its last period, or its switch), if it did
@@ -470,6 +473,7 @@ def _expand(rng: np.random.Generator, scheme: Scheme, plans: _Plans, t1: int) ->
                         (unit_up[ur] - unit[ur]) * up_seats / per_month[ur]]),
         np.concatenate([np.where(annual[paid], 1, 0), np.full(len(seat_at), 2), np.full(len(ur), 3)]),
         np.concatenate([sid[paid], sid[seat_row], sid[ur]]),
+        np.concatenate([np.where(per_seat, seats, 0)[paid], seat_n, np.zeros(len(ur), np.int64)]),
     )
     charges = (
         np.concatenate([customer, customer[seat_row], customer[ur]]),
@@ -498,6 +502,9 @@ class SampleLog:
     truth: pd.DataFrame
     plans: pd.DataFrame
     scheme: Scheme
+    truth_seats: np.ndarray | None = None  # per truth row: the seats it holds (a paid period of a per-seat plan: its
+    # seat count; a seat addition: the seats added; 0 for flat plans and upgrades): a plan's seats at an instant are
+    # the sum over its pieces running then
 
 
 def scheme_named(name: str) -> Scheme:
@@ -619,7 +626,7 @@ def generate_with_truth(customers: int = 300, seed: int = 7, start: str | pd.Tim
         "origin": np.asarray(ORIGINS, dtype=object)[plans.origin],
         "ended": np.asarray(ENDINGS, dtype=object)[ended],
     }).loc[listed].sort_values(["customer_id", "start", "ref"]).reset_index(drop=True)
-    truth = _truth_frame(ids, ref, done1.truth, done2.truth, offset, t1)
+    truth, truth_seats = _truth_frame(ids, ref, done1.truth, done2.truth, offset, t1)
 
     # --- customers: today's seats (latest per-seat plan's; churned accounts drift), sessions
     seats_end = np.concatenate([done1.seats_end, done2.seats_end])
@@ -647,7 +654,8 @@ def generate_with_truth(customers: int = 300, seed: int = 7, start: str | pd.Tim
     customers_frame = pd.DataFrame({"customerId": ids[order], "nrSessions": sessions[order].astype(np.int64)})
     if prices.seats_column:
         customers_frame["nrSeats"] = seat_count[order]
-    return SampleLog(invoices=invoices, customers=customers_frame, truth=truth, plans=plan_frame, scheme=prices)
+    return SampleLog(invoices=invoices, customers=customers_frame, truth=truth, plans=plan_frame, scheme=prices,
+                     truth_seats=truth_seats)
 
 
 def _plan_numbers(customer: np.ndarray, anchor: np.ndarray, listed: np.ndarray) -> np.ndarray:
@@ -662,12 +670,13 @@ def _plan_numbers(customer: np.ndarray, anchor: np.ndarray, listed: np.ndarray) 
 
 
 def _truth_frame(ids: np.ndarray, ref: np.ndarray, part1: tuple[np.ndarray, ...], part2: tuple[np.ndarray, ...],
-                 offset: int, t1: int) -> pd.DataFrame:
-    """The truth pieces as a schedule (SCHEDULE_COLUMNS), those starting in the window, sorted by customer and start."""
-    customer, start, end, mrr, source, plan = (np.concatenate([a, b]) for a, b in zip(part1, part2, strict=True))
+                 offset: int, t1: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """The truth pieces as a schedule (SCHEDULE_COLUMNS), those starting in the window, sorted by customer and start;
+    and the seats each holds (SampleLog.truth_seats)."""
+    customer, start, end, mrr, source, plan, seats = (np.concatenate([a, b]) for a, b in zip(part1, part2, strict=True))
     plan = np.where(np.arange(len(plan)) < len(part1[5]), plan, plan + offset)
     keep = (start <= t1) & (mrr > 0) & (end > start)
-    customer, start, end, mrr, source, plan = (x[keep] for x in (customer, start, end, mrr, source, plan))
+    customer, start, end, mrr, source, plan, seats = (x[keep] for x in (customer, start, end, mrr, source, plan, seats))
     order = np.lexsort((end, start, ids[customer]))
     return pd.DataFrame({
         "customer_id": ids[customer[order]].astype(str),
@@ -676,7 +685,7 @@ def _truth_frame(ids: np.ndarray, ref: np.ndarray, part1: tuple[np.ndarray, ...]
         "mrr": mrr[order].astype(np.float64),
         "source": np.asarray(SOURCES, dtype=object)[source[order]],
         "ref": ref[plan[order]],
-    }).loc[:, list(SCHEDULE_COLUMNS)].reset_index(drop=True)
+    }).loc[:, list(SCHEDULE_COLUMNS)].reset_index(drop=True), seats[order].astype(np.int64)
 
 
 def generate(customers: int = 300, seed: int = 7, start: str | pd.Timestamp = DEFAULT_START,

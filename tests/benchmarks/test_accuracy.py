@@ -119,8 +119,12 @@ def test_sections_with_different_headings_live_side_by_side(accuracy: ModuleType
 
 
 def test_seats_then_are_the_seats_a_plan_held_at_that_instant(accuracy: ModuleType) -> None:
-    """An annual 5-seat plan at 18 x 10 months (75 a month) with a seat added in June, 33 seats in today's export:
-    5 in April, 6 in July; a flat-plan customer and a customer whose export has no count keep today's value."""
+    """An annual 5-seat plan at 18 x 10 months (75 a month) with a seat added in June and upgraded in September to a
+    price of 36 a seat (the upgrade's piece holds no seat), 33 seats in today's export: 5 in April, 6 in July, still 6
+    in October (the MRR over one seat's price would say 12); a flat-plan customer and a customer whose export has no
+    count keep today's value."""
+    import numpy as np
+
     from sync.samples.payments import SCHEMES, SampleLog
 
     utc = "datetime64[ns, UTC]"
@@ -128,18 +132,38 @@ def test_seats_then_are_the_seats_a_plan_held_at_that_instant(accuracy: ModuleTy
                           "interval": ["annual", "monthly"], "product": ["seat 18", "flat 75"],
                           "list_price": [18.0, 75.0], "discount": [1.0, 1.0], "seats": [5, 1],
                           "start": pd.to_datetime(["2016-03-19", "2016-03-01"], utc=True).astype(utc)})
-    truth = pd.DataFrame({"customer_id": ["a", "a", "f"], "ref": ["a:annual-seat-1", "a:annual-seat-1",
-                                                                  "f:monthly-flat-1"],
-                          "start": pd.to_datetime(["2016-03-19", "2016-06-01", "2016-03-01"], utc=True).astype(utc),
-                          "end": pd.to_datetime(["2017-03-19", "2017-03-19", "2016-12-01"], utc=True).astype(utc),
-                          "mrr": [75.0, 15.0, 75.0], "source": ["annual", "seats added", "monthly"]})
+    truth = pd.DataFrame({"customer_id": ["a", "a", "a", "f"],
+                          "ref": ["a:annual-seat-1", "a:annual-seat-1", "a:annual-seat-1", "f:monthly-flat-1"],
+                          "start": pd.to_datetime(["2016-03-19", "2016-06-01", "2016-09-01", "2016-03-01"],
+                                                  utc=True).astype(utc),
+                          "end": pd.to_datetime(["2017-03-19", "2017-03-19", "2017-03-19", "2016-12-01"],
+                                                utc=True).astype(utc),
+                          "mrr": [75.0, 15.0, 90.0, 75.0], "source": ["annual", "seats added", "upgrade", "monthly"]})
     customers = pd.DataFrame({"customerId": ["a", "f", "n"], "nrSessions": [1, 1, 1],
                               "nrSeats": pd.array([33, 4, pd.NA], dtype="Int64")})
-    log = SampleLog(invoices=pd.DataFrame(), customers=customers, truth=truth, plans=plans, scheme=SCHEMES["seat10"])
-    april = accuracy.seats_then(log, pd.Timestamp("2016-04-30 23:59:59", tz="UTC"))
-    july = accuracy.seats_then(log, pd.Timestamp("2016-07-31 23:59:59", tz="UTC"))
-    assert april.loc["a"] == 5.0 and july.loc["a"] == 6.0
+    log = SampleLog(invoices=pd.DataFrame(), customers=customers, truth=truth, plans=plans, scheme=SCHEMES["seat10"],
+                    truth_seats=np.array([5, 1, 0, 0]))
+    april, july, october = (accuracy.seats_then(log, pd.Timestamp(day, tz="UTC"))
+                            for day in ("2016-04-30 23:59:59", "2016-07-31 23:59:59", "2016-10-31 23:59:59"))
+    assert (april.loc["a"], july.loc["a"], october.loc["a"]) == (5.0, 6.0, 6.0)
     assert april.loc["f"] == 4.0 and pd.isna(april.loc["n"])
+
+
+def test_the_generators_seats_add_up_to_the_plans_seats() -> None:
+    """The generator's truth_seats: each paid period of a per-seat plan holds its seat count, each seat addition its
+    seats, flat plans and upgrades none; a plan's first period holds the seats it was drawn with."""
+    from sync.samples.payments import generate_with_truth
+
+    log = generate_with_truth(400, seed=5, scheme="seat11")
+    truth = log.truth.assign(seats=log.truth_seats)
+    assert len(log.truth_seats) == len(log.truth)
+    assert (truth.loc[truth["ref"].str.contains(":(?:annual|monthly)-flat-"), "seats"] == 0).all()
+    assert (truth.loc[truth["source"] == "upgrade", "seats"] == 0).all()
+    assert (truth.loc[truth["source"] == "seats added", "seats"] >= 1).all()
+    first = truth.loc[truth["source"].isin(["monthly", "annual"])].sort_values("start").drop_duplicates("ref")
+    seat_plans = log.plans.loc[log.plans["ref"].str.contains("-seat-")].set_index("ref")["seats"]
+    held = first.set_index("ref")["seats"].reindex(seat_plans.index).dropna()
+    assert len(held) > 100 and (held == seat_plans.loc[held.index]).mean() > 0.95  # a trial's first period is free
 
 
 def test_a_billing_line_replaces_the_default_of_its_key(accuracy: ModuleType) -> None:
