@@ -341,7 +341,9 @@ class _Expanded:
     periods_in_window: np.ndarray
     stop: np.ndarray  # when it stopped (next slot after its last period, or its switch), if it did
     ended: np.ndarray  # index into ENDINGS
-    seats_end: np.ndarray  # seats when it stopped or at the window end
+    seats_end: np.ndarray  # seats when it stopped (a plan that stops after the window: of the period it stops in) or at
+    # the window end, with the seats added later in that period
+    seats_known: np.ndarray  # what an export made at the window end holds: the seats of the period running then
     product_end: np.ndarray
     # per period (for refunds and stray zeros)
     period_customer: np.ndarray
@@ -483,9 +485,16 @@ def _expand(rng: np.random.Generator, scheme: Scheme, plans: _Plans, t1: int) ->
     in_window = paid_at <= t1
     end_row = np.where(finished, stop_row, starts + np.maximum(np.bincount(sid[in_window], minlength=n_plans) - 1, 0))
     seats_end = np.where(per_seat_of[product[end_row]], seats[end_row] + added[end_row], 0)
+    # what an export at t1 holds: the period running then (not the one after t1 a plan that ends later stops in),
+    # with the seats added by t1
+    by_t1 = seat_at <= t1
+    added_by_t1 = np.bincount(seat_row[by_t1], weights=seat_n[by_t1], minlength=rows).astype(np.int64)
+    known_row = np.where(finished & (stop <= t1), stop_row,
+                         starts + np.maximum(np.bincount(sid[in_window], minlength=n_plans) - 1, 0))
+    seats_known = np.where(per_seat_of[product[known_row]], seats[known_row] + added_by_t1[known_row], 0)
     return _Expanded(
         charges=charges, truth=truth, periods_in_window=np.bincount(sid[in_window], minlength=n_plans),
-        stop=stop, ended=ended, seats_end=seats_end, product_end=up_to[end_row],
+        stop=stop, ended=ended, seats_end=seats_end, seats_known=seats_known, product_end=up_to[end_row],
         period_customer=customer, period_at=paid_at, period_amount=amount,
     )
 
@@ -648,7 +657,11 @@ def generate_with_truth(customers: int = 300, seed: int = 7, start: str | pd.Tim
     tenure = np.maximum(last_at - first_at, 0) / (30.44 * DAY) + 1.0
     rate = np.exp(rng.normal(1.9, 0.9, n))
     sessions = rng.poisson(rate * tenure ** 0.8 * current_seats ** 0.3)
-    seat_count = pd.array(current_seats, dtype="Int64")
+    # the export holds no seat added after the window's end (seats_end, which the sessions drawn above rest on, does)
+    later = np.zeros(n, np.int64)
+    known = np.concatenate([done1.seats_known, done2.seats_known])
+    later[plans.customer[last_plan][seated]] = (seats_end - known)[last_plan][seated]
+    seat_count = pd.array(np.maximum(current_seats - later, 1), dtype="Int64")
     seat_count[rng.random(n) < NULL_SEATS_SHARE] = pd.NA
     order = rng.permutation(n)
     customers_frame = pd.DataFrame({"customerId": ids[order], "nrSessions": sessions[order].astype(np.int64)})

@@ -447,3 +447,20 @@ def test_truth_through_kpi_mrr_keeps_the_identity(log: SampleLog) -> None:
     assert table["churned_mrr"].sum() > 0
     assert table["reactivation_mrr"].sum() > 0
     assert table["mrr"].iloc[-1] > table["mrr"].iloc[6]
+
+
+def test_todays_seats_know_no_seat_added_after_the_window() -> None:
+    """A customer with one per-seat plan, running at the window's end: the export holds the seats its pieces running
+    then hold (a seat bought after the end, in the same period, was in the export before: an export made at the end
+    cannot know it)."""
+    end = "2017-06-30 23:59:59"
+    log = generate_with_truth(1500, seed=3, end=end, scheme="seat11")
+    at = pd.Timestamp(end, tz="UTC")
+    truth = log.truth.assign(seats=log.truth_seats)
+    one_plan = log.plans.groupby("customer_id")["ref"].count().loc[lambda s: s == 1].index
+    running = truth.loc[(truth["start"] <= at) & (truth["end"] > at) & truth["customer_id"].isin(one_plan)]
+    held = running.groupby("customer_id")["seats"].sum().loc[lambda s: s > 0]
+    export = log.customers.set_index(log.customers["customerId"].astype(str))["nrSeats"].astype("float64")
+    both = pd.concat([held.rename("held"), export.reindex(held.index).rename("export")], axis=1).dropna()
+    assert len(both) > 300
+    assert (both["held"] == both["export"]).all(), both.loc[both["held"] != both["export"]].head()
