@@ -73,6 +73,7 @@ from kpi.billing.prices import (
     proration_fit,
     same_amount,
     seats_in,
+    upgrade_fit,
     whole_multiple,
 )
 from kpi.billing.series import Series, Spans
@@ -90,6 +91,7 @@ RATIO_TOLERANCE = 0.001  # a switch price is 10 or 12 times the monthly rate to 
 SEAT_SLACK = 0.1  # a big pending charge is a month of k seats when k is today's seats within 10% (or one seat)
 UPGRADE_TOLERANCE = 0.01  # a renewal carries a price upgrade: it grew by at least what the upgrade adds a year, to 1%
 MAX_RENEWAL_ROUNDS = 64  # plans that lost a shared renewal to a closer one look again (each round settles one at least)
+READ_HOSTS_LOOKED_AT = 3  # the years read from their amount a big proration may belong to (_big_annual_proration)
 MAX_PRORATION_ROUNDS = 8  # big seat prorations on one annual term settled one after the other (_big_annual_proration)
 
 
@@ -235,7 +237,7 @@ def _latest_before(log: Log, among: np.ndarray, charges: np.ndarray) -> np.ndarr
 
 
 def _big_annual_proration(log: Log, book: PriceBook, strong: np.ndarray, big: np.ndarray,
-                          yearly: np.ndarray | None = None) -> np.ndarray:
+                          yearly: np.ndarray | None = None, read_annual: np.ndarray | None = None) -> np.ndarray:
     """Per charge: is it one of `big` (>= annual_min_amount, opening a year by the amount rule alone) that falls inside
     the year of an earlier `strong` charge of its customer and is seats added to it: k seats x one of the book's annual
     seat prices x the share of that year left (`proration_fit`), and no whole multiple of a price, to the cent (an
@@ -257,9 +259,11 @@ def _big_annual_proration(log: Log, book: PriceBook, strong: np.ndarray, big: np
         whole |= whole_multiple(log.amount[cand], price.amount)
     # the host is the latest charge before it that opens a year: one found to be a proration itself is none, so a
     # second seat proration on the same term is measured from the term (a chain is settled in as many rounds)
-    for _ in range(MAX_PRORATION_ROUNDS):
-        hosts = np.flatnonzero(strong & ~out)
-        pos = np.searchsorted(hosts, cand, side="left") - 1  # the log is sorted by customer and time
+    def fit_on(hosts: np.ndarray, back: int) -> np.ndarray:
+        """Per candidate: is it a proration of the host `back` places before it among `hosts` (0: the latest)?"""
+        if not len(hosts):
+            return np.zeros(len(cand), dtype=bool)
+        pos = np.searchsorted(hosts, cand, side="left") - 1 - back  # the log is sorted by customer and time
         host = hosts[np.maximum(pos, 0)]
         ok = (pos >= 0) & (log.cust[host] == log.cust[cand]) & ~whole
         year_end = add_months(log.t[host], 12)
@@ -267,12 +271,21 @@ def _big_annual_proration(log: Log, book: PriceBook, strong: np.ndarray, big: np
         share = (year_end - log.t[cand]) / np.maximum(year_end - log.t[host], 1)
         implied = np.where(ok, log.amount[cand] / np.maximum(share, 1e-9), np.nan)
         fits = proration_fit(book.annual_seat, implied) > 0
+        fits |= upgrade_fit(book.annual_seat, implied, log.amount[host])
         if yearly is not None:
             renewal = yearly[host]
             grew = log.amount[np.maximum(renewal, 0)] - log.amount[host]
             # (not a pending one: a year of its own until its month is out, as the amount says)
             fits |= (renewal >= 0) & (grew >= implied * (1 - UPGRADE_TOLERANCE)) & ~log.pending[cand]
-        ok &= fits
+        return ok & fits
+
+    for _ in range(MAX_PRORATION_ROUNDS):
+        ok = fit_on(np.flatnonzero(strong & ~out), 0)
+        if read_annual is not None:  # ... or of a year the book reads from its amount, one of the last few (a seat
+            # bought beside the year may read as one too)
+            read = np.flatnonzero((strong | read_annual) & ~out)
+            for back in range(READ_HOSTS_LOOKED_AT):
+                ok |= fit_on(read, back)
         now = np.zeros(len(log), dtype=bool)
         now[cand[ok]] = True
         if np.array_equal(now, out):
@@ -510,7 +523,7 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     if book.annual_seat or not first_reading:  # ... but a big seat proration (or price upgrade) on an annual term is
         # that term's, not a year of its own
         strong &= ~_big_annual_proration(log, book, strong, big & ~switch & (yearly < 0) & (renews < 0),
-                                         None if first_reading else yearly)
+                                         None if first_reading else yearly, single & book_annual)
     opens = strong.copy()
     annual = strong.copy()
     follower = np.full(n, np.nan)

@@ -669,3 +669,35 @@ def test_a_switch_to_annual_is_ten_or_twelve_times_the_rate_to_a_tenth_of_a_perc
     assert month_ends(result, "2017-12-31 23:59:59", "c")["2017-12"] == round(125.4 / 12 + 1490 / 12, 2)
     assert "switch to annual" in rows_of(result, "s")["reason"].iloc[-1]
     assert month_ends(result, "2017-12-31 23:59:59", "s")["2017-12"] == 75.0
+
+
+def test_a_big_price_upgrade_of_the_years_seats_is_the_terms_whatever_its_renewal():
+    """900 = 3 seats x 300 a year, three seats added (300, 300, 272.47), then 1116.04 with 283 of 365 days left:
+    6 seats moved from 300 to 540 a year (1440 = 6 x 240 a year), no seats x a price alone. The year was not renewed
+    (generated seat12 seed 1, 252239): read as a year of its own, the upgrade under-read the months left (93 a month
+    against 120) and outlived the churn by two and a half months. It is the term's proration, read so before the
+    renewal is due and while its own month is pending; a charge of another amount, or beside a year that is no whole
+    number of seats at 300, stays a year of its own."""
+    rules = BillingRules(price_book=PriceList(monthly_seat=(25.0, 45.0), annual_seat=(300.0, 540.0)))
+    year = (("c", "2016-11-06 14:28", 900.0), ("c", "2016-11-06 14:33", 300.0), ("c", "2016-11-06 14:34", 300.0),
+            ("c", "2016-12-10 02:29", 272.47))
+    log = charges(*year, ("c", "2017-01-27 17:12", 1116.04))
+    for as_of in ("2017-12-31 23:59:59", "2017-03-31 23:59:59", "2017-02-01 00:00"):
+        result = read(log, as_of, rules=rules)
+        assert list(rows_of(result, "c")["kind"]) == ["annual term"], as_of
+    ends = month_ends(read(log, "2017-12-31 23:59:59", rules=rules), "2017-12-31 23:59:59", "c")
+    assert 269.0 < ends["2017-02"] < 272.0 and 269.0 < ends["2017-10"] < 272.0  # 150 (6 seats) + 120 (the upgrade)
+    assert ends.get("2017-11", 0.0) == 0.0 and ends.get("2017-12", 0.0) == 0.0  # churned with its year
+    other = charges(*year, ("c", "2017-01-27 17:12", 1200.0))
+    assert list(rows_of(read(other, "2017-12-31 23:59:59", rules=rules), "c")["kind"]) == ["annual term"] * 2
+    # a 1-seat year bought in between (300 on 2016-12-20, renewed a year later: a plan of its own) is not the
+    # upgrade's host: the year that fits is, a few years back
+    beside = charges(*year, ("c", "2016-12-20 10:00", 300.0), ("c", "2017-01-27 17:12", 1116.04),
+                     ("c", "2017-12-20 10:00", 300.0))
+    rows = rows_of(read(beside, "2017-12-31 23:59:59", rules=rules), "c")
+    assert list(rows["kind"]) == ["annual term"] * 3  # the big year, the small one and its renewal
+    ends = month_ends(read(beside, "2017-12-31 23:59:59", rules=rules), "2017-12-31 23:59:59", "c")
+    assert 294.0 < ends["2017-10"] < 297.0 and ends["2017-11"] == 25.0  # 150 + 120 + the 1-seat year's 25
+    odd = charges(("c", "2016-11-06 14:28", 950.0), ("c", "2017-01-27 17:12", 1116.04))
+    kinds = list(rows_of(read(odd, "2017-12-31 23:59:59", rules=rules), "c")["kind"])
+    assert len(kinds) == 2 and kinds[-1] == "annual term"
