@@ -57,22 +57,26 @@ def whole_multiple(amount: np.ndarray, price: np.ndarray | float) -> np.ndarray:
     return (k >= 1) & same_amount(amount, k * price)
 
 
-def upgrade_fit(prices: tuple[Price, ...], implied: np.ndarray, host: np.ndarray) -> np.ndarray:
+def upgrade_fit(prices: tuple[Price, ...], implied: np.ndarray, host: np.ndarray, seats: np.ndarray) -> np.ndarray:
     """For a charge inside a plan that charges `host` a period (implied = its amount / the share of the period left):
     is it k seats moved from the plan's own seat price to a higher one of `prices` (implied = k x the difference,
-    within PRORATION_TOLERANCE of one seat's difference, k = 1 .. MAX_SEATS_ADDED), the plan being whole seats of the
-    lower price to the cent? 1116.04 with 283 of 365 days left of a year of 900 = 3 x 300 is 6 seats moved from 300
-    to 540 a year (1440 = 6 x 240): a price upgrade, what no seat price alone reads."""
+    within PRORATION_TOLERANCE of one seat's difference), the plan being whole seats n of the lower price to the cent,
+    and k no more than the seats it can hold: twice n (seats added since), or the customer's seat count `seats` where
+    known? 1116.04 with 283 of 365 days left of a year of 900 = 3 x 300 is 6 seats moved from 300 to 540 a year (1440
+    = 6 x 240): a price upgrade, what no seat price alone reads. (Without the bound on k, an 8-tier book fits about one
+    big amount in ten as some upgrade of a 2400 year.)"""
     out = np.zeros(len(implied), dtype=bool)
     implied = np.where(np.isfinite(implied) & (implied > 0), implied, 0.0)
+    known = np.where(np.isfinite(seats), seats, 0.0)
     amounts = sorted({p.amount for p in prices})
     for i, low in enumerate(amounts):
         own = whole_multiple(host, low)
         if not own.any():
             continue
+        most = np.minimum(np.maximum(2.0 * np.rint(host / low), known), MAX_SEATS_ADDED)
         for high in amounts[i + 1:]:
             k = seats_in(implied, high - low)
-            out |= own & (k >= 1) & (k <= MAX_SEATS_ADDED)
+            out |= own & (k >= 1) & (k <= most)
     return out
 
 

@@ -271,7 +271,7 @@ def _big_annual_proration(log: Log, book: PriceBook, strong: np.ndarray, big: np
         share = (year_end - log.t[cand]) / np.maximum(year_end - log.t[host], 1)
         implied = np.where(ok, log.amount[cand] / np.maximum(share, 1e-9), np.nan)
         fits = proration_fit(book.annual_seat, implied) > 0
-        fits |= upgrade_fit(book.annual_seat, implied, log.amount[host])
+        fits |= upgrade_fit(book.annual_seat, implied, log.amount[host], log.seats[cand])
         if yearly is not None:
             renewal = yearly[host]
             grew = log.amount[np.maximum(renewal, 0)] - log.amount[host]
@@ -520,10 +520,20 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     near = np.abs(verdict.multiple - log.seats) <= np.maximum(1.0, SEAT_SLACK * log.seats)  # exact seats: 0 off
     big &= ~(pending & _a_month(log, verdict, every) & near & (log.mode == AUTO))
     strong = single & (log.mode != MONTHLY) & (big | switch | (yearly >= 0) | (renews >= 0))
+    demoted = np.zeros(n, dtype=bool)
     if book.annual_seat or not first_reading:  # ... but a big seat proration (or price upgrade) on an annual term is
-        # that term's, not a year of its own
-        strong &= ~_big_annual_proration(log, book, strong, big & ~switch & (yearly < 0) & (renews < 0),
-                                         None if first_reading else yearly, single & book_annual)
+        # that term's, not a year of its own; the term may be one the book reads from its amount, when no series or
+        # strong year covers it (it opens a year of its own)
+        # (nor one inside the year of an earlier one: a seat bought minutes after a year reads as a year of its own)
+        read = single & book_annual & ~strong
+        r_idx = np.flatnonzero(read)
+        r_end = keys(log.cust[r_idx], add_months(log.t[r_idx], 12))
+        read[r_idx] = ~covering(np.r_[keys(series.spans.cust, series.spans.start), key[strong], key[r_idx] + 1],
+                                np.r_[keys(series.spans.cust, series.spans.end),
+                                      keys(log.cust[strong], add_months(log.t[strong], 12)), r_end], key[r_idx])
+        demoted = _big_annual_proration(log, book, strong, big & ~switch & (yearly < 0) & (renews < 0),
+                                        None if first_reading else yearly, read)
+        strong &= ~demoted
     opens = strong.copy()
     annual = strong.copy()
     follower = np.full(n, np.nan)
@@ -592,7 +602,9 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
             # annual a charge the price book reads as a month of its customer's seats
             by_followers = (smallest < log.amount[u]) & (log.mode[u] == AUTO) & ~pending[u] & ~verdict.monthly[u]
             follower[u[by_followers & ~book_annual[u]]] = smallest[by_followers & ~book_annual[u]]
-        annual_u = by_followers | (log.mode[u] == ANNUAL) | book_annual[u]
+        # (a big charge read as a proration of a year that opens no term around it is a year of its own, as the
+        # amount says: never a month of its whole amount)
+        annual_u = by_followers | (log.mode[u] == ANNUAL) | book_annual[u] | demoted[u]
         if book.annual_seat and book.monthly_seat:  # ... and a month, not the year the book read, when a seat added
             # within its month costs a month's share of a monthly seat price and no year's share of an annual one
             m_charge, m_k, m_price = _monthly_prorations(log, u, hi, book)

@@ -677,7 +677,7 @@ def test_a_big_price_upgrade_of_the_years_seats_is_the_terms_whatever_its_renewa
     (generated seat12 seed 1, 252239): read as a year of its own, the upgrade under-read the months left (93 a month
     against 120) and outlived the churn by two and a half months. It is the term's proration, read so before the
     renewal is due and while its own month is pending; a charge of another amount, or beside a year that is no whole
-    number of seats at 300, stays a year of its own."""
+    number of seats at 300 (1950), stays a year of its own."""
     rules = BillingRules(price_book=PriceList(monthly_seat=(25.0, 45.0), annual_seat=(300.0, 540.0)))
     year = (("c", "2016-11-06 14:28", 900.0), ("c", "2016-11-06 14:33", 300.0), ("c", "2016-11-06 14:34", 300.0),
             ("c", "2016-12-10 02:29", 272.47))
@@ -698,6 +698,24 @@ def test_a_big_price_upgrade_of_the_years_seats_is_the_terms_whatever_its_renewa
     assert list(rows["kind"]) == ["annual term"] * 3  # the big year, the small one and its renewal
     ends = month_ends(read(beside, "2017-12-31 23:59:59", rules=rules), "2017-12-31 23:59:59", "c")
     assert 294.0 < ends["2017-10"] < 297.0 and ends["2017-11"] == 25.0  # 150 + 120 + the 1-seat year's 25
-    odd = charges(("c", "2016-11-06 14:28", 950.0), ("c", "2017-01-27 17:12", 1116.04))
+    odd = charges(("c", "2016-11-06 14:28", 1950.0), ("c", "2017-01-27 17:12", 1116.04))  # 6.5 seats at 300
     kinds = list(rows_of(read(odd, "2017-12-31 23:59:59", rules=rules), "c")["kind"])
     assert len(kinds) == 2 and kinds[-1] == "annual term"
+
+
+def test_an_upgrade_fit_takes_no_new_year_and_leaves_no_month():
+    """Item 59 after a review. A genuine new year of 2040 (8 seats at 300 less 15%, no price of the book) inside a 2400
+    year of 8 seats at 300 is 24 x (432 - 300) x the share left, three times the seats the year holds: a year of its
+    own, not an upgrade. And a big charge that fits a year the book reads from its amount (300) that is itself inside
+    another year (1200, ended before it) opens a year, not a month of 1113.86: the read year opens no term around it."""
+    book = PriceList(monthly_seat=(25.0, 45.0), annual_seat=(300.0, 540.0, 285.0, 513.0, 270.0, 486.0, 240.0, 432.0))
+    new_year = charges(("c", "2016-03-01 10:00", 2400.0), ("c", "2016-07-09 10:00", 2040.0))
+    result = read(new_year, "2016-12-31 23:59:59", rules=BillingRules(price_book=book))
+    assert list(rows_of(result, "c")["kind"]) == ["annual term", "annual term"]
+    assert month_ends(result, "2016-12-31 23:59:59", "c")["2016-12"] == 370.0
+    rules = BillingRules(price_book=PriceList(monthly_seat=(25.0, 45.0), annual_seat=(300.0, 540.0)))
+    inside = charges(("c", "2016-01-10 10:00", 1200.0), ("c", "2016-10-10 10:00", 300.0),
+                     ("c", "2017-02-10 10:00", 1113.86))
+    for as_of in ("2017-12-31 23:59:59", "2017-02-11 00:00"):
+        rows = rows_of(read(inside, as_of, rules=rules), "c")
+        assert "monthly term" not in set(rows["kind"]), (as_of, list(rows["reason"]))
