@@ -91,6 +91,7 @@ RATIO_TOLERANCE = 0.001  # a switch price is 10 or 12 times the monthly rate to 
 SEAT_SLACK = 0.1  # a big pending charge is a month of k seats when k is today's seats within 10% (or one seat)
 UPGRADE_TOLERANCE = 0.01  # a renewal carries a price upgrade: it grew by at least what the upgrade adds a year, to 1%
 MAX_RENEWAL_ROUNDS = 64  # plans that lost a shared renewal to a closer one look again (each round settles one at least)
+CENT_ROUNDING = 0.0051  # a proration is rounded to the cent
 READ_HOSTS_LOOKED_AT = 3  # the years read from their amount a big proration may belong to (_big_annual_proration)
 MAX_PRORATION_ROUNDS = 8  # big seat prorations on one annual term settled one after the other (_big_annual_proration)
 
@@ -225,6 +226,38 @@ def _monthly_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBook
         hit = ok & (k_m > 0) & (k_a == 0)
         charge[hit], seats[hit], price[hit] = f[hit], k_m[hit], m_price[hit]
     return charge, seats, price
+
+
+def _year_share_seats(log: Log, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per charge: is it one of `anchors`, its customer's first charge in a year, followed within its first month by
+    seats added at its own price for the share of a year left, to the cent, and not for the share of a month left
+    (649, then 648.99 five minutes later: 649 x 0.99999, not 649 x 0.99989 = 648.93)? The billing system prorated on a
+    year: the anchor is a year (docs/billing.md item 61). Also, per charge, that follower (-1: none) and its seats."""
+    out = np.zeros(len(log), dtype=bool)
+    follower = np.full(len(log), -1, dtype=np.int64)
+    seats = np.zeros(len(log), dtype=np.int64)
+    h = np.flatnonzero(anchors)
+    # (a customer's first charge in a year: a proration inside a running plan is no plan's anchor)
+    prev = np.maximum(h - 1, 0)
+    h = h[(h == 0) | (log.cust[prev] != log.cust[h]) | (log.t[prev] <= add_months(log.t[h], -12))]
+    if not len(h):
+        return out, follower, seats
+    year_end, month_end = add_months(log.t[h], 12), add_months(log.t[h], 1)
+    for offset in range(FOLLOWERS_LOOKED_AT, 0, -1):  # the nearest one that shows it wins: kept last
+        f = np.minimum(h + offset, len(log) - 1)
+        ok = (h + offset < len(log)) & (log.cust[f] == log.cust[h]) & (log.t[f] < month_end) & (log.t[f] > log.t[h])
+        share_y = (year_end - log.t[f]) / np.maximum(year_end - log.t[h], 1)
+        share_m = (month_end - log.t[f]) / np.maximum(month_end - log.t[h], 1)
+        by_year, by_month = log.amount[h] * share_y, log.amount[h] * share_m
+        k = np.rint(log.amount[f] / np.maximum(by_year, 1e-9))
+        year_hit = (k >= 1) & (k <= MAX_SEATS_ADDED) & (np.abs(log.amount[f] - k * by_year) <= CENT_ROUNDING)
+        km = np.rint(log.amount[f] / np.maximum(by_month, 1e-9))
+        month_hit = (km >= 1) & (np.abs(log.amount[f] - km * by_month) <= CENT_ROUNDING)
+        # (far enough apart that rounding to the cent cannot make one look like the other)
+        apart = k * np.abs(by_year - by_month) >= 2 * CENT_ROUNDING + 0.01
+        hit = ok & year_hit & ~month_hit & apart
+        out[h[hit]], follower[h[hit]], seats[h[hit]] = True, f[hit], k[hit].astype(np.int64)
+    return out, follower, seats
 
 
 def _latest_before(log: Log, among: np.ndarray, charges: np.ndarray) -> np.ndarray:
@@ -519,7 +552,9 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     every = np.arange(n)
     near = np.abs(verdict.multiple - log.seats) <= np.maximum(1.0, SEAT_SLACK * log.seats)  # exact seats: 0 off
     big &= ~(pending & _a_month(log, verdict, every) & near & (log.mode == AUTO))
-    strong = single & (log.mode != MONTHLY) & (big | switch | (yearly >= 0) | (renews >= 0))
+    # ... or a year its own prorations show (item 61)
+    by_share, share_follower, share_k = _year_share_seats(log, single & (log.mode == AUTO))
+    strong = single & (log.mode != MONTHLY) & (big | switch | (yearly >= 0) | (renews >= 0) | by_share)
     demoted = np.zeros(n, dtype=bool)
     if book.annual_seat or not first_reading:  # ... but a big seat proration (or price upgrade) on an annual term is
         # that term's, not a year of its own; the term may be one the book reads from its amount, when no series or
@@ -540,6 +575,9 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     follower_charge = np.full(n, -1, dtype=np.int64)
     follower_k = np.zeros(n, dtype=np.int64)
     follower_price = np.full(n, np.nan)
+    shown = strong & by_share  # (the reason a year its prorations show: k seats x its own price x the year's share)
+    follower_charge[shown], follower_k[shown], follower_price[shown] = share_follower[shown], share_k[shown], \
+        log.amount[shown]
     smaller = np.full(n, np.nan)
     orphan = np.zeros(n, dtype=bool)
     # covered by a series or a strong annual term -> a proration, whatever came before it

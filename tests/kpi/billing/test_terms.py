@@ -719,3 +719,27 @@ def test_an_upgrade_fit_takes_no_new_year_and_leaves_no_month():
     for as_of in ("2017-12-31 23:59:59", "2017-02-11 00:00"):
         rows = rows_of(read(inside, as_of, rules=rules), "c")
         assert "monthly term" not in set(rows["kind"]), (as_of, list(rows["reason"]))
+
+
+def test_a_year_its_own_seat_prorations_show():
+    """649 by a new customer, then three seats at 648.99 within ten minutes: 649 x the share of a year left, to the
+    cent, not of a month (648.92, 648.87): the billing system prorated on a year (generated seat11 seed 4, 786167,
+    read at its month end as a month of 649 and three seats of a month, 2,560.98 of MRR against a true 216.33). A
+    year from its month end on, the reason says why; the same charges at the month's share stay a provisional month.
+    No price book knows 649 here."""
+    t0 = pd.Timestamp("2016-01-17 18:14:26")
+
+    def share(t: str, months: int) -> float:
+        end = t0 + pd.DateOffset(months=months)
+        return (end - pd.Timestamp(t)) / (end - t0)
+
+    later = ("2016-01-17 18:19:41", "2016-01-17 18:23:27", "2016-01-17 18:23:37")
+    year = charges(("c", str(t0), 649.0), *[("c", t, round(649 * share(t, 12), 2)) for t in later])
+    month = charges(("c", str(t0), 649.0), *[("c", t, round(649 * share(t, 1), 2)) for t in later])
+    assert [a for _, _, a in [("c", t, round(649 * share(t, 12), 2)) for t in later]] == [648.99] * 3
+    result = read(year, "2016-01-31 23:59:59")
+    rows = rows_of(result, "c")
+    assert list(rows["kind"]) == ["annual term"]
+    assert "648.99 = 1 seat x 649.00 a year x the share of its year left" in rows["reason"].iloc[0]
+    assert 215.5 < month_ends(result, "2016-01-31 23:59:59", "c")["2016-01"] < 216.7
+    assert list(rows_of(read(month, "2016-01-31 23:59:59"), "c")["kind"]) == ["monthly term"]
