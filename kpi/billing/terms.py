@@ -228,11 +228,13 @@ def _monthly_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBook
     return charge, seats, price
 
 
-def _year_share_seats(log: Log, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _year_share_seats(log: Log, anchors: np.ndarray, followers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per charge: is it one of `anchors`, its customer's first charge in a year, followed within its first month by
-    seats added at its own price for the share of a year left, to the cent, and not for the share of a month left
-    (649, then 648.99 five minutes later: 649 x 0.99999, not 649 x 0.99989 = 648.93)? The billing system prorated on a
-    year: the anchor is a year (docs/billing.md item 61). Also, per charge, that follower (-1: none) and its seats."""
+    one of `followers` that is seats added at its own price for the share of a year left, to the cent, and not just
+    that price again (649, then 648.99 five minutes later: 649 x 0.99999, where a month's share is 648.93; an 18
+    bought again an hour later is 18 x the year's share to the cent too, and shows nothing)? The billing system
+    prorated on a year: the anchor is a year (docs/billing.md items 61-62). Also, per charge, that follower (-1: none)
+    and its seats."""
     out = np.zeros(len(log), dtype=bool)
     follower = np.full(len(log), -1, dtype=np.int64)
     seats = np.zeros(len(log), dtype=np.int64)
@@ -246,16 +248,17 @@ def _year_share_seats(log: Log, anchors: np.ndarray) -> tuple[np.ndarray, np.nda
     for offset in range(FOLLOWERS_LOOKED_AT, 0, -1):  # the nearest one that shows it wins: kept last
         f = np.minimum(h + offset, len(log) - 1)
         ok = (h + offset < len(log)) & (log.cust[f] == log.cust[h]) & (log.t[f] < month_end) & (log.t[f] > log.t[h])
+        ok &= followers[f]
         share_y = (year_end - log.t[f]) / np.maximum(year_end - log.t[h], 1)
         share_m = (month_end - log.t[f]) / np.maximum(month_end - log.t[h], 1)
         by_year, by_month = log.amount[h] * share_y, log.amount[h] * share_m
         k = np.rint(log.amount[f] / np.maximum(by_year, 1e-9))
         year_hit = (k >= 1) & (k <= MAX_SEATS_ADDED) & (np.abs(log.amount[f] - k * by_year) <= CENT_ROUNDING)
-        km = np.rint(log.amount[f] / np.maximum(by_month, 1e-9))
-        month_hit = (km >= 1) & (np.abs(log.amount[f] - km * by_month) <= CENT_ROUNDING)
-        # (far enough apart that rounding to the cent cannot make one look like the other)
-        apart = k * np.abs(by_year - by_month) >= 2 * CENT_ROUNDING + 0.01
-        hit = ok & year_hit & ~month_hit & apart
+        # the share shows in the cents: far enough from the month's share, and from the whole price, that rounding
+        # to the cent cannot make one look like the other
+        shows = (k * np.abs(by_year - by_month) >= 2 * CENT_ROUNDING + 0.01) & \
+            (np.abs(log.amount[f] - k * log.amount[h]) > CENT_ROUNDING)
+        hit = ok & year_hit & shows
         out[h[hit]], follower[h[hit]], seats[h[hit]] = True, f[hit], k[hit].astype(np.int64)
     return out, follower, seats
 
@@ -553,7 +556,7 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     near = np.abs(verdict.multiple - log.seats) <= np.maximum(1.0, SEAT_SLACK * log.seats)  # exact seats: 0 off
     big &= ~(pending & _a_month(log, verdict, every) & near & (log.mode == AUTO))
     # ... or a year its own prorations show (item 61)
-    by_share, share_follower, share_k = _year_share_seats(log, single & (log.mode == AUTO))
+    by_share, share_follower, share_k = _year_share_seats(log, single & (log.mode == AUTO), single)
     strong = single & (log.mode != MONTHLY) & (big | switch | (yearly >= 0) | (renews >= 0) | by_share)
     demoted = np.zeros(n, dtype=bool)
     if book.annual_seat or not first_reading:  # ... but a big seat proration (or price upgrade) on an annual term is

@@ -743,3 +743,32 @@ def test_a_year_its_own_seat_prorations_show():
     assert "648.99 = 1 seat x 649.00 a year x the share of its year left" in rows["reason"].iloc[0]
     assert 215.5 < month_ends(result, "2016-01-31 23:59:59", "c")["2016-01"] < 216.7
     assert list(rows_of(read(month, "2016-01-31 23:59:59"), "c")["kind"]) == ["monthly term"]
+
+
+def test_a_year_shows_only_in_cents_a_month_cannot_make():
+    """Item 61 after a review: what the cents do not show stays as it was. An 18 bought again an hour later (a second
+    plan, a full-price seat, a retried charge) is 18 x the year's share to the cent too, but it is the price again, not
+    a share of it; so is 49 = 49 x 1.00 half an hour after a 1.00. A switch to annual minutes after a month (18, then
+    216 = 12 x 18) stays a switch. Seats at the year's share after the anchor's month (2 x 300 x the share), or two
+    cents off the year's share, show nothing."""
+    t0 = pd.Timestamp("2017-03-05 10:00")
+
+    def at(minutes: float) -> str:
+        return str(t0 + pd.Timedelta(minutes=minutes))
+
+    def year_share(t: str) -> float:
+        end = t0 + pd.DateOffset(months=12)
+        return (end - pd.Timestamp(t)) / (end - t0)
+
+    as_of = "2017-03-31 23:59:59"
+    again = charges(("c", str(t0), 18.0), ("c", at(60), 18.0))
+    assert set(rows_of(read(again, as_of), "c")["kind"]) == {"monthly term"}
+    small = charges(("c", str(t0), 1.0), ("c", at(30), 49.0))
+    assert set(rows_of(read(small, as_of), "c")["kind"]) == {"monthly term"}
+    switch = charges(("c", str(t0), 18.0), ("c", at(8), 216.0))
+    assert month_ends(read(switch, as_of), as_of, "c")["2017-03"] == 18.0
+    late = str(t0 + pd.DateOffset(months=1) + pd.Timedelta(hours=3))
+    after_month = charges(("c", str(t0), 300.0), ("c", late, round(2 * 300 * year_share(late), 2)))
+    assert list(rows_of(read(after_month, "2017-04-30 23:59:59"), "c")["kind"])[0] == "monthly term"
+    off = charges(("c", str(t0), 649.0), ("c", at(5), round(649 * year_share(at(5)), 2) - 0.02))
+    assert list(rows_of(read(off, as_of), "c")["kind"]) == ["monthly term"]
