@@ -68,7 +68,8 @@ class Series:
     Per charge: `number` (its series, 0..n-1, -1: none), `slot` (k, 0 = the anchor; -1: none),
     `slot_at` (the slot it hit, ns) and `dissolved` (the renewal of a pair read as prorations in step 3).
     `members`: one row per charge of a series [i (charge index), series, k, t, slot], sorted by
-    (series, k); `piece_end` and `last` align with it. `spans`: one per series, numbered like `number`.
+    (series, k); `piece_end` and `last` align with it. `spans`: one per series, numbered like `number`; `due`: per
+    series, the slot after its last renewal (ns; its span's end unless a renewal may still come at as_of).
     """
 
     number: np.ndarray
@@ -79,6 +80,7 @@ class Series:
     piece_end: np.ndarray
     last: np.ndarray
     spans: Spans
+    due: np.ndarray
 
     @property
     def member_index(self) -> np.ndarray:
@@ -387,13 +389,20 @@ def _assemble(log: Log, number: np.ndarray, slot: np.ndarray, slot_at: np.ndarra
     last = np.r_[ms[1:] != ms[:-1], True] if len(ms) else np.zeros(0, dtype=bool)
     anchor_i = np.zeros(int(ms.max()) + 1 if len(ms) else 0, dtype=np.int64)
     anchor_i[ms[mk == 0]] = mi[mk == 0]
-    # anchor + (k + 1) months: never before the drift slot (the previous renewal's slot + 1 month, day clamped)
-    next_slot = add_months(log.t[anchor_i[ms]], mk + 1)
+    # anchor + (k + 1) months, or, after a renewal on a drift slot (the previous slot + 1 month, day clamped, earlier
+    # than the anchor's: 2016-03-28 for an anchor on 2016-01-31 renewed on 2016-02-29 and 2016-03-28), that slot + 1
+    # month: a series that renews on the 28th is due on the 28th (metrics.md 2b "Month-end drift")
+    anchor_t = log.t[anchor_i[ms]]
+    slot_hit = members["slot"].to_numpy()
+    drifted = slot_hit < add_months(anchor_t, mk)
+    next_slot = np.where(drifted, add_months(slot_hit, 1), add_months(anchor_t, mk + 1))
     piece_end = np.where(last, renewal_window_end(next_slot, log.as_of, log.tol_ns), np.r_[log.t[mi][1:], 0])
     n_series = len(anchor_i)
     series_end = np.zeros(n_series, dtype=np.int64)
     series_end[ms[last]] = piece_end[last]
+    due = np.zeros(n_series, dtype=np.int64)
+    due[ms[last]] = next_slot[last]
     spans = Spans(cust=log.cust[anchor_i], start=log.t[anchor_i], end=series_end, series=np.arange(n_series),
                   charge=anchor_i, annual=np.zeros(n_series, dtype=bool))
     return Series(number=number, slot=slot, slot_at=slot_at, dissolved=dissolved, members=members,
-                  piece_end=piece_end, last=last, spans=spans)
+                  piece_end=piece_end, last=last, spans=spans, due=due)

@@ -136,3 +136,19 @@ def test_a_small_plan_bought_a_minute_before_a_bigger_one_keeps_its_renewal():
     for customer, (_, want) in cases.items():
         got = month_ends(result, as_of, customer)
         assert tuple(round(got[m], 2) for m in ("2017-01", "2017-02", "2017-03")) == want, customer
+
+
+def test_a_series_that_renews_on_a_drift_slot_is_due_on_the_next_drift_slot():
+    """18 a month from 2016-01-31 23:30, renewed on 2016-02-29, 2016-03-29 and 2016-04-29 (the month-end drift: the
+    previous slot + 1 month, not the anchor's 30th or 31st), then nothing: it is due on 2016-05-29, not on the anchor's
+    2016-05-31, so a reading on 2016-05-30 finds it lapsed. A series that renews on its anchor's slot keeps that slot."""
+    drift = charges(("c", "2016-01-31 23:30", 18.0), ("c", "2016-02-29 23:30", 18.0), ("c", "2016-03-29 23:30", 18.0),
+                    ("c", "2016-04-29 23:30", 18.0))
+    result = read(drift, "2016-05-30 12:00")
+    assert str(rows_of(result, "c")["covered_until"].iloc[0])[:16] == "2016-05-29 23:30"
+    assert month_ends(result, "2016-05-30 12:00", "c").get("2016-05", 0.0) == 0.0  # lapsed by as_of
+    anchored = charges(("c", "2016-01-31 23:30", 18.0), ("c", "2016-02-29 23:30", 18.0), ("c", "2016-03-31 23:30", 18.0),
+                       ("c", "2016-04-30 23:30", 18.0))
+    result = read(anchored, "2016-05-30 12:00")
+    assert str(rows_of(result, "c")["covered_until"].iloc[0])[:16] == "2016-05-31 23:30"
+    assert month_ends(result, "2016-05-30 12:00", "c")["2016-05"] == 18.0
