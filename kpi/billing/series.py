@@ -141,7 +141,7 @@ def settle_series(log: Log, series: Series, annual_singles: np.ndarray, annual_a
         alone = np.bincount(number[number >= 0], minlength=len(series.spans.cust)) == 1
         lone = (number >= 0) & alone[np.maximum(number, 0)]
         number[lone], slot[lone] = -1, -1
-    if not detach.any() and not _weak(log, number, slot, annual_singles & (number < 0)).any():
+    if not detach.any() and not _weak(log, number, slot, series.slot_at, annual_singles & (number < 0)).any():
         return series, switched  # nothing to settle: the series stand as found
     return _dissolve(log, number, slot, series.slot_at, series.dissolved, annual_singles & (number < 0)), switched
 
@@ -149,7 +149,7 @@ def settle_series(log: Log, series: Series, annual_singles: np.ndarray, annual_a
 def _dissolve(log: Log, number: np.ndarray, slot: np.ndarray, slot_at: np.ndarray, dissolved: np.ndarray,
               extra_hosts: np.ndarray) -> Series:
     """Step 3 (pairs inside another plan become prorations), then the members, pieces and spans."""
-    weak = _weak(log, number, slot, extra_hosts)
+    weak = _weak(log, number, slot, slot_at, extra_hosts)
     dissolved = dissolved.copy()
     if weak.any():
         undone = (number >= 0) & weak[np.maximum(number, 0)]
@@ -318,7 +318,7 @@ def annual_proration_of(log: Log, anchor: np.ndarray, charge: np.ndarray, annual
     return ok & small
 
 
-def _weak(log: Log, series: np.ndarray, slot_of: np.ndarray, extra_hosts: np.ndarray) -> np.ndarray:
+def _weak(log: Log, series: np.ndarray, slot_of: np.ndarray, slot_at: np.ndarray, extra_hosts: np.ndarray) -> np.ndarray:
     """Step 3, per series: read it as prorations instead?
 
     True for a series with a single renewal of a different amount, both charges below annual_min_amount,
@@ -347,9 +347,16 @@ def _weak(log: Log, series: np.ndarray, slot_of: np.ndarray, extra_hosts: np.nda
     # strong hosts: series with >= 2 renewals (anchor to last renewal's next slot), annual-sized single charges' years
     strong = np.flatnonzero(members >= 3)
     big = np.flatnonzero((series < 0) & ((log.amount >= annual_min) | extra_hosts) & (log.mode == AUTO))
-    last_k = slot_of[last_of[strong]]
+    # (a host runs to the slot after its last renewal, the drift's on a series that renews on it)
+    m = np.flatnonzero(series >= 0)
+    m = m[np.lexsort((slot_of[m], series[m]))]
+    due = np.zeros(n_series, dtype=np.int64)
+    if len(m):
+        m_last = np.r_[series[m][1:] != series[m][:-1], True]
+        nxt = _next_slots(log, series[m], slot_of[m], log.t[m], slot_at[m], log.t[anchor_of[series[m]]])
+        due[series[m][m_last]] = nxt[m_last]
     starts = np.r_[keys(log.cust[anchor_of[strong]], log.t[anchor_of[strong]]), keys(log.cust[big], log.t[big])]
-    ends = np.r_[keys(log.cust[anchor_of[strong]], add_months(log.t[anchor_of[strong]], last_k + 1)),
+    ends = np.r_[keys(log.cust[anchor_of[strong]], due[strong]),
                  keys(log.cust[big], add_months(log.t[big], 12))]
     if len(starts) == 0:
         return np.zeros(n_series, dtype=bool)
@@ -377,6 +384,24 @@ def _renumber(series: np.ndarray) -> np.ndarray:
     return out
 
 
+def _next_slots(log: Log, ms: np.ndarray, mk: np.ndarray, t: np.ndarray, slot_hit: np.ndarray,
+                anchor_t: np.ndarray) -> np.ndarray:
+    """Per member of a series (arrays sorted by series, then k): the slot after it. The anchor + (k + 1) months, or,
+    on a series that counts from the previous charge (month-end drift: the previous slot + 1 month, day clamped), that
+    slot + 1 month: 2016-04-29 after 2016-01-31, 02-29 and 03-29 (metrics.md 2b "Month-end drift").
+    Only a renewal whose two slots differ says which a series does (one on 2016-02-29 after 01-31 fits both; then
+    the renewal before it decides), and only where the anchor's slot could not have taken it within the tolerance."""
+    anchor_slot = add_months(anchor_t, mk)
+    first = np.r_[True, ms[1:] != ms[:-1]] if len(ms) else np.zeros(0, dtype=bool)
+    prev_hit = np.r_[0, slot_hit[:-1]] if len(ms) else slot_hit
+    tells = ~first & (add_months(prev_hit, 1) != anchor_slot)
+    drift_now = (slot_hit < anchor_slot) & (np.abs(t - anchor_slot) > log.tol_ns)
+    verdict = pd.Series(np.where(tells, drift_now.astype("float64"), np.nan))
+    verdict[first] = 0.0
+    drifted = verdict.ffill().to_numpy() > 0
+    return np.where(drifted, add_months(slot_hit, 1), add_months(anchor_t, mk + 1))
+
+
 def _assemble(log: Log, number: np.ndarray, slot: np.ndarray, slot_at: np.ndarray, dissolved: np.ndarray) -> Series:
     """The members table, each member's piece end and the series spans."""
     is_member = number >= 0
@@ -389,13 +414,8 @@ def _assemble(log: Log, number: np.ndarray, slot: np.ndarray, slot_at: np.ndarra
     last = np.r_[ms[1:] != ms[:-1], True] if len(ms) else np.zeros(0, dtype=bool)
     anchor_i = np.zeros(int(ms.max()) + 1 if len(ms) else 0, dtype=np.int64)
     anchor_i[ms[mk == 0]] = mi[mk == 0]
-    # anchor + (k + 1) months, or, after a renewal on a drift slot (the previous slot + 1 month, day clamped, earlier
-    # than the anchor's: 2016-03-28 for an anchor on 2016-01-31 renewed on 2016-02-29 and 2016-03-28), that slot + 1
-    # month: a series that renews on the 28th is due on the 28th (metrics.md 2b "Month-end drift")
-    anchor_t = log.t[anchor_i[ms]]
-    slot_hit = members["slot"].to_numpy()
-    drifted = slot_hit < add_months(anchor_t, mk)
-    next_slot = np.where(drifted, add_months(slot_hit, 1), add_months(anchor_t, mk + 1))
+    # the slot after each member: the anchor's, or the drift's on a series that renews on it (_next_slots)
+    next_slot = _next_slots(log, ms, mk, log.t[mi], members["slot"].to_numpy(), log.t[anchor_i[ms]])
     piece_end = np.where(last, renewal_window_end(next_slot, log.as_of, log.tol_ns), np.r_[log.t[mi][1:], 0])
     n_series = len(anchor_i)
     series_end = np.zeros(n_series, dtype=np.int64)

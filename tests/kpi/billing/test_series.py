@@ -147,8 +147,39 @@ def test_a_series_that_renews_on_a_drift_slot_is_due_on_the_next_drift_slot():
     result = read(drift, "2016-05-30 12:00")
     assert str(rows_of(result, "c")["covered_until"].iloc[0])[:16] == "2016-05-29 23:30"
     assert month_ends(result, "2016-05-30 12:00", "c").get("2016-05", 0.0) == 0.0  # lapsed by as_of
+    assert "covered until slot 4, 2016-05-29 23:30 UTC, unless renewed" in rows_of(result, "c")["reason"].iloc[0]
     anchored = charges(("c", "2016-01-31 23:30", 18.0), ("c", "2016-02-29 23:30", 18.0), ("c", "2016-03-31 23:30", 18.0),
                        ("c", "2016-04-30 23:30", 18.0))
     result = read(anchored, "2016-05-30 12:00")
     assert str(rows_of(result, "c")["covered_until"].iloc[0])[:16] == "2016-05-31 23:30"
     assert month_ends(result, "2016-05-30 12:00", "c")["2016-05"] == 18.0
+
+
+def test_a_drifting_series_stays_on_the_drift_where_both_slots_coincide():
+    """A review of item 63: the last renewal may fall where the drift and the anchor's slot coincide (a 30-day month
+    for an anchor on the 31st, any February); the renewal before it says the series counts from the previous charge.
+    metrics.md's own example, 10-31, 11-30, 12-30, 01-30, 02-28: due 03-28, not 03-31. And with a wide tolerance, a
+    renewal paid hours early on the anchor's day is no drift: the anchor's slot could take it."""
+    days = ("2016-03-31", "2016-04-30", "2016-05-30", "2016-06-30")
+    a = charges(*[("c", f"{d} 10:00", 18.0) for d in days])
+    assert str(rows_of(read(a, "2016-07-30 20:00"), "c")["covered_until"].iloc[0])[:16] == "2016-07-30 10:00"
+    example = charges(*[("c", f"{d} 10:00", 18.0) for d in ("2016-10-31", "2016-11-30", "2016-12-30", "2017-01-30",
+                                                             "2017-02-28")])
+    result = read(example, "2017-03-29 12:00")
+    assert str(rows_of(result, "c")["covered_until"].iloc[0])[:16] == "2017-03-28 10:00"
+    assert month_ends(result, "2017-03-29 12:00", "c").get("2017-03", 0.0) == 0.0
+    early = charges(("c", "2016-01-30 10:00", 18.0), ("c", "2016-02-29 10:00", 18.0), ("c", "2016-03-29 21:00", 18.0))
+    wide = BillingRules(renewal_tolerance_hours=14)
+    assert str(rows_of(read(early, "2016-04-30 02:00", rules=wide), "c")["covered_until"].iloc[0])[:16] == \
+        "2016-04-30 10:00"
+
+
+def test_a_pair_after_a_drifting_series_lapsed_stands_as_its_own_series():
+    """18 a month on the drift (due 2016-05-29 23:30), then 5 on 2016-04-30 and 7 on 05-30: the pair's renewal comes
+    after the drifting series lapsed, so step 3 does not read the pair as that series' prorations (it measured the
+    host to the anchor's 05-31 and made the 7 a lone month)."""
+    log = charges(("c", "2016-01-31 23:30", 18.0), ("c", "2016-02-29 23:30", 18.0), ("c", "2016-03-29 23:30", 18.0),
+                  ("c", "2016-04-29 23:30", 18.0), ("c", "2016-04-30 10:00", 5.0), ("c", "2016-05-30 10:00", 7.0))
+    result = read(log, "2016-06-30 23:59:59")
+    assert list(rows_of(result, "c")["kind"]) == ["monthly series", "monthly series"]
+    assert month_ends(result, "2016-06-30 23:59:59", "c")["2016-04"] == 23.0
