@@ -347,11 +347,15 @@ def _weak(log: Log, series: np.ndarray, slot_of: np.ndarray, slot_at: np.ndarray
     # strong hosts: series with >= 2 renewals (anchor to last renewal's next slot), annual-sized single charges' years
     strong = np.flatnonzero(members >= 3)
     big = np.flatnonzero((series < 0) & ((log.amount >= annual_min) | extra_hosts) & (log.mode == AUTO))
-    # (a host runs to the slot after its last renewal, the drift's on a series that renews on it)
-    m = np.flatnonzero(series >= 0)
-    m = m[np.lexsort((slot_of[m], series[m]))]
+    # (a host runs to the slot after its last renewal, the drift's on a series that renews on it: only an anchor on
+    # the 29th-31st can drift)
     due = np.zeros(n_series, dtype=np.int64)
+    due[strong] = add_months(log.t[anchor_of[strong]], slot_of[last_of[strong]] + 1)
+    late = np.zeros(n_series, dtype=bool)
+    late[strong] = _day_of_month(log.t[anchor_of[strong]]) >= 29
+    m = np.flatnonzero((series >= 0) & late[np.maximum(series, 0)])
     if len(m):
+        m = m[np.lexsort((slot_of[m], series[m]))]
         m_last = np.r_[series[m][1:] != series[m][:-1], True]
         nxt = _next_slots(log, series[m], slot_of[m], log.t[m], slot_at[m], log.t[anchor_of[series[m]]])
         due[series[m][m_last]] = nxt[m_last]
@@ -391,15 +395,28 @@ def _next_slots(log: Log, ms: np.ndarray, mk: np.ndarray, t: np.ndarray, slot_hi
     slot + 1 month: 2016-04-29 after 2016-01-31, 02-29 and 03-29 (metrics.md 2b "Month-end drift").
     Only a renewal whose two slots differ says which a series does (one on 2016-02-29 after 01-31 fits both; then
     the renewal before it decides), and only where the anchor's slot could not have taken it within the tolerance."""
+    nxt = add_months(anchor_t, mk + 1)
+    # only an anchor on the 29th-31st can drift: the other series (most) look no further
+    late = _day_of_month(anchor_t) >= 29
+    if not late.any():
+        return nxt
+    ms, mk, t, slot_hit, anchor_t = ms[late], mk[late], t[late], slot_hit[late], anchor_t[late]
     anchor_slot = add_months(anchor_t, mk)
-    first = np.r_[True, ms[1:] != ms[:-1]] if len(ms) else np.zeros(0, dtype=bool)
-    prev_hit = np.r_[0, slot_hit[:-1]] if len(ms) else slot_hit
+    first = np.r_[True, ms[1:] != ms[:-1]]
+    prev_hit = np.r_[0, slot_hit[:-1]]
     tells = ~first & (add_months(prev_hit, 1) != anchor_slot)
     drift_now = (slot_hit < anchor_slot) & (np.abs(t - anchor_slot) > log.tol_ns)
-    verdict = pd.Series(np.where(tells, drift_now.astype("float64"), np.nan))
-    verdict[first] = 0.0
-    drifted = verdict.ffill().to_numpy() > 0
-    return np.where(drifted, add_months(slot_hit, 1), add_months(anchor_t, mk + 1))
+    # each member takes the verdict of the latest renewal that tells, its series' first member none (forward fill)
+    said = np.where(tells | first, np.arange(len(ms)), 0)
+    drifted = (drift_now & tells)[np.maximum.accumulate(said)]
+    nxt[late] = np.where(drifted, add_months(slot_hit, 1), nxt[late])
+    return nxt
+
+
+def _day_of_month(t_ns: np.ndarray) -> np.ndarray:
+    """The UTC day of the month of each instant (int64 ns)."""
+    t = np.asarray(t_ns, dtype="datetime64[ns]")
+    return (t.astype("datetime64[D]") - t.astype("datetime64[M]")).astype(np.int64) + 1
 
 
 def _assemble(log: Log, number: np.ndarray, slot: np.ndarray, slot_at: np.ndarray, dissolved: np.ndarray) -> Series:
