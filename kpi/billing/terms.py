@@ -557,7 +557,9 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     big &= ~(pending & _a_month(log, verdict, every) & near & (log.mode == AUTO))
     # ... or a year its own prorations show (item 61)
     by_share, share_follower, share_k = _year_share_seats(log, single & (log.mode == AUTO), single)
-    strong = single & (log.mode != MONTHLY) & (big | switch | (yearly >= 0) | (renews >= 0) | by_share)
+    shown_seat = np.zeros(n, dtype=bool)  # ... whose follower is its proration, not a year of its own (1287.33)
+    shown_seat[share_follower[by_share]] = True
+    strong = single & (log.mode != MONTHLY) & (big | switch | (yearly >= 0) | (renews >= 0) | by_share) & ~shown_seat
     demoted = np.zeros(n, dtype=bool)
     if book.annual_seat or not first_reading:  # ... but a big seat proration (or price upgrade) on an annual term is
         # that term's, not a year of its own; the term may be one the book reads from its amount, when no series or

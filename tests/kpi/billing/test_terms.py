@@ -772,3 +772,16 @@ def test_a_year_shows_only_in_cents_a_month_cannot_make():
     assert list(rows_of(read(after_month, "2017-04-30 23:59:59"), "c")["kind"])[0] == "monthly term"
     off = charges(("c", str(t0), 649.0), ("c", at(5), round(649 * year_share(at(5)), 2) - 0.02))
     assert list(rows_of(read(off, as_of), "c")["kind"]) == ["monthly term"]
+
+
+def test_the_seat_that_shows_a_year_is_its_proration_also_when_big():
+    """A review of item 61: 649, then 1287.33 three days later (2 seats x 649 x the year's share left, >= 1000): the
+    follower that shows the year is that year's proration, not a second year of its own (which outlived the first by
+    three days and contradicted its reason); one term, with the seats spread to its end."""
+    log = charges(("a", "2021-01-10 09:00", 649.0), ("a", "2021-01-13 09:00", 1287.33))
+    result = read(log, "2022-02-15")
+    rows = rows_of(result, "a")
+    assert list(rows["kind"]) == ["annual term"]
+    assert "1 proration inside it" in rows["reason"].iloc[0]
+    ends = month_ends(result, "2022-02-15", "a")
+    assert 160.0 < ends["2021-06"] < 163.0 and ends.get("2022-01", 0.0) == 0.0
