@@ -472,14 +472,18 @@ def field_renames(settings: Settings, allowed: set[str], dataset: str) -> dict[s
     return renames
 
 
+LAST_YEAR = 2261  # the last max_timestamp_year: a charge in it still has its year's end before 2262-04-11
+
+
 def limits_from(settings: Settings, now: pd.Timestamp | None = None) -> Limits:
     """The [quality] settings the reader applies; `now` is the run's own clock (no timestamp may pass it)."""
     q = settings.quality
     where = f"{settings.config_path}: quality"
     if not q.clock_skew_hours >= 0:
         raise ConfigError(f"{where}.clock_skew_hours = {q.clock_skew_hours}: expected a number of hours >= 0")
-    if not 1970 <= q.min_timestamp_year < q.max_timestamp_year:
+    if not 1970 <= q.min_timestamp_year < q.max_timestamp_year <= LAST_YEAR:
         raise ConfigError(f"{where}.min_timestamp_year = {q.min_timestamp_year} and max_timestamp_year = "
-                          f"{q.max_timestamp_year}: expected 1970 <= min < max")
+                          f"{q.max_timestamp_year}: expected 1970 <= min < max <= {LAST_YEAR} (times are counted in "
+                          "nanoseconds, which end in April 2262, and an annual term must end before that)")
     return Limits(max_bad_share=q.max_bad_share, min_year=q.min_timestamp_year, max_year=q.max_timestamp_year,
                   now=None if now is None else pd.Timestamp(now).timestamp(), clock_skew_hours=q.clock_skew_hours)

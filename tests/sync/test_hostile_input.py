@@ -211,3 +211,13 @@ def test_attributes_past_the_limit_are_ignored_and_named(tmp_path: Path, capsys:
     assert len(header) < 220
     ignored = [r for r in quality(out) if "attribute ignored" in r["Reason"]]
     assert ignored and ignored[0]["Line"] == "1"
+
+
+def test_a_timestamp_limit_past_the_nanosecond_calendar_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """quality.max_timestamp_year = 3000 would let a charge of 2261 through, whose year ends past April 2262, where
+    nanosecond times wrap (its term read as ending in 1677): the config is refused, naming the setting and the limit."""
+    config = make_config(tmp_path, good_invoices(), extra="[quality]\nmax_timestamp_year = 3000\n")
+    assert main(["now", "--config", str(config), "--sink", f"csv:{tmp_path / 'out'}"]) != 0
+    err = capsys.readouterr().err
+    assert "max_timestamp_year = 3000" in err and "<= 2261" in err
+    assert not (tmp_path / "out").exists()
