@@ -135,7 +135,7 @@ def annual_price_for(amount: np.ndarray, rate: np.ndarray, book_annual: np.ndarr
                      ) -> np.ndarray:
     """Is each amount an annual price for a monthly plan of `rate`? 10 or 12 times it (or the price book's own
     ratio), or an amount the price book reads as annual that is at least MIN_ANNUAL_MONTHS times the rate."""
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # (a rate of 1e-300: no price's ratio)
         ratio = np.where(rate > 0, amount / rate, 0.0)
     hit = np.zeros(len(amount), dtype=bool)
     for r in ratios:
