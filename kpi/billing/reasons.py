@@ -319,8 +319,7 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     minimum = f"{rules.annual_min_amount:g}"
     prorate = "ignored (prorations = ignore)" if rules.prorations == "ignore" else "spread to its next boundary"
     until = _to_minute(span_end)
-    next_slot = np.where(is_series, series.due[np.clip(spans.series, 0, max(len(series.due) - 1, 0))]
-                         if len(series.due) else span_end, span_end)
+    next_slot = np.where(is_series, np.r_[series.due, 0][spans.series], span_end)  # (a term's -1: the padding 0)
     extended = is_series & (span_end != next_slot) & (cut_by < 0)  # its next slot's renewal may still come at as_of
     slot_at = _minutes(next_slot, extended)
     due = _minutes(terms.due[charge], pending)

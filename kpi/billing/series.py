@@ -352,7 +352,7 @@ def _weak(log: Log, series: np.ndarray, slot_of: np.ndarray, slot_at: np.ndarray
     due = np.zeros(n_series, dtype=np.int64)
     due[strong] = add_months(log.t[anchor_of[strong]], slot_of[last_of[strong]] + 1)
     late = np.zeros(n_series, dtype=bool)
-    late[strong] = _day_of_month(log.t[anchor_of[strong]]) >= 29
+    late[strong] = _may_drift(log.t[anchor_of[strong]])
     m = np.flatnonzero((series >= 0) & late[np.maximum(series, 0)])
     if len(m):
         m = m[np.lexsort((slot_of[m], series[m]))]
@@ -397,7 +397,7 @@ def _next_slots(log: Log, ms: np.ndarray, mk: np.ndarray, t: np.ndarray, slot_hi
     the renewal before it decides), and only where the anchor's slot could not have taken it within the tolerance."""
     nxt = add_months(anchor_t, mk + 1)
     # only an anchor on the 29th-31st can drift: the other series (most) look no further
-    late = _day_of_month(anchor_t) >= 29
+    late = _may_drift(anchor_t)
     if not late.any():
         return nxt
     ms, mk, t, slot_hit, anchor_t = ms[late], mk[late], t[late], slot_hit[late], anchor_t[late]
@@ -413,10 +413,10 @@ def _next_slots(log: Log, ms: np.ndarray, mk: np.ndarray, t: np.ndarray, slot_hi
     return nxt
 
 
-def _day_of_month(t_ns: np.ndarray) -> np.ndarray:
-    """The UTC day of the month of each instant (int64 ns)."""
-    t = np.asarray(t_ns, dtype="datetime64[ns]")
-    return (t.astype("datetime64[D]") - t.astype("datetime64[M]")).astype(np.int64) + 1
+def _may_drift(anchor_t: np.ndarray) -> np.ndarray:
+    """Per anchor (int64 ns): is it on the 29th-31st (UTC), the only days whose series can renew on a drift slot?"""
+    t = np.asarray(anchor_t, dtype="datetime64[ns]")
+    return (t.astype("datetime64[D]") - t.astype("datetime64[M]")).astype(np.int64) >= 28
 
 
 def _assemble(log: Log, number: np.ndarray, slot: np.ndarray, slot_at: np.ndarray, dissolved: np.ndarray) -> Series:

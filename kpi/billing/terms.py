@@ -580,9 +580,9 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     follower_charge = np.full(n, -1, dtype=np.int64)
     follower_k = np.zeros(n, dtype=np.int64)
     follower_price = np.full(n, np.nan)
-    shown = strong & by_share  # (the reason a year its prorations show: k seats x its own price x the year's share)
-    follower_charge[shown], follower_k[shown], follower_price[shown] = share_follower[shown], share_k[shown], \
-        log.amount[shown]
+    shown_year = strong & by_share  # (the reason a year its prorations show: k seats x its own price x the year's share)
+    follower_charge[shown_year], follower_k[shown_year] = share_follower[shown_year], share_k[shown_year]
+    follower_price[shown_year] = log.amount[shown_year]
     smaller = np.full(n, np.nan)
     orphan = np.zeros(n, dtype=bool)
     # covered by a series or a strong annual term -> a proration, whatever came before it

@@ -483,17 +483,18 @@ def _expand(rng: np.random.Generator, scheme: Scheme, plans: _Plans, t1: int) ->
         np.concatenate([amount, seat_amount, up_amount]),
     )
     in_window = paid_at <= t1
-    end_row = np.where(finished, stop_row, starts + np.maximum(np.bincount(sid[in_window], minlength=n_plans) - 1, 0))
+    periods_in_window = np.bincount(sid[in_window], minlength=n_plans)
+    last_in_window = starts + np.maximum(periods_in_window - 1, 0)
+    end_row = np.where(finished, stop_row, last_in_window)
     seats_end = np.where(per_seat_of[product[end_row]], seats[end_row] + added[end_row], 0)
     # what an export at t1 holds: the period running then (not the one after t1 a plan that ends later stops in),
     # with the seats added by t1
     by_t1 = seat_at <= t1
     added_by_t1 = np.bincount(seat_row[by_t1], weights=seat_n[by_t1], minlength=rows).astype(np.int64)
-    known_row = np.where(finished & (stop <= t1), stop_row,
-                         starts + np.maximum(np.bincount(sid[in_window], minlength=n_plans) - 1, 0))
+    known_row = np.where(finished & (stop <= t1), stop_row, last_in_window)
     seats_known = np.where(per_seat_of[product[known_row]], seats[known_row] + added_by_t1[known_row], 0)
     return _Expanded(
-        charges=charges, truth=truth, periods_in_window=np.bincount(sid[in_window], minlength=n_plans),
+        charges=charges, truth=truth, periods_in_window=periods_in_window,
         stop=stop, ended=ended, seats_end=seats_end, seats_known=seats_known, product_end=up_to[end_row],
         period_customer=customer, period_at=paid_at, period_amount=amount,
     )
