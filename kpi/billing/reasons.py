@@ -16,6 +16,7 @@ import pandas as pd
 from kpi.billing.log import ANNUAL, AUTO, MONTHLY, Log
 from kpi.billing.pieces import term_rate, utc
 from kpi.billing.pricebook import (
+    AMOUNT_TOLERANCE,
     ANNUAL_BESIDE,
     ANNUAL_CODES,
     ANNUAL_LIKELY,
@@ -33,6 +34,7 @@ from kpi.billing.pricebook import (
     months_a_year,
     year_of_unlisted,
 )
+from kpi.billing.prices import MIN_ANNUAL_MONTHS
 from kpi.billing.prorations import Prorations
 from kpi.billing.series import Series, Spans
 from kpi.billing.terms import Terms
@@ -444,6 +446,16 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     text[rows] = _join("single charge of ", book_says[rows], f", with no renewal within ±{tol_h}h of a month later: "
                        "one month")
     smaller = terms.smaller[charge]
+    # (item 66: a charge below the least a year costs is no year, whatever follows it)
+    least = book.least_year
+    rows = rule(~np.isnan(smaller) & bool(book.annual_seat) & (amount < least * (1 - AMOUNT_TOLERANCE)))
+    if len(rows):
+        cheapest = min(p.amount for p in book.monthly_seat)
+        text[rows] = _join("single charge of ", money[rows], f" < annual_min_amount {minimum} with no renewal within "
+                           f"±{tol_h}h of a month later, below the least a year costs ({least:.2f}: "
+                           f"{MIN_ANNUAL_MONTHS:g} months of the smallest monthly seat price {cheapest:.2f}), so the "
+                           "smaller charges within a year (smallest ", _formatted(smaller[rows], ".2f"),
+                           ") are no prorations of a year of it: one month")
     rows = rule(~np.isnan(smaller) & bool(book.annual_seat))
     text[rows] = _join("single charge of ", money[rows], f" < annual_min_amount {minimum} with no renewal within "
                        f"±{tol_h}h of a month later; the smaller charges within a year (smallest ",

@@ -20,7 +20,8 @@ b. Other single charges, oldest first: inside a running series or strong annual 
    pending month that costs at least its price and adds no seats to it (a new plan); otherwise it opens a
    term: annual when the price book says so (kpi.billing.pricebook), or when a later charge within
    its year is an annual proration of it (with a price book: seats x an annual seat price x the
-   share of its year left, and not better a seat of its first month; without one: any smaller
+   share of its year left, and not better a seat of its first month, of a charge that costs at least the
+   least a year costs, PriceBook.least_year: docs/billing.md item 66; without one: any smaller
    charge, once its own first renewal was due and the charge is no month of seats); else one month.
    A charge the book reads as annual is one month after all when a later charge within its month is
    k seats x a monthly seat price it is a whole number of, x the share of its month left, and no
@@ -169,6 +170,9 @@ def _annual_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBook
     price = np.full(len(u), np.nan)
     year_end = add_months(log.t[u], 12)
     month_end = add_months(log.t[u], 1)
+    # a charge below the least a year costs is no year that a seat joins (18 = a month of one seat, then 126.96 = 1 x
+    # 180 a year x the share left months later: a month, and a plan of its own later, not a year of 18)
+    a_year = log.amount[u] >= book.least_year * (1 - AMOUNT_TOLERANCE)
     for offset in range(FOLLOWERS_LOOKED_AT, 0, -1):  # the nearest fitting one wins: written last
         j = np.arange(len(u)) + offset
         ok = j < hi
@@ -181,7 +185,7 @@ def _annual_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBook
         k_m = np.where(in_month, proration_fit(book.monthly_seat, log.amount[f] / np.maximum(share_m, 1e-12)), 0)
         # the same amount again later is a purchase again, not a proration: that one costs the full price at once only
         same = same_amount(log.amount[f], log.amount[u])
-        hit = ok & (k_a > 0) & ~((k_m > 0) & (k_m <= k_a)) & ~(same & (log.t[f] - log.t[u] > DAY_NS))
+        hit = ok & (k_a > 0) & ~((k_m > 0) & (k_m <= k_a)) & ~(same & (log.t[f] - log.t[u] > DAY_NS)) & a_year
         charge[hit], seats[hit], price[hit] = f[hit], k_a[hit], (implied / np.maximum(k_a, 1))[hit]
     return charge, seats, price
 

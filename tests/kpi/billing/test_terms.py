@@ -785,3 +785,33 @@ def test_the_seat_that_shows_a_year_is_its_proration_also_when_big():
     assert "1 proration inside it" in rows["reason"].iloc[0]
     ends = month_ends(result, "2022-02-15", "a")
     assert 160.0 < ends["2021-06"] < 163.0 and ends.get("2022-01", 0.0) == 0.0
+
+
+def test_a_charge_below_the_least_a_year_costs_is_no_year_a_seat_joins():
+    """Item 66: 18.00 (a month of one seat at 18), then months later 1 seat x 180 a year x the share of the year from
+    the 18 left. Read as that year's proration, the 18 was a year of a tenth of a seat that a whole seat joined, and
+    the customer never churned; a charge below the least a year costs (6 months of the smallest monthly seat price,
+    108) is no year, whatever follows it. The 18 is a month, then churn, and the reason says why when a smaller charge
+    follows. At or above that least, a follower still shows a year: a 10%-off year (162 = 9 x 18 too) and 198 = 11 x 18
+    (no book price reads it) each take the seat added as their proration."""
+    t0 = pd.Timestamp("2017-09-01 09:32", tz="UTC")
+
+    def seat_at(t: pd.Timestamp) -> float:
+        return round(180.0 * (t0 + pd.DateOffset(months=12) - t) / (t0 + pd.DateOffset(months=12) - t0), 2)
+
+    later = pd.Timestamp("2017-12-17 22:52", tz="UTC")
+    as_of = "2018-03-31 23:59:59"
+    month = read(charges(("c", str(t0), 18.0), ("c", str(later), seat_at(later))), as_of, rules=BOOK)
+    rows = rows_of(month, "c")
+    assert rows["kind"].iloc[0] == "monthly term" and rows["current_rate"].iloc[0] == 18.0
+    assert "proration" not in rows["reason"].iloc[0]
+    assert ("c", "2017-10") in churned(month, as_of)
+    june = pd.Timestamp("2018-06-02 09:32", tz="UTC")
+    small = read(charges(("c", str(t0), 90.0), ("c", str(june), seat_at(june))), "2018-12-31 23:59:59", rules=BOOK)
+    reason = rows_of(small, "c")["reason"].iloc[0]
+    assert rows_of(small, "c")["kind"].iloc[0] == "monthly term"
+    assert "below the least a year costs (108.00: 6 months of the smallest monthly seat price 18.00)" in reason
+    for year in (162.0, 198.0):
+        held = read(charges(("c", str(t0), year), ("c", str(later), seat_at(later))), as_of, rules=BOOK)
+        assert list(rows_of(held, "c")["kind"]) == ["annual term"], year
+        assert "1 proration inside it" in rows_of(held, "c")["reason"].iloc[0], year
