@@ -23,6 +23,7 @@ from kpi.billing.pricebook import (
     ANNUAL_SEATS,
     ANNUAL_UNLISTED,
     ANNUAL_UNPRICED,
+    ANNUAL_WITH,
     MIN_CUSTOMERS,
     MONTHLY_CODES,
     MONTHLY_LIKELY,
@@ -140,7 +141,7 @@ def _plural(n: float, word: str) -> str:
 
 
 def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amount: float, other_price: float,
-                   other_multiple: int) -> str:
+                   other_multiple: int, tol_h: str = "2") -> str:
     """What the price book said of one amount, with the price and the evidence it rests on."""
     def source(amount_: float) -> str:
         return book.source_of(amount_)
@@ -157,7 +158,7 @@ def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amou
                 f"the book has not learned ({amount / multiple / of:.1f} months of the monthly seat price {of:.2f}: a "
                 "discounted tier?), as no price of the book reads it as a month or a year and no monthly plans of "
                 f"{MIN_CUSTOMERS}+ customers start at it; a guess")
-    if code in (ANNUAL_LIKELY, MONTHLY_LIKELY, ANNUAL_UNLISTED, ANNUAL_BESIDE):
+    if code in (ANNUAL_LIKELY, MONTHLY_LIKELY, ANNUAL_UNLISTED, ANNUAL_BESIDE, ANNUAL_WITH):
         annual = code != MONTHLY_LIKELY
         kind, other_kind = ("a year", "a month") if annual else ("a month", "a year")
         if code == ANNUAL_UNLISTED:
@@ -168,10 +169,12 @@ def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amou
         else:
             text = (f"{amount:.2f} = {_plural(multiple, 'seat')} x {price:.2f} {kind} "
                     f"({'annual' if annual else 'monthly'} seat price {source(price)})")
-        if code == ANNUAL_BESIDE:
+        if code in (ANNUAL_BESIDE, ANNUAL_WITH):
             text += ((f", not {_plural(other_multiple, 'seat')} x {other_price:.2f} {other_kind}" if other_multiple
-                      else "") + ": a monthly plan of the customer starts after it within a month, at a smaller "
-                     "amount, and that one is its monthly plan")
+                      else "") + (": a monthly plan of the customer starts after it within a month, at a smaller "
+                                  "amount, and that one is its monthly plan" if code == ANNUAL_BESIDE else
+                                  f": bought with a dearer monthly plan of the customer that starts within {tol_h}h "
+                                  "after it, and that one is its monthly plan"))
         elif other_multiple:
             text += (f", likelier than {_plural(other_multiple, 'seat')} x {other_price:.2f} {other_kind} given the "
                      f"log's mix of plans ({book.annual_share_single:.0%} of the single charges that match seats x a "
@@ -256,7 +259,7 @@ def _durations(seconds: np.ndarray) -> np.ndarray:
 
 
 def _citations(book: PriceBook, where: np.ndarray, code: np.ndarray, price: np.ndarray, multiple: np.ndarray,
-               amount: np.ndarray, other_price: np.ndarray, other_multiple: np.ndarray) -> np.ndarray:
+               amount: np.ndarray, other_price: np.ndarray, other_multiple: np.ndarray, tol_h: str = "2") -> np.ndarray:
     """`_book_citation` for the rows `where` is set ("" elsewhere): once per distinct reading, since many spans share
     an amount."""
     out = np.full(len(code), "", dtype=object)
@@ -269,7 +272,7 @@ def _citations(book: PriceBook, where: np.ndarray, code: np.ndarray, price: np.n
                          "other_multiple": other_multiple[rows].astype(np.int64)})
     group = keys.groupby(list(keys.columns), sort=False, dropna=False).ngroup().to_numpy()
     distinct = keys.drop_duplicates()
-    said = np.array([_book_citation(book, int(c), float(p), int(m), float(a), float(op), int(om))
+    said = np.array([_book_citation(book, int(c), float(p), int(m), float(a), float(op), int(om), tol_h)
                      for c, p, m, a, op, om in distinct.itertuples(index=False, name=None)], dtype=object)
     out[rows] = said[group]
     return out
@@ -333,7 +336,7 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     # together (numbers are formatted once per distinct value), in the order the rules are tried.
     n = n_spans
     book_says = _citations(book, code.astype(bool) & ~is_series, code, price, multiple, amount, other_price,
-                           other_multiple)  # a series row cites no price
+                           other_multiple, tol_h)  # a series row cites no price
     money = _formatted(amount, ".2f")
     r = renewals.astype(np.int64)
     bare = ~is_series

@@ -433,22 +433,34 @@ def series_anchors(log: Log, series: Series) -> tuple[np.ndarray, np.ndarray]:
     return anchor, log.key[anchor]
 
 
-def before_a_monthly_plan(log: Log, series: Series) -> np.ndarray:
+def before_a_monthly_plan(log: Log, series: Series) -> tuple[np.ndarray, np.ndarray]:
     """Per charge: does a monthly series of its customer start after it, within a calendar month of it and at a
     smaller amount, the charge taking no part in that series? Then the series is the customer's monthly plan and the
     charge something beside it (491172: 180 on 2016-11-27, then 18 a seat a month from the next day), not a second
     monthly plan. A bigger plan starting after a month of a smaller one is an upgrade (222712: 75, then 150 a week
-    later), which says nothing of the charge (its first, the nearest, series decides)."""
+    later), which says nothing of the charge (its first, the nearest, series decides); but one that starts within the
+    renewal tolerance after it, at a higher amount, was bought with it (180, then a monthly plan of 270 a minute
+    later): two plans, and the one that renews monthly is the monthly plan (item 67; for a charge whose renewal was
+    due, outside every running monthly plan). Returns (beside, together): the charges either way, and those of the
+    second kind only."""
     out = np.zeros(len(log), dtype=bool)
+    together = np.zeros(len(log), dtype=bool)
     anchor_of, anchors = series_anchors(log, series)
     if not len(anchors):
-        return out
+        return out, together
     single = np.flatnonzero(series.number < 0)
     after = np.searchsorted(anchors, log.key[single], side="right")
+    found = after < len(anchors)
     at = np.minimum(after, len(anchors) - 1)
     limit = log.keys(log.cust[single], add_months(log.t[single], 1))
-    out[single] = (after < len(anchors)) & (anchors[at] <= limit) & (log.amount[anchor_of[at]] < log.amount[single])
-    return out
+    cheaper = found & (anchors[at] <= limit) & (log.amount[anchor_of[at]] < log.amount[single])
+    # (bought together: a dearer plan, not the same amount again, a retried or doubled charge; settled, as a pending one
+    # may renew yet; and outside every running monthly plan, where it may be that plan's proration or switch)
+    together[single] = found & (anchors[at] <= log.keys(log.cust[single], log.t[single] + log.tol_ns)) & ~cheaper & (
+        log.amount[anchor_of[at]] > log.amount[single]) & ~same_amount(log.amount[anchor_of[at]], log.amount[single]) & (
+        ~log.pending[single]) & (rate_of_piece(log, series, single) == 0)
+    out[single] = cheaper | together[single]
+    return out, together
 
 
 RESUME_MONTHS = range(2, 12)  # a plan that stopped for 1 to 10 months and started again on its slot (12 months

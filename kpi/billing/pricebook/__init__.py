@@ -31,6 +31,7 @@ from kpi.billing.pricebook.book import (
     ANNUAL_SEATS,
     ANNUAL_UNLISTED,
     ANNUAL_UNPRICED,
+    ANNUAL_WITH,
     MIN_CUSTOMERS,
     MIN_SHARE,
     MONTHLY_CODES,
@@ -51,8 +52,9 @@ from kpi.billing.pricebook.evidence import PriceEvidence, price_evidence
 from kpi.billing.pricebook.learning import book_from_evidence, learn_price_book
 from kpi.billing.pricebook.reading import DISTINCT_FROM, read_amounts, year_of_unlisted
 
-__all__ = ["AMOUNT_TOLERANCE", "ANNUAL_BESIDE", "ANNUAL_CODES", "ANNUAL_LIKELY", "ANNUAL_POINT", "ANNUAL_SEATS",
-           "ANNUAL_UNLISTED", "ANNUAL_UNPRICED", "DISTINCT_FROM", "MIN_CUSTOMERS", "MIN_SHARE", "MONTHLY_CODES",
-           "MONTHLY_LIKELY", "MONTHLY_RESUMED", "MONTHLY_SEATS", "NONE", "NO_SEAT_COUNT", "OFF", "TOLERANCE",
-           "PriceBook", "PriceEvidence", "Verdict", "book_from_evidence", "configured_book", "learn_price_book",
-           "months_a_year", "price_evidence", "read_amounts", "year_of_unlisted", "year_ratio"]
+__all__ = ["AMOUNT_TOLERANCE", "ANNUAL_BESIDE", "ANNUAL_CODES", "ANNUAL_LIKELY", "ANNUAL_POINT",
+           "ANNUAL_SEATS", "ANNUAL_UNLISTED", "ANNUAL_UNPRICED", "ANNUAL_WITH", "DISTINCT_FROM",
+           "MIN_CUSTOMERS", "MIN_SHARE", "MONTHLY_CODES", "MONTHLY_LIKELY", "MONTHLY_RESUMED",
+           "MONTHLY_SEATS", "NONE", "NO_SEAT_COUNT", "OFF", "TOLERANCE", "PriceBook", "PriceEvidence",
+           "Verdict", "book_from_evidence", "configured_book", "learn_price_book", "months_a_year",
+           "price_evidence", "read_amounts", "year_of_unlisted", "year_ratio"]

@@ -22,6 +22,10 @@ kpi.billing.pricebook.book:
   weighing says (that series is the customer's monthly plan; 180 then a 3-seat monthly plan a minute later is 1 seat
   for a year, not 10 seats for a month beside 3). Without seat counts to weigh, such a charge at a tier multiple is
   annual too (other_price NaN).
+- ANNUAL_WITH: ANNUAL_BESIDE for a dearer monthly series that starts within the renewal tolerance after a settled
+  charge outside every running monthly plan (`together`): two plans bought together, of which the one that renews
+  monthly is the monthly plan (180, then a monthly plan of 270 a minute later, is 1 seat for a year beside it, not 10
+  seats for a month that stopped while the other went on; docs/billing.md item 67).
 - MONTHLY_RESUMED (set after the book's reading, `Verdict.resumed`): whatever annual reading the book gave, a monthly
   series of the customer anchors on one of the charge's monthly slots 2 to 11 months later at its very amount: a
   month of that plan, which stopped and started again on its own day and hour (116726: 126 on 2016-03-07 11:38, then
@@ -54,6 +58,7 @@ from kpi.billing.pricebook.book import (
     ANNUAL_SEATS,
     ANNUAL_UNLISTED,
     ANNUAL_UNPRICED,
+    ANNUAL_WITH,
     MAX_SEATS,
     MONTHLY_LIKELY,
     MONTHLY_SEATS,
@@ -70,18 +75,20 @@ DISTINCT_FROM = 4096  # read_amounts reads each distinct (amount, seats, pending
 
 
 def read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pending: np.ndarray | None = None,
-                 alone: np.ndarray | None = None, beside: np.ndarray | None = None) -> Verdict:
+                 alone: np.ndarray | None = None, beside: np.ndarray | None = None,
+                 together: np.ndarray | None = None) -> Verdict:
     """The price book's verdict on each amount, given its customer's seats (NaN: unknown) and whether it is pending
     (its first renewal not yet due: then it may be the first month of a series); see the module docstring. `alone`:
     the charges outside every running monthly plan of their customer, the only ones a pending reading may price at a
     tier the book has not learned (`_unlisted`); None: none. `beside`: the charges a monthly plan of their customer
     starts after, within a month (kpi.billing.terms.before_a_monthly_plan): weighed, they are annual wherever an
-    annual price reads them (the customer's monthly plan is that series); None: none.
+    annual price reads them (the customer's monthly plan is that series); None: none. `together`: those of them
+    bought with a dearer monthly plan (kpi.billing.terms.before_a_monthly_plan: ANNUAL_WITH); None: none.
 
     A verdict depends on nothing but those values, so a long log (a million charges, a few tens of thousands of
-    distinct ones) is weighed once per distinct (amount, seats, pending, alone, beside) and spread back to every
-    charge."""
-    flags = [f for f in (pending, alone, beside) if f is not None]
+    distinct ones) is weighed once per distinct (amount, seats, pending, alone, beside, together) and spread back to
+    every charge."""
+    flags = [f for f in (pending, alone, beside, together) if f is not None]
     if len(amount) >= DISTINCT_FROM and book.seat_prior:  # the weighing is what costs: cheaper books read directly
         key = pd.factorize(np.asarray(amount, dtype="float64").view(np.int64))[0].astype(np.int64)
         for part in (np.asarray(seats, dtype="float64").view(np.int64), *(np.asarray(f, dtype=np.int64) for f in flags)):
@@ -91,14 +98,16 @@ def read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pending
         first = np.unique(inverse, return_index=True)[1]  # each distinct reading's first charge
         if len(first) < len(amount) // 2:
             v = _read_amounts(book, amount[first], seats[first], None if pending is None else pending[first],
-                              None if alone is None else alone[first], None if beside is None else beside[first])
+                              None if alone is None else alone[first], None if beside is None else beside[first],
+                              None if together is None else together[first])
             return Verdict(code=v.code[inverse], price=v.price[inverse], multiple=v.multiple[inverse],
                            other_price=v.other_price[inverse], other_multiple=v.other_multiple[inverse])
-    return _read_amounts(book, amount, seats, pending, alone, beside)
+    return _read_amounts(book, amount, seats, pending, alone, beside, together)
 
 
 def _read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pending: np.ndarray | None,
-                  alone: np.ndarray | None = None, beside: np.ndarray | None = None) -> Verdict:
+                  alone: np.ndarray | None = None, beside: np.ndarray | None = None,
+                  together: np.ndarray | None = None) -> Verdict:
     """`read_amounts`, charge by charge."""
     n = len(amount)
     code = np.full(n, NONE, dtype=np.int8)
@@ -108,6 +117,8 @@ def _read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pendin
     other_multiple = np.zeros(n, dtype=np.int64)
     known = ~np.isnan(seats)
     whole = np.where(known, seats, 0).astype(np.int64)
+    if beside is not None and together is not None:
+        together = together & beside
 
     def mark(hit: np.ndarray, what: int, p: float | np.ndarray, k: np.ndarray) -> None:
         hit = hit & (code == NONE)
@@ -154,10 +165,12 @@ def _read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pendin
         other_multiple[(code == ANNUAL_UNPRICED) & ~known] = NO_SEAT_COUNT  # its k is a guess, and the reason says so
         mark(annual_wins & np.isfinite(a_score), ANNUAL_LIKELY, a_price, a_k)
         if beside is not None:  # a monthly plan of its own starts right after: this one is no second monthly plan
+            if together is not None:
+                mark(together & np.isfinite(a_score) & np.isfinite(m_score), ANNUAL_WITH, a_price, a_k)
             mark(beside & np.isfinite(a_score) & np.isfinite(m_score), ANNUAL_BESIDE, a_price, a_k)
             annual_wins |= beside & np.isfinite(a_score)
         mark(~annual_wins & np.isfinite(m_score), MONTHLY_LIKELY, m_price, m_k)
-        decided = np.isin(code, (ANNUAL_LIKELY, MONTHLY_LIKELY, ANNUAL_UNLISTED, ANNUAL_BESIDE))
+        decided = np.isin(code, (ANNUAL_LIKELY, MONTHLY_LIKELY, ANNUAL_UNLISTED, ANNUAL_BESIDE, ANNUAL_WITH))
         other_price[decided] = np.where(annual_wins, m_price, a_price)[decided]
         other_multiple[decided] = np.where(annual_wins, m_k, a_k)[decided]
     else:
@@ -172,6 +185,8 @@ def _read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pendin
             hit = (k >= 1) & close(amount, k * a.amount)
             mark(hit & (settled & book.tier_points if i else True), ANNUAL_POINT, a.amount, k)
             if i and beside is not None:
+                if together is not None:
+                    mark(hit & together, ANNUAL_WITH, a.amount, k)
                 mark(hit & beside, ANNUAL_BESIDE, a.amount, k)
         for pt in book.lapse_years:  # ... and, in a young log, amounts whose lapsed charges are years
             mark(settled & close(amount, np.full(n, pt.amount)), ANNUAL_POINT, pt.amount, np.ones(n, dtype=np.int64))

@@ -815,3 +815,32 @@ def test_a_charge_below_the_least_a_year_costs_is_no_year_a_seat_joins():
         held = read(charges(("c", str(t0), year), ("c", str(later), seat_at(later))), as_of, rules=BOOK)
         assert list(rows_of(held, "c")["kind"]) == ["annual term"], year
         assert "1 proration inside it" in rows_of(held, "c")["reason"].iloc[0], year
+
+
+def test_a_charge_bought_with_a_monthly_plan_is_no_second_monthly_plan():
+    """Item 67: 180 (10 seats x 18 a month, or 1 seat x 180 a year), then a monthly plan of 270 (15 seats) a minute
+    later that renews month after month, by a customer with 15 seats today. Weighed alone, 180 is likelier 10 seats for
+    a month (then churn, while the other plan went on); bought together, the plan that renews monthly is the monthly
+    plan, and 180 is 1 seat for a year beside it, even though that plan is dearer. Only within the renewal tolerance
+    (2 h): two and a half hours or three days later, a dearer plan is an upgrade after a month (222712: 75, then 150 a
+    week later) and says nothing of the charge; nor does the same amount again a minute later (a retried or doubled
+    charge, then the plan)."""
+    t0 = pd.Timestamp("2017-03-02 00:16")
+    rows = [("c", str(t0), 180.0), *monthly("c", str(t0 + pd.Timedelta(minutes=1)), 270.0, 5),
+            ("d", str(t0), 180.0), *monthly("d", str(t0 + pd.Timedelta(days=3)), 270.0, 5),
+            ("e", str(t0), 180.0), *monthly("e", str(t0 + pd.Timedelta(minutes=150)), 270.0, 5),
+            ("f", str(t0), 180.0), *monthly("f", str(t0 + pd.Timedelta(minutes=1)), 180.0, 5)]
+    counts = {"c": 15, "d": 15, "e": 15, "f": 12}
+    for i in range(25):  # other customers, seats known: 1-3 seats, monthly
+        rows.append((f"m{i}", f"2017-03-{(i % 27) + 1:02d} 10:00", 18.0 * (1 + i % 3)))
+        counts[f"m{i}"] = 1 + i % 3
+    rules = BillingRules(price_book=PriceList(monthly_seat=(18.0,), annual_seat=(180.0,)))
+    as_of = "2017-09-30 23:59:59"
+    result = read(charges(*rows), as_of, rules=rules, seat_counts=seats(**counts))
+    c = rows_of(result, "c")
+    assert list(c["kind"]) == ["annual term", "monthly series"]
+    assert "bought with a dearer monthly plan of the customer that starts within 2h after it" in c["reason"].iloc[0]
+    assert month_ends(result, as_of, "c")["2017-05"] == 285.0  # 15 + 270
+    assert not [m for who, m in churned(result, as_of) if who == "c"]
+    for other in ("d", "e", "f"):
+        assert list(rows_of(result, other)["kind"]) == ["monthly term", "monthly series"], other

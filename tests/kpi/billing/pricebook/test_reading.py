@@ -17,6 +17,7 @@ from kpi.billing.pricebook import (
     ANNUAL_SEATS,
     ANNUAL_UNLISTED,
     ANNUAL_UNPRICED,
+    ANNUAL_WITH,
     DISTINCT_FROM,
     MONTHLY_LIKELY,
     MONTHLY_SEATS,
@@ -234,10 +235,11 @@ def test_a_long_log_is_weighed_once_per_distinct_amount_seats_and_pending():
     seat_counts = rng.choice([1.0, 2.0, 5.0, np.nan], n)
     pending = rng.random(n) < 0.2
     beside = rng.random(n) < 0.1
+    together = beside & (rng.random(n) < 0.5)
     book = PriceBook("learned", monthly_seat=(Price(18.0, 9, 9, "x"),), annual_seat=(Price(180.0, 5, 5, "x"),),
                      annual_share_single=0.6, annual_share_new=0.3, seat_prior=(0.5, 0.3, 0.1, 0.1))
-    got = read_amounts(book, amount, seat_counts, pending, beside=beside)
-    want = _read_amounts(book, amount, seat_counts, pending, beside=beside)
+    got = read_amounts(book, amount, seat_counts, pending, beside=beside, together=together)
+    want = _read_amounts(book, amount, seat_counts, pending, beside=beside, together=together)
     for name in ("code", "price", "multiple", "other_price", "other_multiple"):
         assert np.array_equal(getattr(got, name), getattr(want, name), equal_nan=True), name
     assert len(set(got.code.tolist())) >= 3  # the weighing decided both ways, not one verdict for all
@@ -366,3 +368,17 @@ def test_a_weighed_reading_of_k_seats_matches_the_amount_to_a_fiftieth_of_a_perc
     assert int(v.code[0]) == NONE
     assert (int(v.code[1]), float(v.price[1]), int(v.multiple[1])) == (MONTHLY_LIKELY, 11.4, 43)
     assert (int(v.code[2]), float(v.price[2]), int(v.multiple[2])) == (ANNUAL_LIKELY, 180.03, 5)
+
+
+def test_a_charge_bought_with_a_monthly_plan_cites_that_plan():
+    """Item 67: `together` (a monthly plan starting within the renewal tolerance after the charge) reads it as
+    `beside` does, and says so (ANNUAL_WITH); a charge only `together`, not `beside`, is read as before."""
+    both = np.array([True, True])
+    got = read_amounts(TIERED, np.array([432.0, 30.0]), np.array([25.0, 25.0]), beside=both, together=both)
+    assert [int(c) for c in got.code] == [ANNUAL_WITH, NONE]
+    assert (float(got.price[0]), int(got.multiple[0]), float(got.other_price[0])) == (144.0, 3, 18.0)
+    only = read_amounts(TIERED, np.array([432.0]), np.array([25.0]), together=np.array([True]))
+    assert int(only.code[0]) == MONTHLY_LIKELY
+    unweighed = replace(TIERED, seat_prior=())
+    got = read_amounts(unweighed, np.array([432.0]), np.array([np.nan]), beside=both[:1], together=both[:1])
+    assert (int(got.code[0]), float(got.price[0]), int(got.multiple[0])) == (ANNUAL_WITH, 144.0, 3)
