@@ -140,7 +140,7 @@ def finish(reading: Reading, rules: BillingRules, book: PriceBook | None = None)
     # a pending charge inside a running monthly plan may be seats added or a switch: never priced at a tier the book
     # has not learned (kpi.billing.pricebook.reading._unlisted)
     alone = rate_of_piece(log, series, np.arange(len(log))) == 0
-    verdict = read_amounts(book, log.amount, log.seats, log.pending, alone, *before_a_monthly_plan(log, series))
+    verdict = read_amounts(book, log.amount, log.seats, log.pending, alone, *before_a_monthly_plan(log, series, alone))
     verdict = verdict.resumed(log.amount, resumed_on_a_slot(log, series, verdict.annual))
     annual_like = verdict.annual & (log.mode == AUTO)
     annual_prices = tuple(a for a in book.annual_seat if not a.assumed)

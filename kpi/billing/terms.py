@@ -433,7 +433,8 @@ def series_anchors(log: Log, series: Series) -> tuple[np.ndarray, np.ndarray]:
     return anchor, log.key[anchor]
 
 
-def before_a_monthly_plan(log: Log, series: Series) -> tuple[np.ndarray, np.ndarray]:
+def before_a_monthly_plan(log: Log, series: Series, alone: np.ndarray | None = None
+                          ) -> tuple[np.ndarray, np.ndarray]:
     """Per charge: does a monthly series of its customer start after it, within a calendar month of it and at a
     smaller amount, the charge taking no part in that series? Then the series is the customer's monthly plan and the
     charge something beside it (491172: 180 on 2016-11-27, then 18 a seat a month from the next day), not a second
@@ -442,7 +443,8 @@ def before_a_monthly_plan(log: Log, series: Series) -> tuple[np.ndarray, np.ndar
     renewal tolerance after it, at a higher amount, was bought with it (180, then a monthly plan of 270 a minute
     later): two plans, and the one that renews monthly is the monthly plan (item 67; for a charge whose renewal was
     due, outside every running monthly plan). Returns (beside, together): the charges either way, and those of the
-    second kind only."""
+    second kind only. `alone`: per charge, is it outside every running monthly plan (`rate_of_piece` == 0), when
+    known."""
     out = np.zeros(len(log), dtype=bool)
     together = np.zeros(len(log), dtype=bool)
     anchor_of, anchors = series_anchors(log, series)
@@ -456,9 +458,10 @@ def before_a_monthly_plan(log: Log, series: Series) -> tuple[np.ndarray, np.ndar
     cheaper = found & (anchors[at] <= limit) & (log.amount[anchor_of[at]] < log.amount[single])
     # (bought together: a dearer plan, not the same amount again, a retried or doubled charge; settled, as a pending one
     # may renew yet; and outside every running monthly plan, where it may be that plan's proration or switch)
+    outside = rate_of_piece(log, series, single) == 0 if alone is None else alone[single]
     together[single] = found & (anchors[at] <= log.keys(log.cust[single], log.t[single] + log.tol_ns)) & ~cheaper & (
         log.amount[anchor_of[at]] > log.amount[single]) & ~same_amount(log.amount[anchor_of[at]], log.amount[single]) & (
-        ~log.pending[single]) & (rate_of_piece(log, series, single) == 0)
+        ~log.pending[single]) & outside
     out[single] = cheaper | together[single]
     return out, together
 
