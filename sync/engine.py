@@ -19,14 +19,18 @@ the per-customer frames, the bulk of the work, run on the workers. docs/scale.md
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import ctypes.util
 import dataclasses
 import logging
 import multiprocessing
+import multiprocessing.util  # its exit hook registered before `_kill_slice_processes` (atexit: last in, first out)
 import os
 import pickle
+import signal
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -121,18 +125,30 @@ def _in_processes(slices: list[tuple[pd.DataFrame, pd.DataFrame]], params: Param
     price-book evidence; the book is learned here from all of it, in slice order, as `run_slices` learns it, and sent
     to each; each then sends its slices' frames, which are combined here in slice order. The same frames as one
     process (tests/sync/test_engine.py). A process that fails makes the run fail with its error; one that dies (out of
-    memory, killed) with its exit code; the others are stopped either way."""
+    memory, killed) with its exit code; the others are stopped either way.
+
+    The processes leave SIGTERM and Ctrl-C to this one (`_quiet_signals`): a platform stopping the worker signals its
+    whole process group, and the worker lets a run finish (it never cuts off a publish) where a slice process killed
+    by that signal would fail it. They end with this process all the same (`_end_with_parent`)."""
     keys = shared_keys([extent(c, as_of) for c, _ in slices], params)
     context = multiprocessing.get_context("spawn")
+    if os.name == "posix":  # started now, not by the first process.start(): it unblocks the signals `_signals_held` holds
+        from multiprocessing import resource_tracker
+        resource_tracker.ensure_running()
     workers: list[tuple[Any, Connection]] = []
     try:
         for w in range(processes):
             here, there = context.Pipe()
             process = context.Process(target=_slice_worker, name=f"kpi-sync slices {w + 1}/{processes}", daemon=True,
-                                      args=(there, _own_slices(slices[w::processes]), params, as_of, keys))
-            process.start()
-            there.close()
-            workers.append((process, here))
+                                      args=(there, _own_slices(slices[w::processes]), params, as_of, keys,
+                                            _parent_pid()))
+            workers.append((process, here))  # before it starts: a Ctrl-C during start() still stops it (finally)
+            _LIVE.add(process)
+            try:
+                with _signals_held():  # born with them blocked: none arrives before the process ignores them
+                    process.start()
+            finally:
+                there.close()
         slices.clear()  # each process has its own copy: this one's let go
         evidences: list[list[PriceEvidence]] = [_receive(process, conn) for process, conn in workers]
         count = sum(len(e) for e in evidences)
@@ -149,12 +165,31 @@ def _in_processes(slices: list[tuple[pd.DataFrame, pd.DataFrame]], params: Param
     finally:
         for process, conn in workers:
             conn.close()
-            if process.is_alive():
-                process.terminate()
-                process.join(timeout=5)
-            if process.is_alive():  # SIGTERM ignored (a hung native call): SIGKILL
+            if process.is_alive():  # (SIGKILL: the processes ignore SIGTERM, and hold nothing to clean up)
                 process.kill()
                 process.join(timeout=5)
+            _LIVE.discard(process)
+
+
+_LIVE: set[Any] = set()  # slice processes of runs in progress
+
+
+def _kill_slice_processes() -> None:
+    """At exit: SIGKILL the slice processes of a run still in progress (a worker stopped before its run's publish
+    exits at once, leaving that run's thread). It runs before multiprocessing's own exit hook, which would send them
+    SIGTERM, which they ignore, then wait for them to finish their whole share."""
+    for process in list(_LIVE):
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=5)
+
+
+atexit.register(_kill_slice_processes)
+
+
+def _parent_pid() -> int:
+    """This process's id, which the slice processes check their parent against (`_end_with_parent`)."""
+    return os.getpid()
 
 
 def _own_slices(slices: list[tuple[pd.DataFrame, pd.DataFrame]]) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
@@ -162,9 +197,48 @@ def _own_slices(slices: list[tuple[pd.DataFrame, pd.DataFrame]]) -> list[tuple[p
     return [(_own_ids(c), cu) for c, cu in slices]
 
 
+_STOPS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM blocked in this thread meanwhile (a process started now inherits the mask; a signal sent
+    to this process meanwhile waits, or goes to another thread)."""
+    if not hasattr(signal, "pthread_sigmask"):  # not POSIX
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _quiet_signals() -> None:
+    """In a slice process: SIGINT and SIGTERM ignored (the parent decides when the run ends), and unblocked, which
+    drops any that came while the process started."""
+    for sig in _STOPS:
+        signal.signal(sig, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
+
+
+def _end_with_parent(parent: int) -> None:
+    """In a slice process on Linux: SIGKILL when the thread that started it ends (prctl PR_SET_PDEATHSIG), so a
+    parent killed past its grace leaves no process computing for nothing; a process whose parent is already gone
+    ends now."""
+    if sys.platform.startswith("linux") and _LIBC is not None and hasattr(_LIBC, "prctl"):
+        _LIBC.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def _slice_worker(conn: Connection, slices: list[tuple[pd.DataFrame, pd.DataFrame]], params: Params,
-                  as_of: pd.Timestamp, keys: Any) -> None:
+                  as_of: pd.Timestamp, keys: Any, parent: int | None = None) -> None:
     """In a process of `_in_processes`: read the slices, send their evidence, receive the book, send their frames."""
+    _quiet_signals()
+    if parent is not None:
+        _end_with_parent(parent)
     try:
         started: list[Started | None] = [start(c, cu, params, as_of, keys) for c, cu in slices]
         del slices

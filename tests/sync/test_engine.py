@@ -7,10 +7,14 @@ for cell, the same as the single-process run's.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -315,6 +319,64 @@ def test_slices_read_by_processes_on_the_shared_log_give_its_tables() -> None:
     _in_processes(settings, 1500, 3)
     two = dataclasses.replace(settings, engine=dataclasses.replace(settings.engine, slice_charges=1500, processes=2))
     assert_same_tables(tables(two), tables(_with_slices(settings, 0)))
+
+
+def _signal_slice_processes_while(run: threading.Thread, *signals: int) -> set[int]:
+    """Send `signals` to every slice process as soon as it exists, while `run` runs; their pids."""
+    sent: set[int] = set()
+    while run.is_alive():
+        for child in multiprocessing.active_children():
+            if child.pid and child.pid not in sent and child.name.startswith("kpi-sync slices"):
+                for sig in signals:
+                    with contextlib.suppress(ProcessLookupError):  # (ended meanwhile)
+                        os.kill(child.pid, sig)
+                sent.add(child.pid)
+        time.sleep(0.005)
+    return sent
+
+
+def test_slice_processes_leave_a_stop_signal_to_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A platform stopping the worker signals its whole process group (SIGTERM; Ctrl-C sends SIGINT): the slice
+    processes ignore both, from their first instant (the first one too, started with the resource tracker), and the
+    run ends as the parent decides (the worker lets it finish and publish). Before, SIGTERM killed them and the run
+    crashed as if out of memory. A slice process whose parent is not the one that started it (gone meanwhile) ends at
+    once; and at exit the slice processes of a run still in progress are killed, not waited for."""
+    from sync import engine
+    from sync.run import load_dataset, resolve_as_of
+
+    settings = _generated(tmp_path, 300, 8, "seat12")
+    loaded = load_dataset(settings, STARTED)
+    as_of = resolve_as_of(settings, loaded, None, STARTED)
+    assert loaded.charges is not None
+
+    def read(into: list) -> threading.Thread:
+        def target() -> None:
+            try:
+                into.append(engine.LocalEngine(400, 2).per_customer(loaded.charges, loaded.customers, settings.params,
+                                                                    as_of))
+            except RuntimeError as exc:
+                into.append(exc)
+        run = threading.Thread(target=target)
+        run.start()
+        return run
+
+    got: list = []
+    run = read(got)
+    assert len(_signal_slice_processes_while(run, signal.SIGTERM, signal.SIGINT)) == 2
+    assert len(got) == 1 and isinstance(got[0], PerCustomer)
+    assert_same_frames(got[0], run_partition(loaded.charges, loaded.customers, settings.params, as_of))
+    killed: list = []
+    run = read(killed)
+    while not engine._LIVE or not all(p.pid for p in engine._LIVE):
+        time.sleep(0.005)
+    engine._kill_slice_processes()  # what the interpreter's exit runs
+    run.join(timeout=60)
+    assert not run.is_alive() and "ended before sending its results (exit code -9" in str(killed[0])
+    assert not multiprocessing.active_children() and not engine._LIVE
+    monkeypatch.setattr(engine, "_parent_pid", lambda: -1)  # the pid the processes are told their parent has
+    with pytest.raises(RuntimeError, match=r"ended before sending its results \(exit code 1"):
+        engine.LocalEngine(400, 2).per_customer(loaded.charges, loaded.customers, settings.params, as_of)
+    assert not multiprocessing.active_children()
 
 
 def test_a_slice_process_that_fails_fails_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
