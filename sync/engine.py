@@ -177,11 +177,11 @@ _LIVE: set[Any] = set()  # slice processes of runs in progress
 def _kill_slice_processes() -> None:
     """At exit: SIGKILL the slice processes of a run still in progress (a worker stopped before its run's publish
     exits at once, leaving that run's thread). It runs before multiprocessing's own exit hook, which would send them
-    SIGTERM, which they ignore, then wait for them to finish their whole share."""
+    SIGTERM, which they ignore, then wait for them to finish their whole share; that hook reaps them now (not this
+    one: the run's thread may be waiting for the same process, and only one wait gets its exit code)."""
     for process in list(_LIVE):
         if process.is_alive():
             process.kill()
-            process.join(timeout=5)
 
 
 atexit.register(_kill_slice_processes)
