@@ -234,11 +234,10 @@ def _end_with_parent(parent: int) -> None:
 
 
 def _slice_worker(conn: Connection, slices: list[tuple[pd.DataFrame, pd.DataFrame]], params: Params,
-                  as_of: pd.Timestamp, keys: Any, parent: int | None = None) -> None:
+                  as_of: pd.Timestamp, keys: Any, parent: int) -> None:
     """In a process of `_in_processes`: read the slices, send their evidence, receive the book, send their frames."""
     _quiet_signals()
-    if parent is not None:
-        _end_with_parent(parent)
+    _end_with_parent(parent)
     try:
         started: list[Started | None] = [start(c, cu, params, as_of, keys) for c, cu in slices]
         del slices

@@ -16,7 +16,6 @@ import pandas as pd
 from kpi.billing.log import ANNUAL, AUTO, MONTHLY, Log
 from kpi.billing.pieces import term_rate, utc
 from kpi.billing.pricebook import (
-    AMOUNT_TOLERANCE,
     ANNUAL_BESIDE,
     ANNUAL_CODES,
     ANNUAL_LIKELY,
@@ -170,11 +169,11 @@ def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amou
             text = (f"{amount:.2f} = {_plural(multiple, 'seat')} x {price:.2f} {kind} "
                     f"({'annual' if annual else 'monthly'} seat price {source(price)})")
         if code in (ANNUAL_BESIDE, ANNUAL_WITH):
-            text += ((f", not {_plural(other_multiple, 'seat')} x {other_price:.2f} {other_kind}" if other_multiple
-                      else "") + (": a monthly plan of the customer starts after it within a month, at a smaller "
-                                  "amount, and that one is its monthly plan" if code == ANNUAL_BESIDE else
-                                  f": bought with a dearer monthly plan of the customer that starts within {tol_h}h "
-                                  "after it, and that one is its monthly plan"))
+            plan = ("a monthly plan of the customer starts after it within a month, at a smaller amount"
+                    if code == ANNUAL_BESIDE else
+                    f"bought with a dearer monthly plan of the customer that starts within {tol_h}h after it")
+            text += (f", not {_plural(other_multiple, 'seat')} x {other_price:.2f} {other_kind}" if other_multiple
+                     else "") + f": {plan}, and that one is its monthly plan"
         elif other_multiple:
             text += (f", likelier than {_plural(other_multiple, 'seat')} x {other_price:.2f} {other_kind} given the "
                      f"log's mix of plans ({book.annual_share_single:.0%} of the single charges that match seats x a "
@@ -450,10 +449,10 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
                        "one month")
     smaller = terms.smaller[charge]
     # (item 66: a charge below the least a year costs is no year, whatever follows it)
-    least = book.least_year
-    rows = rule(~np.isnan(smaller) & bool(book.annual_seat) & (amount < least * (1 - AMOUNT_TOLERANCE)))
+    rows = rule(~np.isnan(smaller) & bool(book.annual_seat) & ~book.a_year_at_all(amount))
     if len(rows):
-        cheapest = min(p.amount for p in book.monthly_seat)
+        least = book.least_year
+        cheapest = least / MIN_ANNUAL_MONTHS
         text[rows] = _join("single charge of ", money[rows], f" < annual_min_amount {minimum} with no renewal within "
                            f"±{tol_h}h of a month later, below the least a year costs ({least:.2f}: "
                            f"{MIN_ANNUAL_MONTHS:g} months of the smallest monthly seat price {cheapest:.2f}), so the "

@@ -60,7 +60,6 @@ import pandas as pd
 
 from kpi.billing.log import ANNUAL, AUTO, MONTHLY, Log
 from kpi.billing.pricebook import (
-    AMOUNT_TOLERANCE,
     MONTHLY_LIKELY,
     MONTHLY_RESUMED,
     MONTHLY_SEATS,
@@ -172,7 +171,7 @@ def _annual_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBook
     month_end = add_months(log.t[u], 1)
     # a charge below the least a year costs is no year that a seat joins (18 = a month of one seat, then 126.96 = 1 x
     # 180 a year x the share left months later: a month, and a plan of its own later, not a year of 18)
-    a_year = log.amount[u] >= book.least_year * (1 - AMOUNT_TOLERANCE)
+    a_year = book.a_year_at_all(log.amount[u])
     for offset in range(FOLLOWERS_LOOKED_AT, 0, -1):  # the nearest fitting one wins: written last
         j = np.arange(len(u)) + offset
         ok = j < hi
@@ -433,8 +432,7 @@ def series_anchors(log: Log, series: Series) -> tuple[np.ndarray, np.ndarray]:
     return anchor, log.key[anchor]
 
 
-def before_a_monthly_plan(log: Log, series: Series, alone: np.ndarray | None = None
-                          ) -> tuple[np.ndarray, np.ndarray]:
+def before_a_monthly_plan(log: Log, series: Series, alone: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per charge: does a monthly series of its customer start after it, within a calendar month of it and at a
     smaller amount, the charge taking no part in that series? Then the series is the customer's monthly plan and the
     charge something beside it (491172: 180 on 2016-11-27, then 18 a seat a month from the next day), not a second
@@ -443,8 +441,7 @@ def before_a_monthly_plan(log: Log, series: Series, alone: np.ndarray | None = N
     renewal tolerance after it, at a higher amount, was bought with it (180, then a monthly plan of 270 a minute
     later): two plans, and the one that renews monthly is the monthly plan (item 67; for a charge whose renewal was
     due, outside every running monthly plan). Returns (beside, together): the charges either way, and those of the
-    second kind only. `alone`: per charge, is it outside every running monthly plan (`rate_of_piece` == 0), when
-    known."""
+    second kind only. `alone`: per charge, is it outside every running monthly plan (`rate_of_piece` == 0)."""
     out = np.zeros(len(log), dtype=bool)
     together = np.zeros(len(log), dtype=bool)
     anchor_of, anchors = series_anchors(log, series)
@@ -458,10 +455,9 @@ def before_a_monthly_plan(log: Log, series: Series, alone: np.ndarray | None = N
     cheaper = found & (anchors[at] <= limit) & (log.amount[anchor_of[at]] < log.amount[single])
     # (bought together: a dearer plan, not the same amount again, a retried or doubled charge; settled, as a pending one
     # may renew yet; and outside every running monthly plan, where it may be that plan's proration or switch)
-    outside = rate_of_piece(log, series, single) == 0 if alone is None else alone[single]
-    together[single] = found & (anchors[at] <= log.keys(log.cust[single], log.t[single] + log.tol_ns)) & ~cheaper & (
-        log.amount[anchor_of[at]] > log.amount[single]) & ~same_amount(log.amount[anchor_of[at]], log.amount[single]) & (
-        ~log.pending[single]) & outside
+    plan = log.amount[anchor_of[at]]
+    together[single] = found & (anchors[at] <= log.keys(log.cust[single], log.t[single] + log.tol_ns)) & (
+        plan > log.amount[single]) & ~same_amount(plan, log.amount[single]) & ~log.pending[single] & alone[single]
     out[single] = cheaper | together[single]
     return out, together
 
@@ -565,7 +561,7 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
         book_annual &= ~month_first
     switch = (switch_rate > 0) & (log.mode != MONTHLY)
     # a pair of charges 12 months apart is an annual plan renewing only at a year's price (not seats added that recur)
-    yearly, renews = yearly_renewals(log, single & (log.amount >= book.least_year * (1 - AMOUNT_TOLERANCE)))
+    yearly, renews = yearly_renewals(log, single & book.a_year_at_all(log.amount))
     big = (log.amount >= log.annual_min) & ~month_first
     # ... unless, pending, the price book reads it as a month of its customer's seats: a big monthly plan's first month
     # (exactly its seats x a monthly seat price, or the book's weighed month of seats to the cent at a seat count

@@ -367,7 +367,8 @@ def test_slice_processes_leave_a_stop_signal_to_the_run(tmp_path: Path, monkeypa
     assert_same_frames(got[0], run_partition(loaded.charges, loaded.customers, settings.params, as_of))
     killed: list = []
     run = read(killed)
-    while not engine._LIVE or not all(p.pid for p in engine._LIVE):
+    deadline = time.monotonic() + 60
+    while (not engine._LIVE or not all(p.pid for p in engine._LIVE)) and time.monotonic() < deadline:
         time.sleep(0.005)
     engine._kill_slice_processes()  # what the interpreter's exit runs
     run.join(timeout=60)

@@ -31,7 +31,7 @@ NONE, MONTHLY_SEATS, ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, MONTHLY_LIKELY, 
     0, 1, 2, 3, 4, 5, 6, 7)
 MONTHLY_RESUMED = 8  # not the book's: a month of the plan that starts again on its slot (Verdict.resumed)
 ANNUAL_UNPRICED = 9
-ANNUAL_WITH = 10  # ANNUAL_BESIDE for a monthly plan bought with it (within the renewal tolerance), at any amount
+ANNUAL_WITH = 10  # ANNUAL_BESIDE for a dearer monthly plan bought with it (within the renewal tolerance)
 NO_SEAT_COUNT = -1  # Verdict.other_multiple of an ANNUAL_UNPRICED reading whose customer has no seat count
 ANNUAL_CODES = (ANNUAL_SEATS, ANNUAL_POINT, ANNUAL_LIKELY, ANNUAL_UNLISTED, ANNUAL_BESIDE, ANNUAL_UNPRICED,
                 ANNUAL_WITH)
@@ -92,6 +92,10 @@ class PriceBook:
         it has none). A charge below it is no year of any seat (a seat added minutes after a renewal, 16.19, that
         recurs a year later is a coincidence of a customer who adds seats every month, not an annual plan)."""
         return MIN_ANNUAL_MONTHS * min(p.amount for p in self.monthly_seat) if self.monthly_seat else 0.0
+
+    def a_year_at_all(self, amount: np.ndarray) -> np.ndarray:
+        """Per amount: is it at least `least_year` (to AMOUNT_TOLERANCE), a year's price at all?"""
+        return np.asarray(amount) >= self.least_year * (1 - AMOUNT_TOLERANCE)
 
     @property
     def switch_ratios(self) -> tuple[float, ...]:
