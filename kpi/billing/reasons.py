@@ -427,6 +427,12 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
             _some(prev >= 0, "the renewal of ", _formatted(log.amount[np.maximum(prev, 0)], ".2f"),
                   " paid 12 calendar months before"),
             ": an annual plan, annual term")
+    # a settled month of exactly the customer's seats today, however big (terms._big_month_of_seats, item 68)
+    rows = rule(~spans.annual & (amount >= rules.annual_min_amount) & np.isin(code, (MONTHLY_SEATS, MONTHLY_LIKELY))
+                & (multiple == log.seats[charge]))
+    text[rows] = _join("single charge of ", book_says[rows], "; exactly the customer's seat count: a big monthly plan's "
+                       f"month, not a year for being >= annual_min_amount {minimum}; with no renewal within ±{tol_h}h of "
+                       "a month later: one month")
     rows = rule(amount >= rules.annual_min_amount)
     text[rows] = _join("single charge of ", money[rows], f" >= annual_min_amount {minimum}: annual term")
     # ... a tier the book guessed (ANNUAL_UNPRICED) gives way to a proration that confirms the year (394628)

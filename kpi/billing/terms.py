@@ -43,7 +43,8 @@ provisional: annual when the price book or the amount says so (from the start: n
 full price, then restated), else one month; one month too, whatever its amount, when the book reads
 it as exactly its customer's seats x a monthly seat price (1800 by a 100-seat customer: a big monthly
 plan's first month, not a year because it is >= annual_min_amount), or weighs it as k seats x one to the cent with
-k within SEAT_SLACK of today's seats (2430 = 54 x 45 by a 53-seat customer). A pending charge whose every host ended before as_of is
+k within SEAT_SLACK of today's seats (2430 = 54 x 45 by a 53-seat customer); settled and exactly today's seats x
+one, still one month (`_big_month_of_seats`, docs/billing.md item 68). A pending charge whose every host ended before as_of is
 not a proration of a plan that stopped: it opens a provisional term (a new plan), and the small
 charges of its month prorate that term; unless the book reads it as seats added to the month of the series it
 falls in (`_seats_added_to_a_month`). `billing_overrides`: "monthly" disables annual terms;
@@ -384,6 +385,35 @@ def _a_month(log: Log, verdict: Verdict, charges: np.ndarray, settled_too: bool 
     return month & (log.pending[charges] | (exact if settled_too else False))
 
 
+def _big_month_of_seats(log: Log, book: PriceBook, verdict: Verdict, candidates: np.ndarray,
+                        single: np.ndarray) -> np.ndarray:
+    """Per charge (of `candidates`: settled single charges >= annual_min_amount): does the book read it as exactly its
+    customer's seats today x a monthly seat price, to the cent (1800 by a 100-seat customer: 100 x 18)? Then, with no
+    renewal a month later, it is a big monthly plan's one month, not a year because of its size (docs/billing.md item
+    68; a pending one is read so by `SEAT_SLACK`). Not when the amount is an annual price point of the book (1200
+    with a 1200 plan configured: 60 x 20 a month too), nor when a later single charge of its customer within its year is
+    seats added to a year of it (1080 = 60 x 18 = 6 x 180, then 8095.56 = 54 x 180 x the share left: the year's
+    proration, whose host it is)."""
+    out = np.zeros(len(log), dtype=bool)
+    idx = np.flatnonzero(candidates & (log.mode == AUTO))
+    if not len(idx):
+        return out
+    idx = idx[_a_month(log, verdict, idx, settled_too=True) & (verdict.multiple[idx] == log.seats[idx])]
+    for point in book.annual_points:
+        idx = idx[~same_amount(log.amount[idx], point.amount)]
+    if len(idx) and book.annual_seat:
+        later = np.flatnonzero(np.isin(log.cust, log.cust[idx]) & single)  # their single charges: a few
+        m = pd.DataFrame({"c": idx, "cust": log.cust[idx], "t": log.t[idx]}).merge(
+            pd.DataFrame({"j": later, "cust": log.cust[later], "tj": log.t[later]}), on="cust")
+        m = m.loc[(m["tj"] > m["t"]) & (m["tj"] < add_months(m["t"].to_numpy(), 12))]
+        if len(m):
+            host = m["c"].to_numpy()
+            added = _annual_seats_added(log, book, m["j"].to_numpy(), log.t[host])
+            idx = np.setdiff1d(idx, host[added])
+    out[idx] = True
+    return out
+
+
 def _monthly_beside(log: Log, book: PriceBook, verdict: Verdict, charges: np.ndarray, head_t: np.ndarray,
                     head_annual: np.ndarray) -> np.ndarray:
     """Per charge inside the term its customer's head charge (at head_t) opened: is it a month of the customer's
@@ -570,6 +600,9 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     every = np.arange(n)
     near = np.abs(verdict.multiple - log.seats) <= np.maximum(1.0, SEAT_SLACK * log.seats)  # exact seats: 0 off
     big &= ~(pending & _a_month(log, verdict, every) & near & (log.mode == AUTO))
+    # ... or, settled, exactly its customer's seats x a monthly seat price: a big monthly plan's month that did not
+    # renew (item 68), unless a year's price or a year's host after all
+    big &= ~_big_month_of_seats(log, book, verdict, single & big & ~pending, single)
     # ... or a year its own prorations show (item 61)
     by_share, share_follower, share_k = _year_share_seats(log, single & (log.mode == AUTO), single)
     shown_seat = np.zeros(n, dtype=bool)  # ... whose follower is its proration, not a year of its own (1287.33)

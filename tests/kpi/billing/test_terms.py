@@ -104,15 +104,80 @@ def test_a_pending_charge_of_seats_times_the_monthly_price_is_one_month():
 
 def test_a_big_pending_charge_of_seats_times_the_monthly_price_is_one_month_not_a_year():
     """1800 by a 100-seat customer, ten days in, is 100 seats x 18 (a big monthly plan's first month), not a year at
-    150 a month because it is >= annual_min_amount; once its renewal is due and has not come, the amount rule holds."""
+    150 a month because it is >= annual_min_amount; once its renewal is due and has not come, still one month, which
+    churned (docs/billing.md item 68: exactly today's seats x a monthly seat price), not a year at 150."""
     log = charges(("c", "2017-03-01 12:00", 1800.0))
     pending = read(log, "2017-03-11 00:00:00", rules=BOOK, seat_counts=seats(c=100))
     row = rows_of(pending, "c").iloc[0]
     assert row["kind"] == "monthly term" and "provisional" in row["reason"]
     assert month_ends(pending, "2017-03-11 00:00:00", "c") == {"2017-03": 1800.0}
     due = read(log, "2017-04-11 00:00:00", rules=BOOK, seat_counts=seats(c=100))
-    assert rows_of(due, "c")["kind"].iloc[0] == "annual term"
-    assert month_ends(due, "2017-04-11 00:00:00", "c") == {"2017-03": 150.0, "2017-04": 150.0}
+    row = rows_of(due, "c").iloc[0]
+    assert row["kind"] == "monthly term"
+    assert row["reason"] == (
+        "single charge of 1800.00 = 100 seats x 18.00, the monthly seat price configured; exactly the customer's seat "
+        "count: a big monthly plan's month, not a year for being >= annual_min_amount 1000; with no renewal within ±2h "
+        "of a month later: one month")
+    assert month_ends(due, "2017-04-11 00:00:00", "c") == {"2017-03": 1800.0, "2017-04": 0.0}
+    assert churned(due, "2017-04-11 00:00:00") == [("c", "2017-04")]
+
+
+@pytest.mark.parametrize("seat_count", [95, 10, None])
+def test_a_big_settled_charge_not_exactly_a_month_of_todays_seats_is_a_year(seat_count):
+    """1800 settled by a customer with 95 or 10 seats today, or no seat count: not exactly a month of its seats (a
+    pending one within SEAT_SLACK is read as a month while its renewal may come; settled, only the exact count is), so
+    the amount rule holds: a year at 150."""
+    log = charges(("c", "2017-03-01 12:00", 1800.0))
+    got = read(log, "2017-04-11 00:00:00", rules=BOOK, seat_counts=None if seat_count is None else seats(c=seat_count))
+    assert rows_of(got, "c")["kind"].iloc[0] == "annual term"
+    assert month_ends(got, "2017-04-11 00:00:00", "c") == {"2017-03": 150.0, "2017-04": 150.0}
+
+
+def _added(start: str, at: str, k: int, price: float = 180.0) -> float:
+    """k seats x price x the share left, at `at`, of the year that started at `start` (rounded to the cent)."""
+    t0, t = pd.Timestamp(start), pd.Timestamp(at)
+    end = t0 + pd.DateOffset(years=1)
+    return round(k * price * (end - t) / (end - t0), 2)
+
+
+def test_a_big_month_of_todays_seats_that_a_year_proration_follows_is_that_year():
+    """1080 = 60 x 18 by a customer with 60 seats today, but also 6 seats x 180 a year; two months later 54 seats x 180
+    x the share left (60 seats now): the 1080 was a year of 6 seats the proration added to, one annual term, not a
+    month then churn with the proration a year of its own (review of item 68)."""
+    big = _added("2017-01-10 10:00", "2017-03-12 10:00", 54)
+    log = charges(("c", "2017-01-10 10:00", 1080.0), ("c", "2017-03-12 10:00", big))
+    got = read(log, "2017-06-30 23:59:59", rules=BOOK, seat_counts=seats(c=60))
+    assert list(rows_of(got, "c")["kind"]) == ["annual term"]
+    ends = month_ends(got, "2017-06-30 23:59:59", "c")
+    assert ends["2017-02"] == 90.0 and abs(ends["2017-06"] - 900.0) < 1.0
+    assert churned(got, "2017-06-30 23:59:59") == []
+    # ... also with a small proration first (one seat a month in): each is the year's
+    small = _added("2017-01-10 10:00", "2017-02-10 10:00", 1)
+    big = _added("2017-01-10 10:00", "2017-03-12 10:00", 53)
+    log = charges(("c", "2017-01-10 10:00", 1080.0), ("c", "2017-02-10 10:00", small), ("c", "2017-03-12 10:00", big))
+    got = read(log, "2017-06-30 23:59:59", rules=BOOK, seat_counts=seats(c=60))
+    assert list(rows_of(got, "c")["kind"]) == ["annual term"]
+    assert abs(month_ends(got, "2017-06-30 23:59:59", "c")["2017-06"] - 900.0) < 1.0
+
+
+def test_a_big_month_of_todays_seats_at_an_annual_price_point_is_a_year():
+    """1200 by a 60-seat customer is 60 x 20 a month, but 1200 is also the book's annual price point (a plan of its
+    own): the settled charge keeps the amount rule, a year at 100 (review of item 68)."""
+    rules = BillingRules(price_book=PriceList(monthly_seat=(20.0,), annual_points=(1200.0,)))
+    log = charges(("c", "2017-03-01 12:00", 1200.0))
+    got = read(log, "2017-04-11 00:00:00", rules=rules, seat_counts=seats(c=60))
+    assert rows_of(got, "c")["kind"].iloc[0] == "annual term"
+    assert month_ends(got, "2017-04-11 00:00:00", "c") == {"2017-03": 100.0, "2017-04": 100.0}
+
+
+def test_a_big_month_of_todays_seats_renewed_a_year_later_is_a_year_after_all():
+    """The price of item 68: 1800 by a 100-seat customer that was 10 seats x 180 a year reads as a month, then churn,
+    until its renewal a year later shows the plan: then both are years at 150, restated (docs/billing.md item 68)."""
+    log = charges(("c", "2017-03-01 12:00", 1800.0), ("c", "2018-03-01 12:00", 1800.0))
+    got = read(log, "2018-03-11 00:00:00", rules=BOOK, seat_counts=seats(c=100))
+    assert list(rows_of(got, "c")["kind"]) == ["annual term", "annual term"]
+    assert set(month_ends(got, "2018-03-11 00:00:00", "c").values()) == {150.0}
+    assert churned(got, "2018-03-11 00:00:00") == []
 
 
 def test_a_big_pending_month_of_seats_a_few_seats_off_today_is_one_month_not_a_year():
