@@ -64,6 +64,7 @@ from kpi.billing.terms import (
     read_single_charges,
     renewal_switches,
     resumed_on_a_slot,
+    seats_for_reading,
 )
 from kpi.billing.timeline import Keys, add_months
 from kpi.params import BillingRules
@@ -140,7 +141,8 @@ def finish(reading: Reading, rules: BillingRules, book: PriceBook | None = None)
     # a pending charge inside a running monthly plan may be seats added or a switch: never priced at a tier the book
     # has not learned (kpi.billing.pricebook.reading._unlisted)
     alone = rate_of_piece(log, series, np.arange(len(log))) == 0
-    verdict = read_amounts(book, log.amount, log.seats, log.pending, alone, *before_a_monthly_plan(log, series, alone))
+    reading_seats, spoken_by = seats_for_reading(log, series, book)
+    verdict = read_amounts(book, log.amount, reading_seats, log.pending, alone, *before_a_monthly_plan(log, series, alone))
     verdict = verdict.resumed(log.amount, resumed_on_a_slot(log, series, verdict.annual))
     annual_like = verdict.annual & (log.mode == AUTO)
     annual_prices = tuple(a for a in book.annual_seat if not a.assumed)
@@ -157,7 +159,7 @@ def finish(reading: Reading, rules: BillingRules, book: PriceBook | None = None)
                                   terms.yearly)  # 6
     refs = name_spans(log, spans)
     schedule, codes = schedule_pieces(log, rules, series, spans, refs.ref, prorations)  # 7
-    billing = billing_table(log, rules, series, terms, spans, refs, prorations, book, verdict)  # 8
+    billing = billing_table(log, rules, series, terms, spans, refs, prorations, book, verdict, spoken_by)  # 8
     return Inference(schedule, billing, book, codes)
 
 

@@ -41,6 +41,9 @@ from kpi.billing.terms import Terms
 from kpi.billing.timeline import add_months
 from kpi.params import BillingRules
 
+# the book's readings that weigh the amount (and would have weighed today's seat count)
+WEIGHED_CODES = (ANNUAL_LIKELY, MONTHLY_LIKELY, ANNUAL_UNLISTED, ANNUAL_UNPRICED, ANNUAL_BESIDE, ANNUAL_WITH)
+
 BILLING_COLUMNS: tuple[str, ...] = (
     "customer_id", "ref", "kind", "interval", "anchor", "first_charge", "last_charge", "charges", "renewals",
     "prorations", "current_rate", "covered_until", "reason", "guessed",
@@ -278,8 +281,10 @@ def _citations(book: PriceBook, where: np.ndarray, code: np.ndarray, price: np.n
 
 
 def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, spans: Spans, refs: Refs,
-                  placed: Prorations, book: PriceBook, verdict: Verdict) -> pd.DataFrame:
-    """The Billing tab's rows (BILLING_COLUMNS), one per span, sorted by customer and anchor."""
+                  placed: Prorations, book: PriceBook, verdict: Verdict, spoken_by: np.ndarray | None = None
+                  ) -> pd.DataFrame:
+    """The Billing tab's rows (BILLING_COLUMNS), one per span, sorted by customer and anchor. `spoken_by`: per charge,
+    the later charge whose plan today's seat count is (kpi.billing.terms.seats_for_reading; -1: none)."""
     ref, order = refs.ref, refs.order
     members, ms, mi, last = series.members, series.member_series, series.member_index, series.last
     pi, host = placed.charge, placed.host
@@ -472,8 +477,14 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     rows = rule(np.ones(n, dtype=bool))
     text[rows] = _join("single charge of ", money[rows], f" < annual_min_amount {minimum} with no renewal within "
                        f"±{tol_h}h of a month later and no smaller charge within a year: one month")
+    spoken = np.full(n, -1, dtype=np.int64) if spoken_by is None else np.where(bare, spoken_by[charge], -1)
+    spoken[~np.isin(code, WEIGHED_CODES)] = -1  # (only where the book weighed the amount: seats would have counted)
+    by = np.maximum(spoken, 0)
     text = _join(
         text,
+        _some(spoken >= 0, "; the customer's ", _formatted(log.seats[by], "g"), " seats today are those of a later plan "
+              "(its latest charge, ", _formatted(log.amount[by], ".2f"), " on ", _minutes(log.t[by], spoken >= 0),
+              " UTC, is that many seats x a seat price), not weighed for this charge"),
         _some(provisional_year, " (provisional: its first renewal is due by ", due, " UTC; a renewal then would make "
               "it the first month of a monthly series)"),
         _some(bare & (cut_by >= 0), "; ended ", until, " UTC by the switch to annual ", ref[np.maximum(cut_by, 0)]),

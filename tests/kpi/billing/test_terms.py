@@ -909,3 +909,48 @@ def test_a_charge_bought_with_a_monthly_plan_is_no_second_monthly_plan():
     assert not [m for who, m in churned(result, as_of) if who == "c"]
     for other in ("d", "e", "f"):
         assert list(rows_of(result, other)["kind"]) == ["monthly term", "monthly series"], other
+
+
+# ----------------------------------------------------------------------------- today's seats, spoken for
+
+
+def _with_others(*rows: tuple[str, str, float]) -> tuple[list[tuple[str, str, float]], dict[str, float]]:
+    """`rows` plus 25 other customers whose seats are known (1-3 seats, monthly): the seat counts the book weighs with."""
+    out, counts = list(rows), {}
+    for i in range(25):
+        out.append((f"m{i}", f"2017-01-{(i % 27) + 1:02d} 10:00", 45.0 * (1 + i % 3)))
+        counts[f"m{i}"] = 1 + i % 3
+    return out, counts
+
+
+SEAT45 = BillingRules(price_book=PriceList(monthly_seat=(45.0,), annual_seat=(540.0,)))
+
+
+def test_todays_seats_of_a_later_plan_say_nothing_of_an_earlier_charge():
+    """Like 580100 (generated seat12 seed 1): 540 on 2017-01-10, then 1305 = 29 seats x 45 a month from 2017-07-10, 29
+    seats today. The 29 seats are the later plan's: 540 is weighed as 1 seat x 540 a year or 12 seats x 45 a month by
+    the log's seat counts, not by 12's nearness to 29 (docs/billing.md item 69): a year, no churn in February. Without
+    the later plan, the 29 seats are the 540's customer's own and the weighing reads a month of 12."""
+    rows, counts = _with_others(("c", "2017-01-10 10:00", 540.0), *monthly("c", "2017-07-10 10:00", 1305.0, 4))
+    got = read(charges(*rows), "2017-10-31 23:59:59", rules=SEAT45, seat_counts=seats(c=29, **counts))
+    assert list(rows_of(got, "c")["kind"]) == ["annual term", "monthly series"]
+    assert month_ends(got, "2017-10-31 23:59:59", "c")["2017-03"] == 45.0
+    assert [m for c, m in churned(got, "2017-10-31 23:59:59") if c == "c"] == []
+    assert rows_of(got, "c")["reason"].iloc[0].endswith(
+        ": annual term; the customer's 29 seats today are those of a later plan (its latest charge, 1305.00 on "
+        "2017-10-10 10:00 UTC, is that many seats x a seat price), not weighed for this charge")
+    rows, counts = _with_others(("c", "2017-01-10 10:00", 540.0))
+    alone = read(charges(*rows), "2017-10-31 23:59:59", rules=SEAT45, seat_counts=seats(c=29, **counts))
+    assert list(rows_of(alone, "c")["kind"]) == ["monthly term"]
+
+
+def test_a_later_plan_within_the_charges_month_leaves_todays_seats_to_it():
+    """A plan starting within the charge's month (a week later: an upgrade, 222712's shape, which before_a_monthly_plan
+    weighs) or a latest charge that is no seat price at today's count leaves the seat count to the earlier charge: 540 by
+    a 29-seat customer is still weighed at 29 (a month of 12)."""
+    rows, counts = _with_others(("c", "2017-01-10 10:00", 540.0), *monthly("c", "2017-01-17 10:00", 1305.0, 4))
+    got = read(charges(*rows), "2017-05-31 23:59:59", rules=SEAT45, seat_counts=seats(c=29, **counts))
+    assert list(rows_of(got, "c")["kind"]) == ["monthly term", "monthly series"]
+    rows, counts = _with_others(("c", "2017-01-10 10:00", 540.0), *monthly("c", "2017-07-10 10:00", 1260.0, 4))
+    got = read(charges(*rows), "2017-10-31 23:59:59", rules=SEAT45, seat_counts=seats(c=29, **counts))
+    assert list(rows_of(got, "c")["kind"]) == ["monthly term", "monthly series"]  # 1260 = 28 x 45: not today's 29
