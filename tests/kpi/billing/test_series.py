@@ -183,3 +183,35 @@ def test_a_pair_after_a_drifting_series_lapsed_stands_as_its_own_series():
     result = read(log, "2016-06-30 23:59:59")
     assert list(rows_of(result, "c")["kind"]) == ["monthly series", "monthly series"]
     assert month_ends(result, "2016-06-30 23:59:59", "c")["2016-04"] == 23.0
+
+
+def test_a_slot_contested_by_two_charges_goes_to_the_one_nearer_the_plans_price():
+    """Like 501894 (generated seat11 seed 15): a year of 957 and a monthly plan of 59 bought the same minute; a year
+    later the year renews at 7018 (42 s before the month's slot) and the month, upgraded to 177, 100 s after it. The
+    month takes the 177 (three times its price), not the 7018 (119 times), and the year its renewal: no month at 7018,
+    and 177 a month from then on. A charge of the plan's own price still wins, and far from the closest charge (more
+    than 15 minutes) the amount decides nothing."""
+    year = [("c", "2016-10-28 13:49:55", 957.0), ("c", "2017-10-28 13:49:56", 7018.0)]
+    months = [*monthly("c", "2016-10-28 13:50:38", 59.0, 11), *monthly("c", "2017-10-28 13:52:18", 177.0, 2)]
+    off = BillingRules(price_book="off")
+    got = read(charges(*year, *months), "2017-12-31 23:59:59", rules=off)
+    rows = rows_of(got, "c")
+    assert list(rows["kind"]) == ["annual term", "monthly series", "annual term"]
+    assert list(rows["charges"]) == [1, 15, 1]
+    ends = month_ends(got, "2017-12-31 23:59:59", "c")
+    assert ends["2017-09"] == round(957 / 12 + 59, 2)
+    assert ends["2017-11"] == round(7018 / 12 + 177, 2)
+    # the plan's own price renewing 100 s after the slot wins as before (a 59 then the upgrade a month later)
+    same = [*monthly("c", "2016-10-28 13:50:38", 59.0, 11), *monthly("c", "2017-10-28 13:52:18", 59.0, 2)]
+    rows = rows_of(read(charges(*year, *same), "2017-12-31 23:59:59", rules=off), "c")
+    assert list(rows["charges"]) == [1, 15, 1]
+    # a charge on the slot's second renews the month whatever its amount (601280, seat11 seed 17: 348 a month, then
+    # 708 on its second and the year's 255.20 81 s before it)
+    year2 = [("d", "2016-11-18 16:11:49", 105.6), ("d", "2017-11-18 16:11:49", 255.2)]
+    on_second = [*monthly("d", "2016-11-18 16:13:10", 348.0, 11), *monthly("d", "2017-11-18 16:13:10", 708.0, 1)]
+    got = read(charges(*year2, *on_second), "2017-12-31 23:59:59", rules=off)
+    assert month_ends(got, "2017-12-31 23:59:59", "d")["2017-12"] == round(255.2 / 12 + 708, 2)
+    # 20 minutes from the closest charge, two purchases: the closest in time renews the month, as before
+    late = [*monthly("c", "2016-10-28 13:50:38", 59.0, 11), *monthly("c", "2017-10-28 14:10:00", 177.0, 2)]
+    rows = rows_of(read(charges(*year, *late), "2017-12-31 23:59:59", rules=off), "c")
+    assert 7018.0 not in set(rows.loc[rows["kind"] == "annual term", "current_rate"] * 12)
