@@ -7,7 +7,9 @@ Each command is split as a shell splits words and started RUNS times (default 3)
 (default 1, not counted), alternating so that a drift in the machine's speed falls on both. Per run: wall seconds
 (a monotonic clock around the child), user and system seconds and the peak resident memory of the largest process
 the command waited for, as the kernel accounts them for the finished child (/usr/bin/time -v when present, else
-RUSAGE_CHILDREN). Prints min / median / max of each figure and of the ratios A/B taken pair by pair; quote the
+RUSAGE_CHILDREN), and on Linux the peak of the summed resident memory of the command and every process it started
+("all procs", read from /proc every 0.1 s: what a run with helper processes holds together; a poll can miss a peak
+shorter than that). Prints min / median / max of each figure and of the ratios A/B taken pair by pair; quote the
 median. Every figure of "A/B" in benchmarks/results.md since stop 33 comes from this script, e.g.
 
     python benchmarks/ab.py -n 3 --a "env PYTHONPATH=<after> python -m sync now --config <bench.toml> \\
@@ -27,6 +29,7 @@ import shlex
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -41,6 +44,9 @@ _WRAPPER = (
 )
 
 
+POLL_SECONDS = 0.1  # how often the summed memory of the command's processes is read
+
+
 @dataclass
 class Run:
     wall: float
@@ -48,22 +54,56 @@ class Run:
     system: float
     peak_mib: float
     code: int
+    all_mib: float = float("nan")  # the peak of the summed RSS of the command and its descendants (Linux /proc)
+
+
+def _tree_rss(root: int) -> int:
+    """Bytes resident in `root` and all its descendants now (0 where /proc cannot say)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, ()))
+        try:
+            with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
+                total += next((int(line.split()[1]) * 1024 for line in fh if line.startswith("VmRSS:")), 0)
+        except OSError:
+            continue
+    return total
 
 
 def run_once(command: list[str]) -> Run:
-    """One run of `command` as a child process, its output thrown away."""
+    """One run of `command` as a child process, its output thrown away; on Linux, the summed RSS of its process tree
+    is read every POLL_SECONDS (a command that spawns helper processes: `[engine] processes`, a dask cluster)."""
     full = [TIME, "-v", *command] if os.access(TIME, os.X_OK) else [sys.executable, "-c", _WRAPPER, *command]
+    polled = os.path.isdir("/proc/self")
+    peak = 0
     began = time.perf_counter()
-    done = subprocess.run(full, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          text=True)
-    wall = time.perf_counter() - began
+    with tempfile.TemporaryFile(mode="w+") as err:
+        child = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, text=True)
+        while child.poll() is None:
+            if polled:
+                peak = max(peak, _tree_rss(child.pid))
+            time.sleep(POLL_SECONDS)
+        wall = time.perf_counter() - began
+        err.seek(0)
+        stderr = err.read()
 
     def figure(label: str) -> float:
-        found = re.search(rf"{re.escape(label)}: ([\d.]+)", done.stderr)
+        found = re.search(rf"{re.escape(label)}: ([\d.]+)", stderr)
         return float(found.group(1)) if found else float("nan")
 
     return Run(wall, figure("User time (seconds)"), figure("System time (seconds)"),
-               figure("Maximum resident set size (kbytes)") / 1024, done.returncode)
+               figure("Maximum resident set size (kbytes)") / 1024, child.returncode,
+               peak / 2**20 if polled and peak else float("nan"))
 
 
 def spread(values: list[float]) -> str:
@@ -91,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name} user s        {spread([r.user for r in rs])}")
         print(f"{name} sys s         {spread([r.system for r in rs])}")
         print(f"{name} peak MiB      {spread([r.peak_mib for r in rs])}")
+        print(f"{name} all procs MiB {spread([r.all_mib for r in rs])}")
         failed = [r.code for r in rs if r.code]
         if failed:
             print(f"{name} FAILED runs: exit codes {failed}")
