@@ -353,6 +353,7 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
         return np.flatnonzero(rows)
 
     text = np.full(n, "", dtype=object)
+    by_book = np.zeros(n, dtype=bool)  # rows whose reason is the book's reading (no renewal, size, switch or override)
     rows = np.flatnonzero(is_series)
     if len(rows):
         ri = r[rows]
@@ -390,6 +391,7 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
                            "month",
                            _some(pending[rows], " (provisional: its first renewal is due by ", due[rows], " UTC)"))
     rows = rule(provisional_month)
+    by_book[rows] = book_says[rows] != ""
     if len(rows):
         says, e = book_says[rows], ended[rows]
         text[rows] = _join(
@@ -442,6 +444,7 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     text[rows] = _join("single charge of ", money[rows], f" >= annual_min_amount {minimum}: annual term")
     # ... a tier the book guessed (ANNUAL_UNPRICED) gives way to a proration that confirms the year (394628)
     rows = rule(np.isin(code, ANNUAL_CODES) & ~((code == ANNUAL_UNPRICED) & spans.annual & (follower_charge >= 0)))
+    by_book[rows] = True
     text[rows] = _join("single charge of ", book_says[rows], ": annual term")
     rows = rule(spans.annual & (follower_charge >= 0))
     if len(rows):
@@ -456,6 +459,7 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
                        "smaller charges that renew nothing (smallest ", _formatted(follower[charge[rows]], ".2f"),
                        "): prorations on an annual term")
     rows = rule(np.isin(code, MONTHLY_CODES))
+    by_book[rows] = True
     text[rows] = _join("single charge of ", book_says[rows], f", with no renewal within ±{tol_h}h of a month later: "
                        "one month")
     smaller = terms.smaller[charge]
@@ -478,7 +482,8 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     text[rows] = _join("single charge of ", money[rows], f" < annual_min_amount {minimum} with no renewal within "
                        f"±{tol_h}h of a month later and no smaller charge within a year: one month")
     spoken = np.full(n, -1, dtype=np.int64) if spoken_by is None else np.where(bare, spoken_by[charge], -1)
-    spoken[~np.isin(code, WEIGHED_CODES)] = -1  # (only where the book weighed the amount: seats would have counted)
+    # (only where the book's weighing gave the reading: today's seats would have counted there)
+    spoken[~(by_book & np.isin(code, WEIGHED_CODES))] = -1
     by = np.maximum(spoken, 0)
     text = _join(
         text,

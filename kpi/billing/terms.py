@@ -495,13 +495,15 @@ def before_a_monthly_plan(log: Log, series: Series, alone: np.ndarray) -> tuple[
 
 def seats_for_reading(log: Log, series: Series, book: PriceBook) -> tuple[np.ndarray, np.ndarray]:
     """Per charge: the seat count the price book reads it at: its customer's seats today (NaN: unknown), but unknown for
-    a charge that no seat price reads exactly at that count and that comes before the plan the customer's latest
-    charge belongs to, when that charge is exactly today's seats x a seat price of the book and that plan starts after
-    the earlier charge's month (and the renewal tolerance) is out. Today's count is then that
-    later plan's and says nothing of the earlier charge: 540 by a customer whose 1305 = 29 seats x 45 a month started
-    half a year later is weighed as 1 seat x 540 a year or 12 seats x 45 a month by the log's mix and seat counts, not
-    by 12's nearness to 29 (generated seat12 seed 1, 580100: a year, read as a month then churn). Returns those seats
-    and, per charge, the latest charge whose plan took today's count from it (-1: none; the Billing reason cites it)."""
+    a single charge (no member of a monthly series: those read as they did) that no seat price reads exactly at that
+    count and that comes before the plan the customer's latest charge belongs to, when that charge is exactly today's
+    seats x a seat price of the book and that plan starts after the earlier charge's month (and the renewal tolerance)
+    is out. Today's count is then that later plan's and says nothing of the earlier charge: 540 by a customer whose
+    1305 = 29 seats x 45 a month started half a year later is weighed as 1 seat x 540 a year or 12 seats x 45 a month
+    by the log's mix and seat counts, not by 12's nearness to 29 (generated seat12 seed 1, 580100: a year, read as a
+    month then churn). Several charges at the customer's latest instant: an exact one among them, whatever their order
+    in the file. Returns those seats and, per charge, the latest charge whose plan took today's count from it (-1:
+    none; the Billing reason cites it)."""
     seats = log.seats.copy()
     n = len(log)
     spoken_by = np.full(n, -1, dtype=np.int64)
@@ -513,17 +515,19 @@ def seats_for_reading(log: Log, series: Series, book: PriceBook) -> tuple[np.nda
         exact |= known & close(log.amount, seats * p.amount)
     last = np.flatnonzero(np.r_[log.cust[1:] != log.cust[:-1], True])  # each customer's latest charge
     first = np.r_[0, last[:-1] + 1]
-    in_series = series.number[last] >= 0
-    start = np.where(in_series, np.r_[series.spans.start, 0][series.number[last]], log.t[last])  # (-1: the padding)
-    counted = exact[last]  # today's count is the latest plan's
-    rows = np.flatnonzero(np.repeat(counted, last - first + 1))
-    plan_start = np.repeat(start, last - first + 1)[rows]
+    size = last - first + 1
+    at_last = log.t == np.repeat(log.t[last], size)  # (ties at that instant: the last exact one, else the last)
+    picked = np.maximum.reduceat(np.where(at_last & exact, np.arange(n), -1), first)
+    latest = np.where(picked >= 0, picked, last)
+    in_series = series.number[latest] >= 0
+    start = np.where(in_series, np.r_[series.spans.start, 0][series.number[latest]], log.t[latest])  # (-1: padding)
+    rows = np.flatnonzero(np.repeat(exact[latest], size) & (series.number < 0))  # today's count is the latest plan's
+    plan_start = np.repeat(start, size)[rows]
     # (after the charge's month and its renewal's tolerance: a plan that starts within it may be its upgrade, or bought
     # with it, which `before_a_monthly_plan` weighs)
-    before = (add_months(log.t[rows], 1) + log.tol_ns < plan_start) & ~exact[rows] & (series.number[rows] != np.repeat(
-        np.where(in_series, series.number[last], -2), last - first + 1)[rows])
+    before = (add_months(log.t[rows], 1) + log.tol_ns < plan_start) & ~exact[rows]
     seats[rows[before]] = np.nan
-    spoken_by[rows[before]] = np.repeat(last, last - first + 1)[rows[before]]
+    spoken_by[rows[before]] = np.repeat(latest, size)[rows[before]]
     return seats, spoken_by
 
 

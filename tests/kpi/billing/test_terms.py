@@ -954,3 +954,34 @@ def test_a_later_plan_within_the_charges_month_leaves_todays_seats_to_it():
     rows, counts = _with_others(("c", "2017-01-10 10:00", 540.0), *monthly("c", "2017-07-10 10:00", 1260.0, 4))
     got = read(charges(*rows), "2017-10-31 23:59:59", rules=SEAT45, seat_counts=seats(c=29, **counts))
     assert list(rows_of(got, "c")["kind"]) == ["monthly term", "monthly series"]  # 1260 = 28 x 45: not today's 29
+
+
+def test_todays_seats_spoken_for_are_cited_only_where_the_book_weighed():
+    """Item 69 after a review: the reason's sentence on a later plan's seats only where the book's weighing gave the
+    reading. 540 renewed a year later at 1080 (2 seats x 540 today) is read by its renewal: no sentence, though the
+    1080 holds today's count; a billing_overrides year neither."""
+    rows, counts = _with_others(("c", "2016-01-10 10:00", 540.0), ("c", "2017-01-10 10:00", 1080.0))
+    got = read(charges(*rows), "2017-06-30 23:59:59", rules=SEAT45, seat_counts=seats(c=2, **counts))
+    assert not any("later plan" in r for r in rows_of(got, "c")["reason"])
+    rows, counts = _with_others(("c", "2017-01-10 10:00", 540.0), *monthly("c", "2017-07-10 10:00", 1305.0, 4))
+    annual = BillingRules(price_book=SEAT45.price_book, billing_overrides=(("c", "annual"),))
+    got = read(charges(*rows), "2017-10-31 23:59:59", rules=annual, seat_counts=seats(c=29, **counts))
+    assert "billing_overrides" in rows_of(got, "c")["reason"].iloc[0]
+    assert not any("later plan" in r for r in rows_of(got, "c")["reason"])
+
+
+def test_todays_seats_spoken_for_leave_series_and_file_order_alone():
+    """Item 69 after a review: a monthly series keeps today's count for its charges (135 a month, then 1080 at its
+    slot, then 1305 = 29 x 45 monthly half a year later: one series of five, 1080 its last month, as before, not a switch
+    to 2 x 540 a year); and charges at the customer's latest instant count whatever their order in the file (a 30
+    listed before or after the last 1305 of the same second)."""
+    rows, counts = _with_others(*monthly("c", "2016-09-10 10:00", 135.0, 3), ("c", "2017-01-10 10:00", 1080.0),
+                                *monthly("c", "2017-07-10 10:00", 1305.0, 4))
+    got = read(charges(*rows), "2017-11-30 23:59:59", rules=SEAT45, seat_counts=seats(c=29, **counts))
+    assert list(rows_of(got, "c")["kind"]) == ["monthly series", "monthly series"]
+    assert list(rows_of(got, "c")["charges"]) == [5, 5]
+    for order in ([("c", "2017-11-10 10:00", 30.0), *monthly("c", "2017-07-10 10:00", 1305.0, 4)],
+                  [*monthly("c", "2017-07-10 10:00", 1305.0, 4), ("c", "2017-11-10 10:00", 30.0)]):
+        rows, counts = _with_others(("c", "2017-01-10 10:00", 540.0), *order)
+        got = read(charges(*rows), "2017-11-30 23:59:59", rules=SEAT45, seat_counts=seats(c=29, **counts))
+        assert list(rows_of(got, "c")["kind"]) == ["annual term", "monthly series"]
