@@ -638,10 +638,11 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     # month, not a year at 45.85 a seat)
     every = np.arange(n)
     near = np.abs(verdict.multiple - log.seats) <= np.maximum(1.0, SEAT_SLACK * log.seats)  # exact seats: 0 off
-    big &= ~(pending & _a_month(log, verdict, every) & near & (log.mode == AUTO))
+    seat_month = single & big & pending & _a_month(log, verdict, every) & near & (log.mode == AUTO)
     # ... or, settled, exactly its customer's seats x a monthly seat price: a big monthly plan's month that did not
     # renew (item 68), unless a year's price or a year's host after all
-    big &= ~_big_month_of_seats(log, book, verdict, single & big & ~pending, single)
+    seat_month |= _big_month_of_seats(log, book, verdict, single & big & ~pending, single)
+    big &= ~seat_month  # (such a month is a plan of its own, also inside a running monthly series: below)
     # ... or a year its own prorations show (item 61)
     by_share, share_follower, share_k = _year_share_seats(log, single & (log.mode == AUTO), single)
     shown_seat = np.zeros(n, dtype=bool)  # ... whose follower is its proration, not a year of its own (1287.33)
@@ -699,6 +700,9 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
         host = _latest_before(log, np.flatnonzero(strong), rest[beside])
         beside[beside] = ~_annual_seats_added(log, book, rest[beside], log.t[host])
     escape |= beside
+    # ... and a big month of seats (items 26 and 68) inside a monthly series only: a plan of its own, not a proration
+    # of that plan (inside a year, `beside` above decides: it may be seats added to the year)
+    escape |= seat_month[rest] & in_series & ~in_year
     month_beside = np.zeros(n, dtype=bool)  # such a month takes no follower: a seat added later is the year's
     month_beside[rest[beside]] = True
     # ... and a pending charge that may be a new plan, when every such host ended before as_of

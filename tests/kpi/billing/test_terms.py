@@ -133,6 +133,46 @@ def test_a_big_settled_charge_not_exactly_a_month_of_todays_seats_is_a_year(seat
     assert month_ends(got, "2017-04-11 00:00:00", "c") == {"2017-03": 150.0, "2017-04": 150.0}
 
 
+def test_a_big_month_of_todays_seats_inside_a_monthly_plan_is_a_plan_of_its_own():
+    """1800 = 100 seats x 18 by a 100-seat customer in the middle of a monthly plan of 49: a month of a plan of its
+    own, then churn, pending or settled, not a proration of the 49 plan spread to its next renewal (3272.45 in March),
+    nor a year (review of item 68)."""
+    log = charges(*monthly("c", "2017-01-01 12:00", 49.0, 8), ("c", "2017-03-15 12:05", 1800.0))
+    got = read(log, "2017-08-15 00:00:00", rules=BOOK, seat_counts=seats(c=100))
+    assert list(rows_of(got, "c")["kind"]) == ["monthly series", "monthly term"]
+    ends = month_ends(got, "2017-08-15 00:00:00", "c")
+    assert ends["2017-03"] == 1849.0 and ends["2017-04"] == 49.0
+    assert month_ends(read(log, "2017-03-20 00:00:00", rules=BOOK, seat_counts=seats(c=100)), "2017-03-20 00:00:00",
+                      "c")["2017-03"] == 1849.0
+
+
+def test_a_big_month_of_seats_inside_a_year_that_is_seats_added_to_it_stays_the_years():
+    """Like 24565 (generated seat12 seed 1): 8100 = 15 seats x 540 a year, then 3240 eight minutes later, 6 seats x 540
+    x the share left and also 72 x 45 by a customer with 72 seats today: read while pending, it is seats added to the
+    year (a proration of it), not a month of 72 seats escaping it (a month-end spike of 4050)."""
+    book = BillingRules(price_book=PriceList(monthly_seat=(45.0,), annual_seat=(540.0,)))
+    added = _added("2016-09-27 03:00:29", "2016-09-27 03:08:21", 6, 540.0)
+    log = charges(("c", "2016-09-27 03:00:29", 8100.0), ("c", "2016-09-27 03:08:21", added))
+    got = read(log, "2016-09-30 23:59:59", rules=book, seat_counts=seats(c=72))
+    assert list(rows_of(got, "c")["kind"]) == ["annual term"]
+    assert abs(month_ends(got, "2016-09-30 23:59:59", "c")["2016-09"] - 945.0) < 0.5
+
+
+def test_a_big_settled_month_of_seats_must_be_one_to_the_cent_and_at_todays_count():
+    """1799 by a 100-seat customer is within the book's 0.1 % of 100 x 18 but no month of seats to the cent; 1800 = 100
+    x 18 by a 60-seat customer (likelier 100 seats a month than 10 x 180 a year, given the other customers) is not
+    today's count: both stay years by the amount rule (review of item 68)."""
+    got = read(charges(("c", "2017-03-01 12:00", 1799.0)), "2017-04-11 00:00:00", rules=BOOK, seat_counts=seats(c=100))
+    assert rows_of(got, "c")["kind"].iloc[0] == "annual term"
+    rows, counts = [("c", "2017-03-01 12:00", 1800.0)], {}
+    for i in range(25):  # other customers, seats known (the seat counts the book weighs with): 1-3 seats, monthly
+        rows.append((f"m{i}", f"2017-02-{(i % 27) + 1:02d} 10:00", 18.0 * (1 + i % 3)))
+        counts[f"m{i}"] = 1 + i % 3
+    got = read(charges(*rows), "2017-04-11 00:00:00", rules=BOOK, seat_counts=seats(c=60, **counts))
+    row = rows_of(got, "c").iloc[0]
+    assert row["kind"] == "annual term"
+
+
 def _added(start: str, at: str, k: int, price: float = 180.0) -> float:
     """k seats x price x the share left, at `at`, of the year that started at `start` (rounded to the cent)."""
     t0, t = pd.Timestamp(start), pd.Timestamp(at)
