@@ -8,8 +8,9 @@ drift: slot k is also renewed by a charge within the tolerance of the slot the p
 29th-31st (billing systems that count from the previous charge: 10-31, 11-30, 12-30, ...); the
 closer of the two wins, the anchor's slot on a tie; a charge of the series' own amount (the last
 renewal's) within the tolerance renews it rather than a closer one of another amount; with none, among
-the charges within 15 minutes of the closest, one on the slot's second, else the one closest in amount to
-the last renewal (a year renewing the same minute as an upgraded month). Per customer,
+the charges within 15 minutes of the closest, one on the slot's second, else, when the closest can be no
+month of the plan (a year renewing the same minute as an upgraded month), the one closest in amount to the
+last renewal. Per customer,
 series are found oldest first, one per round; when several charges compete for the same first
 renewal, one whose slot it hits to the second anchors, else, among those within 15 minutes of the one
 it hits most closely, the one closest to it in amount, else the one whose slot it hits most closely
@@ -264,8 +265,12 @@ def _link(log: Log, annual_like: np.ndarray | None, annual_prices: tuple[Price, 
                 # month's slot and 177 100 s after it: the month takes the 177, the year its 7018)
                 rest = differ[same < 0]
                 if len(rest):
+                    # (a closest charge whose amount its customer paid 12 months before, free of any series, is an
+                    # annual plan renewing: no month of this one)
+                    closest = avail[pos[rest]]
+                    a_year = priced.nearest(cust[rest], log.amount[closest], add_months(log.t[closest], -12), tol) >= 0
                     pos[rest] = _closest_in_amount(log, avail, pos[rest], cust[rest], slot[rest],
-                                                   log.amount[latest[live[rest]]])
+                                                   log.amount[latest[live[rest]]], a_year)
             renewed = pos >= 0
             live, pos, slot = live[renewed], pos[renewed], slot[renewed]
             hit = avail[pos]
@@ -280,11 +285,16 @@ CONTESTED_LOOKED_AT = 3  # charges on each side of the closest one that may cont
 
 
 def _closest_in_amount(log: Log, avail: np.ndarray, pos: np.ndarray, cust: np.ndarray, slot: np.ndarray,
-                       rate: np.ndarray) -> np.ndarray:
+                       rate: np.ndarray, a_year: np.ndarray) -> np.ndarray:
     """Per slot (`pos`: its closest charge's position in `avail`, sorted by customer and time): the position of the
     charge of the customer within the renewal tolerance of `slot` and within NEAR_NS of that closest one that comes to
     the slot's second (a billing system renews at the plan's own second: 708 on it, not 255.20 81 s before it, after
-    348), else whose amount is nearest `rate` (by ratio), the closest in time on a tie."""
+    348), else, when the closest one can be no month of the plan (at least annual_min_amount, or MIN_ANNUAL_MONTHS
+    times `rate` or more, or a MIN_ANNUAL_MONTHS-th of it or less: 7018 after 59 a month; or `a_year`: a year renewing,
+    900 a year to the second after 900, after 175 a month), the one whose amount is
+    nearest `rate` (by ratio), the closest in time on a tie. A renewal at another plausible price keeps the slot: 42.50
+    six minutes after the slot of a plan of 21.25, then a seat at 21.24 seven minutes later (the seat's charge would
+    take the month and leave the 42.50 a proration of a few minutes at 30 times its price: a review of item 70)."""
 
     def rank(c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         dist = np.abs(log.t[c] - slot)
@@ -293,13 +303,17 @@ def _closest_in_amount(log: Log, avail: np.ndarray, pos: np.ndarray, cust: np.nd
 
     best = pos.copy()
     b_off, b_apart, b_dist = rank(avail[pos])
+    closest = log.amount[avail[pos]]
+    no_month = (closest >= log.annual_min) | (closest >= MIN_ANNUAL_MONTHS * rate) | \
+        (closest * MIN_ANNUAL_MONTHS <= rate) | a_year
     for offset in (*range(-CONTESTED_LOOKED_AT, 0), *range(1, CONTESTED_LOOKED_AT + 1)):
         q = pos + offset
         inside = (q >= 0) & (q < len(avail))
         c = avail[np.clip(q, 0, len(avail) - 1)]
         off, apart, dist = rank(c)
         ok = inside & (log.cust[c] == cust) & (dist <= log.tol_ns) & (np.abs(log.t[c] - log.t[avail[pos]]) <= NEAR_NS)
-        better = ok & ((off < b_off) | ((off == b_off) & ((apart < b_apart) | ((apart == b_apart) & (dist < b_dist)))))
+        better = ok & ((off < b_off) | ((off == b_off) & no_month & (
+            (apart < b_apart) | ((apart == b_apart) & (dist < b_dist)))))
         best = np.where(better, q, best)
         b_off, b_apart, b_dist = np.where(better, off, b_off), np.where(better, apart, b_apart), \
             np.where(better, dist, b_dist)

@@ -205,6 +205,12 @@ def test_a_slot_contested_by_two_charges_goes_to_the_one_nearer_the_plans_price(
     same = [*monthly("c", "2016-10-28 13:50:38", 59.0, 11), *monthly("c", "2017-10-28 13:52:18", 59.0, 2)]
     rows = rows_of(read(charges(*year, *same), "2017-12-31 23:59:59", rules=off), "c")
     assert list(rows["charges"]) == [1, 15, 1]
+    # a year renewing to the second, closer to the slot than the upgraded month (985983, seat12 seed 17: 900 a year and
+    # 175 a month, then 900 107 s before the month's slot and 225 129 s after it): the month takes the 225
+    year3 = [("e", "2016-06-18 13:48:36", 900.0), ("e", "2017-06-18 13:48:36", 900.0)]
+    up = [*monthly("e", "2016-06-18 13:50:23", 175.0, 11), *monthly("e", "2017-06-18 13:52:32", 225.0, 1)]
+    got = read(charges(*year3, *up), "2017-07-31 23:59:59", rules=off)
+    assert month_ends(got, "2017-07-31 23:59:59", "e")["2017-06"] == 300.0
     # a charge on the slot's second renews the month whatever its amount (601280, seat11 seed 17: 348 a month, then
     # 708 on its second and the year's 255.20 81 s before it)
     year2 = [("d", "2016-11-18 16:11:49", 105.6), ("d", "2017-11-18 16:11:49", 255.2)]
@@ -215,3 +221,25 @@ def test_a_slot_contested_by_two_charges_goes_to_the_one_nearer_the_plans_price(
     late = [*monthly("c", "2016-10-28 13:50:38", 59.0, 11), *monthly("c", "2017-10-28 14:10:00", 177.0, 2)]
     rows = rows_of(read(charges(*year, *late), "2017-12-31 23:59:59", rules=off), "c")
     assert 7018.0 not in set(rows.loc[rows["kind"] == "annual term", "current_rate"] * 12)
+
+
+def test_a_renewal_at_a_plausible_price_keeps_its_slot_against_a_nearer_priced_charge():
+    """Item 70 after a review: the amount decides a contested slot only when the closest charge can be no month of the
+    plan (7018 after 59). A plan of 21.25 renewed at 42.50 a minute after its slot, then a seat at 21.24 six minutes
+    later: the 42.50 renews it (42.50 at the April month end), not the 21.24, which would leave the 42.50 a proration
+    of six minutes at some 1,300 a month. A cheap year renewing 3 minutes after an upgraded month's slot (120 against
+    300 after 100) does not take the month either. And a neighbour's charge never contests a customer's slot."""
+    off = BillingRules(price_book="off")
+    log = charges(*monthly("c", "2017-01-30 23:58:00", 21.25, 2), ("c", "2017-04-30 23:59:00", 42.50),
+                  ("c", "2017-05-01 00:05:00", 21.24), *monthly("c", "2017-05-30 23:59:00", 42.50, 3))
+    got = read(log, "2017-08-31 23:59:59", rules=off)
+    assert month_ends(got, "2017-08-31 23:59:59", "c")["2017-04"] == 42.5
+    assert got.schedule.loc[got.schedule["customer_id"] == "c", "mrr"].max() < 100
+    year = [("c", "2016-10-10 10:03:00", 120.0), ("c", "2017-10-10 10:03:00", 120.0)]
+    log = charges(*year, *monthly("c", "2016-10-10 10:00:00", 100.0, 11), *monthly("c", "2017-10-10 10:00:20", 300.0, 2))
+    ends = month_ends(read(log, "2017-12-31 23:59:59", rules=off), "2017-12-31 23:59:59", "c")
+    assert [ends[m] for m in ("2017-10", "2017-11", "2017-12")] == [310.0, 310.0, 310.0]
+    log = charges(*monthly("c", "2017-02-10 10:00:00", 50.0, 2), ("c", "2017-05-10 10:00:30", 5000.0),
+                  *monthly("d", "2017-02-20 10:00:00", 70.0, 4), ("d", "2017-05-10 10:02:00", 50.0))
+    got = read(log, "2017-06-30 23:59:59", rules=off)
+    assert list(rows_of(got, "d")["prorations"]) == [1]  # d's 50 is a seat on d's plan, not c's May renewal
