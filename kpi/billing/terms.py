@@ -191,6 +191,53 @@ def _annual_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBook
     return charge, seats, price
 
 
+MAX_OWN_SEATS = 40  # the seat counts an anchor's amount is divided by to find its own seat price (_own_price_prorations)
+
+
+def _own_price_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBook, todo: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each charge u[i] of `todo` (as `_annual_prorations`): the first of its next FOLLOWERS_LOOKED_AT charges
+    within its year, after its own month is out, that is k seats x its own seat price x the share of its year left, to
+    the cent: its own seat price is its amount / k0 seats (k0 = 1 .. MAX_OWN_SEATS, the fewest first), at least the
+    least a year costs (`PriceBook.least_year`), and the follower no whole multiple of a price of the book nor the
+    anchor's amount again. 510.40 = 2 seats x 255.20, a price the book has not learned, then 211.54 two months later =
+    1 x 255.20 x the 302.6 days of 365 left, and more like it (306787, generated seat11 seed 3): the billing system
+    prorated seats on a year bought at 255.20 a seat, which the book's own annual prices do not read (its followers
+    were "no annual prorations of it": a month, then churn). A month's plan is over by then, and a seat added to it
+    costs a month's share: only a year's share leaves these cents (docs/billing.md item 71). With k and that price
+    (-1, 0, NaN where none)."""
+    charge = np.full(len(u), -1, dtype=np.int64)
+    seats = np.zeros(len(u), dtype=np.int64)
+    price = np.full(len(u), np.nan)
+    least = book.least_year
+    cand = np.flatnonzero(todo & (np.arange(len(u)) + 1 < hi) & (log.amount[u] >= least) & (least > 0))
+    if not len(cand):
+        return charge, seats, price
+    h = u[cand]
+    year_end, month_end = add_months(log.t[h], 12), add_months(log.t[h], 1)
+    whole_price = np.zeros(len(log), dtype=bool)  # (a plan's price charged whole is no share of a year)
+    for p in (*book.monthly_seat, *book.annual_seat, *book.annual_points):
+        whole_price |= whole_multiple(log.amount, p.amount)
+    for offset in range(FOLLOWERS_LOOKED_AT, 0, -1):  # the nearest fitting one wins: written last
+        j = cand + offset
+        f = u[np.minimum(j, len(u) - 1)]
+        ok = (j < hi[cand]) & (log.t[f] >= month_end) & ~whole_price[f] & ~same_amount(log.amount[f], log.amount[h])
+        share = (year_end - log.t[f]) / np.maximum(year_end - log.t[h], 1)
+        found_k0 = np.zeros(len(cand), dtype=np.int64)
+        found_k = np.zeros(len(cand), dtype=np.int64)
+        for k0 in range(MAX_OWN_SEATS, 0, -1):  # the fewest seats (the dearest seat price) wins: written last
+            unit = log.amount[h] / k0
+            by_year = unit * share
+            k = np.rint(log.amount[f] / np.maximum(by_year, 1e-9))
+            fit = ok & (unit >= least) & (k >= 1) & (k <= MAX_SEATS_ADDED) & \
+                (np.abs(log.amount[f] - k * by_year) <= CENT_ROUNDING)
+            found_k0[fit], found_k[fit] = k0, k[fit].astype(np.int64)
+        hit = found_k0 > 0
+        charge[cand[hit]], seats[cand[hit]] = f[hit], found_k[hit]
+        price[cand[hit]] = log.amount[h[hit]] / found_k0[hit]
+    return charge, seats, price
+
+
 def _monthly_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBook
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each charge u[i] (as `_annual_prorations`): the first of its next FOLLOWERS_LOOKED_AT charges within its
@@ -728,6 +775,10 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
         if book.annual_seat:  # a follower must be an annual proration of it: seats x an annual price x share left
             # (known at once: a month's seat added minutes later costs a month's price, not a year's)
             fit_charge, fit_k, fit_price = _annual_prorations(log, u, hi, book)
+            # ... or of its own seat price, one the book has not learned (item 71)
+            own_charge, own_k, own_price = _own_price_prorations(log, u, hi, book, fit_charge < 0)
+            fit_charge = np.where(own_charge >= 0, own_charge, fit_charge)
+            fit_k, fit_price = np.where(own_charge >= 0, own_k, fit_k), np.where(own_charge >= 0, own_price, fit_price)
             by_followers = (fit_charge >= 0) & (log.mode[u] == AUTO) & ~month_beside[u]
             follower_charge[u[by_followers]] = fit_charge[by_followers]
             follower_k[u[by_followers]], follower_price[u[by_followers]] = fit_k[by_followers], fit_price[by_followers]

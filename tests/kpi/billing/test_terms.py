@@ -1025,3 +1025,31 @@ def test_todays_seats_spoken_for_leave_series_and_file_order_alone():
         rows, counts = _with_others(("c", "2017-01-10 10:00", 540.0), *order)
         got = read(charges(*rows), "2017-11-30 23:59:59", rules=SEAT45, seat_counts=seats(c=29, **counts))
         assert list(rows_of(got, "c")["kind"]) == ["annual term", "monthly series"]
+
+
+# ----------------------------------------------------------------------------- a year its own seat price shows
+
+
+def test_a_year_at_a_seat_price_the_book_has_not_learned_shows_in_its_later_prorations():
+    """Like 306787 (generated seat11 seed 3): 510.40 = 2 seats x 255.20 a year, a price the book (18 a month, 180 a
+    year) has not learned, then 1 seat x 255.20 x the share of its year left two and three months later (211.54 ...):
+    a year of 42.53 a month whose seats the billing system prorated, not a month of 510.40 then churn (docs/billing.md
+    item 71). The same charge within its first month, or a price below the least a year costs (6 x 18 = 108), shows
+    nothing of the kind."""
+    def later(start: str, at: str, unit: float, k: int = 1) -> tuple[str, str, float]:
+        return ("c", at, _added(start, at, k, unit))
+
+    start = "2017-03-02 15:41"
+    log = charges(("c", start, 510.40), later(start, "2017-05-04 02:19", 255.20), later(start, "2017-06-09 14:35", 255.20))
+    got = read(log, "2017-07-31 23:59:59", rules=BOOK, seat_counts=seats(c=4))
+    rows = rows_of(got, "c")
+    assert list(rows["kind"]) == ["annual term"]
+    assert "= 1 seat x 255.20 a year x the share of its year left: a proration on an annual term" in rows["reason"].iloc[0]
+    assert round(month_ends(got, "2017-07-31 23:59:59", "c")["2017-03"], 2) == 42.53
+    assert [m for c, m in churned(got, "2017-07-31 23:59:59") if c == "c"] == []
+    within = charges(("c", start, 510.40), later(start, "2017-03-20 10:00", 255.20))
+    assert list(rows_of(read(within, "2017-07-31 23:59:59", rules=BOOK, seat_counts=seats(c=4)), "c")["kind"]) == [
+        "monthly term"]
+    cheap = charges(("c", start, 90.0), later(start, "2017-05-04 02:19", 90.0), later(start, "2017-06-09 14:35", 90.0))
+    assert rows_of(read(cheap, "2017-07-31 23:59:59", rules=BOOK, seat_counts=seats(c=4)), "c")["kind"].iloc[0] == \
+        "monthly term"
