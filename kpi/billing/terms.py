@@ -192,15 +192,18 @@ def _annual_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBook
 
 
 MAX_OWN_SEATS = 40  # the seat counts an anchor's amount is divided by to find its own seat price (_own_price_prorations)
+MAX_OWN_SEATS_ADDED = 20  # ... and the seats one of its prorations may add (generated logs: 17 at most)
 
 
 def _own_price_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBook, todo: np.ndarray
                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each charge u[i] of `todo` (as `_annual_prorations`): the first of its next FOLLOWERS_LOOKED_AT charges
     within its year, after its own month is out, that is k seats x its own seat price x the share of its year left, to
-    the cent: its own seat price is its amount / k0 seats (k0 = 1 .. MAX_OWN_SEATS, the fewest first), at least the
-    least a year costs (`PriceBook.least_year`), and the follower no whole multiple of a price of the book nor the
-    anchor's amount again. 510.40 = 2 seats x 255.20, a price the book has not learned, then 211.54 two months later =
+    the cent: its own seat price is its amount / k0 seats (k0 = 1 .. MAX_OWN_SEATS, the fewest first), a whole number
+    of cents and at least the least a year costs (`PriceBook.least_year`), k at most MAX_OWN_SEATS_ADDED, and the
+    follower no whole multiple of a price of the book nor the anchor's amount again (so many seat counts tried make a
+    chance fit to the cent possible: about 1 anchor in 500 with followers at random amounts, a review found; the whole
+    cents and the seats added cap cut that about six times). 510.40 = 2 seats x 255.20, a price the book has not learned, then 211.54 two months later =
     1 x 255.20 x the 302.6 days of 365 left, and more like it (306787, generated seat11 seed 3): the billing system
     prorated seats on a year bought at 255.20 a seat, which the book's own annual prices do not read (its followers
     were "no annual prorations of it": a month, then churn). A month's plan is over by then, and a seat added to it
@@ -218,6 +221,7 @@ def _own_price_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBo
     whole_price = np.zeros(len(log), dtype=bool)  # (a plan's price charged whole is no share of a year)
     for p in (*book.monthly_seat, *book.annual_seat, *book.annual_points):
         whole_price |= whole_multiple(log.amount, p.amount)
+    cents = np.rint(log.amount[h] * 100).astype(np.int64)
     for offset in range(FOLLOWERS_LOOKED_AT, 0, -1):  # the nearest fitting one wins: written last
         j = cand + offset
         f = u[np.minimum(j, len(u) - 1)]
@@ -229,7 +233,7 @@ def _own_price_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBo
             unit = log.amount[h] / k0
             by_year = unit * share
             k = np.rint(log.amount[f] / np.maximum(by_year, 1e-9))
-            fit = ok & (unit >= least) & (k >= 1) & (k <= MAX_SEATS_ADDED) & \
+            fit = ok & (unit >= least) & (cents % k0 == 0) & (k >= 1) & (k <= MAX_OWN_SEATS_ADDED) & \
                 (np.abs(log.amount[f] - k * by_year) <= CENT_ROUNDING)
             found_k0[fit], found_k[fit] = k0, k[fit].astype(np.int64)
         hit = found_k0 > 0

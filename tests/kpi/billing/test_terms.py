@@ -1053,3 +1053,11 @@ def test_a_year_at_a_seat_price_the_book_has_not_learned_shows_in_its_later_pror
     cheap = charges(("c", start, 90.0), later(start, "2017-05-04 02:19", 90.0), later(start, "2017-06-09 14:35", 90.0))
     assert rows_of(read(cheap, "2017-07-31 23:59:59", rules=BOOK, seat_counts=seats(c=4)), "c")["kind"].iloc[0] == \
         "monthly term"
+    # after a review (chance fits to the cent): 21 seats added at 150 x the quarter of a year left is more seats than a
+    # proration plausibly adds (at most 20), and 500.02 / 3 is no seat price in whole cents: both stay months
+    many = charges(("c", start, 150.0), later(start, "2017-12-02 15:41", 150.0, 21))
+    assert list(rows_of(read(many, "2018-01-31 23:59:59", rules=BOOK, seat_counts=seats(c=4)), "c")["kind"]) == [
+        "monthly term", "monthly term"]
+    odd = charges(("c", start, 500.02), later(start, "2017-05-04 02:19", 500.02 / 3))
+    assert list(rows_of(read(odd, "2017-07-31 23:59:59", rules=BOOK, seat_counts=seats(c=4)), "c")["kind"]) == [
+        "monthly term", "monthly term"]
