@@ -203,8 +203,9 @@ def _own_price_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBo
     of cents and at least the least a year costs (`PriceBook.least_year`), k at most MAX_OWN_SEATS_ADDED, and the
     follower no whole multiple of a price of the book nor the anchor's amount again (so many seat counts tried make a
     chance fit to the cent possible: about 1 anchor in 500 with followers at random amounts, a review found; the whole
-    cents and the seats added cap cut that about six times). 510.40 = 2 seats x 255.20, a price the book has not learned, then 211.54 two months later =
-    1 x 255.20 x the 302.6 days of 365 left, and more like it (306787, generated seat11 seed 3): the billing system
+    cents and the seats added cap cut that about six times). 510.40 = 2 seats x 255.20, a price the book has not
+    learned, then 211.54 two months later = 1 x 255.20 x the 302.6 days of 365 left, and more like it (306787,
+    generated seat11 seed 3): the billing system
     prorated seats on a year bought at 255.20 a seat, which the book's own annual prices do not read (its followers
     were "no annual prorations of it": a month, then churn). A month's plan is over by then, and a seat added to it
     costs a month's share: only a year's share leaves these cents (docs/billing.md item 71). With k and that price
@@ -218,14 +219,15 @@ def _own_price_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBo
         return charge, seats, price
     h = u[cand]
     year_end, month_end = add_months(log.t[h], 12), add_months(log.t[h], 1)
-    whole_price = np.zeros(len(log), dtype=bool)  # (a plan's price charged whole is no share of a year)
+    whole_price = np.zeros(len(u), dtype=bool)  # per charge of u (a plan's price charged whole is no share of a year)
     for p in (*book.monthly_seat, *book.annual_seat, *book.annual_points):
-        whole_price |= whole_multiple(log.amount, p.amount)
+        whole_price |= whole_multiple(log.amount[u], p.amount)
     cents = np.rint(log.amount[h] * 100).astype(np.int64)
     for offset in range(FOLLOWERS_LOOKED_AT, 0, -1):  # the nearest fitting one wins: written last
-        j = cand + offset
-        f = u[np.minimum(j, len(u) - 1)]
-        ok = (j < hi[cand]) & (log.t[f] >= month_end) & ~whole_price[f] & ~same_amount(log.amount[f], log.amount[h])
+        j = np.minimum(cand + offset, len(u) - 1)
+        f = u[j]
+        ok = (cand + offset < hi[cand]) & (log.t[f] >= month_end) & ~whole_price[j] & \
+            ~same_amount(log.amount[f], log.amount[h])
         share = (year_end - log.t[f]) / np.maximum(year_end - log.t[h], 1)
         found_k0 = np.zeros(len(cand), dtype=np.int64)
         found_k = np.zeros(len(cand), dtype=np.int64)
