@@ -103,6 +103,7 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
     monthly_considered = len(ev.monthly_value)
     if not monthly and no_seats:  # no seat counts: a seat added to a monthly plan costs its price x the share left
         monthly_considered = len(ev.prorated_value)
+        annual = _a_year_of_a_paired_month(annual, ev, rules.annual_min_amount)
         monthly = _prorated_monthly(ev, annual)
     if not monthly:  # no monthly series yet (a log's first month): prices paired among single charges
         monthly, paired = paired_prices(ev.opening_value, ev.opening_cust)
@@ -229,6 +230,19 @@ def _prorated_monthly(ev: PriceEvidence, annual: list[Price]) -> list[Price]:
         if not any(whole_ratio(price.amount, kept.amount) for kept in out):
             out.append(price)
     return out
+
+
+def _a_year_of_a_paired_month(annual: list[Price], ev: PriceEvidence, annual_min: float) -> list[Price]:
+    """Without seat counts or a monthly seat price, the annual seat prices that are at least MIN_ANNUAL_MONTHS months
+    of the month the log's single charges pair with a year (`paired_prices` by amount, best supported first: 18 beside
+    180, each paid by 3+ customers), as the rule for a learned monthly price says: a smaller one is prorations misread,
+    not a year's price. A young log's four one-seat monthly plans of 18 bought a minute after a year (1,260), still
+    pending, read as prorations on it: 18 / the share of the term left (0.99999) stood as the annual seat price and
+    every multiple of 18 was a year, that month end 12% under the truth. All of them when no amounts pair."""
+    months = paired_prices(ev.opening_amount, ev.opening_cust, by_amount=True, below=annual_min)[0]
+    if not months:
+        return annual
+    return [a for a in annual if a.amount >= MIN_ANNUAL_MONTHS * months[0].amount * (1 - TOLERANCE)]
 
 
 def _derived(monthly: list[Price], annual: list[Price]) -> list[Price]:

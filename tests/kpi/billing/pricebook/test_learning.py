@@ -114,6 +114,28 @@ def test_an_annual_price_must_be_many_months_of_the_monthly_one():
     assert all(p.amount >= 6 * 18 for p in result.price_book.annual_seat)
 
 
+def test_without_seat_counts_an_annual_price_is_many_months_of_the_paired_month():
+    """Found on a generated log without seat counts, at its fourth month end: four customers bought a year (1,260 or
+    2,520) and, a minute later, a monthly plan of one seat (18). Pending, each 18 read as a proration on the year: 18 /
+    the share of the term left (0.99999) stood as the annual seat price, every multiple of 18 was an annual point, and
+    pending months of several seats (54, 72) were read as years: that month end 12% under the truth. Single charges
+    pair 18 (3+ customers) with 180 (3+ customers), a month and its year: a year costs 6 x 18 at the least, and 18 is
+    no year's price."""
+    rows: list[tuple[str, str, float]] = []
+    for i in range(6):  # one-seat monthly plans, renewed
+        rows += monthly(f"m{i}", f"2016-01-0{1 + i} 10:00", 18.0, 3)
+    for i in range(4):  # a year, then a one-seat monthly plan a minute later
+        year = pd.Timestamp(f"2016-04-2{i} 15:38")
+        rows += [(f"y{i}", str(year), 1260.0 if i % 2 else 2520.0), (f"y{i}", str(year + pd.Timedelta(minutes=1)), 18.0)]
+    for i in range(3):  # single charges 10 x 18 (a year of one seat), and new one-seat monthly plans, pending
+        rows += [(f"s{i}", f"2016-0{2 + i}-10 09:00", 180.0), (f"n{i}", f"2016-04-1{i} 09:00", 18.0)]
+    rows += [("a", "2016-04-17 12:40", 54.0), ("b", "2016-04-11 08:00", 72.0)]
+    result = read(charges(*rows), as_of="2016-04-30 23:59:59")
+    assert all(p.amount >= 6 * 18 for p in result.price_book.annual_seat)
+    assert month_ends(result, "2016-04-30", "a") == {"2016-04": 54.0}
+    assert month_ends(result, "2016-04-30", "b") == {"2016-04": 72.0}
+
+
 def test_no_annual_evidence_assumes_ten_or_twelve_months_for_seat_matches():
     """With a monthly seat price and no annual evidence yet, seats x 10 or 12 months reads as annual, marked assumed."""
     log, counts = seat_company(annual_customers=0)
