@@ -62,6 +62,9 @@ class PriceEvidence:
     # monthly seat prices from these)
     prorated_value: np.ndarray = field(default_factory=lambda: np.zeros(0))
     prorated_cust: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+    # per annual value: a proration's amount while it is pending and within the renewal tolerance of its term's start
+    # (NaN otherwise: later, settled, or an annual charge): it may be a monthly plan bought beside the year
+    annual_beside_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
     def concat(cls, parts: list[PriceEvidence]) -> PriceEvidence:
@@ -85,7 +88,8 @@ class PriceEvidence:
                    lapsed_amount=cat("lapsed_amount", float), lapsed_value=cat("lapsed_value", float),
                    lapsed_cust=cat("lapsed_cust", object), lapsed_aged=cat("lapsed_aged", bool),
                    prorated_value=cat("prorated_value", float),
-                   prorated_cust=cat("prorated_cust", object))
+                   prorated_cust=cat("prorated_cust", object),
+                   annual_beside_amount=cat("annual_beside_amount", float))
 
 
 def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np.ndarray, host: np.ndarray,
@@ -117,6 +121,7 @@ def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np
     share_left = (spans.end[host] - log.t[pc]) / (spans.end[host] - spans.start[host])
     ok = share_left > 0.02  # a few days before the term's end, the share rounds too coarsely to say a price
     pc, share_left = pc[ok], share_left[ok]
+    beside = log.pending[pc] & (log.t[pc] - spans.start[host[ok]] <= log.tol_ns)
 
     first = np.r_[True, log.cust[1:] != log.cust[:-1]] if len(log) else np.zeros(0, dtype=bool)
     every_single = spans.charge[(spans.series < 0) & (log.mode[spans.charge] == AUTO)]
@@ -159,4 +164,5 @@ def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np
         lapsed_aged=year_due[lapsing],
         prorated_value=log.amount[mpc] / month_left,
         prorated_cust=log.ids[log.cust[mpc]],
+        annual_beside_amount=np.r_[np.full(len(big), np.nan), np.where(beside, log.amount[pc], np.nan)],
     )

@@ -92,18 +92,17 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
     monthly_cust, cust = codes[:len(ev.monthly_cust)], codes[len(ev.monthly_cust):]
     monthly = _seat_tiers(accepted(ev.monthly_value, monthly_cust, "last renewal of a monthly series / seats",
                                     amounts=ev.monthly_amount), ev.monthly_value, ev.monthly_amount, monthly_cust)
-    values = ev.annual_value
+    values, cust, from_prorations, annual_amount = _without_plans_bought_beside(ev, cust)
     if isinstance(rules.price_book, PriceList):  # as given; the log only says how often each is used
         book = configured_book(rules.price_book)
         book = replace(book, monthly_seat=_used(book.monthly_seat, ev.monthly_value, monthly_cust),
                        annual_seat=_used(book.annual_seat, values, cust))
         return with_mix(book, ev)
-    annual = accepted(values, cust, "", detail=ev.annual_from_prorations, amounts=ev.annual_amount)
+    annual = accepted(values, cust, "", detail=from_prorations, amounts=annual_amount)
     no_seats = len(ev.first_seats) > 0 and bool(np.isnan(ev.first_seats).all())
     monthly_considered = len(ev.monthly_value)
     if not monthly and no_seats:  # no seat counts: a seat added to a monthly plan costs its price x the share left
         monthly_considered = len(ev.prorated_value)
-        annual = _a_year_of_a_paired_month(annual, ev, rules.annual_min_amount)
         monthly = _prorated_monthly(ev, annual)
     if not monthly:  # no monthly series yet (a log's first month): prices paired among single charges
         monthly, paired = paired_prices(ev.opening_value, ev.opening_cust)
@@ -232,17 +231,26 @@ def _prorated_monthly(ev: PriceEvidence, annual: list[Price]) -> list[Price]:
     return out
 
 
-def _a_year_of_a_paired_month(annual: list[Price], ev: PriceEvidence, annual_min: float) -> list[Price]:
-    """Without seat counts or a monthly seat price, the annual seat prices that are at least MIN_ANNUAL_MONTHS months
-    of the month the log's single charges pair with a year (`paired_prices` by amount, best supported first: 18 beside
-    180, each paid by 3+ customers), as the rule for a learned monthly price says: a smaller one is prorations misread,
-    not a year's price. A young log's four one-seat monthly plans of 18 bought a minute after a year (1,260), still
-    pending, read as prorations on it: 18 / the share of the term left (0.99999) stood as the annual seat price and
-    every multiple of 18 was a year, that month end 12% under the truth. All of them when no amounts pair."""
-    months = paired_prices(ev.opening_amount, ev.opening_cust, by_amount=True, below=annual_min)[0]
-    if not months:
-        return annual
-    return [a for a in annual if a.amount >= MIN_ANNUAL_MONTHS * months[0].amount * (1 - TOLERANCE)]
+def _without_plans_bought_beside(ev: PriceEvidence, cust: np.ndarray
+                                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The annual evidence (values, customer codes, from prorations, amounts) without the prorations on annual terms
+    that are likelier a monthly plan bought beside the year than a seat added to it: still pending (a pending charge
+    may be a new plan's first month), made within the renewal tolerance of the term's start, at the very amount 3+
+    customers' monthly series start at (`monthly_plan_amounts`), and less than MIN_ANNUAL_MONTHS of the log's most
+    common monthly amount as a year's price (the anchor of the most monthly series: one seat's month, as
+    `lapses._lapsed_points` takes it). Four one-seat monthly plans of 18 bought a minute after a year (1,260) made 18
+    / 0.99999 the annual seat price of a young log without seat counts, and every multiple of 18 a year (a month end
+    12% under the truth). A seat added to a year within minutes, at a tier's year that is also a plan's month (144 =
+    8 x 18), still teaches the tier; so do plan amounts later in a term (108.00 = 162 x 2/3 left)."""
+    beside = np.isfinite(ev.annual_beside_amount) & ev.annual_from_prorations
+    if not beside.any() or not len(ev.anchor_amount):
+        return ev.annual_value, cust, ev.annual_from_prorations, ev.annual_amount
+    amounts, counts = np.unique(np.round(ev.anchor_amount, 2), return_counts=True)
+    least = MIN_ANNUAL_MONTHS * float(amounts[np.argmax(counts)]) * (1 - TOLERANCE)
+    plans = np.rint(np.asarray(monthly_plan_amounts(ev)) * 100).astype(np.int64)
+    cents = np.rint(np.where(beside, ev.annual_beside_amount, 0.0) * 100).astype(np.int64)
+    keep = ~(beside & np.isin(cents, plans) & (ev.annual_value < least))
+    return ev.annual_value[keep], cust[keep], ev.annual_from_prorations[keep], ev.annual_amount[keep]
 
 
 def _derived(monthly: list[Price], annual: list[Price]) -> list[Price]:

@@ -114,26 +114,46 @@ def test_an_annual_price_must_be_many_months_of_the_monthly_one():
     assert all(p.amount >= 6 * 18 for p in result.price_book.annual_seat)
 
 
-def test_without_seat_counts_an_annual_price_is_many_months_of_the_paired_month():
+@pytest.mark.parametrize("year_singles", [3, 2, 0])
+def test_a_pending_plan_bought_beside_a_year_teaches_no_annual_price(year_singles: int):
     """Found on a generated log without seat counts, at its fourth month end: four customers bought a year (1,260 or
-    2,520) and, a minute later, a monthly plan of one seat (18). Pending, each 18 read as a proration on the year: 18 /
-    the share of the term left (0.99999) stood as the annual seat price, every multiple of 18 was an annual point, and
-    pending months of several seats (54, 72) were read as years: that month end 12% under the truth. Single charges
-    pair 18 (3+ customers) with 180 (3+ customers), a month and its year: a year costs 6 x 18 at the least, and 18 is
-    no year's price."""
+    2,520) and, a minute later, a monthly plan of one seat (18), still pending. Each 18 read as a proration on the
+    year: 18 / the share of the term left (0.99999) stood as the annual seat price, every multiple of 18 was an annual
+    point, and pending months of several seats (54, 72) were read as years: that month end 12% under the truth. A
+    pending charge at the very amount 3+ customers' monthly plans start at may be such a plan: it teaches no annual
+    price. Whether or not single 180s pair with 18 (a review found a first fix, bounding years by the paired month,
+    worked only when they did)."""
     rows: list[tuple[str, str, float]] = []
     for i in range(6):  # one-seat monthly plans, renewed
         rows += monthly(f"m{i}", f"2016-01-0{1 + i} 10:00", 18.0, 3)
     for i in range(4):  # a year, then a one-seat monthly plan a minute later
         year = pd.Timestamp(f"2016-04-2{i} 15:38")
         rows += [(f"y{i}", str(year), 1260.0 if i % 2 else 2520.0), (f"y{i}", str(year + pd.Timedelta(minutes=1)), 18.0)]
-    for i in range(3):  # single charges 10 x 18 (a year of one seat), and new one-seat monthly plans, pending
-        rows += [(f"s{i}", f"2016-0{2 + i}-10 09:00", 180.0), (f"n{i}", f"2016-04-1{i} 09:00", 18.0)]
+    for i in range(3):  # new one-seat monthly plans, pending, and single charges of 10 x 18 (a year of one seat)
+        rows.append((f"n{i}", f"2016-04-1{i} 09:00", 18.0))
+    rows += [(f"s{i}", f"2016-0{2 + i}-10 09:00", 180.0) for i in range(year_singles)]
     rows += [("a", "2016-04-17 12:40", 54.0), ("b", "2016-04-11 08:00", 72.0)]
     result = read(charges(*rows), as_of="2016-04-30 23:59:59")
     assert all(p.amount >= 6 * 18 for p in result.price_book.annual_seat)
     assert month_ends(result, "2016-04-30", "a") == {"2016-04": 54.0}
     assert month_ends(result, "2016-04-30", "b") == {"2016-04": 72.0}
+    # once its renewal came, each 18 is a monthly plan beside the year; a seat added a minute after a year, to the
+    # cent a seat's year (179.99 = 180 x the share left), is a proration still
+    later = rows + [(f"y{i}", str(pd.Timestamp(f"2016-05-2{i} 15:39")), 18.0) for i in range(4)]
+    assert [p.amount for p in read(charges(*later), as_of="2016-05-31 23:59:59").price_book.annual_seat] != [18.0]
+
+
+def test_a_flat_plans_month_and_year_leave_the_seat_year_the_prorations_teach():
+    """A review of a first fix (years bounded by 6 months of the best supported month single charges pair with a
+    year): a flat plan's 75 and 900, each paid by 3 customers, dropped the 180 that prorations on annual terms teach,
+    and annual terms of 720 became months. Pending 75s are no proration on a year here: 180 stands."""
+    log, _ = seat_company(monthly_customers=0)  # 720 annual terms and a seat added: 180 from prorations
+    rows = [(f"F{i}", f"2017-03-0{1 + i} 10:00", 900.0) for i in range(3)]
+    rows += [(f"P{i}", f"2017-05-2{i} 10:00", 75.0) for i in range(3)]
+    result = read(pd.concat([log, charges(*rows)]), as_of="2017-05-31 23:59:59")
+    assert [p.amount for p in result.price_book.annual_seat] == [180.0]
+    a0 = month_ends(result, "2017-05-31 23:59:59", "a0")  # 720 a year from 2017-01, a seat added later
+    assert min(a0.values()) == 60.0 and list(a0)[-1] == "2017-05"
 
 
 def test_no_annual_evidence_assumes_ten_or_twelve_months_for_seat_matches():
