@@ -92,12 +92,12 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
     monthly_cust, cust = codes[:len(ev.monthly_cust)], codes[len(ev.monthly_cust):]
     monthly = _seat_tiers(accepted(ev.monthly_value, monthly_cust, "last renewal of a monthly series / seats",
                                     amounts=ev.monthly_amount), ev.monthly_value, ev.monthly_amount, monthly_cust)
-    values, cust, from_prorations, annual_amount = _without_plans_bought_beside(ev, cust)
     if isinstance(rules.price_book, PriceList):  # as given; the log only says how often each is used
         book = configured_book(rules.price_book)
         book = replace(book, monthly_seat=_used(book.monthly_seat, ev.monthly_value, monthly_cust),
-                       annual_seat=_used(book.annual_seat, values, cust))
+                       annual_seat=_used(book.annual_seat, ev.annual_value, cust))
         return with_mix(book, ev)
+    values, cust, from_prorations, annual_amount = _without_plans_bought_beside(ev, cust)
     annual = accepted(values, cust, "", detail=from_prorations, amounts=annual_amount)
     no_seats = len(ev.first_seats) > 0 and bool(np.isnan(ev.first_seats).all())
     monthly_considered = len(ev.monthly_value)
@@ -129,7 +129,7 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
         # prices the book has no other way to know yet (exact seat matches)
         annual += lapsed_seat_prices(ev, monthly, annual)
     book = PriceBook(mode="learned", monthly_seat=tuple(monthly), annual_seat=tuple(annual),
-                     considered={"monthly seat price": monthly_considered, "annual seat price": len(values)})
+                     considered={"monthly seat price": monthly_considered, "annual seat price": len(ev.annual_value)})
     if no_seats:  # no seat counts at all: what amounts say
         book = amount_points(ev, book, rules.annual_min_amount)
     plans = monthly_plan_amounts(ev)
@@ -236,20 +236,22 @@ def _without_plans_bought_beside(ev: PriceEvidence, cust: np.ndarray
     """The annual evidence (values, customer codes, from prorations, amounts) without the prorations on annual terms
     that are likelier a monthly plan bought beside the year than a seat added to it: still pending (a pending charge
     may be a new plan's first month), made within the renewal tolerance of the term's start, at the very amount 3+
-    customers' monthly series start at (`monthly_plan_amounts`), and less than MIN_ANNUAL_MONTHS of the log's most
-    common monthly amount as a year's price (the anchor of the most monthly series: one seat's month, as
-    `lapses._lapsed_points` takes it). Four one-seat monthly plans of 18 bought a minute after a year (1,260) made 18
-    / 0.99999 the annual seat price of a young log without seat counts, and every multiple of 18 a year (a month end
-    12% under the truth). A seat added to a year within minutes, at a tier's year that is also a plan's month (144 =
-    8 x 18), still teaches the tier; so do plan amounts later in a term (108.00 = 162 x 2/3 left)."""
+    customers' monthly series start at (`monthly_plan_amounts`), and, as a year's price, no more than the log's most
+    common monthly amount (the anchor of the most monthly series, as `lapses._lapsed_points` takes it: a year costs
+    more than the month most plans renew at). Four one-seat monthly plans of 18 bought a minute after a year (1,260)
+    made 18 / 0.99999 the annual seat price of a young log without seat counts, and every multiple of 18 a year (a
+    month end 12% under the truth). A seat added to a year within minutes costs that seat's year to the cent, which
+    may be a plan's month too (180 = 12 x 15, 144 = 8 x 18): above the commonest month, it still teaches the price;
+    so do plan amounts later in a term (108.00 = 162 x 2/3 left). Before any series renews (a log's first month), no
+    amount is known to start plans and nothing is dropped."""
     beside = np.isfinite(ev.annual_beside_amount) & ev.annual_from_prorations
     if not beside.any() or not len(ev.anchor_amount):
         return ev.annual_value, cust, ev.annual_from_prorations, ev.annual_amount
     amounts, counts = np.unique(np.round(ev.anchor_amount, 2), return_counts=True)
-    least = MIN_ANNUAL_MONTHS * float(amounts[np.argmax(counts)]) * (1 - TOLERANCE)
+    commonest = float(amounts[np.argmax(counts)])
     plans = np.rint(np.asarray(monthly_plan_amounts(ev)) * 100).astype(np.int64)
     cents = np.rint(np.where(beside, ev.annual_beside_amount, 0.0) * 100).astype(np.int64)
-    keep = ~(beside & np.isin(cents, plans) & (ev.annual_value < least))
+    keep = ~(beside & np.isin(cents, plans) & (ev.annual_value <= commonest * (1 + TOLERANCE)))
     return ev.annual_value[keep], cust[keep], ev.annual_from_prorations[keep], ev.annual_amount[keep]
 
 

@@ -156,6 +156,26 @@ def test_a_flat_plans_month_and_year_leave_the_seat_year_the_prorations_teach():
     assert min(a0.values()) == 60.0 and list(a0)[-1] == "2017-05"
 
 
+def test_a_seat_added_minutes_after_a_year_still_teaches_its_price():
+    """A review of item 72: a seat added three minutes after a year costs that seat's year to the cent (180.00), which
+    is also the month of a plan 3+ customers renew (12 seats x 15), pending. It is no plan bought beside the year: a
+    year of 180 costs more than the month most plans renew at (a flat 49), and 180 stands; a single 540 is 3 seats'
+    year, not a month of 540."""
+    rows: list[tuple[str, str, float]] = []
+    for i in range(6):
+        rows += monthly(f"f{i}", f"2017-01-0{1 + i} 10:00", 49.0, 4)  # a flat plan, the commonest
+    for i in range(3):
+        rows += monthly(f"o{i}", f"2017-01-1{i} 10:00", 15.0, 4) + monthly(f"t{i}", f"2017-01-1{3 + i} 10:00", 180.0, 4)
+        year = pd.Timestamp(f"2017-05-1{i} 09:00")
+        end = year + pd.DateOffset(months=12)
+        at = year + pd.Timedelta(minutes=3)
+        rows += [(f"a{i}", str(year), 1260.0), (f"a{i}", str(at), round(180 * (end - at) / (end - year), 2))]
+    rows.append(("x", "2017-05-20 10:00", 540.0))
+    result = read(charges(*rows), as_of="2017-05-31 23:59:59")
+    assert [p.amount for p in result.price_book.annual_seat] == [180.0]
+    assert month_ends(result, "2017-05-31 23:59:59", "x") == {"2017-05": 45.0}
+
+
 def test_no_annual_evidence_assumes_ten_or_twelve_months_for_seat_matches():
     """With a monthly seat price and no annual evidence yet, seats x 10 or 12 months reads as annual, marked assumed."""
     log, counts = seat_company(annual_customers=0)
