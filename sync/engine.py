@@ -4,7 +4,7 @@ Both run the same pure functions of kpi.partition, and give the same tables cell
 
 - local: the log's customers in slices of about `slice_charges` charges (`kpi.partition.customer_slices`), read one
   after the other with the key fit and the price book of the whole log (`kpi.partition.run_slices`); with
-  `processes` > 1, by that many processes of this machine (`_in_processes`: each reads its share of the slices, the
+  `processes` > 1 (or "auto" on a log of millions of charges: 2), by that many processes of this machine (`_in_processes`: each reads its share of the slices, the
   price book is learned here from all their evidence and handed back, and their frames come back to be combined);
 - dask: each input file is read by a Dask task (the same validating reader; a glob gives one task per file, a URL
   is read through fsspec on the worker); the charges and customers are cut into `partitions` ranges of the sorted
@@ -57,7 +57,7 @@ from kpi.partition import (
 )
 from sync.errors import ConfigError
 from sync.logs import get_logger
-from sync.settings import EngineSection
+from sync.settings import AUTO_PROCESSES_FROM, EngineSection
 
 log = get_logger("engine")
 
@@ -68,11 +68,12 @@ R = TypeVar("R")
 class LocalEngine:
     """This machine: the log read in slices of its customers (`kpi.partition.customer_slices`, about `slice_charges`
     charges each; 0: the whole log at once) with one price book, in this process or in `processes` of them (0: one
-    per CPU; never more than there are slices)."""
+    per CPU; "auto": `auto_processes`; never more than there are slices)."""
 
     name = "local"
 
-    def __init__(self, slice_charges: int = EngineSection.slice_charges, processes: int = EngineSection.processes):
+    def __init__(self, slice_charges: int = EngineSection.slice_charges,
+                 processes: int | str = EngineSection.processes):
         self.slice_charges = slice_charges
         self.processes = processes
 
@@ -82,13 +83,24 @@ class LocalEngine:
     def per_customer(self, charges: pd.DataFrame, customers: pd.DataFrame, params: Params,
                      as_of: pd.Timestamp) -> PerCustomer:
         slices = customer_slices(charges, customers, self.slice_charges)
-        processes = min(self.processes or _cpus(), len(slices))
+        processes = min(auto_processes(len(charges), _cpus()) if self.processes == "auto" else
+                        int(self.processes) or _cpus(), len(slices))
         if len(slices) > 1:
             log.info("local: %d charges in %d slices of their customers, %d process%s", len(charges), len(slices),
                      processes, "" if processes == 1 else "es")
         done = _in_processes(slices, params, as_of, processes) if processes > 1 else run_slices(slices, params, as_of)
         give_back_memory()
         return done
+
+
+def auto_processes(charges: int, cpus: int) -> int:
+    """`processes = "auto"`: 2 for a log of AUTO_PROCESSES_FROM charges or more on a machine of 2+ CPUs, else 1.
+    Measured on 2 cores (benchmarks/results.md, stop 34; paired runs): at 3,001,983 charges 33.0 -> 29.8 s with all
+    processes together at 2,362 MiB against 2,430 in one; at 10M 110 -> 97 s, 6,775 against 6,953 MiB (the slice
+    processes end before the main process's own peak, in the tables and the sink). At 1M 2 processes are faster too
+    but hold 1,636 MiB together against 958 in one, past the 1.5 GB a million charges may take; more than 2 was not
+    measured, so "auto" takes 2 at most (`processes = 0` takes one per CPU)."""
+    return 2 if charges >= AUTO_PROCESSES_FROM and cpus >= 2 else 1
 
 
 def give_back_memory() -> None:

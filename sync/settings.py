@@ -172,6 +172,7 @@ class SegmentsSection:
 
 
 ENGINES = ("local", "dask")
+AUTO_PROCESSES_FROM = 3_000_000  # charges from which `processes = "auto"` reads the slices in 2 processes
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,9 @@ class EngineSection:
     partitions: int = 0  # dask: customer partitions (0: 2 per worker thread, at least 2)
     threads_per_worker: int = 1  # dask local cluster: threads per worker process
     slice_charges: int = 500_000  # local: read the log in slices of its customers of about this many charges (0: at once)
-    processes: int = 1  # local: processes that read the slices (0: one per CPU)
+    # local: processes that read the slices (0: one per CPU); "auto": 2 for a log of AUTO_PROCESSES_FROM charges or
+    # more on a machine of 2+ CPUs (faster at no cost in memory there: docs/scale.md), else 1
+    processes: int | Literal["auto"] = "auto"
 
 
 def check_engine(engine: EngineSection, where: str, dataset: str = "payments") -> EngineSection:
@@ -195,7 +198,7 @@ def check_engine(engine: EngineSection, where: str, dataset: str = "payments") -
     if engine.name not in ENGINES:
         raise ConfigError(f"{where}: engine.name = {engine.name!r}: expected one of {', '.join(ENGINES)}")
     for key in ("workers", "partitions", "slice_charges", "processes"):
-        if getattr(engine, key) < 0:
+        if getattr(engine, key) != "auto" and getattr(engine, key) < 0:
             raise ConfigError(f"{where}: engine.{key} = {getattr(engine, key)}: expected 0 or more")
     if engine.threads_per_worker < 1:
         raise ConfigError(f"{where}: engine.threads_per_worker = {engine.threads_per_worker}: expected 1 or more")
@@ -204,7 +207,7 @@ def check_engine(engine: EngineSection, where: str, dataset: str = "payments") -
             raise ConfigError(f"{where}: engine.workers and engine.scheduler apply to the dask engine only "
                               "(set engine.name = \"dask\", or --engine dask)")
         return engine
-    if engine.processes != 1:
+    if engine.processes not in (1, "auto"):
         raise ConfigError(f"{where}: engine.processes = {engine.processes} applies to the local engine only (the dask "
                           "engine's processes are its workers: engine.workers)")
     if engine.workers and engine.scheduler:

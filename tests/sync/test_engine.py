@@ -295,7 +295,7 @@ def test_local_engine_in_slices_gives_the_tables_of_one_reading_on_the_shared_lo
     assert_same_tables(tables(_with_slices(settings, 1000)), tables(_with_slices(settings, 0)))
 
 
-def _in_processes(settings: Settings, charges_per_slice: int, processes: int) -> PerCustomer:
+def _in_processes(settings: Settings, charges_per_slice: int, processes: int | str) -> PerCustomer:
     """The local engine with its slices read by `processes` processes: the frames and codes of one reading."""
     from sync.engine import LocalEngine
     from sync.run import load_dataset, resolve_as_of
@@ -312,6 +312,33 @@ def _in_processes(settings: Settings, charges_per_slice: int, processes: int) ->
 
 def test_slices_read_by_two_processes_give_the_frames_of_one_reading(tmp_path: Path) -> None:
     _in_processes(_generated(tmp_path, 300, 8, "seat12"), 400, 2)
+
+
+def test_auto_processes_reads_millions_of_charges_in_two_processes(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`processes = "auto"` (the default): 2 processes from AUTO_PROCESSES_FROM charges on 2+ CPUs (faster there at
+    no cost in memory, benchmarks/results.md stop 34), else 1; the same frames either way."""
+    from sync import engine
+    from sync.settings import AUTO_PROCESSES_FROM
+
+    assert engine.auto_processes(AUTO_PROCESSES_FROM - 1, 8) == 1
+    assert engine.auto_processes(AUTO_PROCESSES_FROM, 8) == 2 == engine.auto_processes(10 * AUTO_PROCESSES_FROM, 2)
+    assert engine.auto_processes(10 * AUTO_PROCESSES_FROM, 1) == 1
+    used: list[int] = []
+    real = engine._in_processes
+
+    def spy(slices, params, as_of, processes):  # type: ignore[no-untyped-def]
+        used.append(processes)
+        return real(slices, params, as_of, processes)
+
+    monkeypatch.setattr(engine, "_in_processes", spy)
+    monkeypatch.setattr(engine, "_cpus", lambda: 2)
+    settings = _generated(tmp_path, 300, 8, "seat12")
+    _in_processes(settings, 400, "auto")  # a small log: one process
+    assert used == []
+    monkeypatch.setattr(engine, "auto_processes", lambda charges, cpus: 2 if charges >= 100 and cpus >= 2 else 1)
+    _in_processes(settings, 400, "auto")
+    assert used == [2]
 
 
 def test_slices_read_by_processes_on_the_shared_log_give_its_tables() -> None:
@@ -531,6 +558,8 @@ def test_engine_settings_are_checked(tmp_path: Path) -> None:
     assert config("").engine == EngineSection()
     assert config('[engine]\nname = "dask"\nworkers = 2').engine.workers == 2
     assert config('[engine]\nprocesses = 0\nslice_charges = 0').engine.processes == 0
+    assert config("").engine.processes == "auto" == config('[engine]\nprocesses = "auto"').engine.processes
+    assert config('[engine]\nname = "dask"\nworkers = 2\nprocesses = "auto"').engine.processes == "auto"
     for bad, words in [('[engine]\nname = "spark"', "expected one of"),
                        ('[engine]\nname = "dask"', "needs engine.workers"),
                        ('[engine]\nname = "dask"\nworkers = 2\nscheduler = "tcp://h:8786"', "not both"),
@@ -538,6 +567,7 @@ def test_engine_settings_are_checked(tmp_path: Path) -> None:
                        ('[engine]\nname = "dask"\nscheduler = "h"', "expected an address"),
                        ('[engine]\nname = "dask"\nworkers = -1', "0 or more"),
                        ('[engine]\nprocesses = -1', "0 or more"),
+                       ('[engine]\nprocesses = "many"', "expected a whole number|expected one of 'auto'"),
                        ('[engine]\nslice_charges = -5', "0 or more"),
                        ('[engine]\nname = "dask"\nworkers = 2\nprocesses = 2', "local engine only"),
                        ('[engine]\ncores = 2', "unknown key engine.cores")]:
