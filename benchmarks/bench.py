@@ -1,7 +1,7 @@
 """End-to-end benchmark: payment logs of N charges through `kpi-sync now` on every sink, against pyarrow's parse floor.
 
 Usage:
-    python benchmarks/bench.py [N ...] [--sinks csv,xlsx,gsheet] [--runs R] [--engine single|dask] [--workers W]
+    python benchmarks/bench.py [N ...] [--sinks csv,xlsx,gsheet] [--runs R] [--engine single|local|dask] [--workers W]
                                [--seed S] [--cache DIR] [--data DIR] [--no-shared] [--markdown PATH]
 
 N (default 100000 1000000) is the number of charges wanted; the generator is asked for enough customers
@@ -181,7 +181,9 @@ def _env() -> dict[str, str]:
 
 def job_command(config: Path, sink: str, folder: Path, engine: str, workers: int, validate: bool) -> list[str]:
     """The child command of one job on one sink (the gsheet one runs this script against the fake)."""
-    extra = [] if engine == "single" else ["--engine", engine, "--workers", str(workers)]
+    # single: one process, whatever the default engine ("auto") would do with a log of millions of charges
+    extra = ["--processes", "1"] if engine == "single" else [] if engine == "local" else \
+        ["--engine", engine, "--workers", str(workers)]
     if sink == "gsheet":
         stats = folder / "sheets.json"
         return [sys.executable, str(Path(__file__).resolve()), "--sheets-job", str(config.resolve()), str(stats),
@@ -208,7 +210,7 @@ def run_job(command: list[str], folder: Path) -> tuple[float, float | None, floa
 
 
 def bench(data: Dataset, sink: str, runs: int, engine: str, workers: int, workdir: Path, validate: bool) -> Result:
-    label = engine if engine == "single" else f"{engine} x{workers}"
+    label = engine if engine in ("single", "local") else f"{engine} x{workers}"
     result = Result(data, sink, label)
     for i in range(runs):
         folder = workdir / f"run-{data.charges}-{sink}-{i}"
@@ -317,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="charges to generate (several: one dataset each)")
     parser.add_argument("--sinks", default="csv,xlsx,gsheet", help=f"comma-separated, from {', '.join(SINKS)}")
     parser.add_argument("--runs", type=int, default=3, help="runs per dataset and sink (median reported)")
-    parser.add_argument("--engine", default="single", help="single (one process) or dask (issue 13 item 4)")
+    parser.add_argument("--engine", default="single", help="single (one process), local (the default local engine: "
+                        "processes = \"auto\", 2 processes from 3M charges) or dask (issue 13 item 4)")
     parser.add_argument("--workers", type=int, default=1, help="workers for --engine dask")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--cache", metavar="DIR", help="keep generated datasets in DIR and reuse them")

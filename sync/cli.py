@@ -57,6 +57,22 @@ def _add_engine(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=_positive, metavar="N", help="dask: start a local cluster of N worker processes")
     p.add_argument("--scheduler", metavar="ADDRESS", help="dask: a running cluster's scheduler, e.g. tcp://host:8786")
     p.add_argument("--partitions", type=_positive, metavar="N", help="dask: customer partitions (default: 2 per thread)")
+    p.add_argument("--processes", type=_processes, metavar="N|auto",
+                   help="local: processes that read the log's slices (0: one per CPU; default: the config's, else auto: "
+                   "2 from 3,000,000 charges)")
+
+
+def _processes(text: str) -> int | str:
+    """`--processes`: a whole number of 0 or more, or auto, for argparse."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number or auto") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected 0 or more")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -79,7 +95,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     if flags and getattr(args, "engine", None) is None and settings.engine.name != "dask":
         raise ConfigError("--workers, --scheduler and --partitions apply to the dask engine: add --engine dask")
     return with_engine(settings, name=getattr(args, "engine", None), workers=getattr(args, "workers", None),
-                       scheduler=getattr(args, "scheduler", None), partitions=getattr(args, "partitions", None))
+                       scheduler=getattr(args, "scheduler", None), partitions=getattr(args, "partitions", None),
+                       processes=getattr(args, "processes", None))
 
 
 def _month(text: str) -> str:

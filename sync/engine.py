@@ -74,6 +74,8 @@ class LocalEngine:
 
     def __init__(self, slice_charges: int = EngineSection.slice_charges,
                  processes: int | str = EngineSection.processes):
+        if processes != "auto" and (isinstance(processes, bool) or not isinstance(processes, int) or processes < 0):
+            raise ValueError(f"processes = {processes!r}: expected a whole number, 0 or more, or 'auto'")
         self.slice_charges = slice_charges
         self.processes = processes
 
@@ -83,8 +85,8 @@ class LocalEngine:
     def per_customer(self, charges: pd.DataFrame, customers: pd.DataFrame, params: Params,
                      as_of: pd.Timestamp) -> PerCustomer:
         slices = customer_slices(charges, customers, self.slice_charges)
-        processes = min(auto_processes(len(charges), _cpus()) if self.processes == "auto" else
-                        int(self.processes) or _cpus(), len(slices))
+        wanted = auto_processes(len(charges), _cpus()) if isinstance(self.processes, str) else self.processes or _cpus()
+        processes = min(wanted, len(slices))
         if len(slices) > 1:
             log.info("local: %d charges in %d slices of their customers, %d process%s", len(charges), len(slices),
                      processes, "" if processes == 1 else "es")
@@ -96,7 +98,7 @@ class LocalEngine:
 def auto_processes(charges: int, cpus: int) -> int:
     """`processes = "auto"`: 2 for a log of AUTO_PROCESSES_FROM charges or more on a machine of 2+ CPUs, else 1.
     Measured on 2 cores (benchmarks/results.md, stop 34; paired runs): at 3,001,983 charges 33.0 -> 29.8 s with all
-    processes together at 2,362 MiB against 2,430 in one; at 10M 110 -> 97 s, 6,775 against 6,953 MiB (the slice
+    processes together at about the memory of one (2,362 MiB against 2,430); at 10M 122 -> 108 s, 6,643 against 6,971 MiB (the slice
     processes end before the main process's own peak, in the tables and the sink). At 1M 2 processes are faster too
     but hold 1,636 MiB together against 958 in one, past the 1.5 GB a million charges may take; more than 2 was not
     measured, so "auto" takes 2 at most (`processes = 0` takes one per CPU)."""
@@ -123,11 +125,34 @@ _LIBC = _glibc()
 
 
 def _cpus() -> int:
-    """The CPUs this process may run on (its affinity, which a container's limits set), else the machine's."""
+    """The CPUs this process may use: its affinity (a cpuset), else the machine's, and no more than a CPU quota of its
+    cgroup allows (Docker's --cpus, a Kubernetes CPU limit: these leave the affinity at every CPU of the host)."""
     try:
-        return len(os.sched_getaffinity(0)) or 1
+        cpus = len(os.sched_getaffinity(0)) or 1
     except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        cpus = os.cpu_count() or 1
+    quota = _cpu_quota()
+    return max(1, min(cpus, int(quota))) if quota else cpus
+
+
+def _cpu_quota(root: str = "/sys/fs/cgroup") -> float | None:
+    """The CPUs a cgroup quota allows this process (quota / period), None when none is set or none can be read:
+    cgroup v2's cpu.max ("max 100000", or "150000 100000" for 1.5 CPUs), else v1's cpu.cfs_quota_us (-1: none)
+    and cpu.cfs_period_us."""
+    try:
+        with open(os.path.join(root, "cpu.max"), encoding="ascii") as fh:
+            quota, period = fh.read().split()[:2]
+        return None if quota == "max" else float(quota) / float(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        with open(os.path.join(root, "cpu", "cpu.cfs_quota_us"), encoding="ascii") as fh:
+            quota_us = float(fh.read().strip())
+        with open(os.path.join(root, "cpu", "cpu.cfs_period_us"), encoding="ascii") as fh:
+            period_us = float(fh.read().strip())
+        return quota_us / period_us if quota_us > 0 and period_us > 0 else None
+    except (OSError, ValueError):
+        return None
 
 
 def _in_processes(slices: list[tuple[pd.DataFrame, pd.DataFrame]], params: Params, as_of: pd.Timestamp,

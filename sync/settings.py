@@ -189,7 +189,7 @@ class EngineSection:
     threads_per_worker: int = 1  # dask local cluster: threads per worker process
     slice_charges: int = 500_000  # local: read the log in slices of its customers of about this many charges (0: at once)
     # local: processes that read the slices (0: one per CPU); "auto": 2 for a log of AUTO_PROCESSES_FROM charges or
-    # more on a machine of 2+ CPUs (faster at no cost in memory there: docs/scale.md), else 1
+    # more on a machine of 2+ CPUs (faster there, in about the memory of one: docs/scale.md), else 1
     processes: int | Literal["auto"] = "auto"
 
 
@@ -226,12 +226,15 @@ def check_engine(engine: EngineSection, where: str, dataset: str = "payments") -
 
 
 def with_engine(settings: Settings, *, name: str | None = None, workers: int | None = None,
-                scheduler: str | None = None, partitions: int | None = None) -> Settings:
+                scheduler: str | None = None, partitions: int | None = None,
+                processes: int | str | None = None) -> Settings:
     """The settings with the engine given on the command line (each flag given overrides the config's)."""
-    if name is None and workers is None and scheduler is None and partitions is None:
+    if name is None and workers is None and scheduler is None and partitions is None and processes is None:
         return settings
     current = settings.engine
     changes: dict[str, Any] = {}
+    if processes is not None:
+        changes["processes"] = processes
     if name is not None:
         changes["name"] = name
     if workers is not None:
@@ -350,6 +353,7 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     if origin in (types.UnionType, typing.Union):
         members = [a for a in typing.get_args(tp) if a is not type(None)]
         errors: list[str] = []
+        in_order: list[str] = []
         for a in members:
             try:
                 return _coerce(value, a, where)
@@ -357,6 +361,12 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
                 # the member of the value's own shape (a table or list for tuples) says what is wrong best
                 shaped = (typing.get_origin(a) is tuple) == isinstance(value, dict | list)
                 errors.insert(0 if shaped else len(errors), str(exc))
+                in_order.append(str(exc))
+        if not isinstance(value, dict | list) and all(typing.get_origin(a) is not tuple for a in members):
+            # scalars only (a whole number or 'auto'): every member's expectation, joined
+            wants = [e.split(": expected ", 1)[1].removeprefix("one of ") for e in in_order if ": expected " in e]
+            if len(wants) == len(in_order):
+                raise ConfigError(f"{where} = {value!r}: expected {' or '.join(wants)}")
         raise ConfigError(errors[0])
     if origin is tuple:
         args = typing.get_args(tp)

@@ -316,8 +316,9 @@ def test_slices_read_by_two_processes_give_the_frames_of_one_reading(tmp_path: P
 
 def test_auto_processes_reads_millions_of_charges_in_two_processes(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """`processes = "auto"` (the default): 2 processes from AUTO_PROCESSES_FROM charges on 2+ CPUs (faster there at
-    no cost in memory, benchmarks/results.md stop 34), else 1; the same frames either way."""
+    """`processes = "auto"` (the default): 2 processes from AUTO_PROCESSES_FROM charges on 2+ CPUs (faster there in
+    about the memory of one, benchmarks/results.md stop 34), else 1; never more than there are slices; the same frames
+    either way. The engine asks with the log's charges and the CPUs it may use."""
     from sync import engine
     from sync.settings import AUTO_PROCESSES_FROM
 
@@ -325,20 +326,59 @@ def test_auto_processes_reads_millions_of_charges_in_two_processes(tmp_path: Pat
     assert engine.auto_processes(AUTO_PROCESSES_FROM, 8) == 2 == engine.auto_processes(10 * AUTO_PROCESSES_FROM, 2)
     assert engine.auto_processes(10 * AUTO_PROCESSES_FROM, 1) == 1
     used: list[int] = []
-    real = engine._in_processes
+    asked: list[tuple[int, int]] = []
+    real_in_processes = engine._in_processes
 
     def spy(slices, params, as_of, processes):  # type: ignore[no-untyped-def]
         used.append(processes)
-        return real(slices, params, as_of, processes)
+        return real_in_processes(slices, params, as_of, processes)
+
+    def auto(charges: int, cpus: int) -> int:  # the threshold at 1,000 charges instead of millions
+        asked.append((charges, cpus))
+        return 2 if charges >= 1000 and cpus >= 2 else 1
 
     monkeypatch.setattr(engine, "_in_processes", spy)
     monkeypatch.setattr(engine, "_cpus", lambda: 2)
     settings = _generated(tmp_path, 300, 8, "seat12")
-    _in_processes(settings, 400, "auto")  # a small log: one process
+    _in_processes(settings, 400, "auto")  # the real threshold: a small log stays in one process
     assert used == []
-    monkeypatch.setattr(engine, "auto_processes", lambda charges, cpus: 2 if charges >= 100 and cpus >= 2 else 1)
+    monkeypatch.setattr(engine, "auto_processes", auto)
     _in_processes(settings, 400, "auto")
+    assert used == [2] and asked[-1][1] == 2
+    from sync.run import load_dataset
+    loaded = load_dataset(settings, STARTED)
+    assert loaded.charges is not None and asked[-1][0] == len(loaded.charges) > 1000
+    monkeypatch.setattr(engine, "_cpus", lambda: 1)  # one CPU: one process
+    _in_processes(settings, 400, "auto")
+    assert used == [2] and asked[-1][1] == 1
+    monkeypatch.setattr(engine, "_cpus", lambda: 2)
+    _in_processes(settings, 0, "auto")  # the whole log in one slice: one process, whatever "auto" says
     assert used == [2]
+    with pytest.raises(ValueError, match="expected a whole number, 0 or more, or 'auto'"):
+        engine.LocalEngine(400, "3")
+
+
+def test_cpus_counts_a_cgroup_cpu_quota(tmp_path: Path) -> None:
+    """A container's CPU quota (Docker --cpus, a Kubernetes limit) leaves the affinity at every CPU of the host: the
+    engine reads the quota, cgroup v2 or v1, so that "auto" and `processes = 0` do not start more processes than it
+    allows."""
+    from sync import engine
+
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    (v2 / "cpu.max").write_text("150000 100000\n")
+    assert engine._cpu_quota(str(v2)) == 1.5
+    (v2 / "cpu.max").write_text("max 100000\n")
+    assert engine._cpu_quota(str(v2)) is None
+    v1 = tmp_path / "v1"
+    (v1 / "cpu").mkdir(parents=True)
+    (v1 / "cpu" / "cpu.cfs_quota_us").write_text("100000\n")
+    (v1 / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert engine._cpu_quota(str(v1)) == 1.0
+    (v1 / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
+    assert engine._cpu_quota(str(v1)) is None
+    assert engine._cpu_quota(str(tmp_path / "none")) is None
+    assert engine._cpus() >= 1
 
 
 def test_slices_read_by_processes_on_the_shared_log_give_its_tables() -> None:
@@ -567,7 +607,8 @@ def test_engine_settings_are_checked(tmp_path: Path) -> None:
                        ('[engine]\nname = "dask"\nscheduler = "h"', "expected an address"),
                        ('[engine]\nname = "dask"\nworkers = -1', "0 or more"),
                        ('[engine]\nprocesses = -1', "0 or more"),
-                       ('[engine]\nprocesses = "many"', "expected a whole number|expected one of 'auto'"),
+                       ('[engine]\nprocesses = "many"', "processes = 'many': expected a whole number or 'auto'"),
+                       ('[engine]\nprocesses = 2.5', "processes = 2.5: expected a whole number or 'auto'"),
                        ('[engine]\nslice_charges = -5', "0 or more"),
                        ('[engine]\nname = "dask"\nworkers = 2\nprocesses = 2', "local engine only"),
                        ('[engine]\ncores = 2', "unknown key engine.cores")]:
@@ -590,3 +631,11 @@ def test_cli_engine_flags(tmp_path: Path, capsys: pytest.CaptureFixture) -> None
     assert "add --engine dask" in capsys.readouterr().err
     assert main(["now", "--config", str(cfg), "--engine", "dask", "--workers", "0", "--dry-run"]) == 2
     assert "expected 1 or more" in capsys.readouterr().err
+    # --processes: the local engine's processes (a whole number, 0: one per CPU, or auto), over the config's
+    assert main(["now", "--config", str(cfg), "--processes", "many", "--dry-run"]) == 2
+    assert "'many': expected a whole number or auto" in capsys.readouterr().err
+    assert main(["now", "--config", str(cfg), "--processes", "-1", "--dry-run"]) == 2
+    assert "expected 0 or more" in capsys.readouterr().err
+    settings = load_settings(cfg, {})
+    assert with_engine(settings, processes=1).engine.processes == 1
+    assert with_engine(settings, processes="auto").engine.processes == "auto"
