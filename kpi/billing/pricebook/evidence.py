@@ -66,6 +66,12 @@ class PriceEvidence:
     # (NaN otherwise: later, settled, or an annual charge): it may be a monthly plan bought beside the year
     annual_beside_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
+    def commonest_month(self) -> float:
+        """The amount, to the cent, that the most monthly series start at (the smallest on a tie): one seat's month, as
+        the rules of a log without seat counts take it (call only with anchors)."""
+        amounts, counts = np.unique(np.round(self.anchor_amount, 2), return_counts=True)
+        return float(amounts[np.argmax(counts)])
+
     @classmethod
     def concat(cls, parts: list[PriceEvidence]) -> PriceEvidence:
         """The evidence of all these sets of customers together (no customer is in two of them)."""

@@ -147,8 +147,7 @@ def _lapsed_points(ev: PriceEvidence, book: PriceBook, annual_min: float) -> lis
     already, and an amount of annual_min_amount or more is annual anyway: neither is listed."""
     if not len(ev.anchor_amount):
         return []
-    amounts, counts = np.unique(np.round(ev.anchor_amount, 2), return_counts=True)
-    base = float(amounts[np.argmax(counts)])
+    base = ev.commonest_month()
     k = np.rint(ev.lapsed_amount / base)
     ok = np.isfinite(ev.lapsed_amount) & (ev.lapsed_amount >= MIN_ANNUAL_MONTHS * base * (1 - TOLERANCE)) & \
         (ev.lapsed_amount < annual_min) & close(ev.lapsed_amount, k * base)  # k months of the base: seats' years
@@ -214,8 +213,7 @@ def _candidates(ev: PriceEvidence, book: PriceBook, annual_min: float) -> tuple[
         return None
     prices = [m.amount for m in book.monthly_seat]
     if not prices:  # none learned yet: the most common monthly amount, one seat's month
-        amounts, counts = np.unique(np.round(ev.anchor_amount, 2), return_counts=True)
-        prices = [float(amounts[np.argmax(counts)])]
+        prices = [ev.commonest_month()]
     least = MIN_ANNUAL_MONTHS * min(prices) * (1 - TOLERANCE)
     lapsed, anchors = ev.lapsed_amount, ev.anchor_amount
     seats_lapsed = _months_of_seats(lapsed, prices)
@@ -372,8 +370,7 @@ def _flat_plans(ev: PriceEvidence, book: PriceBook, plans: tuple[float, ...]) ->
     else:
         prices = [m.amount for m in book.monthly_seat]
         if not prices:
-            amounts, counts = np.unique(np.round(ev.anchor_amount, 2), return_counts=True)
-            prices = [float(amounts[np.argmax(counts)])]
+            prices = [ev.commonest_month()]
     return [p for p in plans if not whole_multiple(np.full(len(prices), p), np.asarray(prices, dtype="float64")).any()]
 
 

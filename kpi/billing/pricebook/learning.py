@@ -247,8 +247,7 @@ def _without_plans_bought_beside(ev: PriceEvidence, cust: np.ndarray
     beside = np.isfinite(ev.annual_beside_amount) & ev.annual_from_prorations
     if not beside.any() or not len(ev.anchor_amount):
         return ev.annual_value, cust, ev.annual_from_prorations, ev.annual_amount
-    amounts, counts = np.unique(np.round(ev.anchor_amount, 2), return_counts=True)
-    commonest = float(amounts[np.argmax(counts)])
+    commonest = ev.commonest_month()
     plans = np.rint(np.asarray(monthly_plan_amounts(ev)) * 100).astype(np.int64)
     cents = np.rint(np.where(beside, ev.annual_beside_amount, 0.0) * 100).astype(np.int64)
     keep = ~(beside & np.isin(cents, plans) & (ev.annual_value <= commonest * (1 + TOLERANCE)))
