@@ -64,25 +64,23 @@ def _add_engine(p: argparse.ArgumentParser) -> None:
 
 def _processes(text: str) -> int | str:
     """`--processes`: a whole number of 0 or more, or auto, for argparse."""
-    if text == "auto":
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number or auto") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected 0 or more")
-    return value
+    return text if text == "auto" else _whole(text, 0, ": expected a whole number or auto")
 
 
 def _positive(text: str) -> int:
     """A whole number of 1 or more for argparse."""
+    return _whole(text, 1, " is not a whole number")
+
+
+def _whole(text: str, least: int, not_whole: str) -> int:
+    """`text` as a whole number of `least` or more, else an argparse error (`not_whole`: the words after the text when
+    it is no whole number)."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected 1 or more")
+        raise argparse.ArgumentTypeError(f"{text!r}{not_whole}") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected {least} or more")
     return value
 
 
