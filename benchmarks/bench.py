@@ -11,7 +11,9 @@ files there and reuses them; `--data DIR` benchmarks an existing invoices.json +
 Per N and sink, each job runs R times (default 3; min / median / max reported) in its own process under
 /usr/bin/time -v when present (else a small wrapper reading RUSAGE_CHILDREN), in a fresh folder (its own
 run lock and guard state: a first run):
-- csv:    `python -m sync now --config <cfg> --sink csv:<dir>`
+- csv:    `python -m sync now --config <cfg> --sink csv:<dir>` (with `--engine single`, the default, plus
+          `--processes 1`: one process at any size; `--engine local` runs the default local engine, 2 processes
+          from 3M charges, and its peak RSS is then the largest process's, not their sum: see benchmarks/ab.py)
 - xlsx:   `python -m sync now --config <cfg> --sink xlsx:<file>`
 - gsheet: the same job with `--sink gsheet:<id>` against tests/fakes/sheets.py (the HTTP-level fake of the
           Sheets API, with a generated service-account key), in this script's `--sheets-job` mode. It also

@@ -16,6 +16,7 @@ Peak RSS is the process's own (ru_maxrss), so it covers the fake's copy of the w
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import pickle
 import resource
 import sys
@@ -34,6 +35,9 @@ def tables_for(config: str, cache: str | None) -> list:
     from sync.settings import load_settings
 
     settings = load_settings(config)
+    # one process: the peak RSS reported is this process's (RUSAGE_SELF), which sees nothing of the slice processes
+    # `processes = "auto"` starts from 3M charges
+    settings = dataclasses.replace(settings, engine=dataclasses.replace(settings.engine, processes=1))
     ctx = prepare_context(settings, as_of=None, started_at=pd.Timestamp.now(tz="UTC"), destination="bench",
                           history=[], hr_data=lambda: (None, ()))
     tables, _ = compute_tables(ctx)

@@ -136,23 +136,31 @@ def _cpus() -> int:
 
 
 def _cpu_quota(root: str = "/sys/fs/cgroup") -> float | None:
-    """The CPUs a cgroup quota allows this process (quota / period), None when none is set or none can be read:
-    cgroup v2's cpu.max ("max 100000", or "150000 100000" for 1.5 CPUs), else v1's cpu.cfs_quota_us (-1: none)
-    and cpu.cfs_period_us."""
+    """The CPUs a CPU quota of the cgroup mounted at `root` allows (quota / period: a container's own cgroup, as Docker
+    and Kubernetes mount it), None when none is set or none can be read: cgroup v2's cpu.max ("max 100000", or
+    "150000 100000" for 1.5 CPUs), else v1's cpu.cfs_quota_us (-1: none) and cpu.cfs_period_us, under cpu/ or
+    cpu,cpuacct/. A quota set on a parent cgroup, or a systemd CPUQuota= seen from the host, is not read."""
     try:
         with open(os.path.join(root, "cpu.max"), encoding="ascii") as fh:
             quota, period = fh.read().split()[:2]
-        return None if quota == "max" else float(quota) / float(period)
+        return None if quota == "max" else _share(float(quota), float(period))
     except (OSError, ValueError):
         pass
-    try:
-        with open(os.path.join(root, "cpu", "cpu.cfs_quota_us"), encoding="ascii") as fh:
-            quota_us = float(fh.read().strip())
-        with open(os.path.join(root, "cpu", "cpu.cfs_period_us"), encoding="ascii") as fh:
-            period_us = float(fh.read().strip())
-        return quota_us / period_us if quota_us > 0 and period_us > 0 else None
-    except (OSError, ValueError):
-        return None
+    for v1 in ("cpu", "cpu,cpuacct"):
+        try:
+            with open(os.path.join(root, v1, "cpu.cfs_quota_us"), encoding="ascii") as fh:
+                quota_us = float(fh.read().strip())
+            with open(os.path.join(root, v1, "cpu.cfs_period_us"), encoding="ascii") as fh:
+                period_us = float(fh.read().strip())
+            return _share(quota_us, period_us)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def _share(quota: float, period: float) -> float | None:
+    """quota / period, None unless both are positive (-1: no quota)."""
+    return quota / period if quota > 0 and period > 0 else None
 
 
 def _in_processes(slices: list[tuple[pd.DataFrame, pd.DataFrame]], params: Params, as_of: pd.Timestamp,

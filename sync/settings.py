@@ -227,13 +227,15 @@ def check_engine(engine: EngineSection, where: str, dataset: str = "payments") -
 
 def with_engine(settings: Settings, *, name: str | None = None, workers: int | None = None,
                 scheduler: str | None = None, partitions: int | None = None,
-                processes: int | str | None = None) -> Settings:
+                processes: int | Literal["auto"] | None = None) -> Settings:
     """The settings with the engine given on the command line (each flag given overrides the config's)."""
     if name is None and workers is None and scheduler is None and partitions is None and processes is None:
         return settings
     current = settings.engine
     changes: dict[str, Any] = {}
     if processes is not None:
+        if processes != "auto" and (isinstance(processes, bool) or not isinstance(processes, int)):
+            raise ConfigError(f"command line: engine.processes = {processes!r}: expected a whole number or 'auto'")
         changes["processes"] = processes
     if name is not None:
         changes["name"] = name
@@ -364,7 +366,8 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
                 in_order.append(str(exc))
         if not isinstance(value, dict | list) and all(typing.get_origin(a) is not tuple for a in members):
             # scalars only (a whole number or 'auto'): every member's expectation, joined
-            wants = [e.split(": expected ", 1)[1].removeprefix("one of ") for e in in_order if ": expected " in e]
+            prefix = f"{where} = {value!r}: expected "
+            wants = [e.removeprefix(prefix).removeprefix("one of ") for e in in_order if e.startswith(prefix)]
             if len(wants) == len(in_order):
                 raise ConfigError(f"{where} = {value!r}: expected {' or '.join(wants)}")
         raise ConfigError(errors[0])

@@ -378,6 +378,13 @@ def test_cpus_counts_a_cgroup_cpu_quota(tmp_path: Path) -> None:
     (v1 / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
     assert engine._cpu_quota(str(v1)) is None
     assert engine._cpu_quota(str(tmp_path / "none")) is None
+    (v2 / "cpu.max").write_text("100000 0\n")  # no period: no quota, not a crash of every run
+    assert engine._cpu_quota(str(v2)) is None
+    v1b = tmp_path / "v1b"
+    (v1b / "cpu,cpuacct").mkdir(parents=True)  # v1 hosts with no cpu/ link
+    (v1b / "cpu,cpuacct" / "cpu.cfs_quota_us").write_text("50000\n")
+    (v1b / "cpu,cpuacct" / "cpu.cfs_period_us").write_text("100000\n")
+    assert engine._cpu_quota(str(v1b)) == 0.5
     assert engine._cpus() >= 1
 
 
@@ -609,6 +616,8 @@ def test_engine_settings_are_checked(tmp_path: Path) -> None:
                        ('[engine]\nprocesses = -1', "0 or more"),
                        ('[engine]\nprocesses = "many"', "processes = 'many': expected a whole number or 'auto'"),
                        ('[engine]\nprocesses = 2.5', "processes = 2.5: expected a whole number or 'auto'"),
+                       ('[engine]\nprocesses = "x: expected y"', r"processes = 'x: expected y': expected a whole number "
+                        r"or 'auto'$"),
                        ('[engine]\nslice_charges = -5', "0 or more"),
                        ('[engine]\nname = "dask"\nworkers = 2\nprocesses = 2', "local engine only"),
                        ('[engine]\ncores = 2', "unknown key engine.cores")]:
@@ -639,3 +648,5 @@ def test_cli_engine_flags(tmp_path: Path, capsys: pytest.CaptureFixture) -> None
     settings = load_settings(cfg, {})
     assert with_engine(settings, processes=1).engine.processes == 1
     assert with_engine(settings, processes="auto").engine.processes == "auto"
+    with pytest.raises(ConfigError, match="expected a whole number or 'auto'"):
+        with_engine(settings, processes="many")  # type: ignore[arg-type]
