@@ -197,6 +197,8 @@ def check_engine(engine: EngineSection, where: str, dataset: str = "payments") -
     """The engine settings, or a ConfigError saying what is wrong with them (`where`: the config file or the flags)."""
     if engine.name not in ENGINES:
         raise ConfigError(f"{where}: engine.name = {engine.name!r}: expected one of {', '.join(ENGINES)}")
+    if engine.processes != "auto" and (isinstance(engine.processes, bool) or not isinstance(engine.processes, int)):
+        raise ConfigError(f"{where}: engine.processes = {engine.processes!r}: expected a whole number or 'auto'")
     for key in ("workers", "partitions", "slice_charges", "processes"):
         if getattr(engine, key) != "auto" and getattr(engine, key) < 0:
             raise ConfigError(f"{where}: engine.{key} = {getattr(engine, key)}: expected 0 or more")
@@ -234,8 +236,6 @@ def with_engine(settings: Settings, *, name: str | None = None, workers: int | N
     current = settings.engine
     changes: dict[str, Any] = {}
     if processes is not None:
-        if processes != "auto" and (isinstance(processes, bool) or not isinstance(processes, int)):
-            raise ConfigError(f"command line: engine.processes = {processes!r}: expected a whole number or 'auto'")
         changes["processes"] = processes
     if name is not None:
         changes["name"] = name

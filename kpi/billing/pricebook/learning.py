@@ -97,7 +97,8 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
         book = replace(book, monthly_seat=_used(book.monthly_seat, ev.monthly_value, monthly_cust),
                        annual_seat=_used(book.annual_seat, ev.annual_value, cust))
         return with_mix(book, ev)
-    values, cust, from_prorations, annual_amount = _without_plans_bought_beside(ev, cust)
+    plans = monthly_plan_amounts(ev)
+    values, cust, from_prorations, annual_amount = _without_plans_bought_beside(ev, cust, plans)
     annual = accepted(values, cust, "", detail=from_prorations, amounts=annual_amount)
     no_seats = len(ev.first_seats) > 0 and bool(np.isnan(ev.first_seats).all())
     monthly_considered = len(ev.monthly_value)
@@ -132,7 +133,6 @@ def book_from_evidence(evidence: PriceEvidence, rules: BillingRules) -> PriceBoo
                      considered={"monthly seat price": monthly_considered, "annual seat price": len(ev.annual_value)})
     if no_seats:  # no seat counts at all: what amounts say
         book = amount_points(ev, book, rules.annual_min_amount)
-    plans = monthly_plan_amounts(ev)
     book = lapsed_plan_points(ev, book, plans, rules.annual_min_amount)
     if no_seats:  # ... and what lapsed, beside the points those taught
         book = lapse_years(ev, book, rules.annual_min_amount)
@@ -231,12 +231,12 @@ def _prorated_monthly(ev: PriceEvidence, annual: list[Price]) -> list[Price]:
     return out
 
 
-def _without_plans_bought_beside(ev: PriceEvidence, cust: np.ndarray
+def _without_plans_bought_beside(ev: PriceEvidence, cust: np.ndarray, plans: tuple[float, ...]
                                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The annual evidence (values, customer codes, from prorations, amounts) without the prorations on annual terms
     that are likelier a monthly plan bought beside the year than a seat added to it: still pending (a pending charge
     may be a new plan's first month), made within the renewal tolerance of the term's start, at the very amount 3+
-    customers' monthly series start at (`monthly_plan_amounts`), and, as a year's price, no more than the log's most
+    customers' monthly series start at (`plans`: `monthly_plan_amounts`), and, as a year's price, no more than the log's most
     common monthly amount (the anchor of the most monthly series, as `lapses._lapsed_points` takes it: a year costs
     more than the month most plans renew at). Four one-seat monthly plans of 18 bought a minute after a year (1,260)
     made 18 / 0.99999 the annual seat price of a young log without seat counts, and every multiple of 18 a year (a
@@ -248,9 +248,9 @@ def _without_plans_bought_beside(ev: PriceEvidence, cust: np.ndarray
     if not beside.any() or not len(ev.anchor_amount):
         return ev.annual_value, cust, ev.annual_from_prorations, ev.annual_amount
     commonest = ev.commonest_month()
-    plans = np.rint(np.asarray(monthly_plan_amounts(ev)) * 100).astype(np.int64)
+    plan_cents = np.rint(np.asarray(plans) * 100).astype(np.int64)
     cents = np.rint(np.where(beside, ev.annual_beside_amount, 0.0) * 100).astype(np.int64)
-    keep = ~(beside & np.isin(cents, plans) & (ev.annual_value <= commonest * (1 + TOLERANCE)))
+    keep = ~(beside & np.isin(cents, plan_cents) & (ev.annual_value <= commonest * (1 + TOLERANCE)))
     return ev.annual_value[keep], cust[keep], ev.annual_from_prorations[keep], ev.annual_amount[keep]
 
 
