@@ -8,6 +8,7 @@ Secrets come only from the environment (see `Secrets`), never from the TOML file
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import tomllib
 import types
@@ -364,6 +365,9 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
                 shaped = (typing.get_origin(a) is tuple) == isinstance(value, dict | list)
                 errors.insert(0 if shaped else len(errors), str(exc))
                 in_order.append(str(exc))
+        hint = _UNION_HINTS.get(where.rpartition(": ")[2])  # where: "<config file>: section.key"
+        if hint and not isinstance(value, dict):  # a value of no member's shape: what the setting takes
+            raise ConfigError(f"{where} = {value!r}: {hint}")
         if not isinstance(value, dict | list) and all(typing.get_origin(a) is not tuple for a in members):
             # scalars only (a whole number or 'auto'): every member's expectation, joined
             prefix = f"{where} = {value!r}: expected "
@@ -471,23 +475,27 @@ def build_params(sections: Mapping[str, Any], timezone: str, economics_keys: fro
 
 
 PRICE_LIST_KEYS = ("monthly_seat", "annual_seat", "annual_points")
+_PRICE_BOOK_WANTS = ('expected "auto", "off" or a table of prices such as '
+                     '{ monthly_seat = [18.0], annual_seat = [180.0] }')
+# Settings of several shapes whose members' own errors would not say what the setting takes (metrics.md 2b writes
+# price_book = ["auto"]: its "expected a table of key = value" offered neither "auto" nor "off").
+_UNION_HINTS = {"billing.price_book": _PRICE_BOOK_WANTS}
 
 
 def _price_book(value: str | tuple[tuple[str, tuple[float, ...]], ...]) -> Literal["auto", "off"] | PriceList:
-    """billing.price_book -> "auto", "off" or the configured PriceList (every key known, every price > 0)."""
+    """billing.price_book -> "auto", "off" or the configured PriceList (every key known, every price > 0 and finite)."""
     if isinstance(value, str):
         if value not in ("auto", "off"):
-            raise ConfigError(f"billing.price_book = {value!r}: expected \"auto\", \"off\" or a table of prices "
-                              "such as { monthly_seat = [18.0], annual_seat = [180.0] }")
+            raise ConfigError(f"billing.price_book = {value!r}: {_PRICE_BOOK_WANTS}")
         return "auto" if value == "auto" else "off"
     prices = dict(value)
     unknown = sorted(set(prices) - set(PRICE_LIST_KEYS))
     if unknown:
         raise ConfigError(f"billing.price_book.{unknown[0]}: unknown key (known: {', '.join(PRICE_LIST_KEYS)})")
     for key, listed in prices.items():
-        bad = [p for p in listed if not p > 0]
+        bad = [p for p in listed if not (p > 0 and math.isfinite(p))]
         if bad:
-            raise ConfigError(f"billing.price_book.{key} = {list(listed)}: prices must be > 0")
+            raise ConfigError(f"billing.price_book.{key} = {list(listed)}: prices must be > 0 and finite")
     if not any(prices.values()):
         raise ConfigError("billing.price_book: the table lists no price (use \"off\" for no price book)")
     return PriceList(**{k: tuple(prices.get(k, ())) for k in PRICE_LIST_KEYS})

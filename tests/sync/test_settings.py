@@ -117,6 +117,10 @@ def test_unlisted_tiers_setting(tmp_path: Path) -> None:
         ("[billing]\nprice_book = { monthly = [18] }\n", "billing.price_book.monthly: unknown key"),
         ("[billing]\nprice_book = { annual_seat = ['x'] }\n", r"billing.price_book.annual_seat\[0\] = 'x': expected a number"),
         ("[billing]\nprice_book = { annual_seat = [0] }\n", "prices must be > 0"),
+        ("[billing]\nprice_book = { monthly_seat = [inf] }\n", r"billing.price_book.monthly_seat = \[inf\]: prices must be "
+         "> 0 and finite"),
+        ("[billing]\nprice_book = [\"auto\"]\n", r"billing.price_book = \['auto'\]: expected \"auto\", \"off\" or a table"),
+        ("[billing]\nprice_book = 5\n", r"billing.price_book = 5: expected \"auto\", \"off\" or a table"),
         ("[billing]\nprice_book = {}\n", "the table lists no price"),
     ],
 )
