@@ -85,10 +85,17 @@ def proration_fit(prices: tuple[Price, ...], implied: np.ndarray) -> np.ndarray:
     smallest whole number of seats k (1 .. MAX_SEATS_ADDED) for which implied = k x one of `prices`, within
     PRORATION_TOLERANCE of one seat's price (not of k seats': with several tiers, k x some tier is near most
     amounts); 0 where no price fits."""
+    return proration_fit_price(prices, implied)[0]
+
+
+def proration_fit_price(prices: tuple[Price, ...], implied: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`proration_fit`'s k and the price of `prices` it fits (the first listed at that k; NaN where none fits): what a
+    Billing reason cites (180.00 of the book, not the 180.03 a charge over its share of a year implies)."""
     best = np.zeros(len(implied), dtype=np.int64)
+    price = np.full(len(implied), np.nan)
     implied = np.where(np.isfinite(implied) & (implied > 0), implied, 0.0)
     for p in prices:
         k = seats_in(implied, p.amount)
-        ok = (k >= 1) & (k <= MAX_SEATS_ADDED)
-        best = np.where(ok & ((best == 0) | (k < best)), k, best)
-    return best
+        better = (k >= 1) & (k <= MAX_SEATS_ADDED) & ((best == 0) | (k < best))
+        best, price = np.where(better, k, best), np.where(better, p.amount, price)
+    return best, price

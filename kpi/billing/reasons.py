@@ -206,6 +206,16 @@ def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amou
     return f"{amount:.2f} is an annual price point ({source(price)})"
 
 
+def _annual_seat_sources(book: PriceBook, prices: np.ndarray) -> np.ndarray:
+    """Per price: " (the annual seat price learned from ...)" where it is one of the book's annual seat prices (what the
+    reading rests on), "" where it is not (a year's own price its prorations show, items 61 and 71, said so by the
+    reason itself)."""
+    listed = {p.amount for p in book.annual_seat}
+    distinct, at = np.unique(prices, return_inverse=True)
+    said = [f" (the annual seat price {book.source_of(v)})" if v in listed else "" for v in distinct.tolist()]
+    return np.array(said, dtype=object)[at.reshape(-1)]
+
+
 def _join(*parts: np.ndarray | str) -> np.ndarray:
     """Texts joined row by row: arrays (one text per row, all of one length; at least one) and words (the same in
     every row)."""
@@ -449,11 +459,12 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     rows = rule(spans.annual & (follower_charge >= 0))
     if len(rows):
         k = terms.follower_k[charge[rows]].astype(np.int64)
+        seat_price = terms.follower_price[charge[rows]].astype("float64")
         text[rows] = _join("single charge of ", money[rows], f" < annual_min_amount {minimum}, followed on ",
                            follower_at[rows], " UTC by ", _formatted(log.amount[follower_charge[rows]], ".2f"), " = ",
-                           _formatted(k, "g"), " seat", _plural_s(k), " x ",
-                           _formatted(terms.follower_price[charge[rows]].astype("float64"), ".2f"),
-                           " a year x the share of its year left: a proration on an annual term")
+                           _formatted(k, "g"), " seat", _plural_s(k), " x ", _formatted(seat_price, ".2f"),
+                           " a year", _annual_seat_sources(book, seat_price), " x the share of its year left: a "
+                           "proration on an annual term")
     rows = rule(spans.annual)
     text[rows] = _join("single charge of ", money[rows], f" < annual_min_amount {minimum}, followed within a year by "
                        "smaller charges that renew nothing (smallest ", _formatted(follower[charge[rows]], ".2f"),

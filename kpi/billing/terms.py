@@ -73,6 +73,7 @@ from kpi.billing.prices import (
     MIN_ANNUAL_MONTHS,
     MIN_MONTH_SHARE,
     proration_fit,
+    proration_fit_price,
     same_amount,
     seats_in,
     upgrade_fit,
@@ -164,8 +165,8 @@ def _annual_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBook
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each charge u[i] (sorted by customer and time; u[i+1 : hi[i]] are its later charges within a year): the
     first of its next FOLLOWERS_LOOKED_AT charges that is an annual proration of it (k seats x an annual price x the
-    share of its year left, better explained so than as a monthly proration of its month), with k and that price
-    (-1, 0, NaN where none)."""
+    share of its year left, better explained so than as a monthly proration of its month), with k and that price of
+    the book (-1, 0, NaN where none)."""
     charge = np.full(len(u), -1, dtype=np.int64)
     seats = np.zeros(len(u), dtype=np.int64)
     price = np.full(len(u), np.nan)
@@ -180,14 +181,14 @@ def _annual_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBook
         f = u[np.minimum(j, len(u) - 1)]
         share_a = (year_end - log.t[f]) / (year_end - log.t[u])
         implied = log.amount[f] / np.where(share_a > 0, share_a, np.inf)
-        k_a = proration_fit(book.annual_seat, implied)
+        k_a, p_a = proration_fit_price(book.annual_seat, implied)
         in_month = log.t[f] < month_end
         share_m = np.where(in_month, (month_end - log.t[f]) / (month_end - log.t[u]), 1.0)
         k_m = np.where(in_month, proration_fit(book.monthly_seat, log.amount[f] / np.maximum(share_m, 1e-12)), 0)
         # the same amount again later is a purchase again, not a proration: that one costs the full price at once only
         same = same_amount(log.amount[f], log.amount[u])
         hit = ok & (k_a > 0) & ~((k_m > 0) & (k_m <= k_a)) & ~(same & (log.t[f] - log.t[u] > DAY_NS)) & a_year
-        charge[hit], seats[hit], price[hit] = f[hit], k_a[hit], (implied / np.maximum(k_a, 1))[hit]
+        charge[hit], seats[hit], price[hit] = f[hit], k_a[hit], p_a[hit]
     return charge, seats, price
 
 

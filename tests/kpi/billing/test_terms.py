@@ -373,9 +373,21 @@ def test_seats_added_minutes_after_a_purchase_at_the_annual_price_make_it_annual
     result = read(log, "2016-02-15 00:00:00", rules=BOOK, seat_counts=seats(c=7))
     row = rows_of(result, "c").iloc[0]
     assert row["kind"] == "annual term" and row["prorations"] == 4
-    assert "followed on 2016-02-05 20:40 UTC by 180.00 = 1 seat x 180.00 a year x the share of its year left" in \
-        row["reason"]
+    assert "followed on 2016-02-05 20:40 UTC by 180.00 = 1 seat x 180.00 a year (the annual seat price configured) x " \
+        "the share of its year left" in row["reason"]
     assert abs(month_ends(result, "2016-02-15 00:00:00", "c")["2016-02"] - (42 + 60)) < 0.2  # 42 + 4 seats x ~15
+
+
+def test_an_annual_proration_cites_the_book_price_it_fits_not_the_price_its_share_implies():
+    """394628 on the shared log: 156.00, then 180.00 81 minutes later (180.00 / 0.99985 of the year left = 180.03 a
+    seat). The reason cites the book's 180.00 and what it rests on, never a 180.03 no price book holds."""
+    log = charges(("c", "2016-12-12 11:16:48", 156.0), ("c", "2016-12-12 12:38:17", 180.0))
+    result = read(log, "2017-10-17 10:53:42", rules=BOOK, seat_counts=seats(c=2))
+    row = rows_of(result, "c").iloc[0]
+    assert row["interval"] == "annual"
+    assert "by 180.00 = 1 seat x 180.00 a year (the annual seat price configured) x the share of its year left: a " \
+        "proration on an annual term" in row["reason"]
+    assert "180.03" not in row["reason"]
 
 
 TIERS = BillingRules(price_book=PriceList(monthly_seat=(18.0, 14.4), annual_seat=(180.0, 144.0)))
