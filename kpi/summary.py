@@ -121,7 +121,8 @@ def revenue_retention_row(mm: pd.DataFrame, quarters: pd.DataFrame | None, month
         parts.append(
             f"over the 12 months to the end of {label}, the {plural(int(start['customers']), 'customer')} paying at "
             f"the end of {month_label(before)} ({money(float(start['mrr']), currency)} of MRR) kept {pct(float(grr))} "
-            f"of it counting only what they lost (GRR) and pay {pct(float(nrr))} of it now, expansion included (NRR)")
+            f"of it counting only what they lost (GRR) and paid {pct(float(nrr))} of it at the end of {label}, expansion "
+            "included (NRR)")
         value = Figure(float(nrr), "percent", prefix="NRR ")
     else:
         parts.append(f"NRR and GRR over 12 months need paying customers 12 months before {label}, and the data "
@@ -321,7 +322,9 @@ def guess_row(customer_months_: pd.DataFrame, guessed: pd.DataFrame, month: pd.T
     now_ = cm.loc[cm["month"] == month].set_index("customer_id")["mrr"].reindex(prev.index).fillna(0)
     gone = now_.index[now_.to_numpy() == 0]
     churn = pd.DataFrame({"customer_id": gone, "mrr_prev": to_cents(prev.loc[gone]) / 100})
+    # in whole cents like the churn it is a part of: the Value is the sentence's "x of y" to the cent
     g_before = guessed.loc[(g_month == before).to_numpy()].set_index("customer_id")["mrr"]
+    g_before = pd.Series(to_cents(g_before) / 100, index=g_before.index)
     from_guess = np.minimum(g_before.reindex(churn["customer_id"]).fillna(0).to_numpy(), churn["mrr_prev"].to_numpy())
     churned = float(churn["mrr_prev"].sum())
     label = month_label(month)

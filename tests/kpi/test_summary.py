@@ -144,6 +144,9 @@ def test_shared_log_summary_sentences():
     assert frame["Sentence"].str.contains(r"\d").all()
     assert frame.set_index("Topic").loc["Guesses", "Sentence"].startswith("In 2017-09, ")
     assert "84 customers" in frame.set_index("Topic").loc["Segments", "Sentence"]
+    # NRR is the end of the last complete month's, not as_of's ("now" said so of 2017-09 in a reading of 2017-10-17)
+    assert "and paid 45.5% of it at the end of 2017-09, expansion included (NRR)" in \
+        frame.set_index("Topic").loc["Revenue retention", "Sentence"]
     for sentence in frame["Sentence"]:
         print(sentence)
 
@@ -180,6 +183,23 @@ def test_guess_row_names_the_share_of_churn_and_mrr_resting_on_single_charges():
     assert sentence.startswith("In 2024-03, 40.0% of the churned MRR (40.00 EUR of 100.00 EUR; 1 of 2 churned "
                                "customers) came from intervals guessed from a single charge, and so does 13.0% of "
                                "MRR on 2024-04-15 (15.00 EUR)")
+
+
+def test_guess_row_value_is_its_sentence_to_the_cent():
+    """A guessed month of 10.006 that churns: the churn is 10.01 to the cent, and so is its guessed part: the Value is
+    exactly 100% (it was 10.006 / 10.01 = 0.9996 beside a sentence saying 10.01 of 10.01)."""
+    from kpi.mrr import customer_months
+    from kpi.summary import guess_row, guessed_mrr
+
+    schedule = pd.DataFrame([{"customer_id": "b", "start": pd.Timestamp("2024-02-05", tz="UTC"),
+                              "end": pd.Timestamp("2024-03-05", tz="UTC"), "mrr": 10.006, "source": "x",
+                              "ref": "b:term-1"}])
+    billing = pd.DataFrame({"ref": ["b:term-1"], "guessed": [True]})
+    cm = customer_months(schedule, MID_APRIL, "UTC")
+    guessed = guessed_mrr(schedule, billing, MID_APRIL, "UTC")
+    value, sentence = tuple(guess_row(cm, guessed, pd.Timestamp("2024-03-01"), MID_APRIL, "UTC", "EUR").values())[1:]
+    assert value.value == 1.0
+    assert sentence.startswith("In 2024-03, 100.0% of the churned MRR (10.01 EUR of 10.01 EUR; 1 of 1 churned customer)")
 
 
 def test_verdicts_on_default_inputs_say_so_and_where_to_set_them():
