@@ -126,7 +126,7 @@ def build_context(settings: Settings, loaded: Loaded, as_of: pd.Timestamp, run: 
     one_shots = None
     per_customer = None
     if settings.dataset.kind == "payments":
-        from kpi.partition import charges_by
+        from kpi.partition import charges_by, customers_by
 
         assert loaded.charges is not None
         charges = charges_by(loaded.charges, as_of)
@@ -139,6 +139,9 @@ def build_context(settings: Settings, loaded: Loaded, as_of: pd.Timestamp, run: 
         assert loaded.contracts is not None
         schedule, one_shots = schedule_from_contracts(loaded.contracts, params.timezone)
         charges = None
+    customers = loaded.customers
+    if charges is not None and charges is not loaded.charges:  # a reading as of a day before some charges
+        customers = customers_by(customers, loaded.charges, charges)
     started = (schedule["start"] <= as_of).to_numpy()
     if not started.all():  # else no copy of a schedule of millions of pieces
         schedule = schedule.loc[started].reset_index(drop=True)
@@ -150,7 +153,7 @@ def build_context(settings: Settings, loaded: Loaded, as_of: pd.Timestamp, run: 
         as_of=as_of,
         params=params,
         schedule=schedule,
-        customers=loaded.customers,
+        customers=customers,
         issues=loaded.issues if loaded.issues is not None else empty_issues(),
         run=run,
         charges=charges,

@@ -200,3 +200,21 @@ def test_shared_log_segments_and_core_users_add_up_to_the_mrr_tab_to_the_cent():
     core = core_users(ctx.profile).set_index("Group")
     assert round(float(core.loc["Core users", "MRR"] + core.loc["Everyone else", "MRR"]), 2) == total
     assert round(float(core.loc["All customers", "MRR"]), 2) == total
+
+
+def test_customers_by_a_day_leave_out_those_whose_charges_all_come_later():
+    """customers_by: a customer whose every charge is after the day is no customer yet; one with an earlier charge, or
+    with no charge at all, stays. The same with ids coded as categories (the reader's) and as plain text."""
+    from kpi.partition import customers_by
+
+    customers = pd.DataFrame({"customer_id": ["1", "2", "3", "4"], "seats": [1.0, 2.0, 3.0, 4.0]})
+    for coded in (False, True):
+        charges = pd.DataFrame({"customer_id": ["1", "2", "2", "3"],
+                                "paid_at": pd.to_datetime(["2024-01-05", "2024-01-10", "2024-03-01", "2024-03-02"],
+                                                          utc=True)})
+        if coded:
+            charges["customer_id"] = charges["customer_id"].astype("category")
+        paid = charges.loc[charges["paid_at"] <= pd.Timestamp("2024-01-31", tz="UTC")]
+        kept = customers_by(customers, charges, paid)
+        assert kept["customer_id"].tolist() == ["1", "2", "4"], coded
+        assert kept["seats"].tolist() == [1.0, 2.0, 4.0]

@@ -115,3 +115,19 @@ def test_a_month_end_run_does_not_churn_a_customer_who_just_paid(tmp_path: Path)
     customers = {r["Customer"]: r for r in read(out, "customers.csv")}
     assert customers["203362"]["Status"] == "active"
     assert customers["203362"]["Last month"] == "2016-12"
+
+
+@needs_shared
+def test_a_reading_as_of_a_past_day_counts_only_the_customers_of_then(tmp_path: Path) -> None:
+    """As of 2016-08-31 the shared log had 15 paying customers: the 535 whose first charge came later are no customers
+    of that reading (they made its "top quarter by lifetime revenue" 15 customers and "2.7% of all")."""
+    out = tmp_path / "csv"
+    assert main(["now", "--config", str(ROOT / "config" / "shared-payments-log.toml"), "--sink", f"csv:{out}",
+                 "--as-of", "2016-08-31"]) == 0
+    customers = read(out, "customers.csv")
+    assert len(customers) == 15 and all(r["Status"] == "active" for r in customers)
+    core = {r["Group"]: r for r in read(out, "core_users.csv")}
+    assert core["All customers"]["Customers"] == "15" and core["Core users"]["Customers"] == "4"
+    summary = {r["Topic"]: r["Sentence"] for r in read(out, "summary.csv")}
+    assert "(4 customers, 26.7% of all," in summary["Core users"]
+    assert "43.6% of MRR from 20.0% of customers." in summary["Segments"]
