@@ -74,7 +74,7 @@ METHODS: dict[str, str] = {
 }
 # reading order of the contract Summary; topics not listed (from kpi.summary) keep their order after these
 ORDER = (
-    "Customers", "MRR", "MRR trend", "MRR movements", "Churn", "Churn per quarter", "Revenue retention",
+    "Customers", "MRR", "MRR trend", "MRR movements", "Data quality", "Churn", "Churn per quarter", "Revenue retention",
     "Solutions per customer", "Projects deployed", "Solutions per project", "Sectors", "Unit economics",
 )
 

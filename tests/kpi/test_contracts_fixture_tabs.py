@@ -289,7 +289,8 @@ def test_summary_sentences_carry_the_hand_computed_numbers(tables: dict[str, Tab
     frame = tables["Summary"].frame
     # the portfolio rows (and Unit economics, in place of LTV:CAC and CAC payback when no spend is configured) are
     # pinned in tests/kpi/test_portfolio_summary.py
-    assert frame["Topic"].tolist() == ["Customers", "MRR", "MRR trend", "MRR movements", "Churn", "Churn per quarter",
+    assert frame["Topic"].tolist() == ["Customers", "MRR", "MRR trend", "MRR movements", "Data quality", "Churn",
+                                       "Churn per quarter",
                                        "Revenue retention", "Solutions per customer", "Projects deployed",
                                        "Solutions per project", "Sectors", "Unit economics", "Cohort retention"]
     # MRR 2600 from 5 customers, +400 (400 / 2200 = 18.2%) from 2200 at the end of May
@@ -302,6 +303,9 @@ def test_summary_sentences_carry_the_hand_computed_numbers(tables: dict[str, Tab
         "MRR movements": ("+400.00 EUR", ["2024-06", "+400.00 EUR", "new 150.00 EUR (1 new customer)", "expansion 0.00 EUR",
                                        "reactivation 250.00 EUR (1 customer back)", "contraction 0.00 EUR",
                                        "churned 0.00 EUR (0 customers lost)"]),
+        # the fixture's three bad lines (an end before its start, customer Z9 twice), dropped: said beside MRR
+        "Data quality": ("3 lines dropped", ["3 input lines were dropped as bad", "(2 lines of contracts.json, 1 line of "
+                               "projects.json)"]),
         "Churn": ("0.0%", ["2024-06", "logo churn was 0.0%", "0 of 3 customers", "gross MRR churn was 0.0%",
                            "net MRR churn -11.4%"]),
         # Q2 from the customers at the end of March (A 1200, B 500, C 300): B gone, C +400 -> NRR 1900 / 2000

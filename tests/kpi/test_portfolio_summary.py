@@ -67,9 +67,9 @@ def test_fixture_topics_in_reading_order(fixture: dict[str, tuple[str, str]]) ->
     """The portfolio rows sit among the rows every kind of data has; no spend is configured, so LTV:CAC and CAC
     payback give way to one Unit economics row."""
     assert list(fixture) == [
-        "Customers", "MRR", "MRR trend", "MRR movements", "Churn", "Churn per quarter", "Revenue retention",
-        "Solutions per customer", "Projects deployed", "Solutions per project", "Sectors", "Unit economics",
-        "Cohort retention",
+        "Customers", "MRR", "MRR trend", "MRR movements", "Data quality", "Churn", "Churn per quarter",
+        "Revenue retention", "Solutions per customer", "Projects deployed", "Solutions per project", "Sectors",
+        "Unit economics", "Cohort retention",
     ]
 
 

@@ -214,6 +214,30 @@ def test_bad_share_is_configurable(tmp_path: Path) -> None:
     assert run(config, tmp_path / "out") == 0
 
 
+def test_lines_dropped_as_bad_are_said_in_the_summary(tmp_path: Path) -> None:
+    """Two bad lines under the bad-share limit: dropped, the run publishes, and the Summary says, beside MRR, that its
+    figures leave out 2 lines of invoices.json (one charge missing moves MRR: the reader must not have to open the Data
+    quality tab to learn it). A clean log has no such row."""
+    invoices = good_invoices(n_customers=10, months=5)
+    invoices.insert(3, "not json")
+    invoices.insert(7, {"customerId": 2, "amountPaid": "ten", "timestampPaid": BASE})
+    config = make_config(tmp_path, invoices, good_customers(10), extra="[quality]\nmax_bad_share = 0.05\n")
+    out = tmp_path / "out"
+    assert run(config, out) == 0
+    with (out / "summary.csv").open(encoding="utf-8") as handle:
+        rows = {r["Topic"]: r for r in csv.DictReader(handle)}
+    assert list(rows)[:3] == ["MRR", "MRR movements", "Data quality"]
+    assert rows["Data quality"]["Value"] == "2"
+    assert rows["Data quality"]["Sentence"] == (
+        "2 input lines were dropped as bad and are left out of every figure here (2 lines of invoices.json); the Data "
+        "quality tab names each one's file, line, field and reason.")
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    assert run(make_config(clean, good_invoices(10), good_customers(10)), clean / "out") == 0
+    with (clean / "out" / "summary.csv").open(encoding="utf-8") as handle:
+        assert "Data quality" not in {r["Topic"] for r in csv.DictReader(handle)}
+
+
 def test_field_renames(tmp_path: Path) -> None:
     """[sources.fields] maps our names to the file's names."""
     invoices = [{"cid": r["customerId"], "paid": r["amountPaid"], "ts": r["timestampPaid"]} for r in good_invoices()]
