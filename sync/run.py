@@ -211,11 +211,22 @@ def check_invariants(ctx: Context) -> None:
 
 
 def default_sink_uri(settings: Settings) -> str:
+    """The config's [output] sink; else the spreadsheet when both it and the Google credentials are set; else the
+    local workbook when neither is. One without the other is a ConfigError: a worker whose credentials were forgotten
+    would otherwise publish to a local file every hour, exit 0, and leave the sheet its readers open as it was."""
     if settings.output.sink:
         return settings.output.sink
     spreadsheet = settings.secrets.get("KPI_SYNC_SPREADSHEET_ID") or _publish_spreadsheet_id(settings)
     if spreadsheet and settings.google_configured:
         return f"gsheet:{spreadsheet}"
+    if spreadsheet:
+        raise ConfigError("a spreadsheet to publish to is set (KPI_SYNC_SPREADSHEET_ID or [publish] spreadsheet_id) "
+                          "but no Google credentials: set GOOGLE_SERVICE_ACCOUNT_JSON or GOOGLE_SERVICE_ACCOUNT_FILE "
+                          "(docs/google-sheets.md), or give --sink xlsx:PATH to publish locally")
+    if settings.google_configured:
+        raise ConfigError("Google credentials are set (GOOGLE_SERVICE_ACCOUNT_JSON or GOOGLE_SERVICE_ACCOUNT_FILE) but "
+                          "no spreadsheet to publish to: set KPI_SYNC_SPREADSHEET_ID or [publish] spreadsheet_id "
+                          "(docs/google-sheets.md), or give --sink xlsx:PATH to publish locally")
     return DEFAULT_LOCAL_SINK
 
 

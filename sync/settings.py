@@ -86,7 +86,9 @@ class QualitySection:
 
 @dataclass(frozen=True)
 class OutputSection:
-    sink: str = ""  # empty: gsheet when Google is configured, else xlsx:out/kpis.xlsx
+    # empty: gsheet when Google is configured, else xlsx:out/kpis.xlsx (of the current folder); an xlsx: or csv: path
+    # given here is relative to the config file's folder, as every path of the file
+    sink: str = field(default="", metadata={"sink": True})
     currency: str = "EUR"
     # CSV text starting with = + - @ (a formula to a spreadsheet) gets a leading ' (OWASP); false: raw text
     csv_neutralize_formulas: bool = True
@@ -422,8 +424,19 @@ def _section(cls: type, raw: Any, name: str, base: Path, source: str) -> Any:
         coerced = _coerce(value, hints[key], f"{source}: {name}.{key}")
         if known[key].metadata.get("path") and coerced and not is_url(coerced):
             coerced = str((base / coerced).resolve())
+        if known[key].metadata.get("sink") and coerced:
+            coerced = _sink_beside(coerced, base)
         values[key] = coerced
     return cls(**values)
+
+
+def _sink_beside(uri: str, base: Path) -> str:
+    """A configured xlsx:PATH or csv:DIR with its relative path resolved against the config file's folder (a worker
+    started from another folder publishes where the config says, beside the guard's state); other sinks as given."""
+    kind, sep, target = uri.partition(":")
+    if sep and kind in ("xlsx", "csv") and target and not Path(target).expanduser().is_absolute():
+        return f"{kind}:{(base / target).resolve()}"
+    return uri
 
 
 def _check_timezone(tz: str, where: str) -> str:

@@ -208,7 +208,9 @@ def run_worker(
 ) -> int:
     """Run the job once at start, then on the schedule, until SIGTERM/SIGINT (or `stop`). Returns 0."""
     if job is None:
-        from sync.run import run_once
+        from sync.run import default_sink_uri, run_once
+
+        sink_uri = sink_uri or default_sink_uri(settings)  # a sink configured by halves fails at start, not every hour
 
         def job(gate: StopGate) -> Any:
             return run_once(settings, sink_uri=sink_uri, gate=gate)

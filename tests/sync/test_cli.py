@@ -13,6 +13,7 @@ import pytest
 
 from sync import __version__
 from sync.cli import build_parser, main
+from sync.errors import ConfigError
 from sync.settings import load_settings
 from tests.sync.test_loading import BASE, good_customers, good_invoices, make_config, write_lines
 
@@ -92,6 +93,55 @@ def test_default_sink_is_local_without_google(tmp_path: Path) -> None:
     assert default_sink_uri(load_settings(config, {})) == "xlsx:out/kpis.xlsx"
     env = {"GOOGLE_SERVICE_ACCOUNT_FILE": "/k.json", "KPI_SYNC_SPREADSHEET_ID": "abc123"}
     assert default_sink_uri(load_settings(config, env)) == "gsheet:abc123"
+
+
+@pytest.mark.parametrize("env, words", [
+    ({"KPI_SYNC_SPREADSHEET_ID": "abc123"}, "a spreadsheet to publish to is set (KPI_SYNC_SPREADSHEET_ID or [publish] "
+                                            "spreadsheet_id) but no Google credentials: set GOOGLE_SERVICE_ACCOUNT_JSON"),
+    ({"GOOGLE_SERVICE_ACCOUNT_JSON": "{}"}, "Google credentials are set (GOOGLE_SERVICE_ACCOUNT_JSON or "
+                                           "GOOGLE_SERVICE_ACCOUNT_FILE) but no spreadsheet to publish to"),
+])
+def test_google_configured_by_halves_is_an_error_not_a_local_file(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                                    monkeypatch: pytest.MonkeyPatch, env: dict,
+                                                                    words: str) -> None:
+    """A spreadsheet id without credentials (or credentials without an id) fails before any work, naming what is
+    missing: it published to a local out/kpis.xlsx and exited 0 (a worker would do so every hour, and the sheet its
+    readers open would never change). The worker fails at start, not at each run. --sink still publishes locally."""
+    from sync.worker import run_worker
+
+    config = make_config(tmp_path, good_invoices(), good_customers())
+    for name in ("KPI_SYNC_SPREADSHEET_ID", "GOOGLE_SERVICE_ACCOUNT_JSON", "GOOGLE_SERVICE_ACCOUNT_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    assert main(["now", "--config", str(config)]) == 1
+    assert words in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(ConfigError, match="or give --sink xlsx:PATH to publish locally"):
+        run_worker(load_settings(config, env), install_signals=False)
+    assert main(["now", "--config", str(config), "--sink", f"xlsx:{tmp_path / 'local.xlsx'}"]) == 0
+
+
+def test_a_sink_in_the_config_is_relative_to_its_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """[output] sink = "xlsx:out/k.xlsx" is the config folder's out/k.xlsx whatever the current folder (README: relative
+    paths are relative to the config file's folder); an absolute one and a gsheet: one are as given."""
+    from sync.run import default_sink_uri
+
+    config = make_config(tmp_path, good_invoices(), good_customers())
+    text = config.read_text(encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    for sink, expected in (("xlsx:out/k.xlsx", f"xlsx:{tmp_path / 'out' / 'k.xlsx'}"),
+                           ("csv:folder", f"csv:{tmp_path / 'folder'}"),
+                           (f"xlsx:{elsewhere / 'a.xlsx'}", f"xlsx:{elsewhere / 'a.xlsx'}"),
+                           ("gsheet:abc123", "gsheet:abc123")):
+        config.write_text(f'{text}\n[output]\nsink = "{sink}"\n', encoding="utf-8")
+        assert default_sink_uri(load_settings(config, {})) == expected
+    config.write_text(f'{text}\n[output]\nsink = "xlsx:out/k.xlsx"\n', encoding="utf-8")
+    assert main(["now", "--config", str(config)]) == 0
+    assert (tmp_path / "out" / "k.xlsx").is_file() and not (elsewhere / "out").exists()
 
 
 def test_python_dash_m_sync_is_the_cli(tmp_path: Path) -> None:
