@@ -10,9 +10,8 @@ Payment-only topics (core users, segments) are left out when the data has no att
 
 from __future__ import annotations
 
-from pathlib import PurePath
-
 import math
+from pathlib import PurePath
 
 import numpy as np
 import pandas as pd
