@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from sync import __version__
-from sync.errors import ConfigError, SyncError
+from sync.errors import ConfigError, SyncError, UsageError
 from sync.logs import LOG_FORMATS, Redactor, format_exception, get_logger, setup_logging
 
 if TYPE_CHECKING:
@@ -91,10 +91,15 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings(args.config, _environ())
     flags = any(getattr(args, k, None) is not None for k in ("workers", "scheduler", "partitions"))
     if flags and getattr(args, "engine", None) is None and settings.engine.name != "dask":
-        raise ConfigError("--workers, --scheduler and --partitions apply to the dask engine: add --engine dask")
-    return with_engine(settings, name=getattr(args, "engine", None), workers=getattr(args, "workers", None),
-                       scheduler=getattr(args, "scheduler", None), partitions=getattr(args, "partitions", None),
-                       processes=getattr(args, "processes", None))
+        raise UsageError("--workers, --scheduler and --partitions apply to the dask engine: add --engine dask")
+    try:
+        return with_engine(settings, name=getattr(args, "engine", None), workers=getattr(args, "workers", None),
+                           scheduler=getattr(args, "scheduler", None), partitions=getattr(args, "partitions", None),
+                           processes=getattr(args, "processes", None))
+    except UsageError:
+        raise
+    except ConfigError as exc:  # the flags given do not go together (with the config's engine): bad usage, exit 2
+        raise UsageError(str(exc)) from None
 
 
 def _month(text: str) -> str:

@@ -6,8 +6,8 @@ Both run the same pure functions of kpi.partition, and give the same tables cell
   after the other with the key fit and the price book of the whole log (`kpi.partition.run_slices`); with
   `processes` > 1 (or "auto" on a log of millions of charges: 2), by that many processes of this machine (`_in_processes`: each reads its share of the slices, the
   price book is learned here from all their evidence and handed back, and their frames come back to be combined);
-- dask: each input file is read by a Dask task (the same validating reader; a glob gives one task per file, a URL
-  is read through fsspec on the worker); the charges and customers are cut into `partitions` ranges of the sorted
+- dask: the files of a glob (or several URLs) are read by a Dask task each (the same validating reader; a URL is read
+  through fsspec on the worker; a single file is read here, as the local engine reads it); the charges and customers are cut into `partitions` ranges of the sorted
   customer ids, about even in charges (`customer_slices`), and scattered to the workers; each partition computes its extent, then its first reading and its
   price-book evidence (kept on its worker); the driver learns the one price book and the key fit of the whole log
   from them and hands both to every partition, which finishes its reading and its per-customer frames; the driver
@@ -55,7 +55,7 @@ from kpi.partition import (
     shared_keys,
     start,
 )
-from sync.errors import ConfigError
+from sync.errors import ConfigError, SyncError
 from sync.logs import get_logger
 from sync.settings import AUTO_PROCESSES_FROM, EngineSection
 
@@ -373,7 +373,11 @@ class DaskEngine:
         """fn over items, one task each on the workers (results in order; a task's exception is raised here)."""
         if len(items) <= 1:  # one file: no task to spread (read here, as the local engine does)
             return [fn(item) for item in items]
-        return list(self.client.gather(self.client.map(fn, list(items), pure=False)))
+        done = self.client.gather(self.client.map(_Explained(fn), list(items), pure=False))
+        for result in done:
+            if isinstance(result, _Failed):
+                raise result.error
+        return list(done)
 
     def per_customer(self, charges: pd.DataFrame, customers: pd.DataFrame, params: Params,
                      as_of: pd.Timestamp) -> PerCustomer:
@@ -424,6 +428,7 @@ def open_engine(engine: EngineSection) -> Iterator[Engine]:
         chatty.setLevel(max(level, logging.WARNING))
         stack.callback(chatty.setLevel, level)
         if engine.scheduler:
+            _check_scheduler(engine.scheduler)
             try:
                 client = stack.enter_context(Client(engine.scheduler, timeout="20s"))
             except (OSError, TimeoutError) as exc:
@@ -436,6 +441,50 @@ def open_engine(engine: EngineSection) -> Iterator[Engine]:
             client = stack.enter_context(Client(cluster))
         threads = sum(client.nthreads().values()) or 1
         yield DaskEngine(client, default_partitions(engine, threads))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Failed:
+    """A task's SyncError, returned as its value: raised on the driver as the one-line error it is."""
+
+    error: SyncError
+
+
+@dataclasses.dataclass(frozen=True)
+class _Explained:
+    """fn as a task that returns the SyncError it raises (a bad input file: file, line, field) instead of raising it:
+    a task that raises is logged by its worker as "Compute Failed" with a multi-line traceback, on stderr and outside
+    --log-format json, before the driver reports the same error in one line."""
+
+    fn: Callable[[Any], Any]
+
+    def __call__(self, item: Any) -> Any:
+        try:
+            return self.fn(item)
+        except SyncError as exc:
+            return _Failed(exc)
+
+
+def _check_scheduler(address: str, seconds: float = 20.0) -> None:
+    """A ConfigError unless a Dask scheduler completes distributed's handshake at `address` within `seconds`:
+    distributed's own connect waits for the handshake without a deadline (a web server on that port, such as the
+    dashboard's 8787, makes the run hang for ever) and decodes any other reply as a frame length (MemoryError)."""
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def probe() -> None:
+        comm = await asyncio.wait_for(connect(address, timeout=seconds), seconds + 1)
+        await comm.close()
+
+    try:
+        asyncio.run(probe())
+    except TimeoutError:
+        raise ConfigError(f"engine.scheduler {address}: no Dask scheduler answers (no handshake within "
+                          f"{seconds:.0f} s: is this the scheduler's port, e.g. 8786, not the dashboard's?)") from None
+    except Exception as exc:  # a reply that is no Dask handshake
+        raise ConfigError(f"engine.scheduler {address}: no Dask scheduler answers ({type(exc).__name__}: "
+                          f"{str(exc)[:200]})") from None
 
 
 def _own_ids(charges: pd.DataFrame) -> pd.DataFrame:

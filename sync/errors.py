@@ -2,6 +2,7 @@
 
 SyncError                    anything the job can explain to a person (exit 1)
  +-- ConfigError             a setting, a config file, a credential or a command-line value is wrong
+ |    +-- UsageError        command-line flags that do not go together (exit 2, as argparse's own usage errors)
  +-- InputDataError          input files are missing, empty, or have too many bad lines
  +-- InvariantError          a computed table breaks a rule that must hold (e.g. the MRR identity)
  +-- PublishError            a sink could not write (Google Sheets refused, disk full, ...)
@@ -22,6 +23,10 @@ class SyncError(Exception):
 
 class ConfigError(SyncError):
     pass
+
+
+class UsageError(ConfigError):
+    exit_code = 2
 
 
 class InputDataError(SyncError):

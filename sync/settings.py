@@ -240,8 +240,14 @@ def with_engine(settings: Settings, *, name: str | None = None, workers: int | N
     changes: dict[str, Any] = {}
     if processes is not None:
         changes["processes"] = processes
+    if workers is not None and scheduler is not None:
+        raise ConfigError("command line: give --workers (a local Dask cluster) or --scheduler (a running one), not both")
     if name is not None:
         changes["name"] = name
+        if name == "local":  # the config's dask cluster does not apply to this run
+            changes.update(workers=0, scheduler="")
+        elif name == "dask" and processes is None and current.name != "dask":
+            changes["processes"] = "auto"  # the config's local processes do not apply to this run
     if workers is not None:
         changes.update(workers=workers, scheduler="")
     if scheduler is not None:

@@ -636,7 +636,7 @@ def test_cli_engine_flags(tmp_path: Path, capsys: pytest.CaptureFixture) -> None
 
     write_sample(tmp_path, customers=40, seed=2)
     cfg = _config(tmp_path, "invoices.json", "customers.json")
-    assert main(["now", "--config", str(cfg), "--workers", "2", "--dry-run"]) == 1
+    assert main(["now", "--config", str(cfg), "--workers", "2", "--dry-run"]) == 2  # bad usage
     assert "add --engine dask" in capsys.readouterr().err
     assert main(["now", "--config", str(cfg), "--engine", "dask", "--workers", "0", "--dry-run"]) == 2
     assert "expected 1 or more" in capsys.readouterr().err
@@ -650,3 +650,101 @@ def test_cli_engine_flags(tmp_path: Path, capsys: pytest.CaptureFixture) -> None
     assert with_engine(settings, processes="auto").engine.processes == "auto"
     with pytest.raises(ConfigError, match="expected a whole number or 'auto'"):
         with_engine(settings, processes="many")  # type: ignore[arg-type]
+
+
+def test_engine_flags_override_the_config_engine(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """The command-line flags override the config's [engine] (docs/scale.md): --engine local runs a dask-configured
+    job here for one run (its cluster is down), --engine dask runs a job whose config sets local processes; --workers
+    with --scheduler is bad usage (exit 2), as the same pair in the config is an error. Each was refused, or accepted
+    silently, before."""
+    from sync.cli import main
+
+    write_sample(tmp_path, customers=40, seed=2)
+    cfg = _config(tmp_path, "invoices.json", "customers.json")
+    text = cfg.read_text(encoding="utf-8")
+    cfg.write_text(text + '\n[engine]\nname = "dask"\nworkers = 2\n', encoding="utf-8")
+    local = with_engine(load_settings(cfg, {}), name="local").engine
+    assert (local.name, local.workers, local.scheduler) == ("local", 0, "")
+    cfg.write_text(text + "\n[engine]\nprocesses = 4\n", encoding="utf-8")
+    dask = with_engine(load_settings(cfg, {}), name="dask", workers=2).engine
+    assert (dask.name, dask.workers, dask.processes) == ("dask", 2, "auto")
+    assert with_engine(load_settings(cfg, {}), name="local").engine.processes == 4  # the config's, for its engine
+    assert main(["now", "--config", str(cfg), "--engine", "dask", "--workers", "2", "--scheduler", "tcp://h:8786",
+                 "--dry-run"]) == 2
+    assert "give --workers (a local Dask cluster) or --scheduler (a running one), not both" in capsys.readouterr().err
+    assert main(["now", "--config", str(cfg), "--engine", "dask", "--workers", "1", "--processes", "2",
+                 "--dry-run"]) == 2
+    assert "applies to the local engine only" in capsys.readouterr().err
+
+
+def _server(reply: bytes | None):
+    """A TCP server on a free local port that answers each connection with `reply` at once (None: never answers,
+    as a web server waiting for a request does), and its address."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    held = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            held.append(conn)
+            if reply is not None:
+                conn.sendall(reply)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener, held, f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("reply", [None, b"HTTP/1.1 400 Bad Request\r\n\r\n" * 4])
+def test_a_scheduler_address_where_no_dask_scheduler_answers_is_a_clean_error(reply: bytes | None) -> None:
+    """At a port where something listens but no Dask scheduler answers (the dashboard's 8787, any web server), the
+    run hung for ever (distributed's handshake has no deadline), or, when the service answered at once, failed with
+    MemoryError (its bytes read as a frame length) and a traceback. Now a ConfigError within the deadline."""
+    if distributed is None:
+        pytest.skip("dask.distributed is not installed (pip install '.[dask]')")
+    from sync.engine import _check_scheduler
+
+    listener, held, address = _server(reply)
+    began = time.monotonic()
+    try:
+        with pytest.raises(ConfigError, match=f"engine.scheduler {address}: no Dask scheduler answers"):
+            _check_scheduler(address, seconds=1.0)
+    finally:
+        listener.close()
+        for conn in held:
+            conn.close()
+    assert time.monotonic() - began < 10
+
+
+def test_a_real_scheduler_passes_the_check(cluster) -> None:
+    from sync.engine import _check_scheduler
+
+    _check_scheduler(cluster.scheduler_address, seconds=5.0)
+
+
+def test_a_bad_file_read_by_a_dask_task_is_one_line_not_a_worker_traceback(tmp_path: Path, cluster,
+                                                                           caplog: pytest.LogCaptureFixture) -> None:
+    """A glob's file with too many bad lines, read by a task: the run fails with the reader's one-line error (file,
+    line, field), and the worker logs no "Compute Failed" traceback beside it (on stderr and outside
+    --log-format json): the task returns the error, the driver raises it."""
+    import logging
+
+    _generated(tmp_path, 60, 4)
+    lines = (tmp_path / "invoices.json").read_bytes().splitlines(keepends=True)
+    half = len(lines) // 2
+    (tmp_path / "inv-1.json").write_bytes(b"".join(lines[:half]))
+    lines[half + 2] = b'{"customerId": "x", "amountPaid": "lots", "timestampPaid": 1500000000}\n'
+    (tmp_path / "inv-2.json").write_bytes(b"".join(lines[half:]))
+    cfg = _config(tmp_path, "inv-*.json", "customers.json")
+    cfg.write_text(cfg.read_text(encoding="utf-8") + "\n[quality]\nmax_bad_share = 0.0\n", encoding="utf-8")
+    with caplog.at_level(logging.INFO), pytest.raises(InputDataError, match=r"inv-2.json: 1 of \d+ lines are bad "
+                                                                              r".*line 3, field amountPaid"):
+        tables(_on(load_settings(cfg, {}), cluster))
+    assert not [r for r in caplog.records if "Compute Failed" in r.getMessage()]
