@@ -182,6 +182,8 @@ def _summary(outcome: RunOutcome) -> str:
     result = outcome.result
     if result is not None and result.unchanged:
         lines.append(f"  unchanged, not rewritten: {', '.join(result.unchanged)}")
+    if result is not None:  # tabs the sink cut (sheet row or cell limits, [publish] max_rows_per_tab)
+        lines.extend(f"  {note}" for note in result.notes)
     for name, reason in outcome.skipped:
         lines.append(f"  skipped {name}: {reason}")
     quality = _quality_line(outcome)

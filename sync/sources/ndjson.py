@@ -398,8 +398,8 @@ def _result(name: str, role: str, limits: Limits, frame: pd.DataFrame | None, is
     if share > limits.max_bad_share or frame is None:
         first = next(i for i in issues if i.severity == "error")
         raise InputDataError(
-            f"{name}: {bad} of {read} lines are bad ({share:.1%}, more than the allowed "
-            f"{limits.max_bad_share:.1%}); first: line {first.line}"
+            f"{name}: {bad:,} of {read:,} lines are bad ({share * 100:.3g}%, more than the allowed "
+            f"{limits.max_bad_share * 100:.3g}%); first: line {first.line}"
             + (f", field {first.field}" if first.field else "")
             + f": {first.reason}"
         )

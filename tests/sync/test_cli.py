@@ -144,6 +144,19 @@ def test_a_sink_in_the_config_is_relative_to_its_folder(tmp_path: Path, monkeypa
     assert (tmp_path / "out" / "k.xlsx").is_file() and not (elsewhere / "out").exists()
 
 
+def test_the_run_summary_says_which_tabs_the_sink_cut(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tab cut to what the sheet holds is said in the printed summary, under its row count (the summary said
+    "Movements 40 rows" of a sheet that held 7, and only a warning on stderr told)."""
+    from sync.sinks import xlsx
+
+    monkeypatch.setattr(xlsx, "XLSX_MAX_ROWS", 10)
+    config = make_config(tmp_path, good_invoices(), good_customers())
+    assert main(["now", "--config", str(config), "--sink", f"xlsx:{tmp_path / 'k.xlsx'}"]) == 0
+    out = capsys.readouterr().out
+    assert "  tab 'Movements': Truncated: the first 7 of " in out
+
+
 def test_python_dash_m_sync_is_the_cli(tmp_path: Path) -> None:
     """`python -m sync --version` runs the same entry point as the console script."""
     done = subprocess.run([sys.executable, "-m", "sync", "--version"], capture_output=True, text=True, check=False)

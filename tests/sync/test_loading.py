@@ -214,6 +214,22 @@ def test_bad_share_is_configurable(tmp_path: Path) -> None:
     assert run(config, tmp_path / "out") == 0
 
 
+def test_too_many_bad_lines_says_both_shares_with_their_digits(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """The error compares shares a reader can tell apart: "1 of 10,001 lines are bad (0.01%, more than the allowed 0%)"
+    (it said "(0.0%, more than the allowed 0.0%)", and at the default "(1.0%, more than the allowed 1.0%)")."""
+    invoices = good_invoices(n_customers=2000, months=5)
+    invoices.insert(3, "not json")
+    config = make_config(tmp_path, invoices, good_customers(2000), extra="[quality]\nmax_bad_share = 0\n")
+    assert run(config, tmp_path / "out") == 1
+    assert "invoices.json: 1 of 10,001 lines are bad (0.01%, more than the allowed 0%); first: line 4" in \
+        capsys.readouterr().err
+    invoices = good_invoices(n_customers=20, months=5)
+    invoices[5:7] = ["not json", "not json"]
+    config = make_config(tmp_path, invoices, good_customers(20))
+    assert run(config, tmp_path / "out") == 1
+    assert "2 of 100 lines are bad (2%, more than the allowed 1%)" in capsys.readouterr().err
+
+
 def test_lines_dropped_as_bad_are_said_in_the_summary(tmp_path: Path) -> None:
     """Two bad lines under the bad-share limit: dropped, the run publishes, and the Summary says, beside MRR, that its
     figures leave out 2 lines of invoices.json (one charge missing moves MRR: the reader must not have to open the Data
