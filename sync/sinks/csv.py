@@ -9,6 +9,7 @@ read the files as data. Numbers are never touched: only text is.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -26,6 +27,7 @@ from sync.sinks import PublishResult
 from sync.sinks.cells import column_values, formats, header, naive_stamps
 from sync.sinks.gsheet_rows import text_array
 from sync.sinks.local import atomic_path, check_folder_target
+from sync.sinks.ordered import in_order
 
 _LS = pa.large_string()
 _FORMULA_BYTES = np.zeros(256, dtype=bool)  # byte -> does a field starting with it look like a formula
@@ -62,11 +64,9 @@ class CsvSink:
                     raise PublishError(f"cannot write {path.name}: {exc.reason}") from None
                 with path.open("wb") as handle:
                     handle.write(head_line)
-                    for rows in _row_chunks(table):  # a slice of rows at a time: the text of one slice in memory
-                        try:
-                            body = csv_body(rows, self.timezone, self.neutralize)
-                        except UnicodeEncodeError as exc:  # text not made holdable (cells.py): UTF-8 cannot hold it
-                            raise PublishError(f"cannot write {path.name}: {exc.reason}") from None
+                    # a slice of rows at a time (the text of a few slices in memory), the next ones built while
+                    # one is written
+                    for body in in_order(functools.partial(self._body, path=path), _row_chunks(table)):
                         if body is not None:
                             handle.write(_buffer(body))
                         del body
@@ -75,6 +75,12 @@ class CsvSink:
                 expected[path] = 1 + len(table.frame)
             verify_folder(expected)
         return PublishResult(destination=self.destination, written=[t.name for t in tables])
+
+    def _body(self, rows: Table, path: Path) -> pa.Array | None:
+        try:
+            return csv_body(rows, self.timezone, self.neutralize)
+        except UnicodeEncodeError as exc:  # text not made holdable (cells.py): UTF-8 cannot hold it
+            raise PublishError(f"cannot write {path.name}: {exc.reason}") from None
 
     def _safe(self, value: str) -> str:
         return str(neutralize(value)) if self.neutralize else value

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from kpi.tables import Column, Figure
 from sync.errors import PublishError
 from sync.sinks.cells import KindFormat, figure_format, figure_value, naive_stamps, safe_text
+from sync.sinks.ordered import in_order
 from sync.text import MAX_CELL_CHARS
 
 MAX_WIDTH = 60  # a column wider than this wraps its text instead
@@ -273,7 +274,8 @@ def text_row(row: int, text: str, style: int | None = None) -> bytes:
 
 def body_xml(columns: list[Prepared], styles: list[Styles], lines: np.ndarray | None, n_rows: int,
              chunk: int = 0) -> Iterator[memoryview]:
-    """The body's rows as XML, `chunk` (default CHUNK_ROWS) rows at a time."""
+    """The body's rows as XML, `chunk` (default CHUNK_ROWS) rows at a time, the next chunks built while one is
+    written and compressed (sync.sinks.ordered)."""
     chunk = chunk or CHUNK_ROWS
-    for start in range(0, n_rows, chunk):
-        yield rows_xml(columns, styles, lines, start, min(n_rows, start + chunk))
+    yield from in_order(lambda start: rows_xml(columns, styles, lines, start, min(n_rows, start + chunk)),
+                        range(0, n_rows, chunk))
