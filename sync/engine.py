@@ -472,9 +472,14 @@ def _check_scheduler(address: str, seconds: float = 20.0) -> None:
     import asyncio
 
     from distributed.comm import connect
+    from distributed.security import Security
+
+    # the TLS context (and any other connection setting) of the dask config, as the Client below takes it: without
+    # it a tls:// scheduler is refused ("TLS expects a `ssl_context` argument") before the Client is even tried
+    args = Security().get_connection_args("client")
 
     async def probe() -> None:
-        comm = await asyncio.wait_for(connect(address, timeout=seconds), seconds + 1)
+        comm = await asyncio.wait_for(connect(address, timeout=seconds, **args), seconds + 1)
         await comm.close()
 
     try:

@@ -723,6 +723,32 @@ def test_a_scheduler_address_where_no_dask_scheduler_answers_is_a_clean_error(re
     assert time.monotonic() - began < 10
 
 
+def test_the_scheduler_probe_connects_as_the_client_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The probe takes the dask config's connection settings (a tls:// cluster's ssl_context), as Client() does: without
+    them every TLS cluster was refused ("TLS expects a `ssl_context` argument")."""
+    comm = pytest.importorskip("distributed.comm", reason="dask.distributed is not installed (pip install '.[dask]')")
+    security = pytest.importorskip("distributed.security")
+    from sync.engine import _check_scheduler
+
+    seen: dict = {}
+
+    class Comm:
+        async def close(self) -> None:
+            seen["closed"] = True
+
+    async def connect(address: str, timeout: float, **kwargs: object) -> Comm:
+        seen.update(address=address, **kwargs)
+        return Comm()
+
+    context = object()
+    monkeypatch.setattr(comm, "connect", connect)
+    monkeypatch.setattr(security.Security, "get_connection_args",
+                        lambda self, role: {"ssl_context": context, "require_encryption": True})
+    _check_scheduler("tls://10.0.0.5:8786", seconds=1.0)
+    assert seen == {"address": "tls://10.0.0.5:8786", "ssl_context": context, "require_encryption": True,
+                    "closed": True}
+
+
 def test_a_real_scheduler_passes_the_check(cluster) -> None:
     from sync.engine import _check_scheduler
 
