@@ -32,7 +32,11 @@ def open_checked_sink(settings: Settings, sink_uri: str | None) -> GSheetSink:
     from sync.run import default_sink_uri
     from sync.sinks import open_sink
 
-    uri = sink_uri or default_sink_uri(settings)
+    try:
+        uri = sink_uri or default_sink_uri(settings)
+    except ConfigError:  # Google set by halves: what check needs, not `--sink xlsx:PATH` (a sink check refuses)
+        raise ConfigError(f"check verifies Google Sheets publishing, and half of it is set: set "
+                          f"{_missing_google(settings)} (see docs/google-sheets.md)") from None
     if not uri.startswith("gsheet:"):
         missing = _missing_google(settings)
         google = (f"to publish to Google Sheets instead, set {missing} (see docs/google-sheets.md)" if missing

@@ -103,6 +103,22 @@ def test_check_says_what_is_missing(config, monkeypatch, capsys):
     assert "`kpi-sync now --dry-run`" in err and "xlsx:PATH" in err and "csv:DIR" in err
 
 
+@pytest.mark.parametrize("present, missing", [
+    ("KPI_SYNC_SPREADSHEET_ID", "GOOGLE_SERVICE_ACCOUNT_FILE or GOOGLE_SERVICE_ACCOUNT_JSON"),
+    ("GOOGLE_SERVICE_ACCOUNT_JSON", "KPI_SYNC_SPREADSHEET_ID (or [publish] spreadsheet_id)"),
+])
+def test_check_with_google_set_by_halves_names_the_other_half(config, monkeypatch, capsys, present, missing):
+    """`check` with only the id (or only the key) says which setting is missing, not `--sink xlsx:PATH` (a sink
+    `check` itself refuses), which `now`'s error offers."""
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(present, "{}" if present.startswith("GOOGLE") else "1AbC")
+    assert main(["check", "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert f"check verifies Google Sheets publishing, and half of it is set: set {missing}" in err
+    assert "--sink xlsx:PATH" not in err
+
+
 def test_check_reports_an_unshared_spreadsheet(fake, config, google_env, service_key, capsys):
     """`check` on a spreadsheet not shared with the account exits 1 with the email to share with."""
     fake.access = None
