@@ -339,50 +339,38 @@ def guess_row(customer_months_: pd.DataFrame, guessed: pd.DataFrame, month: pd.T
                                f"charge{tail}")
 
 
-_MORE_LINES = r"^and (\d+) more lines like this$"  # the Data quality row that stands for the rest of one reason's lines
-
-
-def dropped_row(issues: pd.DataFrame | None) -> dict[str, object] | None:
-    """Input lines dropped as bad (the Data quality tab's errors), when any were: every figure leaves them out, which
-    the reader of the Summary should know without opening that tab (None: none dropped)."""
-    if issues is None or issues.empty:
-        return None
-    errors = issues.loc[issues["severity"] == "error"]
-    if errors.empty:
-        return None
-    named = errors.loc[errors["line"].notna(), ["file", "line"]].drop_duplicates()
-    counts = named.groupby("file", sort=False).size()
-    more = errors.loc[errors["line"].isna()]
-    extra = more["value"].astype(str).str.extract(_MORE_LINES)[0].dropna().astype(int).groupby(more["file"]).sum()
-    counts = counts.add(extra, fill_value=0).astype(int)
-    total = int(counts.sum())
+def dropped_row(dropped: tuple[tuple[str, int], ...]) -> dict[str, object] | None:
+    """Input lines dropped as bad (`dropped`: per file, as the reader counted them), when any were: every figure
+    leaves them out, which the reader of the Summary should know without opening the Data quality tab (None: none)."""
+    counts = [(PurePath(str(name)).name, n) for name, n in dropped if n > 0]
+    total = sum(n for _, n in counts)
     if total == 0:
         return None
-    files = ", ".join(f"{plural(int(n), 'line')} of {PurePath(str(name)).name}" for name, n in counts.items())
+    files = ", ".join(f"{plural(n, 'line')} of {name}" for name, n in counts)
+    are = "were" if total != 1 else "was", "are" if total != 1 else "is"
     return _row("Data quality", Figure(float(total), "int", suffix=" lines dropped" if total != 1 else " line dropped"),
-                f"{plural(total, 'input line')} {'were' if total != 1 else 'was'} dropped as bad and {'are' if total != 1 else 'is'} left "
-                f"out of every figure here ({files}); the Data quality tab names each one's file, line, field and "
-                "reason.")
+                f"{plural(total, 'input line')} {are[0]} dropped as bad and {are[1]} left out of every figure here "
+                f"({files}); the Data quality tab names each one's file, line, field and reason.")
 
 
 def summary(mrr_by_month: pd.DataFrame, ue: pd.DataFrame, by_age: pd.DataFrame, as_of: pd.Timestamp,
             params: Params, core: pd.DataFrame | None = None, seg: pd.DataFrame | None = None,
             guesses: tuple[pd.DataFrame, pd.DataFrame] | None = None,
-            quarters: pd.DataFrame | None = None, issues: pd.DataFrame | None = None) -> pd.DataFrame:
+            quarters: pd.DataFrame | None = None, dropped: tuple[tuple[str, int], ...] = ()) -> pd.DataFrame:
     """Rows (Topic, Value, Sentence), in reading order. `core` / `seg` None: those topics are left out.
 
     `guesses`: (customer_months, guessed_mrr) of a payment log, for the row on guessed intervals; None: no such row.
     `quarters`: kpi.mrr.mrr_by_quarter, for the last complete quarter's rates in the Revenue retention row.
-    `issues`: the Data quality rows; lines dropped as bad get a row of their own, after MRR's.
+    `dropped`: per input file, the lines dropped as bad: a row of their own, after MRR's, when there are any.
     """
     mm = mrr_by_month.reset_index(drop=True)
     current = as_of_month(as_of, params.timezone)
     complete = current if month_is_complete(as_of, params.timezone) else current - pd.DateOffset(months=1)
     complete_month = complete if len(mm) and complete >= mm["month"].min() else None
     rows = mrr_rows(mm, as_of, params.timezone, params.currency)
-    dropped = dropped_row(issues)
-    if dropped is not None:
-        rows.append(dropped)
+    lost = dropped_row(dropped)
+    if lost is not None:
+        rows.append(lost)
     if not mm.empty:
         rows.append(churn_row(mm, complete_month))
         retention = revenue_retention_row(mm, quarters, complete_month, params.currency)
@@ -415,7 +403,7 @@ def _build(ctx: Context) -> pd.DataFrame:
         guesses = (ctx.customer_months, guessed_mrr(ctx.schedule, ctx.billing, ctx.as_of, ctx.timezone,
                                                     ctx.schedule_codes))
     frame = summary(ctx.mrr_by_month, ue, by_age, ctx.as_of, ctx.params, core, seg, guesses, ctx.mrr_by_quarter,
-                    ctx.issues)
+                    ctx.dropped)
     if ctx.dataset == "contracts":
         from kpi.portfolio_summary import contract_summary
 

@@ -254,6 +254,7 @@ class Context:
     schedule: pd.DataFrame
     customers: pd.DataFrame
     issues: pd.DataFrame = field(default_factory=empty_issues)
+    dropped: tuple[tuple[str, int], ...] = ()  # per input file, the lines dropped as bad (the Summary says so)
     run: RunInfo = field(default_factory=RunInfo)
     charges: pd.DataFrame | None = None
     billing: pd.DataFrame | None = None

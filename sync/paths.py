@@ -28,4 +28,5 @@ def shown_inputs(loaded: Loaded, config_path: str) -> tuple[Loaded, tuple[InputF
     """The loaded dataset with its issues' files, and its input files, named by `shown_path`."""
     files = loaded.issues["file"].map(lambda f: shown_path(f, config_path), na_action="ignore")
     inputs = tuple(dataclasses.replace(f, path=str(shown_path(f.path, config_path))) for f in loaded.inputs)
-    return dataclasses.replace(loaded, issues=loaded.issues.assign(file=files), inputs=inputs), inputs
+    dropped = tuple((str(shown_path(f, config_path)), n) for f, n in loaded.dropped)
+    return dataclasses.replace(loaded, issues=loaded.issues.assign(file=files), inputs=inputs, dropped=dropped), inputs

@@ -155,6 +155,7 @@ def build_context(settings: Settings, loaded: Loaded, as_of: pd.Timestamp, run: 
         schedule=schedule,
         customers=customers,
         issues=loaded.issues if loaded.issues is not None else empty_issues(),
+        dropped=loaded.dropped,
         run=run,
         charges=charges,
         billing=billing,
@@ -376,6 +377,8 @@ def _run_locked(settings: Settings, sink: Sink, state: StateFile, past: Destinat
     if result is not None:
         log.info("published %d tabs (%d rewritten), %d rows to %s in %.1fs", len(tables), len(result.written),
                  outcome.rows, sink.destination, outcome.seconds)
+        for note in result.notes:  # tabs the sink cut: the worker's log says so (`now` prints them in its summary)
+            log.info("%s", note)
     return outcome
 
 

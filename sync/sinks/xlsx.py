@@ -92,7 +92,7 @@ class XlsxSink:
                 table, cut = _fit_columns(table)
                 if cut:
                     notes.append(f"tab {table.name!r}: {cut}")
-                    log.warning("tab %r: %s", table.name, cut)
+                    log.info("tab %r: %s", table.name, cut)  # `now` prints it in its summary (result.notes)
                 body = _body(table, self.timezone, self._cap(), self.currency)
                 sheet = book.create_sheet(title=table.name[:31])
                 _write_frame(sheet, table, body, fmt)
@@ -107,7 +107,7 @@ class XlsxSink:
                 bodies[sheet.title] = body
                 if body.cut:
                     notes.append(f"tab {table.name!r}: {body.cut}")
-                    log.warning("tab %r: %s", table.name, body.cut)
+                    log.info("tab %r: %s", table.name, body.cut)
             registry.close()
             if self.dashboard_tab:
                 add_dashboard(book, self.dashboard_tab, drawn, self.currency)

@@ -23,6 +23,8 @@ from sync.sources.ndjson import (
     Issue,
     Limits,
     ReadResult,
+    bad_shares,
+    dropped_lines,
     field_renames,
     fields_from_spec,
     issues_frame,
@@ -72,8 +74,8 @@ def _check_share(read: ReadResult, extra_bad: int, limits: Limits, issues: list[
     if rows and bad / rows > limits.max_bad_share:
         first = next(i for i in issues if i.severity == "error" and i.file == read.info.path)
         raise InputDataError(
-            f"{read.info.path}: {bad} of {rows} lines are bad ({bad / rows:.1%}, more than the allowed "
-            f"{limits.max_bad_share:.1%}); first: line {first.line}"
+            f"{read.info.path}: {bad:,} of {rows:,} lines are bad (%s%%, more than the allowed %s%%); first: line "
+            f"{first.line}" % bad_shares(bad / rows, limits.max_bad_share)
             + (f", field {first.field}" if first.field else "")
             + f": {first.reason}"
         )
@@ -177,6 +179,7 @@ def load_contracts(settings: Settings, now: pd.Timestamp | None = None) -> Loade
     return Loaded(
         customers=customers.frame.drop(columns="line"),
         issues=issues_frame(issues),
+        dropped=dropped_lines(issues),
         inputs=tuple(inputs),
         revenue_times=day_ends,
         contracts=contracts,

@@ -20,3 +20,4 @@ class Loaded:
     charges: pd.DataFrame | None = None
     contracts: pd.DataFrame | None = None
     projects: pd.DataFrame | None = None
+    dropped: tuple[tuple[str, int], ...] = ()  # per file, the lines dropped as bad (ndjson.dropped_lines)

@@ -398,8 +398,8 @@ def _result(name: str, role: str, limits: Limits, frame: pd.DataFrame | None, is
     if share > limits.max_bad_share or frame is None:
         first = next(i for i in issues if i.severity == "error")
         raise InputDataError(
-            f"{name}: {bad:,} of {read:,} lines are bad ({share * 100:.3g}%, more than the allowed "
-            f"{limits.max_bad_share * 100:.3g}%); first: line {first.line}"
+            f"{name}: {bad:,} of {read:,} lines are bad (%s%%, more than the allowed %s%%); first: line {first.line}"
+            % bad_shares(share, limits.max_bad_share)
             + (f", field {first.field}" if first.field else "")
             + f": {first.reason}"
         )
@@ -437,6 +437,27 @@ def _to_frame(columns: dict[str, Any], fields: Sequence[Field], lines: Any) -> p
             data[f.canonical] = pd.Series(values, dtype="object")
     data["line"] = pd.Series(lines, dtype="int64")
     return pd.DataFrame(data)
+
+
+def bad_shares(share: float, allowed: float) -> tuple[str, str]:
+    """A bad-line share and the allowed one as percentages with the fewest digits (3 at least) that tell them apart:
+    1,001 bad lines of 100,000 are 1.001%, not "1%, more than the allowed 1%"."""
+    for digits in range(3, 12):
+        said = f"{share * 100:.{digits}g}", f"{allowed * 100:.{digits}g}"
+        if said[0] != said[1]:
+            break
+    return said
+
+
+def dropped_lines(issues: Sequence[Issue]) -> tuple[tuple[str, int], ...]:
+    """Per file (in the order of its first error), the lines dropped as bad: the distinct lines with an error. Counted
+    from every issue, before `issues_frame` lets one row stand for the rest of a reason's, and once per line (a line
+    with two fields missing has two errors)."""
+    seen: dict[str, set[int]] = {}
+    for i in issues:
+        if i.severity == "error" and i.line is not None:  # (an error of no line drops no line)
+            seen.setdefault(i.file, set()).add(i.line)
+    return tuple((file, len(lines)) for file, lines in seen.items())
 
 
 def issues_frame(issues: Sequence[Issue]) -> pd.DataFrame:

@@ -11,7 +11,15 @@ from kpi.schedule import coded_ids
 from sync.errors import ConfigError, InputDataError
 from sync.sources.files import FileRead, Mapper, read_all
 from sync.sources.loaded import Loaded
-from sync.sources.ndjson import Issue, ReadResult, field_renames, fields_from_spec, issues_frame, limits_from
+from sync.sources.ndjson import (
+    Issue,
+    ReadResult,
+    dropped_lines,
+    field_renames,
+    fields_from_spec,
+    issues_frame,
+    limits_from,
+)
 
 if TYPE_CHECKING:
     from sync.settings import Settings
@@ -67,6 +75,7 @@ def load_payments(settings: Settings, now: pd.Timestamp | None = None, mapper: M
     return Loaded(
         customers=customer_frame,
         issues=issues_frame(issues),
+        dropped=dropped_lines(issues),
         inputs=(*(read.info for _, read in invoice_files), *(read.info for _, read in customer_files)),
         revenue_times=revenue,
         charges=charges,

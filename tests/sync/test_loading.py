@@ -230,6 +230,31 @@ def test_too_many_bad_lines_says_both_shares_with_their_digits(tmp_path: Path, c
     assert "2 of 100 lines are bad (2%, more than the allowed 1%)" in capsys.readouterr().err
 
 
+def test_bad_shares_have_the_digits_that_tell_them_apart() -> None:
+    """1,001 bad lines of 100,000 against the default 1%: "1.001%", not "1%, more than the allowed 1%"."""
+    from sync.sources.ndjson import bad_shares
+
+    assert bad_shares(1001 / 100_000, 0.01) == ("1.001", "1")
+    assert bad_shares(10_001 / 1_000_000, 0.01) == ("1.0001", "1")
+    assert bad_shares(1 / 10_001, 0.0) == ("0.01", "0")
+    assert bad_shares(0.02, 0.01) == ("2", "1")
+
+
+def test_the_summary_counts_lines_not_errors(tmp_path: Path) -> None:
+    """1,500 lines each missing two fields are 3,000 errors and 1,500 lines dropped; past the first 1,000 of a reason
+    the Data quality tab lets one row stand for the rest ("and N more lines like this", N counting errors): the
+    Summary counts the lines as the reader dropped them (it said 2,500)."""
+    invoices = good_invoices(n_customers=100, months=5) + [{"customerId": 1}] * 1500
+    config = make_config(tmp_path, invoices, good_customers(100), extra="[quality]\nmax_bad_share = 0.9\n")
+    out = tmp_path / "out"
+    assert run(config, out) == 0
+    with (out / "summary.csv").open(encoding="utf-8") as handle:
+        rows = {r["Topic"]: r for r in csv.DictReader(handle)}
+    assert rows["Data quality"]["Value"] == "1500"
+    assert rows["Data quality"]["Sentence"].startswith("1,500 input lines were dropped as bad and are left out of every "
+                                                      "figure here (1,500 lines of invoices.json)")
+
+
 def test_lines_dropped_as_bad_are_said_in_the_summary(tmp_path: Path) -> None:
     """Two bad lines under the bad-share limit: dropped, the run publishes, and the Summary says, beside MRR, that its
     figures leave out 2 lines of invoices.json (one charge missing moves MRR: the reader must not have to open the Data
