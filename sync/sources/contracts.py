@@ -73,9 +73,10 @@ def _check_share(read: ReadResult, extra_bad: int, limits: Limits, issues: list[
     rows = read.info.rows
     if rows and bad / rows > limits.max_bad_share:
         first = next(i for i in issues if i.severity == "error" and i.file == read.info.path)
+        said, allowed = bad_shares(bad / rows, limits.max_bad_share)  # not %-formatted: a file name may hold a %
         raise InputDataError(
-            f"{read.info.path}: {bad:,} of {rows:,} lines are bad (%s%%, more than the allowed %s%%); first: line "
-            f"{first.line}" % bad_shares(bad / rows, limits.max_bad_share)
+            f"{read.info.path}: {bad:,} of {rows:,} lines are bad ({said}%, more than the allowed {allowed}%); first: "
+            f"line {first.line}"
             + (f", field {first.field}" if first.field else "")
             + f": {first.reason}"
         )

@@ -397,9 +397,10 @@ def _result(name: str, role: str, limits: Limits, frame: pd.DataFrame | None, is
     share = bad / read
     if share > limits.max_bad_share or frame is None:
         first = next(i for i in issues if i.severity == "error")
+        said, allowed = bad_shares(share, limits.max_bad_share)  # not %-formatted: a file name may hold a %
         raise InputDataError(
-            f"{name}: {bad:,} of {read:,} lines are bad (%s%%, more than the allowed %s%%); first: line {first.line}"
-            % bad_shares(share, limits.max_bad_share)
+            f"{name}: {bad:,} of {read:,} lines are bad ({said}%, more than the allowed {allowed}%); first: line "
+            f"{first.line}"
             + (f", field {first.field}" if first.field else "")
             + f": {first.reason}"
         )

@@ -289,3 +289,13 @@ def test_field_renames(tmp_path: Path) -> None:
     assert run(config, out) == 0
     with (out / "mrr.csv").open(encoding="utf-8") as handle:
         assert [r["MRR"] for r in csv.DictReader(handle)][-1] == "400"
+
+
+def test_a_bad_share_error_names_a_file_with_a_percent_sign(tmp_path: Path) -> None:
+    """The bad-share error is built with f-strings only: a file name holding "%" (a URL's %20) is no format."""
+    from sync.errors import InputDataError
+    from sync.sources.ndjson import Issue, Limits, _result
+
+    with pytest.raises(InputDataError, match=r"invoices%20export\.json: 1 of 2 lines are bad \(50%, more than the allowed 1%\)"):
+        _result("s3://bucket/invoices%20export.json", "invoices", Limits(max_bad_share=0.01), None,
+                [Issue("s3://bucket/invoices%20export.json", 2, "amountPaid", "missing field")], 1, 2, "")
