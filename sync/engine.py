@@ -476,7 +476,11 @@ def _check_scheduler(address: str, seconds: float = 20.0) -> None:
 
     # the TLS context (and any other connection setting) of the dask config, as the Client below takes it: without
     # it a tls:// scheduler is refused ("TLS expects a `ssl_context` argument") before the Client is even tried
-    args = Security().get_connection_args("client")
+    try:
+        args = Security().get_connection_args("client")
+    except (OSError, ValueError) as exc:  # a certificate or key the dask config names is missing or unreadable
+        raise ConfigError(f"engine.scheduler {address}: the dask config's TLS settings (distributed.comm.tls) are not "
+                          f"usable ({type(exc).__name__}: {str(exc)[:200]})") from None
 
     async def probe() -> None:
         comm = await asyncio.wait_for(connect(address, timeout=seconds, **args), seconds + 1)

@@ -749,6 +749,20 @@ def test_the_scheduler_probe_connects_as_the_client_does(monkeypatch: pytest.Mon
                     "closed": True}
 
 
+def test_a_tls_config_naming_a_missing_file_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dask config whose TLS files are missing: a ConfigError naming the scheduler, not an internal error (before the
+    probe took the TLS settings, the Client's OSError was reported so)."""
+    dask = pytest.importorskip("dask", reason="dask.distributed is not installed (pip install '.[dask]')")
+    pytest.importorskip("distributed.security")
+    from sync.engine import _check_scheduler
+
+    missing = {"distributed.comm.tls.ca-file": "/nonexistent/ca.pem",
+               "distributed.comm.tls.client.cert": "/nonexistent/client.pem"}
+    with dask.config.set(missing), pytest.raises(ConfigError, match="engine.scheduler tcp://127.0.0.1:9: the dask "
+                                                                    "config's TLS settings"):
+        _check_scheduler("tcp://127.0.0.1:9", seconds=1.0)
+
+
 def test_a_real_scheduler_passes_the_check(cluster) -> None:
     from sync.engine import _check_scheduler
 
