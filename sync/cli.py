@@ -198,8 +198,10 @@ def _count(n: int, word: str) -> str:
 
 
 def _quality_line(outcome: RunOutcome) -> str:
-    """The Data quality tab in one line: problems (errors: lines dropped; warnings: kept, worth a look) apart from
-    informational notes (zero amounts, refunds: nothing to fix). Counts are the tab's rows by severity."""
+    """The Data quality tab in one line: the lines dropped as bad (the reader's count: a line with two fields missing
+    is two errors, one line; the tab's rows stop listing them one by one past 1,000 of a reason), the warnings (lines
+    kept, worth a look) and the informational notes (zero amounts, refunds: nothing to fix), these two counted as the
+    tab's rows."""
     table = next((t for t in outcome.tables if t.name == "Data quality"), None)
     if table is None:
         return f"{_count(outcome.issues, 'data-quality issue')}: see the Data quality tab" if outcome.issues else ""
@@ -207,10 +209,9 @@ def _quality_line(outcome: RunOutcome) -> str:
     errors, warnings, notes = (int(counts.get(s, 0)) for s in ("error", "warning", "info"))
     if not errors + warnings + notes:
         return ""
-    kinds = [f"{_count(errors, 'error')} (lines dropped)" if errors else "",
-             f"{_count(warnings, 'warning')} (lines kept, worth a look)" if warnings else ""]
-    problems = (f"{_count(errors + warnings, 'problem')}: {' and '.join(k for k in kinds if k)}"
-                if errors + warnings else "no problems")
+    dropped = f"{_count(outcome.dropped, 'line')} dropped as bad" if outcome.dropped else _count(errors, "error")
+    kinds = [dropped if errors else "", f"{_count(warnings, 'warning')} (lines kept, worth a look)" if warnings else ""]
+    problems = " and ".join(k for k in kinds if k) or "no problems"
     info = f"; {_count(notes, 'informational note')} (e.g. zero amounts, refunds: nothing to fix)" if notes else ""
     return f"Data quality: {problems}{info}; see the Data quality tab"
 

@@ -55,6 +55,7 @@ class RunOutcome:
     seconds: float
     issues: int
     dry_run: bool = False
+    dropped: int = 0  # input lines dropped as bad (the reader's count: a line with two errors is one line)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -372,6 +373,7 @@ def _run_locked(settings: Settings, sink: Sink, state: StateFile, past: Destinat
         seconds=time.perf_counter() - attempt.started,
         issues=len(ctx.issues),
         dry_run=dry_run,
+        dropped=sum(n for _, n in ctx.dropped),
         notes=notes,
     )
     if result is not None:

@@ -35,7 +35,6 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from kpi.tables import Table
 from sync.errors import PublishError
-from sync.logs import get_logger
 from sync.sinks import PublishResult
 from sync.sinks.cells import KindFormat, formats, header, scale_ranges
 from sync.sinks.local import atomic_path, check_file_target
@@ -50,8 +49,6 @@ from sync.sinks.xlsx_rows import (
     prepare,
     text_row,
 )
-
-log = get_logger("xlsx")
 
 XLSX_MAX_ROWS = 1_048_576  # rows a worksheet holds (Excel's limit); a module constant so a test can lower it
 XLSX_MAX_COLUMNS = 16_384  # columns a worksheet holds (A to XFD)
@@ -85,14 +82,13 @@ class XlsxSink:
         fmt = formats(self.currency)
         registry = _StyleRegistry(book)
         bodies: dict[str, _Body] = {}
-        notes: list[str] = []
+        notes: list[str] = []  # the tabs cut: the run logs them after "published", `now` prints them (said once)
         drawn: list[tuple[Table, Worksheet, int]] = []
         try:
             for table in tables:
                 table, cut = _fit_columns(table)
                 if cut:
                     notes.append(f"tab {table.name!r}: {cut}")
-                    log.info("tab %r: %s", table.name, cut)  # `now` prints it in its summary (result.notes)
                 body = _body(table, self.timezone, self._cap(), self.currency)
                 sheet = book.create_sheet(title=table.name[:31])
                 _write_frame(sheet, table, body, fmt)
@@ -107,7 +103,6 @@ class XlsxSink:
                 bodies[sheet.title] = body
                 if body.cut:
                     notes.append(f"tab {table.name!r}: {body.cut}")
-                    log.info("tab %r: %s", table.name, body.cut)
             registry.close()
             if self.dashboard_tab:
                 add_dashboard(book, self.dashboard_tab, drawn, self.currency)

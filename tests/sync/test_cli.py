@@ -238,7 +238,7 @@ def test_data_quality_separates_problems_from_notes_and_names_files_from_the_con
     assert [r["Severity"] for r in rows].count("error") == 1
     notes = [r["Severity"] for r in rows].count("info")
     assert notes >= 2 and f"; {notes} informational notes" in line, line
-    assert "Data quality: 1 problem: 1 error (lines dropped);" in line, line
+    assert "Data quality: 1 line dropped as bad;" in line, line
     assert {r["File"] for r in rows} == {"../data/invoices.json"}
     assert str(tmp_path) not in (out / "data_quality.csv").read_text(encoding="utf-8")
 

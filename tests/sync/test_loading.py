@@ -240,7 +240,7 @@ def test_bad_shares_have_the_digits_that_tell_them_apart() -> None:
     assert bad_shares(0.02, 0.01) == ("2", "1")
 
 
-def test_the_summary_counts_lines_not_errors(tmp_path: Path) -> None:
+def test_the_summary_counts_lines_not_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """1,500 lines each missing two fields are 3,000 errors and 1,500 lines dropped; past the first 1,000 of a reason
     the Data quality tab lets one row stand for the rest ("and N more lines like this", N counting errors): the
     Summary counts the lines as the reader dropped them (it said 2,500)."""
@@ -251,6 +251,8 @@ def test_the_summary_counts_lines_not_errors(tmp_path: Path) -> None:
     with (out / "summary.csv").open(encoding="utf-8") as handle:
         rows = {r["Topic"]: r for r in csv.DictReader(handle)}
     assert rows["Data quality"]["Value"] == "1500"
+    # ... and so does the line `now` prints: 3,000 errors, 1,500 lines
+    assert "Data quality: 1,500 lines dropped as bad; see the Data quality tab" in capsys.readouterr().out
     assert rows["Data quality"]["Sentence"].startswith("1,500 input lines were dropped as bad and are left out of every "
                                                       "figure here (1,500 lines of invoices.json)")
 
