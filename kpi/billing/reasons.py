@@ -34,7 +34,7 @@ from kpi.billing.pricebook import (
     months_a_year,
     year_of_unlisted,
 )
-from kpi.billing.prices import MIN_ANNUAL_MONTHS
+from kpi.billing.prices import MIN_ANNUAL_MONTHS, Price
 from kpi.billing.prorations import Prorations
 from kpi.billing.series import Series, Spans
 from kpi.billing.terms import Terms
@@ -210,9 +210,14 @@ def _annual_seat_sources(book: PriceBook, prices: np.ndarray) -> np.ndarray:
     """Per price: " (the annual seat price learned from ...)" where it is one of the book's annual seat prices (what the
     reading rests on), "" where it is not (a year's own price its prorations show, items 61 and 71, said so by the
     reason itself)."""
-    listed = {p.amount for p in book.annual_seat}
+    return _seat_sources(book, prices, book.annual_seat, "annual")
+
+
+def _seat_sources(book: PriceBook, prices: np.ndarray, listed_prices: tuple[Price, ...], kind: str) -> np.ndarray:
+    """Per price: " (the <kind> seat price <its source>)" where it is one of `listed_prices`, "" elsewhere."""
+    listed = {p.amount for p in listed_prices}
     distinct, at = np.unique(prices, return_inverse=True)
-    said = [f" (the annual seat price {book.source_of(v)})" if v in listed else "" for v in distinct.tolist()]
+    said = [f" (the {kind} seat price {book.source_of(v)})" if v in listed else "" for v in distinct.tolist()]
     return np.array(said, dtype=object)[at.reshape(-1)]
 
 
@@ -391,13 +396,16 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     if len(rows):
         k, m_price = terms.follower_k[charge[rows]].astype(np.int64), terms.follower_price[charge[rows]].astype("float64")
         months = np.rint(amount[rows] / m_price).astype(np.int64)
+        a_price = price[rows].astype("float64")
         text[rows] = _join("single charge of ", money[rows], " = ", _formatted(months, "g"), " seat", _plural_s(months),
-                           " x ", _formatted(m_price, ".2f"), " a month: ", _formatted(log.amount[follower_charge[rows]],
-                           ".2f"), " on ", follower_at[rows], " UTC is ", _formatted(k, "g"), " seat", _plural_s(k),
-                           " x ", _formatted(m_price, ".2f"), " x the share of its month left (a seat added to a month; "
-                           "no annual seat price x the share of its year left gives it), not ", money[rows], " = ",
-                           _formatted(multiple[rows], "g"), " seat", _plural_s(multiple[rows]), " x ",
-                           _formatted(price[rows].astype("float64"), ".2f"), " a year, the price book's reading: one "
+                           " x ", _formatted(m_price, ".2f"), " a month",
+                           _seat_sources(book, m_price, book.monthly_seat, "monthly"), ": ",
+                           _formatted(log.amount[follower_charge[rows]], ".2f"), " on ", follower_at[rows], " UTC is ",
+                           _formatted(k, "g"), " seat", _plural_s(k), " x ", _formatted(m_price, ".2f"),
+                           " x the share of its month left (a seat added to a month; no annual seat price x the share "
+                           "of its year left gives it), not ", money[rows], " = ", _formatted(multiple[rows], "g"),
+                           " seat", _plural_s(multiple[rows]), " x ", _formatted(a_price, ".2f"), " a year",
+                           _seat_sources(book, a_price, book.annual_seat, "annual"), ", the price book's reading: one "
                            "month",
                            _some(pending[rows], " (provisional: its first renewal is due by ", due[rows], " UTC)"))
     rows = rule(provisional_month)

@@ -402,10 +402,12 @@ def test_a_seat_added_at_a_months_share_makes_a_charge_the_book_reads_as_a_year_
     result = read(log, "2016-08-31 23:59:59", rules=TIERS, seat_counts=seats(c=1))
     row = rows_of(result, "c").iloc[0]
     assert (row["kind"], row["prorations"]) == ("monthly term", 2)
+    # both readings cite the price they rest on and its evidence (here configured)
     assert row["reason"].startswith(
-        "single charge of 144.00 = 8 seats x 18.00 a month: 17.99 on 2016-05-27 16:27 UTC is 1 seat x 18.00 x the "
-        "share of its month left (a seat added to a month; no annual seat price x the share of its year left gives "
-        "it), not 144.00 = 1 seat x 144.00 a year, the price book's reading: one month")
+        "single charge of 144.00 = 8 seats x 18.00 a month (the monthly seat price configured): 17.99 on 2016-05-27 "
+        "16:27 UTC is 1 seat x 18.00 x the share of its month left (a seat added to a month; no annual seat price x "
+        "the share of its year left gives it), not 144.00 = 1 seat x 144.00 a year (the annual seat price configured), "
+        "the price book's reading: one month")
     got = month_ends(result, "2016-08-31 23:59:59", "c")
     assert got["2016-05"] > 160 and got["2016-06"] == 0.0
     pending = read(log, "2016-06-15 00:00:00", rules=TIERS, seat_counts=seats(c=1))
