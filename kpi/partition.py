@@ -99,7 +99,7 @@ def _ids(charges: pd.DataFrame) -> pd.Index:
     if isinstance(column.dtype, pd.CategoricalDtype):
         codes = np.unique(column.cat.codes.to_numpy())
         return pd.Index(column.cat.categories.take(codes[codes >= 0]).astype(str))
-    return pd.Index(pd.unique(column.astype(str)))
+    return pd.Index(pd.unique(column.to_numpy())).astype(str)  # the distinct ids first: text for each once
 
 
 def seats_of(customers: pd.DataFrame, params: Params) -> pd.Series | None:

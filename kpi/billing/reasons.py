@@ -206,15 +206,10 @@ def _book_citation(book: PriceBook, code: int, price: float, multiple: int, amou
     return f"{amount:.2f} is an annual price point ({source(price)})"
 
 
-def _annual_seat_sources(book: PriceBook, prices: np.ndarray) -> np.ndarray:
-    """Per price: " (the annual seat price learned from ...)" where it is one of the book's annual seat prices (what the
-    reading rests on), "" where it is not (a year's own price its prorations show, items 61 and 71, said so by the
-    reason itself)."""
-    return _seat_sources(book, prices, book.annual_seat, "annual")
-
-
 def _seat_sources(book: PriceBook, prices: np.ndarray, listed_prices: tuple[Price, ...], kind: str) -> np.ndarray:
-    """Per price: " (the <kind> seat price <its source>)" where it is one of `listed_prices`, "" elsewhere."""
+    """Per price: " (the <kind> seat price learned from ...)" where it is one of `listed_prices` (what the reading rests
+    on), "" where it is not (a year's own price its prorations show, items 61 and 71, said so by the reason itself).
+    Each distinct price is worded once."""
     listed = {p.amount for p in listed_prices}
     distinct, at = np.unique(prices, return_inverse=True)
     said = [f" (the {kind} seat price {book.source_of(v)})" if v in listed else "" for v in distinct.tolist()]
@@ -471,7 +466,7 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
         text[rows] = _join("single charge of ", money[rows], f" < annual_min_amount {minimum}, followed on ",
                            follower_at[rows], " UTC by ", _formatted(log.amount[follower_charge[rows]], ".2f"), " = ",
                            _formatted(k, "g"), " seat", _plural_s(k), " x ", _formatted(seat_price, ".2f"),
-                           " a year", _annual_seat_sources(book, seat_price), " x the share of its year left: a "
+                           " a year", _seat_sources(book, seat_price, book.annual_seat, "annual"), " x the share of its year left: a "
                            "proration on an annual term")
     rows = rule(spans.annual)
     text[rows] = _join("single charge of ", money[rows], f" < annual_min_amount {minimum}, followed within a year by "

@@ -10,6 +10,7 @@ its rows alone.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,15 +27,12 @@ def in_order(fn: Callable[[T], R], items: Iterable[T], threads: int = THREADS) -
     memory of threads + 1 results). An exception of fn is raised where its result would have come; the slices
     submitted after it are finished (or cancelled) before it leaves."""
     items = iter(items)
-    first = next(items, None)
-    if first is None:
-        return
-    second = next(items, None)
-    if second is None:  # one slice (most tabs): no thread
-        yield fn(first)
+    head = list(itertools.islice(items, 2))
+    if len(head) < 2:  # no slice, or one (most tabs): no thread
+        yield from map(fn, head)
         return
     with ThreadPoolExecutor(threads, thread_name_prefix="kpi-sync-sink") as pool:
-        pending: deque[Future[R]] = deque([pool.submit(fn, first), pool.submit(fn, second)])
+        pending: deque[Future[R]] = deque(pool.submit(fn, item) for item in head)
         try:
             for item in items:
                 if len(pending) >= threads + 1:
