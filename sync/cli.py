@@ -45,7 +45,7 @@ def _add_global(p: argparse.ArgumentParser, *, top: bool, config: bool = True) -
 
     if config:
         p.add_argument("--config", metavar="PATH", default=default(None),
-                       help="TOML config file (default: config/default.toml)")
+                       help="TOML config file (default: config/default.toml of the current folder, else of the checkout)")
     p.add_argument("--debug", action="store_true", default=default(False), help="show tracebacks on errors")
     p.add_argument("--log-format", choices=LOG_FORMATS, default=default(None),
                    help="human (default) or json: one JSON object per line (env: KPI_SYNC_LOG_FORMAT)")

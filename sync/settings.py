@@ -30,7 +30,15 @@ from kpi.params import (
 )
 from sync.errors import ConfigError
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"  # the checkout's
+
+
+def default_config(cwd: Path | None = None) -> Path:
+    """The config a command without --config reads: config/default.toml of the current folder when there is one (an
+    app installed with `pip install .`, as a platform runs the Procfile from the app's folder: the package then lives
+    in site-packages, away from any config folder), else the checkout's (`pip install -e .`, run from anywhere)."""
+    here = (cwd or Path.cwd()) / "config" / "default.toml"
+    return here if here.is_file() else DEFAULT_CONFIG
 DEFAULT_LOCAL_SINK = "xlsx:out/kpis.xlsx"
 
 
@@ -565,12 +573,15 @@ def _segment_params(section: SegmentsSection) -> SegmentParams:
 
 
 def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read a TOML config (default: config/default.toml) and the environment into Settings."""
-    config_path = Path(path) if path else DEFAULT_CONFIG
+    """Read a TOML config (default: `default_config()`) and the environment into Settings."""
+    config_path = Path(path) if path else default_config()
     source = str(config_path)
     try:
         raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
+        if not path:  # neither the current folder's config/default.toml nor the checkout's
+            raise ConfigError(f"no config/default.toml in {Path.cwd()} nor at {config_path}: give --config PATH, "
+                              "or run from the folder that holds config/") from None
         raise ConfigError(f"config file {source} not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None

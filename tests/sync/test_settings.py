@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+import sync.settings
 from kpi.params import PriceList
 from sync.errors import ConfigError
-from sync.settings import DEFAULT_CONFIG, load_settings
+from sync.settings import DEFAULT_CONFIG, default_config, load_settings
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -25,6 +26,27 @@ def test_default_config_loads() -> None:
     assert settings.dataset.kind == "payments"
     assert Path(settings.sources.invoices).is_file()
     assert Path(settings.sources.customers).is_file()
+
+
+def test_default_config_is_the_current_folders_then_the_checkouts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                                   ) -> None:
+    """Without --config: config/default.toml of the current folder when there is one (`pip install .` puts the
+    package in site-packages, where no config folder is: a platform runs the Procfile from the app's folder), else
+    the checkout's; neither is a ConfigError that says where it looked and what to do (a reviewer's repro: a
+    non-editable install's worker failed with "config file .../site-packages/config/default.toml not found")."""
+    assert default_config(tmp_path) == DEFAULT_CONFIG
+    write(tmp_path, "")  # conf/kpi.toml: not config/default.toml
+    assert default_config(tmp_path) == DEFAULT_CONFIG
+    own = tmp_path / "config" / "default.toml"
+    own.parent.mkdir()
+    own.write_text('timezone = "Europe/Paris"\n', encoding="utf-8")
+    assert default_config(tmp_path) == own
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(None, {}).timezone == "Europe/Paris"
+    own.unlink()
+    monkeypatch.setattr(sync.settings, "DEFAULT_CONFIG", tmp_path / "site-packages" / "config" / "default.toml")
+    with pytest.raises(ConfigError, match=r"no config/default.toml in .* nor at .*site-packages.*give --config PATH"):
+        load_settings(None, {})
 
 
 def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:
