@@ -89,17 +89,20 @@ def _parse_key_text(text: str, source: str) -> Mapping[str, Any]:
 
 
 def check_key(info: Mapping[str, Any], source: str) -> None:
-    """Name the first wrong field of a service account key. Never shows the private key."""
+    """Name the first wrong field of a service account key. Never shows the private key. A key of another type (an
+    OAuth user's authorized_user file) is named as such first: it has no client_email or
+    private_key, and "field 'client_email' is missing" would send its owner looking for a damaged download."""
+    kind = info.get("type")
+    if isinstance(kind, str) and kind.strip() and kind != "service_account":
+        raise ConfigError(
+            f"{source}: field 'type' is {kind!r}, expected 'service_account' "
+            f"(create a key for a service account, not an OAuth client)"
+        )
     for name in _REQUIRED:
         if not isinstance(info.get(name), str) or not info[name].strip():
             raise ConfigError(
                 f"{source}: field {name!r} is missing or empty (use the key file as downloaded)"
             )
-    if info["type"] != "service_account":
-        raise ConfigError(
-            f"{source}: field 'type' is {info['type']!r}, expected 'service_account' "
-            f"(create a key for a service account, not an OAuth client)"
-        )
     if "@" not in info["client_email"]:
         raise ConfigError(f"{source}: field 'client_email' is not an email address")
     if (

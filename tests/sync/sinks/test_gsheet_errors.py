@@ -210,6 +210,16 @@ def test_malformed_key_names_the_field(service_key, change, expected):
     assert _body(service_key) not in str(info.value)
 
 
+def test_an_oauth_user_file_is_named_as_such():
+    """A real authorized_user file (gcloud's application default credentials) has no client_email or private_key:
+    its type is named first, not "field 'client_email' is missing", which points at a damaged download (a
+    reviewer's repro, with `kpi-sync check`)."""
+    user = {"client_id": "123.apps.googleusercontent.com", "client_secret": "x", "refresh_token": "1//x",
+            "type": "authorized_user"}
+    with pytest.raises(ConfigError, match="field 'type' is 'authorized_user', expected 'service_account'"):
+        load_service_account(_secrets(GOOGLE_SERVICE_ACCOUNT_JSON=json.dumps(user)))
+
+
 def test_unreadable_private_key_is_named_but_never_shown(service_key):
     """A PEM block that is not a key fails on private_key without echoing any of it."""
     pem = service_key["private_key"]
