@@ -102,6 +102,30 @@ def _settings(args: argparse.Namespace) -> Settings:
         raise UsageError(str(exc)) from None
 
 
+def _day(text: str) -> str:
+    """--as-of: a YYYY-MM-DD day for argparse (a bad one is a usage error, exit 2; one after today is refused by the
+    run, which knows the config's time zone)."""
+    from sync.run import parse_day
+
+    try:
+        parse_day(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("as_of ")) from None
+    return text
+
+
+def _sink(text: str) -> str:
+    """--sink: KIND:TARGET of a known kind, for argparse (a bad one is a usage error, exit 2; a target that cannot be
+    opened is found when the run opens it)."""
+    from sync.sinks import check_sink_uri
+
+    try:
+        check_sink_uri(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("sink ")) from None
+    return text
+
+
 def _month(text: str) -> str:
     """A YYYY-MM month for argparse (a bad one is a usage error, exit 2)."""
     import re
@@ -127,8 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "to the sink (default: Google Sheets when configured, else xlsx:out/kpis.xlsx). Prints what it "
                     "published; --dry-run computes and checks everything and publishes nothing.")
     _add_global(now, top=False)
-    now.add_argument("--sink", metavar="URI", help="xlsx:PATH, csv:DIR or gsheet:SPREADSHEET_ID")
-    now.add_argument("--as-of", metavar="YYYY-MM-DD", help="compute as of the end of this day")
+    now.add_argument("--sink", metavar="URI", type=_sink, help="xlsx:PATH, csv:DIR or gsheet:SPREADSHEET_ID")
+    now.add_argument("--as-of", metavar="YYYY-MM-DD", type=_day, help="compute as of the end of this day")
     now.add_argument("--dry-run", action="store_true", help="compute and check everything, publish nothing")
     now.add_argument("--force", action="store_true", help="publish even unchanged tabs and past the guard")
     now.add_argument("--availability-month", metavar="YYYY-MM", type=_month, help="month for the availability tabs")
@@ -140,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "\"06:00\"; default every hour), until stopped by SIGTERM or Ctrl-C (exit 0; a publish in "
                     "progress is never cut off).")
     _add_global(worker, top=False)
-    worker.add_argument("--sink", metavar="URI", help="xlsx:PATH, csv:DIR or gsheet:SPREADSHEET_ID")
+    worker.add_argument("--sink", metavar="URI", type=_sink, help="xlsx:PATH, csv:DIR or gsheet:SPREADSHEET_ID")
     _add_engine(worker)
 
     check = sub.add_parser(
@@ -149,8 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "print what `now` would add, update or leave, without writing. For a local sink (xlsx, csv) "
                     "use `kpi-sync now --dry-run` instead.")
     _add_global(check, top=False)
-    check.add_argument("--sink", metavar="URI", help="gsheet:SPREADSHEET_ID (default: from the config/env)")
-    check.add_argument("--as-of", metavar="YYYY-MM-DD", help="compute as of the end of this day")
+    check.add_argument("--sink", metavar="URI", type=_sink, help="gsheet:SPREADSHEET_ID (default: from the config/env)")
+    check.add_argument("--as-of", metavar="YYYY-MM-DD", type=_day, help="compute as of the end of this day")
     check.add_argument("--force", action="store_true", help="plan as `now --force` would (rewrite every tab)")
 
     sample = sub.add_parser(

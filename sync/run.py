@@ -78,6 +78,16 @@ def load_dataset(settings: Settings, now: pd.Timestamp | None = None, engine: En
     raise ConfigError(f"dataset.kind = {kind!r}: expected payments or contracts")
 
 
+def parse_day(text: str) -> pd.Timestamp:
+    """An as_of day, YYYY-MM-DD (a ConfigError otherwise: --as-of turns it into a usage error)."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        raise ConfigError(f"as_of {text!r}: expected a day, YYYY-MM-DD")
+    try:
+        return pd.Timestamp(text.strip())
+    except (ValueError, TypeError, OverflowError):
+        raise ConfigError(f"as_of {text!r}: expected YYYY-MM-DD") from None
+
+
 def resolve_as_of(settings: Settings, loaded: Loaded, as_of: str | None, now: pd.Timestamp | None = None) -> pd.Timestamp:
     """as_of from the command line (end of that day), the config, or the newest revenue timestamp (metrics.md 1).
 
@@ -85,12 +95,7 @@ def resolve_as_of(settings: Settings, loaded: Loaded, as_of: str | None, now: pd
     months that have not happened."""
     text = as_of or settings.as_of
     if text:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
-            raise ConfigError(f"as_of {text!r}: expected a day, YYYY-MM-DD")
-        try:
-            day = pd.Timestamp(text.strip())
-        except (ValueError, TypeError, OverflowError):
-            raise ConfigError(f"as_of {text!r}: expected YYYY-MM-DD") from None
+        day = parse_day(text)
         if now is not None:
             today = pd.Timestamp(now).tz_convert(settings.timezone).tz_localize(None).normalize()
             if day > today:

@@ -34,11 +34,22 @@ class Sink(Protocol):
         ...
 
 
-def open_sink(uri: str, settings: Settings) -> Sink:
-    """Turn a sink URI into a sink. Relative local paths resolve against the current directory."""
+SINK_KINDS = ("xlsx", "csv", "gsheet")
+
+
+def check_sink_uri(uri: str) -> None:
+    """A ConfigError unless `uri` reads KIND:TARGET with a known kind (what `open_sink` and --sink check first)."""
     scheme, sep, target = uri.partition(":")
     if not sep or not target:
         raise ConfigError(f"sink {uri!r}: expected xlsx:PATH, csv:DIR or gsheet:SPREADSHEET_ID")
+    if scheme not in SINK_KINDS:
+        raise ConfigError(f"sink {uri!r}: unknown kind {scheme!r} (use xlsx, csv or gsheet)")
+
+
+def open_sink(uri: str, settings: Settings) -> Sink:
+    """Turn a sink URI into a sink. Relative local paths resolve against the current directory."""
+    check_sink_uri(uri)
+    scheme, _, target = uri.partition(":")
     if scheme in ("xlsx", "csv"):
         # One destination, one name: the guard's memory and the summary use the absolute path.
         target = str(Path(target).expanduser().absolute())
@@ -57,4 +68,4 @@ def open_sink(uri: str, settings: Settings) -> Sink:
         from sync.sinks.gsheet import open_gsheet_sink
 
         return open_gsheet_sink(target, settings)
-    raise ConfigError(f"sink {uri!r}: unknown kind {scheme!r} (use xlsx, csv or gsheet)")
+    raise AssertionError(f"sink kind {scheme!r} checked but not opened")

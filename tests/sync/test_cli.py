@@ -71,18 +71,34 @@ def test_as_of_cuts_the_months(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("value", ["2017-13-01", "yesterday", "2017-04-15T10:00:00"])
 def test_bad_as_of_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture, value: str) -> None:
-    """A malformed --as-of fails with one Error line, no traceback."""
+    """A malformed --as-of is bad usage (exit 2, as README says; a review found exit 1): the usage, then one Error
+    line naming the flag, no traceback; the same value in the config is a config error (exit 1)."""
     config = make_config(tmp_path, good_invoices(), good_customers())
-    assert main(["now", "--config", str(config), "--sink", f"csv:{tmp_path / 'o'}", "--as-of", value]) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("Error: as_of") and "Traceback" not in err
+    for command in (["now", "--sink", f"csv:{tmp_path / 'o'}"], ["check"]):
+        assert main([*command, "--config", str(config), "--as-of", value]) == 2
+        err = capsys.readouterr().err
+        assert err.splitlines()[-1].startswith(f"Error: argument --as-of: {value!r}: expected")
+        assert "Traceback" not in err
+    config.write_text(f'as_of = "{value}"\n' + config.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["now", "--config", str(config), "--sink", f"csv:{tmp_path / 'o'}"]) == 1
+    assert capsys.readouterr().err.startswith(f"Error: as_of {value!r}: expected")
 
 
-def test_bad_sink_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    """An unknown sink kind fails before any work with one Error line."""
+@pytest.mark.parametrize(("uri", "said"), [("ftp:somewhere", "unknown kind 'ftp'"),
+                                           ("xlsx:", "expected xlsx:PATH, csv:DIR or gsheet:SPREADSHEET_ID"),
+                                           ("out.xlsx", "expected xlsx:PATH")])
+def test_bad_sink_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture, uri: str, said: str) -> None:
+    """A --sink of no known kind is bad usage (exit 2): the usage, then one Error line naming the flag, before any work, for
+    every command that takes it; in the config's [output] sink it is a config error (exit 1)."""
     config = make_config(tmp_path, good_invoices(), good_customers())
-    assert main(["now", "--config", str(config), "--sink", "ftp:somewhere"]) == 1
-    assert "unknown kind 'ftp'" in capsys.readouterr().err
+    for command in ("now", "worker", "check"):
+        assert main([command, "--config", str(config), "--sink", uri]) == 2
+        err = capsys.readouterr().err
+        assert err.splitlines()[-1].startswith(f"Error: argument --sink: {uri!r}: ") and said in err
+        assert "Traceback" not in err
+    config.write_text(config.read_text(encoding="utf-8") + f'\n[output]\nsink = "{uri}"\n', encoding="utf-8")
+    assert main(["now", "--config", str(config)]) == 1
+    assert said in capsys.readouterr().err
 
 
 def test_default_sink_is_local_without_google(tmp_path: Path) -> None:
