@@ -189,7 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=7, metavar="S", help="random seed: same seed, same files (default 7)")
     sample.add_argument("--scheme", choices=list(PAYMENT_SCHEMES), default=None,
                         help="payment log pricing: seat10 (default: 18 per seat, annual = 10 months), seat12 "
-                             "(25/45 per seat, annual = 12 months) or noseats (seat10 without a seat column)")
+                             "(25/45 per seat, annual = 12 months), noseats (seat10 without a seat column) or "
+                             "seat11 (12/29/59 per seat, annual = 11 months; flat plans 10x)")
     sample.add_argument("--truth", action="store_true",
                         help="payment log: also write truth.csv, the true revenue schedule behind the charges")
     return parser

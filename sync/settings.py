@@ -216,9 +216,11 @@ def check_engine(engine: EngineSection, where: str, dataset: str = "payments") -
     if engine.threads_per_worker < 1:
         raise ConfigError(f"{where}: engine.threads_per_worker = {engine.threads_per_worker}: expected 1 or more")
     if engine.name == "local":
-        if engine.workers or engine.scheduler:
-            raise ConfigError(f"{where}: engine.workers and engine.scheduler apply to the dask engine only "
-                              "(set engine.name = \"dask\", or --engine dask)")
+        dask_only = [k for k, default in (("workers", 0), ("scheduler", ""), ("partitions", 0),
+                                          ("threads_per_worker", 1)) if getattr(engine, k) != default]
+        if dask_only:
+            raise ConfigError(f"{where}: engine.{' and engine.'.join(dask_only)} appl{'ies' if len(dask_only) == 1 else 'y'} "
+                              "to the dask engine only (set engine.name = \"dask\", or --engine dask)")
         return engine
     if engine.processes not in (1, "auto"):
         raise ConfigError(f"{where}: engine.processes = {engine.processes} applies to the local engine only (the dask "
@@ -253,7 +255,7 @@ def with_engine(settings: Settings, *, name: str | None = None, workers: int | N
     if name is not None:
         changes["name"] = name
         if name == "local":  # the config's dask cluster does not apply to this run
-            changes.update(workers=0, scheduler="")
+            changes.update(workers=0, scheduler="", partitions=0, threads_per_worker=1)
         elif name == "dask" and processes is None and current.name != "dask":
             changes["processes"] = "auto"  # the config's local processes do not apply to this run
     if workers is not None:

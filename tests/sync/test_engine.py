@@ -611,6 +611,9 @@ def test_engine_settings_are_checked(tmp_path: Path) -> None:
                        ('[engine]\nname = "dask"', "needs engine.workers"),
                        ('[engine]\nname = "dask"\nworkers = 2\nscheduler = "tcp://h:8786"', "not both"),
                        ('[engine]\nworkers = 2', "dask engine only"),
+                       ('[engine]\npartitions = 8', r"engine.partitions applies to the dask engine only"),
+                       ('[engine]\nthreads_per_worker = 2\nscheduler = "tcp://h:8786"',
+                        r"engine.scheduler and engine.threads_per_worker apply to the dask engine only"),
                        ('[engine]\nname = "dask"\nscheduler = "h"', "expected an address"),
                        ('[engine]\nname = "dask"\nworkers = -1', "0 or more"),
                        ('[engine]\nprocesses = -1', "0 or more"),
@@ -625,6 +628,8 @@ def test_engine_settings_are_checked(tmp_path: Path) -> None:
             config(bad)
     settings = config("")
     assert with_engine(settings, name="dask").engine.workers == 1
+    on_dask = config('[engine]\nname = "dask"\nworkers = 2\npartitions = 8\nthreads_per_worker = 2')
+    assert with_engine(on_dask, name="local").engine == EngineSection()  # --engine local: the cluster's keys go too
     assert with_engine(settings, name="dask", scheduler="tcp://10.0.0.5:8786").engine.scheduler
     with pytest.raises(ConfigError, match="contracts"):
         with_engine(dataclasses.replace(settings, dataset=dataclasses.replace(settings.dataset, kind="contracts")),
