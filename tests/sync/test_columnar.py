@@ -339,3 +339,28 @@ def test_a_line_nested_hundreds_of_levels_deep_is_named_not_an_internal_error(tm
         assert not isinstance(result, str)
         assert [i.line for i in result.issues] == [6] and result.issues[0].severity == "error"
         assert list(result.frame["customer_id"]) == ["1", "2", "3", "4", "5"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(st.sampled_from([b"{", b"}", b"\n", b"\r", b" ", b"a", b'"x"', b"\n\n", b"}\n{", b"{}"]),
+                       max_size=30), bom=st.booleans())
+def test_regular_files_are_counted_as_the_line_scan_finds_them(pieces: list[bytes], bom: bool) -> None:
+    """A file is read without an array of its line positions only when counting bytes proves what the scan of every
+    newline would find (`columnar._regular_lines`): each line one `{...}`, no blank line, no CR; then the counts
+    agree. Any other file is scanned, as before."""
+    data = (b"\xef\xbb\xbf" if bom else b"") + b"".join(pieces)
+    skip = 3 if bom else 0
+    counted = columnar._regular_lines(data, skip)
+    body = data[skip:]
+    lines = body.split(b"\n")
+    if body.endswith(b"\n"):
+        lines = lines[:-1]
+    every_line_an_object = bool(body) and all(
+        len(line) >= 2 and line.startswith(b"{") and line.endswith(b"}") and b"\r" not in line for line in lines)
+    assert counted == (len(lines) if every_line_an_object else None)
+    scanned = columnar._Lines(data, skip)
+    if counted is not None:
+        assert scanned.regular and scanned.count == counted
+        assert scanned.head(3) == list(zip(scanned.starts[:3].tolist(), scanned.ends[:3].tolist(), strict=True))
+    if body:  # (an empty file never gets here: read_columnar leaves it to the line reader)
+        assert len(scanned.starts) == len(scanned.ends) == scanned.count
