@@ -295,6 +295,64 @@ def test_local_engine_in_slices_gives_the_tables_of_one_reading_on_the_shared_lo
     assert_same_tables(tables(_with_slices(settings, 1000)), tables(_with_slices(settings, 0)))
 
 
+def test_frames_computed_in_threads_give_the_tables_of_one_thread(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """sync.run.warm computes the context's frames in threads before the invariants and tabs read them: the same
+    tabs as when each is computed where it is first read (payment log and contract data), every one of them computed
+    by the threads."""
+    import sync.run
+
+    contracts = load_settings(Path(__file__).resolve().parents[2] / "config" / "contracts.toml", {})
+    for settings in (_generated(tmp_path, 300, 5), contracts):
+        computed: list[str] = []
+        real = sync.run.warm
+
+        def counted(ctx, groups=None, real=real, computed=computed) -> None:  # type: ignore[no-untyped-def]
+            real(ctx, groups)
+            computed.extend(name for group in sync.run.WARM[ctx.dataset] for name in group if name in ctx.__dict__)
+
+        monkeypatch.setattr(sync.run, "warm", counted)
+        threaded = tables(settings)
+        assert computed == [name for group in sync.run.WARM[settings.dataset.kind] for name in group]
+        monkeypatch.setattr(sync.run, "warm", lambda ctx, groups=None: None)
+        assert_same_tables(tables(settings), threaded)
+        monkeypatch.undo()
+
+
+def test_a_frame_that_fails_in_a_thread_fails_where_it_is_read() -> None:
+    """A frame whose computation raises in `warm` is left uncomputed, and raises its own error again where the run
+    reads it (the invariants, a tab), as a run without threads does; the other group goes on."""
+    from functools import cached_property
+
+    from sync.run import warm
+
+    class Ctx:
+        dataset = "payments"
+        calls: list[str] = []
+
+        @cached_property
+        def broken(self) -> int:
+            self.calls.append("broken")
+            raise ValueError("bad frame")
+
+        @cached_property
+        def after(self) -> int:  # after the broken one in its group: not computed there
+            self.calls.append("after")
+            return 1
+
+        @cached_property
+        def other(self) -> int:
+            self.calls.append("other")
+            return 2
+
+    ctx = Ctx()
+    warm(ctx, (("broken", "after"), ("other",)))  # type: ignore[arg-type]
+    assert sorted(ctx.calls) == ["broken", "other"] and "other" in ctx.__dict__ and "broken" not in ctx.__dict__
+    with pytest.raises(ValueError, match="bad frame"):
+        ctx.broken  # noqa: B018
+    assert ctx.after == 1 and ctx.other == 2 and ctx.calls.count("other") == 1
+
+
 def _in_processes(settings: Settings, charges_per_slice: int, processes: int | str) -> PerCustomer:
     """The local engine with its slices read by `processes` processes: the frames and codes of one reading."""
     from sync.engine import LocalEngine
