@@ -218,9 +218,10 @@ def check_engine(engine: EngineSection, where: str, dataset: str = "payments") -
     if engine.name == "local":
         dask_only = [k for k, default in (("workers", 0), ("scheduler", ""), ("partitions", 0),
                                           ("threads_per_worker", 1)) if getattr(engine, k) != default]
-        if dask_only:
-            raise ConfigError(f"{where}: engine.{' and engine.'.join(dask_only)} appl{'ies' if len(dask_only) == 1 else 'y'} "
-                              "to the dask engine only (set engine.name = \"dask\", or --engine dask)")
+        if dask_only:  # (the config is refused as it is read: no --engine flag gets past this)
+            keys = ", ".join(f"engine.{k}" for k in dask_only)
+            raise ConfigError(f"{where}: {keys} appl{'ies' if len(dask_only) == 1 else 'y'} to the dask engine only: "
+                              "set engine.name = \"dask\", or leave the key out of a config for the local engine")
         return engine
     if engine.processes not in (1, "auto"):
         raise ConfigError(f"{where}: engine.processes = {engine.processes} applies to the local engine only (the dask "
@@ -228,6 +229,9 @@ def check_engine(engine: EngineSection, where: str, dataset: str = "payments") -
     if engine.workers and engine.scheduler:
         raise ConfigError(f"{where}: give engine.workers (a local Dask cluster) or engine.scheduler (a running one), "
                           "not both")
+    if engine.scheduler and engine.threads_per_worker != 1:
+        raise ConfigError(f"{where}: engine.threads_per_worker sizes a local cluster's workers (engine.workers); a "
+                          "running cluster's workers have the threads they were started with")
     if not engine.workers and not engine.scheduler:
         raise ConfigError(f"{where}: the dask engine needs engine.workers (a local cluster of N processes) or "
                           "engine.scheduler (the address of a running cluster's scheduler)")

@@ -670,8 +670,11 @@ def test_engine_settings_are_checked(tmp_path: Path) -> None:
                        ('[engine]\nname = "dask"\nworkers = 2\nscheduler = "tcp://h:8786"', "not both"),
                        ('[engine]\nworkers = 2', "dask engine only"),
                        ('[engine]\npartitions = 8', r"engine.partitions applies to the dask engine only"),
-                       ('[engine]\nthreads_per_worker = 2\nscheduler = "tcp://h:8786"',
-                        r"engine.scheduler and engine.threads_per_worker apply to the dask engine only"),
+                       ('[engine]\nthreads_per_worker = 2\nscheduler = "tcp://h:8786"\npartitions = 3',
+                        r"engine.scheduler, engine.partitions, engine.threads_per_worker apply to the dask engine "
+                        r"only: set engine.name = \"dask\", or leave the key out"),
+                       ('[engine]\nname = "dask"\nthreads_per_worker = 2\nscheduler = "tcp://h:8786"',
+                        "sizes a local cluster's workers"),
                        ('[engine]\nname = "dask"\nscheduler = "h"', "expected an address"),
                        ('[engine]\nname = "dask"\nworkers = -1', "0 or more"),
                        ('[engine]\nprocesses = -1', "0 or more"),
