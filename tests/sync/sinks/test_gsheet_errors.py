@@ -220,6 +220,28 @@ def test_an_oauth_user_file_is_named_as_such():
         load_service_account(_secrets(GOOGLE_SERVICE_ACCOUNT_JSON=json.dumps(user)))
 
 
+@pytest.mark.parametrize(("key", "said"), [
+    ({"installed": {"client_id": "x.apps.googleusercontent.com", "client_secret": "GOCSPX-secret",
+                    "redirect_uris": ["http://localhost"]}}, "this is an OAuth client ID file"),
+    ({"web": {"client_id": "x.apps.googleusercontent.com", "client_secret": "GOCSPX-secret"}},
+     "this is an OAuth client ID file"),
+    ({"client_id": "x", "client_secret": "GOCSPX-secret", "refresh_token": "1//secret"},
+     "holds an OAuth client's secret or refresh token and no private key"),
+    ({"type": 7, "client_email": "a@b"}, "field 'type' is not text"),
+    ({"type": ["service_account"]}, "field 'type' is not text"),
+    ({"type": "external_account", "audience": "x"}, "field 'type' is 'external_account', expected 'service_account' "
+                                                    r"\(not a service account key"),
+    ({"type": "x" * 500}, "field 'type' is 'x{40}\\.\\.\\.'"),
+])
+def test_other_google_files_are_named_and_no_secret_is_shown(key: dict, said: str) -> None:
+    """The files a user may take for a service account key (a review's list: the console's OAuth client ID file,
+    installed or web; gcloud's user credentials without a type; a type that is no text; another type) are named as
+    what they are, pointing at step 4, never as a damaged download, and no secret of theirs is printed."""
+    with pytest.raises(ConfigError, match=said) as info:
+        load_service_account(_secrets(GOOGLE_SERVICE_ACCOUNT_JSON=json.dumps(key)))
+    assert "secret" not in str(info.value).replace("client's secret", "") and "x" * 41 not in str(info.value)
+
+
 def test_unreadable_private_key_is_named_but_never_shown(service_key):
     """A PEM block that is not a key fails on private_key without echoing any of it."""
     pem = service_key["private_key"]
