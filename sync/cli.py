@@ -102,11 +102,14 @@ def _settings(args: argparse.Namespace) -> Settings:
         raise UsageError(str(exc)) from None
 
 
-def _day(text: str) -> str:
+def _day(text: str) -> str | None:
     """--as-of: a YYYY-MM-DD day for argparse (a bad one is a usage error, exit 2; one after today is refused by the
-    run, which knows the config's time zone)."""
-    from sync.run import parse_day
+    run, which knows the config's time zone). Empty (a script's `--as-of "$AS_OF"` with the variable unset): not
+    given, the config's as_of or the newest charge, as before the flag was checked here."""
+    from sync.settings import parse_day
 
+    if not text.strip():
+        return None
     try:
         parse_day(text)
     except ConfigError as exc:
@@ -117,7 +120,7 @@ def _day(text: str) -> str:
 def _sink(text: str) -> str:
     """--sink: KIND:TARGET of a known kind, for argparse (a bad one is a usage error, exit 2; a target that cannot be
     opened is found when the run opens it)."""
-    from sync.sinks import check_sink_uri
+    from sync.settings import check_sink_uri
 
     try:
         check_sink_uri(text)
@@ -254,6 +257,8 @@ def _cmd_now(args: argparse.Namespace) -> int:
         hr_month=args.availability_month,
     )
     print(_redactor(_summary(outcome)))
+    if args.config is None:  # which config/default.toml was read: the current folder's or the checkout's
+        print(_redactor(f"  config: {settings.config_path}"))
     return 0
 
 

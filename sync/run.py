@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -36,7 +35,7 @@ from sync.guard import (
 from sync.lock import Cancelled, StopGate, run_lock
 from sync.logs import Redactor, get_logger, one_line
 from sync.paths import shown_inputs, shown_path
-from sync.settings import DEFAULT_LOCAL_SINK, Settings
+from sync.settings import DEFAULT_LOCAL_SINK, Settings, parse_day
 from sync.sinks import PublishResult, Sink, open_sink
 from sync.sinks.cells import publishable
 from sync.sources.contracts import load_contracts
@@ -77,16 +76,6 @@ def load_dataset(settings: Settings, now: pd.Timestamp | None = None, engine: En
     if kind == "contracts":
         return load_contracts(settings, now)
     raise ConfigError(f"dataset.kind = {kind!r}: expected payments or contracts")
-
-
-def parse_day(text: str) -> pd.Timestamp:
-    """An as_of day, YYYY-MM-DD (a ConfigError otherwise: --as-of turns it into a usage error)."""
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
-        raise ConfigError(f"as_of {text!r}: expected a day, YYYY-MM-DD")
-    try:
-        return pd.Timestamp(text.strip())
-    except (ValueError, TypeError, OverflowError):
-        raise ConfigError(f"as_of {text!r}: expected YYYY-MM-DD") from None
 
 
 def resolve_as_of(settings: Settings, loaded: Loaded, as_of: str | None, now: pd.Timestamp | None = None) -> pd.Timestamp:

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import pandas as pd
+
 from kpi.params import (
     AvailabilityParams,
     BillingRules,
@@ -445,9 +447,36 @@ def _section(cls: type, raw: Any, name: str, base: Path, source: str) -> Any:
         if known[key].metadata.get("path") and coerced and not is_url(coerced):
             coerced = str((base / coerced).resolve())
         if known[key].metadata.get("sink") and coerced:
+            try:  # a config error when the config is read: a worker stops at start, not at every run
+                check_sink_uri(coerced)
+            except ConfigError as exc:
+                raise ConfigError(f"{source}: {name}.{key}: {exc}") from None
             coerced = _sink_beside(coerced, base)
         values[key] = coerced
     return cls(**values)
+
+
+SINK_KINDS = ("xlsx", "csv", "gsheet")
+
+
+def check_sink_uri(uri: str) -> None:
+    """A ConfigError unless `uri` reads KIND:TARGET with a known kind (checked for --sink, the config's [output] sink
+    when the config is read, and by sync.sinks.open_sink)."""
+    scheme, sep, target = uri.partition(":")
+    if not sep or not target:
+        raise ConfigError(f"sink {uri!r}: expected xlsx:PATH, csv:DIR or gsheet:SPREADSHEET_ID")
+    if scheme not in SINK_KINDS:
+        raise ConfigError(f"sink {uri!r}: unknown kind {scheme!r} (use xlsx, csv or gsheet)")
+
+
+def parse_day(text: str) -> pd.Timestamp:
+    """An as_of day, YYYY-MM-DD (checked for --as-of, the config's as_of when the config is read, and by the run)."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        raise ConfigError(f"as_of {text!r}: expected a day, YYYY-MM-DD")
+    try:
+        return pd.Timestamp(text.strip())
+    except (ValueError, TypeError, OverflowError):
+        raise ConfigError(f"as_of {text!r}: no such day (expected YYYY-MM-DD)") from None
 
 
 def _sink_beside(uri: str, base: Path) -> str:
@@ -585,9 +614,10 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
     try:
         raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        if not path:  # neither the current folder's config/default.toml nor the checkout's
-            raise ConfigError(f"no config/default.toml in {Path.cwd()} nor at {config_path}: give --config PATH, "
-                              "or run from the folder that holds config/") from None
+        if not path:  # neither the current folder's config/default.toml nor the checkout's (none beside a package
+            # installed with `pip install .`: not named, it never exists)
+            raise ConfigError(f"no config/default.toml in {Path.cwd()}: give --config PATH, or run from the folder "
+                              "that holds config/") from None
         raise ConfigError(f"config file {source} not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
@@ -604,6 +634,11 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
     engine = check_engine(_section(EngineSection, raw.get("engine", {}), "engine", base, source), source,
                           sections["dataset"].kind)
     top = {k: _coerce(raw[k], t, f"{source}: {k}") for k, t in TOP_LEVEL_KEYS.items() if k in raw}
+    if top.get("as_of"):
+        try:  # checked when the config is read, as the sink: a worker stops at start
+            parse_day(top["as_of"])
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
     timezone = top.get("timezone") or sections["billing"].timezone or "UTC"
     _check_timezone(timezone, f"{source}: timezone")
     if sections["schedule"].timezone:

@@ -118,7 +118,8 @@ class Worker:
     def run(self) -> int:
         """Run at start, then on the schedule, until stopped. Returns the exit code (0)."""
         planned = plan_jobs(self.settings, self.scheduler, self.run_job)
-        log.info("worker started: one run now, then %s", describe_plan(self.settings))
+        log.info("worker started (config %s): one run now, then %s", self.settings.config_path,
+                 describe_plan(self.settings))
         self.run_job()
         announced = None
         while not self.stopping:

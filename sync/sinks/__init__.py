@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from kpi.tables import Table
-from sync.errors import ConfigError
+from sync.settings import check_sink_uri
 
 if TYPE_CHECKING:
     from sync.settings import Settings
@@ -32,18 +32,6 @@ class Sink(Protocol):
     def publish(self, tables: Sequence[Table], *, force: bool = False) -> PublishResult:
         """Write every table, atomically: readers see the old output or the new one, never a mix."""
         ...
-
-
-SINK_KINDS = ("xlsx", "csv", "gsheet")
-
-
-def check_sink_uri(uri: str) -> None:
-    """A ConfigError unless `uri` reads KIND:TARGET with a known kind (what `open_sink` and --sink check first)."""
-    scheme, sep, target = uri.partition(":")
-    if not sep or not target:
-        raise ConfigError(f"sink {uri!r}: expected xlsx:PATH, csv:DIR or gsheet:SPREADSHEET_ID")
-    if scheme not in SINK_KINDS:
-        raise ConfigError(f"sink {uri!r}: unknown kind {scheme!r} (use xlsx, csv or gsheet)")
 
 
 def open_sink(uri: str, settings: Settings) -> Sink:

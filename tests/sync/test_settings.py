@@ -45,8 +45,9 @@ def test_default_config_is_the_current_folders_then_the_checkouts(tmp_path: Path
     assert load_settings(None, {}).timezone == "Europe/Paris"
     own.unlink()
     monkeypatch.setattr(sync.settings, "DEFAULT_CONFIG", tmp_path / "site-packages" / "config" / "default.toml")
-    with pytest.raises(ConfigError, match=r"no config/default.toml in .* nor at .*site-packages.*give --config PATH"):
+    with pytest.raises(ConfigError, match=r"no config/default.toml in \S+: give --config PATH") as info:
         load_settings(None, {})
+    assert "site-packages" not in str(info.value)
 
 
 def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:

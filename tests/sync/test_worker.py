@@ -88,7 +88,7 @@ def test_worker_keeps_its_schedule_after_a_failed_run(tmp_path: Path, clock: Fak
     start = runs[0]
     assert [r - start for r in runs] == [dt.timedelta(0), HOUR, 2 * HOUR]
     messages = [r.getMessage() for r in caplog.records]
-    assert "worker started: one run now, then every 1h" in messages
+    assert f"worker started (config {settings.config_path}): one run now, then every 1h" in messages
     assert "run failed: invoices.json: invoices file is empty" in messages
     assert messages[-1] == "worker stopped"
     # after each run (failed or not) the log says once when the next one is, in UTC
