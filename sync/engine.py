@@ -85,7 +85,7 @@ class LocalEngine:
     def per_customer(self, charges: pd.DataFrame, customers: pd.DataFrame, params: Params,
                      as_of: pd.Timestamp) -> PerCustomer:
         slices = customer_slices(charges, customers, self.slice_charges)
-        wanted = auto_processes(len(charges), _cpus()) if isinstance(self.processes, str) else self.processes or _cpus()
+        wanted = auto_processes(len(charges), cpus()) if isinstance(self.processes, str) else self.processes or cpus()
         processes = min(wanted, len(slices))
         if len(slices) > 1:
             log.info("local: %d charges in %d slices of their customers, %d process%s", len(charges), len(slices),
@@ -124,7 +124,7 @@ def _glibc() -> Any:
 _LIBC = _glibc()
 
 
-def _cpus() -> int:
+def cpus() -> int:
     """The CPUs this process may use: its affinity (a cpuset), else the machine's, and no more than a CPU quota of its
     cgroup allows (Docker's --cpus, a Kubernetes CPU limit: these leave the affinity at every CPU of the host)."""
     try:

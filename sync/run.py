@@ -14,7 +14,7 @@ from kpi.schedule import check_schedule
 from kpi.syncstatus import count_this_run
 from kpi.tables import Context, RunInfo, Table, all_tabs, built_table, empty_issues
 from sync import __version__
-from sync.engine import Engine, LocalEngine, give_back_memory, open_engine
+from sync.engine import Engine, LocalEngine, cpus, give_back_memory, open_engine
 from sync.errors import ConfigError, GuardError, InvariantError, SyncError
 from sync.guard import (
     FAILED,
@@ -35,7 +35,7 @@ from sync.guard import (
 from sync.lock import Cancelled, StopGate, run_lock
 from sync.logs import Redactor, get_logger, one_line
 from sync.paths import shown_inputs, shown_path
-from sync.settings import DEFAULT_LOCAL_SINK, Settings, parse_day
+from sync.settings import AUTO_PROCESSES_FROM, DEFAULT_LOCAL_SINK, Settings, parse_day
 from sync.sinks import PublishResult, Sink, open_sink
 from sync.sinks.cells import publishable
 from sync.sources.contracts import load_contracts
@@ -320,21 +320,29 @@ def prepare_context(
 
 
 # The context's frames computed side by side before the invariants and the tabs read them: each tuple in a thread of
-# its own, in its order (movements and the quarters read the months' classification; the profile reads the customer
-# ids). Their numpy work (sorts, takes, arithmetic on arrays of millions) and the kernel's work of handing out fresh
-# memory run outside the GIL, so two threads share two cores.
+# its own, in its order (movements and the quarters read the months' classification). Their numpy work (sorts, takes,
+# arithmetic on arrays of millions) and the kernel's work of handing out fresh memory run outside the GIL, so two
+# threads share two cores.
 WARM: dict[str, tuple[tuple[str, ...], ...]] = {
     "payments": (("classified", "mrr_by_month", "movements", "mrr_by_quarter"), ("profile", "cohorts")),
-    "contracts": (("classified", "mrr_by_month", "movements", "mrr_by_quarter"), ("cohorts",)),  # (no profile tabs)
 }
+WARM_FROM = AUTO_PROCESSES_FROM  # charges from which `warm` uses threads (as "auto" uses processes)
 
 
 def warm(ctx: Context, groups: tuple[tuple[str, ...], ...] | None = None) -> None:
-    """Compute the context's cached frames `groups` in threads, each group in order (kpi.tables.Context computes each
-    once, whoever asks first). Measured at 10M charges: the invariants and tabs 41-48 s -> 31-34 s, with about
-    700 MB more at the peak (benchmarks/results.md, stop 36). A frame that fails is left uncomputed: the invariants
-    or the tab that reads it computes it again and raises its error there, as a run without threads does. The
-    threads are daemons: a worker stopped meanwhile exits without waiting for them (it publishes nothing then)."""
+    """Compute the context's cached frames `groups` (default: WARM of its dataset) in threads, each group in order
+    (kpi.tables.Context computes each once, whoever asks first), for a payment log of WARM_FROM charges or more on a
+    machine of 2+ CPUs; else nothing (each is computed where it is first read). Measured (benchmarks/results.md,
+    stop 36; paired runs): at 10,010,946 charges the whole run 122.9 -> 113.8 s, its peak 6,705 -> 6,901 MiB; at
+    998,916 charges no faster (CSV 14.2 / 14.1 s, .xlsx 19.9 / 20.0 s) for 160-185 MiB more, hence the threshold.
+    A frame that fails is left uncomputed: the invariants or the tab that reads it computes it again and raises its
+    error there, as a run without threads does. The threads are daemons: a worker stopped meanwhile exits without
+    waiting for them (it publishes nothing then)."""
+    if groups is None:
+        charges = len(ctx.charges) if ctx.charges is not None else 0
+        if charges < WARM_FROM or cpus() < 2:
+            return
+        groups = WARM.get(ctx.dataset, ())
     def compute(names: tuple[str, ...]) -> None:
         for name in names:
             try:
@@ -343,7 +351,7 @@ def warm(ctx: Context, groups: tuple[tuple[str, ...], ...] | None = None) -> Non
                 return
 
     threads = [threading.Thread(target=compute, args=(names,), name=f"kpi-sync {names[0]}", daemon=True)
-               for names in (WARM.get(ctx.dataset, ()) if groups is None else groups)]
+               for names in groups]
     for thread in threads:
         thread.start()
     for thread in threads:

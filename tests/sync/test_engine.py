@@ -297,26 +297,32 @@ def test_local_engine_in_slices_gives_the_tables_of_one_reading_on_the_shared_lo
 
 def test_frames_computed_in_threads_give_the_tables_of_one_thread(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """sync.run.warm computes the context's frames in threads before the invariants and tabs read them: the same
-    tabs as when each is computed where it is first read (payment log and contract data), every one of them computed
-    by the threads."""
+    """sync.run.warm computes the context's frames in threads before the invariants and tabs read them, from
+    WARM_FROM charges on 2+ CPUs: the same tabs as when each is computed where it is first read, every one of them
+    computed by the threads; below the threshold, or on one CPU, or on contract data, none is."""
     import sync.run
 
+    settings = _generated(tmp_path, 300, 5)
     contracts = load_settings(Path(__file__).resolve().parents[2] / "config" / "contracts.toml", {})
-    for settings in (_generated(tmp_path, 300, 5), contracts):
-        computed: list[str] = []
-        real = sync.run.warm
+    real = sync.run.warm
+    computed: list[str] = []
 
-        def counted(ctx, groups=None, real=real, computed=computed) -> None:  # type: ignore[no-untyped-def]
-            real(ctx, groups)
-            computed.extend(name for group in sync.run.WARM[ctx.dataset] for name in group if name in ctx.__dict__)
+    def counted(ctx, groups=None) -> None:  # type: ignore[no-untyped-def]
+        real(ctx, groups)
+        computed.extend(name for group in sync.run.WARM["payments"] for name in group if name in ctx.__dict__)
 
-        monkeypatch.setattr(sync.run, "warm", counted)
-        threaded = tables(settings)
-        assert computed == [name for group in sync.run.WARM[settings.dataset.kind] for name in group]
-        monkeypatch.setattr(sync.run, "warm", lambda ctx, groups=None: None)
-        assert_same_tables(tables(settings), threaded)
-        monkeypatch.undo()
+    monkeypatch.setattr(sync.run, "warm", counted)
+    plain = tables(settings)  # a small log: no threads
+    assert computed == []
+    monkeypatch.setattr(sync.run, "WARM_FROM", 0)
+    monkeypatch.setattr(sync.run, "cpus", lambda: 1)
+    tables(settings)
+    tables(contracts)
+    assert computed == []
+    monkeypatch.setattr(sync.run, "cpus", lambda: 2)
+    threaded = tables(settings)
+    assert computed == [name for group in sync.run.WARM["payments"] for name in group]
+    assert_same_tables(threaded, plain)
 
 
 def test_a_frame_that_fails_in_a_thread_fails_where_it_is_read() -> None:
@@ -396,7 +402,7 @@ def test_auto_processes_reads_millions_of_charges_in_two_processes(tmp_path: Pat
         return 2 if charges >= 1000 and cpus >= 2 else 1
 
     monkeypatch.setattr(engine, "_in_processes", spy)
-    monkeypatch.setattr(engine, "_cpus", lambda: 2)
+    monkeypatch.setattr(engine, "cpus", lambda: 2)
     settings = _generated(tmp_path, 300, 8, "seat12")
     _in_processes(settings, 400, "auto")  # the real threshold: a small log stays in one process
     assert used == []
@@ -406,10 +412,10 @@ def test_auto_processes_reads_millions_of_charges_in_two_processes(tmp_path: Pat
     from sync.run import load_dataset
     loaded = load_dataset(settings, STARTED)
     assert loaded.charges is not None and asked[-1][0] == len(loaded.charges) > 1000
-    monkeypatch.setattr(engine, "_cpus", lambda: 1)  # one CPU: one process
+    monkeypatch.setattr(engine, "cpus", lambda: 1)  # one CPU: one process
     _in_processes(settings, 400, "auto")
     assert used == [2] and asked[-1][1] == 1
-    monkeypatch.setattr(engine, "_cpus", lambda: 2)
+    monkeypatch.setattr(engine, "cpus", lambda: 2)
     _in_processes(settings, 0, "auto")  # the whole log in one slice: one process, whatever "auto" says
     assert used == [2]
     with pytest.raises(ValueError, match="expected a whole number, 0 or more, or 'auto'"):
@@ -443,7 +449,7 @@ def test_cpus_counts_a_cgroup_cpu_quota(tmp_path: Path) -> None:
     (v1b / "cpu,cpuacct" / "cpu.cfs_quota_us").write_text("50000\n")
     (v1b / "cpu,cpuacct" / "cpu.cfs_period_us").write_text("100000\n")
     assert engine._cpu_quota(str(v1b)) == 0.5
-    assert engine._cpus() >= 1
+    assert engine.cpus() >= 1
 
 
 def test_slices_read_by_processes_on_the_shared_log_give_its_tables() -> None:
