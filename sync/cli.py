@@ -257,7 +257,7 @@ def _cmd_now(args: argparse.Namespace) -> int:
         hr_month=args.availability_month,
     )
     print(_redactor(_summary(outcome)))
-    if args.config is None:  # which config/default.toml was read: the current folder's or the checkout's
+    if not args.config:  # which config/default.toml was read: the current folder's or the checkout's
         print(_redactor(f"  config: {settings.config_path}"))
     return 0
 

@@ -266,8 +266,8 @@ def with_engine(settings: Settings, *, name: str | None = None, workers: int | N
             changes["processes"] = "auto"  # the config's local processes do not apply to this run
     if workers is not None:
         changes.update(workers=workers, scheduler="")
-    if scheduler is not None:
-        changes.update(scheduler=scheduler, workers=0)
+    if scheduler is not None:  # a running cluster: the config's local cluster (its size, its threads) does not apply
+        changes.update(scheduler=scheduler, workers=0, threads_per_worker=1)
     if partitions is not None:
         changes["partitions"] = partitions
     if changes.get("name", current.name) == "dask" and name is not None and workers is None and scheduler is None \
@@ -474,9 +474,12 @@ def parse_day(text: str) -> pd.Timestamp:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
         raise ConfigError(f"as_of {text!r}: expected a day, YYYY-MM-DD")
     try:
-        return pd.Timestamp(text.strip())
+        day = pd.Timestamp(text.strip())
     except (ValueError, TypeError, OverflowError):
         raise ConfigError(f"as_of {text!r}: no such day (expected YYYY-MM-DD)") from None
+    if not pd.Timestamp.min < day < pd.Timestamp.max:  # a day the tables' nanosecond timestamps cannot hold
+        raise ConfigError(f"as_of {text!r}: expected a day between {pd.Timestamp.min:%Y} and {pd.Timestamp.max:%Y}")
+    return day
 
 
 def _sink_beside(uri: str, base: Path) -> str:

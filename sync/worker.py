@@ -210,8 +210,11 @@ def run_worker(
     """Run the job once at start, then on the schedule, until SIGTERM/SIGINT (or `stop`). Returns 0."""
     if job is None:
         from sync.run import default_sink_uri, run_once
+        from sync.sinks import open_sink
 
         sink_uri = sink_uri or default_sink_uri(settings)  # a sink configured by halves fails at start, not every hour
+        open_sink(sink_uri, settings)  # so does one that cannot be opened (a malformed spreadsheet id, no Google key):
+        # it reads the key and checks the id's shape, and sends nothing
 
         def job(gate: StopGate) -> Any:
             return run_once(settings, sink_uri=sink_uri, gate=gate)

@@ -92,25 +92,25 @@ def check_key(info: Mapping[str, Any], source: str) -> None:
     """Name the first wrong field of a service account key. Never shows the private key. A key of another type (an
     OAuth user's authorized_user file) is named as such first: it has no client_email or
     private_key, and "field 'client_email' is missing" would send its owner looking for a damaged download."""
-    oauth = "an OAuth client ID file (\"OAuth 2.0 Client IDs\" in the console), not a service account key"
-    if isinstance(info.get("installed"), dict) or isinstance(info.get("web"), dict):
-        raise ConfigError(f"{source}: this is {oauth}: create a key for a service account (docs/google-sheets.md, "
-                          "step 4)")
     kind = info.get("type")
+    if kind != "service_account" and (isinstance(info.get("installed"), dict) or isinstance(info.get("web"), dict)):
+        raise ConfigError(f"{source}: this is an OAuth client ID file (\"OAuth 2.0 Client IDs\" in the console), not "
+                          "a service account key: create a key for a service account (docs/google-sheets.md, step 4)")
     if "type" in info and kind is not None and not isinstance(kind, str):
         raise ConfigError(f"{source}: field 'type' is not text (use the key file as downloaded)")
     if isinstance(kind, str) and kind.strip() and kind != "service_account":
-        shown = kind if len(kind) <= 40 else kind[:40] + "..."
+        # a type's name is shown (authorized_user, external_account...); other text (a secret pasted there) is not
+        shown = repr(kind) if re.fullmatch(r"[a-z_]{1,40}", kind) else "not a type's name"
         what = ("an OAuth user's credentials, not a service account key" if kind == "authorized_user"
                 else "not a service account key")
         raise ConfigError(
-            f"{source}: field 'type' is {shown!r}, expected 'service_account' ({what}: create a key for a service "
+            f"{source}: field 'type' is {shown}, expected 'service_account' ({what}: create a key for a service "
             f"account, docs/google-sheets.md step 4)"
         )
     if not kind and "private_key" not in info and ("client_secret" in info or "refresh_token" in info):
-        raise ConfigError(f"{source}: this holds an OAuth client's secret or refresh token and no private key: it is "
-                          f"{oauth.removeprefix('an ')}: create a key for a service account (docs/google-sheets.md, "
-                          "step 4)")
+        raise ConfigError(f"{source}: this holds an OAuth user's credentials (a client secret or refresh token, no "
+                          "private key), not a service account key: create a key for a service account "
+                          "(docs/google-sheets.md, step 4)")
     for name in _REQUIRED:
         if not isinstance(info.get(name), str) or not info[name].strip():
             raise ConfigError(

@@ -69,6 +69,19 @@ def test_as_of_cuts_the_months(tmp_path: Path) -> None:
     assert months == ["2017-03", "2017-04"]
 
 
+@pytest.mark.parametrize("value", ["0000-01-01", "9999-12-31"])
+def test_an_as_of_past_what_timestamps_hold_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                        value: str) -> None:
+    """A day of year 0 parsed, then crashed the run ("internal error ... strftime", a review): refused as bad usage
+    on the command line, as a config error in the file."""
+    config = make_config(tmp_path, good_invoices(), good_customers())
+    assert main(["now", "--config", str(config), "--as-of", value, "--dry-run"]) == 2
+    assert "expected a day between 1677 and 2262" in capsys.readouterr().err
+    config.write_text(f'as_of = "{value}"\n' + config.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["now", "--config", str(config), "--dry-run"]) == 1
+    assert "Traceback" not in capsys.readouterr().err
+
+
 def test_an_empty_as_of_is_not_given(tmp_path: Path) -> None:
     """`--as-of ""` (a script's `--as-of "$AS_OF"` with the variable unset) reads as no --as-of, as it did before
     the flag was checked by argparse."""

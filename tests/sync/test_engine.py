@@ -697,6 +697,8 @@ def test_engine_settings_are_checked(tmp_path: Path) -> None:
     assert with_engine(settings, name="dask").engine.workers == 1
     on_dask = config('[engine]\nname = "dask"\nworkers = 2\npartitions = 8\nthreads_per_worker = 2')
     assert with_engine(on_dask, name="local").engine == EngineSection()  # --engine local: the cluster's keys go too
+    running = with_engine(on_dask, scheduler="tcp://10.0.0.5:8786").engine  # a review: refused as a local cluster's
+    assert (running.scheduler, running.workers, running.threads_per_worker) == ("tcp://10.0.0.5:8786", 0, 1)
     assert with_engine(settings, name="dask", scheduler="tcp://10.0.0.5:8786").engine.scheduler
     with pytest.raises(ConfigError, match="contracts"):
         with_engine(dataclasses.replace(settings, dataset=dataclasses.replace(settings.dataset, kind="contracts")),

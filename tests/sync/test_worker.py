@@ -156,6 +156,19 @@ def test_bad_schedule_is_a_config_error(tmp_path: Path, toml: str, words: str) -
         plan_jobs(settings_with(tmp_path, toml), schedule.Scheduler(), lambda: None)
 
 
+@pytest.mark.parametrize(("sink", "words"), [("gsheet:abc", "does not look like one"),
+                                              ("gsheet:1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg",
+                                               "needs a service account key")])
+def test_a_sink_that_cannot_be_opened_stops_the_worker_at_start(tmp_path: Path, sink: str, words: str) -> None:
+    """A sink the run could never open (a malformed spreadsheet id; a sheet without a Google key) is a config error
+    at start, not a "run failed" every hour (a review's repro)."""
+    stop = threading.Event()
+    stop.set()
+    settings = settings_with(tmp_path, "")
+    with pytest.raises(ConfigError, match=words):
+        run_worker(settings, sink_uri=sink, install_signals=False, stop=stop)
+
+
 def test_every_units(tmp_path: Path, clock: FakeClock) -> None:
     """every accepts s, m, h and d; nothing set means every hour."""
     for text, seconds in (("45s", 45), ("30m", 1800), ("2h", 7200), ("1d", 86400)):

@@ -226,12 +226,13 @@ def test_an_oauth_user_file_is_named_as_such():
     ({"web": {"client_id": "x.apps.googleusercontent.com", "client_secret": "GOCSPX-secret"}},
      "this is an OAuth client ID file"),
     ({"client_id": "x", "client_secret": "GOCSPX-secret", "refresh_token": "1//secret"},
-     "holds an OAuth client's secret or refresh token and no private key"),
+     "this holds an OAuth user's credentials"),
     ({"type": 7, "client_email": "a@b"}, "field 'type' is not text"),
     ({"type": ["service_account"]}, "field 'type' is not text"),
     ({"type": "external_account", "audience": "x"}, "field 'type' is 'external_account', expected 'service_account' "
                                                     r"\(not a service account key"),
-    ({"type": "x" * 500}, "field 'type' is 'x{40}\\.\\.\\.'"),
+    ({"type": "x" * 500}, "field 'type' is not a type's name"),
+    ({"type": "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"}, "field 'type' is not a type's name"),
 ])
 def test_other_google_files_are_named_and_no_secret_is_shown(key: dict, said: str) -> None:
     """The files a user may take for a service account key (a review's list: the console's OAuth client ID file,
@@ -239,7 +240,14 @@ def test_other_google_files_are_named_and_no_secret_is_shown(key: dict, said: st
     what they are, pointing at step 4, never as a damaged download, and no secret of theirs is printed."""
     with pytest.raises(ConfigError, match=said) as info:
         load_service_account(_secrets(GOOGLE_SERVICE_ACCOUNT_JSON=json.dumps(key)))
-    assert "secret" not in str(info.value).replace("client's secret", "") and "x" * 41 not in str(info.value)
+    assert "secret" not in str(info.value).replace("a client secret", "") and "xxx" not in str(info.value)
+
+
+def test_a_service_account_key_beside_an_oauth_client_is_still_a_key(service_key):
+    """A real service account key that also holds an "installed" object is read as the key it is."""
+    info, _ = load_service_account(_secrets(GOOGLE_SERVICE_ACCOUNT_JSON=json.dumps({**service_key,
+                                                                                     "installed": {"x": 1}})))
+    assert info["client_email"] == service_key["client_email"]
 
 
 def test_unreadable_private_key_is_named_but_never_shown(service_key):
