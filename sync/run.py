@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ from kpi.schedule import check_schedule
 from kpi.syncstatus import count_this_run
 from kpi.tables import Context, RunInfo, Table, all_tabs, built_table, empty_issues
 from sync import __version__
-from sync.engine import Engine, LocalEngine, cpus, give_back_memory, open_engine
+from sync.engine import Engine, LocalEngine, give_back_memory, open_engine
 from sync.errors import ConfigError, GuardError, InvariantError, SyncError
 from sync.guard import (
     FAILED,
@@ -35,7 +34,7 @@ from sync.guard import (
 from sync.lock import Cancelled, StopGate, run_lock
 from sync.logs import Redactor, get_logger, one_line
 from sync.paths import shown_inputs, shown_path
-from sync.settings import AUTO_PROCESSES_FROM, DEFAULT_LOCAL_SINK, Settings, parse_day
+from sync.settings import DEFAULT_LOCAL_SINK, Settings, parse_day
 from sync.sinks import PublishResult, Sink, open_sink
 from sync.sinks.cells import publishable
 from sync.sources.contracts import load_contracts
@@ -314,48 +313,8 @@ def prepare_context(
         )
         ctx = build_context(settings, loaded, when, run, hr=hr, unavailable=unavailable,
                             history=history_frame(history), engine=engine)
-    warm(ctx)
     check_invariants(ctx)
     return ctx
-
-
-# The context's frames computed side by side before the invariants and the tabs read them: each tuple in a thread of
-# its own, in its order (movements and the quarters read the months' classification). Their numpy work (sorts, takes,
-# arithmetic on arrays of millions) and the kernel's work of handing out fresh memory run outside the GIL, so two
-# threads share two cores.
-WARM: dict[str, tuple[tuple[str, ...], ...]] = {
-    "payments": (("classified", "mrr_by_month", "movements", "mrr_by_quarter"), ("profile", "cohorts")),
-}
-WARM_FROM = AUTO_PROCESSES_FROM  # charges from which `warm` uses threads (as "auto" uses processes)
-
-
-def warm(ctx: Context, groups: tuple[tuple[str, ...], ...] | None = None) -> None:
-    """Compute the context's cached frames `groups` (default: WARM of its dataset) in threads, each group in order
-    (kpi.tables.Context computes each once, whoever asks first), for a payment log of WARM_FROM charges or more on a
-    machine of 2+ CPUs; else nothing (each is computed where it is first read). Measured (benchmarks/results.md,
-    stop 36; paired runs): at 10,010,946 charges the whole run 122.9 -> 113.8 s, its peak 6,705 -> 6,901 MiB; at
-    998,916 charges no faster (CSV 14.2 / 14.1 s, .xlsx 19.9 / 20.0 s) for 160-185 MiB more, hence the threshold.
-    A frame that fails is left uncomputed: the invariants or the tab that reads it computes it again and raises its
-    error there, as a run without threads does. The threads are daemons: a worker stopped meanwhile exits without
-    waiting for them (it publishes nothing then)."""
-    if groups is None:
-        charges = len(ctx.charges) if ctx.charges is not None else 0
-        if charges < WARM_FROM or cpus() < 2:
-            return
-        groups = WARM.get(ctx.dataset, ())
-    def compute(names: tuple[str, ...]) -> None:
-        for name in names:
-            try:
-                getattr(ctx, name)
-            except Exception:  # raised again, in order, where the run reads it
-                return
-
-    threads = [threading.Thread(target=compute, args=(names,), name=f"kpi-sync {names[0]}", daemon=True)
-               for names in groups]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
 
 
 def _run_locked(settings: Settings, sink: Sink, state: StateFile, past: DestinationState, guard: GuardSettings,
