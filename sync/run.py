@@ -86,16 +86,23 @@ def resolve_as_of(settings: Settings, loaded: Loaded, as_of: str | None, now: pd
     if text:
         day = parse_day(text)
         if now is not None:
-            today = pd.Timestamp(now).tz_convert(settings.timezone).tz_localize(None).normalize()
-            if day > today:
-                raise ConfigError(f"as_of {text!r} is after today ({today:%Y-%m-%d} in {settings.timezone}): "
-                                  f"it would publish months that have not happened; give a day up to today")
+            check_not_after_today(text, settings, now)
         end = (day + pd.Timedelta(days=1)).tz_localize(settings.timezone) - pd.Timedelta(seconds=1)
         return end.tz_convert("UTC")
     times = loaded.revenue_times.dropna()
     if times.empty:
         raise ConfigError("no revenue timestamps in the data: set as_of")
     return pd.Timestamp(times.max()).tz_convert("UTC")
+
+
+def check_not_after_today(text: str, settings: Settings, now: pd.Timestamp) -> None:
+    """A ConfigError when the as_of day `text` is after today in the configured timezone (by the clock `now`): it
+    would publish months that have not happened. The worker checks its config's as_of at start with it."""
+    day = parse_day(text)
+    today = pd.Timestamp(now).tz_convert(settings.timezone).tz_localize(None).normalize()
+    if day > today:
+        raise ConfigError(f"as_of {text!r} is after today ({today:%Y-%m-%d} in {settings.timezone}): "
+                          f"it would publish months that have not happened; give a day up to today")
 
 
 def check_as_of(as_of: pd.Timestamp, loaded: Loaded) -> None:

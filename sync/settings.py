@@ -466,7 +466,13 @@ def check_sink_uri(uri: str) -> None:
     if not sep or not target:
         raise ConfigError(f"sink {uri!r}: expected xlsx:PATH, csv:DIR or gsheet:SPREADSHEET_ID")
     if scheme not in SINK_KINDS:
+        if scheme.strip().lower() in SINK_KINDS:
+            raise ConfigError(f"sink {uri!r}: write the kind {scheme.strip().lower()!r} in lower case, with no space "
+                              "before the colon")
         raise ConfigError(f"sink {uri!r}: unknown kind {scheme!r} (use xlsx, csv or gsheet)")
+    if scheme in ("xlsx", "csv") and target != target.strip():
+        raise ConfigError(f"sink {uri!r}: the path begins or ends with a space, which would be part of the file's "
+                          "name: remove it")
 
 
 def parse_day(text: str) -> pd.Timestamp:

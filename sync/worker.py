@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
 import schedule
 
 from sync.errors import ConfigError, LockedError, SyncError
@@ -209,12 +210,14 @@ def run_worker(
 ) -> int:
     """Run the job once at start, then on the schedule, until SIGTERM/SIGINT (or `stop`). Returns 0."""
     if job is None:
-        from sync.run import default_sink_uri, run_once
+        from sync.run import check_not_after_today, default_sink_uri, run_once
         from sync.sinks import open_sink
 
         sink_uri = sink_uri or default_sink_uri(settings)  # a sink configured by halves fails at start, not every hour
         open_sink(sink_uri, settings)  # so does one that cannot be opened (a malformed spreadsheet id, no Google key):
         # it reads the key and checks the id's shape, and sends nothing
+        if settings.as_of:  # and a configured as_of after today, which every run would refuse
+            check_not_after_today(settings.as_of, settings, pd.Timestamp.now(tz="UTC"))
 
         def job(gate: StopGate) -> Any:
             return run_once(settings, sink_uri=sink_uri, gate=gate)

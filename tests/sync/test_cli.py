@@ -108,7 +108,10 @@ def test_bad_as_of_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFix
 
 @pytest.mark.parametrize(("uri", "said"), [("ftp:somewhere", "unknown kind 'ftp'"),
                                            ("xlsx:", "expected xlsx:PATH, csv:DIR or gsheet:SPREADSHEET_ID"),
-                                           ("out.xlsx", "expected xlsx:PATH")])
+                                           ("out.xlsx", "expected xlsx:PATH"),
+                                           ("XLSX:out.xlsx", "write the kind 'xlsx' in lower case"),
+                                           (" csv:out", "write the kind 'csv' in lower case, with no space"),
+                                           ("xlsx:out.xlsx ", "the path begins or ends with a space")])
 def test_bad_sink_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture, uri: str, said: str) -> None:
     """A --sink of no known kind is bad usage (exit 2): the usage, then one Error line naming the flag, before any work, for
     every command that takes it; in the config's [output] sink it is a config error (exit 1)."""

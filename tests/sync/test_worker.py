@@ -169,6 +169,18 @@ def test_a_sink_that_cannot_be_opened_stops_the_worker_at_start(tmp_path: Path, 
         run_worker(settings, sink_uri=sink, install_signals=False, stop=stop)
 
 
+def test_an_as_of_after_today_stops_the_worker_at_start(tmp_path: Path) -> None:
+    """A configured as_of after today, which every run refuses, is a config error at start (a review: the worker
+    started and logged "run failed" every hour)."""
+    import dataclasses
+
+    stop = threading.Event()
+    stop.set()
+    settings = dataclasses.replace(settings_with(tmp_path, ""), as_of="2199-01-01")
+    with pytest.raises(ConfigError, match="is after today"):
+        run_worker(settings, sink_uri=f"csv:{tmp_path / 'out'}", install_signals=False, stop=stop)
+
+
 def test_every_units(tmp_path: Path, clock: FakeClock) -> None:
     """every accepts s, m, h and d; nothing set means every hour."""
     for text, seconds in (("45s", 45), ("30m", 1800), ("2h", 7200), ("1d", 86400)):
