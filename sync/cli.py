@@ -13,7 +13,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from sync import __version__
@@ -108,13 +108,7 @@ def _day(text: str) -> str | None:
     given, the config's as_of or the newest charge, as before the flag was checked here."""
     from sync.settings import parse_day
 
-    if not text.strip():
-        return None
-    try:
-        parse_day(text)
-    except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix("as_of ")) from None
-    return text
+    return _checked(parse_day, text, "as_of ") if text.strip() else None
 
 
 def _sink(text: str) -> str:
@@ -122,10 +116,16 @@ def _sink(text: str) -> str:
     opened is found when the run opens it)."""
     from sync.settings import check_sink_uri
 
+    return _checked(check_sink_uri, text, "sink ")
+
+
+def _checked(check: Callable[[str], object], text: str, prefix: str) -> str:
+    """`text` when the config's own `check` of such a value passes, else its message (less the config key's name
+    `prefix`: argparse names the flag) as an argparse error."""
     try:
-        check_sink_uri(text)
+        check(text)
     except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix("sink ")) from None
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(prefix)) from None
     return text
 
 

@@ -33,6 +33,7 @@ from kpi.params import (
 from sync.errors import ConfigError
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"  # the checkout's
+DEFAULT_LOCAL_SINK = "xlsx:out/kpis.xlsx"
 
 
 def default_config(cwd: Path | None = None) -> Path:
@@ -41,7 +42,6 @@ def default_config(cwd: Path | None = None) -> Path:
     in site-packages, away from any config folder), else the checkout's (`pip install -e .`, run from anywhere)."""
     here = (cwd or Path.cwd()) / "config" / "default.toml"
     return here if here.is_file() else DEFAULT_CONFIG
-DEFAULT_LOCAL_SINK = "xlsx:out/kpis.xlsx"
 
 
 def is_url(path: str) -> bool:

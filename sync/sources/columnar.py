@@ -231,19 +231,20 @@ class _Lines:
         self._starts = np.concatenate([np.zeros(1, dtype=np.int64), ends[:-1]]).astype(np.int64)
         self._ends = ends.astype(np.int64)
 
+    def _positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """(starts, ends), scanned on first use."""
+        if self._starts is None or self._ends is None:
+            self._scan()
+        assert self._starts is not None and self._ends is not None
+        return self._starts, self._ends
+
     @property
     def starts(self) -> np.ndarray:
-        if self._starts is None:
-            self._scan()
-        assert self._starts is not None
-        return self._starts
+        return self._positions()[0]
 
     @property
     def ends(self) -> np.ndarray:
-        if self._ends is None:
-            self._scan()
-        assert self._ends is not None
-        return self._ends
+        return self._positions()[1]
 
     def head(self, count: int) -> list[tuple[int, int]]:
         """The first `count` lines' (start, end), without scanning the whole file for them."""
