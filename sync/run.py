@@ -13,7 +13,7 @@ from kpi.schedule import check_schedule
 from kpi.syncstatus import count_this_run
 from kpi.tables import Context, RunInfo, Table, all_tabs, built_table, empty_issues
 from sync import __version__
-from sync.engine import Engine, LocalEngine, give_back_memory, open_engine
+from sync.engine import Engine, LocalEngine, freed_memory_reused, give_back_memory, open_engine
 from sync.errors import ConfigError, GuardError, InvariantError, SyncError
 from sync.guard import (
     FAILED,
@@ -180,37 +180,39 @@ def compute_tables(ctx: Context) -> tuple[list[Table], list[tuple[str, str]]]:
     """
     tables: list[Table] = []
     skipped: list[tuple[str, str]] = []
-    for tab in all_tabs():
-        if ctx.dataset not in tab.datasets:
-            continue
-        reason = ctx.skip_reason(tab)
-        if reason:
-            skipped.append((tab.name, reason))
-            continue
-        tables.append(built_table(tab, ctx))
-    return publishable(count_this_run(tables)), skipped
+    with freed_memory_reused():  # the tabs' temporary arrays on the pages the last ones left (sync.engine)
+        for tab in all_tabs():
+            if ctx.dataset not in tab.datasets:
+                continue
+            reason = ctx.skip_reason(tab)
+            if reason:
+                skipped.append((tab.name, reason))
+                continue
+            tables.append(built_table(tab, ctx))
+        return publishable(count_this_run(tables)), skipped
 
 
 def check_invariants(ctx: Context) -> None:
     """Rules that must hold before anything is published (style.md 7)."""
     from kpi.mrr import check_identity, check_movements, repeated_customer_months
 
-    problems = check_identity(ctx.mrr_by_month)
-    problems += check_movements(ctx.movements, ctx.mrr_by_month)
-    months = ctx.mrr_by_month["month"]
-    if months.duplicated().any():
-        problems.append("the MRR table has a month twice")
-    expected = pd.date_range(months.min(), months.max(), freq="MS") if len(months) else months
-    if len(months) != len(expected):
-        problems.append("the MRR table has gaps between months")
-    as_of_month = ctx.as_of.tz_convert(ctx.timezone).tz_localize(None).to_period("M").to_timestamp()
-    if len(months) and months.max() > as_of_month:
-        problems.append("the MRR table has months after as_of")
-    dupes = repeated_customer_months(ctx.customer_months, ctx.month_codes)
-    if dupes:
-        problems.append(f"{dupes} customer-months appear twice")
-    if problems:
-        raise InvariantError("invariant broken, nothing published: " + "; ".join(problems[:5]))
+    with freed_memory_reused():  # the month tables' temporary arrays on the pages the last ones left (sync.engine)
+        problems = check_identity(ctx.mrr_by_month)
+        problems += check_movements(ctx.movements, ctx.mrr_by_month)
+        months = ctx.mrr_by_month["month"]
+        if months.duplicated().any():
+            problems.append("the MRR table has a month twice")
+        expected = pd.date_range(months.min(), months.max(), freq="MS") if len(months) else months
+        if len(months) != len(expected):
+            problems.append("the MRR table has gaps between months")
+        as_of_month = ctx.as_of.tz_convert(ctx.timezone).tz_localize(None).to_period("M").to_timestamp()
+        if len(months) and months.max() > as_of_month:
+            problems.append("the MRR table has months after as_of")
+        dupes = repeated_customer_months(ctx.customer_months, ctx.month_codes)
+        if dupes:
+            problems.append(f"{dupes} customer-months appear twice")
+        if problems:
+            raise InvariantError("invariant broken, nothing published: " + "; ".join(problems[:5]))
 
 
 def default_sink_uri(settings: Settings) -> str:

@@ -388,6 +388,76 @@ def test_cpus_counts_a_cgroup_cpu_quota(tmp_path: Path) -> None:
     assert engine.cpus() >= 1
 
 
+class _FakeLibc:
+    """glibc's mallopt and malloc_trim, recorded."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def mallopt(self, param: int, value: int) -> int:
+        self.calls.append(("mallopt", param, value))
+        return 1
+
+    def malloc_trim(self, pad: int) -> int:
+        self.calls.append(("malloc_trim", pad))
+        return 1
+
+
+def test_freed_memory_is_reused_meanwhile_then_handed_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tables run with glibc keeping freed memory for the next arrays (no mapping of its own for a big block, no
+    trim when one is freed); after, glibc's defaults are back and the free pages handed back, once, after the
+    outermost of nested blocks (a worker's run in its thread), also when the block raises."""
+    from sync import engine
+
+    libc = _FakeLibc()
+    monkeypatch.setattr(engine, "_LIBC", libc)
+    reuse = [("mallopt", -4, 0), ("mallopt", -1, 2**31 - 1)]
+    back = [("mallopt", -4, 65536), ("mallopt", -1, 128 * 1024), ("malloc_trim", 0)]
+    with engine.freed_memory_reused():
+        assert libc.calls == reuse
+        with engine.freed_memory_reused():
+            pass
+        assert libc.calls == reuse
+    assert libc.calls == reuse + back
+    libc.calls.clear()
+    with pytest.raises(KeyError), engine.freed_memory_reused():
+        raise KeyError("x")
+    assert libc.calls == reuse + back and engine._reusing == 0
+    monkeypatch.setattr(engine, "_LIBC", None)  # not glibc: nothing to set
+    with engine.freed_memory_reused():
+        pass
+
+
+def test_the_tables_are_computed_with_freed_memory_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The invariants and the tabs (the run's many temporary arrays) run inside the block, the reading outside it
+    (kept there, the parse's freed memory raised the whole job's peak)."""
+    from sync import engine
+
+    seen: list[str] = []
+    real = engine.freed_memory_reused
+
+    @contextlib.contextmanager
+    def spy():
+        seen.append("in")
+        with real():
+            yield
+        seen.append("out")
+
+    import sync.run as run
+
+    monkeypatch.setattr(run, "freed_memory_reused", spy)
+    loads = run.load_dataset
+
+    def load(*a, **k):
+        assert engine._reusing == 0
+        seen.append("load")
+        return loads(*a, **k)
+
+    monkeypatch.setattr(run, "load_dataset", load)
+    tables(_generated(tmp_path, 60, 3))
+    assert seen == ["load", "in", "out", "in", "out"] and engine._reusing == 0
+
+
 def test_slices_read_by_processes_on_the_shared_log_give_its_tables() -> None:
     settings = _shared()
     _in_processes(settings, 1500, 3)
