@@ -169,7 +169,8 @@ def _seat_tiers(prices: list[Price], values: np.ndarray, amounts: np.ndarray, cu
     a seat", while customers with 2, 3 and 8 seats paid 49 as well; 490, ten months of 49, then read as 40 seats x
     12.25 for a month, and was kept from being an annual point). The list price is not checked (docs/billing.md items
     40 and 48, Known limits)."""
-    seats = np.rint(amounts / values)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a series of 0 (a fuzzed log): no seat count, near no price
+        seats = np.rint(amounts / values)
     out = prices[:1]
     for p in prices[1:]:
         near = np.abs(values - p.amount) <= TOLERANCE * p.amount
