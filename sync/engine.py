@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
@@ -114,27 +114,36 @@ def give_back_memory() -> None:
         _LIBC.malloc_trim(0)
 
 
-# glibc's mallopt parameters (malloc.h) and their defaults, put back after `freed_memory_reused`
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
-_DEFAULT_TRIM_THRESHOLD, _DEFAULT_MMAP_MAX = 128 * 1024, 65536
-_reusing = 0  # `freed_memory_reused` blocks in progress (a worker's run in its thread, nested blocks)
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_MMAP_MAX = -1, -3, -4
+# Where `freed_memory_reused` leaves glibc: the state its dynamic threshold settles in once a program has freed a
+# mapped block of 32 MiB (it maps blocks above the threshold and trims the heap's top past twice it). Setting any of
+# these turns that adjustment off for good, so its start-up values (128 KiB) would leave every later block of 128 KiB
+# to 32 MiB mapped, and freed ones trimmed, for the rest of the process (a worker's next runs).
+_SETTLED = ((_M_MMAP_MAX, 65536), (_M_MMAP_THRESHOLD, 32 << 20), (_M_TRIM_THRESHOLD, 64 << 20))
+_reusing = 0  # `freed_memory_reused` blocks in progress (nested blocks; runs in two threads)
 _reusing_lock = threading.Lock()
 
 
 @contextlib.contextmanager
 def freed_memory_reused() -> Iterator[None]:
     """Meanwhile, memory this process frees is kept for its next arrays instead of handed back to the system; after,
-    its free pages are handed back (`give_back_memory`). glibc only (mallopt; nothing elsewhere).
+    its free pages are handed back (malloc_trim) and glibc left as its own tuning leaves a program that has freed big
+    blocks (`_SETTLED`). glibc only (mallopt); nothing when malloc was tuned for this process (`_malloc_tuned`), which
+    mallopt cannot read back.
 
-    glibc serves a block of 128 KiB or more from a fresh mapping and unmaps it once freed, so each of the tables' many
-    temporary arrays (15.7M rows at 10M charges: 125 MB each) is new memory the kernel must fault in and zero. Served
-    from the heap instead (no mapping for any size, no trim when one is freed), the next array reuses the pages the
-    last one left. Measured on this job (benchmarks/results.md, stop 37): the 10M bench's invariants and tabs 40-42 ->
-    29-30 s, their page faults 200,000 -> 30,000; the whole job 0.955 of the time at 10M charges, 0.96-0.98 at 1M,
-    and a lower peak (the pages are handed back before the sink). Not around the reading nor the slice processes:
-    there it made the whole job slower (1.043) or raised its peak from 6.7 to 8.3 GB."""
+    glibc serves a block above its mmap threshold (32 MiB at most) from a fresh mapping and unmaps it once freed, so
+    each of the month tables' big temporary arrays (15.7M rows at 10M charges: 125 MB each) is new memory the kernel
+    must fault in and zero. Served from the heap instead (no mapping for any size, no trim when one is freed), the
+    next array reuses the pages the last one left. Measured on this job (benchmarks/results.md, stop 37): the 10M
+    bench's invariants and tabs 40-42 -> 29-30 s, their page faults 200,000 -> 30,000; the whole job 0.94 of the
+    time at 10M charges, within noise at 1M (where the arrays are below the threshold). Not around the reading nor the slice processes: there it made the
+    whole job slower (1.043) or raised its peak from 6.7 to 8.3 GB.
+
+    In a thread other than the main one (the worker's runs), glibc's own heap for that thread holds blocks of up to
+    64 MiB: bigger ones are still mapped afresh, so a worker gains on arrays below that size only."""
     global _reusing
-    if _LIBC is None or not hasattr(_LIBC, "mallopt"):
+    if _LIBC is None or not hasattr(_LIBC, "mallopt") or _malloc_tuned():
         yield
         return
     with _reusing_lock:
@@ -148,14 +157,26 @@ def freed_memory_reused() -> Iterator[None]:
         with _reusing_lock:
             _reusing -= 1
             if _reusing == 0:
-                _LIBC.mallopt(_M_MMAP_MAX, _DEFAULT_MMAP_MAX)
-                _LIBC.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD)
+                for param, value in _SETTLED:
+                    _LIBC.mallopt(param, value)
                 _LIBC.malloc_trim(0)
+
+
+def _malloc_tuned(environ: Mapping[str, str] = os.environ) -> bool:
+    """True when glibc's malloc was tuned for this process in what `freed_memory_reused` sets (MALLOC_MMAP_MAX_ and
+    the like, or the same glibc.malloc tunables in GLIBC_TUNABLES): an operator's choice, left alone."""
+    tunables = environ.get("GLIBC_TUNABLES", "")
+    return any(environ.get(f"MALLOC_{name.upper()}_") or f"glibc.malloc.{name}=" in tunables for name in _TUNED)
+
+
+_TUNED = ("mmap_max", "mmap_threshold", "trim_threshold", "top_pad")  # what `freed_memory_reused` would set over
 
 
 def _glibc() -> Any:
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        if hasattr(libc, "mallopt"):
+            libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]  # a value past an int is an error, not cut short
         return libc if hasattr(libc, "malloc_trim") else None
     except OSError:  # no C library by that name (not Linux)
         return None

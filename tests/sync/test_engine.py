@@ -405,14 +405,21 @@ class _FakeLibc:
 
 def test_freed_memory_is_reused_meanwhile_then_handed_back(monkeypatch: pytest.MonkeyPatch) -> None:
     """The tables run with glibc keeping freed memory for the next arrays (no mapping of its own for a big block, no
-    trim when one is freed); after, glibc's defaults are back and the free pages handed back, once, after the
-    outermost of nested blocks (a worker's run in its thread), also when the block raises."""
+    trim when one is freed); after, glibc is left where its own tuning settles and the free pages are handed back,
+    once, after the outermost of nested blocks, also when the block raises. Malloc tuned by the operator is left
+    alone; so is a libc without mallopt."""
     from sync import engine
 
+    tuned = engine._malloc_tuned
+    assert tuned({"MALLOC_MMAP_MAX_": "0"})
+    assert tuned({"GLIBC_TUNABLES": "glibc.malloc.trim_threshold=1000:glibc.cpu.x86_shstk=0"})
+    assert not tuned({"GLIBC_TUNABLES": "glibc.malloc.arena_max=2", "MALLOC_ARENA_MAX": "2"})
+    assert not tuned({})
     libc = _FakeLibc()
     monkeypatch.setattr(engine, "_LIBC", libc)
+    monkeypatch.setattr(engine, "_malloc_tuned", lambda: False)
     reuse = [("mallopt", -4, 0), ("mallopt", -1, 2**31 - 1)]
-    back = [("mallopt", -4, 65536), ("mallopt", -1, 128 * 1024), ("malloc_trim", 0)]
+    back = [("mallopt", -4, 65536), ("mallopt", -3, 32 << 20), ("mallopt", -1, 64 << 20), ("malloc_trim", 0)]
     with engine.freed_memory_reused():
         assert libc.calls == reuse
         with engine.freed_memory_reused():
@@ -423,9 +430,58 @@ def test_freed_memory_is_reused_meanwhile_then_handed_back(monkeypatch: pytest.M
     with pytest.raises(KeyError), engine.freed_memory_reused():
         raise KeyError("x")
     assert libc.calls == reuse + back and engine._reusing == 0
+    libc.calls.clear()
+    monkeypatch.setattr(engine, "_malloc_tuned", lambda: True)
+    with engine.freed_memory_reused():
+        pass
+    assert libc.calls == []
     monkeypatch.setattr(engine, "_LIBC", None)  # not glibc: nothing to set
     with engine.freed_memory_reused():
         pass
+
+
+_GLIBC_PROBE = """
+import ctypes, json
+from sync import engine
+libc = engine._LIBC
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks "
+                                                "fordblks keepcost").split()]
+libc.mallinfo2.restype = Info
+libc.malloc.restype, libc.malloc.argtypes, libc.free.argtypes = ctypes.c_void_p, [ctypes.c_size_t], [ctypes.c_void_p]
+libc.free(libc.malloc(30 << 20))  # as a reading does: glibc raises its mmap threshold to this block's size
+def probe(size):
+    before = libc.mallinfo2()
+    p = libc.malloc(size)
+    mid = libc.mallinfo2()
+    libc.free(p)
+    return [mid.hblks > before.hblks, libc.mallinfo2().arena < mid.arena]  # mapped of its own? trimmed once freed?
+out = {"before": [probe(4 << 20), probe(64 << 20)]}
+with engine.freed_memory_reused():
+    out["inside"] = [probe(4 << 20), probe(64 << 20)]
+out["after"] = [probe(4 << 20), probe(64 << 20)]
+print(json.dumps(out))
+"""
+
+
+def test_glibc_reuses_freed_blocks_meanwhile_and_is_as_it_was_after() -> None:
+    """On glibc itself (a fresh process): inside the block a 64 MiB block comes from the heap, not a mapping of its
+    own; after it, glibc maps and trims as it did before (a 4 MiB block neither mapped nor trimmed, 64 MiB mapped),
+    not as its start-up values would (every freed block at the heap's top trimmed, for the rest of the process)."""
+    import subprocess
+    import sys
+
+    from sync import engine
+
+    if engine._LIBC is None or not hasattr(engine._LIBC, "mallinfo2") or engine._malloc_tuned():
+        pytest.skip("not glibc 2.33 or later, or malloc tuned by the environment")
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", _GLIBC_PROBE], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": str(root)}, cwd=root)
+    got = json.loads(done.stdout)
+    assert got["before"] == [[False, False], [True, False]]
+    assert got["inside"] == [[False, False], [False, False]]
+    assert got["after"] == got["before"]
 
 
 def test_the_tables_are_computed_with_freed_memory_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
