@@ -116,10 +116,12 @@ def give_back_memory() -> None:
 
 # glibc's mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_MMAP_MAX = -1, -3, -4
-# Where `freed_memory_reused` leaves glibc: the state its dynamic threshold settles in once a program has freed a
+# Where `freed_memory_reused` leaves glibc: the ceiling of its own dynamic tuning, reached once a program has freed a
 # mapped block of 32 MiB (it maps blocks above the threshold and trims the heap's top past twice it). Setting any of
-# these turns that adjustment off for good, so its start-up values (128 KiB) would leave every later block of 128 KiB
-# to 32 MiB mapped, and freed ones trimmed, for the rest of the process (a worker's next runs).
+# these turns that tuning off for good: its start-up trim threshold (128 KiB) would then trim every block freed at
+# the heap's top, to be faulted in again, for the rest of the process (a worker's next runs). The cost: a process
+# whose own tuning would have stayed lower keeps up to 64 MiB of free heap top resident. (32-bit glibc refuses a
+# 32 MiB threshold; its own stays.)
 _SETTLED = ((_M_MMAP_MAX, 65536), (_M_MMAP_THRESHOLD, 32 << 20), (_M_TRIM_THRESHOLD, 64 << 20))
 _reusing = 0  # `freed_memory_reused` blocks in progress (nested blocks; runs in two threads)
 _reusing_lock = threading.Lock()
@@ -137,11 +139,14 @@ def freed_memory_reused() -> Iterator[None]:
     must fault in and zero. Served from the heap instead (no mapping for any size, no trim when one is freed), the
     next array reuses the pages the last one left. Measured on this job (benchmarks/results.md, stop 37): the 10M
     bench's invariants and tabs 40-42 -> 29-30 s, their page faults 200,000 -> 30,000; the whole job 0.94 of the
-    time at 10M charges, within noise at 1M (where the arrays are below the threshold). Not around the reading nor the slice processes: there it made the
+    time at 10M charges, within noise at 1M (its arrays, ~12 MB, are probably below the threshold glibc had raised
+    itself to; not measured). Not around the reading nor the slice processes: there it made the
     whole job slower (1.043) or raised its peak from 6.7 to 8.3 GB.
 
-    In a thread other than the main one (the worker's runs), glibc's own heap for that thread holds blocks of up to
-    64 MiB: bigger ones are still mapped afresh, so a worker gains on arrays below that size only."""
+    In a thread other than the main one (the worker's runs), glibc's heaps for that thread hold up to 64 MiB each and
+    one that becomes wholly free is unmapped: bigger arrays are still mapped afresh, and so are smaller ones that
+    fill a heap together (a review measured three 40 MiB arrays at once, ten times: 122,910 faults in a thread,
+    30,583 in the main one). A worker gains less, on small arrays only."""
     global _reusing
     if _LIBC is None or not hasattr(_LIBC, "mallopt") or _malloc_tuned():
         yield
@@ -166,7 +171,7 @@ def _malloc_tuned(environ: Mapping[str, str] = os.environ) -> bool:
     """True when glibc's malloc was tuned for this process in what `freed_memory_reused` sets (MALLOC_MMAP_MAX_ and
     the like, or the same glibc.malloc tunables in GLIBC_TUNABLES): an operator's choice, left alone."""
     tunables = environ.get("GLIBC_TUNABLES", "")
-    return any(environ.get(f"MALLOC_{name.upper()}_") or f"glibc.malloc.{name}=" in tunables for name in _TUNED)
+    return any(f"MALLOC_{name.upper()}_" in environ or f"glibc.malloc.{name}=" in tunables for name in _TUNED)
 
 
 _TUNED = ("mmap_max", "mmap_threshold", "trim_threshold", "top_pad")  # what `freed_memory_reused` would set over
@@ -176,7 +181,7 @@ def _glibc() -> Any:
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         if hasattr(libc, "mallopt"):
-            libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]  # a value past an int is an error, not cut short
+            libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]  # C ints (ctypes cuts a bigger value short)
         return libc if hasattr(libc, "malloc_trim") else None
     except OSError:  # no C library by that name (not Linux)
         return None

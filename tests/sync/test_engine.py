@@ -414,6 +414,7 @@ def test_freed_memory_is_reused_meanwhile_then_handed_back(monkeypatch: pytest.M
     assert tuned({"MALLOC_MMAP_MAX_": "0"})
     assert tuned({"GLIBC_TUNABLES": "glibc.malloc.trim_threshold=1000:glibc.cpu.x86_shstk=0"})
     assert not tuned({"GLIBC_TUNABLES": "glibc.malloc.arena_max=2", "MALLOC_ARENA_MAX": "2"})
+    assert tuned({"MALLOC_TRIM_THRESHOLD_": ""})  # glibc reads an empty value as 0
     assert not tuned({})
     libc = _FakeLibc()
     monkeypatch.setattr(engine, "_LIBC", libc)
