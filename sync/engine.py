@@ -130,9 +130,9 @@ _reusing_lock = threading.Lock()
 @contextlib.contextmanager
 def freed_memory_reused() -> Iterator[None]:
     """Meanwhile, memory this process frees is kept for its next arrays instead of handed back to the system; after,
-    its free pages are handed back (malloc_trim) and glibc left as its own tuning leaves a program that has freed big
-    blocks (`_SETTLED`). glibc only (mallopt); nothing when malloc was tuned for this process (`_malloc_tuned`), which
-    mallopt cannot read back.
+    its free pages are handed back (`give_back_memory`) and glibc left as its own tuning leaves a program that has
+    freed big blocks (`_SETTLED`). glibc only (mallopt); nothing when malloc was tuned for this process
+    (`_malloc_tuned`), which mallopt cannot read back.
 
     glibc serves a block above its mmap threshold (32 MiB at most) from a fresh mapping and unmaps it once freed, so
     each of the month tables' big temporary arrays (15.7M rows at 10M charges: 125 MB each) is new memory the kernel
@@ -164,7 +164,10 @@ def freed_memory_reused() -> Iterator[None]:
             if _reusing == 0:
                 for param, value in _SETTLED:
                     _LIBC.mallopt(param, value)
-                _LIBC.malloc_trim(0)
+                give_back_memory()
+
+
+_TUNED = ("mmap_max", "mmap_threshold", "trim_threshold", "top_pad")  # what `freed_memory_reused` would set over
 
 
 def _malloc_tuned(environ: Mapping[str, str] = os.environ) -> bool:
@@ -172,9 +175,6 @@ def _malloc_tuned(environ: Mapping[str, str] = os.environ) -> bool:
     the like, or the same glibc.malloc tunables in GLIBC_TUNABLES): an operator's choice, left alone."""
     tunables = environ.get("GLIBC_TUNABLES", "")
     return any(f"MALLOC_{name.upper()}_" in environ or f"glibc.malloc.{name}=" in tunables for name in _TUNED)
-
-
-_TUNED = ("mmap_max", "mmap_threshold", "trim_threshold", "top_pad")  # what `freed_memory_reused` would set over
 
 
 def _glibc() -> Any:
