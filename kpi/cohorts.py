@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kpi.mrr import to_cents
+from kpi.mrr import month_number, to_cents
 from kpi.schedule import CustomerCodes
 
 
@@ -28,10 +28,6 @@ def as_of_month(as_of: pd.Timestamp, timezone: str) -> pd.Timestamp:
     return ts.to_period("M").to_timestamp()
 
 
-def _month_index(months: pd.Series | pd.DatetimeIndex) -> np.ndarray:
-    """Months as a running month number (year * 12 + month - 1), for month arithmetic."""
-    idx = pd.DatetimeIndex(months)
-    return np.asarray(idx.year * 12 + idx.month - 1, dtype="int64")
 
 
 def first_months(customer_months: pd.DataFrame) -> pd.Series:
@@ -66,6 +62,12 @@ def cohort_matrices(customer_months: pd.DataFrame, as_of_month: pd.Timestamp, pa
     matched by code, without hashing their ids.
     """
     paying = (customer_months["mrr"] > 0).to_numpy()
+    if codes is not None and codes.one_row_per_month(customer_months["month"]):
+        counted = _counted(codes.cust[paying], month_number(customer_months["month"].loc[paying]),
+                           to_cents(customer_months["mrr"].to_numpy()[paying]),
+                           pd.DatetimeIndex(customer_months["month"]).unit, as_of_month, partial)
+        if counted is not None:
+            return counted
     active = customer_months.loc[paying, ["month", "customer_id", "mrr"]]
     once = False  # one row per customer and month: a cell's customers are counted, not hashed
     if codes is not None and codes.fits(len(customer_months)):
@@ -78,7 +80,7 @@ def cohort_matrices(customer_months: pd.DataFrame, as_of_month: pd.Timestamp, pa
     cohorts = pd.date_range(cohort.min(), as_of_month, freq="MS", name="cohort")
     ages = np.arange(len(cohorts))
     rows = active.join(cohort, on="customer_id").assign(
-        age=lambda d: _month_index(d["month"]) - _month_index(d["cohort"])
+        age=lambda d: month_number(d["month"]) - month_number(d["cohort"])
     )
     rows = rows.loc[rows["month"] <= as_of_month]
     cells = rows.groupby(["cohort", "age"])["customer_id"]
@@ -92,17 +94,57 @@ def cohort_matrices(customer_months: pd.DataFrame, as_of_month: pd.Timestamp, pa
         rows.assign(cents=to_cents(rows["mrr"])).groupby(["cohort", "age"])["cents"].sum().unstack("age")
         .reindex(index=cohorts, columns=ages).fillna(0).astype("float64") / 100
     )
-    # A cell exists only up to as_of: cohort C has len(cohorts) - position(C) observed ages.
-    observed = ages[None, :] < (len(cohorts) - np.arange(len(cohorts)))[:, None]
     start_mrr = revenue[0].rename("start_mrr")  # every cohort's age 0 is observed, the partial one's too
-    if partial:
-        observed = ages[None, :] < (len(cohorts) - 1 - np.arange(len(cohorts)))[:, None]
+    size = cohort.value_counts().reindex(cohorts, fill_value=0).astype("int64").rename("size")
+    return _observed(size, start_mrr, logos, revenue, partial)
+
+
+def _observed(size: pd.Series, start_mrr: pd.Series, logos: pd.DataFrame, revenue: pd.DataFrame,
+              partial: bool) -> CohortMatrices:
+    """The matrices with the cells after as_of emptied (and those of a partial month of as_of)."""
+    n = len(size)
+    ages = np.arange(logos.shape[1])
+    # A cell exists only up to as_of: cohort C has len(cohorts) - position(C) observed ages.
+    observed = ages[None, :] < (n - int(partial) - np.arange(n))[:, None]
     logos = logos.where(observed)
     revenue = revenue.where(observed)
     if partial and len(ages) > 1:  # the oldest age was read only in the partial month: a column of nothing
         logos, revenue = logos.iloc[:, :-1], revenue.iloc[:, :-1]
-    size = cohort.value_counts().reindex(cohorts, fill_value=0).astype("int64").rename("size")
     return CohortMatrices(size, start_mrr, logos, revenue)
+
+
+def _counted(cust: np.ndarray, month: np.ndarray, cents: np.ndarray, unit: str, as_of_month: pd.Timestamp,
+             partial: bool) -> CohortMatrices | None:
+    """`cohort_matrices` of the paying rows of a customer_months sorted by customer then month, one row per customer
+    and month (their customer codes, month numbers and MRR in cents; `unit`: the months' datetime unit), counted with
+    integer keys: each cell is a
+    bincount, no grouping by (cohort, age). None when no customer's cohort comes by as_of (the general path then
+    says what that gives)."""
+    if not len(cust):
+        return None
+    firsts = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]])  # each customer's first paying row: its cohort
+    cohort_of = month[firsts]
+    last = int(month_number(pd.DatetimeIndex([as_of_month]))[0])
+    low = int(cohort_of.min())
+    if low > last:
+        return None
+    n = last - low + 1
+    cohort = np.repeat(cohort_of, np.diff(np.r_[firsts, len(cust)]))
+    keep = month <= last
+    cell = (cohort[keep] - low) * n + (month[keep] - cohort[keep])
+    first = pd.Timestamp(np.datetime64(low - 1970 * 12, "M")).as_unit(unit)  # the first cohort, as a month is
+    cohorts = pd.date_range(first, as_of_month, freq="MS", name="cohort")
+    ages = pd.Index(np.arange(n), name="age")
+    logos = pd.DataFrame(np.bincount(cell, minlength=n * n).reshape(n, n).astype("float64"), index=cohorts,
+                         columns=ages)
+    # Summed like the MRR tab (each customer to the cent, in integer cents: exact in float64 up to 2**53), so a
+    # cohort's starting MRR equals that month's New MRR exactly.
+    revenue = pd.DataFrame(np.bincount(cell, weights=cents[keep], minlength=n * n).reshape(n, n) / 100,
+                           index=cohorts, columns=ages)
+    start_mrr = revenue[0].rename("start_mrr")
+    size = pd.Series(np.bincount(cohort_of[cohort_of <= last] - low, minlength=n).astype("int64"), index=cohorts,
+                     name="size")
+    return _observed(size, start_mrr, logos, revenue, partial)
 
 
 def _divide(numerator: pd.DataFrame, denominator: pd.Series) -> pd.DataFrame:

@@ -1,0 +1,173 @@
+"""The month tables' fast paths against their general paths, on random frames with the cases that send a frame down
+the general path (ties, missing anchors, unsorted rows, a ref with two rows in one month).
+
+Each fast path skips a sort, a grouping or a hash that the general path runs; it must give the same frame, dtypes
+and index included. The general path is the code as it was before the fast path (a grouped cummax, groupby cells,
+a sort by anchor, searchsorted neighbours), so these compare two independent computations of one number.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kpi import cohorts, mrr, profile
+from kpi.cohorts import cohort_matrices
+from kpi.mrr import classify, coded_customer_months, month_number, movement_refs
+from kpi.profile import last_interval
+from kpi.schedule import CustomerCodes
+
+
+def random_customer_months(seed: int, customers: int = 300, months: int = 30) -> pd.DataFrame:
+    """One row per customer and month from its first month to its last, sorted by customer (as text) then month;
+    MRR 0 in some months (churn, then reactivation), some customers never paying."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(customers):
+        first = int(rng.integers(0, months))
+        last = int(rng.integers(first, months))
+        for m in range(first, last + 1):
+            mrr = 0.0 if rng.random() < 0.2 or c % 17 == 0 else float(rng.choice([18.0, 15.0, 99.99, 180.0 / 12]))
+            rows.append((pd.Timestamp("2016-01-01") + pd.DateOffset(months=m), f"c{c}", mrr))
+    frame = pd.DataFrame(rows, columns=["month", "customer_id", "mrr"])
+    frame["month"] = frame["month"].astype("datetime64[ns]")
+    return frame.sort_values(["customer_id", "month"], kind="stable").reset_index(drop=True)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_month_number_is_year_times_12_plus_month(seed):
+    rng = np.random.default_rng(seed)
+    stamps = pd.Series(pd.to_datetime(rng.integers(-2 * 10**9, 3 * 10**9, 5000), unit="s"))
+    for unit in ("ns", "us", "s"):
+        values = stamps.astype(f"datetime64[{unit}]")
+        index = pd.DatetimeIndex(values)
+        assert (month_number(values) == index.year * 12 + index.month - 1).all()
+    zoned = pd.DatetimeIndex(stamps).tz_localize("UTC").tz_convert("Pacific/Auckland")
+    assert (month_number(zoned) == zoned.year * 12 + zoned.month - 1).all()  # read in its zone, not in UTC
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_classify_had_is_the_grouped_cummax(seed):
+    """A customer's row with MRR up from 0 is new until it has paid at an earlier snapshot, reactivation after."""
+    c = classify(random_customer_months(seed))
+    first = np.r_[True, c.cust[1:] != c.cust[:-1]]
+    had = pd.Series(c.prev > 0).groupby(np.cumsum(first)).cummax().to_numpy(dtype=bool)
+    rising = (c.prev == 0) & (c.cents > 0)
+    assert ((c.code == mrr.KINDS.index("new")) == (rising & ~had)).all()
+    assert ((c.code == mrr.KINDS.index("reactivation")) == (rising & had)).all()
+    assert (c.code == mrr.KINDS.index("reactivation")).any() and (c.code == mrr.KINDS.index("new")).any()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("partial", [False, True])
+def test_cohort_matrices_counted_by_code_equal_the_grouped_ones(seed, partial):
+    cm = random_customer_months(seed)
+    codes = CustomerCodes.of(cm["customer_id"])
+    assert codes.one_row_per_month(cm["month"])  # the fast path's condition
+    for as_of in (cm["month"].max(), cm["month"].max() - pd.DateOffset(months=7)):
+        fast = cohort_matrices(cm, as_of, partial=partial, codes=codes)
+        grouped = cohort_matrices(cm, as_of, partial=partial)  # no codes: the general path
+        pd.testing.assert_series_equal(fast.size, grouped.size, check_exact=True)
+        pd.testing.assert_series_equal(fast.start_mrr, grouped.start_mrr, check_exact=True)
+        pd.testing.assert_frame_equal(fast.logos, grouped.logos, check_exact=True)
+        pd.testing.assert_frame_equal(fast.revenue, grouped.revenue, check_exact=True)
+        assert fast.size.sum() > 0
+
+
+def test_cohort_matrices_take_the_general_path_when_rows_are_not_sorted(monkeypatch):
+    cm = random_customer_months(4)
+    shuffled = cm.sample(frac=1, random_state=4).reset_index(drop=True)
+    monkeypatch.setattr(cohorts, "_counted", lambda *a: pytest.fail("counted rows that are not one per month"))
+    grouped = cohort_matrices(shuffled, cm["month"].max(), codes=CustomerCodes.of(shuffled["customer_id"]))
+    monkeypatch.undo()
+    fast = cohort_matrices(cm, cm["month"].max(), codes=CustomerCodes.of(cm["customer_id"]))
+    pd.testing.assert_frame_equal(fast.revenue, grouped.revenue, check_exact=True)
+
+
+def random_billing(seed: int, customers: int = 400) -> pd.DataFrame:
+    """Billing rows sorted by customer (as text) and anchor, several per customer, ties of anchor included."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(customers):
+        for _ in range(int(rng.integers(1, 5))):
+            rows.append((str(c), str(rng.choice(["monthly", "annual"])),
+                         pd.Timestamp("2016-01-01") + pd.Timedelta(days=int(rng.integers(0, 40)) * 30)))
+    frame = pd.DataFrame(rows, columns=["customer_id", "interval", "anchor"])
+    return frame.sort_values(["customer_id", "anchor"], kind="stable").reset_index(drop=True)
+
+
+def general_last_interval(billing: pd.DataFrame) -> pd.Series:
+    latest = billing.sort_values(["anchor"], kind="stable")
+    latest = latest.assign(customer_id=latest["customer_id"].astype(str)).drop_duplicates("customer_id", keep="last")
+    return latest.set_index("customer_id")["interval"].astype("str").rename("interval")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_last_interval_of_a_sorted_billing_table_is_the_sorted_one(seed):
+    billing = random_billing(seed)
+    assert profile._last_by_anchor(billing) is not None  # the fast path ran
+    pd.testing.assert_series_equal(last_interval(billing), general_last_interval(billing), check_exact=True)
+
+
+def test_last_interval_falls_back_when_the_table_is_not_in_order():
+    billing = random_billing(5)
+    shuffled = billing.sample(frac=1, random_state=5).reset_index(drop=True)
+    assert profile._last_by_anchor(shuffled) is None
+    missing = billing.assign(anchor=billing["anchor"].where(billing.index % 7 != 3))
+    assert profile._last_by_anchor(missing) is None  # a missing anchor sorts last: the general path says what then
+    for frame in (shuffled, missing):
+        pd.testing.assert_series_equal(last_interval(frame), general_last_interval(frame), check_exact=True)
+
+
+def random_ref_months(seed: int, duplicated: bool = False) -> pd.DataFrame:
+    """Refs of customers month by month (gaps: a ref that ends and comes back), sorted by month, customer, ref."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(120):
+        for r in range(int(rng.integers(1, 4))):
+            start = int(rng.integers(0, 20))
+            for m in range(start, start + int(rng.integers(1, 12))):
+                if rng.random() < 0.15:
+                    continue
+                rows.append((pd.Timestamp("2016-01-01") + pd.DateOffset(months=m), f"c{c}", f"c{c}:s{r}",
+                             float(rng.choice([18.0, 36.0, 15.0]))))
+                if duplicated and rng.random() < 0.05:  # a second row of the same ref and month
+                    rows.append(rows[-1][:3] + (9.0,))
+    frame = pd.DataFrame(rows, columns=["month", "customer_id", "ref", "mrr"])
+    frame["month"] = frame["month"].astype("datetime64[ns]")
+    return frame.sort_values(["month", "customer_id", "ref"], kind="stable").reset_index(drop=True)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_ref_neighbours_of_one_row_per_ref_and_month_are_the_searched_ones(seed):
+    """Keys of (pair, month) with gaps (a ref that stops and comes back) and pairs that end before the last month."""
+    rng = np.random.default_rng(seed)
+    span = 40
+    key = np.unique(rng.integers(0, 500, 3000) * span + rng.integers(0, span - 1, 3000))
+    month = key % span
+    cents = rng.integers(1, 10_000, len(key))
+    fast = mrr._ref_neighbours(key, cents, month, span - 2)
+    searched = mrr._searched_neighbours(key, cents, month, span - 2)
+    assert (fast[0] == searched[0]).all() and (fast[1] == searched[1]).all()
+    assert 0 < (fast[0] > 0).sum() < len(key) and 0 < fast[1].sum() < len(key)
+
+
+def test_movement_refs_with_two_rows_of_one_ref_in_a_month():
+    """A ref with two rows in a month takes the searched path and still names the refs that moved."""
+    refs = random_ref_months(3, duplicated=True)
+    months = refs.groupby(["customer_id", "month"], as_index=False)["mrr"].sum()
+    moves = mrr.movement_table(months.loc[:, ["month", "customer_id", "mrr"]])
+    named = movement_refs(moves, refs)
+    churn = moves["movement"].to_numpy() == "churn"
+    assert (named[churn] != "").all()  # every churn names the refs that ended
+
+
+def test_customer_months_of_a_schedule_keep_their_codes():
+    """(The fast paths read customer_months' codes: coded_customer_months makes them one row per month.)"""
+    schedule = pd.DataFrame({"customer_id": ["b", "a", "a"], "ref": ["b:1", "a:1", "a:2"],
+                             "start": pd.to_datetime(["2024-01-10", "2024-01-05", "2024-03-01"], utc=True),
+                             "end": pd.to_datetime(["2024-04-10", "2024-02-05", "2024-05-01"], utc=True),
+                             "mrr": [10.0, 20.0, 5.0]})
+    months, codes = coded_customer_months(schedule, pd.Timestamp("2024-06-01", tz="UTC"), "UTC")
+    assert codes is not None and codes.one_row_per_month(months["month"])
