@@ -419,8 +419,10 @@ def test_freed_memory_is_reused_meanwhile_then_handed_back(monkeypatch: pytest.M
     libc = _FakeLibc()
     monkeypatch.setattr(engine, "_LIBC", libc)
     monkeypatch.setattr(engine, "_malloc_tuned", lambda: False)
-    reuse = [("mallopt", -4, 0), ("mallopt", -1, 2**31 - 1)]
-    back = [("mallopt", -4, 65536), ("mallopt", -3, 32 << 20), ("mallopt", -1, 64 << 20), ("malloc_trim", 0)]
+    monkeypatch.setattr(engine, "_numpy_huge_pages", lambda on: libc.calls.append(("huge pages", on)) or True)
+    reuse = [("mallopt", -4, 0), ("mallopt", -1, 2**31 - 1), ("huge pages", False)]
+    back = [("mallopt", -4, 65536), ("mallopt", -3, 32 << 20), ("mallopt", -1, 64 << 20), ("huge pages", True),
+            ("malloc_trim", 0)]
     with engine.freed_memory_reused():
         assert libc.calls == reuse
         with engine.freed_memory_reused():
@@ -439,6 +441,31 @@ def test_freed_memory_is_reused_meanwhile_then_handed_back(monkeypatch: pytest.M
     monkeypatch.setattr(engine, "_LIBC", None)  # not glibc: nothing to set
     with engine.freed_memory_reused():
         pass
+
+
+def test_numpy_huge_page_advice_is_off_meanwhile_then_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside the block numpy stops advising huge pages for its arrays (heap pages already faulted in); after it,
+    the advice is as it was, whichever it was. NUMPY_MADVISE_HUGEPAGE set by the operator is left alone."""
+    from numpy._core.multiarray import _set_madvise_hugepage
+
+    from sync import engine
+
+    if engine._LIBC is None or not hasattr(engine._LIBC, "mallopt") or engine._malloc_tuned():
+        pytest.skip("not glibc, or malloc tuned by the environment: the block sets nothing")
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    original = _set_madvise_hugepage(True)
+    try:
+        for before in (True, False):
+            _set_madvise_hugepage(before)
+            with engine.freed_memory_reused():
+                assert _set_madvise_hugepage(False) is False  # off inside (the call returns the setting it replaced)
+            assert _set_madvise_hugepage(before) is before  # as it was after
+        monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", "1")
+        _set_madvise_hugepage(True)
+        with engine.freed_memory_reused():
+            assert _set_madvise_hugepage(True) is True  # the operator's choice stands
+    finally:
+        _set_madvise_hugepage(original)
 
 
 _GLIBC_PROBE = """
