@@ -332,7 +332,10 @@ class Context:
 
     @cached_property
     def mrr_by_quarter(self) -> pd.DataFrame:
-        return mrr.mrr_by_quarter(self.mrr_by_month, self.customer_months, self.month_codes)
+        """The quarters (kpi.mrr.mrr_by_quarter), their starting customers followed on the dense customer months the
+        MRR tab was read from (the same sums: a month without a row is 0; in their order, no sort or search)."""
+        dense = self.classified
+        return mrr.mrr_by_quarter(self.mrr_by_month, dense.frame, CustomerCodes(dense.cust, dense.ids))
 
     @cached_property
     def cohorts(self) -> CohortMatrices:

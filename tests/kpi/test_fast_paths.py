@@ -171,3 +171,36 @@ def test_customer_months_of_a_schedule_keep_their_codes():
                              "mrr": [10.0, 20.0, 5.0]})
     months, codes = coded_customer_months(schedule, pd.Timestamp("2024-06-01", tz="UTC"), "UTC")
     assert codes is not None and codes.one_row_per_month(months["month"])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_base_retention_of_dense_months_follows_each_row_as_the_search_does(seed, monkeypatch):
+    """Pairs 12, 3 and 1 months apart, some starting before the data, some ending after it, some of no length; on
+    customer months made dense by classify (months at 0 included) and on the same months with only the paying rows."""
+    c = classify(random_customer_months(seed))
+    months = pd.DatetimeIndex(sorted(c.frame["month"].unique()))
+    cases = [(months - pd.DateOffset(months=12), months), (months - pd.DateOffset(months=1), months),
+             (months - pd.DateOffset(months=3), months + pd.DateOffset(months=2)), (months, months)]
+    followed = mrr._followed_in_order
+    for starts, ends in cases:
+        fast = mrr.base_retention(c.frame, starts, ends, cust=c.cust)
+        monkeypatch.setattr(mrr, "_followed_in_order", lambda *a: None)
+        searched = mrr.base_retention(c.frame, starts, ends, cust=c.cust)
+        paying = c.frame.loc[c.frame["mrr"] > 0].reset_index(drop=True)  # not dense: the searched path anyway
+        sparse = mrr.base_retention(paying, starts, ends)
+        monkeypatch.setattr(mrr, "_followed_in_order", followed)
+        pd.testing.assert_frame_equal(fast, searched, check_exact=True)
+        pd.testing.assert_frame_equal(fast, sparse, check_exact=True)
+        assert fast["start_customers"].sum() > 0
+        assert fast["lost_customers"].sum() > 0 or (starts == ends).all()
+    month = month_number(c.frame["month"])
+    start_no = month_number(pd.Series(cases[0][0]))
+    end_no = month_number(pd.Series(cases[0][1]))
+    assert followed(c.cust, month, c.frame["mrr"].to_numpy(), start_no, end_no) is not None
+    inside = np.r_[False, c.cust[1:-1] == c.cust[:-2], False] & np.r_[False, c.cust[1:-1] == c.cust[2:], False]
+    gap = np.flatnonzero(inside)[5]  # a month inside a customer's run left out: not dense
+    keep = np.ones(len(month), dtype=bool)
+    keep[gap] = False
+    assert followed(c.cust[keep], month[keep], c.frame["mrr"].to_numpy()[keep], start_no, end_no) is None
+    assert followed(c.cust, month, c.frame["mrr"].to_numpy(), np.r_[start_no, start_no[:1]],
+                    np.r_[end_no, end_no[:1]]) is None  # two pairs of one start
