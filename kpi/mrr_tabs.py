@@ -180,7 +180,7 @@ def _attribute_name(name: str, taken: set[str]) -> str:
 def _customers_tab(ctx: Context) -> pd.DataFrame:
     as_of_month = local_month(ctx.as_of, ctx.timezone)
     table = customer_summary(ctx.customer_months, ctx.customers, ctx.lifetime, as_of_month, ctx.month_codes,
-                             ctx.customer_ids)
+                             ctx.customer_ids, ctx.paying_months)
     declared = [c.name for c in CUSTOMER_COLUMNS]
     extra = list(table.columns[len(declared):])
     # attributes vary by dataset: numbers stay numbers (whole ones as integers), the rest is text (wide_kind "auto")

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kpi.mrr import customer_keys, id_index, keys_at, to_cents, union_ids
+from kpi.mrr import PayingMonths, customer_keys, id_index, keys_at, paying_months, to_cents, union_ids
 from kpi.params import SegmentParams
 from kpi.schedule import CustomerCodes, same_ids
 
@@ -76,11 +76,11 @@ def _numeric(customers: pd.DataFrame, column: str) -> pd.Series:
 def customer_profile(customers: pd.DataFrame, customer_months: pd.DataFrame, lifetime: pd.Series,
                      as_of_month: pd.Timestamp, params: SegmentParams,
                      intervals: pd.Series | None = None, codes: CustomerCodes | None = None,
-                     ids: pd.Index | None = None) -> pd.DataFrame:
+                     ids: pd.Index | None = None, paying: PayingMonths | None = None) -> pd.DataFrame:
     """One row per customer: PROFILE_COLUMNS. Attribute columns missing from `customers` are all unknown (NaN).
     `codes`: customer_months' customers as codes (kpi.schedule.CustomerCodes), when known: its rows are then grouped
-    by code, and only the customers' ids are text. `ids`: kpi.mrr.customer_ids of these inputs, when already
-    computed."""
+    by code, and only the customers' ids are text. `ids` and `paying`: kpi.mrr.customer_ids and kpi.mrr.paying_months
+    of these inputs, when already computed."""
     attrs = pd.DataFrame(
         {
             "customer_id": customers["customer_id"].astype(str).to_numpy(),
@@ -89,13 +89,16 @@ def customer_profile(customers: pd.DataFrame, customer_months: pd.DataFrame, lif
         }
     ).drop_duplicates("customer_id")
     key, key_ids = customer_keys(customer_months, codes)
-    counted = ((customer_months["month"] <= as_of_month) & (customer_months["mrr"] > 0)).to_numpy()
-    active_months, key = customer_months.loc[counted], key.loc[counted]
-    by_key = active_months["month"].groupby(key)  # by key: read at the ids through keys_at
-    once = codes is not None and codes.one_row_per_month(customer_months["month"])
-    tenure = by_key.size() if once else by_key.nunique()  # distinct months: counted when one row each
-    now = (active_months["month"] == as_of_month).to_numpy()
-    current = active_months["mrr"].loc[now].groupby(key.loc[now]).sum()
+    coded = paying if paying is not None else paying_months(customer_months, codes, as_of_month)
+    if coded is not None:  # read from the columns as arrays: no copy of the rows
+        tenure, current = coded.months, coded.current
+    else:
+        counted = ((customer_months["month"] <= as_of_month) & (customer_months["mrr"] > 0)).to_numpy()
+        active_months, key = customer_months.loc[counted], key.loc[counted]
+        by_key = active_months["month"].groupby(key)  # by key: read at the ids through keys_at
+        tenure = by_key.nunique()  # distinct months
+        now = (active_months["month"] == as_of_month).to_numpy()
+        current = active_months["mrr"].loc[now].groupby(key.loc[now]).sum()
     lifetime = lifetime.set_axis(lifetime.index.astype(str))
     if ids is None:
         ids = union_ids(customers, id_index(tenure, key_ids), lifetime)

@@ -352,13 +352,19 @@ class Context:
         """
         month = as_of_month(self.as_of, self.timezone)
         return customer_profile(self.customers, self.customer_months, self.lifetime, month, self.params.segments,
-                                last_interval(self.billing), self.month_codes, self.customer_ids)
+                                last_interval(self.billing), self.month_codes, self.customer_ids, self.paying_months)
 
     @cached_property
     def customer_ids(self) -> pd.Index:
         """Every customer of the profile and the Customers tab (kpi.mrr.customer_ids), computed once for both."""
         return mrr.customer_ids(self.customers, self.customer_months, self.lifetime,
-                                as_of_month(self.as_of, self.timezone), self.month_codes)
+                                as_of_month(self.as_of, self.timezone), self.month_codes, self.paying_months)
+
+    @cached_property
+    def paying_months(self) -> mrr.PayingMonths | None:
+        """Each customer's months with MRR by as_of (kpi.mrr.paying_months), read once for the Customers tab, the
+        profile and the customer ids; None when customer_months has no codes (each then groups its rows)."""
+        return mrr.paying_months(self.customer_months, self.month_codes, as_of_month(self.as_of, self.timezone))
 
     @cached_property
     def lifetime(self) -> pd.Series:

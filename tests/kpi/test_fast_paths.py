@@ -204,3 +204,32 @@ def test_base_retention_of_dense_months_follows_each_row_as_the_search_does(seed
     assert followed(c.cust[keep], month[keep], c.frame["mrr"].to_numpy()[keep], start_no, end_no) is None
     assert followed(c.cust, month, c.frame["mrr"].to_numpy(), np.r_[start_no, start_no[:1]],
                     np.r_[end_no, end_no[:1]]) is None  # two pairs of one start
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_customer_tables_read_from_coded_months_equal_the_grouped_ones(seed):
+    """The Customers tab, the profile and the customer ids from paying_months (the columns as arrays) against the
+    same from customer_months grouped by id; as of the last month, and of an earlier one (later rows left out)."""
+    from kpi.params import SegmentParams
+    from kpi.profile import customer_profile
+
+    cm = random_customer_months(seed)
+    codes = CustomerCodes.of(cm["customer_id"])
+    rng = np.random.default_rng(seed)
+    listed = [f"c{c}" for c in range(0, 330, 2)]  # some never in customer_months (c300..), some of it not listed
+    customers = pd.DataFrame({"customer_id": listed, "seats": rng.integers(1, 9, len(listed)).astype(float),
+                              "sessions": rng.integers(0, 50, len(listed)).astype(float)})
+    lifetime = pd.Series(rng.random(200) * 1000, index=pd.Index([f"c{c}" for c in range(0, 400, 2)], dtype="str"))
+    lifetime = lifetime.sort_index()
+    for as_of in (cm["month"].max(), cm["month"].max() - pd.DateOffset(months=9)):
+        paying = mrr.paying_months(cm, codes, as_of)
+        assert paying is not None and len(paying.current) > 0
+        ids = mrr.customer_ids(customers, cm, lifetime, as_of, codes)
+        pd.testing.assert_index_equal(ids, mrr.customer_ids(customers, cm, lifetime, as_of))
+        fast = mrr.customer_summary(cm, customers, lifetime, as_of, codes, paying=paying)
+        pd.testing.assert_frame_equal(fast, mrr.customer_summary(cm, customers, lifetime, as_of), check_exact=True)
+        assert set(fast["status"]) == {"active", "churned", "never active"}
+        params = SegmentParams()
+        pd.testing.assert_frame_equal(customer_profile(customers, cm, lifetime, as_of, params, codes=codes),
+                                      customer_profile(customers, cm, lifetime, as_of, params), check_exact=True)
+    assert mrr.paying_months(cm.sample(frac=1, random_state=seed), codes, cm["month"].max()) is None
