@@ -384,13 +384,11 @@ def coded_ref_months(schedule: pd.DataFrame, as_of: pd.Timestamp, timezone: str,
 
 
 def month_number(months: pd.Series | pd.DatetimeIndex) -> np.ndarray:
-    """Months as a running month number (year * 12 + month - 1), for month arithmetic. Naive datetimes are cast to
-    whole months at once (15.7M customer-months: 0.1 s where year and month took 1 s); zoned ones read in their
-    zone."""
+    """Months as a running month number (year * 12 + month - 1), for month arithmetic (zoned ones read in their
+    zone). Through pandas' year and month fields: numpy's cast to datetime64[M] is slower (15.7M rows: 1.2 against
+    0.3 s)."""
     index = pd.DatetimeIndex(months)
-    if index.tz is not None:
-        return np.asarray(index.year * 12 + index.month - 1, dtype=np.int64)
-    return index.to_numpy().astype("datetime64[M]").astype(np.int64) + 1970 * 12
+    return np.asarray(index.year * 12 + index.month - 1, dtype=np.int64)
 
 
 

@@ -36,18 +36,6 @@ def random_customer_months(seed: int, customers: int = 300, months: int = 30) ->
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_month_number_is_year_times_12_plus_month(seed):
-    rng = np.random.default_rng(seed)
-    stamps = pd.Series(pd.to_datetime(rng.integers(-2 * 10**9, 3 * 10**9, 5000), unit="s"))
-    for unit in ("ns", "us", "s"):
-        values = stamps.astype(f"datetime64[{unit}]")
-        index = pd.DatetimeIndex(values)
-        assert (month_number(values) == index.year * 12 + index.month - 1).all()
-    zoned = pd.DatetimeIndex(stamps).tz_localize("UTC").tz_convert("Pacific/Auckland")
-    assert (month_number(zoned) == zoned.year * 12 + zoned.month - 1).all()  # read in its zone, not in UTC
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3])
 def test_classify_had_is_the_grouped_cummax(seed):
     """A customer's row with MRR up from 0 is new until it has paid at an earlier snapshot, reactivation after."""
     c = classify(random_customer_months(seed))
