@@ -28,8 +28,6 @@ def as_of_month(as_of: pd.Timestamp, timezone: str) -> pd.Timestamp:
     return ts.to_period("M").to_timestamp()
 
 
-
-
 def first_months(customer_months: pd.DataFrame) -> pd.Series:
     """customer_id -> its cohort: the month of its first MRR > 0 (customers never active are absent)."""
     active = customer_months.loc[customer_months["mrr"] > 0]

@@ -54,9 +54,9 @@ def _last_by_anchor(billing: pd.DataFrame) -> pd.Series | None:
     anchor, no anchor missing): each customer's last row, without sorting or hashing millions of rows; None when
     the table is not in that order."""
     anchor = billing["anchor"].to_numpy(dtype="datetime64[ns]")
+    if np.isnat(anchor).any() or billing["customer_id"].isna().any():
+        return None  # a missing anchor sorts last, a missing id is no text: the general path says what then
     ids = billing["customer_id"].astype(str).to_numpy(dtype=object)
-    if np.isnat(anchor).any():
-        return None
     new = np.r_[True, ids[1:] != ids[:-1]]
     heads = ids[new]
     if not ((heads[1:] > heads[:-1]).all() and (anchor[1:] >= anchor[:-1])[~new[1:]].all()):
@@ -89,8 +89,8 @@ def customer_profile(customers: pd.DataFrame, customer_months: pd.DataFrame, lif
         }
     ).drop_duplicates("customer_id")
     key, key_ids = customer_keys(customer_months, codes)
-    coded = paying if paying is not None else paying_months(customer_months, codes, as_of_month)
-    if coded is not None:  # read from the columns as arrays: no copy of the rows
+    coded = paying_months(customer_months, codes, as_of_month, paying)
+    if coded is not None and key_ids is not None:  # read from the columns as arrays: no copy of the rows
         tenure, current = coded.months, coded.current
     else:
         counted = ((customer_months["month"] <= as_of_month) & (customer_months["mrr"] > 0)).to_numpy()

@@ -363,7 +363,8 @@ class Context:
     @cached_property
     def paying_months(self) -> mrr.PayingMonths | None:
         """Each customer's months with MRR by as_of (kpi.mrr.paying_months), read once for the Customers tab, the
-        profile and the customer ids; None when customer_months has no codes (each then groups its rows)."""
+        profile and the customer ids; None when customer_months is not one row per customer and month in code order
+        (each then groups its rows)."""
         return mrr.paying_months(self.customer_months, self.month_codes, as_of_month(self.as_of, self.timezone))
 
     @cached_property

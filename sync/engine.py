@@ -24,6 +24,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import dataclasses
+import importlib
 import logging
 import multiprocessing
 import multiprocessing.util  # its exit hook registered before `_kill_slice_processes` (atexit: last in, first out)
@@ -36,7 +37,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from multiprocessing.connection import Connection
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -156,7 +157,8 @@ def freed_memory_reused() -> Iterator[None]:
         if _reusing == 0:
             _LIBC.mallopt(_M_MMAP_MAX, 0)
             _LIBC.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)
-            _huge_before = _numpy_huge_pages(False)
+            # numpy's huge-page advice off, unless the operator chose it (numpy reads NUMPY_MADVISE_HUGEPAGE at import)
+            _huge_before = None if "NUMPY_MADVISE_HUGEPAGE" in os.environ else _numpy_huge_pages(False)
         _reusing += 1
     try:
         yield
@@ -166,28 +168,44 @@ def freed_memory_reused() -> Iterator[None]:
             if _reusing == 0:
                 for param, value in _SETTLED:
                     _LIBC.mallopt(param, value)
-                _numpy_huge_pages(_huge_before)
+                if _huge_before is not None:  # set off on entering: back as it was, whatever the environment says now
+                    _numpy_huge_pages(_huge_before)
+                    _huge_before = None
                 give_back_memory()
 
 
-_huge_before: bool | None = None  # numpy's huge-page advice before the outermost `freed_memory_reused` block
+_huge_before: bool | None = None  # numpy's huge-page advice before the outermost block (None: left alone)
 
 
-def _numpy_huge_pages(enabled: bool | None) -> bool | None:
-    """Set whether numpy advises the kernel to back its big arrays with huge pages (madvise MADV_HUGEPAGE, for
-    arrays of 4 MiB or more on Linux); the setting before, None where numpy has no such switch or the operator chose
-    (NUMPY_MADVISE_HUGEPAGE set), or when `enabled` is None (nothing set).
+def _numpy_huge_pages(enabled: bool) -> bool | None:
+    """Set whether numpy advises the kernel to back its big arrays with huge pages (madvise MADV_HUGEPAGE, for arrays
+    of 4 MiB or more on Linux) and return the setting it replaced; None where numpy has no such switch.
+    `freed_memory_reused` sets it off on entering (unless NUMPY_MADVISE_HUGEPAGE is set: the operator chose) and, when
+    it did, back on leaving, whatever the environment says by then.
 
-    Inside `freed_memory_reused` the arrays come from heap pages already faulted in, and advising each one again
-    costs system time instead of saving it: twenty rounds of four fresh 125 MB arrays took 2.8 s (1.2 s system)
-    with the advice and 2.0 s (0.1 s) without; the 10M bench's invariants and tabs took 28.0 and 28.4 s (8.1 and
-    7.9 s system) with it, 25.2 and 27.4 s (5.6 and 6.6) without (benchmarks/results.md, stop 38). Outside it, a fresh mapping faults in 2 MiB at a time with the advice (20
-    times fewer faults), so it is given back."""
-    if enabled is None or "NUMPY_MADVISE_HUGEPAGE" in os.environ:
-        return None
-    switch = getattr(getattr(np, "_core", None), "multiarray", None)
-    switch = getattr(switch, "_set_madvise_hugepage", None)
+    Inside the block the arrays come from heap pages already faulted in, and advising each one again costs system
+    time instead of saving it. Measured in the main thread (benchmarks/results.md, stop 38): twenty rounds of four
+    fresh 125 MB arrays with glibc reusing freed memory took 2.8 s (1.2 s system) with the advice, 2.0 s (0.1 s)
+    without; the 10M bench's invariants and tabs on its pickled context 28.0 / 28.4 s (system 8.1 / 7.9) with it,
+    25.2 / 27.4 s (5.6 / 6.6) without. Off the block, a fresh mapping faults in 2 MiB at a time with the advice (the
+    same rounds without reuse: 51,513 faults against 2,453,213), so it is given back: stops 19 and 36 found it off
+    for the whole job worse or no better. The switch is numpy's, for the whole process: while a worker's run is
+    inside the block in its thread, the main thread's arrays are not advised either (it only waits for the next
+    run meanwhile); off the main thread the gain was not measured."""
+    switch = _huge_page_switch()
     return bool(switch(enabled)) if switch is not None else None
+
+
+def _huge_page_switch() -> Callable[[bool], bool] | None:
+    """numpy's `_set_madvise_hugepage` (numpy._core in numpy 2, numpy.core before), None where it has none."""
+    for module in ("numpy._core.multiarray", "numpy.core.multiarray"):
+        try:
+            switch = getattr(importlib.import_module(module), "_set_madvise_hugepage", None)
+        except ImportError:
+            continue
+        if switch is not None:
+            return cast(Callable[[bool], bool], switch)
+    return None
 
 
 _TUNED = ("mmap_max", "mmap_threshold", "trim_threshold", "top_pad")  # what `freed_memory_reused` would set over

@@ -98,14 +98,35 @@ def test_last_interval_of_a_sorted_billing_table_is_the_sorted_one(seed):
     pd.testing.assert_series_equal(last_interval(billing), general_last_interval(billing), check_exact=True)
 
 
+def latest_by_loop(billing: pd.DataFrame) -> dict:
+    """Each customer's interval on its row of the latest anchor (a missing one latest of all, as a sort puts it),
+    the later row of a tie: one row at a time, no sort."""
+    best: dict = {}
+    for i, (customer, interval, anchor) in enumerate(billing[["customer_id", "interval", "anchor"]].itertuples(
+            index=False)):
+        key = (pd.isna(anchor), anchor if not pd.isna(anchor) else pd.Timestamp(0), i)
+        if customer not in best or key > best[customer][0]:
+            best[customer] = (key, interval)
+    return {("nan" if pd.isna(c) else str(c)) if not isinstance(c, str) else c: v for c, (_, v) in best.items()}
+
+
 def test_last_interval_falls_back_when_the_table_is_not_in_order():
     billing = random_billing(5)
     shuffled = billing.sample(frac=1, random_state=5).reset_index(drop=True)
-    assert profile._last_by_anchor(shuffled) is None
     missing = billing.assign(anchor=billing["anchor"].where(billing.index % 7 != 3))
-    assert profile._last_by_anchor(missing) is None  # a missing anchor sorts last: the general path says what then
-    for frame in (shuffled, missing):
-        pd.testing.assert_series_equal(last_interval(frame), general_last_interval(frame), check_exact=True)
+    anchors = pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"])
+    apart = pd.DataFrame({"customer_id": ["a", "b", "a"], "interval": ["monthly", "annual", "annual"],
+                          "anchor": anchors})  # a's rows not together, each block in order
+    lone_nat = pd.DataFrame({"customer_id": ["a", "b", "b"], "interval": ["annual", "monthly", "annual"],
+                             "anchor": [pd.NaT, *anchors[:2]]})  # no anchor on a customer's only row
+    no_id = pd.DataFrame({"customer_id": ["a", "a", None], "interval": ["monthly", "annual", "monthly"],
+                          "anchor": anchors})
+    for frame in (shuffled, missing, apart, lone_nat, no_id):
+        assert profile._last_by_anchor(frame) is None
+        got = last_interval(frame).to_dict()
+        assert {str(k): v for k, v in got.items()} == latest_by_loop(frame)
+    assert last_interval(apart).to_dict() == {"b": "annual", "a": "annual"}
+    assert last_interval(lone_nat)["a"] == "annual"
 
 
 def random_ref_months(seed: int, duplicated: bool = False) -> pd.DataFrame:
@@ -141,14 +162,22 @@ def test_ref_neighbours_of_one_row_per_ref_and_month_are_the_searched_ones(seed)
     assert 0 < (fast[0] > 0).sum() < len(key) and 0 < fast[1].sum() < len(key)
 
 
-def test_movement_refs_with_two_rows_of_one_ref_in_a_month():
-    """A ref with two rows in a month takes the searched path and still names the refs that moved."""
+def test_movement_refs_with_two_rows_of_one_ref_in_a_month_are_searched(monkeypatch):
+    """A ref with two rows in a month (keys not strictly increasing) is not read by position: the neighbours are
+    searched, and every churn still names the refs that ended."""
     refs = random_ref_months(3, duplicated=True)
     months = refs.groupby(["customer_id", "month"], as_index=False)["mrr"].sum()
     moves = mrr.movement_table(months.loc[:, ["month", "customer_id", "mrr"]])
+    searched = []
+    real = mrr._searched_neighbours
+    monkeypatch.setattr(mrr, "_searched_neighbours", lambda *a: searched.append(1) or real(*a))
     named = movement_refs(moves, refs)
+    assert searched == [1]
     churn = moves["movement"].to_numpy() == "churn"
-    assert (named[churn] != "").all()  # every churn names the refs that ended
+    assert (named[churn] != "").all()
+    searched.clear()
+    movement_refs(moves, random_ref_months(3))  # one row per ref and month: by position
+    assert searched == []
 
 
 def test_customer_months_of_a_schedule_keep_their_codes():
@@ -221,3 +250,14 @@ def test_customer_tables_read_from_coded_months_equal_the_grouped_ones(seed):
         pd.testing.assert_frame_equal(customer_profile(customers, cm, lifetime, as_of, params, codes=codes),
                                       customer_profile(customers, cm, lifetime, as_of, params), check_exact=True)
     assert mrr.paying_months(cm.sample(frac=1, random_state=seed), codes, cm["month"].max()) is None
+    # months read for other codes or another month are not taken for these
+    last, earlier = cm["month"].max(), cm["month"].max() - pd.DateOffset(months=9)
+    read = mrr.paying_months(cm, codes, last)
+    assert mrr.paying_months(cm, codes, earlier, read).as_of_month == earlier
+    pd.testing.assert_index_equal(mrr.customer_ids(customers, cm, lifetime, last, None, read),
+                                  mrr.customer_ids(customers, cm, lifetime, last))
+    pd.testing.assert_frame_equal(
+        customer_profile(customers, cm, lifetime, earlier, SegmentParams(), codes=codes, paying=read),
+        customer_profile(customers, cm, lifetime, earlier, SegmentParams()), check_exact=True)
+    pd.testing.assert_frame_equal(mrr.customer_summary(cm, customers, lifetime, last, None, paying=read),
+                                  mrr.customer_summary(cm, customers, lifetime, last), check_exact=True)
