@@ -1,0 +1,111 @@
+"""The invariants and the tabs alone, on a context built once: their time, and a fingerprint of every table.
+
+Usage:
+    python benchmarks/tail.py save CONFIG CONTEXT.pkl      # load and build_context once, pickle the context
+    python benchmarks/tail.py run CONTEXT.pkl [--json F]   # check_invariants + compute_tables on it, timed
+
+`run` prints the wall, user and system seconds and the page faults of the two steps (resource.getrusage), and one
+fingerprint per table (SHA-1 of its columns, dtypes, note and pandas' hash of its rows); --json writes them to F.
+Two checkouts compared on the same context: `run ... --job-repo <checkout>` for each (default: this checkout),
+then the fingerprints side by side (a table that differs names itself). The 10M bench's context
+takes about two minutes to build and 2.3 GB as a pickle; the tail itself 20-30 s (benchmarks/results.md, stop 38).
+A context pickled by one checkout is read by another only while their Context classes agree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import pickle
+import resource
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _job_repo(argv: list[str]) -> Path:
+    """The checkout whose code runs: --job-repo PATH, else this one (put first on sys.path before kpi and sync are
+    imported: an editable install of another checkout would otherwise win)."""
+    for i, arg in enumerate(argv):
+        if arg == "--job-repo" and i + 1 < len(argv):
+            return Path(argv[i + 1]).resolve()
+        if arg.startswith("--job-repo="):
+            return Path(arg.split("=", 1)[1]).resolve()
+    return REPO
+
+
+sys.path.insert(0, str(_job_repo(sys.argv[1:])))
+
+import pandas as pd  # noqa: E402
+
+from kpi.tables import Table  # noqa: E402
+
+
+def fingerprint(table: Table) -> str:
+    """The table's columns (names, dtypes, declared columns), note and rows, hashed: equal when the tab is."""
+    frame = table.frame
+    digest = hashlib.sha1()
+    digest.update(repr([(str(c), str(frame[c].dtype)) for c in frame.columns]).encode())
+    digest.update(repr([c.name for c in table.columns]).encode())
+    digest.update(repr(table.note).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def save(config: str, out: str) -> None:
+    from kpi.tables import RunInfo
+    from sync.run import build_context, load_dataset, resolve_as_of
+    from sync.settings import load_settings
+
+    settings = load_settings(config)
+    loaded = load_dataset(settings)
+    ctx = build_context(settings, loaded, resolve_as_of(settings, loaded, None), RunInfo())
+    with open(out, "wb") as f:
+        pickle.dump(ctx, f, protocol=5)
+    print(f"context of {config} pickled to {out}")
+
+
+def run(context: str, json_out: str | None) -> dict[str, str]:
+    from sync.run import check_invariants, compute_tables
+
+    with open(context, "rb") as f:
+        ctx = pickle.load(f)
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    start = time.perf_counter()
+    check_invariants(ctx)
+    tables, _ = compute_tables(ctx)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    prints = {t.name: fingerprint(t) for t in tables}
+    print(f"invariants + tabs: {wall:.2f} s wall, user {after.ru_utime - before.ru_utime:.1f} s, system "
+          f"{after.ru_stime - before.ru_stime:.1f} s, {after.ru_minflt - before.ru_minflt} page faults")
+    for name, value in prints.items():
+        print(f"  {name:24s} {value}")
+    if json_out:
+        Path(json_out).write_text(json.dumps({"seconds": wall, "tables": prints}, indent=1))
+    return prints
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--job-repo", metavar="PATH", help="the checkout whose kpi and sync run (default: this one)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("save", help="build a context once and pickle it")
+    s.add_argument("config")
+    s.add_argument("out")
+    r = sub.add_parser("run", help="time the invariants and tabs on a pickled context")
+    r.add_argument("context")
+    r.add_argument("--json", dest="json_out")
+    args = parser.parse_args(argv)
+    if args.command == "save":
+        save(args.config, args.out)
+    else:
+        run(args.context, args.json_out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
