@@ -97,7 +97,9 @@ def _chain(v: np.ndarray, code: np.ndarray) -> tuple[np.ndarray, np.ndarray, int
     group = np.cumsum(np.r_[False, v[1:] > v[:-1] * (1 + TOLERANCE) + 0.01])
     n_groups = int(group[-1]) + 1
     total = int(code.max()) + 1 if len(code) else 0
-    return group, np.bincount(np.unique(group * total + code) // total, minlength=n_groups), total
+    # each (group, customer) pair once, by hashing (pd.unique) rather than sorting them all: the counts need no order
+    pairs = pd.unique(group * total + code)
+    return group, np.bincount(pairs // total, minlength=n_groups), total
 
 
 def value_groups(v: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -154,7 +154,7 @@ def monthly_plan_amounts(ev: PriceEvidence) -> tuple[float, ...]:
     amount_code, amounts = pd.factorize(np.rint(ev.anchor_amount[ok] * 100).astype(np.int64))
     cust = pd.factorize(ev.anchor_cust[ok])[0].astype(np.int64)
     width = int(cust.max()) + 1
-    pairs = np.unique(amount_code.astype(np.int64) * width + cust)  # each (amount, customer) once
+    pairs = pd.unique(amount_code.astype(np.int64) * width + cust)  # each (amount, customer) once: hashed, not sorted
     customers = np.bincount(pairs // width, minlength=len(amounts))
     return tuple((np.sort(np.asarray(amounts)[customers >= MIN_CUSTOMERS]) / 100).tolist())
 
