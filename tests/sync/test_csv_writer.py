@@ -110,3 +110,26 @@ def test_any_text_and_number(tmp_path_factory, texts, numbers):
     t = table("Any", [("t", "text"), ("n", "number"), ("m", "money"), ("i", "int")],
               [[texts[i], numbers[i], numbers[i], numbers[i]] for i in range(k)], dtype=object)
     assert written([t], tmp_path_factory.mktemp("any"))["Any"] == reference_csv(t)
+
+
+def test_the_folder_is_read_back_as_text_and_refused_when_a_file_does_not_parse_into_its_rows(tmp_path) -> None:
+    """verify_folder reads every field as text: a file of the rows and fields written passes, whatever its values
+    look like (a number column with a text in it, dates, empty fields); a line with a field too many, bytes that are
+    not UTF-8 (read with types guessed, a column of them passed as binary), or a row count other than written is a
+    PublishError naming the file."""
+    from sync.errors import PublishError
+    from sync.sinks.csv import verify_folder
+
+    good = tmp_path / "good.csv"
+    good.write_bytes(b'a,b,c\n1,2017-01-01,x\n2.5,,"multi\nline"\nthree,2017-02-01,\n')
+    verify_folder({good: (4, 3)})
+    cases = {
+        "extra.csv": (b"a,b,c\n1,2,3\n4,5,6,7\n", (3, 3)),
+        "latin1.csv": (b"a,b\n1,caf\xe9\n", (2, 2)),
+        "short.csv": (b"a,b\n1,2\n", (3, 2)),
+    }
+    for name, (data, expected) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(PublishError, match=name.replace(".", r"\.")):
+            verify_folder({path: expected})
