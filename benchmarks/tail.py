@@ -6,8 +6,9 @@ Usage:
 
 `run` prints the wall, user and system seconds and the page faults of the two steps (resource.getrusage), and one
 fingerprint per table (SHA-1 of its columns, dtypes, note and pandas' hash of its rows); --json writes them to F.
-Two checkouts compared on the same context: `run ... --job-repo <checkout>` for each (default: this checkout),
-then the fingerprints side by side (a table that differs names itself). The 10M bench's context
+Two checkouts compared on the same context: `python benchmarks/tail.py --job-repo <checkout> run CONTEXT.pkl` for
+each (before the command; default: this checkout; it must hold kpi/ and sync/, and the code imported is checked to
+be its own), then the fingerprints side by side (a table that differs names itself). The 10M bench's context
 takes about two minutes to build and 2.3 GB as a pickle; the tail itself 20-30 s (benchmarks/results.md, stop 38).
 A context pickled by one checkout is read by another only while their Context classes agree.
 """
@@ -37,21 +38,37 @@ def _job_repo(argv: list[str]) -> Path:
     return REPO
 
 
-sys.path.insert(0, str(_job_repo(sys.argv[1:])))
+JOB_REPO = _job_repo(sys.argv[1:])
+if not all((JOB_REPO / package / "__init__.py").is_file() for package in ("kpi", "sync")):
+    sys.exit(f"tail.py: {JOB_REPO} holds no kpi/ and sync/ packages: not a checkout of this project")
+sys.path.insert(0, str(JOB_REPO))
 
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+import kpi  # noqa: E402
 from kpi.tables import Table  # noqa: E402
+
+if not Path(kpi.__file__).resolve().is_relative_to(JOB_REPO):  # another install's kpi found first
+    sys.exit(f"tail.py: kpi was imported from {kpi.__file__}, not from {JOB_REPO}")
 
 
 def fingerprint(table: Table) -> str:
-    """The table's columns (names, dtypes, declared columns), note and rows, hashed: equal when the tab is."""
+    """The table's columns (names and dtypes, the declared columns with their kinds), note and rows, hashed: equal
+    when the tab is. pandas' row hash reads -0.0 as 0.0 and an object cell as its text (1 and "1" alike), which the
+    sinks write differently: the sign of each float and the type of each object cell are hashed too."""
     frame = table.frame
     digest = hashlib.sha1()
     digest.update(repr([(str(c), str(frame[c].dtype)) for c in frame.columns]).encode())
-    digest.update(repr([c.name for c in table.columns]).encode())
+    digest.update(repr([(c.name, c.kind) for c in table.columns]).encode())
     digest.update(repr(table.note).encode())
     digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype.kind == "f":
+            digest.update(np.signbit(values.to_numpy(dtype="float64", na_value=np.nan)).tobytes())
+        elif values.dtype == object:
+            digest.update(repr([type(v).__name__ for v in values.tolist()]).encode())
     return digest.hexdigest()[:16]
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
+
+import pandas as pd
 
 from sync.run import build_context, check_invariants, compute_tables, load_dataset, resolve_as_of
 from sync.samples.payments import write_sample
@@ -35,3 +38,24 @@ def test_saved_context_gives_the_run_s_tables_and_a_fingerprint_that_tells_them_
     money = next(c for c in mrr.frame.columns if mrr.frame[c].dtype.kind == "f")
     changed = type(mrr)(mrr.tab, mrr.columns, mrr.frame.assign(**{money: mrr.frame[money] + 0.01}), mrr.note)
     assert tail.fingerprint(changed) != tail.fingerprint(mrr)
+    signed = type(mrr)(mrr.tab, mrr.columns, mrr.frame.assign(**{money: -0.0}), mrr.note)
+    unsigned = type(mrr)(mrr.tab, mrr.columns, mrr.frame.assign(**{money: 0.0}), mrr.note)
+    assert tail.fingerprint(signed) != tail.fingerprint(unsigned)  # the sinks write -0 and 0
+    kinds = tuple(dataclasses.replace(c, kind="number") if c.kind == "money" else c for c in mrr.columns)
+    assert kinds != mrr.columns and tail.fingerprint(type(mrr)(mrr.tab, kinds, mrr.frame, mrr.note)) != \
+        tail.fingerprint(mrr)  # a kind is how every sink formats the column
+    texts = pd.DataFrame({"v": pd.Series([1, "1"], dtype=object)})
+    numbers = pd.DataFrame({"v": pd.Series(["1", "1"], dtype=object)})
+    assert tail.fingerprint(type(mrr)(mrr.tab, mrr.columns, texts, None)) != \
+        tail.fingerprint(type(mrr)(mrr.tab, mrr.columns, numbers, None))  # 1 and "1" hash alike in pandas
+
+
+def test_a_job_repo_that_is_no_checkout_is_refused(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.benchmarks import REPO
+
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "tail.py"), "--job-repo", str(tmp_path), "run",
+                           "x.pkl"], capture_output=True, text=True)
+    assert done.returncode != 0 and "not a checkout of this project" in done.stderr

@@ -115,8 +115,8 @@ def test_any_text_and_number(tmp_path_factory, texts, numbers):
 def test_the_folder_is_read_back_as_text_and_refused_when_a_file_does_not_parse_into_its_rows(tmp_path) -> None:
     """verify_folder reads every field as text: a file of the rows and fields written passes, whatever its values
     look like (a number column with a text in it, dates, empty fields); a line with a field too many, bytes that are
-    not UTF-8 (read with types guessed, a column of them passed as binary), or a row count other than written is a
-    PublishError naming the file."""
+    not UTF-8 (read with types guessed, a column of them passed as binary), a field count or a row count other than
+    written is a PublishError naming the file."""
     from sync.errors import PublishError
     from sync.sinks.csv import verify_folder
 
@@ -127,6 +127,7 @@ def test_the_folder_is_read_back_as_text_and_refused_when_a_file_does_not_parse_
         "extra.csv": (b"a,b,c\n1,2,3\n4,5,6,7\n", (3, 3)),
         "latin1.csv": (b"a,b\n1,caf\xe9\n", (2, 2)),
         "short.csv": (b"a,b\n1,2\n", (3, 2)),
+        "wide.csv": (b"a,b,c\n1,2,3\n", (2, 2)),  # every line a field more than the header written
     }
     for name, (data, expected) in cases.items():
         path = tmp_path / name
