@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from kpi.billing.timeline import group_starts
 from kpi.mrr import month_number, to_cents
 from kpi.schedule import CustomerCodes
 
@@ -120,7 +121,7 @@ def _counted(cust: np.ndarray, month: np.ndarray, cents: np.ndarray, unit: str, 
     says what that gives)."""
     if not len(cust):
         return None
-    firsts = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]])  # each customer's first paying row: its cohort
+    firsts = np.flatnonzero(group_starts(cust))  # each customer's first paying row: its cohort
     cohort_of = month[firsts]
     last = int(month_number(pd.DatetimeIndex([as_of_month]))[0])
     low = int(cohort_of.min())

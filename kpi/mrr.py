@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from kpi.billing.timeline import group_starts
 from kpi.schedule import Codes, CustomerCodes, same_ids, text_codes
 
 MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation", "flat")
@@ -276,7 +277,7 @@ def classify(customer_months: pd.DataFrame, codes: CustomerCodes | None = None) 
     cm, coded = _dense(customer_months, codes)
     cust = coded.cust
     b = cm["mrr"].to_numpy(dtype="float64")
-    first = np.r_[True, cust[1:] != cust[:-1]] if len(cm) else np.zeros(0, dtype=bool)
+    first = group_starts(cust)
     a = np.where(first, 0.0, np.r_[0.0, b[:-1]])
     # had: paid before, within the customer's rows so far (a running count of paying rows, less the count its
     # first row starts from: no grouped cummax, whose casts cost seconds at 10M customer-months)
@@ -855,27 +856,24 @@ def paying_months(customer_months: pd.DataFrame, codes: CustomerCodes | None, as
         return None
     month = customer_months["month"].to_numpy(dtype="datetime64[ns]")
     exact = customer_months["mrr"].to_numpy(dtype="float64")
-    by_then = month <= np.datetime64(pd.Timestamp(as_of_month).as_unit("ns").to_datetime64())
+    then = pd.Timestamp(as_of_month).as_unit("ns").to_datetime64()
+    by_then = month <= then
     counted = by_then & (exact > 0)
     cust, when = codes.cust[counted], month[counted]
-    heads = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]]) if len(cust) else np.zeros(0, dtype=np.int64)
+    heads = np.flatnonzero(group_starts(cust))  # each customer's first counted row (rows sorted by customer)
     tails = np.r_[heads[1:] - 1, len(cust) - 1] if len(heads) else heads
     index = pd.Index(cust[heads], name="customer_id")
-    now = counted & (month == np.datetime64(pd.Timestamp(as_of_month).as_unit("ns").to_datetime64()))
+    now = counted & (month == then)
+    listed = codes.cust[by_then]
     return PayingMonths(
         first=pd.Series(when[heads], index=index, name="min"),
         last=pd.Series(when[tails], index=index, name="max"),
         months=pd.Series(np.diff(np.r_[heads, len(cust)]).astype(np.int64), index=index),
         current=pd.Series(exact[now], index=pd.Index(codes.cust[now], name="customer_id"), name="mrr"),
-        listed=_runs(codes.cust[by_then]),
+        listed=listed[group_starts(listed)],
         codes=codes,
         as_of_month=pd.Timestamp(as_of_month),
     )
-
-
-def _runs(sorted_codes: np.ndarray) -> np.ndarray:
-    """The distinct values of a sorted array, in order (np.unique without its sort)."""
-    return sorted_codes[np.r_[True, sorted_codes[1:] != sorted_codes[:-1]]] if len(sorted_codes) else sorted_codes
 
 
 def id_index(grouped: pd.Series | pd.DataFrame, key_ids: np.ndarray | None) -> pd.Index:

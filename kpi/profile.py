@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from kpi.billing.timeline import group_starts
 from kpi.mrr import PayingMonths, customer_keys, id_index, keys_at, paying_months, to_cents, union_ids
 from kpi.params import SegmentParams
 from kpi.schedule import CustomerCodes, same_ids
@@ -57,7 +58,7 @@ def _last_by_anchor(billing: pd.DataFrame) -> pd.Series | None:
     if np.isnat(anchor).any() or billing["customer_id"].isna().any():
         return None  # a missing anchor sorts last, a missing id is no text: the general path says what then
     ids = billing["customer_id"].astype(str).to_numpy(dtype=object)
-    new = np.r_[True, ids[1:] != ids[:-1]]
+    new = group_starts(ids)
     heads = ids[new]
     if not ((heads[1:] > heads[:-1]).all() and (anchor[1:] >= anchor[:-1])[~new[1:]].all()):
         return None

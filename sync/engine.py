@@ -148,11 +148,10 @@ def freed_memory_reused() -> Iterator[None]:
     one that becomes wholly free is unmapped: bigger arrays are still mapped afresh, and so are smaller ones that
     fill a heap together (a review measured three 40 MiB arrays at once, ten times: 122,910 faults in a thread,
     30,583 in the main one). A worker gains less, on small arrays only."""
-    global _reusing
+    global _reusing, _huge_before
     if _LIBC is None or not hasattr(_LIBC, "mallopt") or _malloc_tuned():
         yield
         return
-    global _huge_before
     with _reusing_lock:
         if _reusing == 0:
             _LIBC.mallopt(_M_MMAP_MAX, 0)

@@ -194,7 +194,7 @@ def compute_tables(ctx: Context) -> tuple[list[Table], list[tuple[str, str]]]:
 
 def check_invariants(ctx: Context) -> None:
     """Rules that must hold before anything is published (style.md 7)."""
-    from kpi.mrr import check_identity, check_movements, repeated_customer_months
+    from kpi.mrr import check_identity, check_movements, local_month, repeated_customer_months
 
     with freed_memory_reused():  # the month tables' temporary arrays on the pages the last ones left (sync.engine)
         problems = check_identity(ctx.mrr_by_month)
@@ -205,8 +205,7 @@ def check_invariants(ctx: Context) -> None:
         expected = pd.date_range(months.min(), months.max(), freq="MS") if len(months) else months
         if len(months) != len(expected):
             problems.append("the MRR table has gaps between months")
-        as_of_month = ctx.as_of.tz_convert(ctx.timezone).tz_localize(None).to_period("M").to_timestamp()
-        if len(months) and months.max() > as_of_month:
+        if len(months) and months.max() > local_month(ctx.as_of, ctx.timezone):
             problems.append("the MRR table has months after as_of")
         dupes = repeated_customer_months(ctx.customer_months, ctx.month_codes)
         if dupes:
