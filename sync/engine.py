@@ -141,8 +141,11 @@ def freed_memory_reused() -> Iterator[None]:
     next array reuses the pages the last one left. Measured on this job (benchmarks/results.md, stop 37): the 10M
     bench's invariants and tabs 40-42 -> 29-30 s, their page faults 200,000 -> 30,000; the whole job 0.94 of the
     time at 10M charges, within noise at 1M (its arrays, ~12 MB, are probably below the threshold glibc had raised
-    itself to; not measured). Not around the reading nor the slice processes: there it made the
-    whole job slower (1.043) or raised its peak from 6.7 to 8.3 GB.
+    itself to; not measured). Around the reading too (sync.run.load_dataset, stop 39): the 10M load alone
+    16.5 -> 9.9 s (system time 7-8 -> 1 s), the whole job 0.951 of the time (n = 3), its peak 6,012 -> 6,148 MiB.
+    Not around the slice processes, nor the main process's receiving and combining of their frames: the combine
+    alone took half the time (10 -> 5 s), but the invariants and tabs after it took 2-4 s more (their system time
+    doubled), and the whole job gained less than its noise (0.982, n = 3).
 
     In a thread other than the main one (the worker's runs), glibc's heaps for that thread hold up to 64 MiB each and
     one that becomes wholly free is unmapped: bigger arrays are still mapped afresh, and so are smaller ones that

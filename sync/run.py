@@ -13,7 +13,7 @@ from kpi.schedule import check_schedule
 from kpi.syncstatus import count_this_run
 from kpi.tables import Context, RunInfo, Table, all_tabs, built_table, empty_issues
 from sync import __version__
-from sync.engine import Engine, LocalEngine, freed_memory_reused, give_back_memory, open_engine
+from sync.engine import Engine, LocalEngine, freed_memory_reused, open_engine
 from sync.errors import ConfigError, GuardError, InvariantError, SyncError
 from sync.guard import (
     FAILED,
@@ -69,9 +69,8 @@ def load_dataset(settings: Settings, now: pd.Timestamp | None = None, engine: En
     `engine`: reads a payment log's files on its workers (sync.engine; default: here)."""
     kind = settings.dataset.kind
     if kind == "payments":
-        loaded = load_payments(settings, now, engine.map if engine is not None else None)
-        give_back_memory()  # the files' bytes and the parse (2.5 GB at 10M charges) leave 1 GB in use
-        return loaded
+        with freed_memory_reused():  # then the files' bytes and the parse (2.5 GB at 10M charges) given back
+            return load_payments(settings, now, engine.map if engine is not None else None)
     if kind == "contracts":
         return load_contracts(settings, now)
     raise ConfigError(f"dataset.kind = {kind!r}: expected payments or contracts")
