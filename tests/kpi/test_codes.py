@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kpi import mrr
 from kpi.cohorts import as_of_month, cohort_matrices
@@ -143,6 +145,23 @@ def test_coded_ids_give_the_codes_of_the_texts(seed: int) -> None:
         loose = pd.Series(pd.Categorical(raw.where(raw != "7", 7)[rows]))
         got_codes, got_ids = text_codes(loose)
         assert np.array_equal(got_codes, want_codes) and list(got_ids) == list(want_ids)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=5), st.sampled_from(["\ud800", "a\udfff", "\U0001f600", "\uffff", "\x00",
+                                                               "é", "e\u0301", ""])), max_size=30))
+def test_sorted_factorize_is_pandas_factorize_sorted(texts: list[str]) -> None:
+    """`sorted_factorize` (the distinct texts sorted by pyarrow, or numpy where one holds a lone surrogate) gives
+    exactly `pd.factorize(sort=True)`: Python's order of str (code points), astral and private-use characters,
+    NUL, combining marks, empty texts and repeats included."""
+    from kpi.schedule import sorted_factorize
+
+    values = np.empty(len(texts), dtype=object)
+    values[:] = texts
+    want_codes, want = pd.factorize(values, sort=True)
+    got_codes, got = sorted_factorize(values)
+    assert got.dtype == object
+    assert np.array_equal(got_codes, want_codes) and list(got) == list(want)
 
 
 def test_a_loaded_payment_log_has_its_ids_coded(tmp_path) -> None:
