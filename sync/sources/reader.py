@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
@@ -49,8 +50,11 @@ def read_ndjson(
     checker = nd._Checker(limits)
     if engine == "auto":
         data = file.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
-        fast = read_columnar(data, name, fields, checker, unique=unique, extras=extras, coded=coded)
+        # hashed meanwhile in a thread: hashlib lets go of the GIL, the columnar reader's byte scans hold it
+        with ThreadPoolExecutor(1, thread_name_prefix="kpi-sync sha256") as pool:
+            hashed = pool.submit(hashlib.sha256, data)
+            fast = read_columnar(data, name, fields, checker, unique=unique, extras=extras, coded=coded)
+            digest = hashed.result().hexdigest()
         if fast is not None:
             return nd._result(name, role, limits, fast.frame, fast.issues, fast.bad, fast.read, digest)
         with io.BytesIO(data) as raw:
