@@ -516,8 +516,9 @@ def test_glibc_reuses_freed_blocks_meanwhile_and_is_as_it_was_after() -> None:
 
 
 def test_the_tables_are_computed_with_freed_memory_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The invariants and the tabs (the run's many temporary arrays) run inside the block, the reading outside it
-    (kept there, the parse's freed memory raised the whole job's peak)."""
+    """The reading, the invariants and the tabs (the run's many temporary arrays) each run inside a block of their
+    own, entered with none open; the per-customer step between them outside (the slices' frames received and combined
+    there made the tabs after them slower)."""
     from sync import engine
 
     seen: list[str] = []
@@ -541,8 +542,16 @@ def test_the_tables_are_computed_with_freed_memory_reused(tmp_path: Path, monkey
         return loads(*a, **k)
 
     monkeypatch.setattr(run, "load_dataset", load)
+    per_customer = engine.LocalEngine.per_customer
+
+    def outside(*a, **k):
+        assert engine._reusing == 0
+        seen.append("per customer")
+        return per_customer(*a, **k)
+
+    monkeypatch.setattr(engine.LocalEngine, "per_customer", outside)
     tables(_generated(tmp_path, 60, 3))
-    assert seen == ["load", "in", "out", "in", "out"] and engine._reusing == 0
+    assert seen == ["load", "in", "out", "per customer", "in", "out", "in", "out"] and engine._reusing == 0
 
 
 def test_slices_read_by_processes_on_the_shared_log_give_its_tables() -> None:
