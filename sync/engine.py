@@ -132,8 +132,8 @@ _reusing_lock = threading.Lock()
 def freed_memory_reused() -> Iterator[None]:
     """Meanwhile, memory this process frees is kept for its next arrays instead of handed back to the system; after,
     its free pages are handed back (`give_back_memory`) and glibc left as its own tuning leaves a program that has
-    freed big blocks (`_SETTLED`). glibc only (mallopt); nothing when malloc was tuned for this process
-    (`_malloc_tuned`), which mallopt cannot read back.
+    freed big blocks (`_SETTLED`). glibc only (mallopt); when malloc was tuned for this process (`_malloc_tuned`),
+    which mallopt cannot read back, its tuning is left as set and only the free pages are handed back after.
 
     glibc serves a block above its mmap threshold (32 MiB at most) from a fresh mapping and unmaps it once freed, so
     each of the month tables' big temporary arrays (15.7M rows at 10M charges: 125 MB each) is new memory the kernel
@@ -145,7 +145,8 @@ def freed_memory_reused() -> Iterator[None]:
     16.5 -> 9.9 s (system time 7-8 -> 1 s), the whole job 0.951 of the time (n = 3), its peak 6,012 -> 6,148 MiB.
     Not around the slice processes, nor the main process's receiving and combining of their frames: the combine
     alone took half the time (10 -> 5 s), but the invariants and tabs after it took 2-4 s more (their system time
-    doubled), and the whole job gained less than its noise (0.982, n = 3).
+    doubled), and the whole job gained less than its noise (0.982, n = 3). With the Dask engine and several input
+    files, the frames its workers read are received inside the block: not measured.
 
     In a thread other than the main one (the worker's runs), glibc's heaps for that thread hold up to 64 MiB each and
     one that becomes wholly free is unmapped: bigger arrays are still mapped afresh, and so are smaller ones that
@@ -153,7 +154,10 @@ def freed_memory_reused() -> Iterator[None]:
     30,583 in the main one). A worker gains less, on small arrays only."""
     global _reusing, _huge_before
     if _LIBC is None or not hasattr(_LIBC, "mallopt") or _malloc_tuned():
-        yield
+        try:
+            yield
+        finally:  # handed back all the same (a load's parse leaves gigabytes free)
+            give_back_memory()
         return
     with _reusing_lock:
         if _reusing == 0:

@@ -69,7 +69,7 @@ def load_dataset(settings: Settings, now: pd.Timestamp | None = None, engine: En
     `engine`: reads a payment log's files on its workers (sync.engine; default: here)."""
     kind = settings.dataset.kind
     if kind == "payments":
-        with freed_memory_reused():  # then the files' bytes and the parse (2.5 GB at 10M charges) given back
+        with freed_memory_reused():  # then the files' bytes and the parse (2.5 GB at 10M charges) handed back
             return load_payments(settings, now, engine.map if engine is not None else None)
     if kind == "contracts":
         return load_contracts(settings, now)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sync.errors import InputDataError
 from sync.sources import ndjson as nd
@@ -52,9 +52,12 @@ def read_ndjson(
         data = file.read_bytes()
         # hashed meanwhile in a thread: hashlib lets go of the GIL, the columnar reader's byte scans hold it
         with ThreadPoolExecutor(1, thread_name_prefix="kpi-sync sha256") as pool:
-            hashed = pool.submit(hashlib.sha256, data)
+            try:
+                hashed: Future[Any] | None = pool.submit(hashlib.sha256, data)
+            except RuntimeError:  # the interpreter is shutting down (a worker's run in its last moments): here
+                hashed = None
             fast = read_columnar(data, name, fields, checker, unique=unique, extras=extras, coded=coded)
-            digest = hashed.result().hexdigest()
+            digest = (hashed.result() if hashed is not None else hashlib.sha256(data)).hexdigest()
         if fast is not None:
             return nd._result(name, role, limits, fast.frame, fast.issues, fast.bad, fast.read, digest)
         with io.BytesIO(data) as raw:

@@ -364,3 +364,21 @@ def test_regular_files_are_counted_as_the_line_scan_finds_them(pieces: list[byte
         assert scanned.head(3) == list(zip(scanned.starts[:3].tolist(), scanned.ends[:3].tolist(), strict=True))
     if body:  # (an empty file never gets here: read_columnar leaves it to the line reader)
         assert len(scanned.starts) == len(scanned.ends) == scanned.count
+
+
+def test_the_digest_is_the_files_hashed_in_a_thread_or_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SHA-256 is computed in a thread while the columnar reader scans the bytes, and here when no thread can be
+    started (the interpreter shutting down under a worker's last run): the same digest either way."""
+    import concurrent.futures
+    import hashlib
+
+    path = write(tmp_path / "invoices.json", [invoice(i) for i in range(50)])
+    fields = fields_from_spec(INVOICE_FIELDS, {})
+    want = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert read_ndjson(path, "invoices", fields, Limits(now=NOW)).info.sha256 == want
+
+    def refused(*a: Any, **k: Any) -> Any:
+        raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+
+    monkeypatch.setattr(concurrent.futures.ThreadPoolExecutor, "submit", refused)
+    assert read_ndjson(path, "invoices", fields, Limits(now=NOW)).info.sha256 == want
