@@ -3,6 +3,7 @@
 Usage:
     python benchmarks/tail.py save CONFIG CONTEXT.pkl      # load and build_context once, pickle the context
     python benchmarks/tail.py run CONTEXT.pkl [--json F]   # check_invariants + compute_tables on it, timed
+    python benchmarks/tail.py load CONFIG [--json F]        # load_dataset alone, timed, its frames fingerprinted
 
 `run` prints the wall, user and system seconds and the page faults of the two steps (resource.getrusage), and one
 fingerprint per table (SHA-1 of its columns, dtypes, note and pandas' hash of its rows); --json writes them to F.
@@ -106,6 +107,49 @@ def run(context: str, json_out: str | None) -> dict[str, str]:
     return prints
 
 
+def frame_print(frame: pd.DataFrame) -> str:
+    """A frame's columns, dtypes and rows hashed (`fingerprint`'s way, the sign of each float and the type of each
+    object cell included; a categorical's rows by their values)."""
+    digest = hashlib.sha1()
+    digest.update(repr([(str(c), str(frame[c].dtype)) for c in frame.columns]).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=True, categorize=False).to_numpy().tobytes())
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype.kind == "f":
+            digest.update(np.signbit(values.to_numpy(dtype="float64", na_value=np.nan)).tobytes())
+        elif values.dtype == object:
+            digest.update(repr([type(v).__name__ for v in values.tolist()]).encode())
+        elif isinstance(values.dtype, pd.CategoricalDtype):  # its categories and their order, not only its values
+            digest.update(repr(values.cat.categories.tolist()).encode())
+    return digest.hexdigest()[:16]
+
+
+def load(config: str, json_out: str | None) -> dict[str, str]:
+    """`load_dataset` alone: its wall, user and system seconds, page faults and peak memory, and a fingerprint of
+    each frame it loads (charges, customers, Data quality) and of its dropped lines and inputs."""
+    from sync.run import load_dataset
+    from sync.settings import load_settings
+
+    settings = load_settings(config)
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    start = time.perf_counter()
+    loaded = load_dataset(settings)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    prints = {name: frame_print(getattr(loaded, name)) for name in ("charges", "customers", "issues")
+              if getattr(loaded, name, None) is not None}
+    prints["revenue_times"] = frame_print(loaded.revenue_times.to_frame())
+    prints["dropped, inputs"] = hashlib.sha1(repr((loaded.dropped, loaded.inputs)).encode()).hexdigest()[:16]
+    print(f"load: {wall:.2f} s wall, user {after.ru_utime - before.ru_utime:.1f} s, system "
+          f"{after.ru_stime - before.ru_stime:.1f} s, {after.ru_minflt - before.ru_minflt} page faults, peak "
+          f"{after.ru_maxrss // 1024} MiB")
+    for name, value in prints.items():
+        print(f"  {name:24s} {value}")
+    if json_out:
+        Path(json_out).write_text(json.dumps({"seconds": wall, "frames": prints}, indent=1))
+    return prints
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--job-repo", metavar="PATH", help="the checkout whose kpi and sync run (default: this one)")
@@ -116,9 +160,14 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("run", help="time the invariants and tabs on a pickled context")
     r.add_argument("context")
     r.add_argument("--json", dest="json_out")
+    ld = sub.add_parser("load", help="time load_dataset alone and fingerprint what it loads")
+    ld.add_argument("config")
+    ld.add_argument("--json", dest="json_out")
     args = parser.parse_args(argv)
     if args.command == "save":
         save(args.config, args.out)
+    elif args.command == "load":
+        load(args.config, args.json_out)
     else:
         run(args.context, args.json_out)
     return 0

@@ -15,6 +15,8 @@ from sync.errors import InputDataError
 from sync.sources import ndjson as nd
 from sync.sources.columnar import read_columnar
 
+_HASHED_APART = 1 << 24  # bytes from which a file is hashed in a thread (16 MiB: about 0.02 s of SHA-256)
+
 
 def read_ndjson(
     path: str | Path,
@@ -50,10 +52,11 @@ def read_ndjson(
     checker = nd._Checker(limits)
     if engine == "auto":
         data = file.read_bytes()
-        # hashed meanwhile in a thread: hashlib lets go of the GIL, the columnar reader's byte scans hold it
+        # a big file hashed meanwhile in a thread: hashlib lets go of the GIL, the columnar reader's byte scans hold
+        # it (a small one here: starting the thread would cost more than the hash)
         with ThreadPoolExecutor(1, thread_name_prefix="kpi-sync sha256") as pool:
             try:
-                hashed: Future[Any] | None = pool.submit(hashlib.sha256, data)
+                hashed: Future[Any] | None = pool.submit(hashlib.sha256, data) if len(data) >= _HASHED_APART else None
             except RuntimeError:  # the interpreter is shutting down (a worker's run in its last moments): here
                 hashed = None
             fast = read_columnar(data, name, fields, checker, unique=unique, extras=extras, coded=coded)
