@@ -108,10 +108,15 @@ def run(context: str, json_out: str | None) -> dict[str, str]:
 
 
 def frame_print(frame: pd.DataFrame) -> str:
-    """A frame's columns, dtypes and rows hashed (`fingerprint`'s way, the sign of each float and the type of each
-    object cell included; a categorical's rows by their values)."""
+    """A frame's columns (labels as repr: 1 is not "1"), dtypes, index (its kind, name and values) and rows hashed
+    (`fingerprint`'s way, the sign of each float and the type of each object cell included; a categorical's rows by
+    their values, then its categories in order and whether they are ordered)."""
     digest = hashlib.sha1()
-    digest.update(repr([(str(c), str(frame[c].dtype)) for c in frame.columns]).encode())
+    digest.update(repr([(repr(c), str(frame[c].dtype)) for c in frame.columns]).encode())
+    index = frame.index
+    digest.update(repr((type(index).__name__, str(index.dtype), index.name)).encode())
+    if index.dtype.kind == "f":
+        digest.update(np.signbit(index.to_numpy(dtype="float64")).tobytes())
     digest.update(pd.util.hash_pandas_object(frame, index=True, categorize=False).to_numpy().tobytes())
     for column in frame.columns:
         values = frame[column]
@@ -120,13 +125,15 @@ def frame_print(frame: pd.DataFrame) -> str:
         elif values.dtype == object:
             digest.update(repr([type(v).__name__ for v in values.tolist()]).encode())
         elif isinstance(values.dtype, pd.CategoricalDtype):  # its categories and their order, not only its values
-            digest.update(repr(values.cat.categories.tolist()).encode())
+            digest.update(repr((values.cat.ordered, values.cat.categories.tolist())).encode())
     return digest.hexdigest()[:16]
 
 
 def load(config: str, json_out: str | None) -> dict[str, str]:
-    """`load_dataset` alone: its wall, user and system seconds, page faults and peak memory, and a fingerprint of
-    each frame it loads (charges, customers, Data quality) and of its dropped lines and inputs."""
+    """`load_dataset` alone: its wall, user and system seconds, page faults and the process's peak memory by then
+    (imports included), and a fingerprint of each frame it loads (charges, customers, contracts, projects, issues:
+    the Data quality rows, revenue times) and of its dropped lines and inputs. The issues and inputs name each file
+    by its path: compare two checkouts on the same config (the same files), not on two copies of the data."""
     from sync.run import load_dataset
     from sync.settings import load_settings
 
@@ -136,7 +143,8 @@ def load(config: str, json_out: str | None) -> dict[str, str]:
     loaded = load_dataset(settings)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_SELF)
-    prints = {name: frame_print(getattr(loaded, name)) for name in ("charges", "customers", "issues")
+    prints = {name: frame_print(getattr(loaded, name))
+              for name in ("charges", "customers", "contracts", "projects", "issues")
               if getattr(loaded, name, None) is not None}
     prints["revenue_times"] = frame_print(loaded.revenue_times.to_frame())
     prints["dropped, inputs"] = hashlib.sha1(repr((loaded.dropped, loaded.inputs)).encode()).hexdigest()[:16]

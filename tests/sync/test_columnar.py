@@ -374,11 +374,22 @@ def test_the_digest_is_the_files_hashed_in_a_thread_or_here(tmp_path: Path, monk
 
     from sync.sources import reader
 
-    monkeypatch.setattr(reader, "_HASHED_APART", 0)  # this small file in a thread too
     path = write(tmp_path / "invoices.json", [invoice(i) for i in range(50)])
     fields = fields_from_spec(INVOICE_FIELDS, {})
     want = hashlib.sha256(path.read_bytes()).hexdigest()
+    submitted: list[Any] = []
+    submit = concurrent.futures.ThreadPoolExecutor.submit
+
+    def spy(pool: Any, fn: Any, *a: Any, **k: Any) -> Any:
+        submitted.append(fn)
+        return submit(pool, fn, *a, **k)
+
+    monkeypatch.setattr(concurrent.futures.ThreadPoolExecutor, "submit", spy)
     assert read_ndjson(path, "invoices", fields, Limits(now=NOW)).info.sha256 == want
+    assert submitted == []  # a small file: hashed here
+    monkeypatch.setattr(reader, "_HASHED_APART", 0)  # this small file in a thread too
+    assert read_ndjson(path, "invoices", fields, Limits(now=NOW)).info.sha256 == want
+    assert submitted == [hashlib.sha256]
 
     def refused(*a: Any, **k: Any) -> Any:
         raise RuntimeError("cannot schedule new futures after interpreter shutdown")
