@@ -24,6 +24,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -64,13 +65,19 @@ def fingerprint(table: Table) -> str:
     digest.update(repr([(c.name, c.kind) for c in table.columns]).encode())
     digest.update(repr(table.note).encode())
     digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    _cell_kinds(digest, frame)
+    return digest.hexdigest()[:16]
+
+
+def _cell_kinds(digest: Any, frame: pd.DataFrame) -> None:
+    """What pandas' row hash does not tell apart, into `digest`: the sign of each float (-0.0), the type of each
+    object cell (1 and "1")."""
     for column in frame.columns:
         values = frame[column]
         if values.dtype.kind == "f":
             digest.update(np.signbit(values.to_numpy(dtype="float64", na_value=np.nan)).tobytes())
         elif values.dtype == object:
             digest.update(repr([type(v).__name__ for v in values.tolist()]).encode())
-    return digest.hexdigest()[:16]
 
 
 def save(config: str, out: str) -> None:
@@ -118,14 +125,11 @@ def frame_print(frame: pd.DataFrame) -> str:
     if index.dtype.kind == "f":
         digest.update(np.signbit(index.to_numpy(dtype="float64")).tobytes())
     digest.update(pd.util.hash_pandas_object(frame, index=True, categorize=False).to_numpy().tobytes())
-    for column in frame.columns:
+    _cell_kinds(digest, frame)
+    for column in frame.columns:  # a categorical's categories and their order, not only its values
         values = frame[column]
-        if values.dtype.kind == "f":
-            digest.update(np.signbit(values.to_numpy(dtype="float64", na_value=np.nan)).tobytes())
-        elif values.dtype == object:
-            digest.update(repr([type(v).__name__ for v in values.tolist()]).encode())
-        elif isinstance(values.dtype, pd.CategoricalDtype):  # its categories and their order, not only its values
-            digest.update(repr((values.cat.ordered, values.cat.categories.tolist())).encode())
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            digest.update(repr((column, values.cat.ordered, values.cat.categories.tolist())).encode())
     return digest.hexdigest()[:16]
 
 
