@@ -105,13 +105,19 @@ def run(context: str, json_out: str | None) -> dict[str, str]:
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_SELF)
     prints = {t.name: fingerprint(t) for t in tables}
-    print(f"invariants + tabs: {wall:.2f} s wall, user {after.ru_utime - before.ru_utime:.1f} s, system "
-          f"{after.ru_stime - before.ru_stime:.1f} s, {after.ru_minflt - before.ru_minflt} page faults")
+    _report("invariants + tabs", wall, before, after, "", prints, "tables", json_out)
+    return prints
+
+
+def _report(label: str, wall: float, before: Any, after: Any, more: str, prints: dict[str, str], key: str,
+            json_out: str | None) -> None:
+    """A timed step's figures (resource usage before and after it) and fingerprints, printed; written to json_out."""
+    print(f"{label}: {wall:.2f} s wall, user {after.ru_utime - before.ru_utime:.1f} s, system "
+          f"{after.ru_stime - before.ru_stime:.1f} s, {after.ru_minflt - before.ru_minflt} page faults{more}")
     for name, value in prints.items():
         print(f"  {name:24s} {value}")
     if json_out:
-        Path(json_out).write_text(json.dumps({"seconds": wall, "tables": prints}, indent=1))
-    return prints
+        Path(json_out).write_text(json.dumps({"seconds": wall, key: prints}, indent=1))
 
 
 def frame_print(frame: pd.DataFrame) -> str:
@@ -152,13 +158,7 @@ def load(config: str, json_out: str | None) -> dict[str, str]:
               if getattr(loaded, name, None) is not None}
     prints["revenue_times"] = frame_print(loaded.revenue_times.to_frame())
     prints["dropped, inputs"] = hashlib.sha1(repr((loaded.dropped, loaded.inputs)).encode()).hexdigest()[:16]
-    print(f"load: {wall:.2f} s wall, user {after.ru_utime - before.ru_utime:.1f} s, system "
-          f"{after.ru_stime - before.ru_stime:.1f} s, {after.ru_minflt - before.ru_minflt} page faults, peak "
-          f"{after.ru_maxrss // 1024} MiB")
-    for name, value in prints.items():
-        print(f"  {name:24s} {value}")
-    if json_out:
-        Path(json_out).write_text(json.dumps({"seconds": wall, "frames": prints}, indent=1))
+    _report("load", wall, before, after, f", peak {after.ru_maxrss // 1024} MiB", prints, "frames", json_out)
     return prints
 
 
