@@ -228,28 +228,54 @@ def combine(parts: list[PerCustomer]) -> PerCustomer:
     )
 
 
-def customer_slices(charges: pd.DataFrame, customers: pd.DataFrame, charges_per_slice: int
-                    ) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+class Slices:
     """The log cut into ranges of its customers sorted by id, in that order, each with about `charges_per_slice`
     charges (a customer's charges are never split): partitions `combine` puts end to end. Customers with no charge
     go with the first slice. Each slice keeps its rows in the log's order.
 
+    Where each charge and customer goes is worked out at once; a slice's rows are copied only when `slice(i)` is
+    asked for, so a process handing the slices out one by one (sync/engine.py) holds one copy at a time."""
+
+    def __init__(self, charges: pd.DataFrame, customers: pd.DataFrame, charges_per_slice: int):
+        self.charges, self.customers = charges, customers
+        self._of_charge: np.ndarray | None = None
+        self._of_customer: np.ndarray | None = None
+        self._count = 1
+        if charges_per_slice <= 0 or len(charges) <= charges_per_slice:
+            return
+        code, names = text_codes(charges["customer_id"])
+        counts = np.bincount(code[code >= 0], minlength=len(names))
+        n = -(-len(charges) // charges_per_slice)
+        cut = np.searchsorted(np.cumsum(counts), np.arange(1, n) * (counts.sum() / n), side="right")
+        bounds = np.unique(np.r_[cut[(cut > 0) & (cut < len(names))], len(names)])  # each slice's first code after
+        if len(bounds) == 1:
+            return
+        self._of_charge = np.searchsorted(bounds, code, side="right")  # codes < 0 (no id) go with the first slice
+        found = pd.Index(names).get_indexer(customers["customer_id"].astype(str))
+        self._of_customer = np.where(found >= 0, np.searchsorted(bounds, found, side="right"), 0)
+        self._count = len(bounds)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def slice(self, i: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Slice i's charges and customers (a copy of their rows; the whole log when it is one slice)."""
+        if not 0 <= i < self._count:
+            raise IndexError(f"slice {i} of {self._count}")
+        if self._of_charge is None or self._of_customer is None:
+            return self.charges, self.customers
+        return (self.charges.take(np.flatnonzero(self._of_charge == i)),
+                self.customers.take(np.flatnonzero(self._of_customer == i)))
+
+
+def customer_slices(charges: pd.DataFrame, customers: pd.DataFrame, charges_per_slice: int
+                    ) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """Every slice of `Slices` at once.
+
     Read one after the other (`run_slices`), they give one reading of the whole log; a 10M-charge log read in
     slices of 500k spends half the time it takes read at once, as every step's arrays are 20 times smaller."""
-    if charges_per_slice <= 0 or len(charges) <= charges_per_slice:
-        return [(charges, customers)]
-    code, names = text_codes(charges["customer_id"])
-    counts = np.bincount(code[code >= 0], minlength=len(names))
-    n = -(-len(charges) // charges_per_slice)
-    cut = np.searchsorted(np.cumsum(counts), np.arange(1, n) * (counts.sum() / n), side="right")
-    bounds = np.unique(np.r_[cut[(cut > 0) & (cut < len(names))], len(names)])  # each slice's first code after
-    if len(bounds) == 1:
-        return [(charges, customers)]
-    of_charge = np.searchsorted(bounds, code, side="right")  # codes < 0 (no id) go with the first slice
-    found = pd.Index(names).get_indexer(customers["customer_id"].astype(str))
-    of_customer = np.where(found >= 0, np.searchsorted(bounds, found, side="right"), 0)
-    return [(charges.take(np.flatnonzero(of_charge == i)), customers.take(np.flatnonzero(of_customer == i)))
-            for i in range(len(bounds))]
+    slices = Slices(charges, customers, charges_per_slice)
+    return [slices.slice(i) for i in range(len(slices))]
 
 
 def run_slices(slices: list[tuple[pd.DataFrame, pd.DataFrame]], params: Params, as_of: pd.Timestamp) -> PerCustomer:

@@ -37,6 +37,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from typing import Any, TypeVar, cast
 
 import numpy as np
@@ -46,6 +47,7 @@ from kpi.billing.pricebook import PriceEvidence
 from kpi.params import Params
 from kpi.partition import (
     PerCustomer,
+    Slices,
     Started,
     combine,
     complete,
@@ -86,13 +88,16 @@ class LocalEngine:
 
     def per_customer(self, charges: pd.DataFrame, customers: pd.DataFrame, params: Params,
                      as_of: pd.Timestamp) -> PerCustomer:
-        slices = customer_slices(charges, customers, self.slice_charges)
+        slices = Slices(charges, customers, self.slice_charges)
         wanted = auto_processes(len(charges), cpus()) if isinstance(self.processes, str) else self.processes or cpus()
         processes = min(wanted, len(slices))
         if len(slices) > 1:
             log.info("local: %d charges in %d slices of their customers, %d process%s", len(charges), len(slices),
                      processes, "" if processes == 1 else "es")
-        done = _in_processes(slices, params, as_of, processes) if processes > 1 else run_slices(slices, params, as_of)
+        if processes > 1:
+            done = _in_processes(slices, params, as_of, processes)
+        else:
+            done = run_slices([slices.slice(i) for i in range(len(slices))], params, as_of)
         give_back_memory()
         return done
 
@@ -276,19 +281,20 @@ def _share(quota: float, period: float) -> float | None:
     return quota / period if quota > 0 and period > 0 else None
 
 
-def _in_processes(slices: list[tuple[pd.DataFrame, pd.DataFrame]], params: Params, as_of: pd.Timestamp,
-                  processes: int) -> PerCustomer:
+def _in_processes(slices: Slices, params: Params, as_of: pd.Timestamp, processes: int) -> PerCustomer:
     """`run_slices` with the slices shared among `processes` fresh processes (spawned: nothing of this one's threads
-    or locks is inherited), slice i to process i % processes. Each reads its slices (kept there) and sends their
+    or locks is inherited), slice i to process i % processes. The processes start first (their imports while this one
+    works out the slices); then each slice is cut and sent as its process is ready for it, so the first slices are
+    read while later ones are cut (`_hand_out`). Each process reads its slices (kept there) and sends their
     price-book evidence; the book is learned here from all of it, in slice order, as `run_slices` learns it, and sent
     to each; each then sends its slices' frames, which are combined here in slice order. The same frames as one
     process (tests/sync/test_engine.py). A process that fails makes the run fail with its error; one that dies (out of
-    memory, killed) with its exit code; the others are stopped either way.
+    memory, killed) with its exit code, also while it is sent its slices; the others are stopped either way.
 
     The processes leave SIGTERM and Ctrl-C to this one (`_quiet_signals`): a platform stopping the worker signals its
     whole process group, and the worker lets a run finish (it never cuts off a publish) where a slice process killed
     by that signal would fail it. They end with this process all the same (`_end_with_parent`)."""
-    keys = shared_keys([extent(c, as_of) for c, _ in slices], params)
+    keys = shared_keys([extent(slices.charges, as_of)], params)  # the whole log's extent: the union of the slices'
     context = multiprocessing.get_context("spawn")
     if os.name == "posix":  # started now, not by the first process.start(): it unblocks the signals `_signals_held` holds
         from multiprocessing import resource_tracker
@@ -298,8 +304,7 @@ def _in_processes(slices: list[tuple[pd.DataFrame, pd.DataFrame]], params: Param
         for w in range(processes):
             here, there = context.Pipe()
             process = context.Process(target=_slice_worker, name=f"kpi-sync slices {w + 1}/{processes}", daemon=True,
-                                      args=(there, _own_slices(slices[w::processes]), params, as_of, keys,
-                                            _parent_pid()))
+                                      args=(there, params, as_of, keys, _parent_pid()))
             workers.append((process, here))  # before it starts: a Ctrl-C during start() still stops it (finally)
             _LIVE.add(process)
             try:
@@ -307,15 +312,12 @@ def _in_processes(slices: list[tuple[pd.DataFrame, pd.DataFrame]], params: Param
                     process.start()
             finally:
                 there.close()
-        slices.clear()  # each process has its own copy: this one's let go
+        _hand_out(slices, workers)
+        count = len(slices)
         evidences: list[list[PriceEvidence]] = [_receive(process, conn) for process, conn in workers]
-        count = sum(len(e) for e in evidences)
         book = shared_book([evidences[i % processes][i // processes] for i in range(count)], params)
         for process, conn in workers:
-            try:
-                conn.send(book)
-            except OSError:  # it died meanwhile: say how
-                raise _died(process) from None
+            _send(process, conn, book)
         done = [_unpacked(_receive(*workers[i % processes])) for i in range(count)]
         for process, _ in workers:
             process.join(timeout=30)
@@ -327,6 +329,33 @@ def _in_processes(slices: list[tuple[pd.DataFrame, pd.DataFrame]], params: Param
                 process.kill()
                 process.join(timeout=5)
             _LIVE.discard(process)
+
+
+def _hand_out(slices: Slices, workers: list[tuple[Any, Connection]]) -> None:
+    """Slice i to process i % len(workers), then None to each (no more). A round of slices, one per process, is cut
+    and pickled before any of it is sent: a process finishing its slice meanwhile finds the next one ready while
+    this one waits for the other (a send waits until its process reads)."""
+    processes = len(workers)
+    for first in range(0, len(slices), processes):
+        ready: list[Any] = [ForkingPickler.dumps(_own_slice(slices.slice(i)), protocol=5)
+                            for i in range(first, min(first + processes, len(slices)))]
+        for w, data in enumerate(ready):
+            _send(*workers[w], data, pickled=True)
+            ready[w] = data = None  # let each go once sent
+    for process, conn in workers:
+        _send(process, conn, None)
+
+
+def _send(process: Any, conn: Connection, value: Any, pickled: bool = False) -> None:
+    """Send to a slice process; one that ended meanwhile raises its error here, or the way it ended."""
+    try:
+        if pickled:
+            conn.send_bytes(value)
+        else:
+            conn.send(value)
+    except OSError:  # it ended: the error it sent first, else how it died
+        _receive(process, conn)
+        raise _died(process) from None
 
 
 _LIVE: set[Any] = set()  # slice processes of runs in progress
@@ -350,9 +379,10 @@ def _parent_pid() -> int:
     return os.getpid()
 
 
-def _own_slices(slices: list[tuple[pd.DataFrame, pd.DataFrame]]) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
-    """Slices to send to a process: each with its own customers only among its ids' categories (`_own_ids`)."""
-    return [(_own_ids(c), cu) for c, cu in slices]
+def _own_slice(one: tuple[pd.DataFrame, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A slice to send to a process: its own customers only among its ids' categories (`_own_ids`)."""
+    charges, customers = one
+    return _own_ids(charges), customers
 
 
 _STOPS = (signal.SIGINT, signal.SIGTERM)
@@ -391,23 +421,26 @@ def _end_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _slice_worker(conn: Connection, slices: list[tuple[pd.DataFrame, pd.DataFrame]], params: Params,
-                  as_of: pd.Timestamp, keys: Any, parent: int) -> None:
-    """In a process of `_in_processes`: read the slices, send their evidence, receive the book, send their frames."""
+def _slice_worker(conn: Connection, params: Params, as_of: pd.Timestamp, keys: Any, parent: int) -> None:
+    """In a process of `_in_processes`: read the slices as they come, send their evidence, receive the book, send
+    their frames."""
     _quiet_signals()
     _end_with_parent(parent)
     try:
-        started: list[Started | None] = [start(c, cu, params, as_of, keys) for c, cu in slices]
-        del slices
+        started: list[Started | None] = []
+        while (one := conn.recv()) is not None:
+            charges, customers = one
+            started.append(start(charges, customers, params, as_of, keys))
+            del one, charges, customers
         conn.send(("ok", [evidence(s) for s in started if s is not None]))
         book = conn.recv()
         for i in range(len(started)):
             one, started[i] = started[i], None
             assert one is not None
-            conn.send(("ok", _packed(complete(one, params, as_of, book))))
+            _send_out_of_band(conn, _packed(complete(one, params, as_of, book)))
             del one
     except BaseException as exc:  # to the parent, which raises it: a traceback printed here would be lost
-        where = traceback.format_exc()
+        where = traceback.format_exc()[-20_000:]  # (short: sent while the parent may be sending, never both waiting)
         try:
             pickle.loads(pickle.dumps(exc))  # it must come back whole, or as text
             conn.send(("error", (exc, where)))
@@ -422,11 +455,17 @@ def _slice_worker(conn: Connection, slices: list[tuple[pd.DataFrame, pd.DataFram
 _CODED = (("schedule", "customer_id", "codes", "cust", "ids"), ("schedule", "ref", "codes", "ref", "refs"),
           ("ref_months", "customer_id", "ref_codes", "cust", "ids"), ("ref_months", "ref", "ref_codes", "ref", "refs"),
           ("customer_months", "customer_id", "month_codes", "cust", "ids"))
+# Text columns of a few distinct labels, sent as categories (codes and the labels once) and turned back into text:
+# pickled and unpickled as text, `source` alone took a third of a slice's frames' time.
+_LABELS = (("schedule", "source"), ("billing", "kind"), ("billing", "interval"))
+Packed = tuple[PerCustomer, tuple[tuple[str, str, int], ...], tuple[tuple[str, str, Any], ...]]
 
 
-def _packed(frames: PerCustomer) -> tuple[PerCustomer, tuple[tuple[str, str, int], ...]]:
-    """A slice's frames to send: without the text columns their codes rebuild (`_CODED`), and where each was."""
+def _packed(frames: PerCustomer) -> Packed:
+    """A slice's frames to send: without the text columns their codes rebuild (`_CODED`), and where each was; the
+    labels of `_LABELS` as categories, and the dtype each had."""
     dropped: list[tuple[str, str, int]] = []
+    labelled: list[tuple[str, str, Any]] = []
     changed: dict[str, pd.DataFrame] = {}
     for frame_name, column, codes_name, rows, _ in _CODED:
         frame, codes = changed.get(frame_name, getattr(frames, frame_name)), getattr(frames, codes_name)
@@ -434,13 +473,21 @@ def _packed(frames: PerCustomer) -> tuple[PerCustomer, tuple[tuple[str, str, int
             continue
         dropped.append((frame_name, column, frame.columns.get_loc(column)))
         changed[frame_name] = frame.drop(columns=column)
-    return dataclasses.replace(frames, **changed), tuple(dropped)
+    for frame_name, column in _LABELS:
+        frame = changed.get(frame_name, getattr(frames, frame_name))
+        if column in frame.columns and not isinstance(frame[column].dtype, pd.CategoricalDtype):
+            labelled.append((frame_name, column, frame[column].dtype))
+            changed[frame_name] = frame.astype({column: "category"})
+    return dataclasses.replace(frames, **changed), tuple(dropped), tuple(labelled)
 
 
-def _unpacked(packed: tuple[PerCustomer, tuple[tuple[str, str, int], ...]]) -> PerCustomer:
-    """`_packed`'s frames with their text columns rebuilt from the codes, in their places: the frames as made."""
-    frames, dropped = packed
+def _unpacked(packed: Packed) -> PerCustomer:
+    """`_packed`'s frames with their text columns rebuilt from the codes, in their places, and their labels as the
+    text they were: the frames as made."""
+    frames, dropped, labelled = packed
     changed: dict[str, pd.DataFrame] = {}
+    for frame_name, column, dtype in labelled:
+        changed[frame_name] = changed.get(frame_name, getattr(frames, frame_name)).astype({column: dtype})
     where = {(f, c): (codes, rows, values) for f, c, codes, rows, values in _CODED}
     for frame_name, column, at in reversed(dropped):
         codes_name, rows, values = where[(frame_name, column)]
@@ -451,10 +498,50 @@ def _unpacked(packed: tuple[PerCustomer, tuple[tuple[str, str, int], ...]]) -> P
     return dataclasses.replace(frames, **changed)
 
 
+# Large results cross from a slice process as a pickle (protocol 5) whose buffers (the frames' numeric columns) follow
+# it out of band, written from their own memory and read into arrays of the parent's own: no copy into and out of a
+# pickled byte string, no memory handed out a read at a time (multiprocessing's recv). POSIX; elsewhere a plain send.
+_OUT_OF_BAND = os.name == "posix" and hasattr(os, "readv")
+
+
+def _send_out_of_band(conn: Connection, value: Any) -> None:
+    """("ok", value) to the parent, for `_receive`: its pickle's size and its buffers' sizes, then their bytes."""
+    if not _OUT_OF_BAND:
+        conn.send(("ok", value))
+        return
+    buffers: list[pickle.PickleBuffer] = []
+    meta = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+    raws = [b.raw() for b in buffers]
+    conn.send(("bytes", (len(meta), [r.nbytes for r in raws])))
+    for raw in (memoryview(meta), *raws):
+        _write_all(conn.fileno(), raw)
+
+
+def _write_all(fd: int, view: memoryview) -> None:
+    while len(view):
+        view = view[os.write(fd, view):]
+
+
+def _read_into(fd: int, buffer: Any) -> Any:
+    """`buffer` filled from `fd` (EOFError when it ends first)."""
+    view, got = memoryview(buffer).cast("B"), 0
+    while got < len(view):
+        n = os.readv(fd, [view[got:]])
+        if n == 0:
+            raise EOFError
+        got += n
+    return buffer
+
+
 def _receive(process: Any, conn: Connection) -> Any:
     """The next result of a slice process; its error raised here; a process that died is an error naming its exit."""
     try:
         status, value = conn.recv()
+        if status == "bytes":  # `_send_out_of_band`
+            size, sizes = value
+            meta = _read_into(conn.fileno(), bytearray(size))
+            buffers = [_read_into(conn.fileno(), np.empty(n, dtype=np.uint8)) for n in sizes]
+            status, value = "ok", pickle.loads(meta, buffers=buffers)
     except (EOFError, OSError):  # gone before a message, or in the middle of one
         raise _died(process) from None
     if status == "error":
@@ -497,7 +584,7 @@ class DaskEngine:
         client, n = self.client, self.partitions
         began = time.perf_counter()
         slices = customer_slices(charges, customers, -(-len(charges) // n))
-        parts = _own_slices(slices)
+        parts = [_own_slice(one) for one in slices]
         count = len(parts)
         del slices
         charge_futures = client.scatter([c for c, _ in parts], hash=False)

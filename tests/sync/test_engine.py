@@ -657,6 +657,57 @@ def test_a_slice_process_that_fails_fails_the_run(tmp_path: Path, monkeypatch: p
     assert not multiprocessing.active_children()
 
 
+class _Exits:
+    """Unpickled in a slice process, it ends that process (as the out-of-memory killer would)."""
+
+    def __reduce__(self) -> tuple:
+        return (os._exit, (3,))
+
+
+class _Fails:
+    """Unpickled in a slice process, it raises there (a ValueError naming it)."""
+
+    def __reduce__(self) -> tuple:
+        return (int, ("a slice that cannot be read",))
+
+
+def test_a_slice_process_that_fails_while_it_is_sent_its_slices_fails_the_run(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The slices are cut and sent while the processes read the first ones (`_hand_out`): a process that fails on
+    one, or dies, while more are coming (this process writing to it, larger than the pipe holds) ends the run with
+    its error, or its exit code, at once; the run does not wait on a process that is gone."""
+    from sync import engine
+    from sync.run import load_dataset, resolve_as_of
+
+    settings = _generated(tmp_path, 300, 8, "seat12")
+    loaded = load_dataset(settings, STARTED)
+    as_of = resolve_as_of(settings, loaded, None, STARTED)
+    assert loaded.charges is not None
+    real = engine._own_slice
+    sent: list[int] = []
+
+    def spoiled(by: object):  # type: ignore[no-untyped-def]
+        def own(one):  # type: ignore[no-untyped-def]
+            charges, customers = real(one)
+            sent.append(len(charges))
+            if len(sent) == 3:  # the first process's second slice, with 8 MB it must read first
+                charges = charges.copy()
+                charges.attrs = {"padding": b"x" * (8 << 20), "spoiled": by}
+            return charges, customers
+        return own
+
+    for by, error, match in ((_Fails(), ValueError, "a slice that cannot be read"),
+                             (_Exits(), RuntimeError, r"slices 1/2 ended before sending its results \(exit code 3")):
+        sent.clear()
+        monkeypatch.setattr(engine, "_own_slice", spoiled(by))
+        began = time.monotonic()
+        with pytest.raises(error, match=match):
+            engine.LocalEngine(250, 2).per_customer(loaded.charges, loaded.customers, settings.params, as_of)
+        assert time.monotonic() - began < 60
+        assert not multiprocessing.active_children() and not engine._LIVE
+        assert len(sent) >= 3
+
+
 # ---------------------------------------------------------------------------------------------------- dask engine
 
 try:
