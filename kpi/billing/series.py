@@ -437,8 +437,11 @@ def _renumber(series: np.ndarray) -> np.ndarray:
     """Series numbers 0..n-1 with no holes (after dissolving some)."""
     kept = series >= 0
     out = np.full(len(series), -1, dtype=np.int64)
-    if kept.any():
-        _, out[kept] = np.unique(series[kept], return_inverse=True)
+    if kept.any():  # each number's rank among those left (np.unique's inverse, without its sort)
+        numbers = series[kept]
+        present = np.zeros(int(numbers.max()) + 1, dtype=bool)
+        present[numbers] = True
+        out[kept] = (np.cumsum(present) - 1)[numbers]
     return out
 
 

@@ -243,3 +243,19 @@ def test_a_renewal_at_a_plausible_price_keeps_its_slot_against_a_nearer_priced_c
                   *monthly("d", "2017-02-20 10:00:00", 70.0, 4), ("d", "2017-05-10 10:02:00", 50.0))
     got = read(log, "2017-06-30 23:59:59", rules=off)
     assert list(rows_of(got, "d")["prorations"]) == [1]  # d's 50 is a seat on d's plan, not c's May renewal
+
+
+def test_series_are_renumbered_as_np_unique_would() -> None:
+    """_renumber gives each series number its rank among the numbers left (0..n-1 with no holes), -1 kept."""
+    import numpy as np
+
+    from kpi.billing.series import _renumber
+
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        series = rng.integers(-1, rng.integers(1, 400), size=rng.integers(0, 2000))
+        expected = np.full(len(series), -1, dtype=np.int64)
+        if (series >= 0).any():
+            expected[series >= 0] = np.unique(series[series >= 0], return_inverse=True)[1]
+        assert np.array_equal(_renumber(series), expected)
+    assert _renumber(np.array([-1, -1])).tolist() == [-1, -1]
