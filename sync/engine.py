@@ -31,6 +31,7 @@ import multiprocessing.util  # its exit hook registered before `_kill_slice_proc
 import os
 import pickle
 import signal
+import socket
 import sys
 import threading
 import time
@@ -440,14 +441,24 @@ def _slice_worker(conn: Connection, params: Params, as_of: pd.Timestamp, keys: A
             _send_out_of_band(conn, _packed(complete(one, params, as_of, book)))
             del one
     except BaseException as exc:  # to the parent, which raises it: a traceback printed here would be lost
-        where = traceback.format_exc()[-20_000:]  # (short: sent while the parent may be sending, never both waiting)
+        _stop_reading(conn)
+        where = traceback.format_exc()[-20_000:]
         try:
             pickle.loads(pickle.dumps(exc))  # it must come back whole, or as text
             conn.send(("error", (exc, where)))
         except Exception:
-            conn.send(("error", (RuntimeError(f"{type(exc).__name__}: {exc}"), where)))
+            conn.send(("error", (RuntimeError(f"{type(exc).__name__}: {str(exc)[:20_000]}"), where)))
     finally:
         conn.close()
+
+
+def _stop_reading(conn: Connection) -> None:
+    """In a slice process that failed: nothing more read from the parent (POSIX: the socket's read side shut), so a
+    parent blocked sending it a slice gets EPIPE at once and reads the error instead, however long: else both would
+    wait for ever, each writing to the other (an error larger than the socket's buffer, 208 KiB on Linux)."""
+    if os.name == "posix":
+        with contextlib.suppress(OSError), socket.socket(fileno=os.dup(conn.fileno())) as sock:
+            sock.shutdown(socket.SHUT_RD)
 
 
 # The text columns a slice's frames can rebuild from their integer codes: (frame, column, codes, codes' row field,
@@ -475,7 +486,9 @@ def _packed(frames: PerCustomer) -> Packed:
         changed[frame_name] = frame.drop(columns=column)
     for frame_name, column in _LABELS:
         frame = changed.get(frame_name, getattr(frames, frame_name))
-        if column in frame.columns and not isinstance(frame[column].dtype, pd.CategoricalDtype):
+        # (a missing label would come back NaN, whatever it was: such a column is sent as it is)
+        if column in frame.columns and not isinstance(frame[column].dtype, pd.CategoricalDtype) \
+                and not frame[column].isna().any():
             labelled.append((frame_name, column, frame[column].dtype))
             changed[frame_name] = frame.astype({column: "category"})
     return dataclasses.replace(frames, **changed), tuple(dropped), tuple(labelled)
@@ -513,8 +526,11 @@ def _send_out_of_band(conn: Connection, value: Any) -> None:
     meta = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
     raws = [b.raw() for b in buffers]
     conn.send(("bytes", (len(meta), [r.nbytes for r in raws])))
-    for raw in (memoryview(meta), *raws):
-        _write_all(conn.fileno(), raw)
+    try:
+        for raw in (memoryview(meta), *raws):
+            _write_all(conn.fileno(), raw)
+    except BaseException:  # the parent reads bytes now: an error message would be read as frames; it sees the end
+        os._exit(1)
 
 
 def _write_all(fd: int, view: memoryview) -> None:

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import json
 import multiprocessing
+import operator
 import os
 import signal
 import threading
@@ -665,17 +666,22 @@ class _Exits:
 
 
 class _Fails:
-    """Unpickled in a slice process, it raises there (a ValueError naming it)."""
+    """Unpickled in a slice process, it raises there: a KeyError whose message is the whole of `text`."""
+
+    def __init__(self, text: str):
+        self.text = text
 
     def __reduce__(self) -> tuple:
-        return (int, ("a slice that cannot be read",))
+        return (operator.getitem, ({}, self.text))
 
 
 def test_a_slice_process_that_fails_while_it_is_sent_its_slices_fails_the_run(tmp_path: Path,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """The slices are cut and sent while the processes read the first ones (`_hand_out`): a process that fails on
-    one, or dies, while more are coming (this process writing to it, larger than the pipe holds) ends the run with
-    its error, or its exit code, at once; the run does not wait on a process that is gone."""
+    """The slices are cut and sent while the processes read the first ones (`_hand_out`). The first process fails
+    on its first slice, or dies, while this one is writing it its next (8 MB, more than a socket holds): the run
+    ends at once with its error, or its exit code, without cutting the rest. Also when the error is larger than
+    the socket's buffer: the failed process reads no more (`_stop_reading`), else both would wait for ever, each
+    writing to the other."""
     from sync import engine
     from sync.run import load_dataset, resolve_as_of
 
@@ -683,6 +689,8 @@ def test_a_slice_process_that_fails_while_it_is_sent_its_slices_fails_the_run(tm
     loaded = load_dataset(settings, STARTED)
     as_of = resolve_as_of(settings, loaded, None, STARTED)
     assert loaded.charges is not None
+    slices = len(engine.Slices(loaded.charges, loaded.customers, 250))
+    assert slices >= 6
     real = engine._own_slice
     sent: list[int] = []
 
@@ -690,13 +698,15 @@ def test_a_slice_process_that_fails_while_it_is_sent_its_slices_fails_the_run(tm
         def own(one):  # type: ignore[no-untyped-def]
             charges, customers = real(one)
             sent.append(len(charges))
-            if len(sent) == 3:  # the first process's second slice, with 8 MB it must read first
+            if len(sent) in (1, 3):  # the first process's first slice fails it; its second is 8 MB
                 charges = charges.copy()
-                charges.attrs = {"padding": b"x" * (8 << 20), "spoiled": by}
+                charges.attrs = {"spoiled": by} if len(sent) == 1 else {"padding": b"x" * (8 << 20)}
             return charges, customers
         return own
 
-    for by, error, match in ((_Fails(), ValueError, "a slice that cannot be read"),
+    loud = "\u00e9" * 300_000  # its message alone, 900 KB of UTF-8, is more than the socket's buffer
+    for by, error, match in ((_Fails("a slice that cannot be read"), KeyError, "a slice that cannot be read"),
+                             (_Fails(loud), KeyError, "\u00e9" * 1000),
                              (_Exits(), RuntimeError, r"slices 1/2 ended before sending its results \(exit code 3")):
         sent.clear()
         monkeypatch.setattr(engine, "_own_slice", spoiled(by))
@@ -705,7 +715,7 @@ def test_a_slice_process_that_fails_while_it_is_sent_its_slices_fails_the_run(tm
             engine.LocalEngine(250, 2).per_customer(loaded.charges, loaded.customers, settings.params, as_of)
         assert time.monotonic() - began < 60
         assert not multiprocessing.active_children() and not engine._LIVE
-        assert len(sent) >= 3
+        assert 3 <= len(sent) < slices  # stopped while slices were still being handed out
 
 
 # ---------------------------------------------------------------------------------------------------- dask engine
@@ -1023,3 +1033,36 @@ def test_a_bad_file_read_by_a_dask_task_is_one_line_not_a_worker_traceback(tmp_p
                                                                               r".*line 3, field amountPaid"):
         tables(_on(load_settings(cfg, {}), cluster))
     assert not [r for r in caplog.records if "Compute Failed" in r.getMessage()]
+
+
+def test_frames_packed_to_cross_between_processes_come_back_as_they_were(tmp_path: Path) -> None:
+    """`_packed` leaves out the text columns codes rebuild and sends few-label columns as categories; `_unpacked`
+    gives the frames back as made, and through the out-of-band transport too. A label column with a missing value
+    is sent as it is (a category would bring it back NaN, whatever it was)."""
+    from sync import engine
+    from sync.run import load_dataset, resolve_as_of
+
+    settings = _generated(tmp_path, 120, 2)
+    loaded = load_dataset(settings, STARTED)
+    as_of = resolve_as_of(settings, loaded, None, STARTED)
+    assert loaded.charges is not None
+    frames = run_partition(loaded.charges, loaded.customers, settings.params, as_of)
+    kind = frames.billing["kind"].astype(object)
+    kind.iloc[0] = None
+    gappy = dataclasses.replace(frames, billing=frames.billing.assign(kind=kind))
+    for made in (frames, gappy):
+        packed = engine._packed(made)
+        labelled = {(f, c) for f, c, _ in packed[2]}
+        assert ("schedule", "source") in labelled and (("billing", "kind") in labelled) == (made is frames)
+        assert_same_frames(engine._unpacked(packed), made)
+        here, there = multiprocessing.Pipe()
+        try:
+            sender = threading.Thread(target=engine._send_out_of_band, args=(there, packed))
+            sender.start()
+            received = engine._receive(None, here)
+            sender.join()
+        finally:
+            here.close()
+            there.close()
+        assert_same_frames(engine._unpacked(received), made)
+    assert gappy.billing["kind"].iloc[0] is None
