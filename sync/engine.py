@@ -440,6 +440,9 @@ def _slice_worker(conn: Connection, params: Params, as_of: pd.Timestamp, keys: A
             assert one is not None
             _send_out_of_band(conn, _packed(complete(one, params, as_of, book)))
             del one
+    except _MidFrames:  # half a message sent: nothing more can be (the parent sees the exit, this stderr the cause)
+        traceback.print_exc()
+        os._exit(1)
     except BaseException as exc:  # to the parent, which raises it: a traceback printed here would be lost
         _stop_reading(conn)
         where = traceback.format_exc()[-20_000:]
@@ -529,8 +532,13 @@ def _send_out_of_band(conn: Connection, value: Any) -> None:
     try:
         for raw in (memoryview(meta), *raws):
             _write_all(conn.fileno(), raw)
-    except BaseException:  # the parent reads bytes now: an error message would be read as frames; it sees the end
-        os._exit(1)
+    except BaseException as exc:  # the parent reads bytes now: an error message would be read as frames
+        raise _MidFrames from exc
+
+
+class _MidFrames(Exception):
+    """Raised by `_send_out_of_band` when writing the raw bytes failed: no message may follow on that connection
+    (its reader would take it for frame bytes); a slice process ends at once instead, and the parent names its exit."""
 
 
 def _write_all(fd: int, view: memoryview) -> None:

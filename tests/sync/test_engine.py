@@ -16,6 +16,7 @@ import os
 import signal
 import threading
 import time
+import types
 from pathlib import Path
 
 import numpy as np
@@ -1059,10 +1060,32 @@ def test_frames_packed_to_cross_between_processes_come_back_as_they_were(tmp_pat
         try:
             sender = threading.Thread(target=engine._send_out_of_band, args=(there, packed))
             sender.start()
-            received = engine._receive(None, here)
+            sending = types.SimpleNamespace(name="the sender", exitcode=None, join=lambda timeout=None: None)
+            received = engine._receive(sending, here)
             sender.join()
         finally:
             here.close()
             there.close()
         assert_same_frames(engine._unpacked(received), made)
     assert gappy.billing["kind"].iloc[0] is None
+
+
+def test_frame_bytes_cut_short_raise_in_the_sender_which_a_slice_process_turns_into_its_exit() -> None:
+    """A write of frame bytes that fails (the reader gone) raises `_MidFrames` where it is called: a slice process
+    then ends (nothing may follow half a message), but `_send_out_of_band` itself never ends the process it runs in."""
+    from sync import engine
+
+    here, there = multiprocessing.Pipe()
+
+    def read_the_header_and_go() -> None:
+        here.recv()
+        here.close()
+
+    reader = threading.Thread(target=read_the_header_and_go)
+    reader.start()
+    try:
+        with pytest.raises(engine._MidFrames):
+            engine._send_out_of_band(there, np.zeros(4 << 20))  # 32 MB: more than the socket holds
+    finally:
+        reader.join()
+        there.close()
