@@ -98,7 +98,7 @@ class LocalEngine:
         if processes > 1:
             done = _in_processes(slices, params, as_of, processes)
         else:
-            done = run_slices([slices.slice(i) for i in range(len(slices))], params, as_of)
+            done = run_slices(list(slices), params, as_of)
         give_back_memory()
         return done
 
