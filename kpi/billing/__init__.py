@@ -24,9 +24,11 @@ tab's one sentence per series or term):
    (or configured, or off), with the log's mix of plans, and its verdict on every charge; then the
    series settled with it (customers whose series anchor on an annual price linked again; a last
    renewal that is an annual price detached as a switch to annual; pairs inside annual prices
-   dissolved).
+   dissolved). `surroundings` gives the book's reading what the customer's monthly plans say around each charge
+   (the piece it falls in, the seat count to read it at, a plan that starts after it or again on its slot).
 5. `terms`: single charges -> annual or one-month terms, or prorations; pending charges; an annual
-   term opened inside a monthly plan's last month ends that plan (switch to annual).
+   term opened inside a monthly plan's last month ends that plan (switch to annual). `followers` says what later
+   charges within a charge's year or month make of it (prorations of a year or of a month, a renewal a year later).
 6. `prorations`: the series or term each proration belongs to, and the boundary it is spread to.
 7. `pieces`: the schedule.
 8. `reasons`: the Billing tab, one sentence per series or term, citing the prices that decided it.
@@ -57,15 +59,14 @@ from kpi.billing.prices import Price
 from kpi.billing.prorations import place_prorations
 from kpi.billing.reasons import BILLING_COLUMNS, billing_table, empty_billing, name_spans
 from kpi.billing.series import Series, Spans, annual_proration_of, find_series, relink, settle_series
-from kpi.billing.terms import (
+from kpi.billing.surroundings import (
     before_a_monthly_plan,
-    end_switched,
     rate_of_piece,
-    read_single_charges,
     renewal_switches,
     resumed_on_a_slot,
     seats_for_reading,
 )
+from kpi.billing.terms import end_switched, read_single_charges
 from kpi.billing.timeline import Keys, add_months
 from kpi.params import BillingRules
 from kpi.schedule import Codes, empty_schedule

@@ -294,7 +294,7 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
                   placed: Prorations, book: PriceBook, verdict: Verdict, spoken_by: np.ndarray | None = None
                   ) -> pd.DataFrame:
     """The Billing tab's rows (BILLING_COLUMNS), one per span, sorted by customer and anchor. `spoken_by`: per charge,
-    the later charge whose plan today's seat count is (kpi.billing.terms.seats_for_reading; -1: none)."""
+    the later charge whose plan today's seat count is (kpi.billing.surroundings.seats_for_reading; -1: none)."""
     ref, order = refs.ref, refs.order
     members, ms, mi, last = series.members, series.member_series, series.member_index, series.last
     pi, host = placed.charge, placed.host
@@ -387,7 +387,7 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     text[rows] = _join("single charge of ", money[rows], " read as an annual term: billing_overrides sets this customer "
                        "to annual")
     follower_charge = terms.follower_charge[charge]
-    rows = rule(~spans.annual & (follower_charge >= 0))  # a month the book had read as a year (terms._monthly_prorations)
+    rows = rule(~spans.annual & (follower_charge >= 0))  # a month the book had read as a year (followers.monthly_prorations)
     if len(rows):
         k, m_price = terms.follower_k[charge[rows]].astype(np.int64), terms.follower_price[charge[rows]].astype("float64")
         months = np.rint(amount[rows] / m_price).astype(np.int64)

@@ -25,7 +25,7 @@ b. Other single charges, oldest first: inside a running series or strong annual 
    charge, once its own first renewal was due and the charge is no month of seats); else one month.
    A charge the book reads as annual is one month after all when a later charge within its month is
    k seats x a monthly seat price it is a whole number of, x the share of its month left, and no
-   annual seat price x the share of its year left (`_monthly_prorations`: 144, then 17.99 23 minutes later).
+   annual seat price x the share of its year left (`monthly_prorations`: 144, then 17.99 23 minutes later).
    An annual price inside a one-month term (the book's, or 10 or 12 times the month) opens its own
    annual term instead of prorating the month.
 c. An annual term that starts inside the last piece of a monthly series or inside a monthly term of
@@ -59,6 +59,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from kpi.billing.followers import (
+    annual_prorations,
+    big_annual_proration,
+    latest_before,
+    monthly_prorations,
+    own_price_prorations,
+    year_share_seats,
+    yearly_renewals,
+)
 from kpi.billing.log import ANNUAL, AUTO, MONTHLY, Log
 from kpi.billing.pricebook import (
     MONTHLY_LIKELY,
@@ -67,36 +76,24 @@ from kpi.billing.pricebook import (
     PriceBook,
     Verdict,
 )
-from kpi.billing.pricebook.book import close
 from kpi.billing.prices import (
-    MAX_SEATS_ADDED,
     MIN_ANNUAL_MONTHS,
-    MIN_MONTH_SHARE,
     proration_fit,
-    proration_fit_price,
     same_amount,
     seats_in,
-    upgrade_fit,
     whole_multiple,
 )
 from kpi.billing.series import Series, Spans
+from kpi.billing.surroundings import annual_price_for, rate_of_piece
 from kpi.billing.timeline import (
-    DAY_NS,
     add_months,
     covering,
     group_starts,
-    nearest,
     range_min,
     renewal_window_end,
 )
 
-RATIO_TOLERANCE = 0.001  # a switch price is 10 or 12 times the monthly rate to 0.1%: 1490 is no 12 x 125.40 (11.88)
 SEAT_SLACK = 0.1  # a big pending charge is a month of k seats when k is today's seats within 10% (or one seat)
-UPGRADE_TOLERANCE = 0.01  # a renewal carries a price upgrade: it grew by at least what the upgrade adds a year, to 1%
-MAX_RENEWAL_ROUNDS = 64  # plans that lost a shared renewal to a closer one look again (each round settles one at least)
-CENT_ROUNDING = 0.0051  # a proration is rounded to the cent
-READ_HOSTS_LOOKED_AT = 3  # the years read from their amount a big proration may belong to (_big_annual_proration)
-MAX_PRORATION_ROUNDS = 8  # big seat prorations on one annual term settled one after the other (_big_annual_proration)
 
 
 @dataclass(frozen=True)
@@ -132,301 +129,6 @@ class Terms:
     renews: np.ndarray
     spans: Spans
     cut_by: np.ndarray
-
-
-def annual_price_for(amount: np.ndarray, rate: np.ndarray, book_annual: np.ndarray, ratios: tuple[float, ...]
-                     ) -> np.ndarray:
-    """Is each amount an annual price for a monthly plan of `rate`? 10 or 12 times it (or the price book's own
-    ratio), or an amount the price book reads as annual that is at least MIN_ANNUAL_MONTHS times the rate."""
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # (a rate of 1e-300: no price's ratio)
-        ratio = np.where(rate > 0, amount / rate, 0.0)
-    hit = np.zeros(len(amount), dtype=bool)
-    for r in ratios:
-        hit |= np.abs(ratio - r) <= RATIO_TOLERANCE * r
-    return hit | (book_annual & (ratio >= MIN_ANNUAL_MONTHS))
-
-
-def renewal_switches(log: Log, series: Series, verdict: Verdict, ratios: tuple[float, ...]) -> np.ndarray:
-    """Per charge: the rate of its series' previous renewal when it is an annual price for it (0: not so)."""
-    mi = series.member_index
-    prev = np.r_[-1, mi[:-1]]
-    same = np.r_[False, series.member_series[1:] == series.member_series[:-1]]
-    rate = np.where(same, log.amount[np.maximum(prev, 0)], 0.0)
-    out = np.zeros(len(log))
-    hit = same & annual_price_for(log.amount[mi], rate, verdict.annual[mi] & (log.mode[mi] == AUTO), ratios)
-    out[mi[hit]] = rate[hit]
-    return out
-
-
-FOLLOWERS_LOOKED_AT = 3  # the first later charges of a year that may be annual prorations of it
-
-
-def _annual_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBook
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each charge u[i] (sorted by customer and time; u[i+1 : hi[i]] are its later charges within a year): the
-    first of its next FOLLOWERS_LOOKED_AT charges that is an annual proration of it (k seats x an annual price x the
-    share of its year left, better explained so than as a monthly proration of its month), with k and that price of
-    the book (-1, 0, NaN where none)."""
-    charge = np.full(len(u), -1, dtype=np.int64)
-    seats = np.zeros(len(u), dtype=np.int64)
-    price = np.full(len(u), np.nan)
-    year_end = add_months(log.t[u], 12)
-    month_end = add_months(log.t[u], 1)
-    # a charge below the least a year costs is no year that a seat joins (18 = a month of one seat, then 126.96 = 1 x
-    # 180 a year x the share left months later: a month, and a plan of its own later, not a year of 18)
-    a_year = book.a_year_at_all(log.amount[u])
-    for offset in range(FOLLOWERS_LOOKED_AT, 0, -1):  # the nearest fitting one wins: written last
-        j = np.arange(len(u)) + offset
-        ok = j < hi
-        f = u[np.minimum(j, len(u) - 1)]
-        share_a = (year_end - log.t[f]) / (year_end - log.t[u])
-        implied = log.amount[f] / np.where(share_a > 0, share_a, np.inf)
-        k_a, p_a = proration_fit_price(book.annual_seat, implied)
-        in_month = log.t[f] < month_end
-        share_m = np.where(in_month, (month_end - log.t[f]) / (month_end - log.t[u]), 1.0)
-        k_m = np.where(in_month, proration_fit(book.monthly_seat, log.amount[f] / np.maximum(share_m, 1e-12)), 0)
-        # the same amount again later is a purchase again, not a proration: that one costs the full price at once only
-        same = same_amount(log.amount[f], log.amount[u])
-        hit = ok & (k_a > 0) & ~((k_m > 0) & (k_m <= k_a)) & ~(same & (log.t[f] - log.t[u] > DAY_NS)) & a_year
-        charge[hit], seats[hit], price[hit] = f[hit], k_a[hit], p_a[hit]
-    return charge, seats, price
-
-
-MAX_OWN_SEATS = 40  # the seat counts an anchor's amount is divided by to find its own seat price (_own_price_prorations)
-MAX_OWN_SEATS_ADDED = 20  # ... and the seats one of its prorations may add (generated logs: 17 at most)
-
-
-def _own_price_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBook, todo: np.ndarray
-                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each charge u[i] of `todo` (as `_annual_prorations`): the first of its next FOLLOWERS_LOOKED_AT charges
-    within its year, after its own month is out, that is k seats x its own seat price x the share of its year left, to
-    the cent: its own seat price is its amount / k0 seats (k0 = 1 .. MAX_OWN_SEATS, the fewest first), a whole number
-    of cents and at least the least a year costs (`PriceBook.least_year`), k at most MAX_OWN_SEATS_ADDED, and the
-    follower no whole multiple of a price of the book nor the anchor's amount again (so many seat counts tried make a
-    chance fit to the cent possible: about 1 anchor in 500 with followers at random amounts, a review found; the whole
-    cents and the seats added cap cut that about six times). 510.40 = 2 seats x 255.20, a price the book has not
-    learned, then 211.54 two months later = 1 x 255.20 x the 302.6 days of 365 left, and more like it (306787,
-    generated seat11 seed 3): the billing system
-    prorated seats on a year bought at 255.20 a seat, which the book's own annual prices do not read (its followers
-    were "no annual prorations of it": a month, then churn). A month's plan is over by then, and a seat added to it
-    costs a month's share: only a year's share leaves these cents (docs/billing.md item 71). With k and that price
-    (-1, 0, NaN where none)."""
-    charge = np.full(len(u), -1, dtype=np.int64)
-    seats = np.zeros(len(u), dtype=np.int64)
-    price = np.full(len(u), np.nan)
-    least = book.least_year
-    cand = np.flatnonzero(todo & (np.arange(len(u)) + 1 < hi) & (log.amount[u] >= least) & (least > 0))
-    if not len(cand):
-        return charge, seats, price
-    h = u[cand]
-    year_end, month_end = add_months(log.t[h], 12), add_months(log.t[h], 1)
-    whole_price = np.zeros(len(u), dtype=bool)  # per charge of u (a plan's price charged whole is no share of a year)
-    for p in (*book.monthly_seat, *book.annual_seat, *book.annual_points):
-        whole_price |= whole_multiple(log.amount[u], p.amount)
-    cents = np.rint(log.amount[h] * 100).astype(np.int64)
-    for offset in range(FOLLOWERS_LOOKED_AT, 0, -1):  # the nearest fitting one wins: written last
-        j = np.minimum(cand + offset, len(u) - 1)
-        f = u[j]
-        ok = (cand + offset < hi[cand]) & (log.t[f] >= month_end) & ~whole_price[j] & \
-            ~same_amount(log.amount[f], log.amount[h])
-        share = (year_end - log.t[f]) / np.maximum(year_end - log.t[h], 1)
-        found_k0 = np.zeros(len(cand), dtype=np.int64)
-        found_k = np.zeros(len(cand), dtype=np.int64)
-        for k0 in range(MAX_OWN_SEATS, 0, -1):  # the fewest seats (the dearest seat price) wins: written last
-            unit = log.amount[h] / k0
-            by_year = unit * share
-            k = np.rint(log.amount[f] / np.maximum(by_year, 1e-9))
-            fit = ok & (unit >= least) & (cents % k0 == 0) & (k >= 1) & (k <= MAX_OWN_SEATS_ADDED) & \
-                (np.abs(log.amount[f] - k * by_year) <= CENT_ROUNDING)
-            found_k0[fit], found_k[fit] = k0, k[fit].astype(np.int64)
-        hit = found_k0 > 0
-        charge[cand[hit]], seats[cand[hit]] = f[hit], found_k[hit]
-        price[cand[hit]] = log.amount[h[hit]] / found_k0[hit]
-    return charge, seats, price
-
-
-def _monthly_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBook
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each charge u[i] (as `_annual_prorations`): the first of its next FOLLOWERS_LOOKED_AT charges within its
-    calendar month that is a monthly proration of it and no annual one: k seats x a monthly seat price m x the share of
-    its month left, where u[i] itself is a whole number of m (a month of seats: 144 = 8 x 18, then 17.99 = 1 x 18 for
-    the 29.98 days of 30 left), and no annual seat price x the share of its year left (a year's seat bought then costs
-    about a year's price: 143.99 after 144, not 17.99). With k and m (-1, 0, NaN where none)."""
-    charge = np.full(len(u), -1, dtype=np.int64)
-    seats = np.zeros(len(u), dtype=np.int64)
-    price = np.full(len(u), np.nan)
-    year_end = add_months(log.t[u], 12)
-    month_end = add_months(log.t[u], 1)
-    # a plan's price between them (36 a minute after 360: a monthly plan beside the year) may own what follows it
-    plan_price = np.zeros(len(u), dtype=bool)
-    for m in book.monthly_seat:
-        plan_price |= whole_multiple(log.amount[u], m.amount)
-    blocked = np.zeros(len(u), dtype=bool)
-    for offset in range(1, FOLLOWERS_LOOKED_AT + 1):  # the nearest fitting one wins: kept first
-        j = np.arange(len(u)) + offset
-        f = u[np.minimum(j, len(u) - 1)]
-        # (a tenth of the month left at least, and a plausible number of seats: near the month's end any small charge
-        # is some number of seats x some price x a tiny share)
-        share_m = (month_end - log.t[f]) / (month_end - log.t[u])
-        ok = (j < hi) & (share_m >= MIN_MONTH_SHARE) & ~blocked & (charge < 0)
-        blocked |= (j < hi) & plan_price[np.minimum(j, len(u) - 1)]
-        if not ok.any():
-            continue
-        share_a = (year_end - log.t[f]) / (year_end - log.t[u])
-        k_a = proration_fit(book.annual_seat, log.amount[f] / np.where(share_a > 0, share_a, np.inf))
-        implied = log.amount[f] / np.where(share_m > 0, share_m, np.inf)
-        k_m, m_price = np.zeros(len(u), dtype=np.int64), np.full(len(u), np.nan)
-        for m in book.monthly_seat:  # the fewest seats first, at a price the charge itself is a month of
-            # (a whole price to the cent is no share of one: 18 a minute after 360 is a monthly plan beside the year)
-            k = np.where(whole_multiple(log.amount[u], m.amount) & ~plan_price[np.minimum(j, len(u) - 1)],
-                         seats_in(implied, m.amount), 0)
-            better = (k >= 1) & (k <= MAX_SEATS_ADDED) & ((k_m == 0) | (k < k_m))
-            k_m, m_price = np.where(better, k, k_m), np.where(better, m.amount, m_price)
-        hit = ok & (k_m > 0) & (k_a == 0)
-        charge[hit], seats[hit], price[hit] = f[hit], k_m[hit], m_price[hit]
-    return charge, seats, price
-
-
-def _year_share_seats(log: Log, anchors: np.ndarray, followers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per charge: is it one of `anchors`, its customer's first charge in a year, followed within its first month by
-    one of `followers` that is seats added at its own price for the share of a year left, to the cent, and not just
-    that price again (649, then 648.99 five minutes later: 649 x 0.99999, where a month's share is 648.93; an 18
-    bought again an hour later is 18 x the year's share to the cent too, and shows nothing)? The billing system
-    prorated on a year: the anchor is a year (docs/billing.md items 61-62). Also, per charge, that follower (-1: none)
-    and its seats."""
-    out = np.zeros(len(log), dtype=bool)
-    follower = np.full(len(log), -1, dtype=np.int64)
-    seats = np.zeros(len(log), dtype=np.int64)
-    h = np.flatnonzero(anchors)
-    # (a customer's first charge in a year: a proration inside a running plan is no plan's anchor)
-    prev = np.maximum(h - 1, 0)
-    h = h[(h == 0) | (log.cust[prev] != log.cust[h]) | (log.t[prev] <= add_months(log.t[h], -12))]
-    if not len(h):
-        return out, follower, seats
-    year_end, month_end = add_months(log.t[h], 12), add_months(log.t[h], 1)
-    for offset in range(FOLLOWERS_LOOKED_AT, 0, -1):  # the nearest one that shows it wins: kept last
-        f = np.minimum(h + offset, len(log) - 1)
-        ok = (h + offset < len(log)) & (log.cust[f] == log.cust[h]) & (log.t[f] < month_end) & (log.t[f] > log.t[h])
-        ok &= followers[f]
-        share_y = (year_end - log.t[f]) / np.maximum(year_end - log.t[h], 1)
-        share_m = (month_end - log.t[f]) / np.maximum(month_end - log.t[h], 1)
-        by_year, by_month = log.amount[h] * share_y, log.amount[h] * share_m
-        k = np.rint(log.amount[f] / np.maximum(by_year, 1e-9))
-        year_hit = (k >= 1) & (k <= MAX_SEATS_ADDED) & (np.abs(log.amount[f] - k * by_year) <= CENT_ROUNDING)
-        # the share shows in the cents: far enough from the month's share, and from the whole price, that rounding
-        # to the cent cannot make one look like the other
-        shows = (k * np.abs(by_year - by_month) >= 2 * CENT_ROUNDING + 0.01) & \
-            (np.abs(log.amount[f] - k * log.amount[h]) > CENT_ROUNDING)
-        hit = ok & year_hit & shows
-        out[h[hit]], follower[h[hit]], seats[h[hit]] = True, f[hit], k[hit].astype(np.int64)
-    return out, follower, seats
-
-
-def _latest_before(log: Log, among: np.ndarray, charges: np.ndarray) -> np.ndarray:
-    """For each charge: the latest of `among` (charge indices, sorted) of its customer at or before it (the charge
-    itself where none: callers ask only where one exists)."""
-    key = log.key
-    pos = np.searchsorted(key[among], key[charges], side="right") - 1
-    found = among[np.maximum(pos, 0)]
-    return np.where((pos >= 0) & (log.cust[found] == log.cust[charges]), found, charges)
-
-
-def _big_annual_proration(log: Log, book: PriceBook, strong: np.ndarray, big: np.ndarray,
-                          yearly: np.ndarray | None = None, read_annual: np.ndarray | None = None) -> np.ndarray:
-    """Per charge: is it one of `big` (>= annual_min_amount, opening a year by the amount rule alone) that falls inside
-    the year of an earlier `strong` charge of its customer and is seats added to it: k seats x one of the book's annual
-    seat prices x the share of that year left (`proration_fit`), and no whole multiple of a price, to the cent (an
-    add-on plan bought beside the first: 1800 = 10 x 180 a minute after 10800, 766972)? 1529.89 five months into a
-    5400 plan of 12 seats at 450 a year is 5 seats x 540 x 206 / 365 (generated seat12): a year of its own at 127.49 a
-    month would under-read the term's 225 a month and then outlive it.
-
-    With `yearly` (each charge's renewal 12 months later, -1: none): also one that no price fits, when that year
-    renewed and its renewal exceeds it by at least what the charge adds a year (amount / the share of the year left):
-    a price upgrade carried into the renewal (4594.98 eight months before the end of a 4785 year renewed at 15576:
-    5610 a year more), not a year of its own, which would under-read the months left and then outlive the
-    renewal (docs/billing.md item 53)."""
-    out = np.zeros(len(log), dtype=bool)
-    cand = np.flatnonzero(big & strong)
-    if not len(cand):
-        return out
-    whole = np.zeros(len(cand), dtype=bool)
-    for price in (*book.annual_seat, *book.annual_points, *book.monthly_seat):
-        whole |= whole_multiple(log.amount[cand], price.amount)
-    # the host is the latest charge before it that opens a year: one found to be a proration itself is none, so a
-    # second seat proration on the same term is measured from the term (a chain is settled in as many rounds)
-    def fit_on(hosts: np.ndarray, back: int) -> np.ndarray:
-        """Per candidate: is it a proration of the host `back` places before it among `hosts` (0: the latest)?"""
-        if not len(hosts):
-            return np.zeros(len(cand), dtype=bool)
-        pos = np.searchsorted(hosts, cand, side="left") - 1 - back  # the log is sorted by customer and time
-        host = hosts[np.maximum(pos, 0)]
-        ok = (pos >= 0) & (log.cust[host] == log.cust[cand]) & ~whole
-        year_end = add_months(log.t[host], 12)
-        ok &= log.t[cand] < year_end
-        share = (year_end - log.t[cand]) / np.maximum(year_end - log.t[host], 1)
-        implied = np.where(ok, log.amount[cand] / np.maximum(share, 1e-9), np.nan)
-        fits = proration_fit(book.annual_seat, implied) > 0
-        fits |= upgrade_fit(book.annual_seat, implied, log.amount[host], log.seats[cand])
-        if yearly is not None:
-            renewal = yearly[host]
-            grew = log.amount[np.maximum(renewal, 0)] - log.amount[host]
-            # (not a pending one: a year of its own until its month is out, as the amount says)
-            fits |= (renewal >= 0) & (grew >= implied * (1 - UPGRADE_TOLERANCE)) & ~log.pending[cand]
-        return ok & fits
-
-    for _ in range(MAX_PRORATION_ROUNDS):
-        ok = fit_on(np.flatnonzero(strong & ~out), 0)
-        if read_annual is not None:  # ... or of a year the book reads from its amount, one of the last few (a seat
-            # bought beside the year may read as one too)
-            read = np.flatnonzero((strong | read_annual) & ~out)
-            for back in range(READ_HOSTS_LOOKED_AT):
-                ok |= fit_on(read, back)
-        now = np.zeros(len(log), dtype=bool)
-        now[cand[ok]] = True
-        if np.array_equal(now, out):
-            break
-        out = now
-    return out
-
-
-def yearly_renewals(log: Log, single: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per charge: the single charge of its customer closest to 12 calendar months later within the renewal tolerance
-    (-1: none), and conversely the charge each one renews (-1: none). An annual plan renewing: only single charges,
-    and not under a "monthly" override."""
-    n = len(log)
-    yearly, renews = np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64)
-    cand = np.flatnonzero(single & (log.mode != MONTHLY))
-    if len(cand) < 2:
-        return yearly, renews
-    keys = log.keys
-    due = add_months(log.t[cand], 12)
-    # one renewal per plan and one plan per renewal, the closest pairs first: each plan takes the closest charge not yet
-    # taken; where several want one, the closest wins and the others try again (132 and 490 bought a minute apart and
-    # renewed 43 s early and 166 s late: the 132 takes the 132, the 490 the 490; two 225 a year later: 450 at the first's
-    # slot and 225 eleven minutes later, one each)
-    found = np.full(len(cand), -1, dtype=np.int64)
-    taken = np.zeros(len(cand), dtype=bool)
-    trying = np.arange(len(cand))
-    for _ in range(MAX_RENEWAL_ROUNDS):
-        free = np.flatnonzero(~taken)
-        if not len(trying) or not len(free):
-            break
-        pos, dist = nearest(keys(log.cust[cand[free]], log.t[cand[free]]), keys(log.cust[cand[trying]], due[trying]),
-                            log.tol)
-        want = pos >= 0
-        if not want.any():
-            break
-        plans, targets, dist = trying[want], free[pos[want]], dist[want]
-        order = np.lexsort((plans, dist, targets))  # by target, then distance, then the earlier plan
-        first = np.r_[True, targets[order][1:] != targets[order][:-1]]
-        win = order[first]
-        found[plans[win]] = targets[win]
-        taken[targets[win]] = True
-        trying = np.setdiff1d(plans, plans[win], assume_unique=True)
-    hit = found >= 0
-    yearly[cand[hit]] = cand[found[hit]]
-    renews[cand[found[hit]]] = cand[hit]
-    return yearly, renews
 
 
 def _a_month(log: Log, verdict: Verdict, charges: np.ndarray, settled_too: bool = False) -> np.ndarray:
@@ -508,110 +210,6 @@ def _new_plan_in_month(log: Log, book: PriceBook, charges: np.ndarray, head_t: n
     return hit
 
 
-def series_anchors(log: Log, series: Series) -> tuple[np.ndarray, np.ndarray]:
-    """The charges that anchor a monthly series, by (customer, time), and their keys: what `before_a_monthly_plan` and
-    `resumed_on_a_slot` search."""
-    mi = series.member_index
-    anchor = mi[series.members["k"].to_numpy() == 0]
-    anchor = anchor[np.argsort(log.key[anchor], kind="stable")]
-    return anchor, log.key[anchor]
-
-
-def before_a_monthly_plan(log: Log, series: Series, alone: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per charge: does a monthly series of its customer start after it, within a calendar month of it and at a
-    smaller amount, the charge taking no part in that series? Then the series is the customer's monthly plan and the
-    charge something beside it (491172: 180 on 2016-11-27, then 18 a seat a month from the next day), not a second
-    monthly plan. A bigger plan starting after a month of a smaller one is an upgrade (222712: 75, then 150 a week
-    later), which says nothing of the charge (its first, the nearest, series decides); but one that starts within the
-    renewal tolerance after it, at a higher amount, was bought with it (180, then a monthly plan of 270 a minute
-    later): two plans, and the one that renews monthly is the monthly plan (item 67; for a charge whose renewal was
-    due, outside every running monthly plan). Returns (beside, together): the charges either way, and those of the
-    second kind only. `alone`: per charge, is it outside every running monthly plan (`rate_of_piece` == 0)."""
-    out = np.zeros(len(log), dtype=bool)
-    together = np.zeros(len(log), dtype=bool)
-    anchor_of, anchors = series_anchors(log, series)
-    if not len(anchors):
-        return out, together
-    single = np.flatnonzero(series.number < 0)
-    after = np.searchsorted(anchors, log.key[single], side="right")
-    found = after < len(anchors)
-    at = np.minimum(after, len(anchors) - 1)
-    limit = log.keys(log.cust[single], add_months(log.t[single], 1))
-    cheaper = found & (anchors[at] <= limit) & (log.amount[anchor_of[at]] < log.amount[single])
-    # (bought together: a dearer plan, not the same amount again, a retried or doubled charge; settled, as a pending one
-    # may renew yet; and outside every running monthly plan, where it may be that plan's proration or switch)
-    plan = log.amount[anchor_of[at]]
-    together[single] = found & (anchors[at] <= log.keys(log.cust[single], log.t[single] + log.tol_ns)) & (
-        plan > log.amount[single]) & ~same_amount(plan, log.amount[single]) & ~log.pending[single] & alone[single]
-    out[single] = cheaper | together[single]
-    return out, together
-
-
-def seats_for_reading(log: Log, series: Series, book: PriceBook) -> tuple[np.ndarray, np.ndarray]:
-    """Per charge: the seat count the price book reads it at: its customer's seats today (NaN: unknown), but unknown for
-    a single charge (no member of a monthly series: those read as they did) that no seat price reads exactly at that
-    count and that comes before the plan the customer's latest charge belongs to, when that charge is exactly today's
-    seats x a seat price of the book and that plan starts after the earlier charge's month (and the renewal tolerance)
-    is out. Today's count is then that later plan's and says nothing of the earlier charge: 540 by a customer whose
-    1305 = 29 seats x 45 a month started half a year later is weighed as 1 seat x 540 a year or 12 seats x 45 a month
-    by the log's mix and seat counts, not by 12's nearness to 29 (generated seat12 seed 1, 580100: a year, read as a
-    month then churn). Several charges at the customer's latest instant: an exact one among them, whatever their order
-    in the file. Returns those seats and, per charge, the latest charge whose plan took today's count from it (-1:
-    none; the Billing reason cites it)."""
-    seats = log.seats.copy()
-    n = len(log)
-    spoken_by = np.full(n, -1, dtype=np.int64)
-    if not n:
-        return seats, spoken_by
-    known = ~np.isnan(seats)
-    exact = np.zeros(n, dtype=bool)
-    for p in (*book.monthly_seat, *book.annual_seat):
-        exact |= known & close(log.amount, seats * p.amount)
-    last = np.flatnonzero(np.r_[log.cust[1:] != log.cust[:-1], True])  # each customer's latest charge
-    first = np.r_[0, last[:-1] + 1]
-    size = last - first + 1
-    at_last = log.t == np.repeat(log.t[last], size)  # (ties at that instant: the last exact one, else the last)
-    picked = np.maximum.reduceat(np.where(at_last & exact, np.arange(n), -1), first)
-    latest = np.where(picked >= 0, picked, last)
-    in_series = series.number[latest] >= 0
-    start = np.where(in_series, np.r_[series.spans.start, 0][series.number[latest]], log.t[latest])  # (-1: padding)
-    rows = np.flatnonzero(np.repeat(exact[latest], size) & (series.number < 0))  # today's count is the latest plan's
-    plan_start = np.repeat(start, size)[rows]
-    # (after the charge's month and its renewal's tolerance: a plan that starts within it may be its upgrade, or bought
-    # with it, which `before_a_monthly_plan` weighs)
-    before = (add_months(log.t[rows], 1) + log.tol_ns < plan_start) & ~exact[rows]
-    seats[rows[before]] = np.nan
-    spoken_by[rows[before]] = np.repeat(latest, size)[rows[before]]
-    return seats, spoken_by
-
-
-RESUME_MONTHS = range(2, 12)  # a plan that stopped for 1 to 10 months and started again on its slot (12 months
-# later is an annual term's own renewal slot: a year then a monthly plan at 10 x less is a switch, not a resumption)
-
-
-def resumed_on_a_slot(log: Log, series: Series, among: np.ndarray) -> np.ndarray:
-    """Per charge of `among` (a mask): k (2 to 11, the smallest) when a monthly series of its customer anchors on its
-    slot k calendar months later (within the renewal tolerance) at its very amount, the charge taking no part in a
-    series; 0 otherwise (and for every charge outside `among`).
-    The same plan, stopped and started again on its own day and time (158428 on the shared log: 36 on 2016-10-10,
-    none in November, 36 monthly from 2016-12-10 at the same hour): the charge was a month of it."""
-    out = np.zeros(len(log), dtype=np.int64)
-    anchor, anchor_key = series_anchors(log, series)
-    single = np.flatnonzero((series.number < 0) & among)
-    if not len(anchor) or not len(single):
-        return out
-    # only charges with a series of their customer anchored within the months looked at
-    after = np.searchsorted(anchor_key, log.key[single], side="right")
-    last = log.keys(log.cust[single], add_months(log.t[single], RESUME_MONTHS[-1])) + log.tol
-    single = single[(after < len(anchor_key)) & (anchor_key[np.minimum(after, len(anchor_key) - 1)] <= last)]
-    for months in reversed(RESUME_MONTHS):  # the nearest slot written last
-        pos, _ = nearest(anchor_key, log.keys(log.cust[single], add_months(log.t[single], months)), log.tol)
-        hit = pos >= 0
-        hit[hit] = same_amount(log.amount[anchor[pos[hit]]], log.amount[single[hit]])
-        out[single[hit]] = months
-    return out
-
-
 def _seats_added_to_a_month(log: Log, series: Series, book: PriceBook, charges: np.ndarray) -> np.ndarray:
     """Per charge: does it fall in a piece of a monthly series of its customer (any of them) and read as k seats x a
     monthly seat price of the book x the share of that piece left (a seat added, 61838: 5.85 = 18 x 9.75 / 30 days
@@ -640,26 +238,6 @@ def _seats_added_to_a_month(log: Log, series: Series, book: PriceBook, charges: 
         fit &= ~whole_multiple(amount, p.amount)
     out[i[fit]] = True
     return out
-
-
-def rate_of_piece(log: Log, series: Series, charges: np.ndarray) -> np.ndarray:
-    """For each charge: the rate of the series piece of its customer it falls in (0: none; the latest if several)."""
-    mi = series.member_index
-    if not len(mi) or not len(charges):
-        return np.zeros(len(charges))
-    # the members by customer and time, ties as the members run. A stable sort of their key (one pass over members
-    # nearly in that order already: 4x faster than a lexsort) orders them so unless two of a customer fall within
-    # one key unit (a ms at 10M charges) at different instants: then by the lexsort
-    t, key = log.t[mi], log.keys(log.cust[mi], log.t[mi])
-    order = np.argsort(key, kind="stable")
-    tied = (key[order][1:] == key[order][:-1]) & (t[order][1:] != t[order][:-1])
-    if tied.any():
-        order = np.lexsort((t, log.cust[mi]))
-    m, end, mkey = mi[order], series.piece_end[order], key[order]
-    pos = np.searchsorted(mkey, log.key[charges], side="right") - 1
-    at = np.maximum(pos, 0)
-    inside = (pos >= 0) & (log.cust[m[at]] == log.cust[charges]) & (log.t[charges] < end[at])
-    return np.where(inside, log.amount[m[at]], 0.0)
 
 
 def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verdict, switched: np.ndarray,
@@ -704,7 +282,7 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     seat_month |= _big_month_of_seats(log, book, verdict, single & big & ~pending, single)
     big &= ~seat_month  # (such a month is a plan of its own, also inside a running monthly series: below)
     # ... or a year its own prorations show (item 61)
-    by_share, share_follower, share_k = _year_share_seats(log, single & (log.mode == AUTO), single)
+    by_share, share_follower, share_k = year_share_seats(log, single & (log.mode == AUTO), single)
     shown_seat = np.zeros(n, dtype=bool)  # ... whose follower is its proration, not a year of its own (1287.33)
     shown_seat[share_follower[by_share]] = True
     strong = single & (log.mode != MONTHLY) & (big | switch | (yearly >= 0) | (renews >= 0) | by_share) & ~shown_seat
@@ -719,7 +297,7 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
         read[r_idx] = ~covering(np.r_[keys(series.spans.cust, series.spans.start), key[strong], key[r_idx] + 1],
                                 np.r_[keys(series.spans.cust, series.spans.end),
                                       keys(log.cust[strong], add_months(log.t[strong], 12)), r_end], key[r_idx])
-        demoted = _big_annual_proration(log, book, strong, big & ~switch & (yearly < 0) & (renews < 0),
+        demoted = big_annual_proration(log, book, strong, big & ~switch & (yearly < 0) & (renews < 0),
                                         None if first_reading else yearly, read)
         strong &= ~demoted
     opens = strong.copy()
@@ -757,7 +335,7 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     beside = _a_month(log, verdict, rest, settled_too=bool(book.annual_seat)) & in_year & ~in_series & \
         (log.mode[rest] == AUTO)
     if beside.any() and book.annual_seat:  # ... unless it is an annual proration of that term after all
-        host = _latest_before(log, np.flatnonzero(strong), rest[beside])
+        host = latest_before(log, np.flatnonzero(strong), rest[beside])
         beside[beside] = ~_annual_seats_added(log, book, rest[beside], log.t[host])
     escape |= beside
     # ... and a big month of seats (items 26 and 68) inside a monthly series only: a plan of its own, not a proration
@@ -787,9 +365,9 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
         smaller[u] = np.where(smallest < log.amount[u], smallest, np.nan)
         if book.annual_seat:  # a follower must be an annual proration of it: seats x an annual price x share left
             # (known at once: a month's seat added minutes later costs a month's price, not a year's)
-            fit_charge, fit_k, fit_price = _annual_prorations(log, u, hi, book)
+            fit_charge, fit_k, fit_price = annual_prorations(log, u, hi, book)
             # ... or of its own seat price, one the book has not learned (item 71)
-            own_charge, own_k, own_price = _own_price_prorations(log, u, hi, book, fit_charge < 0)
+            own_charge, own_k, own_price = own_price_prorations(log, u, hi, book, fit_charge < 0)
             fit_charge = np.where(own_charge >= 0, own_charge, fit_charge)
             fit_k, fit_price = np.where(own_charge >= 0, own_k, fit_k), np.where(own_charge >= 0, own_price, fit_price)
             by_followers = (fit_charge >= 0) & (log.mode[u] == AUTO) & ~month_beside[u]
@@ -805,7 +383,7 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
         annual_u = by_followers | (log.mode[u] == ANNUAL) | book_annual[u] | demoted[u]
         if book.annual_seat and book.monthly_seat:  # ... and a month, not the year the book read, when a seat added
             # within its month costs a month's share of a monthly seat price and no year's share of an annual one
-            m_charge, m_k, m_price = _monthly_prorations(log, u, hi, book)
+            m_charge, m_k, m_price = monthly_prorations(log, u, hi, book)
             # (not a charge that escaped a series or annual term it falls in: its followers may be that plan's)
             a_month = (m_charge >= 0) & book_annual[u] & ~by_followers & (log.mode[u] == AUTO) & (~covered | new_plan)[keep]
             follower_charge[u[a_month]], follower_k[u[a_month]] = m_charge[a_month], m_k[a_month]
@@ -853,7 +431,7 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
             # ... and a pending charge of a new plan's price inside a pending month (kpi.billing.terms._new_plan_in_month)
             inside &= ~_new_plan_in_month(log, book, u[todo], log.t[u[todo[head]]][group], head_rate,
                                           fresh[todo[head]][group] & ~head_annual)
-            # the seat added that made a charge a month (`_monthly_prorations`) goes with that month, and only with it
+            # the seat added that made a charge a month (`monthly_prorations`) goes with that month, and only with it
             followed = owner[u[todo]]
             inside = np.where(followed >= 0, followed == u[todo[head]][group], inside)
             opens[u[todo[head]]] = True

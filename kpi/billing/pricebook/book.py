@@ -208,7 +208,7 @@ class Verdict:
 
     def resumed(self, amount: np.ndarray, months: np.ndarray) -> Verdict:
         """This verdict with every annual reading of a charge whose plan starts again on one of its monthly slots
-        `months` > 0 months later, at its amount (kpi.billing.terms.resumed_on_a_slot), made MONTHLY_RESUMED: price =
+        `months` > 0 months later, at its amount (kpi.billing.surroundings.resumed_on_a_slot), made MONTHLY_RESUMED: price =
         the amount, multiple = those months, other_price / other_multiple = the annual reading it replaces."""
         hit = (months > 0) & self.annual
         if not hit.any():

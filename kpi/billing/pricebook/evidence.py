@@ -103,7 +103,7 @@ def price_evidence(log: Log, series: Series, spans: Spans, proration_charges: np
                    ) -> PriceEvidence:
     """The evidence a price book is learned from, in a first reading of the log by the amount rules alone (no price
     book): its monthly series, its terms (annual ones are evidence) and its prorations (charge indices) with the span
-    each was placed in; `yearly` and `renews` its annual renewals (kpi.billing.terms.yearly_renewals)."""
+    each was placed in; `yearly` and `renews` its annual renewals (kpi.billing.followers.yearly_renewals)."""
     has_seats = ~np.isnan(log.seats)
 
     # monthly: each series' last renewal / seats

@@ -18,7 +18,7 @@ kpi.billing.pricebook.book:
   price's share, P(k seats) from the customers' seat counts, and k's distance from today's S, none for once a flat
   plan's price paired among amounts in a log's first month: `_likeliest`).
 - ANNUAL_BESIDE: S settles nothing, a monthly series of the customer starts after the charge within a month at a
-  smaller amount (kpi.billing.terms.before_a_monthly_plan), and an annual price reads it: annual whatever the
+  smaller amount (kpi.billing.surroundings.before_a_monthly_plan), and an annual price reads it: annual whatever the
   weighing says (that series is the customer's monthly plan; 180 then a 3-seat monthly plan a minute later is 1 seat
   for a year, not 10 seats for a month beside 3). Without seat counts to weigh, such a charge at a tier multiple is
   annual too (other_price NaN).
@@ -81,9 +81,9 @@ def read_amounts(book: PriceBook, amount: np.ndarray, seats: np.ndarray, pending
     (its first renewal not yet due: then it may be the first month of a series); see the module docstring. `alone`:
     the charges outside every running monthly plan of their customer, the only ones a pending reading may price at a
     tier the book has not learned (`_unlisted`); None: none. `beside`: the charges a monthly plan of their customer
-    starts after, within a month (kpi.billing.terms.before_a_monthly_plan): weighed, they are annual wherever an
+    starts after, within a month (kpi.billing.surroundings.before_a_monthly_plan): weighed, they are annual wherever an
     annual price reads them (the customer's monthly plan is that series); None: none. `together`: those of them
-    bought with a dearer monthly plan (kpi.billing.terms.before_a_monthly_plan: ANNUAL_WITH); None: none.
+    bought with a dearer monthly plan (kpi.billing.surroundings.before_a_monthly_plan: ANNUAL_WITH); None: none.
 
     A verdict depends on nothing but those values, so a long log (a million charges, a few tens of thousands of
     distinct ones) is weighed once per distinct (amount, seats, pending, alone, beside, together) and spread back to

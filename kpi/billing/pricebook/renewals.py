@@ -27,7 +27,7 @@ def renewed_points(ev: PriceEvidence, book: PriceBook) -> PriceBook:
     single charges renewed 12 calendar months later at the very same amount (a plan renewing at its price) is an
     annual price, flat or not: 490, a flat plan's year at ten months of 49, read by no seat price (43 x 11.40 is
     490.20), would otherwise be a month and then churn; 1490, one of annual_min_amount or more, is annual anyway, but
-    known as a whole price bought beside a plan, not seats added to it (kpi.billing.terms._big_annual_proration).
+    known as a whole price bought beside a plan, not seats added to it (kpi.billing.followers.big_annual_proration).
     A whole multiple, to the cent, of an annual seat price the book has learned is read annual by seats already, and
     one of a monthly seat price is also a month of seats (144 = 8 x 18, a year of one seat at 144 or a month of eight:
     the seat counts weigh it, or, without them, the tier renewals of `with_tier_points`): neither is listed; nor is a
