@@ -6,7 +6,7 @@ the end of each one's year among them):
 - `annual_prorations`: a later charge within its year that is k seats x an annual seat price of the book x the share
   of its year left (the charge is a year), better so than a seat of its month; `own_price_prorations`: the same at
   the charge's own seat price (its amount / its seats), when the book has no such price; `year_share_seats`: a
-  charge whose own prorations say it is a year from the start;
+  charge whose prorations within its month, at its whole amount, say it is a year from the start;
 - `monthly_prorations`: a later charge within its month that is k seats x a monthly seat price x the share of its
   month left (a charge the book read as a year is a month after all);
 - `big_annual_proration`: big seat prorations of a year, settled on the year they belong to (`latest_before`);
@@ -75,18 +75,21 @@ MAX_OWN_SEATS_ADDED = 20  # ... and the seats one of its prorations may add (gen
 def own_price_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBook, todo: np.ndarray
                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each charge u[i] of `todo` (as `annual_prorations`): the first of its next FOLLOWERS_LOOKED_AT charges
-    within its year, after its own month is out, that is k seats x its own seat price x the share of its year left, to
-    the cent: its own seat price is its amount / k0 seats (k0 = 1 .. MAX_OWN_SEATS, the fewest first), a whole number
-    of cents and at least the least a year costs (`PriceBook.least_year`), k at most MAX_OWN_SEATS_ADDED, and the
-    follower no whole multiple of a price of the book nor the anchor's amount again (so many seat counts tried make a
-    chance fit to the cent possible: about 1 anchor in 500 with followers at random amounts, a review found; the whole
-    cents and the seats added cap cut that about six times). 510.40 = 2 seats x 255.20, a price the book has not
-    learned, then 211.54 two months later = 1 x 255.20 x the 302.6 days of 365 left, and more like it (306787,
-    generated seat11 seed 3): the billing system
-    prorated seats on a year bought at 255.20 a seat, which the book's own annual prices do not read (its followers
-    were "no annual prorations of it": a month, then churn). A month's plan is over by then, and a seat added to it
-    costs a month's share: only a year's share leaves these cents (docs/billing.md item 71). With k and that price
-    (-1, 0, NaN where none)."""
+    within its year, after its own month is out (or within it where the year's share shows in the cents, as
+    `year_share_seats` asks of one seat at the whole amount: docs/billing.md item 73), that is k seats x its own seat
+    price x the share of its year left, to the cent: its own seat price is its amount / k0 seats (k0 = 1 ..
+    MAX_OWN_SEATS, the fewest first), a whole number of cents and at least the least a year costs
+    (`PriceBook.least_year`), k at most MAX_OWN_SEATS_ADDED, and the follower no whole multiple of a price of the book
+    nor the anchor's amount again (so many seat counts tried make a chance fit to the cent possible: about 1 anchor in
+    500 with followers at random amounts, a review found; the whole cents and the seats added cap cut that about six
+    times). 510.40 = 2 seats x 255.20, a price the book has not learned, then 211.54 two months later = 1 x 255.20 x
+    the 302.6 days of 365 left, and more like it (306787, generated seat11 seed 3): the billing system prorated seats
+    on a year bought at 255.20 a seat, which the book's own annual prices do not read (its followers were "no annual
+    prorations of it": a month, then churn). A month's plan is over by then, and a seat added to it
+    costs a month's share: only a year's share leaves these cents (docs/billing.md item 71). Within the month the two
+    shares differ by cents only: 957 = 3 x 319, then 318.99 twelve minutes later is 319 x the year's share, where the
+    month's would be 318.91 (generated seat11 seed 18, 78301, at its first month end). With k and that price (-1, 0,
+    NaN where none)."""
     charge = np.full(len(u), -1, dtype=np.int64)
     seats = np.zeros(len(u), dtype=np.int64)
     price = np.full(len(u), np.nan)
@@ -103,17 +106,26 @@ def own_price_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBoo
     for offset in range(FOLLOWERS_LOOKED_AT, 0, -1):  # the nearest fitting one wins: written last
         j = np.minimum(cand + offset, len(u) - 1)
         f = u[j]
-        ok = (cand + offset < hi[cand]) & (log.t[f] >= month_end) & ~whole_price[j] & \
-            ~same_amount(log.amount[f], log.amount[h])
+        ok = (cand + offset < hi[cand]) & ~whole_price[j] & ~same_amount(log.amount[f], log.amount[h])
+        later = log.t[f] >= month_end
         share = (year_end - log.t[f]) / np.maximum(year_end - log.t[h], 1)
+        share_m = np.clip((month_end - log.t[f]) / np.maximum(month_end - log.t[h], 1), 0.0, 1.0)
         found_k0 = np.zeros(len(cand), dtype=np.int64)
         found_k = np.zeros(len(cand), dtype=np.int64)
         for k0 in range(MAX_OWN_SEATS, 0, -1):  # the fewest seats (the dearest seat price) wins: written last
             unit = log.amount[h] / k0
             by_year = unit * share
             k = np.rint(log.amount[f] / np.maximum(by_year, 1e-9))
-            fit = ok & (unit >= least) & (cents % k0 == 0) & (k >= 1) & (k <= MAX_OWN_SEATS_ADDED) & \
-                (np.abs(log.amount[f] - k * by_year) <= CENT_ROUNDING)
+            # within its month, as `year_share_seats` reads one seat at the whole amount: the year's share must show
+            # in the cents (far enough from the month's share, and from the seat price whole, that rounding to the
+            # cent cannot make one look like the other), and no month's share of that seat price reads it
+            by_month = unit * share_m
+            k_m = np.rint(log.amount[f] / np.maximum(by_month, 1e-9))
+            shows = (k * np.abs(by_year - by_month) >= 2 * CENT_ROUNDING + 0.01) & \
+                (np.abs(log.amount[f] - k * unit) > CENT_ROUNDING) & \
+                ~((k_m >= 1) & (np.abs(log.amount[f] - k_m * by_month) <= CENT_ROUNDING))
+            fit = ok & (later | shows) & (unit >= least) & (cents % k0 == 0) & (k >= 1) & \
+                (k <= MAX_OWN_SEATS_ADDED) & (np.abs(log.amount[f] - k * by_year) <= CENT_ROUNDING)
             found_k0[fit], found_k[fit] = k0, k[fit].astype(np.int64)
         hit = found_k0 > 0
         charge[cand[hit]], seats[cand[hit]] = f[hit], found_k[hit]

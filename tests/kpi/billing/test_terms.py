@@ -1048,8 +1048,9 @@ def test_a_year_at_a_seat_price_the_book_has_not_learned_shows_in_its_later_pror
     """Like 306787 (generated seat11 seed 3): 510.40 = 2 seats x 255.20 a year, a price the book (18 a month, 180 a
     year) has not learned, then 1 seat x 255.20 x the share of its year left two and three months later (211.54 ...):
     a year of 42.53 a month whose seats the billing system prorated, not a month of 510.40 then churn (docs/billing.md
-    item 71). The same charge within its first month, or a price below the least a year costs (6 x 18 = 108), shows
-    nothing of the kind."""
+    item 71). A price below the least a year costs (6 x 18 = 108) shows nothing of the kind. Within the charge's first
+    month (item 73) the year's share shows too when its cents do, as `year_share_seats` reads a seat at the whole amount:
+    a month's share of that seat price, or the seat price again minutes later, shows nothing."""
     def later(start: str, at: str, unit: float, k: int = 1) -> tuple[str, str, float]:
         return ("c", at, _added(start, at, k, unit))
 
@@ -1062,8 +1063,17 @@ def test_a_year_at_a_seat_price_the_book_has_not_learned_shows_in_its_later_pror
     assert round(month_ends(got, "2017-07-31 23:59:59", "c")["2017-03"], 2) == 42.53
     assert [m for c, m in churned(got, "2017-07-31 23:59:59") if c == "c"] == []
     within = charges(("c", start, 510.40), later(start, "2017-03-20 10:00", 255.20))
-    assert list(rows_of(read(within, "2017-07-31 23:59:59", rules=BOOK, seat_counts=seats(c=4)), "c")["kind"]) == [
-        "monthly term"]
+    rows = rows_of(read(within, "2017-07-31 23:59:59", rules=BOOK, seat_counts=seats(c=4)), "c")
+    assert list(rows["kind"]) == ["annual term"]
+    assert "by 242.78 = 1 seat x 255.20 a year x the share of its year left" in rows["reason"].iloc[0]
+    month_end = pd.Timestamp(start) + pd.DateOffset(months=1)
+    by_month = round(255.20 * (month_end - pd.Timestamp("2017-03-20 10:00")) / (month_end - pd.Timestamp(start)), 2)
+    a_month = charges(("c", start, 510.40), ("c", "2017-03-20 10:00", by_month))  # a seat added to a month of 2
+    assert rows_of(read(a_month, "2017-07-31 23:59:59", rules=BOOK, seat_counts=seats(c=4)), "c")["kind"].iloc[0] == \
+        "monthly term"
+    again = charges(("c", start, 510.40), ("c", "2017-03-02 15:43", 255.20))  # the seat price again: shows nothing
+    assert rows_of(read(again, "2017-03-31 23:59:59", rules=BOOK, seat_counts=seats(c=4)), "c")["kind"].iloc[0] == \
+        "monthly term"
     cheap = charges(("c", start, 90.0), later(start, "2017-05-04 02:19", 90.0), later(start, "2017-06-09 14:35", 90.0))
     assert rows_of(read(cheap, "2017-07-31 23:59:59", rules=BOOK, seat_counts=seats(c=4)), "c")["kind"].iloc[0] == \
         "monthly term"
@@ -1075,3 +1085,19 @@ def test_a_year_at_a_seat_price_the_book_has_not_learned_shows_in_its_later_pror
     odd = charges(("c", start, 500.02), later(start, "2017-05-04 02:19", 500.02 / 3))
     assert list(rows_of(read(odd, "2017-07-31 23:59:59", rules=BOOK, seat_counts=seats(c=4)), "c")["kind"]) == [
         "monthly term", "monthly term"]
+
+
+def test_a_pending_year_whose_seats_were_added_minutes_later_is_a_year_at_its_first_month_end():
+    """Like 78301 (generated seat11 seed 18, the log's first month): 957 = 3 seats x 319 a year, a price the book
+    (18 a month, 180 a year) has not learned, then three seats at 318.99 twelve minutes later: 319 x the share of a
+    year left, to the cent, where a month's share would be 318.91. At its first month end, its renewal not yet due,
+    it is a year (957 / 12 + 3 x 319 / 12 = 159.50 in the truth; the prorations spread over the 11.99 months left:
+    159.34), not a month of 957 with three seats of a month (1,913.97)."""
+    start = "2016-01-20 11:24"
+    added = [("c", f"2016-01-20 11:{m}", _added(start, f"2016-01-20 11:{m}", 1, 319.0)) for m in (36, 36, 37)]
+    assert {a for _, _, a in added} == {318.99}
+    got = read(charges(("c", start, 957.0), *added), "2016-01-31 23:59:59", rules=BOOK, seat_counts=seats(c=3))
+    rows = rows_of(got, "c")
+    assert list(rows["kind"]) == ["annual term"]
+    assert "by 318.99 = 1 seat x 319.00 a year x the share of its year left" in rows["reason"].iloc[0]
+    assert month_ends(got, "2016-01-31 23:59:59", "c") == {"2016-01": 159.34}
