@@ -13,7 +13,7 @@ at as_of: a charge's first renewal is due by charge + 1 calendar month + renewal
 then the charge is *pending* (it may be the first month of a new plan whose renewal we cannot have
 seen yet).
 
-The steps, in the order `infer` takes them, one module each (every step is vectorized over all
+The steps, in the order `infer` takes them, a module or two each (every step is vectorized over all
 customers; the Python loops are rounds bounded by the number of series per customer, and the Billing
 tab's one sentence per series or term):
 

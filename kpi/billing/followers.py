@@ -1,5 +1,6 @@
-"""Step 5, its evidence: what later charges say of a single charge (metrics.md 2b "Single-charge terms": "when
-smaller charges that renew nothing follow it within a year (prorations on an annual term)").
+"""Step 5, its evidence: what the charges around a single charge say of it (metrics.md 2b "Single-charge terms":
+"when smaller charges that renew nothing follow it within a year (prorations on an annual term)"), mostly those after
+it.
 
 kpi.billing.terms reads each single charge with these, over the charges sorted by customer and time (`u`, and `hi`:
 the end of each one's year among them):
@@ -9,7 +10,8 @@ the end of each one's year among them):
   charge whose prorations within its month, at its whole amount, say it is a year from the start;
 - `monthly_prorations`: a later charge within its month that is k seats x a monthly seat price x the share of its
   month left (a charge the book read as a year is a month after all);
-- `big_annual_proration`: big seat prorations of a year, settled on the year they belong to (`latest_before`);
+- `big_annual_proration`: a big charge that is seats added to an earlier year, not a year of its own, settled on
+  the year it belongs to (`latest_before`: a customer's latest year before a charge);
 - `yearly_renewals`: the single charge that renews each one 12 calendar months later (an annual plan renewing).
 """
 
@@ -68,6 +70,8 @@ def annual_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBook
         hit = ok & (k_a > 0) & ~((k_m > 0) & (k_m <= k_a)) & ~(same & (log.t[f] - log.t[u] > DAY_NS)) & a_year
         charge[hit], seats[hit], price[hit] = f[hit], k_a[hit], p_a[hit]
     return charge, seats, price
+
+
 MAX_OWN_SEATS = 40  # the seat counts an anchor's amount is divided by to find its own seat price (own_price_prorations)
 MAX_OWN_SEATS_ADDED = 20  # ... and the seats one of its prorations may add (generated logs: 17 at most)
 
@@ -110,6 +114,15 @@ def own_price_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBoo
         later = log.t[f] >= month_end
         share = (year_end - log.t[f]) / np.maximum(year_end - log.t[h], 1)
         share_m = np.clip((month_end - log.t[f]) / np.maximum(month_end - log.t[h], 1), 0.0, 1.0)
+        # within its month, a follower that any month's share reads to the cent is no evidence of a year: seats at a
+        # monthly seat price of the book, or at any seat price the anchor's amount splits into (720 = 40 x 18, then
+        # 118.17 = 8 x 18 x the month's share, also 1 x 120 x the year's: a month of 40 seats)
+        month_read = np.zeros(len(cand), dtype=bool)
+        for by_month in (*(p.amount * share_m for p in book.monthly_seat),
+                         *(log.amount[h] / k0 * share_m for k0 in range(1, MAX_OWN_SEATS + 1))):
+            k_m = np.rint(log.amount[f] / np.maximum(by_month, 1e-9))
+            month_read |= ~later & (k_m >= 1) & (k_m <= MAX_OWN_SEATS_ADDED) & \
+                (np.abs(log.amount[f] - k_m * by_month) <= CENT_ROUNDING)
         found_k0 = np.zeros(len(cand), dtype=np.int64)
         found_k = np.zeros(len(cand), dtype=np.int64)
         for k0 in range(MAX_OWN_SEATS, 0, -1):  # the fewest seats (the dearest seat price) wins: written last
@@ -117,13 +130,10 @@ def own_price_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBoo
             by_year = unit * share
             k = np.rint(log.amount[f] / np.maximum(by_year, 1e-9))
             # within its month, as `year_share_seats` reads one seat at the whole amount: the year's share must show
-            # in the cents (far enough from the month's share, and from the seat price whole, that rounding to the
-            # cent cannot make one look like the other), and no month's share of that seat price reads it
-            by_month = unit * share_m
-            k_m = np.rint(log.amount[f] / np.maximum(by_month, 1e-9))
-            shows = (k * np.abs(by_year - by_month) >= 2 * CENT_ROUNDING + 0.01) & \
-                (np.abs(log.amount[f] - k * unit) > CENT_ROUNDING) & \
-                ~((k_m >= 1) & (np.abs(log.amount[f] - k_m * by_month) <= CENT_ROUNDING))
+            # in the cents (a cent and twice the rounding from the month's share, and more than the rounding from the
+            # seat price whole), and no month's share reads the follower (`month_read`)
+            shows = (k * np.abs(by_year - unit * share_m) >= 2 * CENT_ROUNDING + 0.01) & \
+                (np.abs(log.amount[f] - k * unit) > CENT_ROUNDING) & ~month_read
             fit = ok & (later | shows) & (unit >= least) & (cents % k0 == 0) & (k >= 1) & \
                 (k <= MAX_OWN_SEATS_ADDED) & (np.abs(log.amount[f] - k * by_year) <= CENT_ROUNDING)
             found_k0[fit], found_k[fit] = k0, k[fit].astype(np.int64)

@@ -1,4 +1,4 @@
-"""Step 4, around the price book: what a charge's own customer's monthly plans say before the book reads it.
+"""Steps 4-5, around the price book: what a charge's own customer's monthly plans say before the book reads it.
 
 The book reads an amount at a seat count (kpi.billing.pricebook.reading); these say which count, and which charges
 its reading must treat apart, from the customer's monthly series found in steps 2-3:

@@ -1092,7 +1092,7 @@ def test_a_pending_year_whose_seats_were_added_minutes_later_is_a_year_at_its_fi
     (18 a month, 180 a year) has not learned, then three seats at 318.99 twelve minutes later: 319 x the share of a
     year left, to the cent, where a month's share would be 318.91. At its first month end, its renewal not yet due,
     it is a year (957 / 12 + 3 x 319 / 12 = 159.50 in the truth; the prorations spread over the 11.99 months left:
-    159.34), not a month of 957 with three seats of a month (1,913.97)."""
+    159.34), not a month of 957 with three seats of a month (1,896.87)."""
     start = "2016-01-20 11:24"
     added = [("c", f"2016-01-20 11:{m}", _added(start, f"2016-01-20 11:{m}", 1, 319.0)) for m in (36, 36, 37)]
     assert {a for _, _, a in added} == {318.99}
@@ -1101,3 +1101,22 @@ def test_a_pending_year_whose_seats_were_added_minutes_later_is_a_year_at_its_fi
     assert list(rows["kind"]) == ["annual term"]
     assert "by 318.99 = 1 seat x 319.00 a year x the share of its year left" in rows["reason"].iloc[0]
     assert month_ends(got, "2016-01-31 23:59:59", "c") == {"2016-01": 159.34}
+
+
+
+@pytest.mark.parametrize(("anchor", "at", "follower", "seat_count"), [
+    (720.0, "2017-03-08 05:08", 118.17, 48),  # 40 seats x 18 a month, 8 added: 8 x 18 x the month's share (a review)
+    (600.0, "2017-03-09 07:21", 117.81, 5),  # 4 seats x 150 a month, 1 added at 150 x the month's share (a review)
+    (510.40, "2017-03-18 20:11", 243.88, 4),  # 2 seats x 255.20 x the month's share, also 1 x 255.20 x the year's
+    (510.40, "2017-03-02 15:47", 255.20, 4),  # the seat price again six minutes later: 255.20 x 0.99999 rounds to it
+])
+def test_a_follower_within_its_month_that_a_months_share_reads_shows_no_year(anchor: float, at: str, follower: float,
+                                                                               seat_count: int) -> None:
+    """Item 73 reads a year from a follower within the charge's month only where the cents show a year's share and
+    nothing else: not where a month's share of a monthly seat price of the book, or of any seat price the amount
+    splits into, reads the follower too (118.17 = 8 x 18 x the month's share, and 1 x 120 = 720 / 6 x the year's), nor
+    where the follower is the seat price again. Each case is a month that did not renew: one month, then churn."""
+    got = read(charges(("c", "2017-03-02 15:41", anchor), ("c", at, follower)), "2017-07-31 23:59:59", rules=BOOK,
+               seat_counts=seats(c=seat_count))
+    assert list(rows_of(got, "c")["kind"]) == ["monthly term"]
+    assert [m for c, m in churned(got, "2017-07-31 23:59:59") if c == "c"] == ["2017-04"]
