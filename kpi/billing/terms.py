@@ -1,6 +1,7 @@
 """Step 5: single charges (metrics.md 2b "Single-charge terms", "Switch to annual", "Pending charges").
 
-A single charge is one that no monthly series took. In order:
+A single charge is one that no monthly series took. In order (a: `_strong_singles`; b: `_hosted`, then the followers
+and the rounds of `read_single_charges`, with kpi.billing.followers; c: `end_switched`):
 
 a. Strong annual charges open annual terms and are never prorations: a charge >= annual_min_amount
    (spreading it over the days left of a smaller plan would invent a spike and then churn), unless 10
@@ -240,15 +241,49 @@ def _seats_added_to_a_month(log: Log, series: Series, book: PriceBook, charges: 
     return out
 
 
-def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verdict, switched: np.ndarray,
-                        first_reading: bool = False) -> Terms:
-    """Step 5 over the charges no series took (see the module docstring). `verdict`: the price book's reading of
-    every charge; `switched`: per charge, the rate of the series renewal it was detached from as a switch to annual
-    (0: none). `first_reading`: the reading the price book is learned from (amount rules only, no switch)."""
-    n, keys, as_of = len(log), log.keys, log.as_of
+@dataclass(frozen=True)
+class _Strong:
+    """Step 5a per charge (see the module docstring): the switches to annual, and the single charges that open a year
+    whatever falls inside them (`strong`). Arrays the later steps go on writing into: `book_annual`, `switch_rate`."""
+
+    book_annual: np.ndarray  # the book reads it as annual (AUTO mode); a month of the plan a switch replaced is not
+    switch_rate: np.ndarray  # the monthly rate it is an annual price for (0: none)
+    month_first: np.ndarray  # a month of the plan that 10 or 12 times it, within its month, switched to annual
+    switch: np.ndarray  # a switch to annual
+    yearly: np.ndarray  # the single charge that renews it 12 months later (-1: none)
+    renews: np.ndarray  # the single charge it renews from 12 months before (-1: none)
+    seat_month: np.ndarray  # a big month of its customer's seats, a plan of its own
+    by_share: np.ndarray  # a year its own prorations within its month show (`year_share_seats`) ...
+    share_follower: np.ndarray  # ... and that proration
+    share_k: np.ndarray  # ... and its seats
+    strong: np.ndarray  # opens an annual term, never a proration
+    demoted: np.ndarray  # a big charge that is a seat proration on a year, not a year of its own
+
+
+@dataclass(frozen=True)
+class _Hosted:
+    """Step 5b per charge: where the single charges that are not strong fall (inside a running series or strong year:
+    a proration of it, unless it escapes) and which of them go on to open terms of their own (`rest[keep]`)."""
+
+    rest: np.ndarray  # the single charges that are not strong (indices, by customer and time)
+    covered: np.ndarray  # per `rest`: inside a series or a strong year
+    new_plan: np.ndarray  # per `rest`: pending, every host it falls in ended before as_of: a new plan
+    keep: np.ndarray  # per `rest`: opens a term or is placed by the rounds of step 5c
+    prorated: np.ndarray  # per charge: a proration of its host
+    orphan: np.ndarray  # per charge: pending, it may only prorate a term still running at as_of
+    month_beside: np.ndarray  # per charge: a month of its customer's seats beside a year (takes no follower)
+    resumed: np.ndarray  # per charge: a month of a plan that starts again on its slot (MONTHLY_RESUMED)
+    switched_month: np.ndarray  # per charge: the month of a plan a switch to annual replaced
+
+
+def _strong_singles(log: Log, series: Series, book: PriceBook, verdict: Verdict, switched: np.ndarray,
+                    first_reading: bool) -> _Strong:
+    """Step 5a (the module docstring's a): switches to annual, then the charges that are a year whatever follows
+    them: big ones, renewed a year later, switches, and years their own prorations show; less the big seat
+    prorations on a year (`big_annual_proration`)."""
+    n, keys = len(log), log.keys
     ratios = () if first_reading else book.switch_ratios
     single = series.number < 0
-    due = add_months(log.t, 1) + log.tol_ns  # by then a charge's first renewal, if any, has been seen
     pending = log.pending
     key = log.key
     book_annual = verdict.annual & (log.mode == AUTO)
@@ -300,16 +335,19 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
         demoted = big_annual_proration(log, book, strong, big & ~switch & (yearly < 0) & (renews < 0),
                                         None if first_reading else yearly, read)
         strong &= ~demoted
-    opens = strong.copy()
-    annual = strong.copy()
-    follower = np.full(n, np.nan)
-    follower_charge = np.full(n, -1, dtype=np.int64)
-    follower_k = np.zeros(n, dtype=np.int64)
-    follower_price = np.full(n, np.nan)
-    shown_year = strong & by_share  # (the reason a year its prorations show: k seats x its own price x the year's share)
-    follower_charge[shown_year], follower_k[shown_year] = share_follower[shown_year], share_k[shown_year]
-    follower_price[shown_year] = log.amount[shown_year]
-    smaller = np.full(n, np.nan)
+    return _Strong(book_annual=book_annual, switch_rate=switch_rate, month_first=month_first, switch=switch,
+                   yearly=yearly, renews=renews, seat_month=seat_month, by_share=by_share,
+                   share_follower=share_follower, share_k=share_k, strong=strong, demoted=demoted)
+
+
+def _hosted(log: Log, series: Series, book: PriceBook, verdict: Verdict, s: _Strong) -> _Hosted:
+    """Step 5b (the module docstring's b, its first half): each single charge that is not strong, inside a running
+    series or strong year, prorates it, except those that escape (an annual price inside a monthly series, a
+    month of seats beside a year, a month of a plan resumed or switched from, a big month of seats inside a
+    series) and a pending charge whose every host ended before as_of (a new plan: an orphan)."""
+    n, keys, as_of = len(log), log.keys, log.as_of
+    single, pending, key = series.number < 0, log.pending, log.key
+    strong, month_first, book_annual, seat_month = s.strong, s.month_first, s.book_annual, s.seat_month
     orphan = np.zeros(n, dtype=bool)
     # covered by a series or a strong annual term -> a proration, whatever came before it
     hosts = series.spans
@@ -355,6 +393,38 @@ def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verd
     prorated = np.zeros(n, dtype=bool)
     prorated[rest[covered & ~new_plan & ~escape]] = True
     keep = ~covered | new_plan | escape
+    return _Hosted(rest=rest, covered=covered, new_plan=new_plan, keep=keep, prorated=prorated, orphan=orphan,
+                   month_beside=month_beside, resumed=resumed, switched_month=switched_month)
+
+
+def read_single_charges(log: Log, series: Series, book: PriceBook, verdict: Verdict, switched: np.ndarray,
+                        first_reading: bool = False) -> Terms:
+    """Step 5 over the charges no series took (see the module docstring). `verdict`: the price book's reading of
+    every charge; `switched`: per charge, the rate of the series renewal it was detached from as a switch to annual
+    (0: none). `first_reading`: the reading the price book is learned from (amount rules only, no switch)."""
+    n, keys, as_of = len(log), log.keys, log.as_of
+    ratios = () if first_reading else book.switch_ratios
+    due = add_months(log.t, 1) + log.tol_ns  # by then a charge's first renewal, if any, has been seen
+    pending = log.pending
+    key = log.key
+    s = _strong_singles(log, series, book, verdict, switched, first_reading)  # a
+    book_annual, switch_rate, switch, yearly, renews = s.book_annual, s.switch_rate, s.switch, s.yearly, s.renews
+    strong, demoted, by_share = s.strong, s.demoted, s.by_share
+    share_follower, share_k = s.share_follower, s.share_k
+    opens = strong.copy()
+    annual = strong.copy()
+    follower = np.full(n, np.nan)
+    follower_charge = np.full(n, -1, dtype=np.int64)
+    follower_k = np.zeros(n, dtype=np.int64)
+    follower_price = np.full(n, np.nan)
+    shown_year = strong & by_share  # (the reason a year its prorations show: k seats x its own price x the year's share)
+    follower_charge[shown_year], follower_k[shown_year] = share_follower[shown_year], share_k[shown_year]
+    follower_price[shown_year] = log.amount[shown_year]
+    smaller = np.full(n, np.nan)
+    h = _hosted(log, series, book, verdict, s)  # b
+    rest, covered, new_plan, keep, prorated, orphan = h.rest, h.covered, h.new_plan, h.keep, h.prorated, h.orphan
+    month_beside, resumed, switched_month = h.month_beside, h.resumed, h.switched_month
+    # c: the rest, oldest first: followers that make them years (or months), then the terms they open
     own_month = np.zeros(n, dtype=bool)
     owner = np.full(n, -1, dtype=np.int64)
     u = rest[keep]  # sorted by (customer, time)
