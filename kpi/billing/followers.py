@@ -120,23 +120,19 @@ def own_price_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBoo
         month_read = np.zeros(len(cand), dtype=bool)
         for by_month in (*(p.amount * share_m for p in book.monthly_seat),
                          *(log.amount[h] / k0 * share_m for k0 in range(1, MAX_OWN_SEATS + 1))):
-            k_m = np.rint(log.amount[f] / np.maximum(by_month, 1e-9))
-            month_read |= ~later & (k_m >= 1) & (k_m <= MAX_OWN_SEATS_ADDED) & \
-                (np.abs(log.amount[f] - k_m * by_month) <= CENT_ROUNDING)
+            month_read |= _seats_at(log.amount[f], by_month, MAX_OWN_SEATS_ADDED) > 0
+        month_read &= ~later
         found_k0 = np.zeros(len(cand), dtype=np.int64)
         found_k = np.zeros(len(cand), dtype=np.int64)
         for k0 in range(MAX_OWN_SEATS, 0, -1):  # the fewest seats (the dearest seat price) wins: written last
             unit = log.amount[h] / k0
             by_year = unit * share
-            k = np.rint(log.amount[f] / np.maximum(by_year, 1e-9))
+            k = _seats_at(log.amount[f], by_year, MAX_OWN_SEATS_ADDED)
             # within its month, as `year_share_seats` reads one seat at the whole amount: the year's share must show
-            # in the cents (a cent and twice the rounding from the month's share, and more than the rounding from the
-            # seat price whole), and no month's share reads the follower (`month_read`)
-            shows = (k * np.abs(by_year - unit * share_m) >= 2 * CENT_ROUNDING + 0.01) & \
-                (np.abs(log.amount[f] - k * unit) > CENT_ROUNDING) & ~month_read
-            fit = ok & (later | shows) & (unit >= least) & (cents % k0 == 0) & (k >= 1) & \
-                (k <= MAX_OWN_SEATS_ADDED) & (np.abs(log.amount[f] - k * by_year) <= CENT_ROUNDING)
-            found_k0[fit], found_k[fit] = k0, k[fit].astype(np.int64)
+            # in the cents, and no month's share reads the follower (`month_read`)
+            shows = _year_shows(k, log.amount[f], unit, by_year, unit * share_m) & ~month_read
+            fit = ok & (later | shows) & (unit >= least) & (cents % k0 == 0) & (k > 0)
+            found_k0[fit], found_k[fit] = k0, k[fit]
         hit = found_k0 > 0
         charge[cand[hit]], seats[cand[hit]] = f[hit], found_k[hit]
         price[cand[hit]] = log.amount[h[hit]] / found_k0[hit]
@@ -209,15 +205,26 @@ def year_share_seats(log: Log, anchors: np.ndarray, followers: np.ndarray) -> tu
         share_y = (year_end - log.t[f]) / np.maximum(year_end - log.t[h], 1)
         share_m = (month_end - log.t[f]) / np.maximum(month_end - log.t[h], 1)
         by_year, by_month = log.amount[h] * share_y, log.amount[h] * share_m
-        k = np.rint(log.amount[f] / np.maximum(by_year, 1e-9))
-        year_hit = (k >= 1) & (k <= MAX_SEATS_ADDED) & (np.abs(log.amount[f] - k * by_year) <= CENT_ROUNDING)
-        # the share shows in the cents: far enough from the month's share, and from the whole price, that rounding
-        # to the cent cannot make one look like the other
-        shows = (k * np.abs(by_year - by_month) >= 2 * CENT_ROUNDING + 0.01) & \
-            (np.abs(log.amount[f] - k * log.amount[h]) > CENT_ROUNDING)
-        hit = ok & year_hit & shows
-        out[h[hit]], follower[h[hit]], seats[h[hit]] = True, f[hit], k[hit].astype(np.int64)
+        k = _seats_at(log.amount[f], by_year, MAX_SEATS_ADDED)
+        hit = ok & (k > 0) & _year_shows(k, log.amount[f], log.amount[h], by_year, by_month)
+        out[h[hit]], follower[h[hit]], seats[h[hit]] = True, f[hit], k[hit]
     return out, follower, seats
+
+
+def _seats_at(amount: np.ndarray, each: np.ndarray, most: int) -> np.ndarray:
+    """k where each amount is k x `each` (k = 1 .. most) to the cent, as a billing system rounds a proration; 0
+    elsewhere."""
+    k = np.rint(amount / np.maximum(each, 1e-9))
+    return np.where((k >= 1) & (k <= most) & (np.abs(amount - k * each) <= CENT_ROUNDING), k, 0).astype(np.int64)
+
+
+def _year_shows(k: np.ndarray, amount: np.ndarray, seat_price: np.ndarray, by_year: np.ndarray,
+                by_month: np.ndarray) -> np.ndarray:
+    """Does `amount`, k seats x a seat price x the year's share left (`by_year` a seat), show the year's share in
+    its cents: far enough from the month's share (`by_month` a seat), and from the seat price whole, that rounding to
+    the cent cannot make one look like the other (docs/billing.md items 61-62)?"""
+    return (k * np.abs(by_year - by_month) >= 2 * CENT_ROUNDING + 0.01) & \
+        (np.abs(amount - k * seat_price) > CENT_ROUNDING)
 
 
 def latest_before(log: Log, among: np.ndarray, charges: np.ndarray) -> np.ndarray:
