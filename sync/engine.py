@@ -2,13 +2,13 @@
 
 Both run the same pure functions of kpi.partition, and give the same tables cell for cell:
 
-- local: the log's customers in slices of about `slice_charges` charges (`kpi.partition.customer_slices`), read one
+- local: the log's customers in slices of about `slice_charges` charges (`kpi.partition.Slices`), read one
   after the other with the key fit and the price book of the whole log (`kpi.partition.run_slices`); with
   `processes` > 1 (or "auto" on a log of millions of charges: 2), by that many processes of this machine (`_in_processes`: each reads its share of the slices, the
   price book is learned here from all their evidence and handed back, and their frames come back to be combined);
 - dask: the files of a glob (or several URLs) are read by a Dask task each (the same validating reader; a URL is read
   through fsspec on the worker; a single file is read here, as the local engine reads it); the charges and customers are cut into `partitions` ranges of the sorted
-  customer ids, about even in charges (`customer_slices`), and scattered to the workers; each partition computes its extent, then its first reading and its
+  customer ids, about even in charges (`Slices`), and scattered to the workers; each partition computes its extent, then its first reading and its
   price-book evidence (kept on its worker); the driver learns the one price book and the key fit of the whole log
   from them and hands both to every partition, which finishes its reading and its per-customer frames; the driver
   combines them (kpi.partition.combine) and computes the tables from them as the local engine does.
@@ -52,7 +52,6 @@ from kpi.partition import (
     Started,
     combine,
     complete,
-    customer_slices,
     evidence,
     extent,
     run_slices,
@@ -71,7 +70,7 @@ R = TypeVar("R")
 
 
 class LocalEngine:
-    """This machine: the log read in slices of its customers (`kpi.partition.customer_slices`, about `slice_charges`
+    """This machine: the log read in slices of its customers (`kpi.partition.Slices`, about `slice_charges`
     charges each; 0: the whole log at once) with one price book, in this process or in `processes` of them (0: one
     per CPU; "auto": `auto_processes`; never more than there are slices)."""
 
@@ -607,10 +606,9 @@ class DaskEngine:
                      as_of: pd.Timestamp) -> PerCustomer:
         client, n = self.client, self.partitions
         began = time.perf_counter()
-        slices = customer_slices(charges, customers, -(-len(charges) // n))
-        parts = [_own_slice(one) for one in slices]
+        # each slice cut as it is owned (`Slices`): the raw copies are never all held beside the owned ones
+        parts = [_own_slice(one) for one in Slices(charges, customers, -(-len(charges) // n))]
         count = len(parts)
-        del slices
         charge_futures = client.scatter([c for c, _ in parts], hash=False)
         customer_futures = client.scatter([c for _, c in parts], hash=False)
         del parts
