@@ -31,7 +31,9 @@ tab's one sentence per series or term):
    charges within a charge's year or month make of it (prorations of a year or of a month, a renewal a year later).
 6. `prorations`: the series or term each proration belongs to, and the boundary it is spread to.
 7. `pieces`: the schedule.
-8. `reasons`: the Billing tab, one sentence per series or term, citing the prices that decided it.
+8. `reasons`: the Billing tab, one sentence per series or term, citing the prices that decided it (`citations`:
+   what the price book said, in words; `words`: numbers, instants and counts as text, column-wise). Its rules
+   are tried in one order: the series, then a single term by its customer's plans, then by its amount.
 
 `timeline` holds the calendar arithmetic and the searches they share; `prices` a list price and the
 proration arithmetic (is a charge k seats x a price x the share of a period left?).

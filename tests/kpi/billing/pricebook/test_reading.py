@@ -343,16 +343,16 @@ def test_a_charge_no_price_reads_is_the_customers_seats_for_a_year_at_a_tier_not
     for book in (replace(ELEVEN, mix_known=False), replace(ELEVEN, mode="configured"), replace(ELEVEN, unlisted=False)):
         assert int(read_amounts(book, amounts[:1], seat_counts[:1], pending[:1], alone[:1]).code[0]) == NONE
     assert int(read_amounts(ELEVEN, amounts[:1], seat_counts[:1], ~pending[:1], alone[:1]).code[0]) == ANNUAL_UNPRICED
-    from kpi.billing.reasons import _book_citation
+    from kpi.billing.citations import book_citation
 
     said = dict(ELEVEN.rows())["tiers not learned yet"]
     assert "is 6 to 11 months of a monthly seat price, unless it is one of the 5 amounts" in said
     assert "(or none, once its renewal was due: then the commonest seat count that fits)" in said
-    text = _book_citation(ELEVEN, ANNUAL_UNPRICED, 616.55, 1, 616.55, np.nan, 0)
+    text = book_citation(ELEVEN, ANNUAL_UNPRICED, 616.55, 1, 616.55, np.nan, 0)
     assert text == ("616.55 = 1 seat (the customer's) x 616.55 a year, taken for a price the book has not learned (10.4 "
                     "months of the monthly seat price 59.00: a discounted tier?), as no price of the book reads it as a "
                     "month or a year and no monthly plans of 3+ customers start at it; a guess")
-    assert _book_citation(ELEVEN, ANNUAL_UNPRICED, 616.55, 1, 616.55, np.nan, NO_SEAT_COUNT).startswith(
+    assert book_citation(ELEVEN, ANNUAL_UNPRICED, 616.55, 1, 616.55, np.nan, NO_SEAT_COUNT).startswith(
         "616.55 = 1 seat (no seat count: the commonest count that makes it a year) x 616.55 a year, taken for a price")
 
 
