@@ -786,7 +786,7 @@ def paid_revenue(charges: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
     known = codes >= 0
     # summed in the rows' order, each customer's alone (np.bincount): pandas' groupby sum is compensated or not
     # depending on whether the whole key column is sorted, so a customer's total would depend on the other rows,
-    # and a slice of the log (kpi.partition.customer_slices) could differ from the whole in the last bit
+    # and a slice of the log (kpi.partition.Slices) could differ from the whole in the last bit
     amounts = charges["amount"].to_numpy(dtype="float64")[paid][known]
     cents = to_cents(amounts)
     exact = np.array_equal(cents / 100, amounts)  # money to the cent: summed exactly, in whole cents

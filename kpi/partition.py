@@ -15,7 +15,7 @@ cell (tests/sync/test_engine.py checks it on every published tab). The month tab
 combined customer-month frame (sums of whole cents per month: kpi.mrr.mrr_by_month), as in a single run.
 
 A log of at most `[engine] slice_charges` charges is one partition whose book and keys are its own (`run_partition`
-with `book=None`, `keys=None`); a larger one is read in slices, ranges of its customers (`customer_slices`,
+with `book=None`, `keys=None`); a larger one is read in slices, ranges of its customers (`Slices`,
 `run_slices`), in this process or in several (sync/engine.py). sync/engine.py runs the same functions on Dask, one
 task per range of customers; docs/scale.md shows them under Spark (customers in buckets of a hash of their id).
 Each per-customer sum adds that customer's own rows in their order (np.bincount), so a slice gives the same floats
@@ -185,7 +185,7 @@ def combine(parts: list[PerCustomer]) -> PerCustomer:
     customer and ref. Every partition must have used the same price book.
 
     Each partition's frames are already in that order within the partition. Partitions that are ranges of the
-    sorted customers, in order (`customer_slices`), are put end to end, their codes with them (`_in_order`: it
+    sorted customers, in order (`Slices`), are put end to end, their codes with them (`_in_order`: it
     empties `parts`, letting each part's frames go once they are put end to end);
     others (a hash of the id) are merged by a stable sort on the customer's rank (and the month, for ref_months):
     no string comparisons beyond ranking the customer ids once, but their codes are not kept."""
@@ -272,25 +272,16 @@ class Slices:
                 self.customers.take(np.flatnonzero(self._of_customer == i)))
 
 
-def customer_slices(charges: pd.DataFrame, customers: pd.DataFrame, charges_per_slice: int
-                    ) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
-    """Every slice of `Slices` at once.
-
-    Read one after the other (`run_slices`), they give one reading of the whole log; a 10M-charge log read in
-    slices of 500k spends half the time it takes read at once, as every step's arrays are 20 times smaller."""
-    return list(Slices(charges, customers, charges_per_slice))
-
-
-def run_slices(slices: list[tuple[pd.DataFrame, pd.DataFrame]], params: Params, as_of: pd.Timestamp) -> PerCustomer:
-    """`run_partition` on each of `customer_slices`, one after the other, with the key fit and the price book of the
-    whole log: the frames one reading of the whole log gives (tests/sync/test_engine.py). `slices` is emptied as they
-    are read (each slice's copy of its charges let go once read)."""
+def run_slices(slices: Slices, params: Params, as_of: pd.Timestamp) -> PerCustomer:
+    """`run_partition` on each slice of `slices`, one after the other, with the key fit and the price book of the
+    whole log: the frames one reading of the whole log gives (tests/sync/test_engine.py). Each slice is cut when it
+    is read and let go once read (its reading keeps only the arrays it needs), so the log's rows are never held twice
+    at once: a 10M-charge log read in slices of 500k spends half the time it takes read at once, as every step's
+    arrays are 20 times smaller."""
     if len(slices) == 1:
-        return run_partition(*slices.pop(), params, as_of)
-    keys = shared_keys([extent(c, as_of) for c, _ in slices], params)
-    started: list[Started | None] = []
-    while slices:
-        started.append(start(*slices.pop(0), params, as_of, keys))
+        return run_partition(*slices.slice(0), params, as_of)
+    keys = shared_keys([extent(slices.charges, as_of)], params)  # (the slices' extents together: the log's)
+    started: list[Started | None] = [start(*slices.slice(i), params, as_of, keys) for i in range(len(slices))]
     book = shared_book([evidence(s) for s in started if s is not None], params)
     done = []
     for i, one in enumerate(started):
@@ -303,7 +294,7 @@ def run_slices(slices: list[tuple[pd.DataFrame, pd.DataFrame]], params: Params, 
 
 def _in_order(parts: list[PerCustomer]) -> PerCustomer | None:
     """The partitions end to end, with their codes, when each one's customers all sort before the next one's
-    (`customer_slices`); None when they do not, or a partition kept no codes (`combine` then ranks the customers)."""
+    (`Slices`); None when they do not, or a partition kept no codes (`combine` then ranks the customers)."""
     kept = [p for p in parts if len(p.schedule) or len(p.billing) or len(p.paid) or len(p.customer_months)]
     if not kept or any(p.codes is None or not len(p.codes.ids) for p in kept):
         return None

@@ -97,7 +97,7 @@ class LocalEngine:
         if processes > 1:
             done = _in_processes(slices, params, as_of, processes)
         else:
-            done = run_slices(list(slices), params, as_of)
+            done = run_slices(slices, params, as_of)
         give_back_memory()
         return done
 

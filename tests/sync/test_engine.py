@@ -17,6 +17,7 @@ import signal
 import threading
 import time
 import types
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +26,9 @@ import pytest
 
 from kpi.partition import (
     PerCustomer,
+    Slices,
     combine,
     complete,
-    customer_slices,
     evidence,
     extent,
     run_partition,
@@ -200,6 +201,23 @@ def assert_same_codes(got: PerCustomer, want: PerCustomer) -> None:
     assert (got.month_codes.ids[got.month_codes.cust] == got.customer_months["customer_id"].to_numpy()).all()
 
 
+class _Watched(Slices):
+    """Slices that note each slice cut (`cut`) and whether the previous slice's charges were still alive then."""
+
+    def __init__(self, charges: pd.DataFrame, customers: pd.DataFrame, charges_per_slice: int):
+        super().__init__(charges, customers, charges_per_slice)
+        self.cut: list[int] = []
+        self.alive: list[bool] = []
+        self._previous: weakref.ref | None = None
+
+    def slice(self, i: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        self.alive.append(self._previous is not None and self._previous() is not None)
+        charges, customers = super().slice(i)
+        self.cut.append(i)
+        self._previous = weakref.ref(charges)
+        return charges, customers
+
+
 def _sliced(settings: Settings, charges_per_slice: int) -> int:
     """The log read in customer slices of about `charges_per_slice` charges: the frames and codes of one reading.
     Returns the number of slices."""
@@ -208,7 +226,7 @@ def _sliced(settings: Settings, charges_per_slice: int) -> int:
     loaded = load_dataset(settings, STARTED)
     as_of = resolve_as_of(settings, loaded, None, STARTED)
     assert loaded.charges is not None
-    slices = customer_slices(loaded.charges, loaded.customers, charges_per_slice)
+    slices = list(Slices(loaded.charges, loaded.customers, charges_per_slice))
     assert sum(len(c) for c, _ in slices) == len(loaded.charges)
     assert sum(len(cu) for _, cu in slices) == len(loaded.customers)
     firsts = [c["customer_id"].astype(str).min() for c, _ in slices]
@@ -217,8 +235,11 @@ def _sliced(settings: Settings, charges_per_slice: int) -> int:
     sizes = [len(c) for c, _ in slices]  # about even: a slice ends at the first customer past its share
     assert max(sizes) <= charges_per_slice + max(loaded.charges["customer_id"].value_counts())
     count = len(slices)
-    done = run_slices(slices, settings.params, as_of)
-    assert not slices  # read, and let go
+    del slices
+    cutter = _Watched(loaded.charges, loaded.customers, charges_per_slice)
+    done = run_slices(cutter, settings.params, as_of)
+    assert cutter.cut == list(range(count))  # each slice cut once, in order,
+    assert not any(cutter.alive)  # ... and the one before it let go by then: the log's rows never held twice
     whole = run_partition(loaded.charges, loaded.customers, settings.params, as_of)
     assert_same_frames(done, whole)
     return count
@@ -280,7 +301,7 @@ def test_slices_of_ids_coded_as_integers(tmp_path: Path) -> None:
     assert loaded.charges is not None
     charges = loaded.charges.assign(customer_id=pd.Categorical(loaded.charges["customer_id"].astype(int)))
     customers = loaded.customers.assign(customer_id=loaded.customers["customer_id"].astype(int))
-    slices = customer_slices(charges, customers, 400)
+    slices = Slices(charges, customers, 400)
     assert len(slices) > 2 and all(len(cu) for _, cu in slices)  # the customers are spread with their charges
     done = run_slices(slices, settings.params, as_of)
     whole = run_partition(charges, customers, settings.params, as_of)
