@@ -110,8 +110,9 @@ def seats_of(customers: pd.DataFrame, params: Params) -> pd.Series | None:
 
 
 def extent(charges: pd.DataFrame, as_of: pd.Timestamp) -> Extent:
-    """What the shared key fit needs of this partition."""
-    return Extent.of(charges_by(charges, as_of), as_of)
+    """What the shared key fit needs of this partition (Extent.of keeps the charges paid by as_of itself: no copy of
+    those, as `charges_by` makes when some come later)."""
+    return Extent.of(charges, as_of)
 
 
 def shared_keys(extents: list[Extent], params: Params) -> Keys:
@@ -274,10 +275,10 @@ class Slices:
 
 def run_slices(slices: Slices, params: Params, as_of: pd.Timestamp) -> PerCustomer:
     """`run_partition` on each slice of `slices`, one after the other, with the key fit and the price book of the
-    whole log: the frames one reading of the whole log gives (tests/sync/test_engine.py). Each slice is cut when it
-    is read and let go once read (its reading keeps only the arrays it needs), so the log's rows are never held twice
-    at once: a 10M-charge log read in slices of 500k spends half the time it takes read at once, as every step's
-    arrays are 20 times smaller."""
+    whole log: the frames one reading of the whole log gives (tests/sync/test_engine.py). Each slice's copy of its
+    rows is cut when it is read and let go once read (its reading keeps only the arrays it needs), so no two slices'
+    copies are held at once: a 10M-charge log read in slices of 500k spends half the time it takes read at once, as
+    every step's arrays are 20 times smaller."""
     if len(slices) == 1:
         return run_partition(*slices.slice(0), params, as_of)
     keys = shared_keys([extent(slices.charges, as_of)], params)  # (the slices' extents together: the log's)

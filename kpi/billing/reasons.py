@@ -126,7 +126,8 @@ class _Facts:
     rate: np.ndarray  # current rate
     pending: np.ndarray  # a single term whose first renewal is not yet due (not set to annual by an override)
     provisional_month: np.ndarray
-    provisional_year: np.ndarray  # a pending annual reading that rests on the price book
+    provisional_year: np.ndarray  # a pending annual reading that rests on the price book (a renewal would make it a
+    # month of a series)
     due: np.ndarray  # the pending ones' first renewal, as text
     ended: np.ndarray  # a provisional month's host that ended before as_of (-1: none)
     ended_at: np.ndarray
@@ -229,8 +230,8 @@ def _series_reasons(f: _Facts, ref: np.ndarray, tol_h: str) -> np.ndarray:
 
 
 @dataclass
-class _Rules:
-    """The single terms' reasons, rule by rule in the order they are tried: each rule takes the rows no rule before it
+class _Said:
+    """What the reasons say so far: the single terms' reasons are written rule by rule in the order they are tried: each rule takes the rows no rule before it
     took (`take`). `text`: the reason so far; `by_book`: the rows whose reason is the price book's reading (no renewal,
     size, switch or override)."""
 
@@ -245,16 +246,18 @@ class _Rules:
         return np.flatnonzero(rows)
 
 
-def _reasons_of_plans(said: _Rules, f: _Facts, log: Log, spans: Spans, terms: Terms, book: PriceBook,
-                      ref: np.ndarray, tol_h: str) -> None:
+def _reasons_of_plans(said: _Said, f: _Facts, log: Log, rules: BillingRules, spans: Spans, terms: Terms,
+                      book: PriceBook, ref: np.ndarray) -> None:
     """The rules that read a single term by its customer's plans: billing_overrides, a seat added to a month, a
     pending month, a switch to annual (and the month it ended), a renewal 12 calendar months apart."""
     money, text, amount, charge = f.money, said.text, f.amount, f.charge
+    tol_h = f"{rules.renewal_tolerance_hours:g}"
     rows = said.take(f.mode == ANNUAL)
     text[rows] = join("single charge of ", money[rows], " read as an annual term: billing_overrides sets this customer "
                        "to annual")
     follower_charge = f.follower_charge
-    rows = said.take(~spans.annual & (follower_charge >= 0))  # a month the book read as a year (monthly_prorations)
+    # a month the book had read as a year (kpi.billing.followers.monthly_prorations)
+    rows = said.take(~spans.annual & (follower_charge >= 0))
     if len(rows):
         k, m_price = terms.follower_k[charge[rows]].astype(np.int64), terms.follower_price[charge[rows]].astype("float64")
         months = np.rint(amount[rows] / m_price).astype(np.int64)
@@ -296,7 +299,7 @@ def _reasons_of_plans(said: _Rules, f: _Facts, log: Log, spans: Spans, terms: Te
                            "), a switch to annual: annual term")
     # a month that a switch to annual ended, which the book or the amount alone would read as a year (item 54: the
     # first month of the plan switched from): say why it is a month
-    rows = said.take(~spans.annual & (f.cut_by >= 0) & (np.isin(f.code, ANNUAL_CODES) | (amount >= log.annual_min)))
+    rows = said.take(~spans.annual & (f.cut_by >= 0) & (np.isin(f.code, ANNUAL_CODES) | (amount >= rules.annual_min_amount)))
     if len(rows):
         by = spans.charge[np.maximum(f.cut_by[rows], 0)]
         text[rows] = join("single charge of ", money[rows], " followed within its month by ",
@@ -315,18 +318,19 @@ def _reasons_of_plans(said: _Rules, f: _Facts, log: Log, spans: Spans, terms: Te
             ": an annual plan, annual term")
 
 
-def _reasons_of_amounts(said: _Rules, f: _Facts, log: Log, spans: Spans, terms: Terms, book: PriceBook,
-                        tol_h: str, minimum: str) -> None:
+def _reasons_of_amounts(said: _Said, f: _Facts, log: Log, rules: BillingRules, spans: Spans, terms: Terms,
+                        book: PriceBook) -> None:
     """The rules that read the rest by the amount and what follows it: a big month of the customer's seats,
     annual_min_amount, the price book's reading, prorations on a year, and the months no year could be."""
     money, text, amount, code, charge = f.money, said.text, f.amount, f.code, f.charge
+    tol_h, minimum = f"{rules.renewal_tolerance_hours:g}", f"{rules.annual_min_amount:g}"
     # a settled month of exactly the customer's seats today, however big (terms._big_month_of_seats, item 68)
-    rows = said.take(~spans.annual & (amount >= log.annual_min) & np.isin(code, (MONTHLY_SEATS, MONTHLY_LIKELY))
+    rows = said.take(~spans.annual & (amount >= rules.annual_min_amount) & np.isin(code, (MONTHLY_SEATS, MONTHLY_LIKELY))
                      & (f.multiple == log.seats[charge]))
     text[rows] = join("single charge of ", f.book_says[rows], "; exactly the customer's seat count: a big monthly "
                        f"plan's month, not a year for being >= annual_min_amount {minimum}; with no renewal within "
                        f"±{tol_h}h of a month later: one month")
-    rows = said.take(amount >= log.annual_min)
+    rows = said.take(amount >= rules.annual_min_amount)
     text[rows] = join("single charge of ", money[rows], f" >= annual_min_amount {minimum}: annual term")
     # ... a tier the book guessed (ANNUAL_UNPRICED) gives way to a proration that confirms the year (394628)
     follower_charge = f.follower_charge
@@ -371,7 +375,7 @@ def _reasons_of_amounts(said: _Rules, f: _Facts, log: Log, spans: Spans, terms: 
                        f"±{tol_h}h of a month later and no smaller charge within a year: one month")
 
 
-def _clauses(said: _Rules, f: _Facts, log: Log, rules: BillingRules, ref: np.ndarray,
+def _clauses(said: _Said, f: _Facts, log: Log, rules: BillingRules, ref: np.ndarray,
              spoken_by: np.ndarray | None) -> np.ndarray:
     """Every reason with what it adds whatever rule read it: today's seats that are a later plan's, a provisional
     year, the switch to annual that ended it, its prorations and dissolved pairs."""
@@ -408,10 +412,10 @@ def billing_table(log: Log, rules: BillingRules, series: Series, terms: Terms, s
     and what follows it (`_reasons_of_amounts`), and last what every reason adds (`_clauses`)."""
     ref = refs.ref
     f = _facts(log, rules, series, terms, spans, placed, book, verdict)
-    tol_h = f"{rules.renewal_tolerance_hours:g}"
-    said = _Rules(rest=f.bare.copy(), text=_series_reasons(f, ref, tol_h), by_book=np.zeros(len(f.charge), dtype=bool))
-    _reasons_of_plans(said, f, log, spans, terms, book, ref, tol_h)
-    _reasons_of_amounts(said, f, log, spans, terms, book, tol_h, f"{rules.annual_min_amount:g}")
+    said = _Said(rest=f.bare.copy(), text=_series_reasons(f, ref, f"{rules.renewal_tolerance_hours:g}"),
+                 by_book=np.zeros(len(f.charge), dtype=bool))
+    _reasons_of_plans(said, f, log, rules, spans, terms, book, ref)
+    _reasons_of_amounts(said, f, log, rules, spans, terms, book)
     is_series, mode, yearly, renews = f.is_series, f.mode, f.yearly, f.renews
     # labels as shared str objects (np.where(...).astype(object) made one per row)
     kind = np.asarray(["monthly term", "annual term", "monthly series"], dtype=object)[

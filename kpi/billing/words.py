@@ -18,7 +18,8 @@ def minutes(ns: np.ndarray, where: np.ndarray) -> np.ndarray:
 
 def to_minute(ns: np.ndarray) -> np.ndarray:
     """Instants (int64 ns, UTC) as "YYYY-MM-DD HH:MM", as strftime writes them: numpy's ISO text ("YYYY-MM-DDTHH:MM")
-    with a space for the T, for years 1000-9999; other instants through pandas."""
+    with a space for the T (int64 ns instants all fall in 1677-2262, where that text is 16 characters; NaT, and an
+    empty array, go through pandas)."""
     ns = np.asarray(ns, dtype=np.int64)
     minutes = ns.view("datetime64[ns]").astype("datetime64[m]")
     years = minutes.astype("datetime64[Y]").view(np.int64) + 1970

@@ -239,7 +239,7 @@ def _sliced(settings: Settings, charges_per_slice: int) -> int:
     cutter = _Watched(loaded.charges, loaded.customers, charges_per_slice)
     done = run_slices(cutter, settings.params, as_of)
     assert cutter.cut == list(range(count))  # each slice cut once, in order,
-    assert not any(cutter.alive)  # ... and the one before it let go by then: the log's rows never held twice
+    assert not any(cutter.alive)  # ... and the one before it let go by then: no two slices' copies held at once
     whole = run_partition(loaded.charges, loaded.customers, settings.params, as_of)
     assert_same_frames(done, whole)
     return count
