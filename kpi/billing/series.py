@@ -25,7 +25,8 @@ charges below annual_min_amount, that lies inside a running series with two rene
 inside the year of an annual-sized single charge (or, once the price book is known, of one it reads
 as annual), is noise (seat prorations that happen to fall a month apart): its two charges are read
 as prorations. One renewal inside another plan is not evidence enough for a second plan; two are;
-and the same amount again is a renewal. `settle_series` also detaches a renewal that is an annual
+and the same amount again is a renewal, and so is a charge to the second of the anchor's slot (a billing system
+renews at the plan's own second; a seat is added whenever the customer adds it: docs/billing.md item 74). `settle_series` also detaches a renewal that is an annual
 price for the series (a switch to annual, or a year bought beside the plan).
 
 A series piece runs from the charge to the next renewal when there is one (early or late within
@@ -375,8 +376,8 @@ def annual_proration_of(log: Log, anchor: np.ndarray, charge: np.ndarray, annual
 def _weak(log: Log, series: np.ndarray, slot_of: np.ndarray, slot_at: np.ndarray, extra_hosts: np.ndarray) -> np.ndarray:
     """Step 3, per series: read it as prorations instead?
 
-    True for a series with a single renewal of a different amount, both charges below annual_min_amount,
-    lying inside a running series with two renewals or more, or inside the year of an annual-sized
+    True for a series with a single renewal of a different amount, off the second of its anchor's slot (item 74),
+    both charges below annual_min_amount, lying inside a running series with two renewals or more, or inside the year of an annual-sized
     single charge (>= annual_min_amount, or one of `extra_hosts`: single charges the price book reads
     as annual), that started by the pair's anchor, or at most the renewal tolerance after it when the pair's
     renewal comes after that host's first slot (docs/billing.md item 58).
@@ -396,6 +397,9 @@ def _weak(log: Log, series: np.ndarray, slot_of: np.ndarray, slot_at: np.ndarray
     # the same amount a month later, to the cent, is a renewal: prorations differ as the share of the term left shrinks
     candidate = (members == 2) & small & (log.mode[anchor_of] == AUTO)
     candidate &= ~same_amount(log.amount[anchor_of], log.amount[last_of])
+    # ... and so is a charge to the second of the anchor's slot: a billing system renews at the plan's own second,
+    # a seat is added whenever the customer adds it
+    candidate &= ~_on_its_second(log, anchor_of, last_of)
     if not candidate.any():
         return candidate
     # strong hosts: series with >= 2 renewals (anchor to last renewal's next slot), annual-sized single charges' years

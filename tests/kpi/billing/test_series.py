@@ -33,6 +33,26 @@ def test_the_same_amount_a_month_apart_inside_an_annual_term_is_a_plan_beside_it
     assert list(read(log, "2016-12-31 23:59:59").billing["kind"]) == ["annual term", "monthly series"]
 
 
+def test_a_pair_renewed_to_the_second_inside_an_annual_term_is_a_plan_beside_it():
+    """634304 on the shared log: 720 (4 seats for a year), then a monthly plan of 72 (4 seats) two days later, renewed
+    at 90 (5 seats) a month later to the second. Read at the 2017-01 month end, before its second renewal, that pair
+    was two seat prorations of the year (one renewal inside another plan is no plan). A billing system renews at the
+    plan's own second; seats are added whenever the customer adds them: it is the plan beside the year (docs/billing.md
+    item 74). Off the second (29 minutes late, within the renewal tolerance) the pair is dissolved, as before."""
+    as_of = "2017-01-31 23:59:59"
+    for seat_counts in (seats(c=4), None):
+        log = charges(("c", "2016-12-18 16:21:42", 720.0), ("c", "2016-12-20 17:48:35", 72.0),
+                      ("c", "2017-01-18 16:40:03", 1.19), ("c", "2017-01-20 17:48:35", 90.0))
+        result = read(log, as_of, rules=BOOK, seat_counts=seat_counts)
+        assert list(rows_of(result, "c")["kind"]) == ["annual term", "monthly series"]
+        assert 149.99 < month_ends(result, as_of, "c")["2017-01"] < 151.2  # 60 + 90 (and the 1.19 seat, where it ends)
+        late = charges(("c", "2016-12-18 16:21:42", 720.0), ("c", "2016-12-20 17:48:35", 72.0),
+                       ("c", "2017-01-18 16:40:03", 1.19), ("c", "2017-01-20 18:17:35", 90.0))
+        result = read(late, as_of, rules=BOOK, seat_counts=seat_counts)
+        assert "monthly series" not in list(rows_of(result, "c")["kind"])  # the pair dissolved
+        assert month_ends(result, as_of, "c")["2017-01"] < 100.0  # not 60 + 90
+
+
 def test_a_series_ending_on_an_annual_price_loses_that_renewal():
     """settle_series detaches a last renewal of 12 x the previous one, and a series left with its anchor is no series."""
     log = prepare(charges(("c", "2017-01-17 10:00", 75.0), ("c", "2017-02-17 10:00", 900.0)), BillingRules(), None)
