@@ -27,7 +27,9 @@ Figures, per scheme and seed (and the worst over seeds per scheme):
 - single charges below 1000 that the Billing table reads as a one-month term (kind "monthly term"),
   and what the truth says they are (annual, monthly, a seat addition); small annual plans (a first
   annual charge below 1000) and how many the Billing table reads as annual;
-- where the error comes from: absolute MRR error, false churn and missed churn by customer pattern.
+- where the error comes from: absolute MRR error, false churn and missed churn by customer pattern;
+- customer-level error: |MRR error| per customer summed over customers and months, over the true MRR (at month
+  ends and in the final reading), where misreadings of opposite sign do not cancel as in a month's total.
 Targets: every month within 2% of the truth, in the final reading and at its own month end;
 churned MRR and churned customers within 5%. Prints a markdown report; --markdown PATH writes it as
 a section (command, machine, commits) into PATH, replacing an earlier one (so it can live in
@@ -354,15 +356,26 @@ def score(ds: Dataset, readings: dict[str, Any], days: list[str], lone: Any) -> 
     published, want = float(year_one["month_end_churned_mrr"].sum()), float(year_one["true_churned_mrr"].sum())
     sums["churned_mrr_as_published_year_one"] = {"inferred": published, "true": want, "error": _rel(published, want)}
 
+    by_pattern = patterns(ds, final["customer_months"], true_cm)
+    by_pattern_at_ends = month_end_patterns(ds, readings["readings"], true_month_end_cm)
+    # customer-level error: |job - truth| per customer, summed over customers and months, over the true MRR (errors
+    # of opposite sign in two customers add up here, where they cancel in a month's total)
+    wrong_final = sum(p["abs_error"] for p in by_pattern if not p["pattern"].startswith("_"))
+    wrong_ends = sum(p["abs_error"] for p in by_pattern_at_ends)
+    true_all, true_ends = float(true_cm["mrr"].sum()), float(frame["month_end_true_mrr"].sum())
+    customer_error = {"final": {"abs": wrong_final, "true": true_all, "error": wrong_final / true_all if true_all else None},
+                      "month_end": {"abs": wrong_ends, "true": true_ends,
+                                    "error": wrong_ends / true_ends if true_ends else None}}
     return {
         "scheme": ds.scheme, "seed": ds.seed, "charges": ds.charges, "customers": ds.customers,
         "final_as_of": f"{as_of:%Y-%m-%d %H:%M:%S}", "reader_seconds": readings["seconds"],
         "months": months,
         "final": worst("final_error"), "month_end": worst("month_end_error"), "restatement": worst("restatement"),
         "sums": sums,
+        "customer_error": customer_error,
         "singles": singles(ds, final["billing"]),
-        "patterns": patterns(ds, final["customer_months"], true_cm),
-        "month_end_patterns": month_end_patterns(ds, readings["readings"], true_month_end_cm),
+        "patterns": by_pattern,
+        "month_end_patterns": by_pattern_at_ends,
     }
 
 
@@ -508,6 +521,10 @@ def per_scheme(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         figures.update({key: _worst_of(runs, key, "sums") for key in (
             "churned_mrr", "churned_customers", "new_mrr", "first_month_mrr", "churned_mrr_as_published",
             "churned_mrr_as_published_year_one", "churned_mrr_majority_oracle")})
+        figures["customer_error"] = {
+            at: (sum(r["customer_error"][at]["abs"] for r in runs) / total
+                 if (total := sum(r["customer_error"][at]["true"] for r in runs)) else None)
+            for at in ("month_end", "final")}
         figures["targets"] = {
             "every month within 2% (final)": abs(figures["final"]["error"] or 0) <= MONTH_TARGET,
             "every month within 2% (own month end)": abs(figures["month_end"]["error"] or 0) <= MONTH_TARGET,
@@ -544,7 +561,16 @@ def report(results: list[dict[str, Any]], summary: dict[str, dict[str, Any]]) ->
               "make, can get; the worst seed's error is shown. Not a floor of the signed error: misreads the other way "
               f"round cancel some of it. Churned MRR as published, {year_one}: each month's churned MRR as its own "
               "month-end reading gave it (what an hourly worker publishes), summed over the twelve month ends after "
-              "the log's first (fewer in a shorter run), against the truth; worst seed.", "", "### Per scheme and seed",
+              "the log's first (fewer in a shorter run), against the truth; worst seed.", "",
+              "### Customer-level error (all seeds of a scheme)", "",
+              "The absolute error of each customer's MRR (job - truth), summed over customers and months, over the "
+              "true MRR summed over the same months: errors of opposite sign in two customers add up here, where they cancel in a month's total "
+              "(a rule that reads more plans right lowers it even where the month totals move either way). Month "
+              "ends: each month at its own month end; final: every month of the final reading.", "",
+              "| scheme | at month ends | final reading |", "|---|---:|---:|",
+              *[f"| {scheme} | {_pct(f['customer_error']['month_end'], 3).lstrip('+')} "
+                f"| {_pct(f['customer_error']['final'], 3).lstrip('+')} |" for scheme, f in summary.items()],
+              "", "### Per scheme and seed",
               "",
               "Errors are (job - truth) / truth. Final: the whole log read at its newest charge; month end: each month read "
               "at its last second with the charges up to then; restatement: final - month-end reading, over the month-end "

@@ -49,8 +49,51 @@ def test_a_job_that_returns_the_truth_scores_zero(accuracy: ModuleType, tmp_path
     assert all(s["error"] in (0, None) for k, s in result["sums"].items() if k != "churned_mrr_majority_oracle")
     assert all(p.get("abs_error", 0) == 0 for p in result["patterns"] if not p["pattern"].startswith("_"))
     assert result["singles"]["monthly_terms_below_1000"] == 0 and result["singles"]["small_annual_plans"] > 0
+    assert result["customer_error"]["final"]["error"] == 0 and result["customer_error"]["month_end"]["error"] == 0
     summary = accuracy.per_scheme([result])
     assert all(summary["seat10"]["targets"].values())
+    assert summary["seat10"]["customer_error"] == {"month_end": 0.0, "final": 0.0}
+
+
+def test_errors_that_cancel_in_a_months_total_add_up_customer_by_customer(accuracy: ModuleType, tmp_path: Path
+                                                                          ) -> None:
+    """Two customers misread by the same amount in opposite directions every month: every month's total is exact, and
+    the customer-level error is twice that amount per month over the true MRR."""
+    ds = accuracy.make_dataset("seat10", 5, 200, 6, [], tmp_path)
+    days, _ = accuracy.month_ends(accuracy.START, 6)
+    truth = ds.log.truth
+    invoices = ds.log.invoices
+    as_of = pd.Timestamp(int(invoices.loc[invoices["amountPaid"] > 0, "timestampPaid"].max()), unit="s", tz="UTC")
+
+    def shifted(months: pd.DataFrame) -> pd.DataFrame:
+        """One customer 1.00 up and another 1.00 down in every month where both have MRR above 1."""
+        out = months.copy()
+        for _, rows in out.groupby("month"):
+            both = rows.loc[rows["mrr"] > 1].index[:2]
+            if len(both) == 2:
+                out.loc[both[0], "mrr"] += 1.0
+                out.loc[both[1], "mrr"] -= 1.0
+        return out
+
+    months, table = _truth_reading(truth, as_of)
+    readings, true_ends = [], 0.0
+    for day in days:
+        at = pd.Timestamp(day, tz="UTC") + pd.Timedelta(hours=23, minutes=59, seconds=59)
+        m, t = _truth_reading(truth, at)
+        last = t["month"].max()
+        readings.append({"day": day, "as_of": at, "row": t.loc[t["month"] == last],
+                         "customer_months": shifted(m.loc[m["month"] == last])})
+        true_ends += float(t.loc[t["month"] == last, "mrr"].iloc[0])
+    result = accuracy.score(ds, {"final": {"as_of": as_of, "mrr_by_month": table, "customer_months": shifted(months),
+                                           "billing": empty_billing()},
+                                 "readings": readings, "seconds": 0.0, "modules": []}, days,
+                            accuracy.lone_counts(truth))
+    assert all(m["final_error"] == 0 and m["month_end_error"] == 0 for m in result["months"])  # totals: exact
+    n_final = sum(1 for _, rows in months.groupby("month") if (rows["mrr"] > 1).sum() >= 2)
+    assert result["customer_error"]["final"]["abs"] == pytest.approx(2.0 * n_final)
+    assert result["customer_error"]["final"]["error"] == pytest.approx(2.0 * n_final / months["mrr"].sum())
+    assert result["customer_error"]["month_end"]["abs"] == pytest.approx(2.0 * len(days))
+    assert result["customer_error"]["month_end"]["error"] == pytest.approx(2.0 * len(days) / true_ends)
 
 
 def test_the_majority_oracle_reads_every_lone_charge_the_commoner_way_at_its_amount(accuracy: ModuleType) -> None:
