@@ -20,14 +20,15 @@ plan whose next charge is below annual_min_amount: it stays a single (annual) ch
 book is known (`relink`), neither is a charge it reads as annual followed by a proration of it (on the
 second of its slot, only a charge under a sixth of it is: a billing system renews at the plan's own second).
 
-Step 3. Prorations posing as renewals: a series with a single renewal of a different amount, both
-charges below annual_min_amount, that lies inside a running series with two renewals or more, or
-inside the year of an annual-sized single charge (or, once the price book is known, of one it reads
-as annual), is noise (seat prorations that happen to fall a month apart): its two charges are read
-as prorations. One renewal inside another plan is not evidence enough for a second plan; two are;
-and the same amount again is a renewal, and so is a charge to the second of the anchor's slot (a billing system
-renews at the plan's own second; a seat is added whenever the customer adds it: docs/billing.md item 74). `settle_series` also detaches a renewal that is an annual
-price for the series (a switch to annual, or a year bought beside the plan).
+Step 3. Prorations posing as renewals: a series with a single renewal of a different amount, both charges
+below annual_min_amount, that lies inside a running series with two renewals or more, or inside the year of an
+annual-sized single charge (or, once the price book is known, of one it reads as annual), is noise (seat
+prorations that happen to fall a month apart): its two charges are read as prorations. One renewal inside
+another plan is not evidence enough for a second plan; two are; and the same amount again is a renewal, and so
+is a charge to the second of its slot at a price a month of the same plan can have (a billing system renews at
+the plan's own second; a seat is added whenever the customer adds it), unless the anchor too is on the second
+of a slot of the plan it falls in (docs/billing.md item 74). `settle_series` also detaches a renewal that is
+an annual price for the series (a switch to annual, or a year bought beside the plan).
 
 A series piece runs from the charge to the next renewal when there is one (early or late within
 the tolerance: never a gap, never counted twice), else to the next slot; when that slot has passed
@@ -376,11 +377,11 @@ def annual_proration_of(log: Log, anchor: np.ndarray, charge: np.ndarray, annual
 def _weak(log: Log, series: np.ndarray, slot_of: np.ndarray, slot_at: np.ndarray, extra_hosts: np.ndarray) -> np.ndarray:
     """Step 3, per series: read it as prorations instead?
 
-    True for a series with a single renewal of a different amount, off the second of its anchor's slot (item 74),
-    both charges below annual_min_amount, lying inside a running series with two renewals or more, or inside the year of an annual-sized
-    single charge (>= annual_min_amount, or one of `extra_hosts`: single charges the price book reads
-    as annual), that started by the pair's anchor, or at most the renewal tolerance after it when the pair's
-    renewal comes after that host's first slot (docs/billing.md item 58).
+    True for a series with a single renewal of a different amount (that is no month of the plan on the second of
+    its slot: item 74), both charges below annual_min_amount, lying inside a running series with two renewals or
+    more, or inside the year of an annual-sized single charge (>= annual_min_amount, or one of `extra_hosts`:
+    single charges the price book reads as annual), that started by the pair's anchor, or at most the renewal
+    tolerance after it when the pair's renewal comes after that host's first slot (docs/billing.md item 58).
     """
     keys, annual_min = log.keys, log.annual_min
     n_series = int(series.max()) + 1 if len(series) and series.max() >= 0 else 0
@@ -397,9 +398,13 @@ def _weak(log: Log, series: np.ndarray, slot_of: np.ndarray, slot_at: np.ndarray
     # the same amount a month later, to the cent, is a renewal: prorations differ as the share of the term left shrinks
     candidate = (members == 2) & small & (log.mode[anchor_of] == AUTO)
     candidate &= ~same_amount(log.amount[anchor_of], log.amount[last_of])
-    # ... and so is a charge to the second of the anchor's slot: a billing system renews at the plan's own second,
-    # a seat is added whenever the customer adds it
-    candidate &= ~_on_its_second(log, anchor_of, last_of)
+    # ... and so, mostly, is a charge to the second of the slot it hit (a billing system renews at the plan's own
+    # second, a seat is added whenever the customer adds it: item 74), at a price a month of the same plan can have (a
+    # switch to annual billed on the renewal's second is settle_series' to read), unless the anchor too is on the
+    # second of a slot of the plan it falls in (charges added up and billed on that plan's own monthly slots)
+    ratio = log.amount[last_of] / np.maximum(log.amount[anchor_of], 0.01)
+    on_second = (np.abs(log.t[last_of] - slot_at[last_of]) < SECOND_NS) & (ratio < MIN_ANNUAL_MONTHS) \
+        & (ratio * MIN_ANNUAL_MONTHS > 1)
     if not candidate.any():
         return candidate
     # strong hosts: series with >= 2 renewals (anchor to last renewal's next slot), annual-sized single charges' years
@@ -433,8 +438,20 @@ def _weak(log: Log, series: np.ndarray, slot_of: np.ndarray, slot_at: np.ndarray
     # added to the month; not 10 at 11:59 renewed at 12 at 11:50, before a 50 plan's 12:00: a small plan of its own)
     late = np.searchsorted(s, keys(log.cust[anchor_of], log.t[anchor_of] + log.tol_ns), side="right") - 1
     at = np.maximum(late, 0)
-    inside |= (late > pos) & (reach[at] > r) & (log.t[last_of] > add_months(host_t[at], 1))
-    return candidate & inside
+    after = (late > pos) & (reach[at] > r) & (log.t[last_of] > add_months(host_t[at], 1))
+    host = np.where(inside, np.maximum(pos, 0), at)  # (the latest host to start by the anchor, for the slot check)
+    renews = on_second & ~_on_a_slot_of(log.t[anchor_of], host_t[host])
+    return candidate & (inside | after) & ~renews
+
+
+def _on_a_slot_of(t: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Is each instant, to the second, `start` + k calendar months for a whole k >= 1?"""
+    k = np.rint((t - start) / (365.25 / 12 * 86_400 * SECOND_NS)).astype(np.int64)
+    hit = np.zeros(len(t), dtype=bool)
+    for d in (-1, 0, 1):  # (a month is 28 to 31 days: the nearest whole k, or one either side)
+        months = np.maximum(k + d, 1)
+        hit |= (k + d >= 1) & (np.abs(add_months(start, months) - t) < SECOND_NS)
+    return hit
 
 
 def _renumber(series: np.ndarray) -> np.ndarray:

@@ -53,6 +53,28 @@ def test_a_pair_renewed_to_the_second_inside_an_annual_term_is_a_plan_beside_it(
         assert month_ends(result, as_of, "c")["2017-01"] < 100.0  # not 60 + 90
 
 
+def test_item_74_holds_a_pair_on_its_slots_second_only_at_a_months_price_and_off_its_hosts_slots():
+    """A review's cases for item 74, inside a year of 1200 (or 1440). A switch to annual billed on the renewal's second
+    at a ratio the book does not know (75, then 810 = 10.8 x 75) is no month of the plan: the pair stays prorations
+    (not 910 in February, then 100 a month with the 810 year lost). Charges on the host's own monthly slots (a year
+    bought 2017-01-10 09:00, then 108 and 49.50 on its 10th at 09:00: prorations added up and billed monthly) stay
+    the year's. A pair whose renewal hit slot 2 to the second after a year bought beside it was taken out (75, 900,
+    then 90) is the plan: 265 in March, as the truth."""
+    as_of = "2017-04-30 23:59:59"
+    switch = read(charges(("c", "2017-01-05 08:00:00", 1200.0), ("c", "2017-01-20 10:00:00", 75.0),
+                          ("c", "2017-02-20 10:00:00", 810.0)), as_of)
+    assert list(rows_of(switch, "c")["kind"]) == ["annual term"]
+    assert month_ends(switch, as_of, "c")["2017-02"] < 200.0
+    items = read(charges(("c", "2017-01-10 09:00:00", 1440.0), ("c", "2017-02-10 09:00:00", 108.0),
+                         ("c", "2017-03-10 09:00:00", 49.5)), as_of)
+    assert list(rows_of(items, "c")["kind"]) == ["annual term"]
+    beside = read(charges(("c", "2017-01-05 08:00:00", 1200.0), ("c", "2017-01-20 10:00:00", 75.0),
+                          ("c", "2017-02-20 10:00:00", 900.0), ("c", "2017-03-20 10:00:00", 90.0)), as_of)
+    assert list(rows_of(beside, "c")["kind"]) == ["annual term", "monthly series", "annual term"]
+    got = month_ends(beside, as_of, "c")
+    assert abs(got["2017-02"] - 250.0) < 0.01 and abs(got["2017-03"] - 265.0) < 0.01
+
+
 def test_a_series_ending_on_an_annual_price_loses_that_renewal():
     """settle_series detaches a last renewal of 12 x the previous one, and a series left with its anchor is no series."""
     log = prepare(charges(("c", "2017-01-17 10:00", 75.0), ("c", "2017-02-17 10:00", 900.0)), BillingRules(), None)
