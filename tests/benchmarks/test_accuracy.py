@@ -52,7 +52,41 @@ def test_a_job_that_returns_the_truth_scores_zero(accuracy: ModuleType, tmp_path
     assert result["customer_error"]["final"]["error"] == 0 and result["customer_error"]["month_end"]["error"] == 0
     summary = accuracy.per_scheme([result])
     assert all(summary["seat10"]["targets"].values())
-    assert summary["seat10"]["customer_error"] == {"month_end": 0.0, "final": 0.0}
+    assert summary["seat10"]["customer_error"] == {"month_end": 0.0, "month_end_young": 0.0, "final": 0.0}
+
+
+def test_the_month_end_error_of_customers_whose_first_charge_is_under_a_month_old(accuracy: ModuleType,
+                                                                                  tmp_path: Path) -> None:
+    """At one month end, a customer whose first charge is less than a month old and one whose first charge is older
+    are each read 1.00 high: both count in the month-end customer-level error, only the first in its young part."""
+    ds = accuracy.make_dataset("seat10", 5, 200, 6, [], tmp_path)
+    days, _ = accuracy.month_ends(accuracy.START, 6)
+    truth = ds.log.truth
+    invoices = ds.log.invoices
+    paid = invoices.loc[invoices["amountPaid"] > 0]
+    first = pd.to_datetime(paid.groupby(paid["customerId"].astype(str))["timestampPaid"].min(), unit="s", utc=True)
+    as_of = pd.Timestamp(int(paid["timestampPaid"].max()), unit="s", tz="UTC")
+    months, table = _truth_reading(truth, as_of)
+    readings = []
+    for i, day in enumerate(days):
+        at = pd.Timestamp(day, tz="UTC") + pd.Timedelta(hours=23, minutes=59, seconds=59)
+        m, t = _truth_reading(truth, at)
+        last = t["month"].max()
+        m = m.loc[m["month"] == last].copy()
+        if i == 3:  # the 4th month end: one young customer and one older, each 1.00 high
+            age = at - m["customer_id"].map(first)
+            young = m.index[(age < pd.Timedelta(days=28)) & (m["mrr"] > 0)][0]
+            old = m.index[(age > pd.Timedelta(days=62)) & (m["mrr"] > 0)][0]
+            m.loc[[young, old], "mrr"] += 1.0
+        readings.append({"day": day, "as_of": at, "row": t.loc[t["month"] == last], "customer_months": m})
+    result = accuracy.score(ds, {"final": {"as_of": as_of, "mrr_by_month": table, "customer_months": months,
+                                           "billing": empty_billing()},
+                                 "readings": readings, "seconds": 0.0, "modules": []}, days,
+                            accuracy.lone_counts(truth))
+    error = result["customer_error"]
+    assert error["month_end"]["abs"] == pytest.approx(2.0)
+    assert error["month_end_young"]["abs"] == pytest.approx(1.0) and error["month_end_young"]["net"] == pytest.approx(1.0)
+    assert error["final"]["abs"] == 0
 
 
 def test_errors_that_cancel_in_a_months_total_add_up_customer_by_customer(accuracy: ModuleType, tmp_path: Path
