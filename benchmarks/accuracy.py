@@ -358,19 +358,20 @@ def score(ds: Dataset, readings: dict[str, Any], days: list[str], lone: Any) -> 
     sums["churned_mrr_as_published_year_one"] = {"inferred": published, "true": want, "error": _rel(published, want)}
 
     by_pattern = patterns(ds, final["customer_months"], true_cm)
-    by_pattern_at_ends = month_end_patterns(ds, readings["readings"], true_month_end_cm)
+    at_ends = month_end_errors(ds, readings["readings"], true_month_end_cm)
+    by_pattern_at_ends = month_end_patterns(ds, at_ends)
     # customer-level error: |job - truth| per customer, summed over customers and months, over the true MRR (errors
     # of opposite sign in two customers add up here, where they cancel in a month's total)
     wrong_final = sum(p["abs_error"] for p in by_pattern if not p["pattern"].startswith("_"))
     wrong_ends = sum(p["abs_error"] for p in by_pattern_at_ends)
-    young = month_end_young(ds, readings["readings"], true_month_end_cm)
+    young = at_ends.loc[at_ends["young"], "net"]  # customers whose first charge is under a month old there
     true_all, true_ends = float(true_cm["mrr"].sum()), float(frame["month_end_true_mrr"].sum())
     customer_error = {"final": {"abs": wrong_final, "true": true_all, "error": wrong_final / true_all if true_all else None},
                       "month_end": {"abs": wrong_ends, "true": true_ends,
                                     "error": wrong_ends / true_ends if true_ends else None},
                       # ... of which customers whose first charge is less than a month old at that month end
-                      "month_end_young": {"abs": young["abs_error"], "net": young["net_error"], "true": true_ends,
-                                          "error": young["abs_error"] / true_ends if true_ends else None}}
+                      "month_end_young": {"abs": float(young.abs().sum()), "net": float(young.sum()), "true": true_ends,
+                                          "error": float(young.abs().sum()) / true_ends if true_ends else None}}
     return {
         "scheme": ds.scheme, "seed": ds.seed, "charges": ds.charges, "customers": ds.customers,
         "final_as_of": f"{as_of:%Y-%m-%d %H:%M:%S}", "reader_seconds": readings["seconds"],
@@ -475,48 +476,34 @@ def patterns(ds: Dataset, inferred_cm: Any, true_cm: Any) -> list[dict[str, Any]
     return out
 
 
-def month_end_patterns(ds: Dataset, readings: list[dict[str, Any]], true_cm: Any) -> list[dict[str, Any]]:
-    """By customer pattern: the month-end readings' net MRR error (inferred - true), summed over the month ends."""
+def month_end_errors(ds: Dataset, readings: list[dict[str, Any]], true_cm: Any) -> Any:
+    """Per customer and month end: its reading's MRR error (inferred - true, `net`) and whether the customer's first
+    paid charge is less than a calendar month old there (`young`: its first renewal not yet due, a pending single
+    charge read before anything else of the customer is known)."""
     import pandas as pd
 
     inferred = pd.concat([r["customer_months"] for r in readings], ignore_index=True)
     keys = ["month", "customer_id"]
     both = inferred[[*keys, "mrr"]].merge(true_cm[[*keys, "mrr"]], on=keys, how="outer", suffixes=("_inf", "_true"))
     both = both.loc[both["month"].isin(inferred["month"].unique())].fillna({"mrr_inf": 0.0, "mrr_true": 0.0})
-    label = customer_patterns(ds)
-    both["pattern"] = both["customer_id"].map(label).fillna("seat monthly")
     both["net"] = both["mrr_inf"] - both["mrr_true"]
-    both["abs_error"] = both["net"].abs()
-    grouped = both.groupby("pattern")[["net", "abs_error"]].sum()
-    return [{"pattern": name, "net_error": float(grouped.loc[name, "net"]) if name in grouped.index else 0.0,
-             "abs_error": float(grouped.loc[name, "abs_error"]) if name in grouped.index else 0.0}
-            for name, _ in PATTERNS]
-
-
-def month_end_young(ds: Dataset, readings: list[dict[str, Any]], true_cm: Any) -> dict[str, float]:
-    """The month-end readings' |MRR error| and net error (inferred - true), summed over the month ends, of the customers
-    whose first paid charge is less than a calendar month old at that month end (its first renewal not yet due: a
-    pending single charge, read before anything else of the customer is known)."""
-    import pandas as pd
-
     invoices = ds.log.invoices
     paid = invoices.loc[invoices["amountPaid"] > 0]
     first = pd.to_datetime(paid.groupby(paid["customerId"].astype(str))["timestampPaid"].min(), unit="s", utc=True)
-    abs_error = net_error = 0.0
-    keys = ["month", "customer_id"]
-    for r in readings:
-        months = r["customer_months"]
-        if not len(months):
-            continue
-        month = months["month"].max()
-        want = true_cm.loc[true_cm["month"] == month, keys + ["mrr"]]
-        both = months[[*keys, "mrr"]].merge(want, on=keys, how="outer", suffixes=("_inf", "_true"))
-        both = both.fillna({"mrr_inf": 0.0, "mrr_true": 0.0})
-        young = both["customer_id"].map(first) > r["as_of"] - pd.DateOffset(months=1)
-        net = (both["mrr_inf"] - both["mrr_true"]).loc[young.to_numpy()]
-        abs_error += float(net.abs().sum())
-        net_error += float(net.sum())
-    return {"abs_error": abs_error, "net_error": net_error}
+    as_of = pd.Series({r["customer_months"]["month"].max(): r["as_of"] for r in readings if len(r["customer_months"])})
+    both["young"] = (both["customer_id"].map(first) > both["month"].map(as_of) - pd.DateOffset(months=1)).to_numpy()
+    return both
+
+
+def month_end_patterns(ds: Dataset, errors: Any) -> list[dict[str, Any]]:
+    """By customer pattern: the month-end readings' net and absolute MRR error (`month_end_errors`), summed over the
+    month ends."""
+    label = customer_patterns(ds)
+    errors = errors.assign(pattern=errors["customer_id"].map(label).fillna("seat monthly"), abs_error=errors["net"].abs())
+    grouped = errors.groupby("pattern")[["net", "abs_error"]].sum()
+    return [{"pattern": name, "net_error": float(grouped.loc[name, "net"]) if name in grouped.index else 0.0,
+             "abs_error": float(grouped.loc[name, "abs_error"]) if name in grouped.index else 0.0}
+            for name, _ in PATTERNS]
 
 
 # ----------------------------------------------------------------------------- the report

@@ -45,7 +45,7 @@ import pandas as pd
 
 from kpi.billing.log import ANNUAL, AUTO, Log
 from kpi.billing.prices import MIN_ANNUAL_MONTHS, Price, proration_fit, same_amount
-from kpi.billing.timeline import SECOND_NS, add_months, group_starts, nearest, renewal_window_end
+from kpi.billing.timeline import MONTH_NS, SECOND_NS, add_months, group_starts, nearest, renewal_window_end
 
 NEAR_NS = 15 * 60 * SECOND_NS  # charges this close are one purchase's: the amount tells which a renewal continues
 
@@ -402,11 +402,11 @@ def _weak(log: Log, series: np.ndarray, slot_of: np.ndarray, slot_at: np.ndarray
     # second, a seat is added whenever the customer adds it: item 74), at a price a month of the same plan can have (a
     # switch to annual billed on the renewal's second is settle_series' to read), unless the anchor too is on the
     # second of a slot of the plan it falls in (charges added up and billed on that plan's own monthly slots)
+    if not candidate.any():
+        return candidate
     ratio = log.amount[last_of] / np.maximum(log.amount[anchor_of], 0.01)
     on_second = (np.abs(log.t[last_of] - slot_at[last_of]) < SECOND_NS) & (ratio < MIN_ANNUAL_MONTHS) \
         & (ratio * MIN_ANNUAL_MONTHS > 1)
-    if not candidate.any():
-        return candidate
     # strong hosts: series with >= 2 renewals (anchor to last renewal's next slot), annual-sized single charges' years
     strong = np.flatnonzero(members >= 3)
     big = np.flatnonzero((series < 0) & ((log.amount >= annual_min) | extra_hosts) & (log.mode == AUTO))
@@ -446,7 +446,7 @@ def _weak(log: Log, series: np.ndarray, slot_of: np.ndarray, slot_at: np.ndarray
 
 def _on_a_slot_of(t: np.ndarray, start: np.ndarray) -> np.ndarray:
     """Is each instant, to the second, `start` + k calendar months for a whole k >= 1?"""
-    k = np.rint((t - start) / (365.25 / 12 * 86_400 * SECOND_NS)).astype(np.int64)
+    k = np.rint((t - start) / MONTH_NS).astype(np.int64)
     hit = np.zeros(len(t), dtype=bool)
     for d in (-1, 0, 1):  # (a month is 28 to 31 days: the nearest whole k, or one either side)
         months = np.maximum(k + d, 1)
