@@ -63,6 +63,9 @@ SCHEMES = ("seat10", "seat12", "noseats", "seat11")
 MONTH_TARGET = 0.02
 CHURN_TARGET = 0.05
 STEADY_FROM = 3  # "from the 4th month": the first months' small MRR makes any error there large
+# the log's age at a month end, in months (1 = its first month): before its 4th month, before its first year is out
+# (no single charge a year old: no renewal a year later has yet shown what a year is), and after
+AGE_BANDS = ((1, 3), (4, 12), (13, None))
 SECTION = "## Accuracy of the billing inference against the generator's truth"
 
 CONFIG = """\
@@ -530,6 +533,29 @@ def _worst_of(runs: list[dict[str, Any]], key: str, within: str | None = None) -
     return out
 
 
+def by_age(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per AGE_BANDS band of the log's age (the month's position in its run, 1 = the first): the month ends read
+    beyond MONTH_TARGET of the truth at their own month end and in the final reading, out of how many, the worst
+    month-end error, and the churned MRR the month ends published against the truth's (the log's first month has no
+    churn to publish: it counts from the 2nd), over every run."""
+    out = []
+    for first, last in AGE_BANDS:
+        months = [m for r in runs for i, m in enumerate(r["months"], start=1)
+                  if i >= first and (last is None or i <= last) and m["month_end_error"] is not None]
+        ends = [m["month_end_error"] for m in months]
+        beyond_final = sum(m["final_error"] is not None and abs(m["final_error"]) > MONTH_TARGET for m in months)
+        churn = [m for r in runs for i, m in enumerate(r["months"], start=1)
+                 if max(first, 2) <= i and (last is None or i <= last)]
+        published = sum(m["month_end_churned_mrr"] for m in churn)
+        want = sum(m["true_churned_mrr"] for m in churn)
+        out.append({"months": f"{first}-{last}" if last else f"{first}+", "month_ends": len(ends),
+                    "beyond_at_month_end": sum(abs(e) > MONTH_TARGET for e in ends),
+                    "beyond_final": int(beyond_final),
+                    "worst_at_month_end": max(ends, key=abs) if ends else None,
+                    "churned_mrr_as_published": {"inferred": published, "true": want, "error": _rel(published, want)}})
+    return out
+
+
 def per_scheme(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Worst figures over the seeds of each scheme, with pass/fail against the targets."""
     out: dict[str, dict[str, Any]] = {}
@@ -543,6 +569,7 @@ def per_scheme(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             at: (sum(r["customer_error"][at]["abs"] for r in runs) / total
                  if (total := sum(r["customer_error"][at]["true"] for r in runs)) else None)
             for at in ("month_end", "month_end_young", "final")}
+        figures["by_age"] = by_age(runs)
         figures["targets"] = {
             "every month within 2% (final)": abs(figures["final"]["error"] or 0) <= MONTH_TARGET,
             "every month within 2% (own month end)": abs(figures["month_end"]["error"] or 0) <= MONTH_TARGET,
@@ -580,7 +607,20 @@ def report(results: list[dict[str, Any]], summary: dict[str, dict[str, Any]]) ->
               f"round cancel some of it. Churned MRR as published, {year_one}: each month's churned MRR as its own "
               "month-end reading gave it (what an hourly worker publishes), summed over the twelve month ends after "
               "the log's first (fewer in a shorter run), against the truth; worst seed.", "",
-              "### Customer-level error (all seeds of a scheme)", "",
+              "### By the log's age (all seeds of a scheme)", "",
+              "Each month by its place in the log (1: the log's first month): the month ends beyond 2% of the truth "
+              "when read at their own month end, and in the final reading, out of how many; the worst month-end "
+              "error; the churned MRR those month ends published against the truth's. Before the 13th month no "
+              "single charge is a year old, so no renewal a year later has yet shown which amounts are years; before "
+              "the 4th, the price book rests on a few weeks of charges.", "",
+              "| scheme | log's months | beyond 2% at own month end | beyond 2%, final | worst at month end "
+              "| churned MRR as published |",
+              "|---|---|---:|---:|---:|---:|",
+              *[f"| {scheme} | {b['months']} | {b['beyond_at_month_end']} of {b['month_ends']} "
+                f"| {b['beyond_final']} of {b['month_ends']} | {_pct(b['worst_at_month_end'])} "
+                f"| {_pct(b['churned_mrr_as_published']['error'])} |"
+                for scheme, f in summary.items() for b in f["by_age"] if b["month_ends"]],
+              "", "### Customer-level error (all seeds of a scheme)", "",
               "The absolute error of each customer's MRR (job - truth), summed over customers and months, over the "
               "true MRR summed over the same months: errors of opposite sign in two customers add up here, where they cancel in a month's total "
               "(a rule that reads more plans right lowers it even where the month totals move either way). Month "

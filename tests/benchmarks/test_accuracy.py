@@ -151,6 +151,28 @@ def test_the_majority_oracle_reads_every_lone_charge_the_commoner_way_at_its_amo
     assert floor["inferred"] == 54.0 + 36.0 + 4 * 15.0 and floor["ambiguous"] == 4 and floor["misread"] == 1
 
 
+def test_months_are_counted_by_the_logs_age(accuracy: ModuleType) -> None:
+    """Two runs of 14 months: a month end beyond 2% counts in the band of its place in the log (1-3, 4-12, 13+), the
+    worst is the largest in size whatever its sign, a month without a month-end reading counts nowhere, and the
+    churn published counts from the log's 2nd month."""
+    def month(end: float | None, final: float = 0.0, published: float = 10.0, true: float = 10.0) -> dict:
+        return {"month_end_error": end, "final_error": final, "month_end_churned_mrr": published,
+                "true_churned_mrr": true}
+
+    one = [month(0.5, published=99.0, true=0.0), month(-0.03, final=0.025), month(0.0)] + [month(0.0)] * 9 + [
+        month(0.021, published=12.0), month(None)]
+    two = [month(0.01)] * 3 + [month(-0.05, published=5.0)] + [month(0.0)] * 10
+    bands = accuracy.by_age([{"months": one}, {"months": two}])
+    assert [b["months"] for b in bands] == ["1-3", "4-12", "13+"]
+    assert [b["month_ends"] for b in bands] == [6, 18, 3]
+    assert [b["beyond_at_month_end"] for b in bands] == [2, 1, 1]
+    assert [b["beyond_final"] for b in bands] == [1, 0, 0]
+    assert [b["worst_at_month_end"] for b in bands] == [0.5, -0.05, 0.021]
+    assert bands[0]["churned_mrr_as_published"] == {"inferred": 40.0, "true": 40.0, "error": 0.0}  # from the 2nd month
+    assert bands[1]["churned_mrr_as_published"]["inferred"] == 175.0 and bands[1]["churned_mrr_as_published"]["true"] == 180
+    assert bands[2]["churned_mrr_as_published"] == {"inferred": 42.0, "true": 40.0, "error": pytest.approx(0.05)}
+
+
 def test_a_tiny_run_writes_the_report_and_the_figures(accuracy: ModuleType, tmp_path: Path,
                                                       capsys: pytest.CaptureFixture) -> None:
     """A 150-customer, 3-month run reads the log with this checkout's job and writes markdown and JSON with every month."""
@@ -168,6 +190,8 @@ def test_a_tiny_run_writes_the_report_and_the_figures(accuracy: ModuleType, tmp_
     assert figures["seats"] == "then" and "month-end readings see the seat counts of their month end" in text
     assert text.startswith("## Accuracy of the billing inference") and "Command: `python benchmarks/accuracy.py" in text
     assert "| seat12 | 3 |" in capsys.readouterr().out
+    ages = figures["schemes"]["seat12"]["by_age"]  # three months: only the first band has month ends
+    assert [b["month_ends"] for b in ages] == [3, 0, 0] and "| seat12 | 1-3 | " in text and "| seat12 | 4-12 |" not in text
 
 
 def test_the_markdown_section_replaces_its_earlier_self(accuracy: ModuleType, tmp_path: Path) -> None:
