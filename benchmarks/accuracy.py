@@ -356,7 +356,7 @@ def score(ds: Dataset, readings: dict[str, Any], days: list[str], lone: Any) -> 
     published = float(frame["month_end_churned_mrr"].sum())
     sums["churned_mrr_as_published"] = {"inferred": published, "true": float(frame["true_churned_mrr"].sum()),
                                         "error": _rel(published, float(frame["true_churned_mrr"].sum()))}
-    year_one = frame.iloc[1:13]  # months 2-13: the twelve month ends after the log's first, before renewals a year on
+    year_one = frame.iloc[1:13]  # months 2-13: the twelve month ends after the log's first (by_age: its bands)
     published, want = float(year_one["month_end_churned_mrr"].sum()), float(year_one["true_churned_mrr"].sum())
     sums["churned_mrr_as_published_year_one"] = {"inferred": published, "true": want, "error": _rel(published, want)}
 
@@ -534,23 +534,24 @@ def _worst_of(runs: list[dict[str, Any]], key: str, within: str | None = None) -
 
 
 def by_age(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per AGE_BANDS band of the log's age (the month's position in its run, 1 = the first): the month ends read
-    beyond MONTH_TARGET of the truth at their own month end and in the final reading, out of how many, the worst
-    month-end error, and the churned MRR the month ends published against the truth's (the log's first month has no
-    churn to publish: it counts from the 2nd), over every run."""
+    """Per AGE_BANDS band of the log's age (a month's position in its run, 1 = the log's first month), pooled over
+    the runs: the months read beyond MONTH_TARGET of the truth at their own month end, out of the months that have
+    a month-end error (none where the true MRR is 0), and in the final reading, out of those that have a final
+    error; the worst month-end error; and the churned MRR the band's month ends published against the truth's, over
+    all its months from the log's 2nd (its first has no churn to publish)."""
     out = []
     for first, last in AGE_BANDS:
-        months = [m for r in runs for i, m in enumerate(r["months"], start=1)
-                  if i >= first and (last is None or i <= last) and m["month_end_error"] is not None]
-        ends = [m["month_end_error"] for m in months]
-        beyond_final = sum(m["final_error"] is not None and abs(m["final_error"]) > MONTH_TARGET for m in months)
+        in_band = [m for r in runs for i, m in enumerate(r["months"], start=1)
+                   if i >= first and (last is None or i <= last)]
+        ends = [m["month_end_error"] for m in in_band if m["month_end_error"] is not None]
+        finals = [m["final_error"] for m in in_band if m["final_error"] is not None]
         churn = [m for r in runs for i, m in enumerate(r["months"], start=1)
                  if max(first, 2) <= i and (last is None or i <= last)]
         published = sum(m["month_end_churned_mrr"] for m in churn)
         want = sum(m["true_churned_mrr"] for m in churn)
-        out.append({"months": f"{first}-{last}" if last else f"{first}+", "month_ends": len(ends),
+        out.append({"band": f"{first}-{last}" if last else f"{first}+", "month_ends": len(ends),
                     "beyond_at_month_end": sum(abs(e) > MONTH_TARGET for e in ends),
-                    "beyond_final": int(beyond_final),
+                    "finals": len(finals), "beyond_final": sum(abs(e) > MONTH_TARGET for e in finals),
                     "worst_at_month_end": max(ends, key=abs) if ends else None,
                     "churned_mrr_as_published": {"inferred": published, "true": want, "error": _rel(published, want)}})
     return out
@@ -608,18 +609,20 @@ def report(results: list[dict[str, Any]], summary: dict[str, dict[str, Any]]) ->
               "month-end reading gave it (what an hourly worker publishes), summed over the twelve month ends after "
               "the log's first (fewer in a shorter run), against the truth; worst seed.", "",
               "### By the log's age (all seeds of a scheme)", "",
-              "Each month by its place in the log (1: the log's first month): the month ends beyond 2% of the truth "
-              "when read at their own month end, and in the final reading, out of how many; the worst month-end "
-              "error; the churned MRR those month ends published against the truth's. Before the 13th month no "
-              "single charge is a year old, so no renewal a year later has yet shown which amounts are years; before "
-              "the 4th, the price book rests on a few weeks of charges.", "",
+              "Each month by its place in the log (1: the log's first month), pooled over the seeds: the months "
+              "beyond 2% of the truth when read at their own month end, and in the final reading, out of how many; "
+              "the worst month-end error; the churned MRR the band's month ends published (from the log's 2nd month) "
+              "against the truth's. Until the 13th month's end no single charge has been a year old, so no renewal a "
+              "year later has shown which amounts are years; before the 4th, the price book rests on a few weeks of "
+              "charges.", "",
               "| scheme | log's months | beyond 2% at own month end | beyond 2%, final | worst at month end "
               "| churned MRR as published |",
               "|---|---|---:|---:|---:|---:|",
-              *[f"| {scheme} | {b['months']} | {b['beyond_at_month_end']} of {b['month_ends']} "
-                f"| {b['beyond_final']} of {b['month_ends']} | {_pct(b['worst_at_month_end'])} "
-                f"| {_pct(b['churned_mrr_as_published']['error'])} |"
-                for scheme, f in summary.items() for b in f["by_age"] if b["month_ends"]],
+              *[f"| {scheme} | {b['band']} | {b['beyond_at_month_end']} of {b['month_ends']} "
+                f"| {b['beyond_final']} of {b['finals']} | {_pct(b['worst_at_month_end'])} "
+                f"| {b['churned_mrr_as_published']['inferred']:,.0f} vs {b['churned_mrr_as_published']['true']:,.0f} "
+                f"({_pct(b['churned_mrr_as_published']['error'])}) |"
+                for scheme, f in summary.items() for b in f["by_age"] if b["month_ends"] or b["finals"]],
               "", "### Customer-level error (all seeds of a scheme)", "",
               "The absolute error of each customer's MRR (job - truth), summed over customers and months, over the "
               "true MRR summed over the same months: errors of opposite sign in two customers add up here, where they cancel in a month's total "

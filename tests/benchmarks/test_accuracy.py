@@ -153,20 +153,21 @@ def test_the_majority_oracle_reads_every_lone_charge_the_commoner_way_at_its_amo
 
 def test_months_are_counted_by_the_logs_age(accuracy: ModuleType) -> None:
     """Two runs of 14 months: a month end beyond 2% counts in the band of its place in the log (1-3, 4-12, 13+), the
-    worst is the largest in size whatever its sign, a month without a month-end reading counts nowhere, and the
-    churn published counts from the log's 2nd month."""
-    def month(end: float | None, final: float = 0.0, published: float = 10.0, true: float = 10.0) -> dict:
+    worst is the largest in size whatever its sign, a month without a month-end error (or a final one) is left out
+    of those counts but not of the churn its month end published, and the churn counts from the log's 2nd month."""
+    def month(end: float | None, final: float | None = 0.0, published: float = 10.0, true: float = 10.0) -> dict:
         return {"month_end_error": end, "final_error": final, "month_end_churned_mrr": published,
                 "true_churned_mrr": true}
 
-    one = [month(0.5, published=99.0, true=0.0), month(-0.03, final=0.025), month(0.0)] + [month(0.0)] * 9 + [
-        month(0.021, published=12.0), month(None)]
+    one = [month(0.5, published=99.0, true=0.0), month(-0.03, final=0.025), month(0.0)] + [month(0.0)] * 8 + [
+        month(0.0, final=None), month(0.021, published=12.0), month(None, final=-0.03)]
     two = [month(0.01)] * 3 + [month(-0.05, published=5.0)] + [month(0.0)] * 10
     bands = accuracy.by_age([{"months": one}, {"months": two}])
-    assert [b["months"] for b in bands] == ["1-3", "4-12", "13+"]
+    assert [b["band"] for b in bands] == ["1-3", "4-12", "13+"]
     assert [b["month_ends"] for b in bands] == [6, 18, 3]
     assert [b["beyond_at_month_end"] for b in bands] == [2, 1, 1]
-    assert [b["beyond_final"] for b in bands] == [1, 0, 0]
+    assert [b["finals"] for b in bands] == [6, 17, 4]
+    assert [b["beyond_final"] for b in bands] == [1, 0, 1]
     assert [b["worst_at_month_end"] for b in bands] == [0.5, -0.05, 0.021]
     assert bands[0]["churned_mrr_as_published"] == {"inferred": 40.0, "true": 40.0, "error": 0.0}  # from the 2nd month
     assert bands[1]["churned_mrr_as_published"]["inferred"] == 175.0 and bands[1]["churned_mrr_as_published"]["true"] == 180
