@@ -362,6 +362,13 @@ def score(ds: Dataset, readings: dict[str, Any], days: list[str], lone: Any) -> 
 
     by_pattern = patterns(ds, final["customer_months"], true_cm)
     at_ends = month_end_errors(ds, readings["readings"], true_month_end_cm)
+    # each month end's customer-level error, and its part from customers under a month old there (by_age pools them)
+    wrong = at_ends.assign(abs_error=at_ends["net"].abs(), key=at_ends["month"].dt.strftime("%Y-%m"))
+    by_month = wrong.groupby("key")["abs_error"].sum()
+    young_by_month = wrong.loc[wrong["young"]].groupby("key")["abs_error"].sum()
+    for m in months:
+        m["month_end_abs_error"] = float(by_month.get(m["month"], 0.0))
+        m["month_end_young_abs_error"] = float(young_by_month.get(m["month"], 0.0))
     by_pattern_at_ends = month_end_patterns(ds, at_ends)
     # customer-level error: |job - truth| per customer, summed over customers and months, over the true MRR (errors
     # of opposite sign in two customers add up here, where they cancel in a month's total)
@@ -538,7 +545,8 @@ def by_age(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     the runs: the months read beyond MONTH_TARGET of the truth at their own month end, out of the months that have
     a month-end error (none where the true MRR is 0), and in the final reading, out of those that have a final
     error; the worst month-end error; and the churned MRR the band's month ends published against the truth's, over
-    all its months from the log's 2nd (its first has no churn to publish)."""
+    all its months from the log's 2nd (its first has no churn to publish); and the customer-level error at its month
+    ends, with its part from customers whose first charge is under a month old there (`month_end_errors`)."""
     out = []
     for first, last in AGE_BANDS:
         in_band = [m for r in runs for i, m in enumerate(r["months"], start=1)
@@ -549,11 +557,18 @@ def by_age(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                  if max(first, 2) <= i and (last is None or i <= last)]
         published = sum(m["month_end_churned_mrr"] for m in churn)
         want = sum(m["true_churned_mrr"] for m in churn)
+        true_mrr = sum(m["month_end_true_mrr"] for m in in_band if "month_end_abs_error" in m)
+        wrong = sum(m["month_end_abs_error"] for m in in_band if "month_end_abs_error" in m)
+        young = sum(m["month_end_young_abs_error"] for m in in_band if "month_end_abs_error" in m)
         out.append({"band": f"{first}-{last}" if last else f"{first}+", "month_ends": len(ends),
                     "beyond_at_month_end": sum(abs(e) > MONTH_TARGET for e in ends),
                     "finals": len(finals), "beyond_final": sum(abs(e) > MONTH_TARGET for e in finals),
                     "worst_at_month_end": max(ends, key=abs) if ends else None,
-                    "churned_mrr_as_published": {"inferred": published, "true": want, "error": _rel(published, want)}})
+                    "churned_mrr_as_published": {"inferred": published, "true": want, "error": _rel(published, want)},
+                    # the customer-level error at these month ends (|job - truth| per customer, over the true MRR), and
+                    # its part from customers whose first charge is under a month old there
+                    "customer_error": wrong / true_mrr if true_mrr else None,
+                    "customer_error_young": young / true_mrr if true_mrr else None})
     return out
 
 
@@ -612,16 +627,18 @@ def report(results: list[dict[str, Any]], summary: dict[str, dict[str, Any]]) ->
               "Each month by its place in the log (1: the log's first month), pooled over the seeds: the months "
               "beyond 2% of the truth when read at their own month end, and in the final reading, out of how many; "
               "the worst month-end error; the churned MRR the band's month ends published (from the log's 2nd month) "
-              "against the truth's. Until the 13th month's end no single charge has been a year old, so no renewal a "
+              "against the truth's; the customer-level error at the band's month ends, and in brackets its part from "
+              "customers whose first charge is under a month old there (pending single charges). Until the 13th month's end no single charge has been a year old, so no renewal a "
               "year later has shown which amounts are years; before the 4th, the price book rests on a few weeks of "
               "charges.", "",
               "| scheme | log's months | beyond 2% at own month end | beyond 2%, final | worst at month end "
-              "| churned MRR as published |",
-              "|---|---|---:|---:|---:|---:|",
+              "| churned MRR as published | customer-level error at month ends (first charge under a month old) |",
+              "|---|---|---:|---:|---:|---:|---:|",
               *[f"| {scheme} | {b['band']} | {b['beyond_at_month_end']} of {b['month_ends']} "
                 f"| {b['beyond_final']} of {b['finals']} | {_pct(b['worst_at_month_end'])} "
                 f"| {b['churned_mrr_as_published']['inferred']:,.0f} vs {b['churned_mrr_as_published']['true']:,.0f} "
-                f"({_pct(b['churned_mrr_as_published']['error'])}) |"
+                f"({_pct(b['churned_mrr_as_published']['error'])}) "
+                f"| {_pct(b['customer_error'], 2).lstrip('+')} ({_pct(b['customer_error_young'], 2).lstrip('+')}) |"
                 for scheme, f in summary.items() for b in f["by_age"] if b["month_ends"] or b["finals"]],
               "", "### Customer-level error (all seeds of a scheme)", "",
               "The absolute error of each customer's MRR (job - truth), summed over customers and months, over the "

@@ -172,6 +172,21 @@ def test_months_are_counted_by_the_logs_age(accuracy: ModuleType) -> None:
     assert bands[0]["churned_mrr_as_published"] == {"inferred": 40.0, "true": 40.0, "error": 0.0}  # from the 2nd month
     assert bands[1]["churned_mrr_as_published"]["inferred"] == 175.0 and bands[1]["churned_mrr_as_published"]["true"] == 180
     assert bands[2]["churned_mrr_as_published"] == {"inferred": 42.0, "true": 40.0, "error": pytest.approx(0.05)}
+    assert bands[0]["customer_error"] is None  # no month with a customer-level error: none to pool
+
+
+def test_the_customer_level_error_is_pooled_by_the_logs_age(accuracy: ModuleType) -> None:
+    """Months 1 and 4 of one run: each band's customer-level error is its months' |error| over their true MRR, and its
+    young part the same over the same MRR."""
+    def month(abs_error: float, young: float, true: float) -> dict:
+        return {"month_end_error": 0.0, "final_error": 0.0, "month_end_churned_mrr": 0.0, "true_churned_mrr": 0.0,
+                "month_end_true_mrr": true, "month_end_abs_error": abs_error, "month_end_young_abs_error": young}
+
+    run = [month(30.0, 20.0, 100.0), month(0.0, 0.0, 100.0), month(10.0, 10.0, 200.0), month(8.0, 2.0, 400.0)]
+    first, later, _ = accuracy.by_age([{"months": run}])
+    assert first["customer_error"] == pytest.approx(40.0 / 400.0)
+    assert first["customer_error_young"] == pytest.approx(30.0 / 400.0)
+    assert later["customer_error"] == pytest.approx(0.02) and later["customer_error_young"] == pytest.approx(0.005)
 
 
 def test_a_tiny_run_writes_the_report_and_the_figures(accuracy: ModuleType, tmp_path: Path,
