@@ -373,15 +373,15 @@ def score(ds: Dataset, readings: dict[str, Any], days: list[str], lone: Any) -> 
     # customer-level error: |job - truth| per customer, summed over customers and months, over the true MRR (errors
     # of opposite sign in two customers add up here, where they cancel in a month's total)
     wrong_final = sum(p["abs_error"] for p in by_pattern if not p["pattern"].startswith("_"))
-    wrong_ends = sum(p["abs_error"] for p in by_pattern_at_ends)
+    wrong_ends = float(by_month.sum())
     young = at_ends.loc[at_ends["young"], "net"]  # customers whose first charge is under a month old there
     true_all, true_ends = float(true_cm["mrr"].sum()), float(frame["month_end_true_mrr"].sum())
     customer_error = {"final": {"abs": wrong_final, "true": true_all, "error": wrong_final / true_all if true_all else None},
                       "month_end": {"abs": wrong_ends, "true": true_ends,
                                     "error": wrong_ends / true_ends if true_ends else None},
                       # ... of which customers whose first charge is less than a month old at that month end
-                      "month_end_young": {"abs": float(young.abs().sum()), "net": float(young.sum()), "true": true_ends,
-                                          "error": float(young.abs().sum()) / true_ends if true_ends else None}}
+                      "month_end_young": {"abs": float(young_by_month.sum()), "net": float(young.sum()), "true": true_ends,
+                                          "error": float(young_by_month.sum()) / true_ends if true_ends else None}}
     return {
         "scheme": ds.scheme, "seed": ds.seed, "charges": ds.charges, "customers": ds.customers,
         "final_as_of": f"{as_of:%Y-%m-%d %H:%M:%S}", "reader_seconds": readings["seconds"],
@@ -557,9 +557,10 @@ def by_age(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                  if max(first, 2) <= i and (last is None or i <= last)]
         published = sum(m["month_end_churned_mrr"] for m in churn)
         want = sum(m["true_churned_mrr"] for m in churn)
-        true_mrr = sum(m["month_end_true_mrr"] for m in in_band if "month_end_abs_error" in m)
-        wrong = sum(m["month_end_abs_error"] for m in in_band if "month_end_abs_error" in m)
-        young = sum(m["month_end_young_abs_error"] for m in in_band if "month_end_abs_error" in m)
+        measured = [m for m in in_band if "month_end_abs_error" in m]  # (a run's JSON from before they were kept)
+        true_mrr = sum(m["month_end_true_mrr"] for m in measured)
+        wrong = sum(m["month_end_abs_error"] for m in measured)
+        young = sum(m["month_end_young_abs_error"] for m in measured)
         out.append({"band": f"{first}-{last}" if last else f"{first}+", "month_ends": len(ends),
                     "beyond_at_month_end": sum(abs(e) > MONTH_TARGET for e in ends),
                     "finals": len(finals), "beyond_final": sum(abs(e) > MONTH_TARGET for e in finals),

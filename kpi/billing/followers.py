@@ -117,11 +117,15 @@ def own_price_prorations(log: Log, u: np.ndarray, hi: np.ndarray, book: PriceBoo
         # within its month, a follower that any month's share reads to the cent is no evidence of a year: seats at a
         # monthly seat price of the book, or at any seat price the anchor's amount splits into (720 = 40 x 18, then
         # 118.17 = 8 x 18 x the month's share, also 1 x 120 x the year's: a month of 40 seats)
+        # (asked only of the followers within the anchor's month that may fit at all)
         month_read = np.zeros(len(cand), dtype=bool)
-        for by_month in (*(p.amount * share_m for p in book.monthly_seat),
-                         *(log.amount[h] / k0 * share_m for k0 in range(1, MAX_OWN_SEATS + 1))):
-            month_read |= _seats_at(log.amount[f], by_month, MAX_OWN_SEATS_ADDED) > 0
-        month_read &= ~later
+        near = np.flatnonzero(ok & ~later)
+        if len(near):
+            amount_f, share_near, read = log.amount[f[near]], share_m[near], np.zeros(len(near), dtype=bool)
+            for by_month in (*(p.amount * share_near for p in book.monthly_seat),
+                             *(log.amount[h[near]] / k0 * share_near for k0 in range(1, MAX_OWN_SEATS + 1))):
+                read |= _seats_at(amount_f, by_month, MAX_OWN_SEATS_ADDED) > 0
+            month_read[near] = read
         found_k0 = np.zeros(len(cand), dtype=np.int64)
         found_k = np.zeros(len(cand), dtype=np.int64)
         for k0 in range(MAX_OWN_SEATS, 0, -1):  # the fewest seats (the dearest seat price) wins: written last

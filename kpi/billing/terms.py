@@ -244,7 +244,8 @@ def _seats_added_to_a_month(log: Log, series: Series, book: PriceBook, charges: 
 @dataclass(frozen=True)
 class _Strong:
     """Step 5a per charge (see the module docstring): the switches to annual, and the single charges that open a year
-    whatever falls inside them (`strong`). Arrays the later steps go on writing into: `book_annual`, `switch_rate`."""
+    whatever falls inside them (`strong`). Arrays the later steps go on writing into: `book_annual`, `switch_rate`,
+    `switch`."""
 
     book_annual: np.ndarray  # the book reads it as annual (AUTO mode); a month of the plan a switch replaced is not
     switch_rate: np.ndarray  # the monthly rate it is an annual price for (0: none)

@@ -21,10 +21,9 @@ def to_minute(ns: np.ndarray) -> np.ndarray:
     with a space for the T (int64 ns instants all fall in 1677-2262, where that text is 16 characters; NaT, and an
     empty array, go through pandas)."""
     ns = np.asarray(ns, dtype=np.int64)
-    minutes = ns.view("datetime64[ns]").astype("datetime64[m]")
-    years = minutes.astype("datetime64[Y]").view(np.int64) + 1970
-    if not len(ns) or not ((years >= 1000) & (years <= 9999)).all():
+    if not len(ns) or bool((ns == np.iinfo(np.int64).min).any()):  # NaT
         return np.asarray(utc(ns).strftime("%Y-%m-%d %H:%M"), dtype=object)
+    minutes = ns.view("datetime64[ns]").astype("datetime64[m]")
     text = np.datetime_as_string(minutes, unit="m")  # fixed width: 16 characters
     chars = text.view("U1").reshape(len(text), -1)
     chars[:, 10] = " "

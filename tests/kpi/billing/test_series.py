@@ -73,6 +73,10 @@ def test_item_74_holds_a_pair_on_its_slots_second_only_at_a_months_price_and_off
     assert list(rows_of(beside, "c")["kind"]) == ["annual term", "monthly series", "annual term"]
     got = month_ends(beside, as_of, "c")
     assert abs(got["2017-02"] - 250.0) < 0.01 and abs(got["2017-03"] - 265.0) < 0.01
+    # under a sixth of its anchor, a charge on the slot's second is a seat added, not the plan's month: 600 then 18
+    seat = read(charges(("c", "2017-01-05 08:00:00", 1200.0), ("c", "2017-01-20 10:00:00", 600.0),
+                        ("c", "2017-02-20 10:00:00", 18.0)), as_of)
+    assert list(rows_of(seat, "c")["kind"]) == ["annual term"]
 
 
 def test_a_series_ending_on_an_annual_price_loses_that_renewal():

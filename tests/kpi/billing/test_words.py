@@ -22,6 +22,11 @@ def test_to_minute_of_nothing_is_nothing():
     assert list(to_minute(np.zeros(0, dtype=np.int64))) == []
 
 
+def test_to_minute_leaves_a_missing_instant_to_pandas_and_writes_the_others():
+    got = to_minute(np.array([np.iinfo(np.int64).min, 1_500_000_000_000_000_000]))
+    assert pd.isna(got[0]) and got[1] == "2017-07-14 02:40"
+
+
 def test_minutes_formats_only_the_rows_asked_for():
     ns = _ns("2016-01-01 10:00", "2016-01-02 11:30")
     assert list(minutes(ns, np.array([False, True]))) == ["", "2016-01-02 11:30"]
