@@ -47,6 +47,7 @@ import pandas as pd
 from kpi.billing.pricebook import PriceEvidence
 from kpi.params import Params
 from kpi.partition import (
+    CODED,
     PerCustomer,
     Slices,
     Started,
@@ -463,28 +464,22 @@ def _stop_reading(conn: Connection) -> None:
             sock.shutdown(socket.SHUT_RD)
 
 
-# The text columns a slice's frames can rebuild from their integer codes: (frame, column, codes, codes' row field,
-# codes' values field). Sent without them, a 10M-charge log's frames pickle in a third of the time.
-_CODED = (("schedule", "customer_id", "codes", "cust", "ids"), ("schedule", "ref", "codes", "ref", "refs"),
-          ("ref_months", "customer_id", "ref_codes", "cust", "ids"), ("ref_months", "ref", "ref_codes", "ref", "refs"),
-          ("customer_months", "customer_id", "month_codes", "cust", "ids"))
 # Text columns of a few distinct labels, sent as categories (codes and the labels once) and turned back into text:
 # pickled and unpickled as text, `source` alone took a third of a slice's frames' time.
 _LABELS = (("schedule", "source"), ("billing", "kind"), ("billing", "interval"))
-Packed = tuple[PerCustomer, tuple[tuple[str, str, int], ...], tuple[tuple[str, str, Any], ...]]
+Packed = tuple[PerCustomer, tuple[tuple[str, str, Any], ...]]
 
 
 def _packed(frames: PerCustomer) -> Packed:
-    """A slice's frames to send: without the text columns their codes rebuild (`_CODED`), and where each was; the
-    labels of `_LABELS` as categories, and the dtype each had."""
-    dropped: list[tuple[str, str, int]] = []
+    """A slice's frames to send: without the text columns their codes rebuild (kpi.partition.CODED: sent without
+    them, a 10M-charge log's frames pickle in a third of the time, and `combine` rebuilds them from the codes put end
+    to end); the labels of `_LABELS` as categories, and the dtype each had."""
     labelled: list[tuple[str, str, Any]] = []
     changed: dict[str, pd.DataFrame] = {}
-    for frame_name, column, codes_name, rows, _ in _CODED:
+    for frame_name, column, codes_name, rows, _ in CODED:
         frame, codes = changed.get(frame_name, getattr(frames, frame_name)), getattr(frames, codes_name)
         if codes is None or len(getattr(codes, rows)) != len(frame) or column not in frame.columns:
             continue
-        dropped.append((frame_name, column, frame.columns.get_loc(column)))
         changed[frame_name] = frame.drop(columns=column)
     for frame_name, column in _LABELS:
         frame = changed.get(frame_name, getattr(frames, frame_name))
@@ -493,23 +488,16 @@ def _packed(frames: PerCustomer) -> Packed:
                 and not frame[column].isna().any():
             labelled.append((frame_name, column, frame[column].dtype))
             changed[frame_name] = frame.astype({column: "category"})
-    return dataclasses.replace(frames, **changed), tuple(dropped), tuple(labelled)
+    return dataclasses.replace(frames, **changed), tuple(labelled)
 
 
 def _unpacked(packed: Packed) -> PerCustomer:
-    """`_packed`'s frames with their text columns rebuilt from the codes, in their places, and their labels as the
-    text they were: the frames as made."""
-    frames, dropped, labelled = packed
+    """`_packed`'s frames with their labels as the text they were; still without the coded text columns, which
+    `combine` rebuilds for all slices at once (kpi.partition.with_text puts back one slice's)."""
+    frames, labelled = packed
     changed: dict[str, pd.DataFrame] = {}
     for frame_name, column, dtype in labelled:
         changed[frame_name] = changed.get(frame_name, getattr(frames, frame_name)).astype({column: dtype})
-    where = {(f, c): (codes, rows, values) for f, c, codes, rows, values in _CODED}
-    for frame_name, column, at in reversed(dropped):
-        codes_name, rows, values = where[(frame_name, column)]
-        codes = getattr(frames, codes_name)
-        frame = changed.get(frame_name, getattr(frames, frame_name)).copy(deep=False)
-        frame.insert(at, column, np.asarray(getattr(codes, values), dtype=object)[getattr(codes, rows)])
-        changed[frame_name] = frame
     return dataclasses.replace(frames, **changed)
 
 

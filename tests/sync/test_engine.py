@@ -25,6 +25,8 @@ import pandas as pd
 import pytest
 
 from kpi.partition import (
+    CODED,
+    COLUMNS,
     PerCustomer,
     Slices,
     combine,
@@ -36,6 +38,7 @@ from kpi.partition import (
     shared_book,
     shared_keys,
     start,
+    with_text,
 )
 from kpi.tables import Table
 from sync.errors import ConfigError, InputDataError
@@ -149,6 +152,46 @@ def test_partitions_give_the_frames_of_one_reading_on_the_shared_log() -> None:
     settings = _shared()
     done = _partitioned(settings, 3)
     assert done.price_book.mode == "learned" and done.price_book.monthly_seat  # a book learned across partitions
+
+
+def _without_coded_texts(part: PerCustomer) -> PerCustomer:
+    """The partition as a slice process sends it: without the text columns its codes stand for."""
+    return dataclasses.replace(part, **{name: getattr(part, name).drop(columns=[c for f, c, *_ in CODED if f == name])
+                                        for name in {f for f, *_ in CODED}})
+
+
+@pytest.mark.parametrize("ranges", [True, False], ids=["ranges of ids", "hashed"])
+def test_partitions_without_their_coded_texts_combine_to_the_same_frames(tmp_path: Path, ranges: bool) -> None:
+    """Partitions that left out the text columns their codes stand for (kpi.partition.CODED), all or some of them,
+    combine to the frames of partitions that kept them: rebuilt from the codes put end to end (ranges of the ids, as
+    `Slices` cuts them) or partition by partition before they are ranked (hashed ids)."""
+    from sync.run import load_dataset, resolve_as_of
+
+    settings = _generated(tmp_path, 300, 4)
+    loaded = load_dataset(settings, STARTED)
+    as_of = resolve_as_of(settings, loaded, None, STARTED)
+    params = settings.params
+    assert loaded.charges is not None
+    if ranges:
+        slices = Slices(loaded.charges, loaded.customers, len(loaded.charges) // 4)
+        parts = [slices.slice(i) for i in range(len(slices))]
+    else:
+        by_charge = partition_of(loaded.charges["customer_id"], 3)
+        by_customer = partition_of(loaded.customers["customer_id"], 3)
+        parts = [(loaded.charges.loc[by_charge == i], loaded.customers.loc[by_customer == i]) for i in range(3)]
+    assert len(parts) >= 3
+    keys = shared_keys([extent(c, as_of) for c, _ in parts], params)
+    started = [start(c, cu, params, as_of, keys) for c, cu in parts]
+    book = shared_book([evidence(s) for s in started], params)
+    made = [complete(s, params, as_of, book) for s in started]
+    whole = combine(list(made))
+    assert (whole.codes is not None) == ranges  # the path each case is for
+    for stripped in ([_without_coded_texts(p) for p in made],
+                     [_without_coded_texts(p) if i % 2 else p for i, p in enumerate(made)]):
+        assert "customer_id" not in stripped[1].schedule.columns
+        assert_same_frames(combine(list(stripped)), whole, codes=ranges)  # (combine empties its list)
+        assert_same_frames(with_text(stripped[1]), made[1])
+    assert [list(getattr(whole, name).columns) for name in COLUMNS] == [list(c) for c in COLUMNS.values()]
 
 
 def test_a_book_learned_per_partition_would_differ_so_it_is_learned_once(tmp_path: Path) -> None:
@@ -1059,7 +1102,8 @@ def test_a_bad_file_read_by_a_dask_task_is_one_line_not_a_worker_traceback(tmp_p
 
 def test_frames_packed_to_cross_between_processes_come_back_as_they_were(tmp_path: Path) -> None:
     """`_packed` leaves out the text columns codes rebuild and sends few-label columns as categories; `_unpacked`
-    gives the frames back as made, and through the out-of-band transport too. A label column with a missing value
+    gives the frames back as made but those columns, which `with_text` puts back (combine rebuilds them for all
+    slices at once), and through the out-of-band transport too. A label column with a missing value
     is sent as it is (a category would bring it back NaN, whatever it was)."""
     from sync import engine
     from sync.run import load_dataset, resolve_as_of
@@ -1074,9 +1118,10 @@ def test_frames_packed_to_cross_between_processes_come_back_as_they_were(tmp_pat
     gappy = dataclasses.replace(frames, billing=frames.billing.assign(kind=kind))
     for made in (frames, gappy):
         packed = engine._packed(made)
-        labelled = {(f, c) for f, c, _ in packed[2]}
+        labelled = {(f, c) for f, c, _ in packed[1]}
+        assert "customer_id" not in engine._unpacked(packed).schedule.columns
         assert ("schedule", "source") in labelled and (("billing", "kind") in labelled) == (made is frames)
-        assert_same_frames(engine._unpacked(packed), made)
+        assert_same_frames(with_text(engine._unpacked(packed)), made)
         here, there = multiprocessing.Pipe()
         try:
             sender = threading.Thread(target=engine._send_out_of_band, args=(there, packed))
@@ -1087,7 +1132,7 @@ def test_frames_packed_to_cross_between_processes_come_back_as_they_were(tmp_pat
         finally:
             here.close()
             there.close()
-        assert_same_frames(engine._unpacked(received), made)
+        assert_same_frames(with_text(engine._unpacked(received)), made)
     assert gappy.billing["kind"].iloc[0] is None
 
 
