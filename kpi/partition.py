@@ -189,11 +189,14 @@ def combine(parts: list[PerCustomer]) -> PerCustomer:
     sorted customers, in order (`Slices`), are put end to end, their codes with them (`_in_order`: it
     empties `parts`, letting each part's frames go once they are put end to end);
     others (a hash of the id) are merged by a stable sort on the customer's rank (and the month, for ref_months):
-    no string comparisons beyond ranking the customer ids once, but their codes are not kept."""
+    no string comparisons beyond ranking the customer ids once, but their codes are not kept.
+
+    A partition may come without the text columns its codes stand for (`CODED`, as sync.engine's slice processes
+    send them): the frames returned have them, in their places, whatever the path."""
     if not parts:
         raise ValueError("no partitions to combine")
     if len(parts) == 1:
-        return parts[0]
+        return with_text(parts[0])
     book = parts[0].price_book
     if any(p.price_book != book for p in parts[1:]):
         raise ValueError("partitions read with different price books: learn it once (shared_book) and hand it to all")
@@ -322,11 +325,13 @@ def _in_order(parts: list[PerCustomer]) -> PerCustomer | None:
         not len(p.customer_months) or same_ids(p.month_codes.ids, c.ids)) else None
         for p, c in zip(kept, codes, strict=True)]
     # which frames' coded texts the codes put end to end rebuild: those whose every part's codes are its rows'
+    # (and that have rows: frames of none keep the dtypes their parts' columns had, text or object)
     coded = {"schedule": all(len(c.cust) == len(p.schedule) for p, c in zip(kept, codes, strict=True)),
              "ref_months": all(r is not None and len(r.cust) == len(p.ref_months)
                                for p, r in zip(kept, each_ref, strict=True)),
              "customer_months": all(m is not None and len(m.cust) == len(p.customer_months)
                                     for p, m in zip(kept, each_month, strict=True))}
+    coded = {name: fits and any(len(getattr(p, name)) for p in kept) for name, fits in coded.items()}
     if not all(coded.values()):
         kept = [with_text(p) for p in kept]  # a part without its texts where they cannot be rebuilt at the end
     book = kept[0].price_book
@@ -382,7 +387,7 @@ COLUMNS = {"schedule": SCHEDULE_COLUMNS, "ref_months": ("month", "customer_id", 
 def texts(values: np.ndarray, rows: np.ndarray) -> pd.api.extensions.ExtensionArray | np.ndarray:
     """`values[rows]` as a text column, as pandas infers it from those strings (its "str" dtype), made from the
     distinct texts once and taken row by row: not each row's string checked again (2 s per 15M rows). No rows: an
-    object array, as pandas keeps an empty one."""
+    empty object array (`with_text` of a part whose frame has no rows; `combine` rebuilds no frame of none)."""
     if not len(rows):
         return np.asarray(values, dtype=object)[rows]
     return pd.array(np.asarray(values, dtype=object), dtype="str").take(rows)

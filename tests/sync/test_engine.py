@@ -161,10 +161,13 @@ def _without_coded_texts(part: PerCustomer) -> PerCustomer:
 
 
 @pytest.mark.parametrize("ranges", [True, False], ids=["ranges of ids", "hashed"])
-def test_partitions_without_their_coded_texts_combine_to_the_same_frames(tmp_path: Path, ranges: bool) -> None:
+def test_partitions_without_their_coded_texts_combine_to_the_frames_of_one_reading(
+        tmp_path: Path, ranges: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """Partitions that left out the text columns their codes stand for (kpi.partition.CODED), all or some of them,
-    combine to the frames of partitions that kept them: rebuilt from the codes put end to end (ranges of the ids, as
-    `Slices` cuts them) or partition by partition before they are ranked (hashed ids)."""
+    combine to the frames of one reading of the whole log: rebuilt once from the codes put end to end (ranges of the
+    ids, as `Slices` cuts them: no partition's texts rebuilt on its own), or partition by partition where the codes
+    cannot rebuild them (hashed ids; a part whose customer-month codes are gone). One part alone comes back whole."""
+    from kpi import partition
     from sync.run import load_dataset, resolve_as_of
 
     settings = _generated(tmp_path, 300, 4)
@@ -184,14 +187,25 @@ def test_partitions_without_their_coded_texts_combine_to_the_same_frames(tmp_pat
     started = [start(c, cu, params, as_of, keys) for c, cu in parts]
     book = shared_book([evidence(s) for s in started], params)
     made = [complete(s, params, as_of, book) for s in started]
-    whole = combine(list(made))
-    assert (whole.codes is not None) == ranges  # the path each case is for
-    for stripped in ([_without_coded_texts(p) for p in made],
-                     [_without_coded_texts(p) if i % 2 else p for i, p in enumerate(made)]):
-        assert "customer_id" not in stripped[1].schedule.columns
-        assert_same_frames(combine(list(stripped)), whole, codes=ranges)  # (combine empties its list)
-        assert_same_frames(with_text(stripped[1]), made[1])
-    assert [list(getattr(whole, name).columns) for name in COLUMNS] == [list(c) for c in COLUMNS.values()]
+    one = run_partition(loaded.charges, loaded.customers, params, as_of)
+    rebuilt_alone: list[PerCustomer] = []
+    monkeypatch.setattr(partition, "with_text", lambda p: rebuilt_alone.append(p) or with_text(p))
+    every = [_without_coded_texts(p) for p in made]
+    assert "customer_id" not in every[1].schedule.columns
+    done = combine(list(every))  # (combine empties its list)
+    assert_same_frames(done, one, codes=ranges)
+    assert (done.codes is not None) == ranges and (not rebuilt_alone) == ranges  # the path each case is for
+    assert_same_frames(combine([_without_coded_texts(p) if i % 2 else p for i, p in enumerate(made)]), one,
+                       codes=ranges)
+    no_month_codes = [dataclasses.replace(made[0], month_codes=None), *every[1:]]
+    assert_same_frames(combine(no_month_codes), one, codes=False)
+    assert_same_frames(with_text(every[1]), made[1])
+    assert_same_frames(combine([every[1]]), made[1])
+    assert [list(getattr(done, name).columns) for name in COLUMNS] == [list(c) for c in COLUMNS.values()]
+    # schedules of no rows (as_of before every piece) keep the dtypes their parts' columns had
+    empty = [dataclasses.replace(p, schedule=p.schedule.iloc[:0],
+                                 codes=p.codes.rows(np.zeros(len(p.schedule), dtype=bool))) for p in made if p.codes]
+    assert dict(combine(empty).schedule.dtypes) == dict(made[0].schedule.dtypes)
 
 
 def test_a_book_learned_per_partition_would_differ_so_it_is_learned_once(tmp_path: Path) -> None:
