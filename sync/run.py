@@ -171,12 +171,14 @@ def build_context(settings: Settings, loaded: Loaded, as_of: pd.Timestamp, run: 
     )
 
 
-def compute_tables(ctx: Context) -> tuple[list[Table], list[tuple[str, str]]]:
+def compute_tables(ctx: Context, ready: dict[str, Table] | None = None) -> tuple[list[Table], list[tuple[str, str]]]:
     """Build every declared tab that applies; the others are returned with the reason they were skipped.
 
     Tabs of the other kind of dataset (e.g. Portfolio for a payment log) are neither built nor reported.
     Every text cell is made holdable by every sink here, before any sink runs (sync.sinks.cells.publishable).
+    `ready`: tabs already built and made holdable (`tables_ahead`), published as they are, these very tables.
     """
+    ready = ready or {}
     tables: list[Table] = []
     skipped: list[tuple[str, str]] = []
     with freed_memory_reused():  # the tabs' temporary arrays on the pages the last ones left (sync.engine)
@@ -187,8 +189,36 @@ def compute_tables(ctx: Context) -> tuple[list[Table], list[tuple[str, str]]]:
             if reason:
                 skipped.append((tab.name, reason))
                 continue
-            tables.append(built_table(tab, ctx))
-        return publishable(count_this_run(tables)), skipped
+            tables.append(ready[tab.name] if tab.name in ready else built_table(tab, ctx))
+        counted = count_this_run(tables)  # (counts rows: the same before and after `publishable`)
+        return [t if ready.get(t.name) is t else publishable([t])[0] for t in counted], skipped
+
+
+# Tall tabs a sink that can (`render_ahead`: the CSV folder) writes while the run goes on: built from the
+# per-customer frames alone, before the invariants and the month tables, which keep one core busy and leave the
+# other idle (10M charges: Billing is 444 of the 650 MB of CSV; written ahead, the run takes 4 s less).
+AHEAD_TABS = ("Billing",)
+
+
+def tables_ahead(ctx: Context, sink: object) -> dict[str, Table]:
+    """The tabs of AHEAD_TABS the run publishes, built and made holdable now and handed to the sink's
+    `render_ahead`; `compute_tables(ctx, ready)` then publishes these very tables. None for a sink without it."""
+    render = getattr(sink, "render_ahead", None)
+    if render is None:
+        return {}
+    ready: dict[str, Table] = {}
+    for tab in all_tabs():
+        if tab.name in AHEAD_TABS and ctx.dataset in tab.datasets and not ctx.skip_reason(tab):
+            ready[tab.name] = publishable([built_table(tab, ctx)])[0]
+            render(ready[tab.name])
+    return ready
+
+
+def discard_ahead(sink: object) -> None:
+    """What the sink wrote ahead and no publish took, removed (`render_ahead`)."""
+    discard = getattr(sink, "discard_ahead", None)
+    if discard is not None:
+        discard()
 
 
 def check_invariants(ctx: Context) -> None:
@@ -279,6 +309,8 @@ def run_once(
             if not dry_run:
                 _record_failure(settings, state, attempt, exc, guard.keep_runs)
             raise
+        finally:
+            discard_ahead(sink)  # a run that failed or was stopped before its publish leaves nothing behind
 
 
 @dataclass
@@ -299,10 +331,12 @@ def prepare_context(
     destination: str,
     history: list,
     hr_data: Callable[[], tuple[object | None, tuple[tuple[str, str], ...]]],
+    ahead: Callable[[Context], None] | None = None,
 ) -> Context:
     """Load, resolve as_of, build the context and check the invariants: everything before publishing,
     shared by `now`, the worker and `check`. `hr_data` fetches the HR data (or says why there is none).
-    The engine of the settings (sync.engine) reads the files and computes the per-customer frames."""
+    The engine of the settings (sync.engine) reads the files and computes the per-customer frames. `ahead` is
+    called with the context before the invariants are checked (`tables_ahead`)."""
     with open_engine(settings.engine) as engine:
         loaded = load_dataset(settings, started_at, engine)
         when = resolve_as_of(settings, loaded, as_of, started_at)
@@ -320,6 +354,8 @@ def prepare_context(
         )
         ctx = build_context(settings, loaded, when, run, hr=hr, unavailable=unavailable,
                             history=history_frame(history), engine=engine)
+    if ahead is not None:
+        ahead(ctx)
     check_invariants(ctx)
     return ctx
 
@@ -331,9 +367,15 @@ def _run_locked(settings: Settings, sink: Sink, state: StateFile, past: Destinat
         gate.checkpoint("loading HR data")
         return load_hr(settings, attempt.started_at, hr_month)
 
+    ready: dict[str, Table] = {}
+
+    def ahead(ctx: Context) -> None:  # the sink's tall tabs begin (a dry run publishes nothing: none)
+        if not dry_run:
+            ready.update(tables_ahead(ctx, sink))
+
     gate.checkpoint("loading")
     ctx = prepare_context(settings, as_of=as_of, started_at=attempt.started_at, destination=sink.destination,
-                          history=past.history, hr_data=hr_data)
+                          history=past.history, hr_data=hr_data, ahead=ahead)
     attempt.snap = snapshot(ctx, attempt.started_at)
     dropped = drops(past.last_good, attempt.snap, guard.max_drop)
     notes: list[str] = []
@@ -343,7 +385,7 @@ def _run_locked(settings: Settings, sink: Sink, state: StateFile, past: Destinat
         notes.append("guard overridden with --force: " + "; ".join(dropped))
         log.warning(notes[-1])
     gate.checkpoint("computing the tables")
-    tables, skipped = compute_tables(ctx)
+    tables, skipped = compute_tables(ctx, ready)
 
     result = None
     if not dry_run:

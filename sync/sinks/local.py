@@ -29,7 +29,7 @@ from sync.errors import PublishError
 MARKER = ".kpi-sync"
 
 
-def _umask() -> int:
+def umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -76,14 +76,14 @@ def atomic_path(target: Path, *, directory: bool = False) -> Iterator[Path]:
         remove_stale_temporaries(target)
         if directory:
             tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent))
-            tmp.chmod(0o777 & ~_umask())
+            tmp.chmod(0o777 & ~umask())
             (tmp / MARKER).write_text("written by kpi-sync: this folder is replaced whole on every run\n",
                                       encoding="utf-8")
         else:
             fd, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=parent)
             os.close(fd)
             tmp = Path(name)
-            tmp.chmod(0o666 & ~_umask())
+            tmp.chmod(0o666 & ~umask())
         yield tmp
         if directory:
             _swap_directory(tmp, target)

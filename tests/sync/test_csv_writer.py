@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from kpi.tables import Table
 from sync.run import compute_tables
 from sync.sinks.cells import CellValue, formats, header, table_rows
-from sync.sinks.csv import CsvSink, csv_name, neutralize
+from sync.sinks.csv import CsvSink, csv_body, csv_name, neutralize
 from tests.kpi.datasets import dataset_context
 from tests.sync.sinks.gsheet_tables import table
 
@@ -134,3 +134,61 @@ def test_the_folder_is_read_back_as_text_and_refused_when_a_file_does_not_parse_
         path.write_bytes(data)
         with pytest.raises(PublishError, match=name.replace(".", r"\.")):
             verify_folder({path: expected})
+
+
+def _files(folder) -> dict[str, tuple[bytes, int]]:
+    return {p.name: (p.read_bytes(), p.stat().st_mode & 0o777) for p in sorted(folder.iterdir())}
+
+
+def test_a_tab_written_ahead_is_the_file_publish_writes(tmp_path, monkeypatch):
+    """`render_ahead` writes a tab's file beside the destination while the run goes on; `publish` moves it in when
+    it publishes that very table: the same bytes and mode as written in the publish, in slices too, and nothing left
+    beside the folder. A tab given ahead but published as another table (changed since) is written again."""
+    monkeypatch.setattr("sync.sinks.csv.CHUNK_ROWS", 4)
+    n = len(TRICKY)
+    tall = table("Tall", [("text", "text"), ("int", "int")], [[TRICKY[i], i] for i in range(n)], dtype=object)
+    other = table("Other", [("x", "text")], [["a"], ["=b"]], dtype=object)
+    written([tall, other], tmp_path / "plain")
+    sink = CsvSink(str(tmp_path / "ahead" / "out"))
+    sink.render_ahead(tall)
+    assert [p.name for p in (tmp_path / "ahead").iterdir() if ".ahead-" in p.name]
+    sink.publish([tall, other])
+    assert _files(tmp_path / "ahead" / "out") == _files(tmp_path / "plain" / "out")
+    assert sorted(p.name for p in (tmp_path / "ahead").iterdir()) == ["out"]
+    changed = table("Tall", [("text", "text"), ("int", "int")], [["new", 1]], dtype=object)
+    sink.render_ahead(tall)
+    sink.publish([changed, other])
+    assert (tmp_path / "ahead" / "out" / "tall.csv").read_bytes() == reference_csv(changed)
+    assert sorted(p.name for p in (tmp_path / "ahead").iterdir()) == ["out"]
+
+
+def test_a_tab_written_ahead_that_fails_fails_the_publish_and_one_never_published_is_removed(tmp_path, monkeypatch):
+    """The error of a tab written ahead is its publish's, naming the tab's file as published, and the folder before
+    stays as it was; a run that ends before its publish (`discard_ahead`) stops the writing and leaves no file."""
+    from sync.errors import PublishError
+
+    folder = tmp_path / "out"
+    good = table("Good", [("x", "text")], [["a"]], dtype=object)
+    CsvSink(str(folder)).publish([good])
+    before = _files(folder)
+    bad = table("Bad tab", [("x", "text")], [["x"]], dtype=object)
+    real = csv_body
+
+    def body(rows, *args):  # text UTF-8 cannot hold, as a tab not made holdable (cells.py) would have
+        if rows.name == "Bad tab":
+            raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+        return real(rows, *args)
+
+    monkeypatch.setattr("sync.sinks.csv.csv_body", body)
+    sink = CsvSink(str(folder))
+    sink.render_ahead(bad)
+    with pytest.raises(PublishError, match=r"cannot write bad_tab\.csv"):
+        sink.publish([good, bad])
+    assert _files(folder) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    monkeypatch.setattr("sync.sinks.csv.CHUNK_ROWS", 1)
+    long = table("Long", [("i", "int")], [[i] for i in range(2000)], dtype=object)
+    sink.render_ahead(long)
+    sink.discard_ahead()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert _files(folder) == before

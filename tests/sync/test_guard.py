@@ -304,3 +304,37 @@ def test_state_file_temporaries_of_a_killed_run_are_removed(tmp_path: Path) -> N
     (state.parent / f".{state.name}.x7k2.tmp").write_text("{", encoding="utf-8")
     assert main(["now", "--config", str(config), "--sink", f"csv:{tmp_path / 'out'}"]) == 0
     assert sorted(p.name for p in state.parent.iterdir() if p.name.startswith(".")) == []
+
+
+def test_the_billing_tab_written_ahead_is_published_and_a_refused_run_leaves_nothing_beside(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CSV sink writes the Billing tab while the run computes the others (sync.run.tables_ahead): the files are
+    those of a run that writes every tab at its publish, and a run refused by the guard, or a dry run, leaves no
+    temporary beside the folder and the folder as it was."""
+    from sync import run
+    from sync.sinks.csv import CsvSink
+
+    given: list[str] = []
+    real = CsvSink.render_ahead
+    monkeypatch.setattr(CsvSink, "render_ahead", lambda self, table: given.append(table.name) or real(self, table))
+    config = make_ops_config(tmp_path)
+    out = tmp_path / "out"
+    assert main(["now", "--config", str(config), "--sink", f"csv:{out}"]) == 0
+    assert given == ["Billing"]
+    ahead = {p.name: p.read_bytes() for p in out.iterdir()}
+    monkeypatch.setattr(run, "AHEAD_TABS", ())
+    plain = tmp_path / "plain" / "out"
+    assert main(["now", "--config", str(config), "--sink", f"csv:{plain}"]) == 0
+    assert given == ["Billing"]
+    same = {p.name: p.read_bytes() for p in plain.iterdir()}
+    assert ahead.keys() == same.keys() and ahead["billing.csv"] == same["billing.csv"]
+    assert {n for n in ahead if ahead[n] != same[n]} <= {"about.csv", "sync_status.csv"}  # (the run's time, path)
+    monkeypatch.undo()
+    monkeypatch.setattr(CsvSink, "render_ahead", lambda self, table: given.append(table.name) or real(self, table))
+    assert main(["now", "--config", str(config), "--sink", f"csv:{out}", "--dry-run"]) == 0
+    assert given == ["Billing"]
+    truncate(tmp_path / "invoices.json", 0.10)
+    assert main(["now", "--config", str(config), "--sink", f"csv:{out}"]) == 1
+    assert given == ["Billing", "Billing"]  # (refused by the guard after the tab began: it sees the inputs first)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == ahead
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")) == []
