@@ -39,6 +39,7 @@ _FORMULA_BYTES[np.frombuffer(b"=+-@\t\r", dtype=np.uint8)] = True
 _QUOTE_BYTES = np.zeros(256, dtype=bool)  # byte -> does a field holding it need quotes (a table lookup: isin sorts)
 _QUOTE_BYTES[np.frombuffer(b',"\r\n', dtype=np.uint8)] = True
 CHUNK_ROWS = 1 << 18  # rows turned into CSV text at a time: the text of a whole tall tab is never held at once
+AHEAD_ROWS = 1 << 16  # the same for a tab written ahead, beside the run's own peak
 
 
 def csv_name(tab: str) -> str:
@@ -81,10 +82,11 @@ class CsvSink:
     def render_ahead(self, table: Table) -> None:
         """Begin writing this tab's file now, on another thread, while the run computes its other tabs (sync.run:
         the Billing tab, 444 MB of CSV at 10M charges, written while the month tables are computed on the other
-        core). The file is a temporary beside the destination; `publish` moves it into the new folder when it
-        publishes this very table (another is written again there), and `discard_ahead` removes what no publish
-        took. One thread, one tab after the other. Nothing is written where the temporary cannot be made: the
-        publish writes the tab then, and says what is wrong."""
+        core), in slices of AHEAD_ROWS rows: fewer than a publish's, as they are held beside the run's own peak
+        (10M charges: 250 MB more at it, not 500). The file is a temporary beside the destination; `publish` moves
+        it into the new folder when it publishes this very table (another is written again there), and
+        `discard_ahead` removes what no publish took. One thread, one tab after the other. Nothing is written
+        where the temporary cannot be made: the publish writes the tab then, and says what is wrong."""
         target = self.directory.expanduser().absolute()
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -98,7 +100,8 @@ class CsvSink:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="kpi-sync-ahead")
         self._stop.clear()
         path = Path(name)
-        self._ahead[table.name] = _Ahead(table, path, self._pool.submit(self._write, table, path, 1, self._stop))
+        writing = self._pool.submit(self._write, table, path, 1, self._stop, AHEAD_ROWS)
+        self._ahead[table.name] = _Ahead(table, path, writing)
 
     def discard_ahead(self) -> None:
         """Stop the tabs being written ahead and remove the files no publish took (a run that failed or was
@@ -116,7 +119,7 @@ class CsvSink:
         self._stop.clear()
 
     def _write(self, table: Table, path: Path, threads: int = THREADS,
-               stop: threading.Event | None = None) -> tuple[int, int]:
+               stop: threading.Event | None = None, rows: int = 0) -> tuple[int, int]:
         """The tab's file at `path` (its header, its records), on disk: its rows (header included) and fields.
         Errors name the tab's file as published (csv_name), wherever it is written. `stop` set: _Discarded."""
         name = csv_name(table.name)
@@ -129,7 +132,7 @@ class CsvSink:
             handle.write(head_line)
             # a slice of rows at a time (the text of a few slices in memory), the next ones built while one is
             # written
-            for body in in_order(functools.partial(self._body, name=name), _row_chunks(table), threads):
+            for body in in_order(functools.partial(self._body, name=name), _row_chunks(table, rows), threads):
                 if stop is not None and stop.is_set():
                     raise _Discarded
                 if body is not None:
@@ -162,10 +165,10 @@ class _Discarded(Exception):
     """Raised in the thread writing a tab ahead once the run has let it go (`discard_ahead`)."""
 
 
-def _row_chunks(table: Table) -> Iterator[Table]:
+def _row_chunks(table: Table, rows: int = 0) -> Iterator[Table]:
     """The table in slices of CHUNK_ROWS rows (the whole table when it has no more): each row's record depends on that
     row alone, so the records of the slices, one after the other, are the table's."""
-    n, rows = len(table.frame), CHUNK_ROWS
+    n, rows = len(table.frame), rows or CHUNK_ROWS
     if n <= rows:
         yield table
         return

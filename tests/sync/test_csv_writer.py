@@ -145,6 +145,7 @@ def test_a_tab_written_ahead_is_the_file_publish_writes(tmp_path, monkeypatch):
     it publishes that very table: the same bytes and mode as written in the publish, in slices too, and nothing left
     beside the folder. A tab given ahead but published as another table (changed since) is written again."""
     monkeypatch.setattr("sync.sinks.csv.CHUNK_ROWS", 4)
+    monkeypatch.setattr("sync.sinks.csv.AHEAD_ROWS", 3)
     n = len(TRICKY)
     tall = table("Tall", [("text", "text"), ("int", "int")], [[TRICKY[i], i] for i in range(n)], dtype=object)
     other = table("Other", [("x", "text")], [["a"], ["=b"]], dtype=object)
@@ -186,7 +187,7 @@ def test_a_tab_written_ahead_that_fails_fails_the_publish_and_one_never_publishe
         sink.publish([good, bad])
     assert _files(folder) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
-    monkeypatch.setattr("sync.sinks.csv.CHUNK_ROWS", 1)
+    monkeypatch.setattr("sync.sinks.csv.AHEAD_ROWS", 1)
     long = table("Long", [("i", "int")], [[i] for i in range(2000)], dtype=object)
     sink.render_ahead(long)
     sink.discard_ahead()
