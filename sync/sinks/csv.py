@@ -30,7 +30,7 @@ from sync.errors import PublishError
 from sync.sinks import PublishResult
 from sync.sinks.cells import column_values, formats, header, naive_stamps
 from sync.sinks.gsheet_rows import text_array
-from sync.sinks.local import atomic_path, check_folder_target, umask
+from sync.sinks.local import atomic_path, check_folder_target, umask, writing, written
 from sync.sinks.ordered import THREADS, in_order
 
 _LS = pa.large_string()
@@ -71,6 +71,7 @@ class CsvSink:
                     if ahead is not None and ahead.table is table:
                         expected[path] = ahead.future.result()  # (its error, if it failed, is this publish's)
                         os.replace(ahead.path, path)
+                        written(ahead.path)
                         del self._ahead[table.name]
                     else:
                         expected[path] = self._write(table, path)
@@ -93,6 +94,7 @@ class CsvSink:
             fd, name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.ahead-", suffix=".tmp",
                                         dir=target.parent)  # a killed run's: removed by the next (local.py)
             os.close(fd)
+            writing(Path(name))  # removed at exit if no publish or discard took it (a stopped worker)
             os.chmod(name, 0o666 & ~umask())  # as a file the publish writes
         except OSError:
             return
@@ -100,8 +102,8 @@ class CsvSink:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="kpi-sync-ahead")
         self._stop.clear()
         path = Path(name)
-        writing = self._pool.submit(self._write, table, path, 1, self._stop, AHEAD_ROWS)
-        self._ahead[table.name] = _Ahead(table, path, writing)
+        job = self._pool.submit(self._write, table, path, 1, self._stop, AHEAD_ROWS)
+        self._ahead[table.name] = _Ahead(table, path, job)
 
     def discard_ahead(self) -> None:
         """Stop the tabs being written ahead and remove the files no publish took (a run that failed or was
@@ -112,6 +114,7 @@ class CsvSink:
                 ahead.future.result()
             with contextlib.suppress(OSError):
                 ahead.path.unlink()
+            written(ahead.path)
         self._ahead.clear()
         if self._pool is not None:
             self._pool.shutdown(wait=True)

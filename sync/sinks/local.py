@@ -6,12 +6,14 @@ regular file (or not exist). Output gets the permissions the umask gives, like a
 
 Temporaries sit beside the target as `.NAME.<pid>.<random>.tmp` (and `.NAME.old` for a folder swapped
 without an atomic exchange). A run that was killed leaves them; the next run removes those whose process
-is gone, and puts back a folder that a kill left only as `.NAME.old`. On Linux a folder is swapped with
+is gone (or that its own pid names and it is not writing: an earlier process's), a process removes at its exit
+those it was writing, and puts back a folder that a kill left only as `.NAME.old`. On Linux a folder is swapped with
 one atomic exchange (renameat2 RENAME_EXCHANGE), so there is never a moment without the folder.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import ctypes.util
@@ -27,6 +29,29 @@ from pathlib import Path
 from sync.errors import PublishError
 
 MARKER = ".kpi-sync"
+
+# The temporaries this process is writing now (atomic_path's; the CSV sink's tabs written ahead). Any other
+# temporary named with this process's pid is a killed process's (a container's worker is PID 1 again after each
+# restart), and these are removed when the process exits: a worker stopped while a run computes leaves that run's
+# thread, and the tab it was writing ahead, to the exit (sync/worker.py).
+_LIVE: set[str] = set()
+
+
+def writing(path: Path) -> None:
+    """`path` is a temporary this process is writing (see _LIVE)."""
+    _LIVE.add(str(path))
+
+
+def written(path: Path) -> None:
+    """`path` is no longer written here (renamed into place, or removed)."""
+    _LIVE.discard(str(path))
+
+
+@atexit.register
+def _remove_live() -> None:
+    for name in list(_LIVE):
+        with contextlib.suppress(OSError):
+            shutil.rmtree(name) if os.path.isdir(name) and not os.path.islink(name) else os.unlink(name)
 
 
 def umask() -> int:
@@ -76,6 +101,7 @@ def atomic_path(target: Path, *, directory: bool = False) -> Iterator[Path]:
         remove_stale_temporaries(target)
         if directory:
             tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent))
+            writing(tmp)
             tmp.chmod(0o777 & ~umask())
             (tmp / MARKER).write_text("written by kpi-sync: this folder is replaced whole on every run\n",
                                       encoding="utf-8")
@@ -83,6 +109,7 @@ def atomic_path(target: Path, *, directory: bool = False) -> Iterator[Path]:
             fd, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=parent)
             os.close(fd)
             tmp = Path(name)
+            writing(tmp)
             tmp.chmod(0o666 & ~umask())
         yield tmp
         if directory:
@@ -93,8 +120,10 @@ def atomic_path(target: Path, *, directory: bool = False) -> Iterator[Path]:
     except OSError as exc:
         raise PublishError(f"cannot write {target}: {exc.strerror or exc}") from None
     finally:
-        if tmp is not None and tmp.exists():
-            shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+        if tmp is not None:
+            if tmp.exists():
+                shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+            written(tmp)
 
 
 def _fsync(path: Path) -> None:
@@ -119,12 +148,17 @@ def _pid_alive(pid: int) -> bool:
 
 def remove_stale_temporaries(target: Path) -> list[Path]:
     """Remove the temporaries of `target` that killed runs left (`.NAME.<pid>.*.tmp` of a dead process, and
-    those of older versions without a pid); return what was removed. A live run's temporaries are kept."""
+    those of older versions without a pid); return what was removed. A live run's temporaries are kept: another
+    live process's, and those this process is writing (_LIVE); one of this process's pid that it is not writing is
+    an earlier process's that had the same pid."""
     pattern = re.compile(re.escape(f".{target.name}.") + r"(?:(\d+)\.)?[^/]*\.tmp")
     removed: list[Path] = []
     for path in target.parent.glob(f".{glob_escape(target.name)}.*.tmp"):
         found = pattern.fullmatch(path.name)
-        if not found or (found.group(1) and _pid_alive(int(found.group(1)))):
+        if not found or str(path) in _LIVE:
+            continue
+        pid = int(found.group(1)) if found.group(1) else None
+        if pid is not None and pid != os.getpid() and _pid_alive(pid):
             continue
         with contextlib.suppress(OSError):
             shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()

@@ -152,8 +152,10 @@ def test_a_tab_written_ahead_is_the_file_publish_writes(tmp_path, monkeypatch):
     written([tall, other], tmp_path / "plain")
     sink = CsvSink(str(tmp_path / "ahead" / "out"))
     sink.render_ahead(tall)
-    assert [p.name for p in (tmp_path / "ahead").iterdir() if ".ahead-" in p.name]
+    (early,) = [p for p in (tmp_path / "ahead").iterdir() if ".ahead-" in p.name]
+    inode = early.stat().st_ino
     sink.publish([tall, other])
+    assert (tmp_path / "ahead" / "out" / "tall.csv").stat().st_ino == inode  # the file written ahead, moved in
     assert _files(tmp_path / "ahead" / "out") == _files(tmp_path / "plain" / "out")
     assert sorted(p.name for p in (tmp_path / "ahead").iterdir()) == ["out"]
     changed = table("Tall", [("text", "text"), ("int", "int")], [["new", 1]], dtype=object)

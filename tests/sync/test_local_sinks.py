@@ -296,3 +296,45 @@ def test_a_kill_between_the_folder_renames_never_leaves_no_folder(tmp_path: Path
     real_replace(folder, tmp_path / ".csv.old")
     CsvSink(str(folder)).publish([sample_table("Newer tab")])
     assert (folder / "newer_tab.csv").is_file() and not (tmp_path / ".csv.old").exists()
+
+
+def test_temporaries_of_this_pid_are_a_killed_process_unless_this_one_writes_them(tmp_path: Path) -> None:
+    """A worker restarted in a container is PID 1 again: a temporary named with this process's pid that this process
+    is not writing is an earlier process's, removed by the next run; one it is writing is kept."""
+    import os
+
+    from sync.sinks import local
+
+    folder = tmp_path / "csv"
+    CsvSink(str(folder)).publish([sample_table()])
+    earlier = tmp_path / f".csv.{os.getpid()}.ahead-old.tmp"
+    earlier.write_bytes(b"half a tab")
+    mine = tmp_path / f".csv.{os.getpid()}.ahead-now.tmp"
+    mine.write_bytes(b"a tab being written")
+    local.writing(mine)
+    try:
+        CsvSink(str(folder)).publish([sample_table()])
+        assert sorted(p.name for p in tmp_path.iterdir()) == [mine.name, "csv"]
+    finally:
+        local.written(mine)
+
+
+def test_what_this_process_writes_is_removed_at_its_exit(tmp_path: Path) -> None:
+    """A worker stopped while a run computes exits without that run's cleanup: the tab it was writing ahead goes
+    with the process (an exit hook), not left beside the folder."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, time; from pathlib import Path\n"
+        "from sync.sinks.csv import CsvSink\n"
+        "from tests.sync.test_local_sinks import sample_table\n"
+        "sink = CsvSink(sys.argv[1])\n"
+        "sink.render_ahead(sample_table())\n"
+        "time.sleep(0.5)\n"
+        "print(sorted(p.name for p in Path(sys.argv[1]).parent.iterdir()))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "csv")], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[2])
+    assert ".ahead-" in out.stdout  # written while the process ran (no publish, no discard)
+    assert list(tmp_path.iterdir()) == []
