@@ -16,7 +16,7 @@ import re
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +56,6 @@ class CsvSink:
         self.timezone = timezone
         self.neutralize = neutralize_formulas
         self._ahead: dict[str, _Ahead] = {}
-        self._pool: ThreadPoolExecutor | None = None
         self._stop = threading.Event()
 
     def publish(self, tables: Sequence[Table], *, force: bool = False) -> PublishResult:
@@ -86,7 +85,7 @@ class CsvSink:
         core), in slices of AHEAD_ROWS rows: fewer than a publish's, as they are held beside the run's own peak
         (10M charges: 250 MB more at it, not 500). The file is a temporary beside the destination; `publish` moves
         it into the new folder when it publishes this very table (another is written again there), and
-        `discard_ahead` removes what no publish took. One thread, one tab after the other. Nothing is written
+        `discard_ahead` removes what no publish took. A thread of its own for each tab. Nothing is written
         where the temporary cannot be made: the publish writes the tab then, and says what is wrong."""
         target = self.directory.expanduser().absolute()
         try:
@@ -94,15 +93,29 @@ class CsvSink:
             fd, name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.ahead-", suffix=".tmp",
                                         dir=target.parent)  # a killed run's: removed by the next (local.py)
             os.close(fd)
-            writing(Path(name))  # removed at exit if no publish or discard took it (a stopped worker)
-            os.chmod(name, 0o666 & ~umask())  # as a file the publish writes
         except OSError:
             return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="kpi-sync-ahead")
-        self._stop.clear()
         path = Path(name)
-        job = self._pool.submit(self._write, table, path, 1, self._stop, AHEAD_ROWS)
+        writing(path)  # removed at exit if no publish or discard took it (a stopped worker)
+        try:
+            os.chmod(path, 0o666 & ~umask())  # as a file the publish writes
+        except OSError:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            written(path)
+            return
+        job: Future[tuple[int, int]] = Future()
+
+        def write() -> None:
+            if job.set_running_or_notify_cancel():
+                try:
+                    job.set_result(self._write(table, path, 1, self._stop, AHEAD_ROWS))
+                except BaseException as exc:  # the publish raises it
+                    job.set_exception(exc)
+
+        # a daemon: a process that exits (a worker stopped while the run computes) does not wait for the tab (nor
+        # would it for a pool's thread: in_order's pool takes no work once the interpreter shuts down)
+        threading.Thread(target=write, name="kpi-sync-ahead", daemon=True).start()
         self._ahead[table.name] = _Ahead(table, path, job)
 
     def discard_ahead(self) -> None:
@@ -116,9 +129,6 @@ class CsvSink:
                 ahead.path.unlink()
             written(ahead.path)
         self._ahead.clear()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
         self._stop.clear()
 
     def _write(self, table: Table, path: Path, threads: int = THREADS,

@@ -321,20 +321,25 @@ def test_temporaries_of_this_pid_are_a_killed_process_unless_this_one_writes_the
 
 def test_what_this_process_writes_is_removed_at_its_exit(tmp_path: Path) -> None:
     """A worker stopped while a run computes exits without that run's cleanup: the tab it was writing ahead goes
-    with the process (an exit hook), not left beside the folder."""
+    with the process (an exit hook), not left beside the folder, and the exit does not wait for the tab to be
+    written (here one that takes 45 s, a row at a time)."""
     import subprocess
     import sys
+    import time
 
     script = (
         "import sys, time; from pathlib import Path\n"
-        "from sync.sinks.csv import CsvSink\n"
-        "from tests.sync.test_local_sinks import sample_table\n"
-        "sink = CsvSink(sys.argv[1])\n"
-        "sink.render_ahead(sample_table())\n"
-        "time.sleep(0.5)\n"
+        "import sync.sinks.csv as csv\n"
+        "from tests.sync.sinks.gsheet_tables import table\n"
+        "csv.AHEAD_ROWS = 1\n"
+        "sink = csv.CsvSink(sys.argv[1])\n"
+        "sink.render_ahead(table('Tall', [('x', 'text')], [[str(i)] for i in range(200_000)], dtype=object))\n"
+        "time.sleep(0.3)\n"
         "print(sorted(p.name for p in Path(sys.argv[1]).parent.iterdir()))\n"
     )
+    began = time.monotonic()
     out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "csv")], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parents[2])
-    assert ".ahead-" in out.stdout  # written while the process ran (no publish, no discard)
+    assert ".ahead-" in out.stdout  # being written while the process ran (no publish, no discard)
     assert list(tmp_path.iterdir()) == []
+    assert time.monotonic() - began < 20
