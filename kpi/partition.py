@@ -407,6 +407,17 @@ def with_text(part: PerCustomer) -> PerCustomer:
     return replace(part, **changed) if changed else part
 
 
+def without_text(part: PerCustomer) -> PerCustomer:
+    """The partition without the coded text columns (`CODED`) its codes can rebuild (those whose codes are the
+    frame's rows): what `with_text` and `combine` put back (sync.engine sends a slice's frames so)."""
+    changed: dict[str, pd.DataFrame] = {}
+    for name, column, codes_name, rows, _ in CODED:
+        frame, codes = changed.get(name, getattr(part, name)), getattr(part, codes_name)
+        if codes is not None and len(getattr(codes, rows)) == len(frame) and column in frame.columns:
+            changed[name] = frame.drop(columns=column)
+    return replace(part, **changed) if changed else part
+
+
 def _without_texts(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     """The frame without its coded text columns (`CODED`), when it has them."""
     present = [column for frame_name, column, *_ in CODED if frame_name == name and column in frame.columns]

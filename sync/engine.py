@@ -47,7 +47,6 @@ import pandas as pd
 from kpi.billing.pricebook import PriceEvidence
 from kpi.params import Params
 from kpi.partition import (
-    CODED,
     PerCustomer,
     Slices,
     Started,
@@ -59,6 +58,7 @@ from kpi.partition import (
     shared_book,
     shared_keys,
     start,
+    without_text,
 )
 from sync.errors import ConfigError, SyncError
 from sync.logs import get_logger
@@ -471,16 +471,12 @@ Packed = tuple[PerCustomer, tuple[tuple[str, str, Any], ...]]
 
 
 def _packed(frames: PerCustomer) -> Packed:
-    """A slice's frames to send: without the text columns their codes rebuild (kpi.partition.CODED: sent without
-    them, a 10M-charge log's frames pickle in a third of the time, and `combine` rebuilds them from the codes put end
-    to end); the labels of `_LABELS` as categories, and the dtype each had."""
+    """A slice's frames to send: without the text columns their codes rebuild (kpi.partition.without_text: sent
+    without them, a 10M-charge log's frames pickle in a third of the time, and `combine` rebuilds them from the codes
+    put end to end); the labels of `_LABELS` as categories, and the dtype each had."""
     labelled: list[tuple[str, str, Any]] = []
+    frames = without_text(frames)
     changed: dict[str, pd.DataFrame] = {}
-    for frame_name, column, codes_name, rows, _ in CODED:
-        frame, codes = changed.get(frame_name, getattr(frames, frame_name)), getattr(frames, codes_name)
-        if codes is None or len(getattr(codes, rows)) != len(frame) or column not in frame.columns:
-            continue
-        changed[frame_name] = frame.drop(columns=column)
     for frame_name, column in _LABELS:
         frame = changed.get(frame_name, getattr(frames, frame_name))
         # (a missing label would come back NaN, whatever it was: such a column is sent as it is)

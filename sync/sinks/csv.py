@@ -13,7 +13,6 @@ import dataclasses
 import functools
 import os
 import re
-import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
@@ -30,7 +29,7 @@ from sync.errors import PublishError
 from sync.sinks import PublishResult
 from sync.sinks.cells import column_values, formats, header, naive_stamps
 from sync.sinks.gsheet_rows import text_array
-from sync.sinks.local import atomic_path, check_folder_target, umask, writing, written
+from sync.sinks.local import atomic_path, check_folder_target, temporary_file, written
 from sync.sinks.ordered import THREADS, in_order
 
 _LS = pa.large_string()
@@ -90,19 +89,9 @@ class CsvSink:
         target = self.directory.expanduser().absolute()
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.ahead-", suffix=".tmp",
-                                        dir=target.parent)  # a killed run's: removed by the next (local.py)
-            os.close(fd)
+            # (a killed run's is removed by the next; a stopped worker's at its exit: local.py)
+            path = temporary_file(target, "ahead-")
         except OSError:
-            return
-        path = Path(name)
-        writing(path)  # removed at exit if no publish or discard took it (a stopped worker)
-        try:
-            os.chmod(path, 0o666 & ~umask())  # as a file the publish writes
-        except OSError:
-            with contextlib.suppress(OSError):
-                path.unlink()
-            written(path)
             return
         job: Future[tuple[int, int]] = Future()
 

@@ -51,10 +51,33 @@ def written(path: Path) -> None:
 def _remove_live() -> None:
     for name in list(_LIVE):
         with contextlib.suppress(OSError):
-            shutil.rmtree(name) if os.path.isdir(name) and not os.path.islink(name) else os.unlink(name)
+            _remove(name)
 
 
-def umask() -> int:
+def _remove(path: str | Path) -> None:
+    """A temporary file, or folder and all it holds (a symlink itself, not what it points to)."""
+    shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.unlink(path)
+
+
+def temporary_file(target: Path, label: str = "") -> Path:
+    """A new empty file beside `target` (`.NAME.<pid>.<label><random>.tmp`) with the mode the umask gives a file the
+    user writes, which this process is writing (_LIVE) until `written`. OSError when it cannot be made (nothing is
+    left then)."""
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.{label}", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    path = Path(name)
+    writing(path)
+    try:
+        path.chmod(0o666 & ~_umask())
+    except OSError:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        written(path)
+        raise
+    return path
+
+
+def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -95,22 +118,17 @@ def atomic_path(target: Path, *, directory: bool = False) -> Iterator[Path]:
         restore_killed_swap(target)
     (check_folder_target if directory else check_file_target)(target)
     tmp: Path | None = None
-    prefix = f".{target.name}.{os.getpid()}."
     try:
         parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(target)
         if directory:
-            tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent))
+            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=parent))
             writing(tmp)
-            tmp.chmod(0o777 & ~umask())
+            tmp.chmod(0o777 & ~_umask())
             (tmp / MARKER).write_text("written by kpi-sync: this folder is replaced whole on every run\n",
                                       encoding="utf-8")
         else:
-            fd, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=parent)
-            os.close(fd)
-            tmp = Path(name)
-            writing(tmp)
-            tmp.chmod(0o666 & ~umask())
+            tmp = temporary_file(target)
         yield tmp
         if directory:
             _swap_directory(tmp, target)
@@ -122,7 +140,7 @@ def atomic_path(target: Path, *, directory: bool = False) -> Iterator[Path]:
     finally:
         if tmp is not None:
             if tmp.exists():
-                shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+                _remove(tmp)
             written(tmp)
 
 
@@ -135,8 +153,6 @@ def _fsync(path: Path) -> None:
 
 
 def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -161,7 +177,7 @@ def remove_stale_temporaries(target: Path) -> list[Path]:
         if pid is not None and pid != os.getpid() and _pid_alive(pid):
             continue
         with contextlib.suppress(OSError):
-            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+            _remove(path)
             removed.append(path)
     old = target.with_name(f".{target.name}.old")
     if old.is_dir() and not old.is_symlink() and target.exists():

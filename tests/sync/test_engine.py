@@ -39,6 +39,7 @@ from kpi.partition import (
     shared_keys,
     start,
     with_text,
+    without_text,
 )
 from kpi.tables import Table
 from sync.errors import ConfigError, InputDataError
@@ -154,12 +155,6 @@ def test_partitions_give_the_frames_of_one_reading_on_the_shared_log() -> None:
     assert done.price_book.mode == "learned" and done.price_book.monthly_seat  # a book learned across partitions
 
 
-def _without_coded_texts(part: PerCustomer) -> PerCustomer:
-    """The partition as a slice process sends it: without the text columns its codes stand for."""
-    return dataclasses.replace(part, **{name: getattr(part, name).drop(columns=[c for f, c, *_ in CODED if f == name])
-                                        for name in {f for f, *_ in CODED}})
-
-
 @pytest.mark.parametrize("ranges", [True, False], ids=["ranges of ids", "hashed"])
 def test_partitions_without_their_coded_texts_combine_to_the_frames_of_one_reading(
         tmp_path: Path, ranges: bool, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -190,12 +185,12 @@ def test_partitions_without_their_coded_texts_combine_to_the_frames_of_one_readi
     one = run_partition(loaded.charges, loaded.customers, params, as_of)
     rebuilt_alone: list[PerCustomer] = []
     monkeypatch.setattr(partition, "with_text", lambda p: rebuilt_alone.append(p) or with_text(p))
-    every = [_without_coded_texts(p) for p in made]
-    assert "customer_id" not in every[1].schedule.columns
+    every = [without_text(p) for p in made]
+    assert all(c not in getattr(p, f).columns for p in every for f, c, *_ in CODED)  # as a slice process sends it
     done = combine(list(every))  # (combine empties its list)
     assert_same_frames(done, one, codes=ranges)
     assert (done.codes is not None) == ranges and (not rebuilt_alone) == ranges  # the path each case is for
-    assert_same_frames(combine([_without_coded_texts(p) if i % 2 else p for i, p in enumerate(made)]), one,
+    assert_same_frames(combine([without_text(p) if i % 2 else p for i, p in enumerate(made)]), one,
                        codes=ranges)
     no_month_codes = [dataclasses.replace(made[0], month_codes=None), *every[1:]]
     assert_same_frames(combine(no_month_codes), one, codes=False)
